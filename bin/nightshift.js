@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Runs the built CLI from dist/; falls back to the TypeScript sources through
+// tsx when no build is there (a fresh checkout after `npm ci`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const built = join(root, 'dist', 'cli.js');
+if (existsSync(built)) {
+  const { main } = await import(pathToFileURL(built).href);
+  await main(process.argv.slice(2));
+} else {
+  await import('tsx/esm');
+  const { main } = await import(pathToFileURL(join(root, 'src', 'cli.ts')).href);
+  await main(process.argv.slice(2));
+}

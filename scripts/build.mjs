@@ -1,0 +1,20 @@
+// Bundles src/cli.ts into dist/cli.js. Dependencies stay external so the
+// AWS SDK and ssh2 are only loaded (by dynamic import) when a target needs them.
+import { build } from 'esbuild';
+
+const quiet = process.argv.includes('--quiet');
+const started = performance.now();
+await build({
+  entryPoints: ['src/cli.ts'],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  jsx: 'automatic',
+  logLevel: quiet ? 'error' : 'info',
+});
+if (!quiet) console.log(`built dist/ in ${Math.round(performance.now() - started)} ms`);

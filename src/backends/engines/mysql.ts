@@ -1,0 +1,207 @@
+// MySQL 8 and MariaDB probes, run through the Shell port with the node's own
+// client (`mysql`, or `sudo mysql`, as configured). One exec per probe: the
+// statements are sent together with marker SELECTs between them.
+
+import type { Instance, MysqlFacts, MysqlFlavour, ReplicaStatus, ThreadState } from '../../domain/types.js';
+import type { Shell } from '../ports.js';
+import { markerSelect, parseSections, type Row } from './mysql-batch.js';
+import { shellQuote } from './shell-quote.js';
+
+export interface MysqlProbeOptions {
+  /** How the client is invoked on the node, e.g. `sudo mysql` or `mysql --defaults-file=/etc/ns.cnf`. */
+  client: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export class ProbeError extends Error {
+  constructor(
+    message: string,
+    readonly node: string,
+  ) {
+    super(message);
+    this.name = 'ProbeError';
+  }
+}
+
+/** The exact command line that runs `sql` on a node. */
+export function mysqlCommand(client: string, sql: string): string {
+  return `${client} --batch -e ${shellQuote(sql)}`;
+}
+
+export const FLAVOUR_SQL = `${markerSelect('version')}; SELECT @@version AS version`;
+
+/** The statements of one probe, by flavour. */
+export function probeSql(flavour: MysqlFlavour, version: string): string {
+  if (flavour === 'mariadb') {
+    return [
+      markerSelect('vars'),
+      'SELECT @@server_id AS server_id, @@read_only AS read_only, @@log_bin AS log_bin, ' +
+        '@@log_slave_updates AS log_replica_updates, @@gtid_current_pos AS gtid_executed',
+      markerSelect('binlog'),
+      'SHOW MASTER STATUS',
+      markerSelect('replica'),
+      'SHOW SLAVE STATUS',
+    ].join('; ');
+  }
+  const binlogStatus = versionAtLeast(version, 8, 2) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS';
+  return [
+    markerSelect('vars'),
+    'SELECT @@server_id AS server_id, @@read_only AS read_only, @@super_read_only AS super_read_only, ' +
+      '@@log_bin AS log_bin, @@log_replica_updates AS log_replica_updates, @@gtid_executed AS gtid_executed',
+    markerSelect('binlog'),
+    binlogStatus,
+    markerSelect('replica'),
+    'SHOW REPLICA STATUS',
+  ].join('; ');
+}
+
+export function flavourOf(version: string): MysqlFlavour {
+  return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+}
+
+function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
+/**
+ * Probes MySQL/MariaDB nodes. Remembers each node's flavour and version after
+ * the first probe, so later probes are a single exec.
+ */
+export class MysqlProber {
+  private readonly versions = new Map<string, string>();
+
+  constructor(private readonly shell: Shell) {}
+
+  async probe(node: Instance, opts: MysqlProbeOptions): Promise<MysqlFacts> {
+    let version = this.versions.get(node.id);
+    if (version === undefined) {
+      const out = await this.run(node, FLAVOUR_SQL, opts);
+      version = parseSections(out).get('version')?.[0]?.version ?? undefined;
+      if (!version) throw new ProbeError(`${node.name}: SELECT @@version returned nothing`, node.name);
+      this.versions.set(node.id, version);
+    }
+    const flavour = flavourOf(version);
+    const out = await this.run(node, probeSql(flavour, version), opts);
+    try {
+      return parseProbe(flavour, version, out);
+    } catch (err) {
+      throw new ProbeError(`${node.name}: ${(err as Error).message}`, node.name);
+    }
+  }
+
+  private async run(node: Instance, sql: string, opts: MysqlProbeOptions): Promise<string> {
+    const res = await this.shell.exec(node, mysqlCommand(opts.client, sql), {
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      signal: opts.signal,
+      readOnly: true,
+    });
+    if (res.code !== 0) {
+      // The server or the client said no: forget the version, the node may have been replaced.
+      this.versions.delete(node.id);
+      const why = firstLine(res.stderr) || `exit code ${res.code ?? res.signal}`;
+      throw new ProbeError(`${node.name}: mysql probe failed: ${why}`, node.name);
+    }
+    return res.stdout;
+  }
+}
+
+/** Turns the probe's batch output into facts; throws naming the field that did not parse. */
+export function parseProbe(flavour: MysqlFlavour, version: string, output: string): MysqlFacts {
+  const sections = parseSections(output);
+  const vars = sections.get('vars')?.[0];
+  if (!vars) throw new Error('no server variables in the probe output');
+  const binlogRow = sections.get('binlog')?.[0];
+  const replicaRow = sections.get('replica')?.[0];
+  const facts: MysqlFacts = {
+    flavour,
+    version,
+    serverId: int(vars, 'server_id'),
+    readOnly: bool(vars, 'read_only'),
+    logBin: bool(vars, 'log_bin'),
+    logReplicaUpdates: bool(vars, 'log_replica_updates'),
+    gtidExecuted: (vars.gtid_executed ?? '').replace(/\n/g, ''),
+  };
+  if (flavour === 'mysql') facts.superReadOnly = bool(vars, 'super_read_only');
+  if (binlogRow) facts.binlog = { file: str(binlogRow, 'File'), position: int(binlogRow, 'Position') };
+  if (replicaRow) facts.replica = parseReplica(flavour, replicaRow);
+  return facts;
+}
+
+function parseReplica(flavour: MysqlFlavour, row: Row): ReplicaStatus {
+  const k = flavour === 'mariadb' ? MARIADB_COLUMNS : MYSQL_COLUMNS;
+  const io = thread(row, k.io);
+  const sql = thread(row, k.sql);
+  const lagRaw = row[k.lag];
+  const status: ReplicaStatus = {
+    sourceHost: str(row, k.host),
+    sourcePort: int(row, k.port),
+    ioThread: io,
+    sqlThread: sql,
+    lagSeconds: lagRaw === null || lagRaw === undefined || lagRaw === '' ? null : intValue(lagRaw, k.lag),
+    usingGtid: flavour === 'mariadb' ? (row.Using_Gtid ?? 'No') !== 'No' : row.Auto_Position === '1',
+  };
+  const ioErr = errorOf(row, 'Last_IO_Errno', 'Last_IO_Error');
+  if (ioErr) status.lastIoError = ioErr;
+  const sqlErr = errorOf(row, 'Last_SQL_Errno', 'Last_SQL_Error');
+  if (sqlErr) status.lastSqlError = sqlErr;
+  const retrieved = flavour === 'mariadb' ? row.Gtid_IO_Pos : row.Retrieved_Gtid_Set;
+  if (retrieved) status.gtidRetrieved = retrieved.replace(/\n/g, '');
+  return status;
+}
+
+const MARIADB_COLUMNS = {
+  host: 'Master_Host',
+  port: 'Master_Port',
+  io: 'Slave_IO_Running',
+  sql: 'Slave_SQL_Running',
+  lag: 'Seconds_Behind_Master',
+};
+const MYSQL_COLUMNS = {
+  host: 'Source_Host',
+  port: 'Source_Port',
+  io: 'Replica_IO_Running',
+  sql: 'Replica_SQL_Running',
+  lag: 'Seconds_Behind_Source',
+};
+
+function errorOf(row: Row, codeKey: string, messageKey: string): { code: number; message: string } | undefined {
+  const code = Number(row[codeKey] ?? 0);
+  if (!code) return undefined;
+  return { code, message: row[messageKey] ?? '' };
+}
+
+function str(row: Row, key: string): string {
+  const v = row[key];
+  if (v === undefined || v === null) throw new Error(`column ${key} missing or NULL`);
+  return v;
+}
+
+function int(row: Row, key: string): number {
+  return intValue(str(row, key), key);
+}
+
+function intValue(raw: string, key: string): number {
+  if (!/^-?\d+$/.test(raw)) throw new Error(`column ${key}: "${raw}" is not a whole number`);
+  return Number(raw);
+}
+
+function bool(row: Row, key: string): boolean {
+  const v = str(row, key);
+  if (v === '1' || v === 'ON') return true;
+  if (v === '0' || v === 'OFF') return false;
+  throw new Error(`column ${key}: "${v}" is not 0/1/ON/OFF`);
+}
+
+function thread(row: Row, key: string): ThreadState {
+  const v = str(row, key);
+  if (v === 'Yes' || v === 'No' || v === 'Connecting') return v;
+  throw new Error(`column ${key}: "${v}" is not Yes/No/Connecting`);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+}

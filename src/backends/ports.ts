@@ -1,0 +1,244 @@
+// The outside world behind small interfaces. The AWS adapters, the simulated
+// fleet and the static inventory each implement these, so the poller and the
+// runbooks run unchanged against any of them. Nothing here names an SDK type.
+
+import type { ClusterRef, Instance, NodeMetrics, Target } from '../domain/types.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+// ---------------------------------------------------------------- Inventory
+
+export interface Discovery {
+  clusters: ClusterRef[];
+  instances: Instance[];
+}
+
+export interface Inventory {
+  /** Every cluster and every member instance, as of now. */
+  discover(opts?: CallOptions): Promise<Discovery>;
+  /** Creates or overwrites tags on one instance. Mutating. */
+  setTags(instanceId: string, tags: Record<string, string>, opts?: CallOptions): Promise<void>;
+  /** Removes tags by key from one instance. Mutating. */
+  deleteTags(instanceId: string, keys: string[], opts?: CallOptions): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Metrics
+
+export interface MetricsQuery {
+  instanceIds: string[];
+  /** How far back the history goes, for sparklines. */
+  minutes: number;
+}
+
+export interface Metrics {
+  /** Metrics per instance id; an instance missing from the answer has no data. */
+  fetch(query: MetricsQuery, opts?: CallOptions): Promise<Record<string, NodeMetrics>>;
+}
+
+// ---------------------------------------------------------------- Shell
+
+export interface ExecOptions extends CallOptions {
+  /** Per-command limit; the command is abandoned (and its channel closed) past it. */
+  timeoutMs?: number;
+  /** Streamed output, as it arrives. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /**
+   * The caller's word that the command changes nothing (a probe). Under
+   * `--read-only` only such commands run; everything else is refused.
+   */
+  readOnly?: boolean;
+}
+
+/** A non-zero exit code is a result, not an exception. */
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Shell {
+  /** Runs one command on the node. Rejects only when the command could not be run at all. */
+  exec(node: Instance, command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** The exact command an engineer types to open a shell on this node. */
+  loginCommand(node: Instance): string;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Dns
+
+export interface DnsRecord {
+  zoneId: string;
+  name: string;
+  type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
+  ttl: number;
+  values: string[];
+}
+
+export interface Dns {
+  getRecord(zoneId: string, name: string, type: DnsRecord['type'], opts?: CallOptions): Promise<DnsRecord | undefined>;
+  /**
+   * Compare-and-swap: DELETE exactly `current` and CREATE `next` in one batch,
+   * so it fails if someone changed the record meanwhile; then waits for INSYNC.
+   * Mutating.
+   */
+  swapRecord(
+    current: DnsRecord,
+    next: DnsRecord,
+    opts?: CallOptions & { onProgress?: (status: string) => void },
+  ): Promise<{ changeId: string; insyncAfterMs: number }>;
+}
+
+// ---------------------------------------------------------------- Volumes
+
+export interface Volume {
+  id: string;
+  az: string;
+  sizeGiB: number;
+  state: 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'error';
+  attachedTo?: { instanceId: string; device: string };
+  snapshotId?: string;
+  tags: Record<string, string>;
+}
+
+export interface Snapshot {
+  id: string;
+  volumeId: string;
+  state: 'pending' | 'completed' | 'error';
+  progressPercent: number;
+}
+
+export interface Volumes {
+  create(
+    spec: { az: string; sizeGiB: number; snapshotId?: string; tags?: Record<string, string> },
+    opts?: CallOptions,
+  ): Promise<Volume>;
+  get(volumeId: string, opts?: CallOptions): Promise<Volume | undefined>;
+  /** Attaches and waits until the attachment is in use. Mutating. */
+  attach(volumeId: string, instanceId: string, device: string, opts?: CallOptions): Promise<void>;
+  /** Detaches and waits until the volume is available. Mutating. */
+  detach(volumeId: string, opts?: CallOptions): Promise<void>;
+  /** Creates a snapshot and waits for it to complete, reporting percent. Mutating. */
+  snapshot(
+    volumeId: string,
+    opts?: CallOptions & { description?: string; onProgress?: (percent: number) => void },
+  ): Promise<Snapshot>;
+  /** Mutating. */
+  remove(volumeId: string, opts?: CallOptions): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Scaling
+
+export interface GroupMember {
+  instanceId: string;
+  az: string;
+  lifecycle: string; // InService, Pending, Terminating, Standby...
+  health: 'Healthy' | 'Unhealthy';
+  isProtected: boolean;
+}
+
+export interface ScalingGroup {
+  name: string;
+  min: number;
+  max: number;
+  desired: number;
+  members: GroupMember[];
+}
+
+export interface Scaling {
+  getGroup(name: string, opts?: CallOptions): Promise<ScalingGroup | undefined>;
+  /** Terminates without lowering desired capacity, so a replacement launches. Mutating. */
+  terminateInGroup(instanceId: string, opts?: CallOptions): Promise<void>;
+  /** Mutating. */
+  enterStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void>;
+  /** Mutating. */
+  exitStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void>;
+  /** Mutating. */
+  setProtection(group: string, instanceIds: string[], isProtected: boolean, opts?: CallOptions): Promise<void>;
+  /** Waits for an InService member that is not in `known`; returns its id. */
+  waitForReplacement(
+    group: string,
+    known: string[],
+    opts?: CallOptions & { timeoutMs?: number; onProgress?: (status: string) => void },
+  ): Promise<string>;
+}
+
+// ---------------------------------------------------------------- Compute
+
+export interface Compute {
+  /** Launches from the cluster's launch template in an AZ. Mutating. */
+  launch(
+    spec: { launchTemplate: string; az: string; tags: Record<string, string> },
+    opts?: CallOptions,
+  ): Promise<Instance>;
+  /** Stops (fences) an instance and waits until it is stopped. Mutating. */
+  stop(instanceId: string, opts?: CallOptions): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Lock
+
+export interface LockOwner {
+  runId: string;
+  /** user@host of whoever runs it. */
+  owner: string;
+  /** ISO-8601 */
+  startedAt: string;
+}
+
+export type LockResult = { acquired: true } | { acquired: false; heldBy: LockOwner };
+
+export interface Lock {
+  /** One mutating run per cluster at a time. Mutating. */
+  acquire(cluster: string, owner: LockOwner, opts?: CallOptions): Promise<LockResult>;
+  /** Releases only if `runId` holds it. Mutating. */
+  release(cluster: string, runId: string, opts?: CallOptions): Promise<void>;
+  /** Who holds it, if anyone. */
+  holder(cluster: string, opts?: CallOptions): Promise<LockOwner | undefined>;
+  /** Breaks a (stale) lock held by `runId`; the caller has taken a typed confirmation. Mutating. */
+  breakLock(cluster: string, runId: string, opts?: CallOptions): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Clock
+
+/** Real time on a live fleet; virtual (and maybe faster) on the simulated one. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** How many virtual ms pass per real ms (1 on a live fleet). */
+  readonly speed: number;
+}
+
+// ---------------------------------------------------------------- the set
+
+/**
+ * Everything one target offers. A port that is absent is unavailable on this
+ * target (EBS on a static inventory): runbook plans show it with `unavailable`.
+ */
+export interface Backends {
+  target: Target;
+  clock: Clock;
+  inventory: Inventory;
+  metrics: Metrics;
+  shell: Shell;
+  lock: Lock;
+  dns?: Dns;
+  volumes?: Volumes;
+  scaling?: Scaling;
+  compute?: Compute;
+  /** Why each absent port is absent, for the plan. */
+  unavailable?: Partial<Record<'dns' | 'volumes' | 'scaling' | 'compute', string>>;
+  close(): Promise<void>;
+}
+
+/** Mutating methods per port; `--read-only` refuses these at the backend layer. */
+export const MUTATING_METHODS = {
+  inventory: ['setTags', 'deleteTags'],
+  dns: ['swapRecord'],
+  volumes: ['create', 'attach', 'detach', 'snapshot', 'remove'],
+  scaling: ['terminateInGroup', 'enterStandby', 'exitStandby', 'setProtection'],
+  compute: ['launch', 'stop'],
+  lock: ['acquire', 'release', 'breakLock'],
+} as const;

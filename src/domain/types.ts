@@ -1,0 +1,194 @@
+// Pure data shapes shared by every layer. Nothing here does I/O, and nothing
+// here knows which backend (AWS, simulated fleet, static inventory) produced it.
+
+export type EngineKind = 'mysql' | 'cassandra' | 'generic';
+
+export type HealthLevel = 'OK' | 'WARN' | 'CRIT' | 'UNKNOWN';
+
+/** A verdict always comes with its reason in words: "lag 340 s > 60 s". */
+export interface Health {
+  level: HealthLevel;
+  reason: string;
+}
+
+export type InstanceState =
+  | 'pending'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'shutting-down'
+  | 'terminated';
+
+export type StatusChecks = 'ok' | 'impaired' | 'initializing' | 'insufficient-data' | 'unknown';
+
+/** What the cloud (or the inventory file) knows about a machine. */
+export interface Instance {
+  id: string;
+  name: string;
+  privateIp: string;
+  az: string;
+  type: string;
+  state: InstanceState;
+  /** ISO-8601 */
+  launchTime: string;
+  asg?: string;
+  statusChecks: StatusChecks;
+  tags: Record<string, string>;
+  /** ssh endpoint when it differs from privateIp:22 (static inventory, lab). */
+  ssh?: SshEndpoint;
+}
+
+export interface SshEndpoint {
+  host: string;
+  port?: number;
+  user?: string;
+}
+
+/** A cluster as discovered: the name, its engine and its members' ids. */
+export interface ClusterRef {
+  name: string;
+  engine: EngineKind;
+  instanceIds: string[];
+  /** Where the cluster definition came from: tag, asg, security group, inventory. */
+  source: 'tag' | 'asg' | 'security-group' | 'inventory';
+  asg?: string;
+}
+
+export type MysqlFlavour = 'mysql' | 'mariadb';
+
+/** Replica thread state as the server reports it. */
+export type ThreadState = 'Yes' | 'No' | 'Connecting';
+
+/** What a MySQL or MariaDB server says about itself. */
+export interface MysqlFacts {
+  flavour: MysqlFlavour;
+  version: string;
+  serverId: number;
+  readOnly: boolean;
+  /** MySQL 8 only; undefined on MariaDB. */
+  superReadOnly?: boolean;
+  logBin: boolean;
+  logReplicaUpdates: boolean;
+  /** Executed GTID set in the flavour's own notation. */
+  gtidExecuted: string;
+  /** Own binary log position, when binary logging is on. */
+  binlog?: { file: string; position: number };
+  /** Present when the server is configured as a replica. */
+  replica?: ReplicaStatus;
+}
+
+export interface ReplicaStatus {
+  sourceHost: string;
+  sourcePort: number;
+  ioThread: ThreadState;
+  sqlThread: ThreadState;
+  /** Seconds_Behind_Source / Seconds_Behind_Master, or the heartbeat lag; null when unknown (threads stopped). */
+  lagSeconds: number | null;
+  lastIoError?: { code: number; message: string };
+  lastSqlError?: { code: number; message: string };
+  /** Retrieved (received) GTID set, when the server reports it. */
+  gtidRetrieved?: string;
+  usingGtid: boolean;
+}
+
+export type CassandraStatus = 'UN' | 'DN' | 'UJ' | 'UL' | 'UM' | 'DJ' | 'DL' | 'DM';
+
+/** One line of `nodetool status`, as seen from the node that ran it. */
+export interface CassandraPeer {
+  status: CassandraStatus;
+  address: string;
+  load: string;
+  tokens: number;
+  owns: string;
+  hostId: string;
+  rack: string;
+  datacenter: string;
+}
+
+export interface CassandraFacts {
+  /** This node's own status as the ring reports it. */
+  status: CassandraStatus;
+  /** The whole ring as seen from this node. */
+  ring: CassandraPeer[];
+}
+
+export type EngineFacts =
+  | { kind: 'mysql'; mysql: MysqlFacts }
+  | { kind: 'cassandra'; cassandra: CassandraFacts }
+  | { kind: 'generic' };
+
+/** A point of a metric series. Time is epoch milliseconds. */
+export interface MetricPoint {
+  t: number;
+  v: number;
+}
+
+export interface NodeMetrics {
+  cpu: MetricPoint[];
+  /** Optional further series by name (io-wait, custom lag metric...). */
+  extra?: Record<string, MetricPoint[]>;
+}
+
+/** What a node's role is, as the server says (MySQL) or as the tag hints. */
+export type Role = 'master' | 'replica' | 'cassandra' | 'member' | 'unknown';
+
+/** A node as the screens and `ls` see it: instance + probes + verdict. */
+export interface NodeView {
+  instance: Instance;
+  role: Role;
+  engine: EngineKind;
+  facts?: EngineFacts;
+  metrics?: NodeMetrics;
+  health: Health;
+  /** Replication lag in seconds where it applies; null otherwise. */
+  lagSeconds: number | null;
+  /** For Cassandra: ISO time of the last repair from the tag, if any. */
+  lastRepaired?: string;
+  /** Epoch ms of the last successful probe of this node's engine facts. */
+  updatedAt: number;
+  /** True when the last probe failed; the values shown are the last good ones. */
+  stale: boolean;
+  /** Why the last probe failed, when stale. */
+  probeError?: string;
+}
+
+export type FindingKind =
+  | 'no-writable-master'
+  | 'two-writable-masters'
+  | 'replica-of-outsider'
+  | 'replicas-one-az'
+  | 'repair-overdue'
+  | 'role-drift'
+  | 'errant-gtid'
+  | 'redundancy-below-target'
+  | 'node-down';
+
+export interface Finding {
+  kind: FindingKind;
+  level: HealthLevel;
+  /** Words an engineer reads at 1 AM: "two writable masters: db-a1, db-a2". */
+  message: string;
+  /** Instance ids concerned. */
+  nodes: string[];
+}
+
+export interface ClusterView {
+  name: string;
+  engine: EngineKind;
+  health: { level: HealthLevel; reasons: string[] };
+  findings: Finding[];
+  nodes: NodeView[];
+  /** Worst replication lag among the nodes, null where none applies. */
+  worstLagSeconds: number | null;
+  asg?: string;
+}
+
+/** What the console is looking at; drawn in the header at all times. */
+export type Target =
+  | { kind: 'sim'; scenario: string; seed: number; speed: number }
+  | { kind: 'aws'; account?: string; regions: string[]; profile?: string }
+  | { kind: 'inventory'; file: string };
+
+export function isLive(target: Target): boolean {
+  return target.kind !== 'sim';
+}
