@@ -1,0 +1,140 @@
+// The validated configuration: YAML file merged with flags. Every key has a
+// default, so an empty (or absent) file is a valid config for the simulated fleet.
+
+import { z } from 'zod';
+
+const positive = z.number().positive();
+
+export const clusterOverrideSchema = z
+  .object({
+    engine: z.enum(['mysql', 'cassandra', 'generic']).optional(),
+    /** Writer DNS record for MySQL clusters: switchover/failover swap it. */
+    writerDns: z
+      .object({
+        zoneId: z.string().min(1),
+        name: z.string().min(1),
+        type: z.enum(['A', 'CNAME']).default('A'),
+      })
+      .strict()
+      .optional(),
+    /** Replicas the cluster should have; fewer is a finding. */
+    targetReplicas: z.number().int().nonnegative().optional(),
+    launchTemplate: z.string().optional(),
+  })
+  .strict();
+
+export const discoverySchema = z
+  .object({
+    clusterTag: z.string().default('nightshift:cluster'),
+    engineTag: z.string().default('nightshift:engine'),
+    roleTag: z.string().default('nightshift:role'),
+    /** e.g. { key: status, value: ready }: instances without it are ignored. */
+    readinessTag: z.object({ key: z.string(), value: z.string() }).strict().optional(),
+    /** Clusters defined by Auto Scaling Group name instead of by tag. */
+    asgClusters: z
+      .array(z.object({ name: z.string(), asg: z.string(), engine: z.enum(['mysql', 'cassandra', 'generic']) }).strict())
+      .default([]),
+    /** Clusters defined by security group id instead of by tag. */
+    securityGroupClusters: z
+      .array(
+        z.object({ name: z.string(), securityGroup: z.string(), engine: z.enum(['mysql', 'cassandra', 'generic']) }).strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export const awsSchema = z
+  .object({
+    profile: z.string().optional(),
+    /** One or more regions in one view. */
+    regions: z.array(z.string()).default([]),
+    /** Extra CloudWatch metrics per instance, e.g. a replication-lag metric. */
+    customMetrics: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            namespace: z.string(),
+            metric: z.string(),
+            stat: z.string().default('Average'),
+            dimension: z.string().default('InstanceId'),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export const sshSchema = z
+  .object({
+    configFile: z.string().optional(),
+    knownHosts: z.string().optional(),
+    user: z.string().optional(),
+    /** Bastion to jump through, as in ProxyJump (user@host:port). */
+    jump: z.string().optional(),
+    concurrency: z.number().int().positive().default(16),
+    keepaliveSeconds: positive.default(15),
+    commandTimeoutSeconds: positive.default(30),
+  })
+  .strict();
+
+export const enginesSchema = z
+  .object({
+    mysqlClient: z.string().default('mysql'),
+    nodetool: z.string().default('nodetool'),
+    probeTimeoutSeconds: positive.default(10),
+    /** Optional heartbeat table for lag, e.g. `percona.heartbeat`. */
+    heartbeatTable: z.string().optional(),
+  })
+  .strict();
+
+export const thresholdsSchema = z
+  .object({
+    lagWarnSeconds: positive.default(30),
+    lagCritSeconds: positive.default(300),
+    cpuWarnPercent: positive.default(85),
+    /** Cassandra gc_grace_seconds: a repair older than this is overdue. */
+    gcGraceSeconds: positive.default(864_000),
+    /** Data older than this many refresh intervals is shown as stale. */
+    staleAfterRefreshes: positive.default(3),
+  })
+  .strict();
+
+export const simSchema = z
+  .object({
+    scenario: z.string().default('healthy'),
+    seed: z.number().int().default(1),
+    speed: positive.default(1),
+    nodes: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    target: z.enum(['sim', 'aws', 'inventory']).optional(),
+    inventory: z.string().optional(),
+    refreshSeconds: positive.default(5),
+    readOnly: z.boolean().default(false),
+    discovery: discoverySchema.default(discoverySchema.parse({})),
+    clusters: z.record(z.string(), clusterOverrideSchema).default({}),
+    aws: awsSchema.default(awsSchema.parse({})),
+    ssh: sshSchema.default(sshSchema.parse({})),
+    engines: enginesSchema.default(enginesSchema.parse({})),
+    thresholds: thresholdsSchema.default(thresholdsSchema.parse({})),
+    sim: simSchema.default(simSchema.parse({})),
+    /** Extra strings to redact from journals and logs (besides recognised passwords and keys). */
+    secrets: z.array(z.string()).default([]),
+    /** Where journals, locks and the simulated world live; default $XDG_STATE_HOME/nightshift. */
+    stateDir: z.string().optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.input<typeof configSchema>;
+
+/** The resolved config: file + flags + defaults, with the target decided. */
+export type Config = z.output<typeof configSchema> & {
+  target: 'sim' | 'aws' | 'inventory';
+  stateDir: string;
+  /** The file it came from, if any (for messages). */
+  source?: string;
+};
