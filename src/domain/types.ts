@@ -144,6 +144,8 @@ export interface NodeView {
   lagSeconds: number | null;
   /** For Cassandra: ISO time of the last repair from the tag, if any. */
   lastRepaired?: string;
+  /** For Cassandra: seconds since that repair on the fleet's clock (virtual on the sim); absent when never repaired. */
+  repairAgeSeconds?: number;
   /** Epoch ms of the last successful probe of this node's engine facts. */
   updatedAt: number;
   /** True when the last probe failed; the values shown are the last good ones. */

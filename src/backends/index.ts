@@ -1,0 +1,58 @@
+// Builds the backend set for the configured target. Each target's code is
+// loaded on demand, so the simulated fleet never pays for the AWS SDK or ssh2.
+
+import type { Config } from '../config/schema.js';
+import type { Target } from '../domain/types.js';
+import type { Backends } from './ports.js';
+import { withReadOnly } from './read-only.js';
+
+export interface BackendDeps {
+  /** Asks for an encrypted key's passphrase (the TUI provides one; headless has none). */
+  askPassphrase?: (keyPath: string) => Promise<string | undefined>;
+}
+
+export async function openBackends(config: Config, deps: BackendDeps = {}): Promise<Backends> {
+  const backends = await openTarget(config, deps);
+  return config.readOnly ? withReadOnly(backends) : backends;
+}
+
+async function openTarget(config: Config, deps: BackendDeps): Promise<Backends> {
+  switch (config.target) {
+    case 'sim': {
+      const { createSimBackends } = await import('./sim/index.js');
+      return createSimBackends({
+        scenario: config.sim.scenario,
+        seed: config.sim.seed,
+        speed: config.sim.speed,
+        ...(config.sim.nodes !== undefined ? { nodes: config.sim.nodes } : {}),
+        stateDir: config.stateDir,
+      });
+    }
+    case 'aws': {
+      const [{ createSshShell }, { createAwsBackends }] = await Promise.all([
+        import('./ssh/index.js'),
+        import('./aws/index.js'),
+      ]);
+      return createAwsBackends(config, { shell: createSshShell(config, deps) });
+    }
+    case 'inventory': {
+      const [{ createSshShell }, { createInventoryBackends }] = await Promise.all([
+        import('./ssh/index.js'),
+        import('./inventory/index.js'),
+      ]);
+      return createInventoryBackends(config, { shell: createSshShell(config, deps) });
+    }
+  }
+}
+
+/** What the header can say before the backends are open (the first frame). */
+export function targetOf(config: Config): Target {
+  switch (config.target) {
+    case 'sim':
+      return { kind: 'sim', scenario: config.sim.scenario, seed: config.sim.seed, speed: config.sim.speed };
+    case 'aws':
+      return { kind: 'aws', regions: config.aws.regions, ...(config.aws.profile ? { profile: config.aws.profile } : {}) };
+    case 'inventory':
+      return { kind: 'inventory', file: config.inventory! };
+  }
+}

@@ -1,0 +1,85 @@
+// argv -> command. With no subcommand it opens the console; every subcommand
+// is headless. Errors end as one clear line on stderr and an exit code:
+// 0 ok, 1 failure, 2 usage or configuration.
+
+import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { openBackends } from './backends/index.js';
+import { COMMANDS } from './commands/index.js';
+import type { CommandContext, Io } from './commands/types.js';
+import { loadConfig, type GlobalFlags } from './config/load.js';
+import { exitCodeOf } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+export function version(): string {
+  try {
+    return (require('../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('nightshift')
+    .description('Operations console for MySQL and Cassandra clusters on AWS: live health, lag and guided runbooks')
+    .version(version(), '-V, --version')
+    .option('-c, --config <file>', 'config file (else $NIGHTSHIFT_CONFIG, ./nightshift.yaml, $XDG_CONFIG_HOME/nightshift/config.yaml)')
+    .option('--sim', 'look at the built-in simulated fleet (the default when no AWS target is configured)')
+    .option('--scenario <name>', 'simulated fleet scenario: healthy, master-down, lagging-replica, repair-overdue, split-brain, ...')
+    .option('--seed <n>', 'simulated fleet seed (same seed, same fleet)')
+    .option('--speed <x>', 'simulated clock speed, e.g. 60 for a minute per second')
+    .option('--nodes <n>', 'generate a simulated fleet of about N nodes')
+    .option('--profile <name>', 'AWS profile (credentials from the SDK default chain)')
+    .addOption(new Option('--region <region...>', 'AWS region(s); repeat or comma-separate for several'))
+    .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')
+    .option('--refresh <seconds>', 'refresh interval (default 5)')
+    .option('--read-only', 'refuse every change at the backend layer')
+    .option('--state-dir <dir>', 'journals, locks and the simulated world (default $XDG_STATE_HOME/nightshift)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError('(run nightshift --help for every command and flag)');
+
+  const ctx: CommandContext = {
+    io,
+    loadConfig: async () => loadConfig(program.opts<GlobalFlags>()),
+    openBackends: (config) => openBackends(config),
+  };
+  for (const register of COMMANDS) register(program, ctx);
+
+  program.action(async () => {
+    const { runConsole } = await import('./console.js');
+    await runConsole(await ctx.loadConfig(), io);
+  });
+  return program;
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const program = buildProgram(io);
+  let code = 0;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    code = handleError(err, io);
+  }
+  process.exitCode = code;
+  return code;
+}
+
+function handleError(err: unknown, io: Io): number {
+  if (err instanceof CommanderError) {
+    // --help and --version end here with exit code 0; usage errors were already printed.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr.write(`nightshift: ${message}\n`);
+  if (process.env.NIGHTSHIFT_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  return exitCodeOf(err);
+}
+
+function defaultIo(): Io {
+  return { stdout: process.stdout, stderr: process.stderr, isInteractive: Boolean(process.stdin.isTTY) };
+}

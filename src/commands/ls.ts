@@ -1,0 +1,126 @@
+// `nightshift ls [--json]`: the same data as the screens, headless.
+
+import type { Command } from 'commander';
+import type { ClusterView, NodeView, Target } from '../domain/types.js';
+import { pollerOptions } from '../poller-options.js';
+import { createFleetStore } from '../store/fleet.js';
+import { Poller } from '../store/poller.js';
+import type { CommandContext } from './types.js';
+import { CommandFailed } from '../errors.js';
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command('ls')
+    .description('list every cluster and node with health and lag, then exit')
+    .option('--json', 'print JSON (target, clusters[] with nodes[])')
+    .option('--cluster <name>', 'only this cluster')
+    .action(async (opts: { json?: boolean; cluster?: string }) => {
+      const config = await ctx.loadConfig();
+      const backends = await ctx.openBackends(config);
+      try {
+        const store = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
+        await new Poller(backends, store, pollerOptions(config)).refreshNow();
+        const state = store.getState();
+        if (state.error) throw new CommandFailed(state.error);
+        let clusters = state.clusters;
+        if (opts.cluster !== undefined) {
+          clusters = clusters.filter((c) => c.name === opts.cluster);
+          if (clusters.length === 0) throw new CommandFailed(`no cluster named "${opts.cluster}"`);
+        }
+        // The target may have learnt more while opening (the AWS account id).
+        const target = backends.target;
+        ctx.io.stdout.write(opts.json ? `${JSON.stringify(lsJson(target, clusters), null, 2)}\n` : lsText(target, clusters));
+      } finally {
+        await backends.close();
+      }
+    });
+}
+
+export interface LsJson {
+  target: Target & { live: boolean };
+  clusters: Array<{
+    name: string;
+    engine: string;
+    health: { level: string; reasons: string[] };
+    findings: Array<{ kind: string; level: string; message: string; nodes: string[] }>;
+    worstLagSeconds: number | null;
+    nodes: Array<{
+      id: string;
+      name: string;
+      az: string;
+      privateIp: string;
+      role: string;
+      state: string;
+      health: { level: string; reason: string };
+      lagSeconds: number | null;
+      stale: boolean;
+      tags: Record<string, string>;
+      updatedAt: string | null;
+    }>;
+  }>;
+}
+
+export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
+  return {
+    target: { ...target, live: target.kind !== 'sim' },
+    clusters: clusters.map((c) => ({
+      name: c.name,
+      engine: c.engine,
+      health: c.health,
+      findings: c.findings,
+      worstLagSeconds: c.worstLagSeconds,
+      nodes: c.nodes.map((n) => ({
+        id: n.instance.id,
+        name: n.instance.name,
+        az: n.instance.az,
+        privateIp: n.instance.privateIp,
+        role: n.role,
+        state: n.instance.state,
+        health: n.health,
+        lagSeconds: n.lagSeconds,
+        stale: n.stale,
+        tags: n.instance.tags,
+        updatedAt: n.updatedAt > 0 ? new Date(n.updatedAt).toISOString() : null,
+      })),
+    })),
+  };
+}
+
+const GLYPH = { OK: '✓', WARN: '▲', CRIT: '✗', UNKNOWN: '?' } as const;
+
+function lsText(target: Target, clusters: ClusterView[]): string {
+  const lines: string[] = [headerLine(target), ''];
+  for (const c of clusters) {
+    const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
+    lines.push(`${GLYPH[c.health.level]} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
+    for (const f of c.findings) lines.push(`    ! ${f.message}`);
+    for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function nodeLine(n: NodeView): string {
+  const lag = n.lagSeconds === null ? '-' : `${n.lagSeconds} s`;
+  const stale = n.stale ? '  [stale]' : '';
+  return [
+    GLYPH[n.health.level],
+    n.instance.name.padEnd(18),
+    n.instance.id.padEnd(20),
+    n.role.padEnd(9),
+    n.instance.az.padEnd(11),
+    n.instance.state.padEnd(8),
+    `lag ${lag}`.padEnd(10),
+    n.health.reason + stale,
+  ].join(' ');
+}
+
+export function headerLine(target: Target): string {
+  switch (target.kind) {
+    case 'sim':
+      return `REHEARSAL · simulated fleet · ${target.scenario} · seed ${target.seed} · ×${target.speed}`;
+    case 'aws':
+      return `LIVE · ${target.account ?? 'account ?'} · ${target.regions.join(',')} · ${target.profile ?? 'default credentials'}`;
+    case 'inventory':
+      return `LIVE · inventory ${target.file}`;
+  }
+}

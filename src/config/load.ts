@@ -1,0 +1,175 @@
+// Config file + flags -> validated Config. A bad file gets one error naming
+// the file, the line and the key; a bad flag names the flag and the value.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, UsageError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+/** The global flags that bear on configuration, as commander hands them over. */
+export interface GlobalFlags {
+  config?: string;
+  sim?: boolean;
+  scenario?: string;
+  seed?: string;
+  speed?: string;
+  nodes?: string;
+  profile?: string;
+  region?: string[];
+  inventory?: string;
+  refresh?: string;
+  readOnly?: boolean;
+  stateDir?: string;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Which file to read: the first that applies; explicit ones must exist. */
+export function findConfigFile(flags: GlobalFlags, opts: LoadOptions = {}): string | undefined {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const explicit = flags.config ?? env.NIGHTSHIFT_CONFIG;
+  if (explicit) {
+    const path = resolve(cwd, explicit);
+    if (!existsSync(path)) {
+      const via = flags.config ? '--config' : '$NIGHTSHIFT_CONFIG';
+      throw new UsageError(`config file ${path} (from ${via}) does not exist`);
+    }
+    return path;
+  }
+  const local = resolve(cwd, 'nightshift.yaml');
+  if (existsSync(local)) return local;
+  const xdg = join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'nightshift', 'config.yaml');
+  if (existsSync(xdg)) return xdg;
+  return undefined;
+}
+
+export function loadConfig(flags: GlobalFlags, opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = findConfigFile(flags, opts);
+  const raw: ParsedFile = file ? parseConfigFile(file, readFileSync(file, 'utf8')) : { data: {} };
+  const parsed = validate(file, raw.data ?? {}, raw);
+  return applyFlags(parsed, flags, env, file);
+}
+
+interface ParsedFile {
+  data: unknown;
+  doc?: ReturnType<typeof parseDocument>;
+  lines?: LineCounter;
+}
+
+export function parseConfigFile(file: string, text: string): ParsedFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const problem = doc.errors[0];
+  if (problem) {
+    const line = problem.linePos?.[0]?.line ?? (problem.pos ? lines.linePos(problem.pos[0]).line : undefined);
+    throw new ConfigError(file, line, undefined, `not valid YAML: ${problem.message.split('\n')[0]}`);
+  }
+  const data = doc.toJS() ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(file, 1, undefined, 'the file must be a mapping of keys (for example `refreshSeconds: 5`)');
+  }
+  return { data, doc, lines };
+}
+
+function validate(file: string | undefined, data: unknown, parsed: ParsedFile): z.output<typeof configSchema> {
+  const result = configSchema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
+  const key = path.join('.') || undefined;
+  const line = parsed.doc && parsed.lines ? lineOf(parsed.doc.contents, path, parsed.lines) : undefined;
+  throw new ConfigError(file ?? '(defaults)', line, key, describeIssue(issue));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return 'unknown key (check the spelling; see the README for every key)';
+  return issue.message;
+}
+
+/** The line of the deepest node along `path` that exists in the document. */
+function lineOf(node: unknown, path: string[], lines: LineCounter): number | undefined {
+  let current = node as YamlNode | null | undefined;
+  let best = current?.range ? lines.linePos(current.range[0]).line : undefined;
+  for (const segment of path) {
+    if (isMap(current)) {
+      const pair = current.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === segment);
+      if (!pair) break;
+      const keyNode = pair.key as YamlNode | undefined;
+      if (keyNode?.range) best = lines.linePos(keyNode.range[0]).line;
+      current = pair.value as YamlNode | null;
+    } else if (isSeq(current)) {
+      current = current.items[Number(segment)] as YamlNode | undefined;
+      if (current?.range) best = lines.linePos(current.range[0]).line;
+    } else {
+      break;
+    }
+  }
+  return best;
+}
+
+function applyFlags(base: z.output<typeof configSchema>, flags: GlobalFlags, env: NodeJS.ProcessEnv, file?: string): Config {
+  const config = structuredClone(base) as Config;
+  if (file) config.source = file;
+  if (flags.scenario !== undefined) config.sim.scenario = flags.scenario;
+  if (flags.seed !== undefined) config.sim.seed = intFlag('--seed', flags.seed);
+  if (flags.speed !== undefined) config.sim.speed = positiveFlag('--speed', flags.speed);
+  if (flags.nodes !== undefined) config.sim.nodes = intFlag('--nodes', flags.nodes, 1);
+  if (flags.refresh !== undefined) config.refreshSeconds = positiveFlag('--refresh', flags.refresh);
+  if (flags.readOnly) config.readOnly = true;
+  if (flags.profile !== undefined) config.aws.profile = flags.profile;
+  if (flags.region && flags.region.length > 0) {
+    config.aws.regions = flags.region.flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  }
+  if (flags.inventory !== undefined) config.inventory = flags.inventory;
+
+  const wantsSim = flags.sim || flags.scenario !== undefined || flags.nodes !== undefined;
+  const wantsAws = flags.profile !== undefined || (flags.region?.length ?? 0) > 0;
+  if ([wantsSim, wantsAws, flags.inventory !== undefined].filter(Boolean).length > 1) {
+    throw new UsageError('choose one target: --sim (or --scenario/--nodes), --profile/--region, or --inventory');
+  }
+  if (wantsSim) config.target = 'sim';
+  else if (flags.inventory !== undefined) config.target = 'inventory';
+  else if (wantsAws) config.target = 'aws';
+  else if (!config.target) {
+    config.target = config.inventory ? 'inventory' : config.aws.regions.length > 0 || config.aws.profile ? 'aws' : 'sim';
+  }
+  if (config.target === 'aws' && config.aws.regions.length === 0) {
+    const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    if (!region) throw new UsageError('an AWS target needs a region: --region, aws.regions in the config, or $AWS_REGION');
+    config.aws.regions = [region];
+  }
+  if (config.target === 'aws' && !config.aws.profile && env.AWS_PROFILE) config.aws.profile = env.AWS_PROFILE;
+  if (config.target === 'inventory' && !config.inventory) {
+    throw new UsageError('target inventory needs a file: --inventory FILE or `inventory:` in the config');
+  }
+  config.stateDir = resolve(flags.stateDir ?? config.stateDir ?? defaultStateDir(env));
+  return config;
+}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'nightshift');
+}
+
+function intFlag(flag: string, value: string, min = Number.MIN_SAFE_INTEGER): number {
+  if (!/^-?\d+$/.test(value) || Number(value) < min) {
+    throw new UsageError(`${flag} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, not "${value}"`);
+  }
+  return Number(value);
+}
+
+function positiveFlag(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`${flag} takes a positive number, not "${value}"`);
+  }
+  return n;
+}

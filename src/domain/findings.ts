@@ -1,0 +1,172 @@
+// Cluster-level findings: what is wrong with the cluster as a whole, beyond
+// any one node. Pure. Only fresh facts count: a stale node's last words are
+// shown on its row but never used to claim, say, two writable masters.
+
+import { compareLevel, worse, type Thresholds } from './health.js';
+import type { ClusterView, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
+
+export interface FindingOptions {
+  roleTag: string;
+  /** Replicas the cluster should have (MySQL); undefined = no target. */
+  targetReplicas?: number;
+  thresholds: Thresholds;
+}
+
+export function clusterFindings(engine: EngineKind, nodes: NodeView[], opts: FindingOptions): Finding[] {
+  const findings: Finding[] = [];
+  if (engine === 'mysql') findings.push(...mysqlFindings(nodes, opts));
+  if (engine === 'cassandra') findings.push(...cassandraFindings(nodes, opts));
+  return findings;
+}
+
+function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
+  const out: Finding[] = [];
+  const live = nodes.filter((n) => !n.stale && n.instance.state === 'running' && n.facts?.kind === 'mysql');
+  const mysqlOf = (n: NodeView) => (n.facts?.kind === 'mysql' ? n.facts.mysql : undefined);
+
+  const writable = live.filter((n) => mysqlOf(n)?.readOnly === false);
+  const writableMasters = writable.filter((n) => !mysqlOf(n)?.replica);
+  if (writableMasters.length === 0 && nodes.length > 0) {
+    out.push({ kind: 'no-writable-master', level: 'CRIT', message: 'no writable master', nodes: [] });
+  }
+  // A writable replica is a node-level warning; two writable nodes that
+  // replicate from nobody is split brain.
+  if (writableMasters.length >= 2) {
+    out.push({
+      kind: 'two-writable-masters',
+      level: 'CRIT',
+      message: `${writableMasters.length === 2 ? 'two' : writableMasters.length} writable masters: ${names(writableMasters)}`,
+      nodes: writableMasters.map((n) => n.instance.id),
+    });
+  }
+
+  const members = new Set<string>();
+  for (const n of nodes) {
+    members.add(n.instance.privateIp);
+    members.add(n.instance.name);
+    if (n.instance.ssh?.host) members.add(n.instance.ssh.host);
+  }
+  for (const n of live) {
+    const source = mysqlOf(n)?.replica?.sourceHost;
+    if (source && !members.has(source)) {
+      out.push({
+        kind: 'replica-of-outsider',
+        level: 'CRIT',
+        message: `${n.instance.name} replicates from ${source}, outside the cluster`,
+        nodes: [n.instance.id],
+      });
+    }
+  }
+
+  const replicas = nodes.filter((n) => n.role === 'replica');
+  const azs = new Set(replicas.map((n) => n.instance.az));
+  if (replicas.length >= 2 && azs.size === 1) {
+    out.push({
+      kind: 'replicas-one-az',
+      level: 'WARN',
+      message: `all ${replicas.length} replicas in one AZ (${[...azs][0]})`,
+      nodes: replicas.map((n) => n.instance.id),
+    });
+  }
+
+  if (opts.targetReplicas !== undefined) {
+    const healthy = replicas.filter((n) => n.health.level === 'OK' || n.health.level === 'WARN').length;
+    if (healthy < opts.targetReplicas) {
+      out.push({
+        kind: 'redundancy-below-target',
+        level: 'WARN',
+        message: `redundancy below target: ${healthy} of ${opts.targetReplicas} replicas`,
+        nodes: [],
+      });
+    }
+  }
+
+  for (const n of live) {
+    const hint = n.instance.tags[opts.roleTag];
+    if (!hint) continue;
+    const said = n.role === 'unknown' ? 'read-only without a source' : n.role;
+    if (normaliseRole(hint) !== n.role) {
+      out.push({
+        kind: 'role-drift',
+        level: 'WARN',
+        message: `${n.instance.name}: role tag says ${hint}, server says ${said}`,
+        nodes: [n.instance.id],
+      });
+    }
+  }
+  return out;
+}
+
+function normaliseRole(tag: string): string {
+  const t = tag.toLowerCase();
+  if (t === 'primary' || t === 'source' || t === 'writer') return 'master';
+  if (t === 'slave' || t === 'reader') return 'replica';
+  return t;
+}
+
+function cassandraFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
+  const out: Finding[] = [];
+  const down = new Map<string, string>();
+  for (const n of nodes) {
+    if (n.instance.state !== 'running') down.set(n.instance.privateIp, n.instance.name);
+    if (n.stale || n.facts?.kind !== 'cassandra') continue;
+    for (const p of n.facts.cassandra.ring) {
+      if (p.status.startsWith('D')) {
+        const member = nodes.find((m) => m.instance.privateIp === p.address);
+        down.set(p.address, member?.instance.name ?? p.address);
+      }
+    }
+  }
+  if (down.size > 0) {
+    out.push({
+      kind: 'node-down',
+      level: 'CRIT',
+      message: `${down.size} node${down.size > 1 ? 's' : ''} down: ${[...down.values()].join(', ')}`,
+      nodes: nodes.filter((n) => down.has(n.instance.privateIp)).map((n) => n.instance.id),
+    });
+  }
+  const overdue = nodes.filter(
+    (n) => n.repairAgeSeconds === undefined || n.repairAgeSeconds > opts.thresholds.gcGraceSeconds,
+  );
+  if (overdue.length > 0) {
+    const worst = overdue.reduce((a, b) => ((a.repairAgeSeconds ?? Infinity) >= (b.repairAgeSeconds ?? Infinity) ? a : b));
+    const age = worst.repairAgeSeconds === undefined ? 'never' : `${Math.floor(worst.repairAgeSeconds / 86_400)} d`;
+    out.push({
+      kind: 'repair-overdue',
+      level: 'WARN',
+      message: `repair overdue on ${overdue.length} node${overdue.length > 1 ? 's' : ''} (worst: ${worst.instance.name}, ${age} > ${Math.floor(opts.thresholds.gcGraceSeconds / 86_400)} d)`,
+      nodes: overdue.map((n) => n.instance.id),
+    });
+  }
+  return out;
+}
+
+/** The cluster's health: worst of its findings and nodes, with the reasons that made it so. */
+export function clusterHealth(nodes: NodeView[], findings: Finding[]): ClusterView['health'] {
+  let level: HealthLevel = nodes.length === 0 ? 'UNKNOWN' : 'OK';
+  for (const f of findings) level = worse(level, f.level);
+  for (const n of nodes) level = worse(level, n.health.level);
+  const reasons: string[] = [];
+  for (const f of [...findings].sort((a, b) => compareLevel(b.level, a.level))) reasons.push(f.message);
+  const badNodes = nodes
+    .filter((n) => n.health.level !== 'OK')
+    .sort((a, b) => compareLevel(b.health.level, a.health.level));
+  for (const n of badNodes) reasons.push(`${n.instance.name}: ${n.health.reason}`);
+  if (reasons.length === 0) reasons.push(nodes.length === 0 ? 'no nodes' : `${nodes.length} nodes ok`);
+  return { level, reasons };
+}
+
+export function worstLag(nodes: NodeView[]): number | null {
+  let worst: number | null = null;
+  for (const n of nodes) if (n.lagSeconds !== null && (worst === null || n.lagSeconds > worst)) worst = n.lagSeconds;
+  return worst;
+}
+
+/** Worst first, then by name: the order every screen and `ls` shows. */
+export function sortClusters(clusters: ClusterView[]): ClusterView[] {
+  return [...clusters].sort((a, b) => compareLevel(b.health.level, a.health.level) || a.name.localeCompare(b.name));
+}
+
+function names(nodes: NodeView[]): string {
+  return nodes.map((n) => n.instance.name).join(', ');
+}

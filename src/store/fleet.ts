@@ -1,0 +1,52 @@
+// The fleet as last seen: plain data, written by the poller, read by screens
+// and by `ls`. A vanilla store made per console (and per test).
+
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ClusterView, Target } from '../domain/types.js';
+
+export interface FleetState {
+  target: Target;
+  /** Sorted: worst health first, then by name. */
+  clusters: ClusterView[];
+  /** Epoch ms (real time) of the last completed refresh; null before the first. */
+  refreshedAt: number | null;
+  /** How long the last refresh took, ms. */
+  refreshMs: number | null;
+  isRefreshing: boolean;
+  /** Why the last discovery failed, if it did (the clusters shown are the last good ones). */
+  error: string | null;
+  /** The refresh interval, so screens can tell how fresh a row is. */
+  refreshSeconds: number;
+  actions: {
+    setClusters(clusters: ClusterView[], refreshedAt: number, refreshMs: number): void;
+    setRefreshing(isRefreshing: boolean): void;
+    setError(error: string | null): void;
+    setTarget(target: Target): void;
+  };
+}
+
+export type FleetStore = StoreApi<FleetState>;
+
+export function createFleetStore(init: { target: Target; refreshSeconds: number }): FleetStore {
+  return createStore<FleetState>()((set) => ({
+    target: init.target,
+    clusters: [],
+    refreshedAt: null,
+    refreshMs: null,
+    isRefreshing: false,
+    error: null,
+    refreshSeconds: init.refreshSeconds,
+    actions: {
+      setClusters: (clusters, refreshedAt, refreshMs) =>
+        set({ clusters, refreshedAt, refreshMs, isRefreshing: false, error: null }),
+      setRefreshing: (isRefreshing) => set({ isRefreshing }),
+      setError: (error) => set({ error, isRefreshing: false }),
+      setTarget: (target) => set({ target }),
+    },
+  }));
+}
+
+// Selectors: plain functions.
+export const selectClusters = (s: FleetState) => s.clusters;
+export const selectTarget = (s: FleetState) => s.target;
+export const selectCluster = (name: string) => (s: FleetState) => s.clusters.find((c) => c.name === name);

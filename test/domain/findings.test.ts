@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { clusterFindings, clusterHealth, sortClusters } from '../../src/domain/findings.js';
+import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
+import type { ClusterView } from '../../src/domain/types.js';
+import { instance, mysql, nodeView, replica } from '../helpers/node-views.js';
+
+const opts = { roleTag: 'nightshift:role', thresholds: DEFAULT_THRESHOLDS };
+
+function healthyCluster() {
+  const m = instance({ name: 'db-1', privateIp: '127.0.2.1', az: 'us-east-1a' });
+  const r1 = instance({ name: 'db-2', privateIp: '127.0.2.2', az: 'us-east-1b' });
+  const r2 = instance({ name: 'db-3', privateIp: '127.0.2.3', az: 'us-east-1c' });
+  return [nodeView(m, mysql()), nodeView(r1, replica('127.0.2.1')), nodeView(r2, replica('127.0.2.1'))];
+}
+
+describe('clusterFindings (mysql)', () => {
+  it('finds nothing wrong with a master and two replicas over three AZs', () => {
+    expect(clusterFindings('mysql', healthyCluster(), opts)).toEqual([]);
+  });
+
+  it('finds two writable masters and names them', () => {
+    const nodes = healthyCluster();
+    nodes[1] = nodeView(nodes[1]!.instance, mysql({ readOnly: false }));
+    const f = clusterFindings('mysql', nodes, opts);
+    expect(f.map((x) => x.kind)).toContain('two-writable-masters');
+    expect(f.find((x) => x.kind === 'two-writable-masters')!.message).toBe('two writable masters: db-1, db-2');
+  });
+
+  it('does not claim split brain from a stale node', () => {
+    const nodes = healthyCluster();
+    nodes[1] = nodeView(nodes[1]!.instance, mysql({ readOnly: false }), { stale: true });
+    expect(clusterFindings('mysql', nodes, opts).map((x) => x.kind)).not.toContain('two-writable-masters');
+  });
+
+  it('finds no writable master when the master is unreachable', () => {
+    const nodes = healthyCluster();
+    nodes[0] = nodeView(nodes[0]!.instance, mysql(), { stale: true, probeError: 'timed out' });
+    expect(clusterFindings('mysql', nodes, opts).map((x) => x.kind)).toContain('no-writable-master');
+  });
+
+  it('finds a replica of a node outside the cluster', () => {
+    const nodes = healthyCluster();
+    nodes[2] = nodeView(nodes[2]!.instance, replica('127.0.9.9'));
+    const f = clusterFindings('mysql', nodes, opts).find((x) => x.kind === 'replica-of-outsider');
+    expect(f?.message).toBe('db-3 replicates from 127.0.9.9, outside the cluster');
+  });
+
+  it('finds all replicas in one AZ', () => {
+    const nodes = healthyCluster();
+    nodes[2] = nodeView({ ...nodes[2]!.instance, az: 'us-east-1b' }, nodes[2]!.facts);
+    expect(clusterFindings('mysql', nodes, opts).map((x) => x.kind)).toEqual(['replicas-one-az']);
+  });
+
+  it('finds drift between the role tag and what the server says', () => {
+    const nodes = healthyCluster();
+    nodes[1] = nodeView({ ...nodes[1]!.instance, tags: { 'nightshift:role': 'master' } }, nodes[1]!.facts);
+    const f = clusterFindings('mysql', nodes, opts);
+    expect(f).toHaveLength(1);
+    expect(f[0]!.message).toBe('db-2: role tag says master, server says replica');
+  });
+
+  it('finds redundancy below the configured target', () => {
+    const nodes = healthyCluster().slice(0, 2);
+    const f = clusterFindings('mysql', nodes, { ...opts, targetReplicas: 2 });
+    expect(f.map((x) => x.message)).toContain('redundancy below target: 1 of 2 replicas');
+  });
+});
+
+describe('clusterFindings (cassandra)', () => {
+  it('finds overdue repairs and down nodes', () => {
+    const a = instance({ name: 'cass-1', privateIp: '127.0.3.1' });
+    const b = instance({ name: 'cass-2', privateIp: '127.0.3.2' });
+    const ring = [
+      { status: 'UN' as const, address: '127.0.3.1', load: '1 GiB', tokens: 16, owns: '50%', hostId: '0'.repeat(36), rack: 'r1', datacenter: 'dc1' },
+      { status: 'DN' as const, address: '127.0.3.2', load: '1 GiB', tokens: 16, owns: '50%', hostId: '1'.repeat(36), rack: 'r1', datacenter: 'dc1' },
+    ];
+    const nodes = [
+      nodeView(a, { kind: 'cassandra', cassandra: { status: 'UN', ring } }, { engine: 'cassandra', repairAgeSeconds: 86_400 }),
+      nodeView(b, { kind: 'cassandra', cassandra: { status: 'UN', ring } }, { engine: 'cassandra', repairAgeSeconds: 12 * 86_400 }),
+    ];
+    const f = clusterFindings('cassandra', nodes, opts);
+    expect(f.find((x) => x.kind === 'node-down')?.message).toBe('1 node down: cass-2');
+    expect(f.find((x) => x.kind === 'repair-overdue')?.message).toBe(
+      'repair overdue on 1 node (worst: cass-2, 12 d > 10 d)',
+    );
+  });
+});
+
+describe('clusterHealth and order', () => {
+  it('takes the worst level and lists findings before node reasons', () => {
+    const nodes = healthyCluster();
+    nodes[1] = { ...nodes[1]!, health: { level: 'WARN', reason: 'lag 40 s > 30 s' } };
+    const h = clusterHealth(nodes, [{ kind: 'replicas-one-az', level: 'WARN', message: 'all 2 replicas in one AZ', nodes: [] }]);
+    expect(h).toEqual({ level: 'WARN', reasons: ['all 2 replicas in one AZ', 'db-2: lag 40 s > 30 s'] });
+  });
+
+  it('sorts worst first, then by name', () => {
+    const c = (name: string, level: ClusterView['health']['level']): ClusterView => ({
+      name,
+      engine: 'mysql',
+      health: { level, reasons: [] },
+      findings: [],
+      nodes: [],
+      worstLagSeconds: null,
+    });
+    expect(sortClusters([c('b', 'OK'), c('a', 'OK'), c('z', 'CRIT'), c('m', 'WARN')]).map((x) => x.name)).toEqual([
+      'z',
+      'm',
+      'a',
+      'b',
+    ]);
+  });
+});
