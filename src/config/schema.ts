@@ -20,6 +20,8 @@ export const clusterOverrideSchema = z
     /** Replicas the cluster should have; fewer is a finding. */
     targetReplicas: z.number().int().nonnegative().optional(),
     launchTemplate: z.string().optional(),
+    /** Subnets a new node may launch in (one per AZ); without them RunInstances places by AZ alone (default VPC only). */
+    subnets: z.array(z.string()).optional(),
   })
   .strict();
 
@@ -48,6 +50,8 @@ export const awsSchema = z
     profile: z.string().optional(),
     /** One or more regions in one view. */
     regions: z.array(z.string()).default([]),
+    /** Attempts per AWS call, the first included (SDK standard retry mode: throttling backs off before the next). */
+    maxAttempts: z.number().int().positive().default(3),
     /** Extra CloudWatch metrics per instance, e.g. a replication-lag metric. */
     customMetrics: z
       .array(
@@ -73,7 +77,11 @@ export const sshSchema = z
     /** Bastion to jump through, as in ProxyJump (user@host:port). */
     jump: z.string().optional(),
     concurrency: z.number().int().positive().default(16),
+    /** Exec channels at once on one connection; sshd's MaxSessions is 10 by default. */
+    channelsPerHost: z.number().int().positive().default(8),
     keepaliveSeconds: positive.default(15),
+    /** TCP connect + handshake + auth, per hop (ConnectTimeout in the ssh config wins). */
+    connectTimeoutSeconds: positive.default(10),
     commandTimeoutSeconds: positive.default(30),
   })
   .strict();
@@ -83,8 +91,14 @@ export const enginesSchema = z
     mysqlClient: z.string().default('mysql'),
     nodetool: z.string().default('nodetool'),
     probeTimeoutSeconds: positive.default(10),
-    /** Optional heartbeat table for lag, e.g. `percona.heartbeat`. */
-    heartbeatTable: z.string().optional(),
+    /**
+     * Optional heartbeat table for lag, e.g. `percona.heartbeat` (pt-heartbeat
+     * layout: a `ts` column holding the master's UTC time, as `pt-heartbeat --utc` writes it).
+     */
+    heartbeatTable: z
+      .string()
+      .regex(/^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$/, 'a table name, optionally schema.table (letters, digits, _ and $)')
+      .optional(),
   })
   .strict();
 

@@ -1,0 +1,88 @@
+// One SDK client per service and region, built once and shared by every
+// adapter, so credentials are resolved once and retries share one budget.
+
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { STSClient } from '@aws-sdk/client-sts';
+import pkg from '../../../package.json' with { type: 'json' };
+
+export interface RegionClients {
+  region: string;
+  ec2: EC2Client;
+  cloudwatch: CloudWatchClient;
+  autoscaling: AutoScalingClient;
+}
+
+export interface AwsClients {
+  /** One set per region, in the configured order. */
+  regional: RegionClients[];
+  /** Route 53 is global. */
+  route53: Route53Client;
+  sts: STSClient;
+}
+
+export interface AwsClientOptions {
+  regions: string[];
+  profile?: string;
+  /** Attempts per call, first one included (SDK standard mode; 3 by default). */
+  maxAttempts?: number;
+  /** Tests and odd setups only; the default chain (env, profile, SSO, instance role) otherwise. */
+  credentials?: EC2ClientConfig['credentials'];
+  requestHandler?: EC2ClientConfig['requestHandler'];
+}
+
+export const USER_AGENT: [string, string] = ['nightshift', pkg.version];
+
+function sharedConfig(opts: AwsClientOptions, region: string) {
+  return {
+    region,
+    // `profile` on the client makes the default chain read that profile (SSO included)
+    // without touching process.env, so two targets could coexist in one process.
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    retryMode: 'standard',
+    maxAttempts: opts.maxAttempts ?? 3,
+    customUserAgent: [USER_AGENT],
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    ...(opts.requestHandler ? { requestHandler: opts.requestHandler } : {}),
+  } satisfies EC2ClientConfig;
+}
+
+export function createAwsClients(opts: AwsClientOptions): AwsClients {
+  const [first] = opts.regions;
+  if (!first) throw new Error('createAwsClients needs at least one region');
+  return {
+    regional: opts.regions.map((region) => ({
+      region,
+      ec2: new EC2Client(sharedConfig(opts, region)),
+      cloudwatch: new CloudWatchClient(sharedConfig(opts, region)),
+      autoscaling: new AutoScalingClient(sharedConfig(opts, region)),
+    })),
+    // Route 53's control plane lives in us-east-1 whatever the fleet's region.
+    route53: new Route53Client(sharedConfig(opts, 'us-east-1')),
+    sts: new STSClient(sharedConfig(opts, first)),
+  };
+}
+
+/** The region the default chain would use (AWS_REGION, the profile's `region`), or undefined. */
+export async function defaultRegion(profile: string | undefined): Promise<string | undefined> {
+  const probe = new EC2Client(profile ? { profile } : {});
+  try {
+    return await probe.config.region();
+  } catch {
+    return undefined;
+  } finally {
+    probe.destroy();
+  }
+}
+
+export function destroyAwsClients(clients: AwsClients): void {
+  for (const r of clients.regional) {
+    r.ec2.destroy();
+    r.cloudwatch.destroy();
+    r.autoscaling.destroy();
+  }
+  clients.route53.destroy();
+  clients.sts.destroy();
+}

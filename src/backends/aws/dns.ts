@@ -1,0 +1,133 @@
+// Route 53: read a record, and swap it with a compare-and-swap batch.
+// DnsRecord.values are Route 53 `Value`s verbatim (TXT values keep their quotes).
+
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
+import type { CallOptions, Dns, DnsRecord } from '../ports.js';
+import { call, type AwsContext } from './context.js';
+import { AwsError } from './errors.js';
+import { pollUntil } from './wait.js';
+
+const INSYNC_POLL_MS = 3_000;
+/** Route 53 normally reaches INSYNC within a minute; ten is "something is wrong". */
+const INSYNC_TIMEOUT_MS = 10 * 60_000;
+
+/** `/hostedzone/Z123` and `Z123` are the same zone; the SDK accepts both but ids we print should not vary. */
+export function bareZoneId(id: string): string {
+  return id.replace(/^\/?hostedzone\//, '');
+}
+
+/** Route 53 answers `db.example.com.` and escapes some characters as `\ooo` octal. */
+export function normalName(name: string): string {
+  return name
+    .replace(/\\(\d{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)))
+    .replace(/\.$/, '')
+    .toLowerCase();
+}
+
+function toRecordSet(r: DnsRecord): ResourceRecordSet {
+  return { Name: r.name, Type: r.type, TTL: r.ttl, ResourceRecords: r.values.map((Value) => ({ Value })) };
+}
+
+export class AwsDns implements Dns {
+  constructor(private readonly ctx: AwsContext) {}
+
+  async getRecord(zoneId: string, name: string, type: DnsRecord['type'], opts: CallOptions = {}): Promise<DnsRecord | undefined> {
+    const HostedZoneId = bareZoneId(zoneId);
+    // The listing is sorted by name then type, so starting at (name, type) puts the record first if it exists.
+    const page = await call(this.ctx, { action: 'route53:ListResourceRecordSets', doing: `reading ${name} ${type}` }, () =>
+      this.ctx.clients.route53.send(
+        new ListResourceRecordSetsCommand({ HostedZoneId, StartRecordName: name, StartRecordType: type, MaxItems: 1 }),
+        { abortSignal: opts.signal },
+      ),
+    );
+    const found = page.ResourceRecordSets?.[0];
+    if (!found || found.Type !== type || normalName(found.Name ?? '') !== normalName(name)) return undefined;
+    if (found.AliasTarget || found.SetIdentifier) {
+      // An alias or a weighted/latency record cannot be swapped as plain values; better to say so than to break it.
+      throw new AwsError(
+        'UnsupportedRecord',
+        'other',
+        `${name} ${type} is ${found.AliasTarget ? `an alias to ${found.AliasTarget.DNSName}` : `a routing-policy record (${found.SetIdentifier})`}: nightshift swaps only simple records; change it by hand or make it a simple record`,
+        'route53:ListResourceRecordSets',
+      );
+    }
+    return {
+      zoneId: HostedZoneId,
+      name: normalName(found.Name ?? name),
+      type,
+      ttl: found.TTL ?? 0,
+      values: (found.ResourceRecords ?? []).flatMap((r) => (r.Value !== undefined ? [r.Value] : [])),
+    };
+  }
+
+  async swapRecord(
+    current: DnsRecord,
+    next: DnsRecord,
+    opts: CallOptions & { onProgress?: (status: string) => void } = {},
+  ): Promise<{ changeId: string; insyncAfterMs: number }> {
+    const started = this.ctx.clock.now();
+    const doing = `swapping ${current.name} ${current.type} from ${current.values.join(',')} to ${next.values.join(',')}`;
+    const { changeId, status } = await this.changeBatch(
+      current.zoneId,
+      [
+        // DELETE must match the live record exactly, or Route 53 rejects the whole batch: that is the compare.
+        { Action: 'DELETE', ResourceRecordSet: toRecordSet(current) },
+        { Action: 'CREATE', ResourceRecordSet: toRecordSet(next) },
+      ],
+      `nightshift: ${current.name} ${current.values.join(',')} -> ${next.values.join(',')}`,
+      doing,
+      opts.signal,
+    );
+    opts.onProgress?.(status);
+    if (status !== 'INSYNC') await this.waitInsync(changeId, started, opts);
+    return { changeId, insyncAfterMs: this.ctx.clock.now() - started };
+  }
+
+  /** One ChangeResourceRecordSets batch; shared with the lock, which needs the same error sentences. */
+  async changeBatch(
+    zoneId: string,
+    changes: Array<{ Action: 'CREATE' | 'DELETE' | 'UPSERT'; ResourceRecordSet: ResourceRecordSet }>,
+    comment: string,
+    doing: string,
+    signal?: AbortSignal,
+  ): Promise<{ changeId: string; status: string }> {
+    const res = await call(this.ctx, { action: 'route53:ChangeResourceRecordSets', doing }, () =>
+      this.ctx.clients.route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: bareZoneId(zoneId),
+          ChangeBatch: { Comment: comment, Changes: changes },
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    return { changeId: (res.ChangeInfo?.Id ?? '').replace(/^\/?change\//, ''), status: res.ChangeInfo?.Status ?? 'PENDING' };
+  }
+
+  private async waitInsync(changeId: string, started: number, opts: CallOptions & { onProgress?: (status: string) => void }) {
+    await pollUntil(
+      {
+        clock: this.ctx.clock,
+        intervalMs: INSYNC_POLL_MS,
+        // A change is never INSYNC the instant after it was PENDING.
+        firstCheckAfterMs: INSYNC_POLL_MS,
+        timeoutMs: INSYNC_TIMEOUT_MS,
+        signal: opts.signal,
+        what: `Route 53 change ${changeId} to be INSYNC`,
+      },
+      async () => {
+        const res = await call(this.ctx, { action: 'route53:GetChange', doing: `checking Route 53 change ${changeId}` }, () =>
+          this.ctx.clients.route53.send(new GetChangeCommand({ Id: changeId }), { abortSignal: opts.signal }),
+        );
+        const status = res.ChangeInfo?.Status ?? 'PENDING';
+        const seconds = Math.round((this.ctx.clock.now() - started) / 1000);
+        opts.onProgress?.(`${status} after ${seconds} s`);
+        return status === 'INSYNC' ? true : undefined;
+      },
+    );
+  }
+}

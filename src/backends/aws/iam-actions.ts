@@ -1,0 +1,148 @@
+// Which AWS API actions each port method of the AWS backend calls: the one
+// table `nightshift iam-policy` derives its least-privilege policy from, and
+// that a test checks against the requests the adapters really send.
+// No SDK import here: the iam-policy command loads this without the SDK.
+
+export const PORT_ACTIONS = {
+  'inventory.discover': ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus', 'autoscaling:DescribeAutoScalingGroups'],
+  'inventory.setTags': ['ec2:CreateTags'],
+  'inventory.deleteTags': ['ec2:DeleteTags'],
+  'metrics.fetch': ['cloudwatch:GetMetricData'],
+  'dns.getRecord': ['route53:ListResourceRecordSets'],
+  'dns.swapRecord': ['route53:ChangeResourceRecordSets', 'route53:GetChange'],
+  // Tag-on-create (TagSpecifications) is authorised as ec2:CreateTags.
+  'volumes.create': ['ec2:CreateVolume', 'ec2:CreateTags', 'ec2:DescribeVolumes'],
+  'volumes.get': ['ec2:DescribeVolumes'],
+  'volumes.attach': ['ec2:AttachVolume', 'ec2:DescribeVolumes'],
+  'volumes.detach': ['ec2:DetachVolume', 'ec2:DescribeVolumes'],
+  'volumes.snapshot': ['ec2:CreateSnapshot', 'ec2:CreateTags', 'ec2:DescribeSnapshots'],
+  'volumes.remove': ['ec2:DeleteVolume'],
+  'scaling.getGroup': ['autoscaling:DescribeAutoScalingGroups'],
+  'scaling.terminateInGroup': ['autoscaling:TerminateInstanceInAutoScalingGroup'],
+  'scaling.enterStandby': ['autoscaling:EnterStandby'],
+  'scaling.exitStandby': ['autoscaling:ExitStandby'],
+  'scaling.setProtection': ['autoscaling:SetInstanceProtection'],
+  'scaling.waitForReplacement': ['autoscaling:DescribeAutoScalingGroups'],
+  // iam:PassRole: a launch template with an instance profile hands its role to the instance.
+  'compute.launch': ['ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeInstances', 'ec2:DescribeSubnets', 'iam:PassRole'],
+  'compute.stop': ['ec2:StopInstances', 'ec2:DescribeInstances'],
+  // The lock is a Route 53 TXT record where the cluster has writerDns, else a tag lease on its members
+  // (found by a discovery): both ways are listed, since clusters may use either.
+  'lock.acquire': [
+    'route53:ChangeResourceRecordSets',
+    'route53:ListResourceRecordSets',
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstanceStatus',
+    'autoscaling:DescribeAutoScalingGroups',
+    'ec2:CreateTags',
+    'ec2:DeleteTags',
+  ],
+  'lock.release': [
+    'route53:ChangeResourceRecordSets',
+    'route53:ListResourceRecordSets',
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstanceStatus',
+    'autoscaling:DescribeAutoScalingGroups',
+    'ec2:DeleteTags',
+  ],
+  'lock.holder': [
+    'route53:ListResourceRecordSets',
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstanceStatus',
+    'autoscaling:DescribeAutoScalingGroups',
+  ],
+  'lock.breakLock': [
+    'route53:ChangeResourceRecordSets',
+    'route53:ListResourceRecordSets',
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstanceStatus',
+    'autoscaling:DescribeAutoScalingGroups',
+    'ec2:DeleteTags',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+export type PortMethod = keyof typeof PORT_ACTIONS;
+
+const VIEW: PortMethod[] = ['inventory.discover', 'metrics.fetch', 'dns.getRecord', 'scaling.getGroup', 'volumes.get', 'lock.holder'];
+const LOCK: PortMethod[] = ['lock.acquire', 'lock.release', 'lock.breakLock'];
+const SWITCHOVER: PortMethod[] = [...VIEW, ...LOCK, 'dns.swapRecord', 'inventory.setTags', 'inventory.deleteTags'];
+
+/** What each feature (the read-only view, each runbook) calls, from RUNBOOKS.md. */
+export const FEATURES = {
+  view: VIEW,
+  repair: [...VIEW, ...LOCK, 'inventory.setTags'],
+  switchover: SWITCHOVER,
+  failover: [...SWITCHOVER, 'compute.stop'],
+  rebuild: [
+    ...VIEW,
+    ...LOCK,
+    'compute.launch',
+    'volumes.create',
+    'volumes.attach',
+    'volumes.detach',
+    'volumes.snapshot',
+    'volumes.remove',
+    'inventory.setTags',
+  ],
+  rotate: [
+    ...VIEW,
+    ...LOCK,
+    'scaling.terminateInGroup',
+    'scaling.enterStandby',
+    'scaling.exitStandby',
+    'scaling.setProtection',
+    'scaling.waitForReplacement',
+    'inventory.setTags',
+  ],
+} satisfies Record<string, PortMethod[]>;
+
+export type Feature = keyof typeof FEATURES;
+export const FEATURE_NAMES = Object.keys(FEATURES) as Feature[];
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string>>;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+export function actionsFor(features: Feature[]): string[] {
+  const out = new Set<string>();
+  for (const f of features) for (const m of FEATURES[f]) for (const a of PORT_ACTIONS[m]) out.add(a);
+  return [...out].sort();
+}
+
+const isRead = (action: string) => /^[a-z0-9]+:(Describe|List|Get)/.test(action);
+const RECORD_ACTIONS = new Set(['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets']);
+
+/**
+ * The least-privilege policy for `features`. Route 53 actions are scoped to
+ * `hostedZoneIds` (the clusters' writerDns zones); EC2 and Auto Scaling
+ * reads cannot be scoped by resource, so they stay on "*".
+ */
+export function policyFor(features: Feature[], hostedZoneIds: string[]): PolicyDocument {
+  const actions = actionsFor(features);
+  const statements: PolicyStatement[] = [];
+  const add = (Sid: string, Action: string[], Resource: string | string[], Condition?: PolicyStatement['Condition']) => {
+    if (Action.length > 0) statements.push({ Sid, Effect: 'Allow', Action, Resource, ...(Condition ? { Condition } : {}) });
+  };
+  const plain = actions.filter((a) => !a.startsWith('route53:') && a !== 'iam:PassRole');
+  add('NightshiftRead', plain.filter(isRead), '*');
+  add('NightshiftChange', plain.filter((a) => !isRead(a)), '*');
+  const zones = [...new Set(hostedZoneIds.map((z) => z.replace(/^\/?hostedzone\//, '')))].sort();
+  // Route 53 is used only for clusters with writerDns (DNS swap, TXT lock): no zone, no Route 53 at all.
+  if (zones.length > 0) {
+    add('NightshiftRoute53Records', actions.filter((a) => RECORD_ACTIONS.has(a)), zones.map((z) => `arn:aws:route53:::hostedzone/${z}`));
+    add('NightshiftRoute53Changes', actions.filter((a) => a === 'route53:GetChange'), 'arn:aws:route53:::change/*');
+  }
+  add('NightshiftPassRoleToEc2', actions.filter((a) => a === 'iam:PassRole'), '*', {
+    StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+  });
+  return { Version: '2012-10-17', Statement: statements };
+}

@@ -1,0 +1,234 @@
+// Discovery (clusters by tag, Auto Scaling Group or security group) and tags.
+
+import {
+  CreateTagsCommand,
+  DeleteTagsCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
+  type Filter,
+  type Instance as Ec2Instance,
+} from '@aws-sdk/client-ec2';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import type { ClusterRef, EngineKind, Instance, StatusChecks } from '../../domain/types.js';
+import type { CallOptions, Discovery, Inventory } from '../ports.js';
+import type { RegionClients } from './clients.js';
+import { call, type AwsContext } from './context.js';
+import { chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
+
+const ENGINES: ReadonlySet<string> = new Set<EngineKind>(['mysql', 'cassandra', 'generic']);
+/** Terminated instances are history, not members. */
+const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+/** DescribeInstances' page maximum: 5,000 instances are 5 pages. */
+const PAGE_SIZE = 1000;
+/** DescribeInstanceStatus accepts at most 100 explicit ids per call. */
+const STATUS_IDS_PER_CALL = 100;
+/**
+ * Up to this many instances, asking for their status by id (100 a call) is
+ * cheaper than listing the whole region's statuses (1,000 a page, every
+ * running instance in the account, ours or not).
+ */
+const STATUS_BY_ID_LIMIT = 500;
+/** Ids per DescribeInstances call when asking by id (kept well under the request-size limit). */
+const IDS_PER_DESCRIBE = 200;
+
+interface RegionFinding {
+  instances: Map<string, Ec2Instance>;
+  clusters: ClusterRef[];
+}
+
+export class AwsInventory implements Inventory {
+  constructor(private readonly ctx: AwsContext) {}
+
+  async discover(opts: CallOptions = {}): Promise<Discovery> {
+    const perRegion = await Promise.all(this.ctx.router.all.map((r) => this.discoverRegion(r, opts.signal)));
+    const instances: Instance[] = [];
+    const clusters = new Map<string, ClusterRef>();
+    for (const found of perRegion) {
+      for (const inst of found.instances) instances.push(inst);
+      // A cluster may span regions (a Cassandra ring with a DC per region): one name, one cluster.
+      for (const c of found.clusters) {
+        const known = clusters.get(c.name);
+        if (known) known.instanceIds.push(...c.instanceIds);
+        else clusters.set(c.name, { ...c, instanceIds: [...c.instanceIds] });
+      }
+    }
+    return { instances, clusters: [...clusters.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  }
+
+  async setTags(instanceId: string, tags: Record<string, string>, opts: CallOptions = {}): Promise<void> {
+    const r = this.ctx.router.forInstance(instanceId);
+    await call(this.ctx, { action: 'ec2:CreateTags', region: r.region, doing: `tagging ${instanceId}` }, () =>
+      r.ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: tagList(tags) }), { abortSignal: opts.signal }),
+    );
+  }
+
+  async deleteTags(instanceId: string, keys: string[], opts: CallOptions = {}): Promise<void> {
+    if (keys.length === 0) return;
+    const r = this.ctx.router.forInstance(instanceId);
+    await call(this.ctx, { action: 'ec2:DeleteTags', region: r.region, doing: `removing tags from ${instanceId}` }, () =>
+      r.ec2.send(new DeleteTagsCommand({ Resources: [instanceId], Tags: keys.map((Key) => ({ Key })) }), {
+        abortSignal: opts.signal,
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------ one region
+
+  private async discoverRegion(r: RegionClients, signal?: AbortSignal): Promise<{ instances: Instance[]; clusters: ClusterRef[] }> {
+    const d = this.ctx.config.discovery;
+    const [byTag, byAsg, bySg] = await Promise.all([
+      this.describeInstances(r, { filters: [{ Name: 'tag-key', Values: [d.clusterTag] }] }, signal),
+      d.asgClusters.length > 0 ? this.asgClusters(r, signal) : undefined,
+      d.securityGroupClusters.length > 0 ? this.securityGroupClusters(r, signal) : undefined,
+    ]);
+
+    const all = new Map<string, Ec2Instance>();
+    for (const i of byTag) if (i.InstanceId) all.set(i.InstanceId, i);
+    const found: RegionFinding = { instances: all, clusters: this.tagClusters(byTag) };
+    for (const extra of [byAsg, bySg]) {
+      if (!extra) continue;
+      for (const [id, i] of extra.instances) all.set(id, i);
+      found.clusters.push(...extra.clusters);
+    }
+
+    const statuses = await this.statusChecks(r, [...all.values()], signal);
+    const instances = [...all.values()].map((i) => {
+      const inst = toInstance(i, statuses.get(i.InstanceId ?? '') ?? 'unknown');
+      this.ctx.router.rememberInstance(inst.id, r.region);
+      if (inst.asg) this.ctx.router.rememberGroup(inst.asg, r.region);
+      return inst;
+    });
+    return { instances, clusters: found.clusters };
+  }
+
+  private tagClusters(instances: Ec2Instance[]): ClusterRef[] {
+    const d = this.ctx.config.discovery;
+    const byName = new Map<string, { ids: string[]; engineTags: string[]; asgs: Set<string | undefined> }>();
+    for (const i of instances) {
+      const inst = toInstance(i);
+      const name = inst.tags[d.clusterTag];
+      if (!name) continue;
+      const entry = byName.get(name) ?? { ids: [], engineTags: [], asgs: new Set() };
+      entry.ids.push(inst.id);
+      const engine = inst.tags[d.engineTag];
+      if (engine) entry.engineTags.push(engine);
+      entry.asgs.add(inst.asg);
+      byName.set(name, entry);
+    }
+    return [...byName].map(([name, e]) => {
+      const tagged = e.engineTags.find((t) => ENGINES.has(t)) as EngineKind | undefined;
+      const [onlyAsg] = e.asgs;
+      return {
+        name,
+        engine: tagged ?? this.ctx.config.clusters[name]?.engine ?? 'generic',
+        instanceIds: e.ids.sort(),
+        source: 'tag' as const,
+        ...(e.asgs.size === 1 && onlyAsg ? { asg: onlyAsg } : {}),
+      };
+    });
+  }
+
+  private async asgClusters(r: RegionClients, signal?: AbortSignal): Promise<RegionFinding> {
+    const wanted = this.ctx.config.discovery.asgClusters;
+    const groups = new Map<string, string[]>();
+    let NextToken: string | undefined;
+    do {
+      const page = await call(this.ctx, { action: 'autoscaling:DescribeAutoScalingGroups', region: r.region, doing: 'reading Auto Scaling Groups' }, () =>
+        r.autoscaling.send(
+          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: wanted.map((w) => w.asg), MaxRecords: 100, NextToken }),
+          { abortSignal: signal },
+        ),
+      );
+      for (const g of page.AutoScalingGroups ?? []) {
+        if (!g.AutoScalingGroupName) continue;
+        this.ctx.router.rememberGroup(g.AutoScalingGroupName, r.region);
+        groups.set(g.AutoScalingGroupName, (g.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])));
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+
+    const ids = [...new Set([...groups.values()].flat())];
+    const described = ids.length > 0 ? await this.describeInstances(r, { ids }, signal) : [];
+    const instances = new Map(described.flatMap((i) => (i.InstanceId ? [[i.InstanceId, i] as const] : [])));
+    const clusters = wanted.flatMap((w): ClusterRef[] => {
+      const members = groups.get(w.asg);
+      if (!members) return []; // the group lives in another region
+      return [{ name: w.name, engine: w.engine, instanceIds: members.filter((id) => instances.has(id)).sort(), source: 'asg', asg: w.asg }];
+    });
+    return { instances, clusters };
+  }
+
+  private async securityGroupClusters(r: RegionClients, signal?: AbortSignal): Promise<RegionFinding> {
+    const wanted = this.ctx.config.discovery.securityGroupClusters;
+    const described = await this.describeInstances(
+      r,
+      { filters: [{ Name: 'instance.group-id', Values: [...new Set(wanted.map((w) => w.securityGroup))] }] },
+      signal,
+    );
+    const instances = new Map(described.flatMap((i) => (i.InstanceId ? [[i.InstanceId, i] as const] : [])));
+    const clusters = wanted.flatMap((w): ClusterRef[] => {
+      const ids = described
+        .filter((i) => i.SecurityGroups?.some((g) => g.GroupId === w.securityGroup))
+        .flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+      return ids.length > 0 ? [{ name: w.name, engine: w.engine, instanceIds: ids.sort(), source: 'security-group' }] : [];
+    });
+    return { instances, clusters };
+  }
+
+  /**
+   * Every page of DescribeInstances, live states only, readiness tag applied.
+   * By id: no MaxResults (EC2 rejects it together with InstanceIds), chunks instead.
+   */
+  private async describeInstances(
+    r: RegionClients,
+    query: { filters?: Filter[]; ids?: string[] },
+    signal?: AbortSignal,
+  ): Promise<Ec2Instance[]> {
+    const ready = this.ctx.config.discovery.readinessTag;
+    const Filters: Filter[] = [
+      ...(query.filters ?? []),
+      { Name: 'instance-state-name', Values: LIVE_STATES },
+      ...(ready ? [{ Name: `tag:${ready.key}`, Values: [ready.value] }] : []),
+    ];
+    const requests = query.ids
+      ? chunk(query.ids, IDS_PER_DESCRIBE).map((InstanceIds) => ({ InstanceIds, Filters }))
+      : [{ Filters, MaxResults: PAGE_SIZE }];
+    const out: Ec2Instance[] = [];
+    for (const input of requests) {
+      let NextToken: string | undefined;
+      do {
+        const page = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing: 'listing instances' }, () =>
+          r.ec2.send(new DescribeInstancesCommand({ ...input, NextToken }), { abortSignal: signal }),
+        );
+        for (const res of page.Reservations ?? []) out.push(...(res.Instances ?? []));
+        NextToken = page.NextToken;
+      } while (NextToken);
+    }
+    return out;
+  }
+
+  private async statusChecks(r: RegionClients, instances: Ec2Instance[], signal?: AbortSignal): Promise<Map<string, StatusChecks>> {
+    // Only running instances have status checks; asking about the others is wasted.
+    const running = instances.filter((i) => i.State?.Name === 'running').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+    const out = new Map<string, StatusChecks>();
+    if (running.length === 0) return out;
+    const wanted = new Set(running);
+    const requests =
+      running.length <= STATUS_BY_ID_LIMIT
+        ? chunk(running, STATUS_IDS_PER_CALL).map((InstanceIds) => ({ InstanceIds }))
+        : [{ MaxResults: PAGE_SIZE }];
+    for (const input of requests) {
+      let NextToken: string | undefined;
+      do {
+        const page = await call(this.ctx, { action: 'ec2:DescribeInstanceStatus', region: r.region, doing: 'reading status checks' }, () =>
+          r.ec2.send(new DescribeInstanceStatusCommand({ ...input, NextToken }), { abortSignal: signal }),
+        );
+        for (const s of page.InstanceStatuses ?? []) {
+          if (s.InstanceId && wanted.has(s.InstanceId)) out.set(s.InstanceId, toStatusChecks(s));
+        }
+        NextToken = page.NextToken;
+      } while (NextToken);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,67 @@
+// Bounded, abortable polling on the backend's clock, so the simulated clock
+// in tests makes hour-long waits (snapshots) take milliseconds.
+
+import type { Clock } from '../ports.js';
+import { AwsError } from './errors.js';
+
+export interface PollOptions {
+  clock: Clock;
+  intervalMs: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** What is awaited, for the timeout sentence: "volume vol-1 to attach". */
+  what: string;
+  /** Wait this long before the first check, when an immediate one is known to be wasted. */
+  firstCheckAfterMs?: number;
+}
+
+/** Calls `check` until it returns a value (not undefined), the timeout passes, or the signal aborts. */
+export async function pollUntil<T>(opts: PollOptions, check: () => Promise<T | undefined>): Promise<T> {
+  const started = opts.clock.now();
+  if (opts.firstCheckAfterMs) await sleep(opts, opts.firstCheckAfterMs);
+  for (;;) {
+    throwIfAborted(opts.signal, opts.what);
+    const value = await check();
+    if (value !== undefined) return value;
+    const waited = opts.clock.now() - started;
+    if (waited >= opts.timeoutMs) {
+      throw new AwsError(
+        'WaitTimeout',
+        'timeout',
+        `gave up waiting for ${opts.what} after ${Math.round(waited / 1000)} s: check it in the AWS console before retrying`,
+        'wait',
+      );
+    }
+    await sleep(opts, Math.min(opts.intervalMs, opts.timeoutMs - waited));
+  }
+}
+
+async function sleep(opts: PollOptions, ms: number): Promise<void> {
+  await opts.clock.sleep(ms, opts.signal).catch((err: unknown) => {
+    throwIfAborted(opts.signal, opts.what);
+    throw err;
+  });
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AwsError('AbortError', 'aborted', `stopped waiting for ${what}: cancelled`, 'wait');
+}
+
+/** Real time, for a live fleet. */
+export const realClock: Clock = {
+  speed: 1,
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};

@@ -1,0 +1,182 @@
+import {
+  AttachVolumeCommand,
+  CreateSnapshotCommand,
+  CreateVolumeCommand,
+  DeleteVolumeCommand,
+  DescribeSnapshotsCommand,
+  DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  DescribeInstancesCommand,
+  type Volume as Ec2Volume,
+} from '@aws-sdk/client-ec2';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { Command } from 'commander';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
+import { actionsFor, FEATURES, PORT_ACTIONS, policyFor, type PortMethod } from '../../../src/backends/aws/iam-actions.js';
+import { register } from '../../../src/commands/iam-policy.js';
+import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
+
+let account: MockedAccount;
+let b: AwsBackends;
+beforeEach(async () => {
+  account = mockAwsAccount();
+  b = await createAwsBackends(awsConfig({ clusters: { orders: { subnets: ['subnet-a'] } } }), { shell: unreachableShell, clock: virtualClock() });
+  await b.accountId();
+  await b.inventory.discover();
+  const volume: Ec2Volume = { VolumeId: 'vol-1', AvailabilityZone: 'us-east-1a', Size: 1, State: 'available', Attachments: [] };
+  account.ec2.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-1' });
+  account.ec2.on(DescribeVolumesCommand).resolves({ Volumes: [volume] });
+  account.ec2.on(AttachVolumeCommand).callsFake(() => {
+    account.ec2.on(DescribeVolumesCommand).resolves({ Volumes: [{ ...volume, State: 'in-use', Attachments: [{ InstanceId: FLEET[0]!.id, State: 'attached' as const }] }] });
+    return {};
+  });
+  account.ec2.on(DetachVolumeCommand).callsFake(() => {
+    account.ec2.on(DescribeVolumesCommand).resolves({ Volumes: [volume] });
+    return {};
+  });
+  account.ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-1' });
+  account.ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-1', State: 'completed' }] });
+  account.ec2.on(DeleteVolumeCommand).resolves({});
+  account.ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: 'subnet-a', AvailabilityZone: 'us-east-1a' }] });
+  account.ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: FLEET[0]!.id }] });
+  account.ec2.on(StopInstancesCommand).callsFake(() => {
+    account.ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ ...ec2Instance(FLEET[0]!), State: { Name: 'stopped' } }] }] });
+    return {};
+  });
+  const asg = { AutoScalingGroupName: 'g', MinSize: 1, MaxSize: 2, DesiredCapacity: 1, Instances: [{ InstanceId: 'i-new', LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'us-east-1a', ProtectedFromScaleIn: false }] };
+  account.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [asg as never] });
+  account.resetHistory();
+});
+
+const owner = { runId: 'r1', owner: 'me@bastion', startedAt: '2026-03-01T01:00:00Z' };
+const record = { zoneId: 'Z0NIGHTSHIFT', name: 'orders-writer.db.internal', type: 'A' as const, ttl: 30, values: ['127.0.1.1'] };
+
+/** One call of each port method, as a runbook would make it. */
+const CALLS: Record<PortMethod, (b: AwsBackends) => Promise<unknown>> = {
+  'inventory.discover': (b) => b.inventory.discover(),
+  'inventory.setTags': (b) => b.inventory.setTags(FLEET[0]!.id, { a: 'b' }),
+  'inventory.deleteTags': (b) => b.inventory.deleteTags(FLEET[0]!.id, ['a']),
+  'metrics.fetch': (b) => b.metrics.fetch({ instanceIds: [FLEET[0]!.id], minutes: 30 }),
+  'dns.getRecord': (b) => b.dns!.getRecord(record.zoneId, record.name, 'A'),
+  'dns.swapRecord': (b) => b.dns!.swapRecord(record, { ...record, values: ['127.0.1.2'] }),
+  'volumes.create': (b) => b.volumes!.create({ az: 'us-east-1a', sizeGiB: 1, tags: { a: 'b' } }),
+  'volumes.get': (b) => b.volumes!.get('vol-1'),
+  'volumes.attach': (b) => b.volumes!.attach('vol-1', FLEET[0]!.id, '/dev/sdf'),
+  'volumes.detach': (b) => b.volumes!.detach('vol-1'),
+  'volumes.snapshot': (b) => b.volumes!.snapshot('vol-1'),
+  'volumes.remove': (b) => b.volumes!.remove('vol-1'),
+  'scaling.getGroup': (b) => b.scaling!.getGroup('g'),
+  'scaling.terminateInGroup': (b) => b.scaling!.terminateInGroup(FLEET[0]!.id),
+  'scaling.enterStandby': (b) => b.scaling!.enterStandby('g', FLEET[0]!.id),
+  'scaling.exitStandby': (b) => b.scaling!.exitStandby('g', FLEET[0]!.id),
+  'scaling.setProtection': (b) => b.scaling!.setProtection('g', [FLEET[0]!.id], true),
+  'scaling.waitForReplacement': (b) => b.scaling!.waitForReplacement('g', []),
+  'compute.launch': (b) => b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1a', tags: { 'nightshift:cluster': 'orders' } }),
+  'compute.stop': (b) => b.compute!.stop(FLEET[0]!.id),
+  'lock.acquire': async (b) => {
+    await b.lock.acquire('orders', owner);
+    await b.lock.acquire('events', owner);
+  },
+  'lock.release': async (b) => {
+    await b.lock.release('orders', 'r1');
+    await b.lock.release('events', 'r1');
+  },
+  'lock.holder': async (b) => {
+    await b.lock.holder('orders');
+    await b.lock.holder('events');
+  },
+  'lock.breakLock': async (b) => {
+    await b.lock.breakLock('orders', 'r1');
+    await b.lock.breakLock('events', 'r1');
+  },
+};
+
+function actionsSent(account: MockedAccount): string[] {
+  const prefix: Array<[string, { calls(): Array<{ args: unknown[] }> }]> = [
+    ['ec2', account.ec2],
+    ['cloudwatch', account.cloudwatch],
+    ['autoscaling', account.autoscaling],
+    ['route53', account.route53],
+    ['sts', account.sts],
+  ];
+  return prefix.flatMap(([p, m]) => m.calls().map((c) => `${p}:${(c.args[0] as object).constructor.name.replace(/Command$/, '')}`));
+}
+
+describe('the IAM action table', () => {
+  it.each(Object.keys(CALLS) as PortMethod[])('lists every action %s really sends', async (method) => {
+    await CALLS[method](b);
+    const sent = [...new Set(actionsSent(account))];
+    expect(sent.length).toBeGreaterThan(0);
+    for (const action of sent) expect(PORT_ACTIONS[method], `${method} sends ${action}`).toContain(action);
+  });
+
+  it('keeps the read-only view free of anything that changes the world', () => {
+    const view = actionsFor(['view']);
+    expect(view).toContain('ec2:DescribeInstances');
+    expect(view).toContain('cloudwatch:GetMetricData');
+    for (const a of view) expect(a).toMatch(/:(Describe|List|Get)/);
+  });
+
+  it('gives each runbook what its steps need, and no more than the features asked for', () => {
+    expect(actionsFor(['rotate'])).toContain('autoscaling:TerminateInstanceInAutoScalingGroup');
+    expect(actionsFor(['rotate'])).not.toContain('ec2:StopInstances');
+    expect(actionsFor(['failover'])).toEqual(expect.arrayContaining(['ec2:StopInstances', 'route53:ChangeResourceRecordSets']));
+    expect(actionsFor(['rebuild'])).toEqual(expect.arrayContaining(['ec2:CreateSnapshot', 'ec2:RunInstances', 'iam:PassRole']));
+    expect(actionsFor(['repair'])).not.toContain('ec2:RunInstances');
+    expect(Object.keys(FEATURES)).toEqual(['view', 'repair', 'switchover', 'failover', 'rebuild', 'rotate']);
+  });
+
+  it('scopes Route 53 to the configured zones and PassRole to EC2', () => {
+    const policy = policyFor(['failover', 'rebuild'], ['/hostedzone/Z0NIGHTSHIFT']);
+    const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
+    expect(bySid.NightshiftRoute53Records?.Resource).toEqual(['arn:aws:route53:::hostedzone/Z0NIGHTSHIFT']);
+    expect(bySid.NightshiftRoute53Changes?.Resource).toBe('arn:aws:route53:::change/*');
+    expect(bySid.NightshiftPassRoleToEc2?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+    expect(bySid.NightshiftRead?.Action.every((a) => !a.startsWith('route53:'))).toBe(true);
+    expect(policyFor(['view'], []).Statement.flatMap((s) => s.Action).some((a) => a.startsWith('route53:'))).toBe(false);
+  });
+});
+
+describe('nightshift iam-policy', () => {
+  async function run(argv: string[]) {
+    let out = '';
+    let err = '';
+    const program = new Command().exitOverride();
+    register(program, {
+      io: {
+        stdout: { write: (s: string) => ((out += s), true) } as never,
+        stderr: { write: (s: string) => ((err += s), true) } as never,
+        isInteractive: false,
+      },
+      loadConfig: async () => awsConfig(),
+      openBackends: async () => {
+        throw new Error('iam-policy must not open a backend');
+      },
+    });
+    await program.parseAsync(['node', 'nightshift', ...argv]);
+    return { out, err };
+  }
+
+  it('prints the view policy by default, as JSON', async () => {
+    const { out } = await run(['iam-policy']);
+    const policy = JSON.parse(out) as ReturnType<typeof policyFor>;
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement.flatMap((s) => s.Action)).not.toContain('ec2:CreateTags');
+    expect(policy).toEqual(policyFor(['view'], ['Z0NIGHTSHIFT']));
+  });
+
+  it('adds runbook features, repeated or comma-separated', async () => {
+    const { out } = await run(['iam-policy', '--feature', 'switchover,rotate']);
+    expect(JSON.parse(out)).toEqual(policyFor(['switchover', 'rotate'], ['Z0NIGHTSHIFT']));
+  });
+
+  it('refuses an unknown feature with the list of known ones', async () => {
+    await expect(run(['iam-policy', '--feature', 'teleport'])).rejects.toThrow(
+      'unknown feature teleport: choose from view, repair, switchover, failover, rebuild, rotate, all',
+    );
+  });
+});

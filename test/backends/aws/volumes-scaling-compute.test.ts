@@ -1,0 +1,211 @@
+import {
+  AttachVolumeCommand,
+  CreateSnapshotCommand,
+  CreateVolumeCommand,
+  DeleteVolumeCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  type Volume as Ec2Volume,
+  type VolumeState,
+} from '@aws-sdk/client-ec2';
+import {
+  DescribeAutoScalingGroupsCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
+import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
+
+let account: MockedAccount;
+let b: AwsBackends;
+let clock: ReturnType<typeof virtualClock>;
+beforeEach(async () => {
+  account = mockAwsAccount();
+  clock = virtualClock();
+  b = await createAwsBackends(
+    awsConfig({ clusters: { orders: { subnets: ['subnet-a', 'subnet-b'] } } }),
+    { shell: unreachableShell, clock },
+  );
+});
+
+const vol = (state: VolumeState, attached?: string): Ec2Volume => ({
+  VolumeId: 'vol-1',
+  AvailabilityZone: 'us-east-1a',
+  Size: 120,
+  State: state,
+  Attachments: attached ? [{ InstanceId: attached, Device: '/dev/sdf', State: 'attached' as const }] : [],
+  Tags: [{ Key: 'nightshift:run', Value: 'r1' }],
+});
+
+describe('AWS volumes', () => {
+  it('creates a tagged gp3 volume from a snapshot and waits until it is available', async () => {
+    account.ec2.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-1' });
+    account.ec2.on(DescribeVolumesCommand).resolvesOnce({ Volumes: [vol('creating')] }).resolves({ Volumes: [vol('available')] });
+
+    const v = await b.volumes!.create({ az: 'us-east-1a', sizeGiB: 120, snapshotId: 'snap-1', tags: { 'nightshift:run': 'r1' } });
+
+    expect(v).toEqual({ id: 'vol-1', az: 'us-east-1a', sizeGiB: 120, state: 'available', tags: { 'nightshift:run': 'r1' } });
+    expect(account.ec2.commandCalls(CreateVolumeCommand)[0]!.args[0].input).toEqual({
+      AvailabilityZone: 'us-east-1a',
+      Size: 120,
+      VolumeType: 'gp3',
+      SnapshotId: 'snap-1',
+      TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'nightshift:run', Value: 'r1' }] }],
+    });
+    expect(account.ec2.commandCalls(DescribeVolumesCommand)).toHaveLength(2);
+  });
+
+  it('attaches and waits for the attachment; detaches and waits for available', async () => {
+    account.ec2.on(AttachVolumeCommand).resolves({});
+    account.ec2.on(DetachVolumeCommand).resolves({});
+    account.ec2
+      .on(DescribeVolumesCommand)
+      .resolvesOnce({ Volumes: [{ ...vol('in-use'), Attachments: [{ InstanceId: FLEET[1]!.id, State: 'attaching' }] }] })
+      .resolvesOnce({ Volumes: [vol('in-use', FLEET[1]!.id)] })
+      .resolvesOnce({ Volumes: [vol('in-use', FLEET[1]!.id)] })
+      .resolves({ Volumes: [vol('available')] });
+
+    await b.volumes!.attach('vol-1', FLEET[1]!.id, '/dev/sdf');
+    expect(account.ec2.commandCalls(DescribeVolumesCommand)).toHaveLength(2);
+    await b.volumes!.detach('vol-1');
+    expect(account.ec2.commandCalls(DescribeVolumesCommand)).toHaveLength(4);
+  });
+
+  it('snapshots with percent progress until completed', async () => {
+    account.ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-9' });
+    account.ec2
+      .on(DescribeSnapshotsCommand)
+      .resolvesOnce({ Snapshots: [{ SnapshotId: 'snap-9', State: 'pending', Progress: '' }] })
+      .resolvesOnce({ Snapshots: [{ SnapshotId: 'snap-9', State: 'pending', Progress: '45%' }] })
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-9', State: 'completed', Progress: '100%' }] });
+    const seen: number[] = [];
+
+    const snap = await b.volumes!.snapshot('vol-1', { onProgress: (p) => seen.push(p) });
+
+    expect(snap).toEqual({ id: 'snap-9', volumeId: 'vol-1', state: 'completed', progressPercent: 100 });
+    expect(seen).toEqual([0, 45, 100]);
+  });
+
+  it('gives up on a wait after its bound, and stops at once when aborted', async () => {
+    account.ec2.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-1' });
+    account.ec2.on(DescribeVolumesCommand).resolves({ Volumes: [vol('creating')] });
+    await expect(b.volumes!.create({ az: 'us-east-1a', sizeGiB: 1 })).rejects.toMatchObject({ kind: 'timeout' });
+
+    const controller = new AbortController();
+    controller.abort();
+    await expect(b.volumes!.detach('vol-1', { signal: controller.signal })).rejects.toBeDefined();
+  });
+
+  it('treats an already deleted volume as removed, and an unknown one as absent', async () => {
+    const notFound = Object.assign(new Error("The volume 'vol-1' does not exist."), { name: 'InvalidVolume.NotFound', $metadata: {} });
+    account.ec2.on(DeleteVolumeCommand).rejects(notFound);
+    account.ec2.on(DescribeVolumesCommand).rejects(notFound);
+    await expect(b.volumes!.remove('vol-1')).resolves.toBeUndefined();
+    await expect(b.volumes!.get('vol-1')).resolves.toBeUndefined();
+  });
+});
+
+describe('AWS scaling', () => {
+  const group = (ids: Array<[string, string, string]>) => ({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: 'ring-asg',
+        MinSize: 3,
+        MaxSize: 4,
+        DesiredCapacity: 3,
+        Instances: ids.map(([InstanceId, LifecycleState, HealthStatus]) => ({
+          InstanceId,
+          LifecycleState,
+          HealthStatus,
+          AvailabilityZone: 'us-east-1a',
+          ProtectedFromScaleIn: false,
+        })),
+      } as never,
+    ],
+  });
+
+  it('terminates without lowering desired capacity and waits for an InService replacement', async () => {
+    account.autoscaling.on(TerminateInstanceInAutoScalingGroupCommand).resolves({});
+    account.autoscaling
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolvesOnce(group([['i-old2', 'InService', 'Healthy'], ['i-old3', 'InService', 'Healthy']]))
+      .resolvesOnce(group([['i-old2', 'InService', 'Healthy'], ['i-old3', 'InService', 'Healthy'], ['i-new', 'Pending', 'Healthy']]))
+      .resolves(group([['i-old2', 'InService', 'Healthy'], ['i-old3', 'InService', 'Healthy'], ['i-new', 'InService', 'Healthy']]));
+
+    await b.scaling!.terminateInGroup(FLEET[3]!.id);
+    const progress: string[] = [];
+    const replacement = await b.scaling!.waitForReplacement('ring-asg', ['i-old1', 'i-old2', 'i-old3'], { onProgress: (s) => progress.push(s) });
+
+    expect(account.autoscaling.commandCalls(TerminateInstanceInAutoScalingGroupCommand)[0]!.args[0].input).toEqual({
+      InstanceId: FLEET[3]!.id,
+      ShouldDecrementDesiredCapacity: false,
+    });
+    expect(replacement).toBe('i-new');
+    expect(progress).toEqual(['no replacement launched yet in ring-asg', 'i-new Pending Healthy', 'i-new InService Healthy']);
+  });
+
+  it('reads a group into our shape', async () => {
+    account.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves(group([['i-1', 'InService', 'Unhealthy']]));
+    expect(await b.scaling!.getGroup('ring-asg')).toEqual({
+      name: 'ring-asg',
+      min: 3,
+      max: 4,
+      desired: 3,
+      members: [{ instanceId: 'i-1', az: 'us-east-1a', lifecycle: 'InService', health: 'Unhealthy', isProtected: false }],
+    });
+  });
+});
+
+describe('AWS compute', () => {
+  it('launches from the launch template in the configured subnet of the AZ and waits for running', async () => {
+    const fresh = { ...FLEET[2]!, id: 'i-0new0000000000001', ip: '127.0.1.9' };
+    account.ec2.on(DescribeSubnetsCommand).resolves({
+      Subnets: [
+        { SubnetId: 'subnet-a', AvailabilityZone: 'us-east-1a' },
+        { SubnetId: 'subnet-b', AvailabilityZone: 'us-east-1b' },
+      ],
+    });
+    account.ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: fresh.id }] });
+    account.ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [{ ...ec2Instance(fresh), State: { Name: 'pending' } }] }] })
+      .resolves({ Reservations: [{ Instances: [ec2Instance(fresh)] }] });
+
+    const inst = await b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1b', tags: { 'nightshift:cluster': 'orders' } });
+
+    expect(inst).toMatchObject({ id: fresh.id, privateIp: '127.0.1.9', state: 'running', statusChecks: 'initializing' });
+    expect(account.ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input).toMatchObject({
+      LaunchTemplate: { LaunchTemplateName: 'orders-db', Version: '$Default' },
+      MinCount: 1,
+      MaxCount: 1,
+      SubnetId: 'subnet-b',
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: [{ Key: 'nightshift:cluster', Value: 'orders' }] },
+        { ResourceType: 'volume', Tags: [{ Key: 'nightshift:cluster', Value: 'orders' }] },
+      ],
+    });
+  });
+
+  it('stops an instance and waits until it is stopped', async () => {
+    account.ec2.on(StopInstancesCommand).resolves({});
+    account.ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [{ ...ec2Instance(FLEET[0]!), State: { Name: 'stopping' } }] }] })
+      .resolves({ Reservations: [{ Instances: [{ ...ec2Instance(FLEET[0]!), State: { Name: 'stopped' } }] }] });
+    const before = clock.now();
+
+    await b.compute!.stop(FLEET[0]!.id);
+
+    expect(account.ec2.commandCalls(StopInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: [FLEET[0]!.id] });
+    const describes = account.ec2.commandCalls(DescribeInstancesCommand);
+    expect(describes).toHaveLength(2);
+    // Asking by id: never MaxResults with InstanceIds.
+    for (const c of describes) expect(c.args[0].input.MaxResults).toBeUndefined();
+    expect(clock.now() - before).toBe(5_000);
+  });
+});
