@@ -1,6 +1,7 @@
 // Every subcommand, registered once. The console itself is the default action in src/cli.ts.
 
 import type { RegisterCommand } from './types.js';
+import { register as iamPolicy } from './iam-policy.js';
 import { register as ls } from './ls.js';
 
-export const COMMANDS: RegisterCommand[] = [ls];
+export const COMMANDS: RegisterCommand[] = [ls, iamPolicy];
