@@ -3,5 +3,6 @@
 import type { RegisterCommand } from './types.js';
 import { register as iamPolicy } from './iam-policy.js';
 import { register as ls } from './ls.js';
+import { register as sim } from './sim.js';
 
-export const COMMANDS: RegisterCommand[] = [ls, iamPolicy];
+export const COMMANDS: RegisterCommand[] = [ls, sim, iamPolicy];

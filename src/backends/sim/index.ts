@@ -1,0 +1,64 @@
+// The simulated fleet as a backend set: every port of ports.ts in memory, on
+// a virtual clock, persisted per scenario and seed under <stateDir>/sim/.
+// It is a product feature (rehearsals), so the same poller, probes and
+// runbooks run against it unchanged.
+
+import type { Backends } from '../ports.js';
+import { SimDns } from './dns.js';
+import { SimInventory, SimMetrics } from './inventory.js';
+import { SimLock } from './lock.js';
+import { SimCompute, SimScaling } from './scaling.js';
+import { isScenario, SCENARIOS } from './scenarios.js';
+import { SimShell } from './shell.js';
+import { lockDirOf } from './state-file.js';
+import { SimVolumes } from './volumes.js';
+import { SimWorld, type SimWorldOptions } from './world.js';
+
+export { SCENARIOS, isScenario, type ScenarioInfo } from './scenarios.js';
+export { resetSimState, statePathOf } from './state-file.js';
+export { SimWorld, type SimWorldOptions } from './world.js';
+export { SimShell, SimSshError } from './shell.js';
+export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS } from './fleet.js';
+export type { Fault, StoredFault, RepairRecord } from './state.js';
+
+export type SimBackends = Backends & { world: SimWorld };
+
+export async function createSimBackends(opts: {
+  scenario: string;
+  seed: number;
+  speed: number;
+  nodes?: number;
+  stateDir: string;
+  realNow?: () => number;
+}): Promise<SimBackends> {
+  if (!isScenario(opts.scenario)) {
+    throw new Error(`unknown scenario "${opts.scenario}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  }
+  if (!Number.isInteger(opts.seed)) throw new Error(`seed must be a whole number, got ${opts.seed}`);
+  if (!(opts.speed > 0)) throw new Error(`speed must be positive, got ${opts.speed}`);
+  if (opts.nodes !== undefined && (!Number.isInteger(opts.nodes) || opts.nodes < 1)) {
+    throw new Error(`nodes must be a positive whole number, got ${opts.nodes}`);
+  }
+  const worldOpts: SimWorldOptions = { scenario: opts.scenario, seed: opts.seed, speed: opts.speed, stateDir: opts.stateDir };
+  if (opts.nodes !== undefined) worldOpts.nodes = opts.nodes;
+  if (opts.realNow) worldOpts.realNow = opts.realNow;
+  const world = SimWorld.open(worldOpts);
+  const shell = new SimShell(world);
+  return {
+    target: { kind: 'sim', scenario: opts.scenario, seed: opts.seed, speed: opts.speed },
+    clock: world.clock,
+    inventory: new SimInventory(world),
+    metrics: new SimMetrics(world),
+    shell,
+    lock: new SimLock(lockDirOf(opts.stateDir, opts.scenario, opts.seed, opts.nodes ?? null)),
+    dns: new SimDns(world),
+    volumes: new SimVolumes(world),
+    scaling: new SimScaling(world),
+    compute: new SimCompute(world),
+    world,
+    async close() {
+      await shell.close();
+      world.close();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// Inventory and Metrics on the simulated fleet. Clusters are found by tag,
+// as on AWS, so a tag changed through setTags changes discovery too. Metrics
+// are functions of (seed, node, virtual time), with the faults on top.
+
+import type { ClusterRef, EngineKind, Instance, MetricPoint, NodeMetrics } from '../../domain/types.js';
+import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery } from '../ports.js';
+import { TAGS } from './fleet.js';
+import { keyOf, smoothNoise, unit } from './prng.js';
+import { toInstance, type SimWorld } from './world.js';
+
+export class SimNotFoundError extends Error {
+  override name = 'InvalidInstanceID.NotFound';
+}
+
+export class SimInventory implements Inventory {
+  private cache: { version: number; discovery: Discovery } | undefined;
+
+  constructor(private readonly world: SimWorld) {}
+
+  async discover(opts?: CallOptions): Promise<Discovery> {
+    opts?.signal?.throwIfAborted();
+    const w = this.world.view();
+    if (this.cache?.version === this.world.stateVersion) return this.cache.discovery;
+    const instances: Instance[] = [];
+    const clusters = new Map<string, ClusterRef>();
+    for (const id of w.order) {
+      const raw = w.instances[id]!;
+      if (raw.state === 'terminated') continue;
+      const inst = toInstance(raw);
+      instances.push(inst);
+      const name = inst.tags[TAGS.cluster];
+      if (!name) continue;
+      let ref = clusters.get(name);
+      if (!ref) {
+        const engine = inst.tags[TAGS.engine];
+        ref = {
+          name,
+          engine: engine === 'mysql' || engine === 'cassandra' ? (engine as EngineKind) : 'generic',
+          instanceIds: [],
+          source: 'tag',
+        };
+        if (inst.asg) ref.asg = inst.asg;
+        clusters.set(name, ref);
+      }
+      ref.instanceIds.push(inst.id);
+      if (ref.asg && inst.asg !== ref.asg) delete ref.asg;
+    }
+    const discovery = { clusters: [...clusters.values()], instances };
+    this.cache = { version: this.world.stateVersion, discovery };
+    return discovery;
+  }
+
+  async setTags(instanceId: string, tags: Record<string, string>, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    for (const [k, v] of Object.entries(tags)) {
+      if (k.length === 0 || k.length > 128 || v.length > 256 || k.toLowerCase().startsWith('aws:')) {
+        throw new Error(`InvalidParameterValue: tag ${JSON.stringify(k)} is not allowed (keys 1-128 characters, values up to 256, no aws: prefix)`);
+      }
+    }
+    this.world.mutate((w) => {
+      const inst = w.instances[instanceId];
+      if (!inst || inst.state === 'terminated') throw new SimNotFoundError(`The instance ID '${instanceId}' does not exist`);
+      Object.assign(inst.tags, tags);
+      const name = tags[TAGS.name];
+      if (name !== undefined) inst.name = name;
+    });
+  }
+
+  async deleteTags(instanceId: string, keys: string[], opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    this.world.mutate((w) => {
+      const inst = w.instances[instanceId];
+      if (!inst || inst.state === 'terminated') throw new SimNotFoundError(`The instance ID '${instanceId}' does not exist`);
+      for (const k of keys) delete inst.tags[k];
+    });
+  }
+}
+
+const MINUTE = 60_000;
+
+export class SimMetrics implements Metrics {
+  private readonly cache = new Map<string, { key: string; metrics: NodeMetrics }>();
+
+  constructor(private readonly world: SimWorld) {}
+
+  async fetch(query: MetricsQuery, opts?: CallOptions): Promise<Record<string, NodeMetrics>> {
+    opts?.signal?.throwIfAborted();
+    const w = this.world.view();
+    const end = Math.floor(this.world.now() / MINUTE) * MINUTE;
+    const running = new Set(w.repairs.filter((r) => r.outcome === 'running').map((r) => r.node));
+    // Points are per minute: within one minute a node's series changes only with what it depends on
+    // (faults, its state, a running repair), so a tag written elsewhere does not recompute 5,000 series.
+    const faults = w.faults.map((f) => `${f.kind}/${'node' in f ? f.node : 'az' in f ? f.az : ''}/${f.since}`).join(',');
+    const stamp = `${end}:${query.minutes}:${faults}`;
+    const out: Record<string, NodeMetrics> = {};
+    for (const id of query.instanceIds) {
+      const inst = w.instances[id];
+      if (!inst || inst.state === 'terminated') continue;
+      const key = `${stamp}:${inst.state}:${inst.launchTime}:${w.mysql[id]?.readOnly ?? ''}:${running.has(id)}`;
+      const cached = this.cache.get(id);
+      if (cached?.key === key) {
+        out[id] = cached.metrics;
+        continue;
+      }
+      const metrics = this.series(id, end, query.minutes, running.has(id));
+      this.cache.set(id, { key, metrics });
+      out[id] = metrics;
+    }
+    return out;
+  }
+
+  private series(id: string, end: number, minutes: number, repairing: boolean): NodeMetrics {
+    const w = this.world.view();
+    const inst = w.instances[id]!;
+    const seed = w.seed;
+    const key = keyOf(id);
+    const hung = w.faults.find((f) => f.kind === 'kill-node' && f.node === id) ?? w.faults.find((f) => f.kind === 'az-outage' && f.az === inst.az);
+    const stuck = w.faults.find((f) => f.kind === 'io-stuck' && f.node === id);
+    const base = baseCpu(inst.engine, w.mysql[id]?.readOnly === false) + 10 * unit(seed, key, 1);
+    const cpu: MetricPoint[] = [];
+    const iowait: MetricPoint[] = [];
+    if (inst.state !== 'running' && inst.state !== 'stopping') return { cpu, extra: { 'io-wait': iowait } };
+    const from = end - Math.max(1, minutes) * MINUTE;
+    const launched = Date.parse(inst.launchTime);
+    for (let t = from + MINUTE; t <= end; t += MINUTE) {
+      if (launched > t) continue;
+      if (hung && t >= hung.since) {
+        cpu.push({ t, v: round(0.5 * unit(seed, key, t)) });
+        continue;
+      }
+      let v = base + 12 * smoothNoise(seed, key, t, 10 * MINUTE) + 4 * (unit(seed, key, t) - 0.5);
+      if (repairing && t >= end - 12 * MINUTE) v += 25;
+      cpu.push({ t, v: round(clamp(v, 1, 100)) });
+      const io = stuck && t >= stuck.since ? 92 + 7 * unit(seed, key ^ 7, t) : 1.5 + 1.5 * (smoothNoise(seed, key ^ 7, t, 5 * MINUTE) + 1);
+      iowait.push({ t, v: round(io) });
+    }
+    return { cpu, extra: { 'io-wait': iowait } };
+  }
+}
+
+function baseCpu(engine: EngineKind, writable: boolean): number {
+  if (engine === 'cassandra') return 38;
+  if (engine === 'mysql') return writable ? 32 : 16;
+  return 22;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+function round(v: number): number {
+  return Math.round(v * 10) / 10;
+}

@@ -1,0 +1,929 @@
+// A simulated MySQL 8 / MariaDB server answering what `mysql --batch -e`
+// sends: the probes' SELECTs and SHOWs, and what the switchover, failover and
+// rebuild runbooks change (read_only, replica threads, CHANGE MASTER / SOURCE,
+// GTID waits). Each flavour answers with its own column names, variables and
+// errors, so a runbook that would fail on one flavour fails here too.
+
+import type { MysqlFlavour } from '../../domain/types.js';
+import { escapeBatchValue } from '../engines/mysql-batch.js';
+import { isoSeconds } from './fleet.js';
+import {
+  GtidSyntaxError,
+  mariadbGtidPos,
+  mariadbPosReached,
+  mysqlGtidSet,
+  mysqlSetContains,
+  mysqlSubtract,
+  parseMariadbGtidPos,
+  parseMysqlGtidSet,
+} from './gtid.js';
+import {
+  affected,
+  applyPoint,
+  binlogTransactions,
+  executed,
+  ioThreadState,
+  materialize,
+  recordWrite,
+  relayEnd,
+  replicaLag,
+  seqAt,
+  sourceOf,
+  sqlApplying,
+  updateWriters,
+  type Knowledge,
+} from './replication.js';
+import { nearText, optionList, selectItem, splitStatements, splitTopLevel, stringLiteral, type SelectItem } from './sql-text.js';
+import type { ExecContext } from './exec-context.js';
+import type { MysqlNode, ReplicaConfig } from './state.js';
+import type { SimWorld } from './world.js';
+
+export class SqlError extends Error {
+  constructor(
+    readonly code: number,
+    readonly sqlState: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SqlRunOptions {
+  ctx: ExecContext;
+  skipColumnNames?: boolean;
+}
+
+export interface SqlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface Session {
+  sqlLogBin: boolean;
+}
+
+type Value = string | null;
+
+const MAX_BINLOG = 1_073_741_824;
+const SPECIAL = /[\\\t\n\0]/;
+
+/**
+ * Byte for byte what formatBatch (engines/mysql-batch.ts) prints, without a
+ * regex pass over every clean value: thousands of probes a tick go through here.
+ */
+export function formatBatch(columns: string[], rows: Array<Array<string | null>>): string {
+  if (rows.length === 0) return '';
+  let out = columns.join('\t');
+  for (const row of rows) {
+    out += '\n';
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i]!;
+      if (i > 0) out += '\t';
+      out += v === null ? 'NULL' : SPECIAL.test(v) ? escapeBatchValue(v) : v;
+    }
+  }
+  return `${out}\n`;
+}
+
+const CACHE_LIMIT = 256;
+const scripts = new Map<string, Prepared[]>();
+const selectLists = new Map<string, SelectItem[]>();
+
+function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let v = map.get(key);
+  if (v === undefined) {
+    if (map.size >= CACHE_LIMIT) map.clear();
+    map.set(key, (v = make()));
+  }
+  return v;
+}
+
+export async function runSql(world: SimWorld, id: string, script: string, opts: SqlRunOptions): Promise<SqlResult> {
+  world.view();
+  const node = world.view().mysql[id];
+  if (!node || !world.mysqlUp(id)) {
+    const local = node?.flavour === 'mysql' ? "Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)" : "Can't connect to local server through socket '/run/mysqld/mysqld.sock' (2)";
+    return { code: 1, stdout: '', stderr: `ERROR 2002 (HY000): ${local}\n` };
+  }
+  const session: Session = { sqlLogBin: true };
+  let stdout = '';
+  for (const st of cached(scripts, script, () => prepare(script))) {
+    try {
+      const out = await statement(world, id, st, session, opts);
+      if (out) stdout += opts.skipColumnNames ? out.slice(out.indexOf('\n') + 1) : out;
+    } catch (err) {
+      if (err instanceof SqlError) {
+        return { code: 1, stdout, stderr: `ERROR ${err.code} (${err.sqlState}) at line ${st.line}: ${err.message}\n` };
+      }
+      throw err;
+    }
+  }
+  return { code: 0, stdout, stderr: '' };
+}
+
+function flavourOf(world: SimWorld, id: string): MysqlNode {
+  return world.view().mysql[id]!;
+}
+
+function syntaxError(node: MysqlNode, text: string): SqlError {
+  const product = node.flavour === 'mariadb' ? 'MariaDB' : 'MySQL';
+  return new SqlError(1064, '42000', `You have an error in your SQL syntax; check the manual that corresponds to your ${product} server version for the right syntax to use near '${nearText(text)}' at line 1`);
+}
+
+function isMysql84(node: MysqlNode): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(node.version);
+  return node.flavour === 'mysql' && !!m && (Number(m[1]) > 8 || (Number(m[1]) === 8 && Number(m[2]) >= 4));
+}
+
+interface Prepared {
+  text: string;
+  line: number;
+  /** Whitespace collapsed. */
+  sql: string;
+  upper: string;
+  selectList?: string;
+}
+
+function prepare(script: string): Prepared[] {
+  return splitStatements(script).map((st) => {
+    const sql = st.text.replace(/\s+/g, ' ').trim();
+    const p: Prepared = { text: st.text, line: st.line, sql, upper: sql.toUpperCase() };
+    const m = /^SELECT\s(.+)$/is.exec(st.text.trim());
+    if (m) p.selectList = m[1]!;
+    return p;
+  });
+}
+
+async function statement(world: SimWorld, id: string, st: Prepared, session: Session, opts: SqlRunOptions): Promise<string> {
+  const node = flavourOf(world, id);
+  const sql = st.sql;
+  let m: RegExpExecArray | null;
+
+  if (st.selectList !== undefined) return select(world, id, st.selectList, opts);
+
+  // The probes' statements first, by plain comparison: they run thousands of times a tick.
+  switch (st.upper) {
+    case 'SHOW MASTER STATUS':
+      if (isMysql84(node)) throw syntaxError(node, 'MASTER STATUS');
+      return showMasterStatus(world, id);
+    case 'SHOW BINARY LOG STATUS':
+      if (node.flavour === 'mariadb') throw syntaxError(node, 'BINARY LOG STATUS');
+      return showMasterStatus(world, id);
+    case 'SHOW BINLOG STATUS':
+      if (node.flavour === 'mysql') throw syntaxError(node, 'BINLOG STATUS');
+      return showMasterStatus(world, id);
+    case 'SHOW SLAVE STATUS':
+      if (isMysql84(node)) throw syntaxError(node, 'SLAVE STATUS');
+      return showReplicaStatus(world, id, node.flavour === 'mysql');
+    case 'SHOW REPLICA STATUS':
+      return showReplicaStatus(world, id, false);
+  }
+  if ((m = /^SHOW (?:GLOBAL |SESSION )?VARIABLES(?: LIKE (.+))?$/i.exec(sql))) {
+    const pattern = m[1] === undefined ? '%' : stringLiteral(m[1]);
+    if (pattern === undefined) throw syntaxError(node, m[1]!);
+    const re = new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`, 'i');
+    const rows = VARIABLE_NAMES.filter((n) => re.test(n))
+      .map((n) => [n, variable(world, id, n, 'show')] as [string, Value | undefined])
+      .filter((r): r is [string, Value] => r[1] !== undefined);
+    return formatBatch(['Variable_name', 'Value'], rows);
+  }
+  if ((m = /^SET (.+)$/is.exec(sql))) return set(world, id, m[1]!, session);
+  if ((m = /^(STOP|START) (SLAVE|REPLICA)(?: (IO_THREAD|SQL_THREAD)(?: ?, ?(IO_THREAD|SQL_THREAD))?)?$/i.exec(sql))) {
+    if (m[2]!.toUpperCase() === 'SLAVE' && isMysql84(node)) throw syntaxError(node, sql.slice(m[1]!.length + 1));
+    const threads = new Set([m[3], m[4]].filter(Boolean).map((s) => s!.toUpperCase()));
+    const io = threads.size === 0 || threads.has('IO_THREAD');
+    const sqlThread = threads.size === 0 || threads.has('SQL_THREAD');
+    return m[1]!.toUpperCase() === 'STOP' ? stopReplica(world, id, io, sqlThread) : startReplica(world, id, io, sqlThread);
+  }
+  if ((m = /^RESET (SLAVE|REPLICA)( ALL)?$/i.exec(sql))) {
+    if (m[1]!.toUpperCase() === 'SLAVE' && isMysql84(node)) throw syntaxError(node, sql.slice(6));
+    return resetReplica(world, id, !!m[2]);
+  }
+  if (/^(RESET MASTER|RESET BINARY LOGS AND GTIDS)$/i.test(sql)) {
+    if (/MASTER/i.test(sql) && isMysql84(node)) throw syntaxError(node, 'MASTER');
+    if (/BINARY/i.test(sql) && node.flavour === 'mariadb') throw syntaxError(node, 'BINARY LOGS AND GTIDS');
+    return resetMaster(world, id);
+  }
+  if ((m = /^CHANGE (MASTER|REPLICATION SOURCE) TO (.+)$/is.exec(sql))) {
+    const word = m[1]!.toUpperCase();
+    if (word === 'MASTER' && isMysql84(node)) throw syntaxError(node, sql.slice(7));
+    if (word !== 'MASTER' && node.flavour === 'mariadb') throw syntaxError(node, sql.slice(7));
+    return changeSource(world, id, m[2]!);
+  }
+  if (/^FLUSH /i.test(sql)) return '';
+  if (/^(INSERT|REPLACE|UPDATE|DELETE|CREATE|DROP|ALTER|TRUNCATE) /i.test(sql)) return write(world, id, session);
+  throw syntaxError(node, sql);
+}
+
+// ---------------------------------------------------------------- SELECT
+
+async function select(world: SimWorld, id: string, list: string, opts: SqlRunOptions): Promise<string> {
+  const node = flavourOf(world, id);
+  if (/\sFROM\s/i.test(list)) {
+    const table = /\sFROM\s+([`\w.]+)/i.exec(list)?.[1]?.replace(/`/g, '') ?? '?';
+    if (!/^dual$/i.test(table)) {
+      throw new SqlError(1146, '42S02', `Table '${table.includes('.') ? table : `mysql.${table}`}' doesn't exist`);
+    }
+    list = list.replace(/\sFROM\s+dual\s*$/i, '');
+  }
+  const items = cached(selectLists, list, () => splitTopLevel(list).map(selectItem));
+  const row: Value[] = [];
+  for (const item of items) row.push(await evaluate(world, id, item.expr, opts, node));
+  return formatBatch(
+    items.map((i) => i.column),
+    [row],
+  );
+}
+
+type Expr =
+  | { kind: 'value'; value: Value }
+  | { kind: 'now' }
+  | { kind: 'var'; name: string; written: string }
+  | { kind: 'call'; fn: string; written: string; args: string[] }
+  | { kind: 'column'; name: string }
+  | { kind: 'syntax'; text: string };
+
+const exprs = new Map<string, Expr>();
+
+/** Classifies an expression once; the probes send the same few thousands of times a tick. */
+function compileExpr(e: string): Expr {
+  const lit = stringLiteral(e);
+  if (lit !== undefined) return { kind: 'value', value: lit };
+  if (/^-?\d+(\.\d+)?$/.test(e)) return { kind: 'value', value: e };
+  if (/^NULL$/i.test(e)) return { kind: 'value', value: null };
+  if (/^TRUE$/i.test(e)) return { kind: 'value', value: '1' };
+  if (/^FALSE$/i.test(e)) return { kind: 'value', value: '0' };
+  if (/^(CURRENT_TIMESTAMP|NOW\(\)|UTC_TIMESTAMP\(\d?\)|SYSDATE\(\))$/i.test(e)) return { kind: 'now' };
+  let m = /^@@(?:(global|session|local)\.)?([A-Za-z_][A-Za-z0-9_]*)$/i.exec(e);
+  if (m) return { kind: 'var', name: m[2]!.toLowerCase(), written: m[2]! };
+  m = /^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)$/s.exec(e);
+  if (m) return { kind: 'call', fn: m[1]!.toUpperCase(), written: m[1]!, args: m[2]!.trim() === '' ? [] : splitTopLevel(m[2]!) };
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(e)) return { kind: 'column', name: e };
+  return { kind: 'syntax', text: e };
+}
+
+async function evaluate(world: SimWorld, id: string, expr: string, opts: SqlRunOptions, node: MysqlNode): Promise<Value> {
+  const c = cached(exprs, expr, () => compileExpr(expr.trim()));
+  switch (c.kind) {
+    case 'value':
+      return c.value;
+    case 'now':
+      return sqlTime(world.now());
+    case 'var': {
+      const v = variable(world, id, c.name, 'select');
+      if (v === undefined) throw new SqlError(1193, 'HY000', `Unknown system variable '${c.written}'`);
+      return v;
+    }
+    case 'call': {
+      const args: Value[] = [];
+      for (const a of c.args) args.push(await evaluate(world, id, a, opts, node));
+      return callFunction(world, id, c.fn, c.written, args, opts, node);
+    }
+    case 'column':
+      throw new SqlError(1054, '42S22', `Unknown column '${c.name}' in 'field list'`);
+    case 'syntax':
+      throw syntaxError(node, c.text);
+  }
+}
+
+async function callFunction(world: SimWorld, id: string, fn: string, written: string, args: Value[], opts: SqlRunOptions, node: MysqlNode): Promise<Value> {
+  const missing = () => new SqlError(1305, '42000', `FUNCTION ${written.toLowerCase()} does not exist`);
+  switch (fn) {
+    case 'VERSION':
+      return node.version;
+    case 'SLEEP':
+      await opts.ctx.sleepUntil(world.now() + Number(args[0] ?? 0) * 1000);
+      return '0';
+    case 'MASTER_GTID_WAIT': {
+      if (node.flavour !== 'mariadb') throw missing();
+      const want = args[0] ?? '';
+      try {
+        parseMariadbGtidPos(want);
+      } catch {
+        throw new SqlError(1941, 'HY000', `Could not parse GTID list`);
+      }
+      const ok = await waitUntil(world, args[1], opts, (t) => mariadbPosReached(currentPos(world, id, t), want));
+      return ok ? '0' : '-1';
+    }
+    case 'WAIT_FOR_EXECUTED_GTID_SET': {
+      if (node.flavour !== 'mysql') throw missing();
+      const want = args[0] ?? '';
+      mysqlSet(want);
+      const ok = await waitUntil(world, args[1], opts, (t) => mysqlSetContains(gtidExecuted(world, id, t), want));
+      return ok ? '0' : '1';
+    }
+    case 'GTID_SUBSET':
+      if (node.flavour !== 'mysql') throw missing();
+      return mysqlSetContains(mysqlSet(args[1] ?? ''), mysqlSet(args[0] ?? '')) ? '1' : '0';
+    case 'GTID_SUBTRACT':
+      if (node.flavour !== 'mysql') throw missing();
+      return mysqlSubtract(mysqlSet(args[0] ?? ''), mysqlSet(args[1] ?? ''));
+    default:
+      throw missing();
+  }
+}
+
+function mysqlSet(text: string): string {
+  try {
+    parseMysqlGtidSet(text);
+    return text;
+  } catch (err) {
+    if (err instanceof GtidSyntaxError) throw new SqlError(1772, 'HY000', `Malformed GTID set specification '${text}'.`);
+    throw err;
+  }
+}
+
+/**
+ * Waits in virtual time until `reached(t)` holds or the timeout (seconds)
+ * passes. It predicts when from the current state, then re-checks, so a
+ * topology change during the wait is taken into account.
+ */
+async function waitUntil(world: SimWorld, timeoutArg: Value | undefined, opts: SqlRunOptions, reached: (t: number) => boolean): Promise<boolean> {
+  const start = world.now();
+  const timeout = timeoutArg === undefined || timeoutArg === null ? Infinity : Number(timeoutArg);
+  const deadline = timeout < 0 ? Infinity : start + timeout * 1000;
+  for (;;) {
+    world.view();
+    const now = world.now();
+    if (reached(now)) return true;
+    if (now >= deadline) return false;
+    const horizon = Math.min(deadline, now + 3_600_000);
+    let lo = now;
+    let hi = horizon;
+    if (!reached(hi)) lo = hi;
+    else
+      while (hi - lo > 100) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (reached(mid)) hi = mid;
+        else lo = mid;
+      }
+    const wake = Math.min(hi, deadline, now + 30_000);
+    await opts.ctx.sleepUntil(Math.max(wake, now + 1));
+  }
+}
+
+function sqlTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+// ---------------------------------------------------------------- variables
+
+const VARIABLE_NAMES = [
+  'binlog_format',
+  'datadir',
+  'enforce_gtid_consistency',
+  'gtid_binlog_pos',
+  'gtid_current_pos',
+  'gtid_domain_id',
+  'gtid_executed',
+  'gtid_mode',
+  'gtid_purged',
+  'gtid_slave_pos',
+  'gtid_strict_mode',
+  'hostname',
+  'log_bin',
+  'log_replica_updates',
+  'log_slave_updates',
+  'max_binlog_size',
+  'port',
+  'read_only',
+  'server_id',
+  'server_uuid',
+  'super_read_only',
+  'version',
+  'version_comment',
+];
+
+const MYSQL_ONLY = new Set(['enforce_gtid_consistency', 'gtid_executed', 'gtid_mode', 'gtid_purged', 'log_replica_updates', 'server_uuid', 'super_read_only']);
+const MARIADB_ONLY = new Set(['gtid_binlog_pos', 'gtid_current_pos', 'gtid_domain_id', 'gtid_slave_pos', 'gtid_strict_mode']);
+
+/** A variable's value as SELECT @@x (0/1) or SHOW VARIABLES (ON/OFF) prints it; undefined when the flavour has no such variable. */
+function variable(world: SimWorld, id: string, name: string, as: 'select' | 'show'): Value | undefined {
+  const w = world.view();
+  const node = w.mysql[id]!;
+  if (node.flavour === 'mysql' ? MARIADB_ONLY.has(name) : MYSQL_ONLY.has(name)) return undefined;
+  const bool = (b: boolean) => (as === 'select' ? (b ? '1' : '0') : b ? 'ON' : 'OFF');
+  const t = world.now();
+  switch (name) {
+    case 'version':
+      return node.version;
+    case 'version_comment':
+      return node.flavour === 'mariadb' ? 'mariadb.org binary distribution' : 'MySQL Community Server - GPL';
+    case 'server_id':
+      return String(node.serverId);
+    case 'server_uuid':
+      return node.serverUuid;
+    case 'hostname':
+      return w.instances[id]!.name;
+    case 'port':
+      return String(node.port);
+    case 'datadir':
+      return '/var/lib/mysql/';
+    case 'read_only':
+      return bool(node.readOnly);
+    case 'super_read_only':
+      return bool(node.superReadOnly);
+    case 'log_bin':
+      return bool(node.logBin);
+    case 'log_slave_updates':
+    case 'log_replica_updates':
+      return bool(node.logReplicaUpdates);
+    case 'binlog_format':
+      return 'ROW';
+    case 'max_binlog_size':
+      return String(MAX_BINLOG);
+    case 'gtid_mode':
+    case 'enforce_gtid_consistency':
+      return 'ON';
+    case 'gtid_executed':
+      return gtidExecuted(world, id, t);
+    case 'gtid_purged':
+      return '';
+    case 'gtid_current_pos':
+      return currentPos(world, id, t);
+    case 'gtid_binlog_pos':
+      return node.logBin ? mariadbGtidPos(w.segments, executed(world.env, id, t), (s) => s.node === id || node.logReplicaUpdates) : '';
+    case 'gtid_slave_pos':
+      return mariadbGtidPos(w.segments, executed(world.env, id, t), (s) => s.node !== id);
+    case 'gtid_domain_id':
+      return '0';
+    case 'gtid_strict_mode':
+      return bool(true);
+    default:
+      return undefined;
+  }
+}
+
+function gtidExecuted(world: SimWorld, id: string, t: number): string {
+  return mysqlGtidSet(world.view().segments, executed(world.env, id, t));
+}
+
+function currentPos(world: SimWorld, id: string, t: number): string {
+  return mariadbGtidPos(world.view().segments, executed(world.env, id, t));
+}
+
+const READ_ONLY_VARIABLES = new Set(['version', 'version_comment', 'server_uuid', 'hostname', 'port', 'datadir', 'log_bin', 'log_slave_updates', 'log_replica_updates', 'gtid_executed', 'gtid_current_pos', 'gtid_binlog_pos']);
+
+function set(world: SimWorld, id: string, assignments: string, session: Session): string {
+  const node = flavourOf(world, id);
+  for (const part of splitTopLevel(assignments)) {
+    const m = /^(?:(GLOBAL|SESSION|LOCAL|PERSIST)\s+|@@(?:(GLOBAL|SESSION|LOCAL)\.)?)?([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|:=)\s*(.+)$/is.exec(part);
+    if (!m) throw syntaxError(node, part);
+    const scope = (m[1] ?? m[2] ?? 'SESSION').toUpperCase();
+    const name = m[3]!.toLowerCase();
+    const raw = m[4]!.trim();
+    const value = stringLiteral(raw) ?? raw;
+    if (name === 'sql_log_bin') {
+      session.sqlLogBin = parseBool(value, name);
+      continue;
+    }
+    if (scope === 'SESSION' || scope === 'LOCAL') {
+      if (['wait_timeout', 'net_read_timeout', 'net_write_timeout', 'lock_wait_timeout', 'sql_mode', 'time_zone', 'names'].includes(name)) continue;
+    }
+    const known = variable(world, id, name, 'select');
+    if (known === undefined && !['sql_slave_skip_counter', 'gtid_slave_pos', 'gtid_purged', 'gtid_strict_mode', 'sync_binlog'].includes(name)) {
+      throw new SqlError(1193, 'HY000', `Unknown system variable '${m[3]}'`);
+    }
+    if (node.flavour === 'mysql' && name === 'gtid_slave_pos') throw new SqlError(1193, 'HY000', `Unknown system variable '${m[3]}'`);
+    if (READ_ONLY_VARIABLES.has(name)) throw new SqlError(1238, 'HY000', `Variable '${name}' is a read only variable`);
+    if ((scope === 'SESSION' || scope === 'LOCAL') && ['read_only', 'super_read_only', 'gtid_slave_pos', 'gtid_purged'].includes(name)) {
+      throw new SqlError(1229, 'HY000', `Variable '${name}' is a GLOBAL variable and should be set with SET GLOBAL`);
+    }
+    setGlobal(world, id, name, value);
+  }
+  return '';
+}
+
+function parseBool(v: string, name: string): boolean {
+  const s = v.toUpperCase();
+  if (s === '1' || s === 'ON' || s === 'TRUE') return true;
+  if (s === '0' || s === 'OFF' || s === 'FALSE') return false;
+  throw new SqlError(1231, '42000', `Variable '${name}' can't be set to the value of '${v}'`);
+}
+
+function setGlobal(world: SimWorld, id: string, name: string, value: string): void {
+  world.mutate((w, t) => {
+    const node = w.mysql[id]!;
+    const cluster = w.instances[id]!.cluster;
+    switch (name) {
+      case 'read_only':
+        node.readOnly = parseBool(value, name);
+        if (!node.readOnly) node.superReadOnly = false;
+        updateWriters(world.env, cluster, t);
+        return;
+      case 'super_read_only':
+        node.superReadOnly = parseBool(value, name);
+        if (node.superReadOnly) node.readOnly = true;
+        updateWriters(world.env, cluster, t);
+        return;
+      case 'gtid_slave_pos': {
+        if (node.replica && (node.replica.io || node.replica.sql)) throw runningReplica(node);
+        const want = safeParse(() => parseMariadbGtidPos(value), 1941, `Could not parse GTID list`);
+        materialize(world.env, affected(world.env, cluster), t);
+        setKnowledgeMariadb(world, id, want, t);
+        world.forget();
+        return;
+      }
+      case 'gtid_purged': {
+        const want = safeParse(() => parseMysqlGtidSet(value.replace(/^\+/, '')), 1772, `Malformed GTID set specification '${value}'.`);
+        materialize(world.env, affected(world.env, cluster), t);
+        if (!value.startsWith('+') && Object.keys(node.base).length > 0) {
+          throw new SqlError(3546, 'HY000', '@@GLOBAL.GTID_PURGED cannot be changed: the new value must be a superset of the old value');
+        }
+        setKnowledgeMysql(world, id, want, t);
+        world.forget();
+        return;
+      }
+      default:
+        return;
+    }
+  });
+}
+
+function safeParse<T>(fn: () => T, code: number, message: string): T {
+  try {
+    return fn();
+  } catch {
+    throw new SqlError(code, 'HY000', message);
+  }
+}
+
+/** A restored node's GTID position (rebuild S9): it has everything up to `want` in each domain. */
+function setKnowledgeMariadb(world: SimWorld, id: string, want: Map<number, number>, t: number): void {
+  const w = world.view();
+  const node = w.mysql[id]!;
+  const cluster = w.instances[id]!.cluster;
+  const k: Knowledge = {};
+  for (const sid of node.ownSegments) k[sid] = node.base[sid] ?? seqAt(w.segments[sid]!, t);
+  for (const seg of Object.values(w.segments)) {
+    if (seg.cluster !== cluster || seg.node === id) continue;
+    const target = want.get(seg.domain);
+    if (target === undefined || target <= seg.startSeq) continue;
+    k[seg.id] = Math.min(target, seqAt(seg, t));
+  }
+  node.base = k;
+  node.baseAt = t;
+}
+
+function setKnowledgeMysql(world: SimWorld, id: string, want: Map<string, number>, t: number): void {
+  const w = world.view();
+  const node = w.mysql[id]!;
+  const k: Knowledge = { ...node.base };
+  for (const seg of Object.values(w.segments)) {
+    if (!seg.uuid) continue;
+    const target = want.get(seg.uuid);
+    if (target === undefined || target <= seg.startSeq) continue;
+    k[seg.id] = Math.max(k[seg.id] ?? 0, Math.min(target, seqAt(seg, t)));
+  }
+  node.base = k;
+  node.baseAt = t;
+}
+
+// ---------------------------------------------------------------- replication control
+
+function runningReplica(node: MysqlNode): SqlError {
+  return node.flavour === 'mariadb'
+    ? new SqlError(1198, 'HY000', "This operation cannot be performed as you have a running slave ''; run STOP SLAVE '' first")
+    : new SqlError(3081, 'HY000', "This operation cannot be performed with running replication threads; run STOP REPLICA FOR CHANNEL '' first");
+}
+
+function stopReplica(world: SimWorld, id: string, io: boolean, sql: boolean): string {
+  world.mutate((w, t) => {
+    const r = w.mysql[id]!.replica;
+    if (!r) return;
+    materialize(world.env, affected(world.env, w.instances[id]!.cluster), t);
+    if (io && r.io) {
+      r.io = false;
+      r.ioStoppedAt = t;
+    }
+    if (sql) r.sql = false;
+  });
+  return '';
+}
+
+function startReplica(world: SimWorld, id: string, io: boolean, sql: boolean): string {
+  world.mutate((w, t) => {
+    const node = w.mysql[id]!;
+    const r = node.replica;
+    if (!r || !r.sourceHost) {
+      throw node.flavour === 'mariadb'
+        ? new SqlError(1200, 'HY000', 'Misconfigured slave: MASTER_HOST was not set; Fix in config file or with CHANGE MASTER TO')
+        : new SqlError(13117, 'HY000', 'The server is not configured as replica; fix in config file or with CHANGE REPLICATION SOURCE TO');
+    }
+    materialize(world.env, affected(world.env, w.instances[id]!.cluster), t);
+    const wasApplying = sqlApplying(world.env, id);
+    if (io && (!r.io || r.ioError)) {
+      r.io = true;
+      delete r.ioError;
+      delete r.ioStoppedAt;
+      const refused = gtidRefusal(world, id, t);
+      if (refused) {
+        r.ioError = { code: 1236, message: refused, at: t };
+        r.ioStoppedAt = t;
+      }
+    }
+    if (sql && (!r.sql || r.sqlError)) {
+      r.sql = true;
+      delete r.sqlError;
+    }
+    if (!wasApplying || io) world.startApplying(id, t);
+  });
+  return '';
+}
+
+/**
+ * MariaDB refuses a replica whose GTID position is not in the new master's
+ * binlog (errant transactions, or a master that never had them): error 1236.
+ * MySQL's auto-position sends what is missing and keeps errant GTIDs errant.
+ */
+function gtidRefusal(world: SimWorld, id: string, t: number): string | undefined {
+  const w = world.view();
+  const node = w.mysql[id]!;
+  const r = node.replica!;
+  if (node.flavour !== 'mariadb' || r.gtidMode === 'no') return undefined;
+  const src = sourceOf(world.env, id);
+  if (src === undefined || !world.mysqlUp(src)) return undefined;
+  const mine = executed(world.env, id, t);
+  const theirs = executed(world.env, src, t);
+  for (const sid in mine) {
+    const seg = w.segments[sid]!;
+    if (r.gtidMode === 'slave_pos' && seg.node === id) continue;
+    if (mine[sid]! > seg.startSeq && mine[sid]! > (theirs[sid] ?? seg.startSeq)) {
+      const gtid = `${seg.domain}-${seg.serverId}-${mine[sid]}`;
+      return `Got fatal error 1236 from master when reading data from binary log: 'Error: connecting slave requested to start from GTID ${gtid}, which is not in the master's binlog'`;
+    }
+  }
+  return undefined;
+}
+
+function resetReplica(world: SimWorld, id: string, all: boolean): string {
+  world.mutate((w, t) => {
+    const node = w.mysql[id]!;
+    const r = node.replica;
+    if (!r) return;
+    if (r.io || r.sql) throw runningReplica(node);
+    materialize(world.env, affected(world.env, w.instances[id]!.cluster), t);
+    if (all) delete node.replica;
+    else {
+      delete r.catchup;
+      delete r.ioError;
+      delete r.sqlError;
+    }
+    updateWriters(world.env, w.instances[id]!.cluster, t);
+  });
+  return '';
+}
+
+function resetMaster(world: SimWorld, id: string): string {
+  world.mutate((w, t) => {
+    const node = w.mysql[id]!;
+    if (node.replica && (node.replica.io || node.replica.sql) && node.flavour === 'mysql') throw runningReplica(node);
+    materialize(world.env, affected(world.env, w.instances[id]!.cluster), t);
+    // The binary logs go, and with them (on MySQL) gtid_executed.
+    node.base = {};
+    node.baseAt = t;
+    for (const sid of node.ownSegments) {
+      const seg = w.segments[sid]!;
+      if (seg.endT === null) seg.endT = Math.max(seg.startT, t);
+    }
+    node.ownSegments = [];
+    node.binlogBase = 0;
+    world.forget();
+    updateWriters(world.env, w.instances[id]!.cluster, t);
+  });
+  return '';
+}
+
+function changeSource(world: SimWorld, id: string, optionsText: string): string {
+  world.mutate((w, t) => {
+    const node = w.mysql[id]!;
+    const opts = optionList(optionsText);
+    if (!opts) throw syntaxError(node, optionsText);
+    const pfx = [...opts.keys()].some((k) => k.startsWith('SOURCE_')) ? 'SOURCE_' : 'MASTER_';
+    const allowed = node.flavour === 'mariadb' ? MARIADB_CHANGE : pfx === 'SOURCE_' ? MYSQL_SOURCE_CHANGE : MYSQL_MASTER_CHANGE;
+    for (const k of opts.keys()) if (!allowed.has(k)) throw syntaxError(node, `${k} = ${opts.get(k)}`);
+    const r = node.replica;
+    if (r && r.io && !r.ioError) {
+      throw node.flavour === 'mariadb'
+        ? runningReplica(node)
+        : new SqlError(1198, 'HY000', "This operation cannot be performed with a running replica io thread; run STOP REPLICA IO_THREAD FOR CHANNEL '' first.");
+    }
+    materialize(world.env, affected(world.env, w.instances[id]!.cluster), t);
+    const next: ReplicaConfig = r ?? {
+      sourceHost: '',
+      sourcePort: 3306,
+      user: 'repl',
+      gtidMode: node.flavour === 'mariadb' ? 'slave_pos' : 'no',
+      io: false,
+      sql: false,
+      connectedAt: t,
+    };
+    const host = opts.get(`${pfx}HOST`);
+    if (host !== undefined && host !== next.sourceHost) {
+      next.sourceHost = host;
+      next.connectedAt = t;
+      next.ioStoppedAt = t;
+      delete next.catchup;
+    }
+    const port = opts.get(`${pfx}PORT`);
+    if (port !== undefined) next.sourcePort = Number(port);
+    const user = opts.get(`${pfx}USER`);
+    if (user !== undefined) next.user = user;
+    const useGtid = opts.get('MASTER_USE_GTID');
+    if (useGtid !== undefined) {
+      const v = useGtid.toLowerCase();
+      if (v !== 'no' && v !== 'slave_pos' && v !== 'current_pos') throw syntaxError(node, useGtid);
+      next.gtidMode = v;
+    }
+    const auto = opts.get(`${pfx}AUTO_POSITION`);
+    if (auto !== undefined) next.gtidMode = auto === '1' ? 'auto' : 'no';
+    if (opts.has(`${pfx}LOG_FILE`) || opts.has(`${pfx}LOG_POS`)) {
+      if (next.gtidMode === 'auto') {
+        throw new SqlError(1776, 'HY000', 'Parameters SOURCE_LOG_FILE, SOURCE_LOG_POS, RELAY_LOG_FILE and RELAY_LOG_POS cannot be set when SOURCE_AUTO_POSITION is active.');
+      }
+      if (node.flavour === 'mariadb' && useGtid === undefined) next.gtidMode = 'no';
+    }
+    node.replica = next;
+  });
+  return '';
+}
+
+const MARIADB_CHANGE = new Set(['MASTER_HOST', 'MASTER_PORT', 'MASTER_USER', 'MASTER_PASSWORD', 'MASTER_USE_GTID', 'MASTER_LOG_FILE', 'MASTER_LOG_POS', 'MASTER_CONNECT_RETRY', 'MASTER_SSL', 'MASTER_HEARTBEAT_PERIOD', 'MASTER_DELAY']);
+const MYSQL_SOURCE_CHANGE = new Set(['SOURCE_HOST', 'SOURCE_PORT', 'SOURCE_USER', 'SOURCE_PASSWORD', 'SOURCE_AUTO_POSITION', 'SOURCE_LOG_FILE', 'SOURCE_LOG_POS', 'SOURCE_CONNECT_RETRY', 'SOURCE_SSL', 'GET_SOURCE_PUBLIC_KEY', 'SOURCE_HEARTBEAT_PERIOD', 'SOURCE_DELAY']);
+const MYSQL_MASTER_CHANGE = new Set(['MASTER_HOST', 'MASTER_PORT', 'MASTER_USER', 'MASTER_PASSWORD', 'MASTER_AUTO_POSITION', 'MASTER_LOG_FILE', 'MASTER_LOG_POS', 'MASTER_CONNECT_RETRY', 'MASTER_SSL', 'GET_MASTER_PUBLIC_KEY', 'MASTER_HEARTBEAT_PERIOD', 'MASTER_DELAY']);
+
+// ---------------------------------------------------------------- writes
+
+function write(world: SimWorld, id: string, session: Session): string {
+  world.mutate((w, t) => {
+    const node = w.mysql[id]!;
+    // The console connects as an administrator: read_only does not stop it, super_read_only does.
+    if (node.flavour === 'mysql' && node.superReadOnly) {
+      throw new SqlError(1290, 'HY000', 'The MySQL server is running with the --super-read-only option so it cannot execute this statement');
+    }
+    if (session.sqlLogBin && node.logBin) recordWrite(world.env, id, t);
+  });
+  return '';
+}
+
+// ---------------------------------------------------------------- SHOW ... STATUS
+
+function coordinates(world: SimWorld, id: string, k: Knowledge): { file: string; position: number } {
+  const node = world.view().mysql[id]!;
+  const bytes = node.binlogBase + binlogTransactions(world.env, id, k) * node.eventBytes;
+  const index = 1 + Math.floor(bytes / MAX_BINLOG);
+  return { file: `${node.binlogPrefix}.${String(index).padStart(6, '0')}`, position: 4 + (bytes % MAX_BINLOG) };
+}
+
+function showMasterStatus(world: SimWorld, id: string): string {
+  const node = world.view().mysql[id]!;
+  if (!node.logBin) return '';
+  const t = world.now();
+  const k = executed(world.env, id, t);
+  const { file, position } = coordinates(world, id, k);
+  if (node.flavour === 'mariadb') return formatBatch(['File', 'Position', 'Binlog_Do_DB', 'Binlog_Ignore_DB'], [[file, String(position), '', '']]);
+  return formatBatch(['File', 'Position', 'Binlog_Do_DB', 'Binlog_Ignore_DB', 'Executed_Gtid_Set'], [[file, String(position), '', '', mysqlGtidSet(world.view().segments, k)]]);
+}
+
+function mysqlTimestamp(ms: number): string {
+  // 241121 23:50:01, as Last_IO_Error_Timestamp prints it.
+  const iso = isoSeconds(ms);
+  return `${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)} ${iso.slice(11, 19)}`;
+}
+
+function showReplicaStatus(world: SimWorld, id: string, oldNames: boolean): string {
+  const w = world.view();
+  const node = w.mysql[id]!;
+  const r = node.replica;
+  if (!r) return '';
+  const t = world.now();
+  const env = world.env;
+  const src = sourceOf(env, id);
+  const srcNode = src ? w.mysql[src] : undefined;
+  const io = ioThreadState(env, id);
+  const sqlRunning = sqlApplying(env, id);
+  const lag = replicaLag(env, id, t);
+  const ioPoint = relayEnd(env, id) ?? t;
+  const tau = applyPoint(env, id, t) ?? node.baseAt;
+  const retrieved = src ? executed(env, src, Math.min(ioPoint, t)) : {};
+  const applied = src ? executed(env, src, Math.min(tau, t)) : {};
+  const readCoords = src ? coordinates(world, src, retrieved) : { file: '', position: 4 };
+  const execCoords = src ? coordinates(world, src, applied) : { file: '', position: 4 };
+  const mine = executed(env, id, t);
+  const isMaria = node.flavour === 'mariadb';
+  const who = isMaria || oldNames ? 'master' : 'source';
+
+  let ioError = r.ioError;
+  if (!ioError && io === 'Connecting') {
+    const down = src === undefined ? undefined : w.mysql[src]?.downSince;
+    const hung = src !== undefined && !world.hostUp(src);
+    const errno = hung ? 110 : 111;
+    ioError = {
+      code: 2003,
+      at: down ?? r.connectedAt,
+      message: isMaria
+        ? `error reconnecting to master '${r.user}@${r.sourceHost}:${r.sourcePort}' - retry-time: 60  maximum-retries: 100000  message: Can't connect to server on '${r.sourceHost}' (${errno} "${hung ? 'Connection timed out' : 'Connection refused'}")`
+        : `Error reconnecting to source '${r.user}@${r.sourceHost}:${r.sourcePort}'. This was attempt ${1 + Math.floor((t - (down ?? t)) / 60_000)}/86400, with a delay of 60 seconds between attempts. Message: Can't connect to MySQL server on '${r.sourceHost}:${r.sourcePort}' (${errno})`,
+    };
+  }
+  const sqlError = r.sqlError;
+  const ioState = io === 'Yes' ? `Waiting for ${who} to send event` : io === 'Connecting' ? `Reconnecting after a failed ${who} event read` : '';
+  const sqlState = !sqlRunning ? '' : lag && lag > 0 ? 'Reading event from the relay log' : `${isMaria || oldNames ? 'Slave' : 'Replica'} has read all relay log; waiting for more updates`;
+  const relayFile = `${w.instances[id]!.name}-relay-bin.${String(2 + (Math.floor(r.connectedAt / 3_600_000) % 50)).padStart(6, '0')}`;
+  const relayPos = String(4 + (execCoords.position % 500_000_000));
+
+  const cols: Array<[string, Value]> = [
+    [`${cap(who, isMaria || oldNames ? 'Slave' : 'Replica')}_IO_State`, ioState],
+    [`${cap(who)}_Host`, r.sourceHost],
+    [`${cap(who)}_User`, r.user],
+    [`${cap(who)}_Port`, String(r.sourcePort)],
+    ['Connect_Retry', '60'],
+    [`${cap(who)}_Log_File`, readCoords.file],
+    [`Read_${cap(who)}_Log_Pos`, String(readCoords.position)],
+    ['Relay_Log_File', relayFile],
+    ['Relay_Log_Pos', relayPos],
+    [`Relay_${cap(who)}_Log_File`, execCoords.file],
+    [`${isMaria || oldNames ? 'Slave' : 'Replica'}_IO_Running`, io],
+    [`${isMaria || oldNames ? 'Slave' : 'Replica'}_SQL_Running`, sqlRunning ? 'Yes' : 'No'],
+  ];
+  if (isMaria) cols.push(['Replicate_Rewrite_DB', '']);
+  cols.push(
+    ['Replicate_Do_DB', ''],
+    ['Replicate_Ignore_DB', ''],
+    ['Replicate_Do_Table', ''],
+    ['Replicate_Ignore_Table', ''],
+    ['Replicate_Wild_Do_Table', ''],
+    ['Replicate_Wild_Ignore_Table', ''],
+    ['Last_Errno', String(sqlError?.code ?? 0)],
+    ['Last_Error', sqlError?.message ?? ''],
+    ['Skip_Counter', '0'],
+    [`Exec_${cap(who)}_Log_Pos`, String(execCoords.position)],
+    ['Relay_Log_Space', String(Number(relayPos) + 1_024)],
+    ['Until_Condition', 'None'],
+    ['Until_Log_File', ''],
+    ['Until_Log_Pos', '0'],
+    [`${cap(who)}_SSL_Allowed`, 'No'],
+    [`${cap(who)}_SSL_CA_File`, ''],
+    [`${cap(who)}_SSL_CA_Path`, ''],
+    [`${cap(who)}_SSL_Cert`, ''],
+    [`${cap(who)}_SSL_Cipher`, ''],
+    [`${cap(who)}_SSL_Key`, ''],
+    [`Seconds_Behind_${cap(who)}`, lag === null ? null : String(lag)],
+    [`${cap(who)}_SSL_Verify_Server_Cert`, 'No'],
+    ['Last_IO_Errno', String(ioError?.code ?? 0)],
+    ['Last_IO_Error', ioError?.message ?? ''],
+    ['Last_SQL_Errno', String(sqlError?.code ?? 0)],
+    ['Last_SQL_Error', sqlError?.message ?? ''],
+    ['Replicate_Ignore_Server_Ids', ''],
+    [`${cap(who)}_Server_Id`, String(srcNode?.serverId ?? 0)],
+  );
+  if (isMaria) {
+    cols.push(
+      [`${cap(who)}_SSL_Crl`, ''],
+      [`${cap(who)}_SSL_Crlpath`, ''],
+      ['Using_Gtid', r.gtidMode === 'slave_pos' ? 'Slave_Pos' : r.gtidMode === 'current_pos' ? 'Current_Pos' : 'No'],
+      ['Gtid_IO_Pos', mariadbGtidPos(w.segments, retrieved)],
+      ['Replicate_Do_Domain_Ids', ''],
+      ['Replicate_Ignore_Domain_Ids', ''],
+      ['Parallel_Mode', 'optimistic'],
+      ['SQL_Delay', '0'],
+      ['SQL_Remaining_Delay', null],
+      ['Slave_SQL_Running_State', sqlState],
+      ['Slave_DDL_Groups', String(Math.floor(binlogTransactions(env, id, mine) / 5000))],
+      ['Slave_Non_Transactional_Groups', '0'],
+      ['Slave_Transactional_Groups', String(binlogTransactions(env, id, mine))],
+    );
+  } else {
+    cols.push(
+      [`${cap(who)}_UUID`, srcNode?.serverUuid ?? ''],
+      [`${cap(who)}_Info_File`, 'mysql.slave_master_info'],
+      ['SQL_Delay', '0'],
+      ['SQL_Remaining_Delay', null],
+      [`${oldNames ? 'Slave' : 'Replica'}_SQL_Running_State`, sqlState],
+      [`${cap(who)}_Retry_Count`, '86400'],
+      [`${cap(who)}_Bind`, ''],
+      ['Last_IO_Error_Timestamp', ioError ? mysqlTimestamp(ioError.at) : ''],
+      ['Last_SQL_Error_Timestamp', sqlError ? mysqlTimestamp(sqlError.at) : ''],
+      [`${cap(who)}_SSL_Crl`, ''],
+      [`${cap(who)}_SSL_Crlpath`, ''],
+      ['Retrieved_Gtid_Set', mysqlGtidSet(w.segments, retrieved)],
+      ['Executed_Gtid_Set', mysqlGtidSet(w.segments, mine)],
+      ['Auto_Position', r.gtidMode === 'auto' ? '1' : '0'],
+      ['Replicate_Rewrite_DB', ''],
+      ['Channel_Name', ''],
+      [`${cap(who)}_TLS_Version`, ''],
+      [`${cap(who)}_public_key_path`, ''],
+      [`Get_${cap(who)}_public_key`, '0'],
+      ['Network_Namespace', ''],
+    );
+  }
+  return formatBatch(
+    cols.map((c) => c[0]),
+    [cols.map((c) => c[1])],
+  );
+}
+
+function cap(word: string, override?: string): string {
+  return override ?? word[0]!.toUpperCase() + word.slice(1);
+}

@@ -1,0 +1,277 @@
+// A simulated `nodetool`: `status` prints the ring as the node sees it, in
+// the real layout; `repair` takes virtual minutes and streams the progress
+// lines nodetool prints, and fails the way it does when a member is down or a
+// fault says so. The repair records itself in the world, never the tag: the
+// runbook writes `last-repaired` through Inventory.setTags.
+
+import { hash32, keyOf, Prng, smoothNoise } from './prng.js';
+import type { ExecContext } from './exec-context.js';
+import type { SimWorld } from './world.js';
+
+export interface ToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const CONNECT_REFUSED = "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused (Connection refused)'.\n";
+const REPLICATION_FACTOR = 3;
+export const CASSANDRA_VERSION = '4.1.7';
+
+export async function runNodetool(world: SimWorld, id: string, args: string[], ctx: ExecContext): Promise<ToolResult> {
+  // Global options come before the subcommand: -h host -p port -u user -pw password.
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) i += ['-h', '-p', '-u', '-pw', '-pwf', '--host', '--port', '--username', '--password'].includes(args[i]!) ? 2 : 1;
+  const sub = args[i];
+  const rest = args.slice(i + 1);
+  if (sub === undefined) return { code: 1, stdout: '', stderr: 'usage: nodetool [(-h <host> | --host <host>)] <command> [<args>]\n' };
+  if (!world.cassandraUp(id)) return { code: 1, stdout: '', stderr: CONNECT_REFUSED };
+  switch (sub) {
+    case 'status':
+      return { code: 0, stdout: status(world, id), stderr: '' };
+    case 'version':
+      return { code: 0, stdout: `ReleaseVersion: ${CASSANDRA_VERSION}\n`, stderr: '' };
+    case 'repair':
+      return repair(world, id, rest, ctx);
+    case 'drain':
+      await ctx.sleepUntil(world.now() + 15_000);
+      world.inject({ kind: 'stop-cassandra', node: id });
+      return { code: 0, stdout: '', stderr: '' };
+    default:
+      return { code: 1, stdout: '', stderr: `nodetool: Found unexpected parameters: [${[sub, ...rest].join(', ')}]\nSee 'nodetool help' or 'nodetool help <command>'.\n` };
+  }
+}
+
+/** Members of the node's ring with their status letters, as `nodetool status` would list them. */
+export function ringStatus(world: SimWorld, id: string): Array<{ id: string; status: string }> {
+  const w = world.view();
+  const ring = w.rings[w.cassandra[id]!.ring]!;
+  const t = world.now();
+  return ring.members.map((m) => {
+    const c = w.cassandra[m];
+    const up = world.cassandraUp(m);
+    const joining = !!c?.joiningUntil && c.joiningUntil > t;
+    return { id: m, status: `${up ? 'U' : 'D'}${joining ? 'J' : 'N'}` };
+  });
+}
+
+function status(world: SimWorld, id: string): string {
+  const w = world.view();
+  const key = `nodetool-status:${w.cassandra[id]!.ring}`;
+  const hit = world.turnCache.get(key);
+  if (typeof hit === 'string') return hit;
+  const text = renderStatus(world, id);
+  world.turnCache.set(key, text);
+  return text;
+}
+
+function renderStatus(world: SimWorld, id: string): string {
+  const w = world.view();
+  const ring = w.rings[w.cassandra[id]!.ring]!;
+  const t = world.now();
+  const members = ringStatus(world, id);
+  const owns = `${Math.min(100, (REPLICATION_FACTOR / Math.max(1, members.length)) * 100).toFixed(1)}%`;
+  const rows = members.map(({ id: m, status: st }) => {
+    const inst = w.instances[m]!;
+    const c = w.cassandra[m]!;
+    const load = c.loadBytes * (1 + 0.01 * smoothNoise(w.seed, keyOf(m), t, 600_000));
+    return [st, inst.privateIp, formatSize(load), String(c.tokens), owns, c.hostId, inst.az];
+  });
+  const header = ['--', 'Address', 'Load', 'Tokens', 'Owns (effective)', 'Host ID', 'Rack'];
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[k]!)))
+      .join('  ')
+      .trimEnd();
+  const title = `Datacenter: ${ring.datacenter}`;
+  return [title, '='.repeat(title.length), 'Status=Up/Down', '|/ State=Normal/Leaving/Joining/Moving', line(header), ...rows.map(line), ''].join('\n');
+}
+
+/** Cassandra's FileUtils.stringifyFileSize: two decimals and binary units. */
+export function formatSize(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} bytes` : `${v.toFixed(2)} ${units[u]}`;
+}
+
+// ---------------------------------------------------------------- repair
+
+function stamp(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `[${iso.slice(0, 10)} ${iso.slice(11, 19)},${iso.slice(20, 23)}]`;
+}
+
+/** Commons-lang formatDurationWords, as nodetool prints "finished in 5 minutes 12 seconds". */
+export function durationWords(ms: number): string {
+  let s = Math.floor(ms / 1000);
+  const parts: Array<[number, string]> = [];
+  for (const [size, name] of [
+    [86_400, 'day'],
+    [3_600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ] as const) {
+    parts.push([Math.floor(s / size), name]);
+    s %= size;
+  }
+  let first = parts.findIndex(([n]) => n > 0);
+  if (first < 0) return '0 seconds';
+  let last = parts.length - 1;
+  while (last > first && parts[last]![0] === 0) last--;
+  const out: string[] = [];
+  for (; first <= last; first++) {
+    const [n, name] = parts[first]!;
+    out.push(`${n} ${name}${n === 1 ? '' : 's'}`);
+  }
+  return out.join(' ');
+}
+
+function uuidFrom(prng: Prng): string {
+  // Cassandra's repair and session ids are time-based (version 1) UUIDs.
+  const h = prng.hex(32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-1${h.slice(13, 16)}-${'89ab'[parseInt(h[16]!, 16) & 3]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function token(prng: Prng): bigint {
+  const hi = BigInt(Math.floor(prng.next() * 2 ** 31)) * (prng.next() < 0.5 ? -1n : 1n);
+  return hi * 4_294_967_296n + BigInt(Math.floor(prng.next() * 2 ** 32));
+}
+
+interface RepairPlanEvent {
+  at: number;
+  line: string;
+  /** Checked before the line: members down or an injected fault fail the command here. */
+  check?: { command: number; faultable: boolean };
+}
+
+async function repair(world: SimWorld, id: string, args: string[], ctx: ExecContext): Promise<ToolResult> {
+  const w = world.view();
+  const node = w.cassandra[id]!;
+  const ring = w.rings[node.ring]!;
+  const primaryRange = args.includes('-pr') || args.includes('--partitioner-range');
+  const full = args.includes('-full') || args.includes('--full');
+  const sequential = args.includes('-seq') || args.includes('--sequential');
+  const named = args.filter((a, k) => !a.startsWith('-') && !['-j', '--job-threads', '-dc', '-hosts'].includes(args[k - 1] ?? ''));
+  const keyspaces = named.length > 0 ? named : ring.keyspaces;
+  for (const ks of keyspaces) {
+    if (!ring.keyspaces.includes(ks)) {
+      return { code: 2, stdout: '', stderr: `error: Keyspace [${ks}] does not exist.\n-- StackTrace --\njava.lang.AssertionError: Keyspace [${ks}] does not exist.\n` };
+    }
+  }
+
+  const start = world.now();
+  const firstCommand = node.repairCommands + 1;
+  const record = world.mutate((ws) => {
+    const n = ws.cassandra[id]!;
+    n.repairCommands += keyspaces.length;
+    const rec = {
+      id: `r${++ws.counters.repair}`,
+      node: id,
+      command: firstCommand,
+      startedAt: start,
+      outcome: 'running' as const,
+      by: `${process.pid}`,
+    };
+    ws.repairs.push(rec);
+    if (ws.repairs.length > 500) ws.repairs.splice(0, ws.repairs.length - 500);
+    return rec;
+  });
+
+  // The plan is fixed at the start, on absolute virtual times, so one big
+  // clock advance carries a repair straight through.
+  const prng = new Prng(hash32(w.seed, keyOf(id), firstCommand));
+  const maxLoad = 420 * 1_073_741_824;
+  const totalMs = Math.round((3 + 9 * Math.min(1, node.loadBytes / maxLoad)) * 60_000 * (0.85 + 0.3 * prng.next()));
+  const events: RepairPlanEvent[] = [];
+  let t = start;
+  const main = keyspaces.filter((k) => !k.startsWith('system'));
+  keyspaces.forEach((ks, k) => {
+    const command = firstCommand + k;
+    const share = ks.startsWith('system') ? 1_000 + prng.int(0, 3_000) : Math.round(totalMs / Math.max(1, main.length));
+    const ranges = primaryRange ? node.tokens : node.tokens * REPLICATION_FACTOR;
+    const options = `parallelism: ${sequential ? 'sequential' : 'parallel'}, primary range: ${primaryRange}, incremental: ${!full}, job threads: 1, ColumnFamilies: [], dataCenters: [], hosts: [], previewKind: NONE, # of ranges: ${ranges}, pull repair: false, force repair: false, optimise streams: false, ignore unreplicated keyspaces: false, repairPaxos: true, paxosOnly: false`;
+    const commandStart = t;
+    events.push({ at: t, line: `Starting repair command #${command} (${uuidFrom(prng)}), repairing keyspace ${ks} with repair options (${options})`, check: { command, faultable: false } });
+    for (let r = 1; r <= ranges; r++) {
+      t = commandStart + Math.round((share * r) / ranges);
+      const a = token(prng);
+      const b = a + BigInt(prng.int(1, 2 ** 30)) * 4096n;
+      events.push({
+        at: t,
+        line: `Repair session ${uuidFrom(prng)} for range [(${a},${b}]] finished (progress: ${Math.round((r / ranges) * 100)}%)`,
+        // An injected failure strikes part-way through the data keyspace, as a failed stream would.
+        check: { command, faultable: !ks.startsWith('system') && r / ranges >= 0.4 },
+      });
+    }
+    t += prng.int(20, 400);
+    events.push({ at: t, line: 'Repair completed successfully' });
+    events.push({ at: t + prng.int(1, 30), line: `Repair command #${command} finished in ${durationWords(t - commandStart)}` });
+    t += 50;
+  });
+
+  let stdout = '';
+  const emit = (at: number, line: string) => {
+    const text = `${stamp(at)} ${line}\n`;
+    stdout += text;
+    ctx.onStdout?.(text);
+  };
+  try {
+    for (const ev of events) {
+      await ctx.sleepUntil(ev.at);
+      if (ev.check) {
+        const failure = repairFailure(world, id, ev.check.faultable);
+        if (failure) {
+          const msg = `Repair command #${ev.check.command} failed with error ${failure}`;
+          emit(ev.at, msg);
+          emit(ev.at + 3, `Repair command #${ev.check.command} finished with error`);
+          finish(world, record.id, 'failed', ev.at + 3, failure);
+          const why = `Repair job has failed with the error message: ${stamp(ev.at)} ${msg}. Check the logs on the repair participants for further details`;
+          const stderr = `error: ${why}\n-- StackTrace --\njava.lang.RuntimeException: ${why}\n\tat org.apache.cassandra.tools.RepairRunner.progress(RepairRunner.java:137)\n\tat org.apache.cassandra.utils.progress.jmx.JMXNotificationProgressListener.handleNotification(JMXNotificationProgressListener.java:77)\n`;
+          ctx.onStderr?.(stderr);
+          return { code: 2, stdout, stderr };
+        }
+      }
+      emit(ev.at, ev.line);
+    }
+  } catch (err) {
+    finish(world, record.id, 'aborted', world.now(), (err as Error).message);
+    throw err;
+  }
+  finish(world, record.id, 'ok', events.at(-1)?.at ?? start);
+  return { code: 0, stdout, stderr: '' };
+}
+
+/** Why the repair fails now, if it does: a ring member down, or an injected fault (consumed). */
+function repairFailure(world: SimWorld, id: string, faultable: boolean): string | undefined {
+  const w = world.view();
+  const down = ringStatus(world, id).find((m) => m.status.startsWith('D'));
+  if (down) return `Endpoint not alive: /${w.instances[down.id]!.privateIp}:7000`;
+  const fault = w.faults.find((f) => f.kind === 'repair-fails' && (f.node === undefined || f.node === id));
+  if (!fault || fault.kind !== 'repair-fails' || !faultable) return undefined;
+  const message = fault.message ?? `Got negative replies from endpoints [/${w.instances[id]!.privateIp}:7000]`;
+  world.mutate((ws) => {
+    const k = ws.faults.findIndex((f) => f.kind === 'repair-fails' && (f.node === undefined || f.node === id));
+    const f = ws.faults[k];
+    if (!f || f.kind !== 'repair-fails') return;
+    if (f.times !== undefined && f.times > 1) f.times--;
+    else ws.faults.splice(k, 1);
+  });
+  return message;
+}
+
+/** Records the outcome at the virtual time it happened (a big clock jump may deliver it later). */
+function finish(world: SimWorld, recordId: string, outcome: 'ok' | 'failed' | 'aborted', at: number, message?: string): void {
+  world.mutate((ws) => {
+    const rec = ws.repairs.find((r) => r.id === recordId);
+    if (!rec) return;
+    rec.outcome = outcome;
+    rec.finishedAt = at;
+    if (message !== undefined) rec.message = message;
+  });
+}

@@ -1,0 +1,170 @@
+// Auto Scaling and EC2 instance lifecycle on the simulated fleet. Terminating
+// in a group keeps desired capacity, so a replacement launches and becomes
+// InService some virtual minutes later (a Cassandra replacement then joins the
+// ring in place of the dead member). Stopping an instance fences it.
+
+import type { Instance } from '../../domain/types.js';
+import type { CallOptions, Compute, GroupMember, Scaling, ScalingGroup } from '../ports.js';
+import { AZS, TAGS } from './fleet.js';
+import { hash32 } from './prng.js';
+import type { AsgState, WorldState } from './state.js';
+import { SimEc2Error } from './volumes.js';
+import { toInstance, type SimWorld } from './world.js';
+
+const PROPAGATED = [TAGS.cluster, TAGS.engine, TAGS.role, 'env', 'team'];
+
+export class SimScaling implements Scaling {
+  constructor(private readonly world: SimWorld) {}
+
+  async getGroup(name: string, opts?: CallOptions): Promise<ScalingGroup | undefined> {
+    opts?.signal?.throwIfAborted();
+    const w = this.world.view();
+    const g = w.asgs[name];
+    if (!g) return undefined;
+    const members: GroupMember[] = g.members.map((id) => {
+      const inst = w.instances[id]!;
+      const healthy = inst.state === 'pending' || (inst.state === 'running' && this.world.hostUp(id) && inst.statusChecks !== 'impaired');
+      return {
+        instanceId: id,
+        az: inst.az,
+        lifecycle: g.lifecycle[id] ?? 'InService',
+        health: healthy ? 'Healthy' : 'Unhealthy',
+        isProtected: g.isProtected[id] ?? false,
+      };
+    });
+    return { name: g.name, min: g.min, max: g.max, desired: g.desired, members };
+  }
+
+  async terminateInGroup(instanceId: string, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const world = this.world;
+    world.mutate((w, t) => {
+      const g = groupOf(w, instanceId);
+      const inst = w.instances[instanceId]!;
+      if (g.lifecycle[instanceId] === 'Terminating') return;
+      g.lifecycle[instanceId] = 'Terminating';
+      inst.state = 'shutting-down';
+      world.markLiveness([instanceId], t);
+      world.schedule({ at: t + 45_000, kind: 'instance-terminated', id: instanceId });
+      // Desired capacity is kept, so the group launches a replacement in the AZ that needs it most.
+      const counts = new Map(g.azs.map((az) => [az, 0]));
+      for (const m of g.members) if (m !== instanceId && g.lifecycle[m] !== 'Terminating') counts.set(w.instances[m]!.az, (counts.get(w.instances[m]!.az) ?? 0) + 1);
+      const az = [...counts.entries()].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? inst.az;
+      const tags: Record<string, string> = { [TAGS.asg]: g.name };
+      for (const k of PROPAGATED) if (inst.tags[k] !== undefined) tags[k] = inst.tags[k];
+      const lt = w.launchTemplates[g.launchTemplate];
+      if (lt) {
+        tags[TAGS.ltId] = lt.id;
+        tags[TAGS.ltVersion] = String(lt.version);
+      }
+      const fresh = world.launchInstance({ cluster: g.cluster, az, tags, asg: g.name, type: inst.type }, t);
+      g.members.push(fresh.id);
+      g.lifecycle[fresh.id] = 'Pending';
+      world.schedule({ at: t + g.warmupMs + (hash32(w.seed, t) % 60_000), kind: 'in-service', id: fresh.id });
+    });
+  }
+
+  async enterStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    this.world.mutate((w) => {
+      const g = named(w, group);
+      if (g.lifecycle[instanceId] !== 'InService') throw new SimEc2Error('ValidationError', `The instance ${instanceId} is not in InService.`);
+      g.lifecycle[instanceId] = 'Standby';
+      g.desired = Math.max(g.min, g.desired - 1);
+    });
+  }
+
+  async exitStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    this.world.mutate((w) => {
+      const g = named(w, group);
+      if (g.lifecycle[instanceId] !== 'Standby') throw new SimEc2Error('ValidationError', `The instance ${instanceId} is not in Standby.`);
+      g.lifecycle[instanceId] = 'InService';
+      g.desired = Math.min(g.max, g.desired + 1);
+    });
+  }
+
+  async setProtection(group: string, instanceIds: string[], isProtected: boolean, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    this.world.mutate((w) => {
+      const g = named(w, group);
+      for (const id of instanceIds) {
+        if (!g.members.includes(id)) throw new SimEc2Error('ValidationError', `The instance ${id} is not part of Auto Scaling group ${group}.`);
+        g.isProtected[id] = isProtected;
+      }
+    });
+  }
+
+  async waitForReplacement(
+    group: string,
+    known: string[],
+    opts?: CallOptions & { timeoutMs?: number; onProgress?: (status: string) => void },
+  ): Promise<string> {
+    const start = this.world.now();
+    const deadline = start + (opts?.timeoutMs ?? 30 * 60_000);
+    for (;;) {
+      const g = await this.getGroup(group, opts);
+      if (!g) throw new SimEc2Error('ValidationError', `Auto Scaling group ${group} not found`);
+      const fresh = g.members.filter((m) => !known.includes(m.instanceId));
+      const ready = fresh.find((m) => m.lifecycle === 'InService' && m.health === 'Healthy');
+      if (ready) return ready.instanceId;
+      const now = this.world.now();
+      opts?.onProgress?.(fresh.length === 0 ? 'no replacement launched yet' : `replacement ${fresh.map((m) => `${m.instanceId} ${m.lifecycle}`).join(', ')}`);
+      if (now >= deadline) throw new Error(`no new InService instance in ${group} after ${Math.round((now - start) / 1000)} s`);
+      await this.world.clock.sleepUntil(Math.min(deadline, now + 10_000), opts?.signal);
+    }
+  }
+}
+
+function named(w: WorldState, group: string): AsgState {
+  const g = w.asgs[group];
+  if (!g) throw new SimEc2Error('ValidationError', `Auto Scaling group ${group} not found`);
+  return g;
+}
+
+function groupOf(w: WorldState, instanceId: string): AsgState {
+  const g = Object.values(w.asgs).find((a) => a.members.includes(instanceId));
+  if (!g) throw new SimEc2Error('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${instanceId}`);
+  return g;
+}
+
+export class SimCompute implements Compute {
+  constructor(private readonly world: SimWorld) {}
+
+  async launch(spec: { launchTemplate: string; az: string; tags: Record<string, string> }, opts?: CallOptions): Promise<Instance> {
+    opts?.signal?.throwIfAborted();
+    if (!(AZS as readonly string[]).includes(spec.az)) throw new SimEc2Error('InvalidParameterValue', `Invalid availability zone: [${spec.az}]`);
+    const world = this.world;
+    return world.mutate((w, t) => {
+      const lt = Object.values(w.launchTemplates).find((l) => l.id === spec.launchTemplate || l.name === spec.launchTemplate);
+      const cluster = spec.tags[TAGS.cluster] ?? Object.values(w.clusters).find((c) => c.launchTemplate === lt?.id)?.name;
+      if (!cluster || !w.clusters[cluster]) {
+        throw new SimEc2Error('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${spec.launchTemplate}, does not exist, and no ${TAGS.cluster} tag says where the instance belongs.`);
+      }
+      const tags: Record<string, string> = { ...spec.tags, [TAGS.cluster]: cluster };
+      if (lt) {
+        tags[TAGS.ltId] = lt.id;
+        tags[TAGS.ltVersion] = String(lt.version);
+      }
+      return toInstance(world.launchInstance({ cluster, az: spec.az, tags }, t));
+    });
+  }
+
+  async stop(instanceId: string, opts?: CallOptions): Promise<void> {
+    const world = this.world;
+    const at = world.mutate((w, t) => {
+      const inst = w.instances[instanceId];
+      if (!inst || inst.state === 'terminated') throw new SimEc2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
+      if (inst.state === 'stopped') return t;
+      if (inst.state !== 'stopping') {
+        inst.state = 'stopping';
+        world.markLiveness([instanceId], t);
+        const when = t + 20_000 + (hash32(w.seed, 6, t) % 20_000);
+        world.schedule({ at: when, kind: 'instance-stopped', id: instanceId });
+        return when;
+      }
+      return w.transitions.find((tr) => tr.kind === 'instance-stopped' && tr.id === instanceId)?.at ?? t;
+    });
+    await world.clock.sleepUntil(at, opts?.signal);
+  }
+}

@@ -1,0 +1,100 @@
+// Scenarios bend the generated fleet into the condition they are named for,
+// with the same operations fault injection uses, at virtual times shortly
+// before the epoch (so the trouble has a history: a master that died seven
+// minutes ago, a replica stuck for twelve).
+
+import { SIM_EPOCH, TAGS, isoSeconds } from './fleet.js';
+import type { Prng } from './prng.js';
+import { affected, materialize, updateWriters } from './replication.js';
+import type { SimWorld } from './world.js';
+
+export interface ScenarioInfo {
+  name: string;
+  description: string;
+}
+
+export const SCENARIOS: readonly ScenarioInfo[] = [
+  { name: 'healthy', description: 'every node up and replicating; one replica\'s lag climbs and falls; one ring node never repaired, one overdue' },
+  { name: 'master-down', description: 'the first MySQL cluster\'s master hung 7 min ago: no SSH, no MySQL, its replicas\' IO threads Connecting (error 2003)' },
+  { name: 'lagging-replica', description: 'a replica of the second MySQL cluster is 15-30 minutes behind and wandering' },
+  { name: 'repair-overdue', description: 'most of the Cassandra ring was last repaired more than 10 days ago (gc_grace_seconds)' },
+  { name: 'split-brain', description: 'the fourth MySQL cluster has two writable masters: a replica was promoted 20 min ago while the old master kept writing' },
+  { name: 'ebs-stuck', description: 'a replica of the third MySQL cluster has I/O wait pegged; its SQL thread makes no progress and lag grows' },
+  { name: 'az-outage', description: 'every node in us-east-1c unreachable since 5 min ago; replicas elsewhere lose their master, the ring shows DN' },
+  { name: 'stale-asg', description: 'Auto Scaling Group instances launched months before their launch template was last updated' },
+];
+
+export function isScenario(name: string): boolean {
+  return SCENARIOS.some((s) => s.name === name);
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
+  if (!isScenario(name)) {
+    throw new Error(`unknown scenario "${name}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  }
+  const w = world.view();
+  const mysqlClusters = Object.values(w.clusters).filter((c) => c.engine === 'mysql');
+  const members = (cluster: string) => world.membersOf(cluster);
+  const ring = Object.values(w.clusters).find((c) => c.engine === 'cassandra');
+  switch (name) {
+    case 'healthy':
+      return;
+    case 'master-down': {
+      const master = members(mysqlClusters[0]!.name)[0]!;
+      world.applyFault({ kind: 'kill-node', node: master }, SIM_EPOCH - 7 * MINUTE);
+      return;
+    }
+    case 'lagging-replica': {
+      const replica = members(mysqlClusters[1]!.name)[1]!;
+      w.mysql[replica]!.lag = { kind: 'high', level: prng.int(900, 1800) };
+      return;
+    }
+    case 'repair-overdue': {
+      if (!ring) return;
+      const ages = [21, 16, 13, 11, 5, 2].map((d) => d * DAY + prng.int(0, 20) * 60 * MINUTE);
+      members(ring.name).forEach((id, i) => {
+        w.instances[id]!.tags[TAGS.lastRepaired] = isoSeconds(SIM_EPOCH - (ages[i % ages.length] ?? 3 * DAY));
+      });
+      return;
+    }
+    case 'split-brain': {
+      const cluster = mysqlClusters[3]!.name;
+      const promoted = members(cluster)[1]!;
+      const at = SIM_EPOCH - 20 * MINUTE;
+      materialize(world.env, affected(world.env, cluster), at);
+      const node = w.mysql[promoted]!;
+      delete node.replica;
+      node.readOnly = false;
+      node.superReadOnly = false;
+      // Some clients followed the promotion; the writer record still names the old master.
+      node.strayRate = prng.int(1, 3);
+      updateWriters(world.env, cluster, at);
+      return;
+    }
+    case 'ebs-stuck': {
+      const replica = members(mysqlClusters[2]!.name)[1]!;
+      world.applyFault({ kind: 'io-stuck', node: replica }, SIM_EPOCH - 12 * MINUTE);
+      return;
+    }
+    case 'az-outage':
+      world.applyFault({ kind: 'az-outage', az: 'us-east-1c' }, SIM_EPOCH - 5 * MINUTE);
+      return;
+    case 'stale-asg': {
+      for (const g of Object.values(w.asgs)) {
+        const lt = w.launchTemplates[g.launchTemplate]!;
+        const old = lt.version;
+        lt.version = old + 1;
+        lt.updatedAt = isoSeconds(SIM_EPOCH - 2 * DAY - prng.int(0, 12) * 60 * MINUTE);
+        for (const id of g.members) {
+          const inst = w.instances[id]!;
+          inst.launchTime = isoSeconds(SIM_EPOCH - prng.int(150, 400) * DAY);
+          inst.tags[TAGS.ltVersion] = String(old - prng.int(0, 2));
+        }
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,206 @@
+// The Shell port on the simulated fleet: it interprets the command lines the
+// engines send (`<client> --batch -e '<sql>'`, `<nodetool> status`, ...) and
+// answers byte-compatibly with the real tools, so the real parsers run.
+// An unreachable host rejects the way an ssh connection fails; a command the
+// host does not have exits 127, as sh says.
+
+import type { Instance } from '../../domain/types.js';
+import type { ExecOptions, ExecResult, Shell } from '../ports.js';
+import { abortError } from './clock.js';
+import { CommandTimeoutError, type ExecContext } from './exec-context.js';
+import { runSql } from './mysql-server.js';
+import { runNodetool } from './nodetool.js';
+import { ShellSyntaxError, splitWords } from './posix-words.js';
+import type { SimWorld } from './world.js';
+
+/** How a failed connection to a simulated host reads: like ssh2's socket errors. */
+export class SimSshError extends Error {
+  override name = 'SshError';
+  constructor(
+    message: string,
+    readonly code: 'ECONNREFUSED' | 'ETIMEDOUT' | 'EHOSTUNREACH',
+    readonly host: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Parsed {
+  program: string;
+  args: string[];
+  operator?: string;
+  error?: string;
+}
+
+const WRAPPERS_WITH_ARG = new Set(['-u', '-g', '-C', '-h', '-p', '-U']);
+const PARSE_CACHE_LIMIT = 512;
+
+export class SimShell implements Shell {
+  private readonly parsed = new Map<string, Parsed>();
+
+  constructor(private readonly world: SimWorld) {}
+
+  loginCommand(node: Instance): string {
+    return `ssh ${node.privateIp}   # simulated host (rehearsal): nothing listens there`;
+  }
+
+  async close(): Promise<void> {}
+
+  async exec(node: Instance, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const world = this.world;
+    world.view();
+    const id = world.nodeByHost(node.id) ?? world.nodeByHost(node.privateIp);
+    const host = node.privateIp;
+    const ssh = id === undefined ? 'gone' : world.sshState(id);
+    if (ssh === 'refused') throw new SimSshError(`connect ECONNREFUSED ${host}:22`, 'ECONNREFUSED', host);
+    if (ssh !== 'ok') throw new SimSshError(`connect ETIMEDOUT ${host}:22`, 'ETIMEDOUT', host);
+
+    const deadline = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? world.now() + opts.timeoutMs : Infinity;
+    const ctx: ExecContext = {
+      sleepUntil: (t) => {
+        if (t > deadline) {
+          return world.clock.sleepUntil(deadline, opts.signal).then(() => {
+            throw new CommandTimeoutError(`${node.name}: command timed out after ${opts.timeoutMs} ms: ${summary(command)}`);
+          });
+        }
+        return world.clock.sleepUntil(t, opts.signal);
+      },
+    };
+    if (opts.signal) ctx.signal = opts.signal;
+    if (opts.onStdout) ctx.onStdout = opts.onStdout;
+    if (opts.onStderr) ctx.onStderr = opts.onStderr;
+
+    const res = await this.run(id!, command, ctx);
+    const streamed = res.streamed;
+    if (!streamed) {
+      if (res.stdout) opts.onStdout?.(res.stdout);
+      if (res.stderr) opts.onStderr?.(res.stderr);
+    }
+    return { code: res.code, signal: null, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  private parse(command: string): Parsed {
+    let p = this.parsed.get(command);
+    if (p) return p;
+    p = parseCommand(command);
+    if (this.parsed.size >= PARSE_CACHE_LIMIT) this.parsed.clear();
+    this.parsed.set(command, p);
+    return p;
+  }
+
+  private async run(id: string, command: string, ctx: ExecContext): Promise<{ code: number; stdout: string; stderr: string; streamed?: boolean }> {
+    const p = this.parse(command);
+    if (p.error) return { code: 2, stdout: '', stderr: `sh: 1: ${p.error}\n` };
+    if (p.operator) return { code: 2, stdout: '', stderr: `sh: 1: the simulated host runs simple commands only, not "${p.operator}"\n` };
+    const world = this.world;
+    const w = world.view();
+    const notFound = { code: 127, stdout: '', stderr: `sh: 1: ${p.program}: not found\n` };
+    switch (p.program) {
+      case 'mysql':
+      case 'mariadb':
+        if (!w.mysql[id]) return notFound;
+        return this.mysqlClient(id, p.args, ctx);
+      case 'nodetool': {
+        if (!w.cassandra[id]) return notFound;
+        const res = await runNodetool(world, id, p.args, ctx);
+        return { ...res, streamed: p.args.includes('repair') };
+      }
+      case 'true':
+        return { code: 0, stdout: '', stderr: '' };
+      case 'false':
+        return { code: 1, stdout: '', stderr: '' };
+      case 'echo':
+        return { code: 0, stdout: `${p.args.join(' ')}\n`, stderr: '' };
+      case 'hostname':
+        return { code: 0, stdout: `${w.instances[id]!.name}\n`, stderr: '' };
+      case 'systemctl':
+        return this.systemctl(id, p.args);
+      default:
+        return notFound;
+    }
+  }
+
+  private async mysqlClient(id: string, args: string[], ctx: ExecContext) {
+    let script: string | undefined;
+    let skipColumnNames = false;
+    let target = id;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '-e' || a === '--execute') script = args[++i];
+      else if (a.startsWith('--execute=')) script = a.slice('--execute='.length);
+      else if (a.startsWith('-e') && !a.startsWith('--')) script = a.slice(2);
+      else if (a === '-N' || a === '--skip-column-names') skipColumnNames = true;
+      else if (a === '-h' || a === '--host' || a.startsWith('--host=') || (a.startsWith('-h') && a.length > 2)) {
+        const host = a === '-h' || a === '--host' ? args[++i]! : a.startsWith('--host=') ? a.slice(7) : a.slice(2);
+        if (!['localhost', '127.0.0.1', '::1'].includes(host)) {
+          const other = this.world.nodeByHost(host);
+          if (other === undefined || !this.world.mysqlUp(other)) {
+            return { code: 1, stdout: '', stderr: `ERROR 2003 (HY000): Can't connect to MySQL server on '${host}:3306' (${other === undefined ? 110 : 111})\n` };
+          }
+          target = other;
+        }
+      } else if (['-u', '--user', '-P', '--port', '-S', '--socket', '-D', '--database'].includes(a)) i++;
+    }
+    // Without -e the client reads statements from stdin; the simulated channel has none.
+    if (script === undefined) return { code: 0, stdout: '', stderr: '' };
+    return runSql(this.world, target, script, { ctx, skipColumnNames });
+  }
+
+  private systemctl(id: string, args: string[]) {
+    const [verb, unit] = args;
+    const w = this.world.view();
+    const service = (unit ?? '').replace(/\.service$/, '');
+    const kind = ['mysql', 'mysqld', 'mariadb'].includes(service) && w.mysql[id] ? 'stop-mysqld' : service === 'cassandra' && w.cassandra[id] ? 'stop-cassandra' : undefined;
+    if (!kind) return { code: 5, stdout: '', stderr: `Failed to ${verb ?? 'run'} ${unit ?? ''}.service: Unit ${unit ?? ''}.service not found.\n` };
+    const running = !this.world.hasFault(id, kind);
+    switch (verb) {
+      case 'is-active':
+        return { code: running ? 0 : 3, stdout: running ? 'active\n' : 'inactive\n', stderr: '' };
+      case 'stop':
+        if (running) this.world.inject({ kind, node: id });
+        return { code: 0, stdout: '', stderr: '' };
+      case 'start':
+      case 'restart':
+        if (!running) this.world.clearFault(id, kind);
+        return { code: 0, stdout: '', stderr: '' };
+      default:
+        return { code: 1, stdout: '', stderr: `Unknown command verb ${verb ?? ''}.\n` };
+    }
+  }
+}
+
+function parseCommand(command: string): Parsed {
+  let words: string[];
+  let operator: string | undefined;
+  try {
+    ({ words, operator } = splitWords(command));
+  } catch (err) {
+    if (err instanceof ShellSyntaxError) return { program: '', args: [], error: `Syntax error: ${err.message}` };
+    throw err;
+  }
+  let i = 0;
+  // Wrappers an operator's configured client may carry: sudo -u x, env, VAR=value, timeout N, nice.
+  for (;;) {
+    const w = words[i];
+    if (w === undefined) break;
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(w) || w === 'env' || w === 'nice' || w === 'ionice') i++;
+    else if (w === 'sudo') {
+      i++;
+      while (words[i]?.startsWith('-')) i += WRAPPERS_WITH_ARG.has(words[i]!) ? 2 : 1;
+    } else if (w === 'timeout') {
+      i++;
+      while (words[i]?.startsWith('-')) i++;
+      i++;
+    } else break;
+  }
+  const program = (words[i] ?? '').split('/').pop()!;
+  const parsed: Parsed = { program, args: words.slice(i + 1) };
+  if (operator) parsed.operator = operator;
+  if (!program) parsed.error = 'Syntax error: empty command';
+  return parsed;
+}
+
+function summary(command: string): string {
+  return command.length > 60 ? `${command.slice(0, 57)}...` : command;
+}

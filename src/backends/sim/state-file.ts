@@ -1,0 +1,168 @@
+// Where the simulated world lives between processes: one JSON file per
+// scenario and seed, written atomically (temp file + rename, mode 0600), with
+// a short cross-process critical section around read-modify-write so a repair
+// finishing in one process and a tag written by another never lose each other.
+
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorldState } from './state.js';
+
+const SECTION_STALE_MS = 10_000;
+const SECTION_WAIT_MS = 5_000;
+
+export function simDir(stateDir: string): string {
+  return join(stateDir, 'sim');
+}
+
+export function worldName(scenario: string, seed: number, nodes: number | null): string {
+  return `${safe(scenario)}-${seed}${nodes === null ? '' : `-n${nodes}`}`;
+}
+
+export function statePathOf(stateDir: string, scenario: string, seed: number, nodes: number | null): string {
+  return join(simDir(stateDir), `${worldName(scenario, seed, nodes)}.json`);
+}
+
+export function lockDirOf(stateDir: string, scenario: string, seed: number, nodes: number | null): string {
+  return join(simDir(stateDir), 'locks', worldName(scenario, seed, nodes));
+}
+
+function safe(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** Deletes the world of this scenario and seed (every --nodes variant) and its locks. */
+export function resetSimState(stateDir: string, scenario: string, seed: number): string[] {
+  const dir = simDir(stateDir);
+  const prefix = `${safe(scenario)}-${seed}`;
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (name === `${prefix}.json` || (name.startsWith(`${prefix}-n`) && name.endsWith('.json'))) {
+      rmSync(join(dir, name), { force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  const locks = join(dir, 'locks');
+  try {
+    for (const name of readdirSync(locks)) {
+      if (name === prefix || name.startsWith(`${prefix}-n`)) rmSync(join(locks, name), { recursive: true, force: true });
+    }
+  } catch {
+    // no locks yet
+  }
+  return removed;
+}
+
+/** Bumped on every write in this process, so two worlds in one process see each other at once. */
+const localWrites = new Map<string, number>();
+
+export class StateFile {
+  private seenStamp: string | undefined;
+  private seenLocal = 0;
+  private statAt = -Infinity;
+  private tmpCounter = 0;
+
+  constructor(
+    readonly path: string,
+    /** How long a stat result is trusted, in real ms (keeps 5,000 probes per tick from stat-ing 5,000 times). */
+    private readonly statEveryMs = 25,
+  ) {}
+
+  read(): WorldState | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    this.seenStamp = this.stamp();
+    this.seenLocal = localWrites.get(this.path) ?? 0;
+    try {
+      return JSON.parse(text) as WorldState;
+    } catch {
+      throw new Error(`the simulated world in ${this.path} is damaged; start it afresh with: nightshift sim reset`);
+    }
+  }
+
+  /** True when another world object or process wrote the file since we last read or wrote it. */
+  changed(force = false): boolean {
+    if ((localWrites.get(this.path) ?? 0) !== this.seenLocal) return true;
+    const now = performance.now();
+    if (!force && now - this.statAt < this.statEveryMs) return false;
+    this.statAt = now;
+    return this.stamp() !== this.seenStamp;
+  }
+
+  write(state: WorldState): void {
+    mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
+    const tmp = `${this.path}.${process.pid}.${++this.tmpCounter}.tmp`;
+    writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
+    renameSync(tmp, this.path);
+    const n = (localWrites.get(this.path) ?? 0) + 1;
+    localWrites.set(this.path, n);
+    this.seenLocal = n;
+    this.seenStamp = this.stamp();
+  }
+
+  /** Runs `fn` holding the world's cross-process section lock; keep `fn` short and synchronous. */
+  exclusive<T>(fn: () => T): T {
+    const lock = `${this.path}.lock`;
+    mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
+    const started = performance.now();
+    for (;;) {
+      try {
+        const fd = openSync(lock, 'wx', 0o600);
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (isStale(lock)) {
+          rmSync(lock, { force: true });
+          continue;
+        }
+        if (performance.now() - started > SECTION_WAIT_MS) {
+          throw new Error(`the simulated world ${this.path} stayed locked for ${SECTION_WAIT_MS / 1000} s; if no other nightshift runs, delete ${lock}`);
+        }
+        sleepSync(2);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // broken as stale by someone else; nothing to release
+      }
+    }
+  }
+
+  private stamp(): string | undefined {
+    try {
+      const s = statSync(this.path);
+      return `${s.ino}:${s.mtimeMs}:${s.size}`;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function isStale(path: string): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > SECTION_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}

@@ -1,0 +1,223 @@
+// The simulated world's state, as it is persisted: plain JSON, so a second
+// process (a headless run while the console is open) reads exactly what the
+// first one left. Anything that is a function of (seed, node, virtual time) —
+// CPU, noise, the shape of a lag curve — is not stored, only its parameters.
+
+import type { EngineKind, Instance, MysqlFlavour } from '../../domain/types.js';
+import type { DnsRecord, Snapshot, Volume } from '../ports.js';
+
+export const STATE_FORMAT = 1;
+
+/**
+ * A run of transactions written by one server: seq(t) = startSeq + bonus +
+ * floor(rate × (min(t, endT) − startT) / 1000). GTID sets are what each node
+ * knows of each segment, so replication is "how far into which segments".
+ */
+export interface Segment {
+  id: string;
+  node: string;
+  cluster: string;
+  /** MySQL: the writer's server_uuid. */
+  uuid?: string;
+  /** MariaDB: the writer's server_id and the domain it writes in. */
+  serverId: number;
+  domain: number;
+  startSeq: number;
+  /** Transactions committed at startT at once (history, a manual write). */
+  bonus: number;
+  startT: number;
+  /** Transactions per second while open. */
+  rate: number;
+  endT: number | null;
+}
+
+export type LagProfile =
+  | { kind: 'steady' }
+  /** Climbs to `peak` seconds and falls back to zero every `periodMs`. */
+  | { kind: 'wave'; peak: number; periodMs: number; phase: number }
+  /** Far behind, wandering around `level` seconds. */
+  | { kind: 'high'; level: number }
+  /** The SQL thread makes no progress since `since` (a stuck EBS volume). */
+  | { kind: 'stuck'; since: number; initial: number };
+
+export interface ReplicaConfig {
+  sourceHost: string;
+  sourcePort: number;
+  user: string;
+  /** MariaDB MASTER_USE_GTID (no | slave_pos | current_pos); MySQL SOURCE_AUTO_POSITION as 'auto' / 'no'. */
+  gtidMode: 'no' | 'slave_pos' | 'current_pos' | 'auto';
+  io: boolean;
+  sql: boolean;
+  ioError?: { code: number; message: string; at: number };
+  sqlError?: { code: number; message: string; at: number };
+  /** Backlog being applied: delay(t) = seconds − (t − at) × rate, never below the natural lag. */
+  catchup?: { at: number; seconds: number; rate: number };
+  /** When the IO thread was last (re)started against this source. */
+  connectedAt: number;
+  /** When the IO thread stopped (STOP, or an error): the relay log ends there. */
+  ioStoppedAt?: number;
+}
+
+export interface MysqlNode {
+  flavour: MysqlFlavour;
+  version: string;
+  serverId: number;
+  serverUuid: string;
+  port: number;
+  readOnly: boolean;
+  superReadOnly: boolean;
+  logBin: boolean;
+  logReplicaUpdates: boolean;
+  /** Transactions per second from clients that still write here even when it is not the writer (split-brain). */
+  strayRate: number;
+  /** Materialised knowledge: segment id -> highest seq applied, as of baseAt. */
+  base: Record<string, number>;
+  baseAt: number;
+  ownSegments: string[];
+  replica?: ReplicaConfig;
+  lag: LagProfile;
+  /** The lag curve before an io-stuck fault, restored when it heals. */
+  lagBefore?: LagProfile;
+  /** When mysqld (or its host) went away; replicas' relay logs end there. */
+  downSince?: number;
+  binlogBase: number;
+  eventBytes: number;
+  binlogPrefix: string;
+}
+
+export interface CassandraNode {
+  ring: string;
+  hostId: string;
+  tokens: number;
+  loadBytes: number;
+  /** UJ until then. */
+  joiningUntil?: number;
+  /** Repair command counter of the running Cassandra process. */
+  repairCommands: number;
+}
+
+export interface RingState {
+  datacenter: string;
+  keyspaces: string[];
+  /** Members by instance id, in ring order; a terminated member stays (DN) until replaced. */
+  members: string[];
+}
+
+export interface ClusterState {
+  name: string;
+  engine: EngineKind;
+  flavour?: MysqlFlavour;
+  version?: string;
+  /** Writer DNS record key (zone|name|type), for MySQL clusters. */
+  writerDns?: string;
+  /** Application writes per second, sent to whoever the writer record points at. */
+  appRate: number;
+  asg?: string;
+  launchTemplate?: string;
+  /** Third octet of the cluster's addresses: 127.<a>.<b>.<host>. */
+  net: [number, number];
+}
+
+export interface LaunchTemplateState {
+  id: string;
+  name: string;
+  version: number;
+  /** ISO-8601 */
+  updatedAt: string;
+}
+
+export interface AsgState {
+  name: string;
+  cluster: string;
+  min: number;
+  max: number;
+  desired: number;
+  members: string[];
+  lifecycle: Record<string, string>;
+  isProtected: Record<string, boolean>;
+  launchTemplate: string;
+  azs: string[];
+  /** Virtual ms a replacement takes to become InService. */
+  warmupMs: number;
+}
+
+export interface RepairRecord {
+  id: string;
+  node: string;
+  command: number;
+  startedAt: number;
+  finishedAt?: number;
+  outcome: 'running' | 'ok' | 'failed' | 'aborted';
+  message?: string;
+  /** host:pid of the process that ran it: a 'running' record whose process died stays 'running'. */
+  by: string;
+}
+
+export type Fault =
+  /** The host hangs: no SSH, no MySQL, no Cassandra; status checks impaired. */
+  | { kind: 'kill-node'; node: string }
+  /** sshd refuses connections; the services keep running. */
+  | { kind: 'ssh-refused'; node: string }
+  | { kind: 'stop-mysqld'; node: string }
+  | { kind: 'stop-cassandra'; node: string }
+  /** One-shot: the SQL thread stops with an error (1062 duplicate key by default). */
+  | { kind: 'stop-sql-thread'; node: string; error?: { code: number; message: string } }
+  /** One-shot: the IO thread stops with an error. */
+  | { kind: 'stop-io-thread'; node: string; error?: { code: number; message: string } }
+  /** One-shot: the replica falls `seconds` behind; with hold it stays there instead of catching up. */
+  | { kind: 'lag'; node: string; seconds: number; hold?: boolean }
+  /** I/O wait pegged; a replica's SQL thread stalls. */
+  | { kind: 'io-stuck'; node: string }
+  /** The next `times` repairs on the node (any node if absent) fail. */
+  | { kind: 'repair-fails'; node?: string; message?: string; times?: number }
+  | { kind: 'az-outage'; az: string };
+
+export type StoredFault = Fault & { since: number };
+
+export interface Transition {
+  at: number;
+  kind:
+    | 'instance-running'
+    | 'status-ok'
+    | 'instance-stopped'
+    | 'instance-terminated'
+    | 'in-service'
+    | 'volume-available'
+    | 'volume-in-use'
+    | 'snapshot-done';
+  id: string;
+}
+
+export interface WorldState {
+  format: number;
+  scenario: string;
+  seed: number;
+  nodes: number | null;
+  /** Virtual time at the last save, and the wall-clock time of that save. */
+  clock: { virtualMs: number; realMs: number };
+  epochMs: number;
+  counters: Record<'instance' | 'volume' | 'snapshot' | 'change' | 'repair' | 'segment', number>;
+  order: string[];
+  instances: Record<string, Instance & { cluster: string; engine: EngineKind }>;
+  mysql: Record<string, MysqlNode>;
+  cassandra: Record<string, CassandraNode>;
+  clusters: Record<string, ClusterState>;
+  rings: Record<string, RingState>;
+  segments: Record<string, Segment>;
+  dns: Record<string, DnsRecord & { changeId?: string; insyncAt?: number }>;
+  volumes: Record<string, Volume & { createdFrom?: string }>;
+  snapshots: Record<string, Snapshot & { sizeGiB: number; startedAt: number; doneAt: number }>;
+  launchTemplates: Record<string, LaunchTemplateState>;
+  asgs: Record<string, AsgState>;
+  faults: StoredFault[];
+  repairs: RepairRecord[];
+  transitions: Transition[];
+}
+
+export function dnsKey(zoneId: string, name: string, type: string): string {
+  return `${zoneId}|${normaliseDnsName(name)}|${type}`;
+}
+
+export function normaliseDnsName(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1).toLowerCase() : name.toLowerCase();
+}

@@ -1,0 +1,680 @@
+// The simulated world: state + virtual clock + persistence. Every port of the
+// simulated backend reads through `view()` (fresh from disk if another process
+// changed it, with due time-driven transitions applied) and writes through
+// `mutate()` (a short cross-process critical section: re-read, change, write).
+
+import type { EngineKind, Instance } from '../../domain/types.js';
+import { VirtualClock } from './clock.js';
+import { SIM_EPOCH, TAGS, addressOf, generateFleet, instanceId, isoSeconds } from './fleet.js';
+import { Prng, hash32 } from './prng.js';
+import {
+  affected,
+  backlogSeconds,
+  delayAt,
+  materialize,
+  sourceOf,
+  updateWriters,
+  type ReplEnv,
+} from './replication.js';
+import { applyScenario } from './scenarios.js';
+import { StateFile, statePathOf } from './state-file.js';
+import { STATE_FORMAT, type Fault, type RepairRecord, type StoredFault, type Transition, type WorldState } from './state.js';
+
+export interface SimWorldOptions {
+  scenario: string;
+  seed: number;
+  speed: number;
+  nodes?: number;
+  stateDir: string;
+  /** Wall clock, injectable so tests control real elapsed time. */
+  realNow?: () => number;
+}
+
+export type SshState = 'ok' | 'refused' | 'timeout' | 'gone';
+
+type SimInstance = WorldState['instances'][string];
+
+const MINUTE = 60_000;
+
+export class SimWorld {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly nodes: number | null;
+  readonly clock: VirtualClock;
+  readonly statePath: string;
+  readonly stateDir: string;
+  private state: WorldState;
+  private readonly file: StateFile;
+  private readonly realNow: () => number;
+  private version = 0;
+  private indexVersion = -1;
+  private byIp = new Map<string, string>();
+  private byName = new Map<string, string>();
+  private members = new Map<string, string[]>();
+  private nodeFaults = new Map<string, Set<Fault['kind']>>();
+  private azDown = new Set<string>();
+  private readonly replEnv: ReplEnv;
+
+  private constructor(opts: SimWorldOptions, file: StateFile, state: WorldState, virtualNow: number) {
+    this.scenario = opts.scenario;
+    this.seed = opts.seed;
+    this.nodes = opts.nodes ?? null;
+    this.stateDir = opts.stateDir;
+    this.statePath = file.path;
+    this.file = file;
+    this.state = state;
+    this.realNow = opts.realNow ?? Date.now;
+    this.clock = new VirtualClock(virtualNow, opts.speed, this.realNow);
+    this.replEnv = {
+      w: state,
+      mysqlUp: (id) => this.mysqlUp(id),
+      nodeByIp: (host) => this.nodeByHost(host),
+      membersOf: (cluster) => this.membersOf(cluster),
+      memo: new Map(),
+    };
+  }
+
+  /** Opens the world of (scenario, seed), creating it from the generator on first use. */
+  static open(opts: SimWorldOptions): SimWorld {
+    const nodes = opts.nodes ?? null;
+    const file = new StateFile(statePathOf(opts.stateDir, opts.scenario, opts.seed, nodes));
+    const realNow = opts.realNow ?? Date.now;
+    let state = file.read();
+    let created = false;
+    if (!state) {
+      state = file.exclusive(() => {
+        const existing = file.read();
+        if (existing) return existing;
+        created = true;
+        return SimWorld.generate(opts.scenario, opts.seed, nodes);
+      });
+    }
+    SimWorld.check(state, file.path, opts);
+    // Time went on while nobody watched, at real pace: a restarted console finds the fleet as a real one would.
+    const virtualNow = created ? SIM_EPOCH : state.clock.virtualMs + Math.max(0, realNow() - state.clock.realMs);
+    const world = new SimWorld(opts, file, state, virtualNow);
+    if (created) world.file.exclusive(() => world.save(world.clock.now()));
+    return world;
+  }
+
+  private static generate(scenario: string, seed: number, nodes: number | null): WorldState {
+    const state = generateFleet(scenario, seed, nodes);
+    // Scenarios bend the generated fleet through the same operations faults use.
+    const scratch = new SimWorld(
+      { scenario, seed, speed: 1, stateDir: '', realNow: () => 0 },
+      new StateFile(''),
+      state,
+      SIM_EPOCH,
+    );
+    applyScenario(scenario, scratch, new Prng(hash32(seed, 7)));
+    scratch.clock.dispose();
+    return state;
+  }
+
+  private static check(state: WorldState, path: string, opts: SimWorldOptions): void {
+    if (state.format !== STATE_FORMAT || state.scenario !== opts.scenario || state.seed !== opts.seed) {
+      throw new Error(`${path} holds a different simulated world (format ${state.format}, scenario ${state.scenario}, seed ${state.seed}); start afresh with: nightshift sim reset --scenario ${opts.scenario} --seed ${opts.seed}`);
+    }
+  }
+
+  // ------------------------------------------------------------ time
+
+  /**
+   * Virtual now, frozen for the rest of the current event-loop turn: the
+   * thousands of probes of one refresh all see one consistent instant, and
+   * reading the clock costs nothing after the first time.
+   */
+  now(): number {
+    if (this.turnNow === undefined) {
+      this.turnNow = this.clock.now();
+      this.endTurnSoon();
+    }
+    return this.turnNow;
+  }
+
+  private turnNow: number | undefined;
+  private turnFresh = false;
+  private turnScheduled = false;
+
+  private endTurnSoon(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.newTurn();
+    });
+  }
+
+  private newTurn(): void {
+    this.turnNow = undefined;
+    this.turnFresh = false;
+    this.replEnv.memo?.clear();
+    this.turnCache.clear();
+  }
+
+  /** Answers that hold for the current instant and state (a ring's `nodetool status` is the same from every member). */
+  readonly turnCache = new Map<string, unknown>();
+
+  /** Moves virtual time forward (tests, rehearsal fast-forward); sleepers that are due wake up. */
+  advance(ms: number): void {
+    this.newTurn();
+    this.clock.advance(ms);
+    this.file.exclusive(() => {
+      if (this.file.changed(true)) this.reload();
+      this.settle(this.now());
+      this.save(this.now());
+    });
+  }
+
+  // ------------------------------------------------------------ reading and writing
+
+  /** The state as of now; treat it as read-only. */
+  view(): WorldState {
+    if (this.turnFresh) return this.state;
+    if (this.file.changed()) this.reload();
+    this.settle(this.now());
+    this.turnFresh = true;
+    this.endTurnSoon();
+    return this.state;
+  }
+
+  /** Changes the world in a cross-process critical section and writes it back. */
+  mutate<T>(fn: (w: WorldState, t: number) => T): T {
+    return this.file.exclusive(() => {
+      if (this.file.changed(true)) this.reload();
+      this.newTurn();
+      const t = this.now();
+      this.settle(t);
+      const out = fn(this.state, t);
+      this.newTurn();
+      this.bump();
+      this.save(t);
+      return out;
+    });
+  }
+
+  get env(): ReplEnv {
+    return this.replEnv;
+  }
+
+  /** Bumped on every change; caches key on it. */
+  get stateVersion(): number {
+    return this.version;
+  }
+
+  private reload(): void {
+    const next = this.file.read();
+    if (!next) return;
+    this.state = next;
+    this.replEnv.w = next;
+    this.clock.catchUp(next.clock.virtualMs + Math.max(0, this.realNow() - next.clock.realMs));
+    this.newTurn();
+    this.bump();
+  }
+
+  private save(t: number): void {
+    if (!this.file.path) return;
+    this.state.clock = { virtualMs: t, realMs: this.realNow() };
+    this.file.write(this.state);
+  }
+
+  private bump(): void {
+    this.version++;
+    this.replEnv.memo?.clear();
+    this.turnCache.clear();
+  }
+
+  /** Forgets cached replication results after a change that rewrites what a node has applied. */
+  forget(): void {
+    this.replEnv.memo?.clear();
+  }
+
+  // ------------------------------------------------------------ indexes
+
+  private index(): void {
+    if (this.indexVersion === this.version) return;
+    this.indexVersion = this.version;
+    this.byIp = new Map();
+    this.byName = new Map();
+    this.members = new Map();
+    for (const id of this.state.order) {
+      const inst = this.state.instances[id]!;
+      if (inst.state === 'terminated') continue;
+      this.byIp.set(inst.privateIp, id);
+      this.byName.set(inst.name, id);
+      let list = this.members.get(inst.cluster);
+      if (!list) this.members.set(inst.cluster, (list = []));
+      list.push(id);
+    }
+    this.nodeFaults = new Map();
+    this.azDown = new Set();
+    for (const f of this.state.faults) {
+      if (f.kind === 'az-outage') this.azDown.add(f.az);
+      else if (f.node) {
+        let set = this.nodeFaults.get(f.node);
+        if (!set) this.nodeFaults.set(f.node, (set = new Set()));
+        set.add(f.kind);
+      }
+    }
+  }
+
+  nodeByHost(host: string): string | undefined {
+    this.index();
+    return this.byIp.get(host) ?? this.byName.get(host) ?? (this.state.instances[host] ? host : undefined);
+  }
+
+  membersOf(cluster: string): string[] {
+    this.index();
+    return this.members.get(cluster) ?? [];
+  }
+
+  /** Instance id from an id, a Name or an address; throws naming what was not found. */
+  resolve(ref: string): string {
+    const id = this.nodeByHost(ref) ?? (this.state.instances[ref] ? ref : undefined);
+    if (!id) throw new Error(`no simulated instance "${ref}"`);
+    return id;
+  }
+
+  hasFault(id: string, kind: Fault['kind']): boolean {
+    this.index();
+    return this.nodeFaults.get(id)?.has(kind) ?? false;
+  }
+
+  hostUp(id: string): boolean {
+    const inst = this.state.instances[id];
+    if (!inst || inst.state !== 'running') return false;
+    this.index();
+    return !this.azDown.has(inst.az) && !this.hasFault(id, 'kill-node');
+  }
+
+  sshState(id: string): SshState {
+    const inst = this.state.instances[id];
+    if (!inst || inst.state === 'terminated') return 'gone';
+    if (!this.hostUp(id)) return 'timeout';
+    return this.hasFault(id, 'ssh-refused') ? 'refused' : 'ok';
+  }
+
+  mysqlUp(id: string): boolean {
+    return !!this.state.mysql[id] && this.hostUp(id) && !this.hasFault(id, 'stop-mysqld');
+  }
+
+  cassandraUp(id: string): boolean {
+    return !!this.state.cassandra[id] && this.hostUp(id) && !this.hasFault(id, 'stop-cassandra');
+  }
+
+  // ------------------------------------------------------------ test and rehearsal API
+
+  /** Every instance, as Inventory would list it (terminated ones included). */
+  instances(): Instance[] {
+    const w = this.view();
+    return w.order.map((id) => toInstance(w.instances[id]!));
+  }
+
+  /** Injects a fault now (see Fault); `node` may be an instance id, a Name or an address. */
+  inject(fault: Fault): void {
+    this.mutate((_, t) => this.applyFault(fault, t));
+  }
+
+  /** Clears the faults of one node (or all of them) and restarts replication threads stopped by an error. */
+  heal(node?: string): void {
+    this.mutate((w, t) => {
+      const id = node === undefined ? undefined : this.resolve(node);
+      const touched = new Set<string>();
+      const keep: StoredFault[] = [];
+      for (const f of w.faults) {
+        const hit = id === undefined || ('node' in f && f.node === id);
+        if (!hit) {
+          keep.push(f);
+          continue;
+        }
+        if (f.kind === 'az-outage') for (const m of w.order) if (w.instances[m]!.az === f.az) touched.add(m);
+        if ('node' in f && f.node) touched.add(f.node);
+      }
+      w.faults = keep;
+      this.bump();
+      for (const m of touched) {
+        const inst = w.instances[m]!;
+        if (inst.state === 'running') inst.statusChecks = 'ok';
+        const node = w.mysql[m];
+        if (node?.lagBefore) {
+          materialize(this.env, affected(this.env, inst.cluster), t);
+          const behind = delayAt(w, m, t);
+          node.lag = node.lagBefore;
+          delete node.lagBefore;
+          if (node.replica) node.replica.catchup = { at: t, seconds: behind, rate: 1 };
+        }
+      }
+      const ids = id === undefined ? Object.keys(w.mysql) : [id];
+      for (const m of ids) {
+        const r = w.mysql[m]?.replica;
+        if (!r || (!r.sqlError && !r.ioError)) continue;
+        materialize(this.env, affected(this.env, w.instances[m]!.cluster), t);
+        delete r.sqlError;
+        delete r.ioError;
+        r.sql = true;
+        r.io = true;
+        this.startApplying(m, t);
+      }
+      this.markLiveness(touched, t);
+    });
+  }
+
+  /** Removes one kind of persistent fault from a node (a service started again, a host back). */
+  clearFault(node: string, kind: Fault['kind']): void {
+    this.mutate((w, t) => {
+      const id = this.resolve(node);
+      const before = w.faults.length;
+      w.faults = w.faults.filter((f) => !(f.kind === kind && 'node' in f && f.node === id));
+      if (w.faults.length === before) return;
+      this.bump();
+      const inst = w.instances[id]!;
+      if (kind === 'kill-node' && inst.state === 'running') inst.statusChecks = 'ok';
+      this.markLiveness([id], t);
+    });
+  }
+
+  faults(): StoredFault[] {
+    return this.view().faults.map((f) => ({ ...f }));
+  }
+
+  repairs(): RepairRecord[] {
+    return this.view().repairs.map((r) => ({ ...r }));
+  }
+
+  /** The writer DNS record of a MySQL cluster, for configs and runbooks. */
+  writerRecord(cluster: string): { zoneId: string; name: string; type: 'A' } | undefined {
+    const key = this.view().clusters[cluster]?.writerDns;
+    const rec = key ? this.state.dns[key] : undefined;
+    return rec ? { zoneId: rec.zoneId, name: rec.name, type: 'A' } : undefined;
+  }
+
+  // ------------------------------------------------------------ internals shared with the ports
+
+  /** Applies a fault as of virtual time `at` (scenarios use past times). */
+  applyFault(fault: Fault, at: number): void {
+    const w = this.state;
+    if (fault.kind === 'az-outage') {
+      w.faults.push({ ...fault, since: at });
+      this.bump();
+      const hit = w.order.filter((id) => w.instances[id]!.az === fault.az && w.instances[id]!.state === 'running');
+      for (const id of hit) w.instances[id]!.statusChecks = 'impaired';
+      this.markLiveness(hit, at, true);
+      return;
+    }
+    if (fault.kind === 'repair-fails') {
+      const stored = { ...fault, since: at };
+      if (fault.node !== undefined) stored.node = this.resolve(fault.node);
+      w.faults.push(stored);
+      this.bump();
+      return;
+    }
+    const id = this.resolve(fault.node);
+    const inst = w.instances[id]!;
+    const node = w.mysql[id];
+    switch (fault.kind) {
+      case 'kill-node':
+      case 'ssh-refused':
+      case 'stop-mysqld':
+      case 'stop-cassandra':
+        w.faults.push({ ...fault, node: id, since: at });
+        this.bump();
+        if (fault.kind === 'kill-node') inst.statusChecks = 'impaired';
+        this.markLiveness([id], at, true);
+        return;
+      case 'io-stuck':
+        w.faults.push({ ...fault, node: id, since: at });
+        this.bump();
+        if (node?.replica && node.lag.kind !== 'stuck') {
+          materialize(this.env, affected(this.env, inst.cluster), at);
+          node.lagBefore = node.lag;
+          node.lag = { kind: 'stuck', since: at, initial: delayAt(w, id, at) };
+        }
+        return;
+      case 'stop-sql-thread': {
+        const r = this.replicaOf(id);
+        materialize(this.env, affected(this.env, inst.cluster), at);
+        r.sqlError = { ...(fault.error ?? duplicateKeyError(node!)), at };
+        return;
+      }
+      case 'stop-io-thread': {
+        const r = this.replicaOf(id);
+        materialize(this.env, affected(this.env, inst.cluster), at);
+        r.ioError = { ...(fault.error ?? { code: 1236, message: 'Got fatal error 1236 from master when reading data from binary log: \'Could not find GTID state requested by slave in any binlog files\'' }), at };
+        r.ioStoppedAt = at;
+        return;
+      }
+      case 'lag': {
+        const r = this.replicaOf(id);
+        materialize(this.env, affected(this.env, inst.cluster), at);
+        r.catchup = { at, seconds: fault.seconds, rate: fault.hold ? 0 : 0.5 };
+        return;
+      }
+    }
+  }
+
+  private replicaOf(id: string) {
+    const r = this.state.mysql[id]?.replica;
+    if (!r) throw new Error(`${this.state.instances[id]?.name ?? id} is not a MySQL replica`);
+    return r;
+  }
+
+  /**
+   * After a node went down or came back: freeze or resume what depends on it.
+   * Relay logs of its replicas end where it went down; when it returns they
+   * fetch the backlog and catch up over time instead of jumping.
+   */
+  markLiveness(ids: Iterable<string>, at: number, force = false): void {
+    const w = this.state;
+    const clusters = new Set<string>();
+    for (const id of ids) {
+      const node = w.mysql[id];
+      if (!node) continue;
+      const up = this.mysqlUp(id);
+      if (up === (node.downSince === undefined) && !force) continue;
+      const cluster = w.instances[id]!.cluster;
+      materialize(this.env, affected(this.env, cluster), at);
+      clusters.add(cluster);
+      if (!up && node.downSince === undefined) node.downSince = at;
+      if (up && node.downSince !== undefined) {
+        delete node.downSince;
+        if (node.replica) this.startApplying(id, at);
+        for (const other in w.mysql) if (sourceOf(this.env, other) === id) this.startApplying(other, at);
+      }
+    }
+    for (const c of clusters) updateWriters(this.env, c, at);
+  }
+
+  /** A replica (re)starts applying: it is as far behind as its backlog says, and catches up. */
+  startApplying(id: string, at: number): void {
+    const r = this.state.mysql[id]?.replica;
+    const src = sourceOf(this.env, id);
+    if (!r || src === undefined) return;
+    const behind = backlogSeconds(this.env, id, src, at);
+    r.catchup = { at, seconds: behind, rate: 1.5 };
+  }
+
+  // ------------------------------------------------------------ time-driven changes
+
+  schedule(t: Transition): void {
+    const list = this.state.transitions;
+    let i = list.length;
+    while (i > 0 && list[i - 1]!.at > t.at) i--;
+    list.splice(i, 0, t);
+  }
+
+  private settle(t: number): void {
+    const list = this.state.transitions;
+    if (list.length === 0 || list[0]!.at > t) return;
+    while (list.length > 0 && list[0]!.at <= t) {
+      const tr = list.shift()!;
+      this.bump();
+      this.applyTransition(tr);
+    }
+  }
+
+  private applyTransition(tr: Transition): void {
+    const w = this.state;
+    switch (tr.kind) {
+      case 'instance-running': {
+        const inst = w.instances[tr.id];
+        if (!inst || inst.state !== 'pending') return;
+        inst.state = 'running';
+        const c = w.cassandra[tr.id];
+        if (c) c.joiningUntil = tr.at + 4 * MINUTE;
+        this.markLiveness([tr.id], tr.at);
+        return;
+      }
+      case 'status-ok': {
+        const inst = w.instances[tr.id];
+        if (inst && inst.state === 'running' && !this.hasFault(tr.id, 'kill-node')) inst.statusChecks = 'ok';
+        return;
+      }
+      case 'instance-stopped': {
+        const inst = w.instances[tr.id];
+        if (inst && inst.state === 'stopping') inst.state = 'stopped';
+        return;
+      }
+      case 'instance-terminated': {
+        const inst = w.instances[tr.id];
+        if (!inst) return;
+        inst.state = 'terminated';
+        if (inst.asg) {
+          const g = w.asgs[inst.asg];
+          if (g) {
+            g.members = g.members.filter((m) => m !== tr.id);
+            delete g.lifecycle[tr.id];
+            delete g.isProtected[tr.id];
+          }
+        }
+        return;
+      }
+      case 'in-service': {
+        const inst = w.instances[tr.id];
+        if (!inst || !inst.asg) return;
+        const g = w.asgs[inst.asg];
+        if (g && g.lifecycle[tr.id] === 'Pending') g.lifecycle[tr.id] = 'InService';
+        const c = w.cassandra[tr.id];
+        const ring = c ? w.rings[c.ring] : undefined;
+        if (ring) {
+          // A replacement takes over the dead member's place (replace_address); a new node just joins.
+          const dead = ring.members.find((m) => w.instances[m]?.state === 'terminated' || w.instances[m]?.state === 'shutting-down');
+          ring.members = ring.members.filter((m) => m !== tr.id && m !== dead);
+          ring.members.push(tr.id);
+        }
+        return;
+      }
+      case 'volume-available': {
+        const v = w.volumes[tr.id];
+        if (v && (v.state === 'creating' || v.state === 'in-use')) {
+          v.state = 'available';
+          delete v.attachedTo;
+        }
+        return;
+      }
+      case 'volume-in-use': {
+        const v = w.volumes[tr.id];
+        if (v) v.state = 'in-use';
+        return;
+      }
+      case 'snapshot-done': {
+        const s = w.snapshots[tr.id];
+        if (s) {
+          s.state = 'completed';
+          s.progressPercent = 100;
+        }
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ instances that appear
+
+  /** A new instance (a launch, an ASG replacement), pending until it boots. */
+  launchInstance(
+    spec: { cluster: string; az: string; tags: Record<string, string>; asg?: string; type?: string },
+    at: number,
+  ): SimInstance {
+    const w = this.state;
+    const c = w.clusters[spec.cluster];
+    const prng = new Prng(hash32(w.seed, 2, ++w.counters.instance));
+    const id = instanceId(prng);
+    const hosts = w.order.filter((i) => w.instances[i]!.cluster === spec.cluster).map((i) => Number(w.instances[i]!.privateIp.split('.')[3]));
+    const host = Math.min(254, Math.max(0, ...hosts) + 1);
+    const engine: EngineKind = c?.engine ?? ((spec.tags[TAGS.engine] as EngineKind | undefined) ?? 'generic');
+    const peer = w.order.map((i) => w.instances[i]!).find((i) => i.cluster === spec.cluster);
+    const name = spec.tags[TAGS.name] ?? `${spec.cluster}-${String(host).padStart(2, '0')}`;
+    const inst: SimInstance = {
+      id,
+      name,
+      privateIp: addressOf(c?.net ?? [9, 0], host),
+      az: spec.az,
+      type: spec.type ?? peer?.type ?? 'm6i.large',
+      state: 'pending',
+      launchTime: isoSeconds(at),
+      statusChecks: 'initializing',
+      tags: { [TAGS.name]: name, ...spec.tags },
+      cluster: spec.cluster,
+      engine,
+    };
+    if (spec.asg) inst.asg = spec.asg;
+    w.instances[id] = inst;
+    w.order.push(id);
+    if (engine === 'mysql' && c) {
+      w.mysql[id] = {
+        flavour: c.flavour ?? 'mysql',
+        version: c.version ?? '8.0.39',
+        serverId: (w.order.length % 40_000) * 10 + host,
+        serverUuid: prng.uuid(),
+        port: 3306,
+        // A freshly installed server is writable and empty; the rebuild runbook makes it a replica.
+        readOnly: false,
+        superReadOnly: false,
+        logBin: true,
+        logReplicaUpdates: true,
+        strayRate: 0,
+        base: {},
+        baseAt: at,
+        ownSegments: [],
+        lag: { kind: 'steady' },
+        binlogBase: prng.int(0, 1_000_000),
+        eventBytes: 600,
+        binlogPrefix: c.flavour === 'mariadb' ? 'mysql-bin' : 'binlog',
+      };
+    }
+    if (engine === 'cassandra' && c) {
+      w.cassandra[id] = { ring: spec.cluster, hostId: prng.uuid(), tokens: 16, loadBytes: prng.int(60, 300) * 1_073_741_824, repairCommands: 0 };
+    }
+    this.bump();
+    this.schedule({ at: at + prng.int(30, 90) * 1000, kind: 'instance-running', id });
+    this.schedule({ at: at + prng.int(150, 240) * 1000, kind: 'status-ok', id });
+    return inst;
+  }
+
+  close(): void {
+    this.clock.dispose();
+  }
+}
+
+export function toInstance(i: SimInstance): Instance {
+  const out: Instance = {
+    id: i.id,
+    name: i.name,
+    privateIp: i.privateIp,
+    az: i.az,
+    type: i.type,
+    state: i.state,
+    launchTime: i.launchTime,
+    statusChecks: i.statusChecks,
+    tags: { ...i.tags },
+  };
+  if (i.asg) out.asg = i.asg;
+  return out;
+}
+
+function duplicateKeyError(node: { flavour: string; binlogPrefix: string }): { code: number; message: string } {
+  const who = node.flavour === 'mariadb' ? 'master' : 'source';
+  return {
+    code: 1062,
+    message: `Could not execute Write_rows_v1 event on table app.orders; Duplicate entry '4211' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's ${who} log ${node.binlogPrefix}.000412, end_log_pos 73455211`,
+  };
+}

@@ -1,0 +1,162 @@
+// The simulated MySQL and MariaDB servers behind the Shell port: what the
+// real client prints (batch format, errors with exit 1), and replication
+// semantics a switchover depends on, driven with the runbooks' own SQL.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatBatch as enginesFormatBatch } from '../../../src/backends/engines/mysql-batch.js';
+import { changeSource, masterPositionSql, promote, setReadOnly, startReplica, waitForGtid } from '../../../src/backends/engines/mysql-commands.js';
+import { shellQuote } from '../../../src/backends/engines/shell-quote.js';
+import { formatBatch } from '../../../src/backends/sim/mysql-server.js';
+import { splitWords } from '../../../src/backends/sim/posix-words.js';
+import type { MysqlFlavour } from '../../../src/domain/types.js';
+import { fleet, openSim, probeMysql, sql } from './sim-helpers.js';
+
+async function clusterOf(flavour: MysqlFlavour, version?: RegExp) {
+  const b = await openSim();
+  const f = await fleet(b);
+  const w = b.world.view();
+  const c = f.clusters.find((x) => x.engine === 'mysql' && w.mysql[x.instanceIds[0]!]!.flavour === flavour && (!version || version.test(w.mysql[x.instanceIds[0]!]!.version)))!;
+  const [master, r1, r2] = f.members(c.name) as [typeof f.instances[0], typeof f.instances[0], typeof f.instances[0]];
+  return { b, f, master, r1, r2, cluster: c.name };
+}
+
+describe('simulated mysql client', () => {
+  it('answers a variable the flavour lacks with ERROR 1193 and exit 1, as the real client', async () => {
+    const { b, master } = await clusterOf('mysql');
+    const res = await sql(b, master, 'SELECT @@gtid_current_pos AS g');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe("ERROR 1193 (HY000) at line 1: Unknown system variable 'gtid_current_pos'\n");
+    const maria = await clusterOf('mariadb');
+    const res2 = await sql(maria.b, maria.master, 'SELECT @@super_read_only');
+    expect(res2.stderr).toContain("Unknown system variable 'super_read_only'");
+  });
+
+  it('answers unknown SQL with ERROR 1064 and a missing program with exit 127', async () => {
+    const { b, master } = await clusterOf('mariadb');
+    const res = await sql(b, master, 'FROBNICATE THE TABLES');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^ERROR 1064 \(42000\) at line 1: You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version/);
+    const missing = await b.shell.exec(master, 'xtrabackup --version');
+    expect(missing).toMatchObject({ code: 127, stderr: 'sh: 1: xtrabackup: not found\n' });
+    const onRing = await b.shell.exec((await fleet(b)).instances.find((i) => i.tags['nightshift:engine'] === 'cassandra')!, 'mysql --batch -e "SELECT 1"');
+    expect(onRing.code).toBe(127);
+  });
+
+  it('runs through a configured client prefix (sudo) and honours -N', async () => {
+    const { b, master } = await clusterOf('mysql');
+    const res = await b.shell.exec(master, `sudo -u root mysql -N --batch -e ${shellQuote("SELECT 'it''s' AS x, @@server_id")}`);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^it's\t\d+\n$/);
+  });
+
+  it('refuses SHOW SLAVE STATUS on MySQL 8.4 (removed there) but answers SHOW REPLICA STATUS', async () => {
+    const { b, r1 } = await clusterOf('mysql', /^8\.4/);
+    expect((await sql(b, r1, 'SHOW SLAVE STATUS')).code).toBe(1);
+    const ok = await sql(b, r1, 'SHOW REPLICA STATUS');
+    expect(ok.stdout.split('\n')[0]).toContain('Replica_IO_Running');
+  });
+
+  it('formats batch output byte for byte like engines/mysql-batch.ts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string(), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.array(fc.option(fc.string({ unit: fc.constantFrom('a', '\t', '\n', '\\', '\0', 'é', ' ') }), { nil: null }), { minLength: 4, maxLength: 4 }), { maxLength: 3 }),
+        (cols, rows) => {
+          const r = rows.map((row) => row.slice(0, cols.length));
+          expect(formatBatch(cols, r)).toBe(enginesFormatBatch(cols, r));
+        },
+      ),
+    );
+  });
+
+  it('splits shell-quoted commands back into the exact argument', () => {
+    fc.assert(
+      fc.property(fc.string(), (arg) => {
+        expect(splitWords(`mysql --batch -e ${shellQuote(arg)}`).words).toEqual(['mysql', '--batch', '-e', arg]);
+      }),
+    );
+  });
+});
+
+describe.each([
+  ['mariadb' as const, undefined],
+  ['mysql' as const, /^8\.0/],
+  ['mysql' as const, /^8\.4/],
+])('switchover on %s %s, with the runbooks\' SQL', (flavour, version) => {
+  it('moves the master: read-only, wait for the candidate, promote, repoint, and writes reach the new replicas', async () => {
+    const { b, master, r1, r2 } = await clusterOf(flavour, version);
+    const run = async (node: typeof master, statement: string) => {
+      const res = await sql(b, node, statement);
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      return res.stdout;
+    };
+    await run(master, setReadOnly(flavour, true).sql);
+    expect((await probeMysql(b, master)).readOnly).toBe(true);
+    const pos = (await run(master, masterPositionSql(flavour).sql)).split('\n')[1]!.replace(/\\n/g, '\n');
+    // The wait is virtual: it parks on the clock until the candidate has applied the position.
+    const waiting = run(r1, waitForGtid(flavour, pos, 60).sql);
+    b.world.advance(60_000);
+    expect((await waiting).trim().split('\n')[1]).toBe('0');
+    await run(r1, promote(flavour).sql);
+    const promoted = await probeMysql(b, r1);
+    expect(promoted.readOnly).toBe(false);
+    expect(promoted.replica).toBeUndefined();
+    const to = { host: r1.privateIp, port: 3306, user: 'repl', password: "s3cr'et" };
+    for (const n of [r2, master]) {
+      await run(n, `${flavour === 'mariadb' ? 'STOP SLAVE' : 'STOP REPLICA'}; ${changeSource(flavour, to).sql}; ${startReplica(flavour).sql}`);
+    }
+    b.world.advance(120_000);
+    for (const n of [r2, master]) {
+      const facts = await probeMysql(b, n);
+      expect(facts.replica).toMatchObject({ sourceHost: r1.privateIp, ioThread: 'Yes', sqlThread: 'Yes', usingGtid: true });
+    }
+    // A write on the new master reaches the others.
+    await run(r1, 'INSERT INTO nightshift.heartbeat VALUES (1)');
+    const after = (await probeMysql(b, r1)).gtidExecuted;
+    b.world.advance(30_000);
+    const reached = await run(r2, waitForGtid(flavour, after, 5).sql);
+    expect(reached.trim().split('\n')[1]).toBe('0');
+  });
+});
+
+describe('replication semantics', () => {
+  it('a stopped SQL thread stops applying; started again, the replica catches up over time', async () => {
+    const { b, master, r1 } = await clusterOf('mariadb');
+    b.world.inject({ kind: 'stop-sql-thread', node: r1.id });
+    const stopped = await probeMysql(b, r1);
+    expect(stopped.replica).toMatchObject({ sqlThread: 'No', lagSeconds: null });
+    expect(stopped.replica!.lastSqlError?.code).toBe(1062);
+    b.world.advance(600_000);
+    expect((await probeMysql(b, r1)).gtidExecuted).toBe(stopped.gtidExecuted);
+    await sql(b, r1, 'START SLAVE');
+    const behind = (await probeMysql(b, r1)).replica!.lagSeconds!;
+    expect(behind).toBeGreaterThan(500);
+    b.world.advance(900_000);
+    const caught = await probeMysql(b, r1);
+    expect(caught.replica!.lagSeconds!).toBeLessThan(5);
+    const m = await probeMysql(b, master);
+    expect(Number(caught.gtidExecuted.split('-')[2])).toBeGreaterThan(Number(m.gtidExecuted.split('-')[2]) - 200);
+  });
+
+  it('a write on a writable MySQL replica creates an errant GTID; super_read_only refuses it', async () => {
+    const { b, master, r1 } = await clusterOf('mysql', /^8\.0/);
+    const refused = await sql(b, r1, 'INSERT INTO app.t VALUES (1)');
+    expect(refused.stderr).toContain('ERROR 1290 (HY000)');
+    await sql(b, r1, 'SET GLOBAL super_read_only=0');
+    expect((await sql(b, r1, 'INSERT INTO app.t VALUES (1)')).code).toBe(0);
+    const replicaSet = (await probeMysql(b, r1)).gtidExecuted;
+    const masterSet = (await probeMysql(b, master)).gtidExecuted;
+    const res = await sql(b, master, `SELECT GTID_SUBTRACT('${replicaSet}', '${masterSet}') AS errant`);
+    const uuid = (await sql(b, r1, 'SELECT @@server_uuid AS u')).stdout.split('\n')[1]!;
+    expect(res.stdout).toBe(`errant\n${uuid}:1\n`);
+  });
+
+  it('refuses RESET SLAVE ALL while threads run, as MariaDB does', async () => {
+    const { b, r1 } = await clusterOf('mariadb');
+    const res = await sql(b, r1, 'RESET SLAVE ALL');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('ERROR 1198 (HY000)');
+  });
+});
