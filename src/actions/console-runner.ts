@@ -1,0 +1,140 @@
+// Runs started from the console: the plan goes to the run store first (the
+// run screen shows it), the operator starts it, gates become prompts on the
+// screen, and Ctrl-C-like aborts go through the controller. One runner per
+// console, made by a factory; it keeps its controllers, no module state.
+
+import type { Backends } from '../backends/ports.js';
+import type { Config } from '../config/schema.js';
+import type { RunsStore } from '../store/runs.js';
+import { foldRun } from '../store/runs.js';
+import { engineDeps } from './engine/deps.js';
+import { createPromptGate, type PromptGate, type PromptReply } from './engine/gate.js';
+import { listResumableRuns, loadRun, type ResumableRun } from './engine/history.js';
+import { stamp } from './engine/journal.js';
+import type { RunRecord } from './engine/records.js';
+import { executeRun, prepareRun, resumeRun, type EngineDeps, type PreparedRun, type RunOutcome } from './engine/runner.js';
+import { RunAborted } from './engine/timing.js';
+import { getRunbook } from './runbooks/index.js';
+
+export interface RunController {
+  readonly runId: string;
+  /** Starts a planned run (no-op once started, or when the plan is blocked). */
+  start(): void;
+  /** Answers the gate question waiting on the screen. */
+  answer(gateId: string, reply: PromptReply): void;
+  /** Aborts at once: the step's signal fires, undo steps run, the lock is released. */
+  abort(reason?: string): void;
+  readonly isStarted: boolean;
+  /** Settles when the run has finished (undefined when it was never started). */
+  readonly done: Promise<RunOutcome | undefined>;
+}
+
+export interface ConsoleRunner {
+  /** Preflight and plan, into the store; the screen shows them and the operator starts. */
+  plan(runbook: string, params: Record<string, unknown>): Promise<RunController>;
+  /** Continues an interrupted or paused run (its history is loaded into the store first). */
+  resume(runId: string): Promise<RunController>;
+  /** What to offer at start. */
+  resumable(): ResumableRun[];
+  get(runId: string): RunController | undefined;
+  /** On quit: abort whatever still runs and wait for it to end cleanly. */
+  abortAll(reason?: string): Promise<void>;
+}
+
+export interface ConsoleRunnerDeps {
+  config: Config;
+  backends: Backends;
+  runs: RunsStore;
+  /** Test hook: extra engine settings (who, clocks). */
+  engine?: Partial<EngineDeps>;
+}
+
+export function createConsoleRunner({ config, backends, runs, engine }: ConsoleRunnerDeps): ConsoleRunner {
+  const controllers = new Map<string, RunController>();
+
+  const wire = () => {
+    // Gate questions carry the run id of the run that asks; the engine stamps them.
+    let currentRun = '';
+    const gate: PromptGate = createPromptGate(
+      (gateId, request) => runs.getState().actions.apply(stamp(currentRun, backends.clock.now(), { type: 'gate-pending', gateId, request })),
+      (gateId) => runs.getState().actions.apply(stamp(currentRun, backends.clock.now(), { type: 'gate-cleared', gateId })),
+    );
+    const deps: EngineDeps = {
+      ...engineDeps(config, backends, gate, (r: RunRecord) => runs.getState().actions.apply(r)),
+      ...engine,
+    };
+    return { gate, deps, setRun: (id: string) => (currentRun = id) };
+  };
+
+  const controllerFor = (
+    runId: string,
+    gate: PromptGate,
+    abort: AbortController,
+    begin: () => Promise<RunOutcome>,
+    startedAlready: boolean,
+  ): RunController => {
+    let started = startedAlready;
+    let resolveDone!: (o: RunOutcome | undefined) => void;
+    const done = new Promise<RunOutcome | undefined>((r) => (resolveDone = r));
+    const go = () => {
+      started = true;
+      begin().then(resolveDone, (err: unknown) => {
+        // Programming errors only: the engine turns failures into outcomes.
+        runs.getState().actions.apply(
+          stamp(runId, backends.clock.now(), { type: 'run-finished', status: 'failed', reason: `internal error: ${(err as Error).message}`, realMs: 0, virtualMs: 0 }),
+        );
+        resolveDone({ runId, status: 'failed', reason: (err as Error).message });
+      });
+    };
+    const controller: RunController = {
+      runId,
+      get isStarted() {
+        return started;
+      },
+      start: () => {
+        if (!started) go();
+      },
+      answer: (gateId, reply) => gate.answer(gateId, reply),
+      abort: (reason = 'aborted by the operator') => {
+        abort.abort(new RunAborted(reason));
+        if (!started) resolveDone(undefined);
+      },
+      done,
+    };
+    if (startedAlready) go();
+    controllers.set(runId, controller);
+    return controller;
+  };
+
+  return {
+    async plan(runbookName, params) {
+      const runbook = getRunbook(runbookName);
+      if (!runbook) throw new Error(`no runbook "${runbookName}"`);
+      const { gate, deps, setRun } = wire();
+      const abort = new AbortController();
+      // The run id is made inside prepare; the gate learns it from the first event.
+      const onEvent = deps.onEvent!;
+      deps.onEvent = (r) => {
+        setRun(r.runId);
+        onEvent(r);
+      };
+      const prepared: PreparedRun = await prepareRun(runbook, params, deps, abort.signal);
+      return controllerFor(prepared.runId, gate, abort, () => executeRun(prepared, deps, abort.signal), false);
+    },
+    async resume(runId) {
+      const loaded = loadRun(config.stateDir, runId);
+      runs.getState().actions.load(foldRun(loaded.journal.records)!);
+      const { gate, deps, setRun } = wire();
+      setRun(loaded.view.id);
+      const abort = new AbortController();
+      return controllerFor(loaded.view.id, gate, abort, () => resumeRun(getRunbook, loaded.view.id, deps, abort.signal), true);
+    },
+    resumable: () => listResumableRuns(config.stateDir),
+    get: (runId) => controllers.get(runId),
+    async abortAll(reason = 'nightshift is quitting') {
+      const live = [...controllers.values()].filter((c) => c.isStarted);
+      for (const c of live) c.abort(reason);
+      await Promise.all(live.map((c) => c.done));
+    },
+  };
+}

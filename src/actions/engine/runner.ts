@@ -1,0 +1,941 @@
+// The runner every runbook uses: preflight, plan, gates, lock, journal,
+// steps with timeouts and retries, compensation, and resume. It knows no
+// runbook and no backend: it drives Step objects over the ports.
+
+import type { Backends } from '../../backends/ports.js';
+import { UsageError } from '../../errors.js';
+import type { Instance } from '../../domain/types.js';
+import { reduceRun, type RunView } from '../../store/runs.js';
+import { typedMatches, type ConfirmRequest, type FailureChoice, type Gate } from './gate.js';
+import { currentHost, currentUser, isProcessAlive, newRunId } from './ids.js';
+import { Journal, journalPath, readJournal, stamp } from './journal.js';
+import { DEFAULT_OUTPUT_LIMITS, StepOutput, type OutputLimits, type OutputWrite } from './output.js';
+import { isJournaled, type CheckResult, type PlanStep, type RunEvent, type RunRecord, type RunStatus } from './records.js';
+import { createRedactor, type Redactor } from './redact.js';
+import { errorMessage, formatDuration, RunAborted, StepFailed, withRetry, withTimeout } from './timing.js';
+import type { AnyRunbook, AnyStep, Json, PreviousAttempts, Progress, RunConfig, RunContext, StepContext } from './types.js';
+
+/** How long a preflight check may take (fleet clock) before it counts as failed. */
+const CHECK_TIMEOUT_MS = 120_000;
+/** Preflight results older than this (real time) are checked again when the run starts. */
+const PREFLIGHT_FRESH_MS = 60_000;
+
+export interface EngineDeps {
+  backends: Backends;
+  config: RunConfig & { stateDir: string };
+  gate: Gate;
+  /** Every event, journaled or not, already redacted: the run store, the headless reporter. */
+  onEvent?: (record: RunRecord) => void;
+  /** user@host; default the current user. */
+  who?: string;
+  host?: string;
+  pid?: number;
+  outputLimits?: OutputLimits;
+  /** Real clock (journal stamps, real durations). */
+  now?: () => number;
+  isProcessAlive?: (pid: number) => boolean;
+}
+
+export interface PreparedRun {
+  runId: string;
+  runbook: AnyRunbook;
+  params: unknown;
+  ctx: RunContext<unknown, Json>;
+  steps: AnyStep[];
+  plan: PlanStep[];
+  preflight: CheckResult[];
+  /** Why the run cannot start; absent when it can. */
+  blocked?: string;
+  /** Overrides and their gate decisions, journaled when the run starts. */
+  overrides: Array<{ checkId: string; reason: string; via: string }>;
+  /** Real ms when preflight ran. */
+  preparedAt: number;
+}
+
+export interface RunOutcome {
+  runId: string;
+  status: RunStatus;
+  reason?: string;
+  journal?: string;
+}
+
+/** Ends the run from anywhere inside it with a status and a reason. */
+class RunEnd extends Error {
+  constructor(
+    readonly status: RunStatus,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+class JournalBroken extends Error {
+  override name = 'JournalBroken';
+}
+
+// ---------------------------------------------------------------- prepare
+
+/** Parses the params, runs preflight and builds the plan. Read-only: `--dry-run` is this and nothing more. */
+export async function prepareRun(
+  runbook: AnyRunbook,
+  rawParams: unknown,
+  deps: EngineDeps,
+  signal: AbortSignal,
+): Promise<PreparedRun> {
+  const parsed = runbook.params.safeParse(rawParams);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new UsageError(`${runbook.name}: ${where}${issue.message}`);
+  }
+  const params = parsed.data;
+  const clock = deps.backends.clock;
+  const now = deps.now ?? Date.now;
+  const runId = newRunId(runbook.name, new Date(now()));
+  const cluster = runbook.cluster(params);
+  const ctx: RunContext<unknown, Json> = {
+    backends: deps.backends,
+    config: deps.config,
+    params,
+    state: runbook.initialState(params) as Json,
+    run: {
+      id: runId,
+      runbook: runbook.name,
+      cluster,
+      startedAt: new Date(clock.now()).toISOString(),
+      startedAtMs: clock.now(),
+      who: deps.who ?? currentUser(),
+    },
+    scratch: new Map(),
+  };
+  const prepared: PreparedRun = {
+    runId,
+    runbook,
+    params,
+    ctx,
+    steps: [],
+    plan: [],
+    preflight: [],
+    overrides: [],
+    preparedAt: now(),
+  };
+  const redactor = createRedactor(deps.config.secrets);
+  const emit = (event: RunEvent) => deps.onEvent?.(redactor.deep(stamp(runId, clock.now(), event, new Date(now()))));
+
+  const checked = await runChecks(prepared, deps, signal, emit);
+  prepared.preflight = checked.results;
+  if (checked.blocked) {
+    prepared.blocked = checked.blocked;
+  } else {
+    try {
+      await runbook.prepare?.(ctx, signal);
+      prepared.steps = runbook.plan(ctx);
+      assertWellFormed(runbook, prepared.steps);
+      prepared.plan = prepared.steps.map((s) => toPlanStep(s, ctx));
+      const missing = prepared.plan.find((p) => p.unavailable && !p.canSkip);
+      if (missing) prepared.blocked = `step "${missing.title}" cannot run on this target: ${missing.unavailable}`;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      prepared.blocked = `could not build the plan: ${errorMessage(err)}`;
+    }
+  }
+  emit({
+    type: 'planned',
+    runbook: runbook.name,
+    title: runbook.title,
+    cluster,
+    plan: prepared.plan,
+    preflight: prepared.preflight,
+    ...(prepared.blocked ? { blocked: prepared.blocked } : {}),
+  });
+  return prepared;
+}
+
+async function runChecks(
+  prepared: PreparedRun,
+  deps: EngineDeps,
+  signal: AbortSignal,
+  emit: (e: RunEvent) => void,
+): Promise<{ results: CheckResult[]; blocked?: string }> {
+  const { runbook, ctx } = prepared;
+  const checks = runbook.preflight(ctx);
+  const results: CheckResult[] = [];
+  let blocked: string | undefined;
+  for (const check of checks) {
+    const overridable = check.overridable === true;
+    if (blocked) {
+      results.push({ id: check.id, title: check.title, status: 'not-run', detail: 'not run: an earlier check failed', overridable });
+      continue;
+    }
+    let outcome;
+    try {
+      outcome = await withTimeout(deps.backends.clock, CHECK_TIMEOUT_MS, signal, (s) => check.run(ctx, s));
+    } catch (err) {
+      if (signal.aborted) throw err;
+      outcome = { ok: false as const, reason: errorMessage(err) };
+    }
+    if (outcome.ok) {
+      results.push({ id: check.id, title: check.title, status: 'ok', detail: outcome.detail, overridable });
+      continue;
+    }
+    const already = prepared.overrides.find((o) => o.checkId === check.id);
+    if (overridable && already) {
+      results.push({ id: check.id, title: check.title, status: 'overridden', detail: outcome.reason, overridable });
+      continue;
+    }
+    if (overridable) {
+      const expected = ctx.run.cluster;
+      const request: ConfirmRequest = {
+        kind: 'override',
+        stepId: check.id,
+        title: `preflight check failed: ${check.title}`,
+        question: `Override this check and run anyway? Type ${expected} to override.`,
+        details: [outcome.reason],
+        expected,
+      };
+      const reply = await deps.gate.confirm(request, signal);
+      const approved = reply.approved && typedMatches(reply.typed, expected);
+      emit({
+        type: 'gate',
+        kind: 'override',
+        stepId: check.id,
+        decision: approved ? 'overridden' : 'refused',
+        via: reply.via,
+        ...(reply.missing ? { detail: `missing ${reply.missing}` } : reply.approved && !approved ? { detail: `typed "${reply.typed ?? ''}", not "${expected}"` } : {}),
+      });
+      if (approved) {
+        prepared.overrides.push({ checkId: check.id, reason: outcome.reason, via: reply.via });
+        results.push({ id: check.id, title: check.title, status: 'overridden', detail: outcome.reason, overridable });
+        continue;
+      }
+      results.push({ id: check.id, title: check.title, status: 'failed', detail: outcome.reason, overridable });
+      blocked = `preflight "${check.title}" failed: ${outcome.reason}${reply.missing ? ` (to override: ${reply.missing})` : ''}`;
+      continue;
+    }
+    results.push({ id: check.id, title: check.title, status: 'failed', detail: outcome.reason, overridable });
+    blocked = `preflight "${check.title}" failed: ${outcome.reason}`;
+  }
+  return { results, ...(blocked ? { blocked } : {}) };
+}
+
+function assertWellFormed(runbook: AnyRunbook, steps: AnyStep[]): void {
+  const seen = new Set<string>();
+  for (const s of steps) {
+    if (seen.has(s.id)) throw new Error(`runbook ${runbook.name}: two steps with id "${s.id}"`);
+    seen.add(s.id);
+    // Resume relies on it: without isDone a half-done mutating step would have to be run blind.
+    if (s.mutates && s.kind !== 'checkpoint' && !s.isDone) {
+      throw new Error(`runbook ${runbook.name}: mutating step "${s.id}" has no isDone, so it could not be resumed safely`);
+    }
+  }
+}
+
+function toPlanStep(step: AnyStep, ctx: RunContext<unknown, Json>): PlanStep {
+  const node = safe(() => step.node?.(ctx));
+  const missing = (step.needs ?? []).filter((port) => !ctx.backends[port]);
+  const unavailable =
+    missing.length > 0
+      ? missing.map((p) => `${p}: ${ctx.backends.unavailable?.[p] ?? `no ${p} API on this target`}`).join('; ')
+      : undefined;
+  return {
+    id: step.id,
+    title: step.title,
+    kind: step.kind ?? 'action',
+    danger: step.danger,
+    mutates: step.mutates,
+    ...(step.group ? { group: step.group } : {}),
+    describe: safe(() => step.describe(ctx)) ?? ['(the commands depend on earlier steps)'],
+    ...(node ? { node: { id: node.id, name: node.name } } : {}),
+    ...(unavailable ? { unavailable } : {}),
+    ...(step.canSkip !== undefined ? { canSkip: step.canSkip } : {}),
+    ...(step.compensate ? { compensation: safe(() => step.compensate!.describe(ctx)) ?? [] } : {}),
+    ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+  };
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- execute
+
+export interface ExecuteOptions {
+  /** Target recovery time in seconds, journaled for `show`. */
+  targetSeconds?: number;
+}
+
+/** Runs a prepared plan. Resolves with the outcome; rejects only on programming errors. */
+export async function executeRun(
+  prepared: PreparedRun,
+  deps: EngineDeps,
+  signal: AbortSignal,
+  opts: ExecuteOptions = {},
+): Promise<RunOutcome> {
+  const now = deps.now ?? Date.now;
+  if (!prepared.blocked && now() - prepared.preparedAt > PREFLIGHT_FRESH_MS) {
+    // The operator read the plan for a while: the fleet may have changed under it.
+    const redactor = createRedactor(deps.config.secrets);
+    const emit = (event: RunEvent) =>
+      deps.onEvent?.(redactor.deep(stamp(prepared.runId, deps.backends.clock.now(), event, new Date(now()))));
+    const again = await runChecks(prepared, deps, signal, emit);
+    prepared.preflight = again.results;
+    if (again.blocked) prepared.blocked = again.blocked;
+    prepared.preparedAt = now();
+  }
+  const exec = new Execution(deps, prepared.runbook, prepared.ctx, prepared.steps, prepared.plan);
+  return exec.start(prepared, signal, opts);
+}
+
+/** Continues an interrupted (or paused) run from its journal. */
+export async function resumeRun(
+  runbook: AnyRunbook | ((name: string) => AnyRunbook | undefined),
+  runId: string,
+  deps: EngineDeps,
+  signal: AbortSignal,
+): Promise<RunOutcome> {
+  const path = journalPath(deps.config.stateDir, runId);
+  const read = readJournal(path);
+  let view: RunView | undefined;
+  for (const r of read.records) view = reduceRun(view, r);
+  if (!view || !view.runbook || view.startedVt === undefined) {
+    throw new UsageError(`run ${runId}: its journal has no run-started record, so there is nothing to resume`);
+  }
+  if (view.status !== 'running' && view.status !== 'paused') {
+    throw new UsageError(`run ${runId} already finished (${view.status}${view.reason ? `: ${view.reason}` : ''}); start a new run instead`);
+  }
+  const alive = deps.isProcessAlive ?? isProcessAlive;
+  if (view.status === 'running' && view.host === (deps.host ?? currentHost()) && view.pid !== undefined && view.pid !== (deps.pid ?? process.pid) && alive(view.pid)) {
+    throw new UsageError(`run ${runId} is still running (pid ${view.pid} on this host); it cannot be resumed twice`);
+  }
+  const rb = typeof runbook === 'function' ? runbook(view.runbook) : runbook;
+  if (!rb || rb.name !== view.runbook) throw new UsageError(`run ${runId} used runbook "${view.runbook}", which this nightshift does not know`);
+  const params = rb.params.parse(view.params);
+  const ctx: RunContext<unknown, Json> = {
+    backends: deps.backends,
+    config: deps.config,
+    params,
+    state: (view.state ?? rb.initialState(params)) as Json,
+    run: {
+      id: runId,
+      runbook: rb.name,
+      cluster: view.cluster,
+      startedAt: view.startedAt ?? new Date(view.startedVt).toISOString(),
+      startedAtMs: view.startedVt,
+      who: view.who ?? 'unknown',
+    },
+    scratch: new Map(),
+  };
+  const steps = rb.plan(ctx);
+  assertWellFormed(rb, steps);
+  const ids = steps.map((s) => s.id).join(',');
+  const journaled = view.steps.map((s) => s.id).join(',');
+  if (ids !== journaled) {
+    throw new UsageError(`run ${runId}: the ${rb.name} runbook's steps changed since the run started (${journaled} → ${ids}); it cannot be resumed`);
+  }
+  const plan = steps.map((s) => toPlanStep(s, ctx));
+  const exec = new Execution(deps, rb, ctx, steps, plan);
+  return exec.resume(path, view, read.records, read.torn !== undefined, signal);
+}
+
+interface StepHistory {
+  status: string;
+  attempts: number;
+  previous: PreviousAttempts;
+}
+
+class Execution {
+  private journal: Journal | undefined;
+  private readonly redactor: Redactor;
+  private readonly now: () => number;
+  private isLockHeld = false;
+  /** Some mutating step completed: stopping now leaves the cluster half-way. */
+  private hasChanged = false;
+  private readonly history = new Map<string, StepHistory>();
+  private startedReal = 0;
+  private startedVt = 0;
+  private outcome: RunOutcome | undefined;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly runbook: AnyRunbook,
+    private readonly ctx: RunContext<unknown, Json>,
+    private readonly steps: AnyStep[],
+    private readonly plan: PlanStep[],
+  ) {
+    this.redactor = createRedactor(deps.config.secrets);
+    this.now = deps.now ?? Date.now;
+  }
+
+  private get clock() {
+    return this.deps.backends.clock;
+  }
+
+  private get runId() {
+    return this.ctx.run.id;
+  }
+
+  private emit(event: RunEvent): void {
+    const record = stamp(this.runId, this.clock.now(), event, new Date(this.now()));
+    if (event.type === 'step-finished') {
+      const h = this.history.get(event.stepId);
+      this.history.set(event.stepId, { ...(h ?? { attempts: 0, previous: { count: 0, output: '', facts: {} } }), status: event.status });
+    } else if (event.type === 'step-started') {
+      const h = this.history.get(event.stepId);
+      this.history.set(event.stepId, { ...(h ?? { attempts: 0, previous: { count: 0, output: '', facts: {} } }), status: 'running' });
+    }
+    if (isJournaled(event) && this.journal) {
+      try {
+        this.journal.append(record);
+      } catch (err) {
+        throw new JournalBroken(`could not write the journal ${this.journal.path}: ${errorMessage(err)}`);
+      }
+    }
+    this.deps.onEvent?.(this.redactor.deep(record));
+  }
+
+  async start(prepared: PreparedRun, signal: AbortSignal, opts: ExecuteOptions): Promise<RunOutcome> {
+    const { ctx } = this;
+    this.startedReal = this.now();
+    this.startedVt = this.clock.now();
+    ctx.run.startedAt = new Date(this.startedVt).toISOString();
+    ctx.run.startedAtMs = this.startedVt;
+    this.journal = Journal.create(this.deps.config.stateDir, this.runId, { redactor: this.redactor });
+    this.emit({
+      type: 'run-started',
+      runbook: this.runbook.name,
+      title: this.runbook.title,
+      cluster: ctx.run.cluster,
+      who: ctx.run.who,
+      host: this.deps.host ?? currentHost(),
+      pid: this.deps.pid ?? process.pid,
+      target: this.deps.backends.target,
+      params: prepared.params as Json,
+      plan: this.plan,
+      preflight: prepared.preflight,
+      startedAt: ctx.run.startedAt,
+      speed: this.clock.speed,
+      state: ctx.state,
+      ...(opts.targetSeconds !== undefined ? { targetSeconds: opts.targetSeconds } : {}),
+    });
+    for (const o of prepared.overrides) this.emit({ type: 'override', checkId: o.checkId, reason: o.reason, via: o.via });
+    if (prepared.blocked) return this.finish({ status: 'blocked', reason: prepared.blocked });
+    return this.loop(0, signal);
+  }
+
+  async resume(path: string, view: RunView, records: RunRecord[], isTorn: boolean, signal: AbortSignal): Promise<RunOutcome> {
+    this.startedReal = view.startedAtReal ? Date.parse(view.startedAtReal) : this.now();
+    this.startedVt = view.startedVt ?? this.clock.now();
+    for (const s of view.steps) {
+      const output = records
+        .filter((r): r is Extract<RunRecord, { type: 'step-output' }> => r.type === 'step-output' && r.stepId === s.id)
+        .map((r) => r.text)
+        .join('');
+      this.history.set(s.id, { status: s.status, attempts: s.attempts, previous: { count: s.attempts, output, facts: s.facts } });
+      if (s.mutates && (s.status === 'ok' || s.status === 'running' || s.status === 'failed')) this.hasChanged = true;
+    }
+    this.journal = Journal.reopen(path, { redactor: this.redactor });
+    const from = view.steps.findIndex((s) => s.status !== 'ok' && s.status !== 'skipped');
+    this.emit({
+      type: 'run-resumed',
+      who: this.deps.who ?? currentUser(),
+      host: this.deps.host ?? currentHost(),
+      pid: this.deps.pid ?? process.pid,
+      ...(from >= 0 ? { fromStep: view.steps[from]!.id } : {}),
+      ...(isTorn ? { tornRecord: true } : {}),
+    });
+    try {
+      // Re-take the lock (or find it still ours) before touching anything.
+      if (this.steps.slice(Math.max(0, from)).some((s) => s.mutates) || view.lock?.action === 'acquired') {
+        await this.takeLock(signal);
+      }
+    } catch (err) {
+      return this.finishFrom(err);
+    }
+    return this.loop(from < 0 ? this.steps.length : from, signal);
+  }
+
+  private async loop(from: number, signal: AbortSignal): Promise<RunOutcome> {
+    let failedAt = -1;
+    try {
+      for (let i = from; i < this.steps.length; i++) {
+        if (signal.aborted) throw new RunAborted(abortReason(signal));
+        failedAt = i;
+        await this.runStep(i, signal);
+      }
+      failedAt = -1;
+      return await this.finish({ status: 'succeeded' });
+    } catch (err) {
+      if (err instanceof JournalBroken) return this.finishFrom(err);
+      const end = toRunEnd(err, signal);
+      if ((end.status === 'failed' || end.status === 'aborted') && failedAt >= 0) {
+        const undone = await this.compensate(failedAt);
+        if (undone) end.message += `; ${undone}`;
+      }
+      return this.finish({ status: end.status, reason: end.message });
+    }
+  }
+
+  private async runStep(i: number, signal: AbortSignal): Promise<void> {
+    const step = this.steps[i]!;
+    const planned = this.plan[i]!;
+    const past = this.history.get(step.id);
+    if (past && (past.status === 'ok' || past.status === 'skipped')) return;
+
+    if (planned.unavailable) {
+      // prepare blocks unskippable ones; these are safe to leave out.
+      this.emit({ type: 'step-finished', stepId: step.id, status: 'skipped', via: 'unavailable', realMs: 0, virtualMs: 0, detail: planned.unavailable });
+      return;
+    }
+
+    let attempt = past?.attempts ?? 0;
+    const previous: PreviousAttempts = past?.previous ?? { count: 0, output: '', facts: {} };
+
+    if (past && (past.status === 'running' || past.status === 'failed') && step.isDone) {
+      // Check, then act: a step interrupted after its effect must not happen twice.
+      const t0 = this.now();
+      const v0 = this.clock.now();
+      const done = await step.isDone(this.stepContext(step, attempt, previous, undefined), signal);
+      if (done) {
+        this.emit({
+          type: 'step-finished',
+          stepId: step.id,
+          status: 'ok',
+          via: 'is-done',
+          realMs: this.now() - t0,
+          virtualMs: this.clock.now() - v0,
+          detail: 'found already done on resume',
+          state: this.ctx.state,
+        });
+        if (step.mutates) this.hasChanged = true;
+        return;
+      }
+    }
+
+    if (step.mutates && !this.isLockHeld) await this.takeLock(signal);
+
+    if (step.kind === 'checkpoint') {
+      await this.checkpoint(step, signal);
+      return;
+    }
+    await this.gate(step, signal);
+
+    for (;;) {
+      const t0 = this.now();
+      const v0 = this.clock.now();
+      let output: StepOutput | undefined;
+      try {
+        await withRetry(
+          this.clock,
+          step.retry,
+          signal,
+          {
+            onRetry: (n, err, delayMs) => {
+              this.flushOutput(step.id, output);
+              this.emit({ type: 'step-retry', stepId: step.id, attempt: n, error: errorMessage(err), delayMs });
+            },
+          },
+          async () => {
+            attempt += 1;
+            output = new StepOutput(this.deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS, step.keepLines ?? [], this.redactor.stream());
+            const ctx = this.stepContext(step, attempt, previous, output);
+            this.emit({ type: 'step-started', stepId: step.id, attempt, describe: safe(() => step.describe(this.ctx)) ?? [] });
+            await withTimeout(this.clock, step.timeoutMs, signal, (s) => step.run(ctx, s));
+          },
+        );
+        this.flushOutput(step.id, output);
+        await this.verify(step, attempt, previous, signal);
+        this.emit({
+          type: 'step-finished',
+          stepId: step.id,
+          status: 'ok',
+          via: 'run',
+          realMs: this.now() - t0,
+          virtualMs: this.clock.now() - v0,
+          state: this.ctx.state,
+        });
+        if (step.mutates) this.hasChanged = true;
+        return;
+      } catch (err) {
+        if (err instanceof JournalBroken) throw err;
+        this.flushOutput(step.id, output);
+        const aborted = signal.aborted;
+        const message = aborted ? abortReason(signal) : errorMessage(err);
+        this.emit({
+          type: 'step-finished',
+          stepId: step.id,
+          status: 'failed',
+          via: 'run',
+          realMs: this.now() - t0,
+          virtualMs: this.clock.now() - v0,
+          error: message,
+        });
+        if (step.mutates) this.hasChanged = true; // it may have changed something before failing
+        if (aborted) throw new RunAborted(message);
+        const choice = await this.askFailure(step, message, signal);
+        if (choice === 'retry') continue;
+        if (choice === 'skip') {
+          this.emit({ type: 'step-finished', stepId: step.id, status: 'skipped', via: 'operator', realMs: 0, virtualMs: 0, detail: `skipped after: ${message}` });
+          return;
+        }
+        throw new RunEnd('failed', `step "${step.title}" failed: ${message}`);
+      }
+    }
+  }
+
+  private async verify(step: AnyStep, attempt: number, previous: PreviousAttempts, signal: AbortSignal): Promise<void> {
+    if (!step.verify) return;
+    const deadline = this.clock.now() + (step.verifyWithinMs ?? 0);
+    const ctx = this.stepContext(step, attempt, previous, undefined);
+    for (;;) {
+      const result = await step.verify(ctx, signal);
+      if (result.ok) return;
+      const left = deadline - this.clock.now();
+      if (left <= 0) throw new StepFailed(`post-condition not met: ${result.reason}`);
+      await this.clock.sleep(Math.min(left, 1000), signal);
+    }
+  }
+
+  private async askFailure(step: AnyStep, message: string, signal: AbortSignal): Promise<FailureChoice> {
+    const choices: FailureChoice[] = ['retry', ...(step.canSkip ? (['skip'] as const) : []), 'abort'];
+    const node = safe(() => step.node?.(this.ctx));
+    const login = node ? safe(() => this.deps.backends.shell.loginCommand(node)) : undefined;
+    const reply = await this.ask(
+      () =>
+        this.deps.gate.failure(
+          {
+            kind: 'failure',
+            stepId: step.id,
+            title: `step failed: ${step.title}`,
+            question: `Retry, ${step.canSkip ? 'skip, ' : ''}or abort?`,
+            details: [message, ...(typeof step.canSkip === 'string' ? [`skipping is safe: ${step.canSkip}`] : [])],
+            choices,
+            ...(login ? { loginCommand: login } : {}),
+          },
+          signal,
+        ),
+      signal,
+    );
+    this.emit({ type: 'gate', kind: 'failure', stepId: step.id, decision: reply.choice, via: reply.via });
+    return reply.choice;
+  }
+
+  private async gate(step: AnyStep, signal: AbortSignal): Promise<void> {
+    if (step.danger === 'read') return;
+    const node = safe(() => step.node?.(this.ctx));
+    const expected = step.danger === 'destructive' ? (safe(() => step.confirmName?.(this.ctx)) ?? node?.name ?? this.ctx.run.cluster) : undefined;
+    const describe = safe(() => step.describe(this.ctx)) ?? [];
+    const request: ConfirmRequest = {
+      kind: step.danger,
+      stepId: step.id,
+      title: step.title,
+      question:
+        step.danger === 'destructive'
+          ? `This step is destructive. Type ${expected} to run it.`
+          : `Run this step${node ? ` on ${node.name}` : ''}? [y/N]`,
+      details: describe,
+      ...(expected ? { expected } : {}),
+    };
+    const reply = await this.ask(() => this.deps.gate.confirm(request, signal), signal);
+    const approved = reply.approved && (expected === undefined || typedMatches(reply.typed, expected));
+    const detail = reply.missing
+      ? `missing ${reply.missing}`
+      : reply.approved && !approved
+        ? `typed "${reply.typed ?? ''}", not "${expected}"`
+        : undefined;
+    this.emit({ type: 'gate', kind: step.danger, stepId: step.id, decision: approved ? 'approved' : 'declined', via: reply.via, ...(detail ? { detail } : {}) });
+    if (approved) return;
+    const why = reply.missing
+      ? `stopped before "${step.title}": it needs confirmation; pass ${reply.missing}`
+      : detail
+        ? `stopped before "${step.title}": ${detail}`
+        : `stopped before "${step.title}": not confirmed`;
+    throw new RunEnd(this.hasChanged ? 'paused' : 'stopped', why);
+  }
+
+  private async checkpoint(step: AnyStep, signal: AbortSignal): Promise<void> {
+    const t0 = this.now();
+    const v0 = this.clock.now();
+    const reply = await this.ask(
+      () =>
+        this.deps.gate.checkpoint(
+          {
+            kind: 'checkpoint',
+            stepId: step.id,
+            title: step.title,
+            question: 'Continue, pause (resume later), or stop here?',
+            details: safe(() => step.describe(this.ctx)) ?? [],
+            choices: ['continue', 'pause', 'stop'],
+          },
+          signal,
+        ),
+      signal,
+    );
+    this.emit({
+      type: 'gate',
+      kind: 'checkpoint',
+      stepId: step.id,
+      decision: reply.choice,
+      via: reply.via,
+      ...(reply.missing ? { detail: `missing ${reply.missing}` } : {}),
+    });
+    if (reply.choice === 'continue') {
+      this.emit({ type: 'step-finished', stepId: step.id, status: 'ok', via: 'operator', realMs: this.now() - t0, virtualMs: this.clock.now() - v0, state: this.ctx.state });
+      return;
+    }
+    if (reply.choice === 'pause') {
+      throw new RunEnd('paused', `paused at "${step.title}"${reply.missing ? ` (pass ${reply.missing} to continue past checkpoints)` : ''}; resume with: nightshift resume ${this.runId}`);
+    }
+    throw new RunEnd('stopped', `stopped by the operator at "${step.title}"`);
+  }
+
+  /** A gate question, shown on screens while it waits. */
+  private async ask<T>(f: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      if (signal.aborted) throw new RunAborted(abortReason(signal));
+      throw err;
+    }
+  }
+
+  private async takeLock(signal: AbortSignal): Promise<void> {
+    const { lock } = this.deps.backends;
+    const cluster = this.ctx.run.cluster;
+    const owner = { runId: this.runId, owner: this.ctx.run.who, startedAt: new Date(this.startedReal).toISOString() };
+    let result = await lock.acquire(cluster, owner, { signal });
+    if (!result.acquired && result.heldBy.runId === this.runId) {
+      this.isLockHeld = true;
+      this.emit({ type: 'lock', action: 'held', cluster, holder: result.heldBy, detail: 'still held by this run' });
+      return;
+    }
+    if (result.acquired) {
+      this.isLockHeld = true;
+      this.emit({ type: 'lock', action: 'acquired', cluster, holder: owner });
+      return;
+    }
+    const holder = result.heldBy;
+    const who = `run ${holder.runId} (${holder.owner}, started ${holder.startedAt})`;
+    const staleness = this.assessHolder(holder.runId);
+    this.emit({ type: 'lock', action: 'refused', cluster, holder, detail: staleness.detail });
+    if (staleness.isLive) throw new RunEnd('refused', `cluster ${cluster} is locked by ${who}: ${staleness.detail}`);
+    const reply = await this.ask(
+      () =>
+        this.deps.gate.confirm(
+          {
+            kind: 'break-lock',
+            title: `cluster ${cluster} is locked`,
+            question: `Break the lock held by ${who}? Type ${cluster} to break it.`,
+            details: [staleness.detail],
+            expected: cluster,
+          },
+          signal,
+        ),
+      signal,
+    );
+    const approved = reply.approved && typedMatches(reply.typed, cluster);
+    this.emit({
+      type: 'gate',
+      kind: 'break-lock',
+      decision: approved ? 'approved' : 'declined',
+      via: reply.via,
+      ...(reply.missing ? { detail: `missing ${reply.missing}` } : {}),
+    });
+    if (!approved) {
+      throw new RunEnd(
+        'refused',
+        `cluster ${cluster} is locked by ${who}${reply.missing ? `; if that run is dead, break the lock with ${reply.missing}` : ''}`,
+      );
+    }
+    await lock.breakLock(cluster, holder.runId, { signal });
+    this.emit({ type: 'lock', action: 'broken', cluster, holder, detail: staleness.detail });
+    result = await lock.acquire(cluster, owner, { signal });
+    if (!result.acquired) {
+      this.emit({ type: 'lock', action: 'refused', cluster, holder: result.heldBy });
+      throw new RunEnd('refused', `cluster ${cluster} was locked again by run ${result.heldBy.runId} (${result.heldBy.owner})`);
+    }
+    this.isLockHeld = true;
+    this.emit({ type: 'lock', action: 'acquired', cluster, holder: owner });
+  }
+
+  /** Is the run holding the lock still alive? Only a local journal can tell. */
+  private assessHolder(runId: string): { isLive: boolean; detail: string } {
+    let view: RunView | undefined;
+    try {
+      for (const r of readJournal(journalPath(this.deps.config.stateDir, runId)).records) view = reduceRun(view, r);
+    } catch {
+      return { isLive: false, detail: `run ${runId} has no journal here; nightshift cannot tell whether it still runs elsewhere` };
+    }
+    if (!view) return { isLive: false, detail: `run ${runId}'s journal is empty` };
+    if (view.status === 'paused') return { isLive: false, detail: `run ${runId} is paused; resume it with: nightshift resume ${runId}` };
+    if (view.status !== 'running' && view.status !== 'planned') {
+      return { isLive: false, detail: `run ${runId} finished (${view.status}) without releasing the lock` };
+    }
+    const alive = this.deps.isProcessAlive ?? isProcessAlive;
+    if (view.host === (this.deps.host ?? currentHost()) && view.pid !== undefined) {
+      return alive(view.pid)
+        ? { isLive: true, detail: `it is still running (pid ${view.pid} on this host)` }
+        : { isLive: false, detail: `its process (pid ${view.pid} on this host) is gone: the lock is stale; resume it with: nightshift resume ${runId}` };
+    }
+    return { isLive: false, detail: `run ${runId} ran on ${view.host ?? 'another host'}; nightshift cannot tell from here whether it still runs` };
+  }
+
+  private async compensate(failedAt: number): Promise<string | undefined> {
+    const done: string[] = [];
+    for (let i = failedAt; i >= 0; i--) {
+      const step = this.steps[i]!;
+      if (!step.compensate) continue;
+      // Only what actually started can need undoing.
+      const status = this.history.get(step.id)?.status;
+      if (status !== 'ok' && status !== 'failed' && status !== 'running') continue;
+      const describe = safe(() => step.compensate!.describe(this.ctx)) ?? [];
+      this.emit({ type: 'compensation', stepId: step.id, status: 'started', describe });
+      // Its own signal: the run's may be the one that was aborted, and the undo must still happen.
+      const undo = new AbortController();
+      try {
+        await withTimeout(this.clock, step.timeoutMs, undo.signal, (s) => step.compensate!.run(this.ctx, s));
+        this.emit({ type: 'compensation', stepId: step.id, status: 'ok' });
+        done.push(`rolled back "${step.title}"`);
+      } catch (err) {
+        if (err instanceof JournalBroken) throw err;
+        this.emit({ type: 'compensation', stepId: step.id, status: 'failed', error: errorMessage(err) });
+        done.push(`ROLLBACK OF "${step.title}" FAILED: ${errorMessage(err)}`);
+      }
+    }
+    return done.length > 0 ? done.join('; ') : undefined;
+  }
+
+  private flushOutput(stepId: string, output: StepOutput | undefined): void {
+    if (!output) return;
+    const batch = output.finish();
+    this.writeOutput(stepId, batch.journal, batch.live);
+  }
+
+  private writeOutput(stepId: string, journal: OutputWrite[], live: OutputWrite[]): void {
+    for (const w of journal) {
+      if (!this.journal) continue;
+      const record = stamp(this.runId, this.clock.now(), { type: 'step-output', stepId, ...w }, new Date(this.now()));
+      try {
+        this.journal.append(record);
+      } catch (err) {
+        throw new JournalBroken(`could not write the journal ${this.journal.path}: ${errorMessage(err)}`);
+      }
+      // The tail is news to a reader of the journal, not to a screen that saw it live.
+    }
+    for (const w of live) this.emitLive({ type: 'step-output-live', stepId, stream: w.stream, text: w.text });
+  }
+
+  private emitLive(event: RunEvent): void {
+    this.deps.onEvent?.(stamp(this.runId, this.clock.now(), event, new Date(this.now())));
+  }
+
+  private stepContext(step: AnyStep, attempt: number, previous: PreviousAttempts, output: StepOutput | undefined): StepContext<unknown, Json> {
+    const base = this.ctx;
+    const stepStartVt = this.clock.now();
+    let lastJournaled: { decile: number; vt: number; message?: string } = { decile: -1, vt: stepStartVt };
+    let first: { vt: number; fraction: number } | undefined;
+    const ctx = {
+      backends: base.backends,
+      config: base.config,
+      params: base.params,
+      run: base.run,
+      scratch: base.scratch,
+      step: { id: step.id, attempt },
+      previous,
+    } as StepContext<unknown, Json>;
+    // One state for the whole run: a step that replaces it (ctx.state = …) replaces it for the next step too.
+    Object.defineProperty(ctx, 'state', { get: () => base.state, set: (v: Json) => (base.state = v), enumerable: true });
+    ctx.output = (stream, chunk) => {
+      if (!output) return;
+      const batch = output.push(stream, chunk);
+      this.writeOutput(step.id, batch.journal, batch.live);
+    };
+    ctx.fact = (facts) => this.emit({ type: 'step-fact', stepId: step.id, facts });
+    ctx.progress = (p: Progress) => {
+      const vt = this.clock.now();
+      const fraction = p.percent !== undefined ? p.percent / 100 : p.done !== undefined && p.total ? p.done / p.total : undefined;
+      let eta: { etaMs: number; etaRealMs: number } | undefined;
+      if (fraction !== undefined) {
+        if (!first || fraction < first.fraction) first = { vt, fraction };
+        // The rate since the first report, so setup time before the work does not skew it.
+        const rate = (fraction - first.fraction) / Math.max(1, vt - first.vt);
+        if (rate > 0 && fraction < 1) {
+          const etaMs = (1 - fraction) / rate;
+          eta = { etaMs, etaRealMs: etaMs / Math.max(this.clock.speed, 1e-9) };
+        }
+      }
+      const decile = fraction !== undefined ? Math.floor(fraction * 10) : lastJournaled.decile;
+      const event: RunEvent = { type: 'step-progress', stepId: step.id, ...p, ...(eta ?? {}) };
+      // Every report reaches the screens; the journal gets one per tenth or per five fleet minutes.
+      if (decile !== lastJournaled.decile || vt - lastJournaled.vt >= 300_000) {
+        lastJournaled = { decile, vt };
+        this.emit(event);
+      } else {
+        this.emitLive(event);
+      }
+    };
+    return ctx;
+  }
+
+  private finishFrom(err: unknown): Promise<RunOutcome> {
+    if (err instanceof JournalBroken) {
+      this.journal = undefined; // nothing more can be written; say so on the screen and in the exit
+      return this.finish({ status: 'failed', reason: err.message });
+    }
+    const end = toRunEnd(err, undefined);
+    return this.finish({ status: end.status, reason: end.message });
+  }
+
+  private async finish(end: { status: RunStatus; reason?: string }): Promise<RunOutcome> {
+    if (this.outcome) return this.outcome;
+    // A paused run keeps the cluster: it is half-way and will be resumed.
+    if (this.isLockHeld && end.status !== 'paused') {
+      try {
+        await this.deps.backends.lock.release(this.ctx.run.cluster, this.runId);
+        this.safeEmit({ type: 'lock', action: 'released', cluster: this.ctx.run.cluster });
+      } catch (err) {
+        this.safeEmit({ type: 'lock', action: 'release-failed', cluster: this.ctx.run.cluster, detail: errorMessage(err) });
+      }
+      this.isLockHeld = false;
+    }
+    const realMs = this.now() - this.startedReal;
+    const virtualMs = this.clock.now() - this.startedVt;
+    this.safeEmit({ type: 'run-finished', status: end.status, ...(end.reason ? { reason: end.reason } : {}), realMs, virtualMs });
+    const path = this.journal?.path;
+    this.journal?.close();
+    this.outcome = { runId: this.runId, status: end.status, ...(end.reason ? { reason: end.reason } : {}), ...(path ? { journal: path } : {}) };
+    return this.outcome;
+  }
+
+  private safeEmit(event: RunEvent): void {
+    try {
+      this.emit(event);
+    } catch {
+      this.journal = undefined;
+      this.deps.onEvent?.(this.redactor.deep(stamp(this.runId, this.clock.now(), event, new Date(this.now()))));
+    }
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error && r.name !== 'AbortError') return r.message;
+  if (typeof r === 'string') return r;
+  return 'aborted by the operator';
+}
+
+function toRunEnd(err: unknown, signal: AbortSignal | undefined): RunEnd {
+  if (err instanceof RunEnd) return err;
+  if (err instanceof RunAborted || signal?.aborted) return new RunEnd('aborted', err instanceof Error ? err.message : 'aborted');
+  return new RunEnd('failed', errorMessage(err));
+}
+
+/** For the run screen's failure panel: the node a step acts on. */
+export function nodeOfStep(step: AnyStep, ctx: RunContext<unknown, Json>): Instance | undefined {
+  return safe(() => step.node?.(ctx));
+}
+
+export { formatDuration };

@@ -1,0 +1,15 @@
+// Every runbook nightshift knows, by name. switchover, failover, rebuild and
+// rotate join here as they are written; the engine needs nothing else.
+
+import type { AnyRunbook } from '../engine/types.js';
+import { repairRunbook } from './repair.js';
+
+export const RUNBOOKS: readonly AnyRunbook[] = [repairRunbook];
+
+export function getRunbook(name: string): AnyRunbook | undefined {
+  return RUNBOOKS.find((r) => r.name === name);
+}
+
+export function runbookNames(): string[] {
+  return RUNBOOKS.map((r) => r.name);
+}

@@ -1,0 +1,125 @@
+// `nightshift run RUNBOOK --cluster NAME [--dry-run] [--yes] [--confirm NAME] [--json]`:
+// a runbook headless, for cron and for the engineer who prefers lines.
+// Exit 0 only when the run succeeded (or, with --dry-run, when it could run).
+
+import type { Command } from 'commander';
+import { engineDeps } from '../actions/engine/deps.js';
+import { createHeadlessGate } from '../actions/engine/gate.js';
+import { executeRun, prepareRun, type RunOutcome } from '../actions/engine/runner.js';
+import { RunAborted } from '../actions/engine/timing.js';
+import { createReporter } from '../actions/headless/reporter.js';
+import { getRunbook, runbookNames } from '../actions/runbooks/index.js';
+import { CommandFailed, UsageError } from '../errors.js';
+import type { CommandContext, RegisterCommand } from './types.js';
+
+export interface RunFlags {
+  cluster?: string;
+  node?: string;
+  param?: string[];
+  dryRun?: boolean;
+  yes?: boolean;
+  confirm?: string[];
+  override?: string[];
+  breakLock?: boolean;
+  targetMinutes?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export const register: RegisterCommand = (program: Command, ctx: CommandContext) => {
+  program
+    .command('run')
+    .description('run a runbook headless: preflight, plan, gates by flag, journal; exit 0 only on success')
+    .argument('<runbook>', `the runbook: ${runbookNames().join(', ')}`)
+    .option('--cluster <name>', 'the cluster to act on')
+    .option('--node <name>', 'repair: this node instead of the least recently repaired one')
+    .option('--param <key=value>', 'a runbook parameter (repeatable)', collect, [])
+    .option('--dry-run', 'run preflight and print the full plan; change nothing')
+    .option('--yes', 'pass caution gates (y/N) and operator checkpoints')
+    .option('--confirm <name>', 'pass a destructive gate by naming exactly what it destroys (repeatable)', collect, [])
+    .option('--override <check>', 'override a failed preflight check that allows it (with --confirm CLUSTER)', collect, [])
+    .option('--break-lock', 'break a stale cluster lock left by a dead run (with --confirm CLUSTER)')
+    .option('--target-minutes <n>', 'target recovery time, for `show` to compare against')
+    .option('--json', 'one JSON record per line instead of text')
+    .action(async (runbook: string, flags: RunFlags) => {
+      await runCommand(ctx, runbook, flags);
+    });
+};
+
+/** The command's body, callable from tests with their own context and signal. */
+export async function runCommand(ctx: CommandContext, runbookName: string, flags: RunFlags, signal?: AbortSignal): Promise<RunOutcome> {
+  const runbook = getRunbook(runbookName);
+  if (!runbook) throw new UsageError(`no runbook "${runbookName}"; there are: ${runbookNames().join(', ')}`);
+  const params = buildParams(flags);
+  const targetSeconds = flags.targetMinutes !== undefined ? positive('--target-minutes', flags.targetMinutes) * 60 : undefined;
+
+  const config = await ctx.loadConfig();
+  const backends = await ctx.openBackends(config);
+  const reporter = createReporter(ctx.io.stdout, { json: flags.json === true });
+  const gate = createHeadlessGate({
+    yes: flags.yes === true,
+    confirm: flags.confirm ?? [],
+    overrides: flags.override ?? [],
+    breakLock: flags.breakLock === true,
+  });
+  const deps = engineDeps(config, backends, gate, reporter);
+  const { signal: runSignal, dispose } = interruptible(signal);
+  try {
+    const prepared = await prepareRun(runbook, params, deps, runSignal);
+    if (flags.dryRun) {
+      if (prepared.blocked) throw new CommandFailed(`dry run: the run would be blocked: ${prepared.blocked}`);
+      if (!flags.json) ctx.io.stdout.write('dry run: nothing was changed\n');
+      return { runId: prepared.runId, status: 'succeeded' };
+    }
+    const outcome = await executeRun(prepared, deps, runSignal, targetSeconds !== undefined ? { targetSeconds } : {});
+    if (outcome.status !== 'succeeded') {
+      throw new CommandFailed(`run ${outcome.runId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+    }
+    return outcome;
+  } finally {
+    dispose();
+    await backends.close();
+  }
+}
+
+export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'param'>): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const p of flags.param ?? []) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param takes key=value, not "${p}"`);
+    const key = p.slice(0, eq);
+    const raw = p.slice(eq + 1);
+    params[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
+  }
+  if (flags.cluster !== undefined) params.cluster = flags.cluster;
+  if (flags.node !== undefined) params.node = flags.node;
+  return params;
+}
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} takes a positive number, not "${value}"`);
+  return n;
+}
+
+/**
+ * Ctrl-C (or SIGTERM from cron) aborts the run cleanly: the step's signal fires,
+ * compensations run, the lock is released and the journal says so.
+ */
+export function interruptible(outer?: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: string) => () => controller.abort(new RunAborted(`interrupted by ${name}`));
+  const onInt = onSignal('SIGINT');
+  const onTerm = onSignal('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+  return {
+    signal,
+    dispose: () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}

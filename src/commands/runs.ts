@@ -1,0 +1,74 @@
+// `nightshift runs [--json]`: the history of runs on this machine, newest first.
+
+import type { Command } from 'commander';
+import { listRuns, type LoadedRun } from '../actions/engine/history.js';
+import { formatDuration } from '../actions/engine/timing.js';
+import { fit } from '../ui/format.js';
+import type { CommandContext, RegisterCommand } from './types.js';
+
+export interface RunSummary {
+  id: string;
+  runbook: string;
+  cluster: string;
+  /** 'interrupted' for a run whose session died; 'running' only while its process lives. */
+  status: string;
+  startedAt: string | null;
+  who: string | null;
+  realMs: number | null;
+  virtualMs: number | null;
+  reason: string | null;
+  journalTorn: boolean;
+}
+
+export const register: RegisterCommand = (program: Command, ctx: CommandContext) => {
+  program
+    .command('runs')
+    .description('list past and interrupted runs (id, runbook, cluster, status, started, duration)')
+    .option('--json', 'print a JSON array')
+    .option('-n, --limit <n>', 'only the newest N runs')
+    .action(async (flags: { json?: boolean; limit?: string }) => {
+      await runsCommand(ctx, flags);
+    });
+};
+
+export function summarize(run: LoadedRun): RunSummary {
+  const v = run.view;
+  const status = v.status === 'running' && !run.isLive ? 'interrupted' : v.status;
+  const realMs = v.realMs ?? (v.lastT && v.startedAtReal ? Date.parse(v.lastT) - Date.parse(v.startedAtReal) : null);
+  const virtualMs = v.virtualMs ?? (v.lastVt !== undefined && v.startedVt !== undefined ? v.lastVt - v.startedVt : null);
+  return {
+    id: v.id,
+    runbook: v.runbook,
+    cluster: v.cluster,
+    status,
+    startedAt: v.startedAtReal ?? null,
+    who: v.who ?? null,
+    realMs,
+    virtualMs,
+    reason: v.reason ?? null,
+    journalTorn: run.journal.torn !== undefined,
+  };
+}
+
+export async function runsCommand(ctx: CommandContext, flags: { json?: boolean; limit?: string }): Promise<RunSummary[]> {
+  const config = await ctx.loadConfig();
+  let runs = listRuns(config.stateDir).map(summarize);
+  if (flags.limit !== undefined) runs = runs.slice(0, Math.max(0, Number(flags.limit) || 0));
+  if (flags.json) {
+    ctx.io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+    return runs;
+  }
+  if (runs.length === 0) {
+    ctx.io.stdout.write(`no runs yet (journals live in ${config.stateDir}/runs)\n`);
+    return runs;
+  }
+  const idWidth = Math.max(...runs.map((r) => r.id.length), 3);
+  const header = `${fit('RUN', idWidth)}  ${fit('RUNBOOK', 10)}  ${fit('CLUSTER', 16)}  ${fit('STATUS', 11)}  ${fit('STARTED', 20)}  DURATION`;
+  const lines = runs.map((r) => {
+    const took = r.realMs === null ? '?' : r.virtualMs !== null && Math.abs(r.virtualMs - r.realMs) > 1000 ? `${formatDuration(r.realMs)} (fleet ${formatDuration(r.virtualMs)})` : formatDuration(r.realMs);
+    const started = r.startedAt ? r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '?';
+    return `${fit(r.id, idWidth)}  ${fit(r.runbook, 10)}  ${fit(r.cluster, 16)}  ${fit(r.status, 11)}  ${fit(started, 20)}  ${took}`;
+  });
+  ctx.io.stdout.write([header, ...lines].join('\n') + '\n');
+  return runs;
+}

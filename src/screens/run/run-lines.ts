@@ -1,0 +1,67 @@
+// The run screen's words, pure: one line per step, the progress and ETA, the
+// window of output that fits, and the keys that apply right now.
+
+import { formatDuration } from '../../actions/engine/timing.js';
+import type { RunView, StepView } from '../../store/runs.js';
+import type { KeyHint } from '../../ui/key-hints.js';
+
+export const STEP_GLYPHS = { pending: '○', running: '◐', ok: '✓', failed: '✗', skipped: '–' } as const;
+
+export function isRunActive(run: RunView): boolean {
+  return run.status === 'running';
+}
+
+export function progressText(step: StepView, speed: number | undefined): string {
+  const p = step.progress;
+  if (!p || step.status !== 'running') return '';
+  const pct = p.percent ?? (p.done !== undefined && p.total ? (100 * p.done) / p.total : undefined);
+  const parts: string[] = [];
+  if (p.message) parts.push(p.message);
+  if (pct !== undefined) parts.push(`${Math.round(pct)} %`);
+  if (p.etaMs !== undefined) {
+    const real = p.etaRealMs ?? p.etaMs;
+    parts.push(`ETA ${formatDuration(real)}${speed !== undefined && speed !== 1 ? ` (fleet ${formatDuration(p.etaMs)})` : ''}`);
+  }
+  return parts.join(' · ');
+}
+
+export function durationText(step: StepView, speed: number | undefined): string {
+  if (step.realMs === undefined) return '';
+  return speed !== undefined && speed !== 1 ? `${formatDuration(step.realMs)} (fleet ${formatDuration(step.virtualMs ?? 0)})` : formatDuration(step.realMs);
+}
+
+export function stepLine(step: StepView, index: number, speed: number | undefined): string {
+  const gate = step.danger === 'read' ? '' : ` [${step.danger}]`;
+  const node = step.node ? ` · ${step.node.name}` : '';
+  const extra = step.status === 'running' ? progressText(step, speed) : durationText(step, speed);
+  const why = step.unavailable ? ` · unavailable: ${step.unavailable}` : step.via === 'is-done' ? ' · found done on resume' : '';
+  return `${STEP_GLYPHS[step.status]} ${index + 1}. ${step.title}${node}${gate}${extra ? `  ${extra}` : ''}${why}`;
+}
+
+/** The step the detail pane follows: the one chosen, else the running or failed one, else the first pending. */
+export function focusStep(run: RunView, chosen: number | undefined): number {
+  if (chosen !== undefined && chosen >= 0 && chosen < run.steps.length) return chosen;
+  const running = run.steps.findIndex((s) => s.status === 'running');
+  if (running >= 0) return running;
+  const failed = run.steps.map((s) => s.status).lastIndexOf('failed');
+  if (failed >= 0) return failed;
+  const pending = run.steps.findIndex((s) => s.status === 'pending');
+  return pending >= 0 ? pending : Math.max(0, run.steps.length - 1);
+}
+
+/** The last `height` output lines of a step, cut to the width. */
+export function outputWindow(step: StepView | undefined, height: number): string[] {
+  if (!step || height <= 0) return [];
+  const lines = step.output.map((l) => (l.stream === 'stderr' ? `! ${l.text}` : l.text));
+  const dropped = step.outputDropped > 0 ? [`… ${step.outputDropped} earlier lines (the journal keeps more: nightshift show)`] : [];
+  return [...dropped, ...lines].slice(-height);
+}
+
+export function runHints(run: RunView, opts: { isPlanned: boolean; hasGate: boolean }): KeyHint[] {
+  if (opts.hasGate) return [];
+  const hints: KeyHint[] = [{ keys: '↑/↓', short: '↑↓', label: 'step', isFooter: true }];
+  if (opts.isPlanned && !run.blocked) hints.push({ keys: '⏎', label: 'start the run', footerLabel: 'start', isFooter: true });
+  if (isRunActive(run)) hints.push({ keys: 'x', label: 'abort the run (undo steps run)', footerLabel: 'abort', isFooter: true });
+  else hints.push({ keys: 'esc', label: 'back', isFooter: true });
+  return hints;
+}

@@ -1,0 +1,213 @@
+// One runbook run: the plan with every step's commands, the live step list,
+// the output of the step in focus, and the questions the engine asks (gates,
+// checkpoints, failures). Reads the run store; answers through the controller.
+
+import { Box, Text, useInput, type Key } from 'ink';
+import { useCallback, useState } from 'react';
+import { useStore } from 'zustand';
+import type { RunController } from '../../actions/console-runner.js';
+import type { GateRequestView } from '../../actions/engine/records.js';
+import { targetLine } from '../../actions/headless/reporter.js';
+import type { RunsStore, RunView } from '../../store/runs.js';
+import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
+import { fit } from '../../ui/format.js';
+import { focusStep, outputWindow, runHints, stepLine } from './run-lines.js';
+
+export interface RunScreenProps {
+  runId: string;
+  runs: RunsStore;
+  controller: RunController;
+  width: number;
+  height: number;
+  /** Only the screen on top listens to keys. */
+  isActive: boolean;
+  /** Leave the screen (offered when the run is not running). */
+  onBack(): void;
+}
+
+export function RunScreen({ runId, runs, controller, width, height, isActive, onBack }: RunScreenProps) {
+  const run = useStore(runs, (s) => s.runs[runId]);
+  const [chosen, setChosen] = useState<number | undefined>(undefined);
+  const [isAbortAsked, setAbortAsked] = useState(false);
+
+  const gate = run?.gate;
+  const isTypedOrConfirm = gate !== undefined && gate.request.kind !== 'checkpoint' && gate.request.kind !== 'failure';
+  const isPlanned = run?.status === 'planned';
+  const isRunning = run?.status === 'running';
+
+  const handleKeys = useCallback(
+    (input: string, key: Key) => {
+      if (!run) {
+        if (key.escape) onBack();
+        return;
+      }
+      if (gate && gate.request.kind === 'checkpoint') {
+        if (input === 'c') controller.answer(gate.gateId, { choice: 'continue' });
+        else if (input === 'p') controller.answer(gate.gateId, { choice: 'pause' });
+        else if (input === 's') controller.answer(gate.gateId, { choice: 'stop' });
+        return;
+      }
+      if (gate && gate.request.kind === 'failure') {
+        const choices = gate.request.choices ?? [];
+        if (input === 'r' && choices.includes('retry')) controller.answer(gate.gateId, { choice: 'retry' });
+        else if (input === 's' && choices.includes('skip')) controller.answer(gate.gateId, { choice: 'skip' });
+        else if (input === 'a') controller.answer(gate.gateId, { choice: 'abort' });
+        return;
+      }
+      const count = run.steps.length;
+      const at = focusStep(run, chosen);
+      if (key.upArrow || input === 'k') return setChosen(Math.max(0, at - 1));
+      if (key.downArrow || input === 'j') return setChosen(Math.min(count - 1, at + 1));
+      if (isPlanned && key.return && !run.blocked) return controller.start();
+      if (isRunning && input === 'x') return setAbortAsked(true);
+      if (key.escape && !isRunning) {
+        if (isPlanned) controller.abort('the operator left the plan');
+        onBack();
+      }
+    },
+    [run, gate, chosen, controller, isPlanned, isRunning, onBack],
+  );
+  useInput(handleKeys, { isActive: isActive && !isTypedOrConfirm && !isAbortAsked });
+
+  if (!run) return <Text>{`run ${runId}: nothing known yet`}</Text>;
+
+  const focus = focusStep(run, chosen);
+  const step = run.steps[focus];
+  const promptLines = gate ? promptHeight(gate.request) : isAbortAsked ? 3 : run.blocked || run.reason ? 2 : 0;
+  const stepRows = Math.min(run.steps.length, Math.max(3, Math.floor(height / 3)));
+  const first = Math.min(Math.max(0, focus - stepRows + 1), Math.max(0, run.steps.length - stepRows));
+  const describeRows = Math.min(step?.describe.length ?? 0, 3);
+  const outputRows = Math.max(0, height - 1 - stepRows - 1 - describeRows - promptLines - 1);
+
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Text bold wrap="truncate">
+        {fit(`${run.title || run.runbook} on ${run.cluster} · ${statusWord(run)}${run.target ? ` · ${targetLine(run.target)}` : ''}`, width, 'left', false)}
+      </Text>
+      {run.steps.slice(first, first + stepRows).map((s, i) => (
+        <Text key={s.id} wrap="truncate" inverse={first + i === focus && chosen !== undefined} color={colorOf(s.status)}>
+          {fit(`${first + i === focus ? '›' : ' '}${stepLine(s, first + i, run.speed)}`, width, 'left', false)}
+        </Text>
+      ))}
+      <Text dimColor wrap="truncate">
+        {fit(`─ ${focus + 1}. ${step?.title ?? ''}${step?.node ? ` · ${step.node.name}` : ''} `, width, 'left', false)}
+      </Text>
+      {(step?.describe ?? []).slice(0, describeRows).map((d, i) => (
+        <Text key={`d${i}`} wrap="truncate">
+          {fit(`$ ${d}`, width, 'left', false)}
+        </Text>
+      ))}
+      <Box flexDirection="column" height={outputRows} overflow="hidden">
+        {isPlanned && step?.output.length === 0
+          ? preflightLines(run, outputRows, width)
+          : outputWindow(step, outputRows).map((l, i) => (
+              <Text key={`o${i}`} wrap="truncate" dimColor>
+                {fit(`│ ${l}`, width, 'left', false)}
+              </Text>
+            ))}
+      </Box>
+      {gate ? (
+        <GatePrompt key={gate.gateId} request={gate.request} isActive={isActive} onAnswer={(reply) => controller.answer(gate.gateId, reply)} width={width} />
+      ) : isAbortAsked ? (
+        <ConfirmPrompt
+          message={`Abort run ${run.id}? Steps with an undo roll back; the lock is released.`}
+          onConfirm={() => {
+            setAbortAsked(false);
+            controller.abort();
+          }}
+          onCancel={() => setAbortAsked(false)}
+          isActive={isActive}
+        />
+      ) : run.blocked ? (
+        <Text color="red" wrap="wrap">{`✗ blocked: ${run.blocked}`}</Text>
+      ) : run.reason && !isRunning ? (
+        <Text color={run.status === 'succeeded' ? 'green' : 'red'} wrap="wrap">{`${run.status}: ${run.reason}`}</Text>
+      ) : null}
+      <Text wrap="truncate">
+        {fit(
+          runHints(run, { isPlanned, hasGate: gate !== undefined || isAbortAsked })
+            .map((h) => `${h.short ?? h.keys} ${h.footerLabel ?? h.label}`)
+            .join('  '),
+          width,
+          'left',
+          false,
+        )}
+      </Text>
+    </Box>
+  );
+}
+
+function statusWord(run: RunView): string {
+  if (run.status === 'planned') return run.blocked ? 'BLOCKED' : 'plan: ⏎ to start';
+  if (run.gate) return 'waiting for you';
+  return run.status;
+}
+
+function colorOf(status: string): string | undefined {
+  return status === 'ok' ? 'green' : status === 'failed' ? 'red' : status === 'running' ? 'yellow' : undefined;
+}
+
+function preflightLines(run: RunView, rows: number, width: number) {
+  const lines = [
+    ...(run.preflight.length > 0 ? ['preflight:'] : []),
+    ...run.preflight.map((c) => `  ${c.status === 'ok' ? '✓' : c.status === 'overridden' ? '!' : c.status === 'not-run' ? '○' : '✗'} ${c.title}: ${c.detail}`),
+  ];
+  return lines.slice(0, rows).map((l, i) => (
+    <Text key={`p${i}`} wrap="truncate">
+      {fit(l, width, 'left', false)}
+    </Text>
+  ));
+}
+
+function promptHeight(req: GateRequestView): number {
+  return 2 + Math.min(req.details.length, 2) + (req.expected ? 2 : 0) + (req.loginCommand ? 1 : 0);
+}
+
+interface GatePromptProps {
+  request: GateRequestView;
+  isActive: boolean;
+  width: number;
+  onAnswer(reply: { approved: boolean; typed?: string }): void;
+}
+
+/** The engine's question. Confirmations default to No; typed ones need the exact name. */
+function GatePrompt({ request, isActive, width, onAnswer }: GatePromptProps) {
+  const details = request.details.slice(0, 2).map((d, i) => (
+    <Text key={i} wrap="truncate">
+      {fit(`  ${d}`, width, 'left', false)}
+    </Text>
+  ));
+  if (request.kind === 'checkpoint') {
+    return (
+      <Box flexDirection="column">
+        <Text bold wrap="truncate">{`◆ checkpoint: ${request.title}`}</Text>
+        {details}
+        <Text>c continue · p pause (resume later) · s stop here</Text>
+      </Box>
+    );
+  }
+  if (request.kind === 'failure') {
+    const choices = request.choices ?? [];
+    return (
+      <Box flexDirection="column">
+        <Text bold color="red" wrap="truncate">{`✗ ${request.title}`}</Text>
+        {details}
+        {request.loginCommand ? <Text wrap="truncate">{fit(`  shell on the node: ${request.loginCommand}`, width, 'left', false)}</Text> : null}
+        <Text>{['r retry', ...(choices.includes('skip') ? ['s skip'] : []), 'a abort'].join(' · ')}</Text>
+      </Box>
+    );
+  }
+  const expected = request.expected;
+  return (
+    <Box flexDirection="column">
+      {details}
+      <ConfirmPrompt
+        message={`${request.kind === 'caution' ? '⚠' : '⛔'} ${request.title}: ${request.question}`}
+        {...(expected !== undefined ? { confirmName: expected } : {})}
+        onConfirm={() => onAnswer({ approved: true, ...(expected !== undefined ? { typed: expected } : {}) })}
+        onCancel={() => onAnswer({ approved: false })}
+        isActive={isActive}
+      />
+    </Box>
+  );
+}

@@ -1,0 +1,129 @@
+// The run screen over the console runner and an in-test Cassandra ring
+// (test/actions/helpers.ts), driven with real keys.
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createConsoleRunner, type RunController } from '../../../src/actions/console-runner.js';
+import { stamp } from '../../../src/actions/engine/journal.js';
+import type { Backends } from '../../../src/backends/ports.js';
+import { configSchema, type Config } from '../../../src/config/schema.js';
+import { RunScreen } from '../../../src/screens/run/run-screen.js';
+import { createRunsStore } from '../../../src/store/runs.js';
+import { drive, makeBackends, MemoryLock, tempStateDir, TestClock, TestRing } from '../../actions/helpers.js';
+import { keys } from '../../helpers/keys.js';
+import { cleanupInk, renderInk } from '../../helpers/render.js';
+
+afterEach(cleanupInk);
+
+async function setup() {
+  const clock = new TestClock();
+  const ring = new TestRing(clock, { tags: ['2026-11-10T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-08T00:00:00Z'] });
+  const backends: Backends = makeBackends(clock, { inventory: ring.inventory(), shell: ring.shell(), lock: new MemoryLock() });
+  const config: Config = { ...configSchema.parse({}), target: 'sim', stateDir: tempStateDir() };
+  const runs = createRunsStore();
+  const runner = createConsoleRunner({ config, backends, runs, engine: { who: 'alice@bastion' } });
+  const controller = await runner.plan('repair', { cluster: 'ring-a' });
+  const onBack = vi.fn();
+  const app = await renderInk(
+    <RunScreen runId={controller.runId} runs={runs} controller={controller} width={100} height={24} isActive onBack={onBack} />,
+    { columns: 100, rows: 24 },
+  );
+  return { clock, ring, runs, controller, app, onBack };
+}
+
+describe('run screen', () => {
+  it('shows the plan with each step and its command before anything runs', async () => {
+    const { app, ring } = await setup();
+    const frame = await app.waitForText('plan: ⏎ to start');
+    expect(frame).toContain('○ 1. pick the node to repair');
+    expect(frame).toContain('○ 2. nodetool repair -pr · cass-2 [caution]');
+    expect(frame).toContain('✓ every node UN in nodetool status: 3/3 nodes UN');
+    await app.press(keys.down);
+    await app.waitForText('$ on cass-2 (i-002, 10.0.0.2): nodetool repair -pr');
+    expect(ring.commands.some((c) => c.command.endsWith('repair -pr'))).toBe(false);
+  });
+
+  it('Enter at the caution gate means No: the run stops and nothing is repaired', async () => {
+    const { app, ring, controller } = await setup();
+    await app.waitForText('plan: ⏎ to start');
+    await app.press(keys.enter);
+    await app.waitForText('Run this step on cass-2? [y/N]');
+    expect(app.lastFrame()).toContain('› No');
+    await app.press(keys.enter);
+    expect((await controller.done)?.status).toBe('stopped');
+    await app.waitForText('stopped: stopped before "nodetool repair -pr": not confirmed');
+    expect(ring.commands.some((c) => c.command.endsWith('repair -pr'))).toBe(false);
+  });
+
+  it('y runs the repair: output streams, steps turn ✓ with durations, the node is tagged', async () => {
+    const { app, ring, controller, clock } = await setup();
+    await app.waitForText('plan: ⏎ to start');
+    await app.press(keys.enter);
+    await app.waitForText('[y/N]');
+    await app.press('y');
+    const outcome = await drive(clock, controller.done);
+    expect(outcome?.status).toBe('succeeded');
+    const frame = await app.waitForText('succeeded');
+    expect(frame).toMatch(/✓ 2\. nodetool repair -pr · cass-2 \[caution\]\s+\d/);
+    expect(frame).toContain('✓ 3. tag last-repaired');
+    expect(ring.tagWrites.map((w) => w.id)).toEqual(['i-002']);
+  });
+
+  it('on failure shows the error, the ssh command to the node, and retry / abort (no skip)', async () => {
+    const { app, ring, controller, clock } = await setup();
+    ring.failRepair = { code: 2, stderr: 'error: Repair job has failed: Endpoint not alive' };
+    await app.waitForText('plan: ⏎ to start');
+    await app.press(keys.enter);
+    await app.waitForText('[y/N]');
+    await app.press('y');
+    void drive(clock, controller.done);
+    const frame = await app.waitForText('r retry · a abort');
+    expect(frame).toContain('✗ step failed: nodetool repair -pr');
+    expect(frame).toContain('shell on the node: ssh -J bastion ec2-user@10.0.0.2');
+    expect(frame).toContain('! error: Repair job has failed: Endpoint not alive');
+    expect(frame).not.toContain('s skip');
+    await app.press('s');
+    expect(app.lastFrame()).toContain('r retry · a abort');
+    await app.press('a');
+    expect((await controller.done)?.status).toBe('failed');
+    expect(ring.tagWrites).toEqual([]);
+  });
+});
+
+describe('run screen gates (planted questions)', () => {
+  function planted(kind: 'destructive' | 'caution') {
+    const runs = createRunsStore();
+    const apply = runs.getState().actions.apply;
+    apply(stamp('r1', 0, { type: 'planned', runbook: 'test', title: 'Test', cluster: 'db-a', preflight: [], plan: [{ id: 's', title: 'make read-only', kind: 'action', danger: kind, mutates: true, describe: ['SET GLOBAL read_only=1'] }] }));
+    apply(stamp('r1', 0, { type: 'run-started', runbook: 'test', title: 'Test', cluster: 'db-a', who: 'a@b', host: 'b', pid: 1, target: { kind: 'sim', scenario: 'x', seed: 1, speed: 1 }, params: {}, plan: [{ id: 's', title: 'make read-only', kind: 'action', danger: kind, mutates: true, describe: ['SET GLOBAL read_only=1'] }], preflight: [], startedAt: '2026-11-21T01:00:00Z', speed: 1, state: {} }));
+    apply(stamp('r1', 0, { type: 'gate-pending', gateId: 'g1', request: { kind, stepId: 's', title: 'make read-only', question: kind === 'destructive' ? 'Type db-a1 to run it.' : 'Run it? [y/N]', details: ['SET GLOBAL read_only=1'], ...(kind === 'destructive' ? { expected: 'db-a1' } : {}) } }));
+    const answers: unknown[] = [];
+    const controller: RunController = { runId: 'r1', isStarted: true, start: () => {}, abort: () => {}, answer: (_id, reply) => void answers.push(reply), done: new Promise(() => {}) };
+    return { runs, controller, answers };
+  }
+
+  it('a destructive gate refuses a wrong name and confirms only the exact one', async () => {
+    const { runs, controller, answers } = planted('destructive');
+    const app = await renderInk(<RunScreen runId="r1" runs={runs} controller={controller} width={100} height={24} isActive onBack={() => {}} />, { columns: 100, rows: 24 });
+    await app.waitForText('Type  db-a1  to confirm');
+    await app.press(keys.enter);
+    await app.press('db-a2');
+    await app.waitForText('› db-a2');
+    await app.press(keys.enter);
+    await app.waitForText('"db-a2" is not "db-a1"; nothing was done');
+    expect(answers).toEqual([]);
+    await app.press(keys.backspace);
+    await app.waitForText('› db-a▏');
+    await app.press('1');
+    await app.waitForText('› db-a1');
+    await app.press(keys.enter);
+    await vi.waitFor(() => expect(answers).toEqual([{ approved: true, typed: 'db-a1' }]));
+  });
+
+  it('esc at a caution gate answers No', async () => {
+    const { runs, controller, answers } = planted('caution');
+    const app = await renderInk(<RunScreen runId="r1" runs={runs} controller={controller} width={100} height={24} isActive onBack={() => {}} />, { columns: 100, rows: 24 });
+    await app.waitForText('[y/N]');
+    await app.press(keys.escape);
+    await vi.waitFor(() => expect(answers).toEqual([{ approved: false }]));
+  });
+});
