@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // MariaDB servers that `.ci/run` installs, and fails (never skips) without them.
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     projects: [
       {
         extends: true,

@@ -1,0 +1,226 @@
+// The console: header (LIVE or REHEARSAL, freshness), the current screen, the
+// filter line and the key hints. A thin shell: screens read the stores, and
+// everything that changes the world goes out through the callbacks.
+
+import { Box, Text } from 'ink';
+import { useMemo, useState, type ReactNode } from 'react';
+import type { FleetStore } from './store/fleet.js';
+import type { RunsStore } from './store/runs.js';
+import { selectCluster } from './store/fleet.js';
+import { StoresProvider, useFleet, useFleetShallow, useUi, useUiStore } from './store/context.js';
+import {
+  createUiStore,
+  screenKey,
+  selectFilter,
+  selectIsFilterActive,
+  selectIsHelpOpen,
+  selectScreen,
+  type ScreenRef,
+  type UiStore,
+} from './store/ui.js';
+import { ClusterScreen } from './screens/cluster/cluster-screen.js';
+import {
+  ConsoleContext,
+  DEFAULT_THRESHOLDS,
+  useConsole as useConsoleCallbacks,
+  type ConsoleCallbacks,
+  type ScreenThresholds,
+} from './screens/console-context.js';
+import { FilterLine } from './screens/filter-line.js';
+import { FleetScreen } from './screens/fleet/fleet-screen.js';
+import { HelpOverlay } from './screens/help/help-overlay.js';
+import { NodeScreen } from './screens/node/node-screen.js';
+import { hintsFor, runbookKeysFor } from './screens/screen-keys.js';
+import { ErrorBoundary } from './ui/error-boundary.js';
+import { Header } from './ui/header.js';
+import { KeyHints, type KeyHint } from './ui/key-hints.js';
+import { useNow } from './ui/use-now.js';
+import { useTerminalSize } from './ui/use-terminal-size.js';
+
+export interface RunScreenSlot {
+  width: number;
+  height: number;
+  /** False while help is open; the run screen should not listen to keys then. */
+  isActive: boolean;
+}
+
+export interface AppProps {
+  fleet: FleetStore;
+  /** Pass one to drive or inspect navigation from outside (tests, the CLI pushing a run screen); made fresh otherwise. */
+  ui?: UiStore;
+  /** Runbook runs, for the run screen (useRuns); optional until runs can be started from the console. */
+  runs?: RunsStore;
+  onRefresh: () => void;
+  onQuit: () => void;
+  /** Start a runbook on a cluster (the key appears on the cluster screen only when this is set). */
+  onRunbook?: (runbook: string, cluster: string) => void;
+  /** Runbooks that onRunbook can start. Default: repair. */
+  availableRunbooks?: readonly string[];
+  /** Draws a run (after the CLI pushes `{ kind: 'run', runId }`); it owns its keys and its footer. */
+  renderRunScreen?: (runId: string, slot: RunScreenSlot) => ReactNode;
+  thresholds?: Partial<ScreenThresholds>;
+  /** The tag that hints a node's role, for drift shown on the node screen. */
+  roleTag?: string;
+  /** Wall clock for ages; tests pass a fixed one. */
+  clock?: () => number;
+}
+
+export function App({
+  fleet,
+  ui: givenUi,
+  runs,
+  onRefresh,
+  onQuit,
+  onRunbook,
+  availableRunbooks,
+  renderRunScreen,
+  thresholds,
+  roleTag,
+  clock,
+}: AppProps) {
+  const [ownUi] = useState(createUiStore);
+  const ui = givenUi ?? ownUi;
+  const gc = thresholds?.gcGraceSeconds;
+  const staleAfter = thresholds?.staleAfterRefreshes;
+  const callbacks = useMemo<ConsoleCallbacks>(
+    () => ({
+      onRefresh,
+      onQuit,
+      onRunbook,
+      availableRunbooks: availableRunbooks ?? ['repair'],
+      thresholds: {
+        gcGraceSeconds: gc ?? DEFAULT_THRESHOLDS.gcGraceSeconds,
+        staleAfterRefreshes: staleAfter ?? DEFAULT_THRESHOLDS.staleAfterRefreshes,
+      },
+    }),
+    [onRefresh, onQuit, onRunbook, availableRunbooks, gc, staleAfter],
+  );
+  return (
+    <StoresProvider fleet={fleet} ui={ui} runs={runs} clock={clock}>
+      <ConsoleContext.Provider value={callbacks}>
+        <Console renderRunScreen={renderRunScreen} roleTag={roleTag} onQuit={onQuit} />
+      </ConsoleContext.Provider>
+    </StoresProvider>
+  );
+}
+
+interface ConsoleProps {
+  renderRunScreen: AppProps['renderRunScreen'];
+  roleTag: string | undefined;
+  onQuit: () => void;
+}
+
+function Console({ renderRunScreen, roleTag, onQuit }: ConsoleProps) {
+  const { columns, rows } = useTerminalSize();
+  const ui = useUiStore();
+  const screen = useUi(selectScreen);
+  const isHelpOpen = useUi(selectIsHelpOpen);
+  const isFilterActive = useUi(selectIsFilterActive);
+  const filter = useUi(selectFilter);
+  const hasError = useFleet((s) => s.error !== null);
+  const hints = useScreenHints(screen);
+
+  const isRun = screen.kind === 'run';
+  const hasFilterLine = !isRun && (isFilterActive || filter !== '');
+  const headerHeight = hasError ? 2 : 1;
+  const footerHeight = isRun ? 0 : 1;
+  const bodyHeight = Math.max(3, rows - headerHeight - footerHeight - (hasFilterLine ? 1 : 0));
+  const isBodyActive = !isHelpOpen && !isFilterActive;
+
+  let body: ReactNode;
+  if (isHelpOpen) {
+    body = <HelpOverlay title={screenTitle(screen)} hints={hints} width={columns} height={bodyHeight} isActive />;
+  } else {
+    switch (screen.kind) {
+      case 'fleet':
+        body = <FleetScreen width={columns} height={bodyHeight} isActive={isBodyActive} />;
+        break;
+      case 'cluster':
+        body = <ClusterScreen name={screen.name} width={columns} height={bodyHeight} isActive={isBodyActive} />;
+        break;
+      case 'node':
+        body = (
+          <NodeScreen
+            cluster={screen.cluster}
+            id={screen.id}
+            width={columns}
+            height={bodyHeight}
+            isActive={isBodyActive}
+            roleTag={roleTag}
+          />
+        );
+        break;
+      case 'run':
+        body = renderRunScreen ? (
+          renderRunScreen(screen.runId, { width: columns, height: bodyHeight, isActive: isBodyActive })
+        ) : (
+          <Text color="red">{`✗ no run screen is wired for run ${screen.runId}`}</Text>
+        );
+        break;
+    }
+  }
+
+  return (
+    <Box flexDirection="column" width={columns} height={rows}>
+      <HeaderContainer width={columns} />
+      <Box height={bodyHeight} flexDirection="column" overflow="hidden">
+        <ErrorBoundary
+          resetKey={`${screenKey(screen)}${isHelpOpen ? ':help' : ''}`}
+          onBack={() => ui.getState().actions.pop()}
+          onQuit={onQuit}
+          isActive={isBodyActive}
+        >
+          {body}
+        </ErrorBoundary>
+      </Box>
+      {hasFilterLine ? <FilterLine width={columns} isActive={!isHelpOpen} /> : null}
+      {isRun ? null : <KeyHints hints={isHelpOpen ? HELP_OPEN_HINTS : hints} width={columns} isHelpPinned={!isHelpOpen} />}
+    </Box>
+  );
+}
+
+const HELP_OPEN_HINTS: KeyHint[] = [{ keys: 'esc', label: 'close help (? and q too)', isFooter: true }];
+
+function useScreenHints(screen: ScreenRef) {
+  const clusterName = screen.kind === 'cluster' ? screen.name : '';
+  const selectThis = useMemo(() => selectCluster(clusterName), [clusterName]);
+  const engineAndAsg = useFleetShallow((s) => {
+    const c = clusterName ? selectThis(s) : undefined;
+    return c ? { engine: c.engine, asg: c.asg } : null;
+  });
+  return useConsoleHints(screen, engineAndAsg);
+}
+
+function useConsoleHints(screen: ScreenRef, cluster: { engine: 'mysql' | 'cassandra' | 'generic'; asg: string | undefined } | null) {
+  const { onRunbook, availableRunbooks } = useConsoleCallbacks();
+  return useMemo(
+    () => hintsFor(screen, cluster ? runbookKeysFor(cluster, availableRunbooks, onRunbook !== undefined) : []),
+    [screen, cluster, availableRunbooks, onRunbook],
+  );
+}
+
+function screenTitle(screen: ScreenRef): string {
+  switch (screen.kind) {
+    case 'fleet':
+      return 'fleet';
+    case 'cluster':
+      return `cluster ${screen.name}`;
+    case 'node':
+      return `node ${screen.id} of ${screen.cluster}`;
+    case 'run':
+      return `run ${screen.runId}`;
+  }
+}
+
+function HeaderContainer({ width }: { width: number }) {
+  const info = useFleetShallow((s) => ({
+    target: s.target,
+    refreshedAt: s.refreshedAt,
+    isRefreshing: s.isRefreshing,
+    error: s.error,
+    refreshSeconds: s.refreshSeconds,
+  }));
+  const { thresholds } = useConsoleCallbacks();
+  const now = useNow();
+  return <Header {...info} staleAfterRefreshes={thresholds.staleAfterRefreshes} now={now} width={width} />;
+}

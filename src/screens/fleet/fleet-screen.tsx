@@ -1,0 +1,81 @@
+// Every cluster on one screen, worst first: the first thing an engineer sees
+// when paged.
+
+import { Box } from 'ink';
+import { useMemo } from 'react';
+import type { ClusterView } from '../../domain/types.js';
+import { useFleet, useUi } from '../../store/context.js';
+import { selectClusters } from '../../store/fleet.js';
+import { selectFilter, selectSelection } from '../../store/ui.js';
+import { DetailLine } from '../../ui/detail-line.js';
+import { healthColour, healthText } from '../../ui/health-badge.js';
+import { Table } from '../../ui/table.js';
+import { TitleLine } from '../../ui/title-line.js';
+import { matchesFilter } from '../filter-line.js';
+import { resolveIndex } from '../list-keys.js';
+import { useListKeys } from '../use-list-keys.js';
+import { useUiStore } from '../../store/context.js';
+import { clusterHaystack, fleetColumns } from './fleet-columns.js';
+
+export interface FleetScreenProps {
+  width: number;
+  height: number;
+  isActive: boolean;
+}
+
+const rowKey = (c: ClusterView) => c.name;
+
+export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
+  const clusters = useFleet(selectClusters);
+  const filter = useUi(selectFilter);
+  const selection = useUi(selectSelection);
+  const ui = useUiStore();
+
+  const indexed = useMemo(() => clusters.map((c) => ({ cluster: c, haystack: clusterHaystack(c) })), [clusters]);
+  const rows = useMemo(
+    () => (filter ? indexed.filter((r) => matchesFilter(r.haystack, filter)).map((r) => r.cluster) : clusters),
+    [indexed, clusters, filter],
+  );
+  const ids = useMemo(() => rows.map(rowKey), [rows]);
+  const selected = resolveIndex(selection, ids);
+  const tableHeight = Math.max(2, height - 2);
+
+  useListKeys({
+    ids,
+    pageSize: tableHeight - 2,
+    isActive,
+    onOpen: (name) => ui.getState().actions.push({ kind: 'cluster', name }),
+  });
+
+  const nodeCount = useMemo(() => clusters.reduce((n, c) => n + c.nodes.length, 0), [clusters]);
+  const columns = useMemo(() => fleetColumns(clusters.reduce((w, c) => Math.max(w, c.name.length), 0)), [clusters]);
+  const counted = filter ? `${rows.length} of ${clusters.length} clusters match` : `${clusters.length} clusters · ${nodeCount} nodes`;
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <TitleLine
+        title="Fleet"
+        detail={counted}
+        position={rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined}
+        width={width}
+      />
+      <Table
+        rows={rows}
+        columns={columns}
+        rowKey={rowKey}
+        selectedIndex={selected}
+        height={tableHeight}
+        width={width}
+        emptyText={clusters.length === 0 ? 'no clusters discovered yet' : `no cluster matches "${filter}" (esc clears the filter)`}
+      />
+      {rows[selected] ? (
+        <DetailLine text={clusterDetailText(rows[selected])} colour={healthColour(rows[selected].health.level)} width={width} />
+      ) : null}
+    </Box>
+  );
+}
+
+/** The selected cluster in full: every reason, not just the first. */
+function clusterDetailText(c: ClusterView): string {
+  const reasons = c.health.reasons.length > 0 ? c.health.reasons.join('; ') : 'no problems found';
+  return `${c.name}: ${healthText(c.health.level, reasons)}`;
+}

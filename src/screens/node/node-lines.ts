@@ -1,0 +1,171 @@
+// Everything known about one node, as lines of text: instance, health, engine
+// facts, ring, findings, tags. Built as plain lines so the screen can window
+// and filter them like any list.
+
+import type { ClusterView, MetricPoint, NodeView } from '../../domain/types.js';
+import { formatAge, formatSeconds, wrap } from '../../ui/format.js';
+import { HEALTH_STYLE, healthColour, healthText } from '../../ui/health-badge.js';
+import { sparkline } from '../../ui/sparkline.js';
+import type { ScreenThresholds } from '../console-context.js';
+import { bucketize, freshness, latestValue, repairAge } from '../cluster/node-facts.js';
+
+export interface DetailLine {
+  id: string;
+  text: string;
+  isSection?: boolean;
+  colour?: string;
+  /** Section title, so a filter on a key can keep its section visible. */
+  section: string;
+}
+
+export interface NodeLinesContext {
+  now: number;
+  refreshSeconds: number;
+  thresholds: ScreenThresholds;
+  width: number;
+  roleTag: string;
+}
+
+const KEY_WIDTH = 20;
+
+export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesContext): DetailLine[] {
+  const lines: DetailLine[] = [];
+  let section = '';
+  const valueWidth = Math.max(10, ctx.width - KEY_WIDTH - 4);
+  const round = (v: number) => (Math.abs(v) >= 10 ? String(Math.round(v)) : v.toFixed(1));
+  const heading = (title: string) => {
+    section = title;
+    lines.push({ id: `s:${title}`, text: title, isSection: true, section });
+  };
+  const field = (key: string, value: string | number | boolean | undefined | null, colour?: string, keyWidth = KEY_WIDTH) => {
+    if (value === undefined || value === null || value === '') return;
+    const parts = wrap(String(value), Math.max(10, ctx.width - keyWidth - 4));
+    parts.forEach((part, i) => {
+      // A key longer than the column pushes its value right rather than running into it.
+      const label = i > 0 ? ' '.repeat(keyWidth) : key.length >= keyWidth - 1 ? `${key}  ` : key.padEnd(keyWidth);
+      lines.push({ id: `f:${section}:${key}:${i}`, text: `  ${label}${part}`, colour, section });
+    });
+  };
+  const yesNo = (b: boolean | undefined) => (b === undefined ? undefined : b ? 'ON' : 'OFF');
+
+  const i = node.instance;
+  heading('Health');
+  field('health', healthText(node.health.level, node.health.reason), healthColour(node.health.level));
+  const fresh = freshness(node, ctx.now, ctx.refreshSeconds, ctx.thresholds);
+  const freshNote = !(node.updatedAt > 0) ? '(no probe has succeeded yet)' : fresh.isStale ? '(values below are the last good ones)' : '(fresh)';
+  field('data age', `${fresh.text} ${freshNote}`, fresh.isStale ? 'yellow' : undefined);
+  field('probe error', node.probeError, 'red');
+  field('role (server says)', node.role);
+  const tagRole = i.tags[ctx.roleTag];
+  if (tagRole !== undefined) {
+    const agrees = tagRole === node.role;
+    field('role (tag hint)', agrees ? tagRole : `${tagRole}  ▲ disagrees with the server`, agrees ? undefined : 'yellow');
+  }
+
+  heading('Instance');
+  field('id', i.id);
+  field('name', i.name);
+  field('private ip', i.privateIp);
+  field('az', i.az);
+  field('type', i.type);
+  field('state', i.state, i.state === 'running' ? undefined : 'red');
+  const launched = Date.parse(i.launchTime);
+  field('launched', Number.isNaN(launched) ? i.launchTime : `${i.launchTime} (${formatAge(launched, ctx.now)} ago)`);
+  field('status checks', i.statusChecks, i.statusChecks === 'ok' ? undefined : 'yellow');
+  field('asg', i.asg);
+  if (i.ssh) field('ssh', `${i.ssh.user ? `${i.ssh.user}@` : ''}${i.ssh.host}${i.ssh.port ? `:${i.ssh.port}` : ''}`);
+
+  const cpu = node.metrics?.cpu ?? [];
+  if (cpu.length > 0) {
+    heading('CPU (last 30 min)');
+    const values = bucketize(cpu, Math.min(30, valueWidth));
+    field('cpu %', `${sparkline(values, Math.min(30, valueWidth))}  now ${Math.round(latestValue(cpu) ?? 0)}`);
+    const range = rangeOf(cpu);
+    if (range) field('min / max', `${Math.round(range.min)} / ${Math.round(range.max)}`);
+  }
+  for (const [name, series] of Object.entries(node.metrics?.extra ?? {})) {
+    const v = latestValue(series);
+    const range = rangeOf(series);
+    if (v === undefined || !range) continue;
+    // Unknown units: drawn against its own peak, and the peak is printed so the shape is not read as a level.
+    const peak = Math.max(range.max, Number.EPSILON);
+    field(name, `${sparkline(bucketize(series, 20), 20, 0, peak)}  now ${round(v)} · max ${round(range.max)}`);
+  }
+
+  const facts = node.facts;
+  if (facts?.kind === 'mysql') {
+    const m = facts.mysql;
+    heading(m.flavour === 'mariadb' ? 'MariaDB' : 'MySQL');
+    field('version', `${m.flavour} ${m.version}`);
+    field('server id', m.serverId);
+    field('read_only', yesNo(m.readOnly));
+    field('super_read_only', yesNo(m.superReadOnly));
+    field('log_bin', yesNo(m.logBin));
+    field('log_replica_updates', yesNo(m.logReplicaUpdates));
+    if (m.binlog) field('binlog', `${m.binlog.file}:${m.binlog.position}`);
+    field('gtid executed', m.gtidExecuted || '(empty)');
+    const r = m.replica;
+    heading('Replication');
+    if (!r) {
+      field('replica of', 'nothing (not configured as a replica)');
+    } else {
+      field('replica of', `${r.sourceHost}:${r.sourcePort}`);
+      field('IO thread', r.ioThread, r.ioThread === 'Yes' ? undefined : 'red');
+      field('SQL thread', r.sqlThread, r.sqlThread === 'Yes' ? undefined : 'red');
+      field('lag', r.lagSeconds === null ? 'unknown (threads not running)' : `${r.lagSeconds} s (${formatSeconds(r.lagSeconds)})`);
+      field('using gtid', r.usingGtid ? 'yes' : 'no (binlog file and position)');
+      field('gtid retrieved', r.gtidRetrieved);
+      if (r.lastIoError) field('last IO error', `${r.lastIoError.code}: ${r.lastIoError.message}`, 'red');
+      if (r.lastSqlError) field('last SQL error', `${r.lastSqlError.code}: ${r.lastSqlError.message}`, 'red');
+      if (!r.lastIoError && !r.lastSqlError) field('last errors', 'none');
+    }
+  } else if (facts?.kind === 'cassandra') {
+    const c = facts.cassandra;
+    heading('Cassandra');
+    field('status', c.status, c.status === 'UN' ? undefined : 'red');
+    const repair = repairAge(node, ctx.now, ctx.thresholds.gcGraceSeconds);
+    field(
+      'last repaired',
+      `${node.lastRepaired ?? 'never'}${repair.ageSeconds !== null ? ` (${repair.text})` : ''}${
+        repair.isOverdue ? `  ✗ overdue: gc_grace_seconds is ${formatSeconds(ctx.thresholds.gcGraceSeconds)}` : ''
+      }`,
+      repair.isOverdue ? 'red' : undefined,
+    );
+    heading(`Ring (${c.ring.length} peers, as this node sees it)`);
+    c.ring.forEach((p, n) => {
+      lines.push({
+        id: `ring:${n}`,
+        text: `  ${p.status}  ${p.address.padEnd(15)} ${p.load.padEnd(10)} ${String(p.tokens).padStart(4)}  ${p.owns.padEnd(7)} ${p.datacenter}/${p.rack}  ${p.hostId}`,
+        colour: p.status === 'UN' ? undefined : 'red',
+        section,
+      });
+    });
+  } else if (!facts) {
+    heading('Engine');
+    field('facts', 'not probed yet (or the first probe failed)', 'yellow');
+  }
+
+  const mine = cluster.findings.filter((f) => f.nodes.includes(i.id));
+  if (mine.length > 0) {
+    heading('Findings about this node');
+    mine.forEach((f, n) =>
+      lines.push({ id: `finding:${n}`, text: `  ${HEALTH_STYLE[f.level].glyph} ${f.level} ${f.message}`, colour: healthColour(f.level), section }),
+    );
+  }
+
+  const tags = Object.entries(i.tags).sort(([a], [b]) => a.localeCompare(b));
+  heading(`Tags (${tags.length})`);
+  if (tags.length === 0) field('tags', 'none');
+  const tagWidth = Math.min(34, Math.max(KEY_WIDTH, ...tags.map(([k]) => k.length + 2)));
+  for (const [k, v] of tags) field(k, v === '' ? '""' : v, undefined, tagWidth);
+  return lines;
+}
+
+/** Min and max over the last 30 minutes of a series (the newest point's clock). */
+function rangeOf(points: readonly MetricPoint[]): { min: number; max: number } | undefined {
+  if (points.length === 0) return undefined;
+  const end = Math.max(...points.map((p) => p.t));
+  const recent = points.filter((p) => p.t > end - 30 * 60_000 && Number.isFinite(p.v)).map((p) => p.v);
+  if (recent.length === 0) return undefined;
+  return { min: Math.min(...recent), max: Math.max(...recent) };
+}

@@ -1,0 +1,57 @@
+// Short, unambiguous numbers for narrow columns: "3 s", "4 m", "2 h", "12 d".
+
+/** A duration in seconds as one unit, rounded down: 59 s, 4 m, 2 h, 12 d. */
+export function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86_400)} d`;
+}
+
+/** How long ago `then` (epoch ms) was, seen at `now`. A future time (clock skew) reads as 0 s. */
+export function formatAge(then: number, now: number): string {
+  return formatSeconds((now - then) / 1000);
+}
+
+/** Replication lag; a dash where lag does not apply, "?" where it is unknown (threads stopped). */
+export function formatLag(lagSeconds: number | null, isReplica: boolean): string {
+  if (lagSeconds === null) return isReplica ? '?' : '—';
+  // Thresholds are in seconds ("lag 340 s > 300 s"), so keep seconds until they stop being readable.
+  if (lagSeconds < 1000) return `${Math.max(0, Math.round(lagSeconds))} s`;
+  return formatSeconds(lagSeconds);
+}
+
+/**
+ * Fit text into `width` cells: cut with "…" when too long, pad when `pad` is set.
+ * Terminal cells are approximated by code points: names, ids and our glyphs are all one cell wide.
+ */
+export function fit(text: string, width: number, align: 'left' | 'right' = 'left', pad = true): string {
+  if (width <= 0) return '';
+  const chars = Array.from(text.replace(/[\r\n\t]+/g, ' '));
+  if (chars.length > width) return width === 1 ? '…' : chars.slice(0, width - 1).join('') + '…';
+  if (!pad) return chars.join('');
+  const fill = ' '.repeat(width - chars.length);
+  return align === 'right' ? fill + chars.join('') : chars.join('') + fill;
+}
+
+/** Split text into lines of at most `width` cells, for long values like GTID sets. */
+export function wrap(text: string, width: number): string[] {
+  if (width <= 0) return [text];
+  const chars = Array.from(text);
+  if (chars.length <= width) return [text];
+  const lines: string[] = [];
+  let at = 0;
+  while (at < chars.length) {
+    let end = Math.min(chars.length, at + width);
+    // Break after a space when there is one in the second half of the line; GTID sets and ids have none and are cut hard.
+    if (end < chars.length) {
+      const space = chars.lastIndexOf(' ', end - 1);
+      if (space > at + width / 2) end = space + 1;
+    }
+    lines.push(chars.slice(at, end).join('').trimEnd());
+    at = end;
+  }
+  return lines;
+}

@@ -1,0 +1,76 @@
+// The top line of every screen: LIVE or REHEARSAL with the target, and how
+// fresh the data is. LIVE is drawn inverse and bold and is the first word on
+// the line, so it is unmissable with or without colour.
+
+import { Box, Text } from 'ink';
+import type { Target } from '../domain/types.js';
+import { isLive } from '../domain/types.js';
+import { fit, formatAge } from './format.js';
+
+/** The words after the badge: "simulated fleet · healthy · seed 1 · ×1". */
+export function targetText(target: Target): string {
+  switch (target.kind) {
+    case 'sim':
+      return `simulated fleet · ${target.scenario} · seed ${target.seed} · ×${target.speed}`;
+    case 'aws': {
+      const regions = target.regions.length > 0 ? target.regions.join(',') : 'region ?';
+      return `${target.account ?? 'account ?'} · ${regions} · ${target.profile ?? 'default credentials'}`;
+    }
+    case 'inventory':
+      return `inventory ${target.file}`;
+  }
+}
+
+export interface RefreshInfo {
+  refreshedAt: number | null;
+  isRefreshing: boolean;
+  error: string | null;
+  refreshSeconds: number;
+  /** Data older than this many refresh intervals is called stale. */
+  staleAfterRefreshes: number;
+}
+
+/** "refreshed 3 s ago", "refreshing…", "▲ refreshed 2 m ago" (late), "✗ refresh failed · data 42 s old". */
+export function refreshText(info: RefreshInfo, now: number): { text: string; level: 'ok' | 'late' | 'failed' } {
+  if (info.error) {
+    const age = info.refreshedAt === null ? 'no data yet' : `data ${formatAge(info.refreshedAt, now)} old`;
+    return { text: `✗ refresh failed · ${age}`, level: 'failed' };
+  }
+  if (info.refreshedAt === null) return { text: 'refreshing…', level: 'ok' };
+  const ageMs = now - info.refreshedAt;
+  const isLate = ageMs > info.staleAfterRefreshes * info.refreshSeconds * 1000;
+  const base = `${isLate ? '▲ ' : ''}refreshed ${formatAge(info.refreshedAt, now)} ago`;
+  return { text: info.isRefreshing ? `${base} · refreshing…` : base, level: isLate ? 'late' : 'ok' };
+}
+
+export interface HeaderProps extends RefreshInfo {
+  target: Target;
+  now: number;
+  width: number;
+}
+
+export function Header({ target, now, width, ...info }: HeaderProps) {
+  const live = isLive(target);
+  const badge = live ? ' LIVE ' : ' REHEARSAL ';
+  const refresh = refreshText(info, now);
+  // " · " after the badge keeps the line readable as "LIVE · account · region" when NO_COLOR drops the inverse.
+  const leftWidth = Math.max(0, width - badge.length - refresh.text.length - 4);
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate">
+        <Text inverse bold color={live ? 'red' : 'cyan'}>
+          {badge}
+        </Text>
+        <Text bold={live}>{`· ${fit(targetText(target), leftWidth)} `}</Text>
+        <Text color={refresh.level === 'failed' ? 'red' : refresh.level === 'late' ? 'yellow' : undefined}>
+          {refresh.text}
+        </Text>
+      </Text>
+      {info.error ? (
+        <Text wrap="truncate" color="red">
+          {`✗ ${info.error}`}
+        </Text>
+      ) : null}
+    </Box>
+  );
+}

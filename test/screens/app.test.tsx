@@ -1,0 +1,97 @@
+import { Text } from 'ink';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AWS_TARGET, generateFleet, NOW, sampleFleet } from '../helpers/fleet-fixtures.js';
+import { keys } from '../helpers/keys.js';
+import { cleanupInk } from '../helpers/render.js';
+import { renderApp } from './render-app.js';
+
+afterEach(cleanupInk);
+
+const firstLine = (frame: string) => frame.split('\n')[0] ?? '';
+
+describe('header', () => {
+  it('says REHEARSAL with scenario, seed and speed on the simulated fleet', async () => {
+    const app = await renderApp(sampleFleet(), { target: { kind: 'sim', scenario: 'split-brain', seed: 42, speed: 10 } });
+    const head = firstLine(await app.waitForText('REHEARSAL'));
+    expect(head).toContain('simulated fleet · split-brain · seed 42 · ×10');
+    expect(head).not.toContain('LIVE');
+    expect(head).toContain('refreshed 3 s ago');
+  });
+
+  it('says LIVE with account, region and profile on AWS, on every screen', async () => {
+    const app = await renderApp(sampleFleet(), { target: AWS_TARGET });
+    let head = firstLine(await app.waitForText('LIVE'));
+    expect(head.trimStart().startsWith('LIVE · 123456789012 · eu-west-1 · prod-oncall')).toBe(true);
+    expect(head).not.toContain('REHEARSAL');
+    await app.press(keys.enter);
+    await app.waitForText('Fleet › db-billing');
+    head = firstLine(app.lastFrame());
+    expect(head).toContain('LIVE');
+    await app.press('?');
+    await app.waitForText('Keys ·');
+    expect(firstLine(app.lastFrame())).toContain('LIVE');
+  });
+
+  it('says LIVE with the inventory file on a static inventory', async () => {
+    const app = await renderApp(sampleFleet(), { target: { kind: 'inventory', file: './hosts.yaml' } });
+    expect(firstLine(await app.waitForText('LIVE'))).toContain('LIVE · inventory ./hosts.yaml');
+  });
+
+  it('shows refreshing, a late refresh and a failed discovery without dropping the data', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('refreshed 3 s ago');
+    app.fleet.getState().actions.setRefreshing(true);
+    await app.waitForText('refreshing…');
+    app.fleet.getState().actions.setClusters(app.fleet.getState().clusters, NOW - 60_000, 10);
+    await app.waitForText('▲ refreshed 1 m ago');
+    app.fleet.getState().actions.setError('EC2 DescribeInstances: AccessDenied (request id 1234)');
+    const frame = await app.waitForText('✗ refresh failed · data 1 m old');
+    expect(frame).toContain('✗ EC2 DescribeInstances: AccessDenied (request id 1234)');
+    expect(frame).toContain('db-billing');
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+  });
+});
+
+describe('layout', () => {
+  it('fits 80x24 exactly, and drops low-priority columns first when narrower', async () => {
+    const app = await renderApp(generateFleet(50, 3));
+    let frame = await app.waitForText('ENGINE');
+    const lines = frame.split('\n');
+    expect(lines.length).toBeLessThanOrEqual(24);
+    expect(Math.max(...lines.map((l) => Array.from(l).length))).toBeLessThanOrEqual(80);
+    app.stdout.resize(60, 16);
+    await vi.waitFor(() => expect(app.lastFrame()).not.toContain('ENGINE'));
+    frame = app.lastFrame();
+    expect(frame.split('\n').length).toBeLessThanOrEqual(16);
+    expect(Math.max(...frame.split('\n').map((l) => Array.from(l).length))).toBeLessThanOrEqual(60);
+    for (const essential of ['CLUSTER', 'HEALTH', 'LAG']) expect(frame).toContain(essential);
+    expect(frame).toContain('? help');
+  });
+
+  it('shows the footer keys of the current screen, help always included', async () => {
+    const app = await renderApp(sampleFleet());
+    const frame = await app.waitForText('? help');
+    const footer = frame.split('\n').filter((l) => l.trim()).at(-1) ?? '';
+    for (const k of ['↑↓ move', '⏎ open', '/ filter', 'r refresh', 'q quit', '? help']) expect(footer).toContain(k);
+  });
+});
+
+describe('run screen slot and errors', () => {
+  it('draws the run screen the CLI pushes, and a screen that throws shows its error instead of crashing', async () => {
+    function Broken(): never {
+      throw new Error('run 7 journal is unreadable');
+    }
+    const app = await renderApp(sampleFleet(), {
+      props: { renderRunScreen: (runId) => (runId === 'good' ? <Text>run screen for good</Text> : <Broken />) },
+    });
+    await app.waitForText('clusters');
+    app.ui.getState().actions.push({ kind: 'run', runId: 'good' });
+    await app.waitForText('run screen for good');
+    app.ui.getState().actions.pop();
+    app.ui.getState().actions.push({ kind: 'run', runId: 'bad' });
+    const frame = await app.waitForText('this screen failed to draw: run 7 journal is unreadable');
+    expect(frame).toContain('REHEARSAL');
+    await app.press(keys.escape);
+    await app.waitForText('Fleet · 4 clusters');
+  });
+});

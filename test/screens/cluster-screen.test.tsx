@@ -1,0 +1,206 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cluster, DAY, generateFleet, mysqlNode, NOW, sampleFleet } from '../helpers/fleet-fixtures.js';
+import { keys } from '../helpers/keys.js';
+import { cleanupInk } from '../helpers/render.js';
+import { renderApp } from './render-app.js';
+
+afterEach(cleanupInk);
+
+/** The table row of a node (not a finding or the detail line that also names it). */
+const line = (frame: string, name: string) => frame.split('\n').find((l) => l.startsWith(`› ${name}`) || l.startsWith(`  ${name}`)) ?? '';
+
+async function openCluster(name: string, opts: Parameters<typeof renderApp>[1] = {}, clusters = sampleFleet()) {
+  const app = await renderApp(clusters, opts);
+  await app.waitForText('clusters');
+  app.ui.getState().actions.push({ kind: 'cluster', name });
+  await app.waitForText(`Fleet › ${name}`);
+  return app;
+}
+
+describe('cluster screen', () => {
+  it('shows each node with role as the server says, AZ, lag, threads and health reason', async () => {
+    const app = await openCluster('db-orders');
+    const frame = app.lastFrame();
+    expect(frame).toContain('✓ no cluster findings');
+    const master = line(frame, 'db-orders-1 ');
+    expect(master).toContain('master');
+    expect(master).toContain('eu-west-1a');
+    const lagging = line(frame, 'db-orders-2 ');
+    expect(lagging).toContain('replica');
+    expect(lagging).toContain('340 s');
+    expect(lagging).toContain('Yes/Yes');
+    expect(lagging).toContain('✗ CRIT');
+  });
+
+  it('marks a stale row and keeps its last values', async () => {
+    const app = await openCluster('db-orders');
+    const stale = line(app.lastFrame(), 'db-orders-3 ');
+    expect(stale).toContain('▲ stale 42 s');
+    expect(stale).toContain('4 s');
+    await app.press('G');
+    // The detail line says why: the probe error.
+    expect(await app.waitForText('ssh: connect timed out')).toContain('» db-orders-3 · ✓ OK replicating · ▲ stale 42 s');
+  });
+
+  it('calls a row stale when it has not been updated for a few refreshes, even without a failed probe', async () => {
+    const late = cluster('db-late', 'mysql', [mysqlNode('db-late', { id: 'i-late', name: 'db-late-1', role: 'master', updatedAt: NOW - 60_000 })]);
+    const app = await openCluster('db-late', {}, [late]);
+    expect(line(app.lastFrame(), 'db-late-1 ')).toContain('▲ stale 1 m');
+  });
+
+  it('lists cluster findings above the nodes', async () => {
+    const app = await openCluster('db-billing');
+    const frame = app.lastFrame();
+    const finding = frame.indexOf('✗ CRIT two writable masters: db-billing-1, db-billing-2');
+    expect(finding).toBeGreaterThan(0);
+    expect(frame.indexOf('NODE')).toBeGreaterThan(finding);
+    expect(frame).toContain('▲ WARN db-billing-2: role tag says replica');
+  });
+
+  it('shows Cassandra repair age, flagging overdue (against gc_grace_seconds) and never-repaired nodes', async () => {
+    const app = await openCluster('cass-events');
+    const frame = app.lastFrame();
+    expect(line(frame, 'cass-events-1 ')).toMatch(/ 2 d ago/);
+    expect(line(frame, 'cass-events-1 ')).not.toContain('✗ 2 d');
+    expect(line(frame, 'cass-events-2 ')).toContain('✗ 12 d ago');
+    expect(line(frame, 'cass-events-3 ')).toContain('✗ never');
+    cleanupInk();
+    // With a longer grace period the 12-day-old repair is no longer overdue.
+    const relaxed = await openCluster('cass-events', { props: { thresholds: { gcGraceSeconds: 20 * DAY / 1000 } } });
+    expect(line(relaxed.lastFrame(), 'cass-events-2 ')).not.toContain('✗ 12 d');
+  });
+
+  it('offers R (repair) on a Cassandra cluster only when a runbook handler is given', async () => {
+    const onRunbook = vi.fn();
+    const app = await openCluster('cass-events', { props: { onRunbook } });
+    expect(app.lastFrame()).toContain('R repair');
+    await app.press('R');
+    expect(onRunbook).toHaveBeenCalledWith('repair', 'cass-events');
+    cleanupInk();
+
+    const without = await openCluster('cass-events');
+    expect(without.lastFrame()).not.toContain('R repair');
+    const mysql = await openCluster('db-orders', { props: { onRunbook } });
+    expect(mysql.lastFrame()).not.toContain('R repair');
+    await mysql.press('R');
+    expect(onRunbook).toHaveBeenCalledTimes(1);
+  });
+
+  it('opens a node with enter and goes back with esc; q still quits from there', async () => {
+    const app = await openCluster('db-orders');
+    await app.press('j', keys.enter);
+    let frame = await app.waitForText('Fleet › db-orders › db-orders-2');
+    expect(frame).toContain('i-0a000000000000002');
+    await app.press(keys.escape);
+    frame = await app.waitForText('Fleet › db-orders ·');
+    expect(frame).toContain('2/3');
+    await app.press(keys.escape);
+    await app.waitForText('Fleet · 4 clusters');
+    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
+    await app.waitForText('Fleet › db-orders');
+    await app.press('q');
+    expect(app.onQuit).toHaveBeenCalledTimes(1);
+  });
+
+  it('filters nodes by AZ and shows the cluster help', async () => {
+    const app = await openCluster('db-orders');
+    await app.press('/', '1', 'c', keys.enter);
+    const frame = await app.waitForText('1 of 3 nodes match');
+    expect(frame).toContain('db-orders-3');
+    expect(frame).not.toContain('db-orders-1 ');
+    await app.press('?');
+    const help = await app.waitForText('Keys · cluster db-orders');
+    expect(help).toContain('open the node');
+    await app.press('?');
+    await app.waitForText('1 of 3 nodes match');
+  });
+
+  it('says so when the cluster is gone after a refresh, and esc still goes back', async () => {
+    const app = await openCluster('db-orders');
+    app.fleet.getState().actions.setClusters([], NOW, 1);
+    await app.waitForText('cluster db-orders is not in the last refresh');
+    await app.press(keys.escape);
+    await app.waitForText('no clusters discovered yet');
+  });
+
+  it('windows a 50-node cluster', async () => {
+    const app = await openCluster('db-0000', {}, generateFleet(3, 50));
+    const frame = app.lastFrame();
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+    expect(frame).toContain('1/50');
+    await app.press('G');
+    expect(await app.waitForText('50/50')).toContain('db-0000-49');
+  });
+});
+
+describe('node screen', () => {
+  it('shows every fact: instance, engine facts with the GTID set and binlog, and all tags', async () => {
+    const app = await renderApp(sampleFleet(), { rows: 80 });
+    await app.waitForText('clusters');
+    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
+    app.ui.getState().actions.push({ kind: 'node', cluster: 'db-orders', id: 'i-0a000000000000002' });
+    const frame = await app.waitForText('Tags (');
+    for (const text of ['private ip', '127.', 'r6g.large', 'read_only', 'binlog.000042:19334112', '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4512', 'replica of', '127.0.0.10:3306', 'IO thread', 'nightshift:cluster', 'db-orders'])
+      expect(frame).toContain(text);
+  });
+
+  it('shows the last SQL error and a role tag that disagrees with the server', async () => {
+    const broken = cluster('db-x', 'mysql', [
+      mysqlNode('db-x', { id: 'i-x1', name: 'db-x-1', sqlThread: 'No', lagSeconds: null, level: 'CRIT', reason: 'SQL thread stopped: 1062', lastSqlError: { code: 1062, message: "Duplicate entry '42' for key 'PRIMARY'" }, tags: { 'nightshift:role': 'master' } }),
+    ]);
+    const app = await renderApp([broken], { rows: 80 });
+    await app.waitForText('clusters');
+    app.ui.getState().actions.push({ kind: 'node', cluster: 'db-x', id: 'i-x1' });
+    const frame = await app.waitForText('last SQL error');
+    expect(frame).toContain("1062: Duplicate entry '42'");
+    expect(frame).toContain('▲ disagrees with the server');
+  });
+
+  it('scrolls at 80x24 and filters lines (a tag by name)', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('clusters');
+    app.ui.getState().actions.push({ kind: 'cluster', name: 'cass-events' });
+    app.ui.getState().actions.push({ kind: 'node', cluster: 'cass-events', id: 'i-0c000000000000002' });
+    let frame = await app.waitForText('Health');
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+    expect(frame).not.toContain('Tags (');
+    await app.press('G');
+    frame = await app.waitForText('Tags (');
+    await app.press('g', '/');
+    for (const ch of 'repaired') await app.press(ch);
+    await app.press(keys.enter);
+    frame = await app.waitForText('filter: repaired');
+    expect(frame).toContain('last-repaired');
+    expect(frame).toContain('overdue');
+    expect(frame).not.toContain('private ip');
+  });
+});
+
+describe('freshness edge cases', () => {
+  it('a node never probed says "no data", not an age since 1970, and keeps the AZ column', async () => {
+    const dead = cluster('db-dead', 'mysql', [
+      mysqlNode('db-dead', { id: 'i-d1', name: 'db-dead-1', role: 'master', az: 'eu-west-1a' }),
+      { ...mysqlNode('db-dead', { id: 'i-d2', name: 'db-dead-2', az: 'eu-west-1b', stale: true, level: 'CRIT', reason: 'unreachable' }), updatedAt: 0 },
+    ]);
+    const app = await renderApp([dead]);
+    await app.waitForText('clusters');
+    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-dead' });
+    const frame = await app.waitForText('Fleet › db-dead');
+    const row = line(frame, 'db-dead-2');
+    expect(row).toContain('▲ no data');
+    expect(row).toContain('eu-west-1b');
+    expect(frame).not.toMatch(/\d{4,} d/);
+  });
+});
+
+describe('narrow terminal', () => {
+  it('at 60 columns still shows every row\'s freshness and health', async () => {
+    const app = await renderApp(sampleFleet(), { columns: 60, rows: 20 });
+    await app.waitForText('clusters');
+    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
+    const frame = await app.waitForText('Fleet › db-orders');
+    expect(line(frame, 'db-orders-3')).toContain('▲ stale 42 s');
+    expect(line(frame, 'db-orders-2')).toContain('✗ CRIT');
+    expect(Math.max(...frame.split('\n').map((l) => Array.from(l).length))).toBeLessThanOrEqual(60);
+  });
+});

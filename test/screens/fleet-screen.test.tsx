@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateFleet, sampleFleet } from '../helpers/fleet-fixtures.js';
+import { keys } from '../helpers/keys.js';
+import { cleanupInk } from '../helpers/render.js';
+import { renderApp } from './render-app.js';
+
+afterEach(cleanupInk);
+
+const selectedRow = (frame: string) => frame.split('\n').find((l) => l.startsWith('›')) ?? '';
+
+describe('fleet screen', () => {
+  it('lists every cluster worst first with engine, nodes, health and reason, lag and findings', async () => {
+    const app = await renderApp(sampleFleet());
+    const frame = await app.waitForText('db-billing');
+    const lines = frame.split('\n');
+    const order = ['db-billing', 'db-orders', 'cass-events', 'web'].map((n) => lines.findIndex((l) => l.includes(` ${n} `)));
+    expect(order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1]!))).toBe(true);
+    const orders = lines.find((l) => l.includes(' db-orders '))!;
+    expect(orders).toContain('mysql');
+    expect(orders).toContain('✗ CRIT');
+    expect(orders).toContain('340 s');
+    expect(lines.find((l) => l.includes(' web '))).toContain('✓ OK');
+    expect(frame).toContain('✗2 two writab');
+    // The selected cluster's reasons in full, under the table.
+    expect(frame).toContain('» db-billing: ✗ CRIT two writable masters: db-billing-1, db-billing-2');
+  });
+
+  it('moves with arrows and j/k, jumps with g/G, and opens a cluster with enter', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('1/4');
+    await app.press(keys.down);
+    await app.waitForText('2/4');
+    await app.press('j', 'j');
+    await app.waitForText('4/4');
+    await app.press('k');
+    await app.waitForText('3/4');
+    await app.press('g');
+    await app.waitForText('1/4');
+    await app.press('G');
+    expect(selectedRow(await app.waitForText('4/4'))).toContain('web');
+    await app.press(keys.up, keys.enter);
+    const frame = await app.waitForText('Fleet › cass-events');
+    expect(frame).toContain('cass-events-1');
+    expect(frame).toContain('REPAIRED');
+  });
+
+  it('filters by typed text, keeps it on enter, and esc clears it', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('4 clusters');
+    await app.press('/');
+    await app.waitForText('esc clear');
+    await app.press('c', 'a', 's', 's');
+    let frame = await app.waitForText('1 of 4 clusters match');
+    expect(frame).toContain('cass-events');
+    expect(frame).not.toContain('db-billing');
+    await app.press(keys.enter);
+    frame = await app.waitForText('filter: cass');
+    // The filter is kept and the list has the keyboard again: enter opens the match.
+    await app.press(keys.enter);
+    await app.waitForText('Fleet › cass-events');
+    await app.press(keys.escape);
+    await app.waitForText('filter: cass');
+    await app.press(keys.escape);
+    frame = await app.waitForText('4 clusters');
+    expect(frame).not.toContain('filter:');
+    expect(frame).toContain('db-billing');
+  });
+
+  it('filters on AZ and health level too', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('4 clusters');
+    await app.press('/', 'w', 'a', 'r', 'n');
+    const frame = await app.waitForText('1 of 4 clusters match');
+    expect(frame).toContain('cass-events');
+  });
+
+  it('shows every key in the help overlay, and esc closes it', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('4 clusters');
+    await app.press('?');
+    const help = await app.waitForText('Keys · fleet');
+    for (const k of ['↑/↓ j/k', 'PgUp/PgDn', 'g / G', '⏎', '/', 'r', 'q', 'esc']) expect(help).toContain(k);
+    expect(help).toContain('refresh now');
+    await app.press(keys.escape);
+    const frame = await app.waitForText('4 clusters');
+    expect(frame).not.toContain('Keys · fleet');
+  });
+
+  it('r calls onRefresh and q calls onQuit', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('4 clusters');
+    await app.press('r');
+    expect(app.onRefresh).toHaveBeenCalledTimes(1);
+    expect(app.onQuit).not.toHaveBeenCalled();
+    await app.press('q');
+    expect(app.onQuit).toHaveBeenCalledTimes(1);
+  });
+
+  it('draws only a window of a 5,000-node fleet, and PgDn/end scroll it', async () => {
+    const app = await renderApp(generateFleet(500, 10), { rows: 24 });
+    let frame = await app.waitForText('500 clusters · 5000 nodes');
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+    const rowLines = (f: string) => f.split('\n').filter((l) => /^[› ] db-\d{4} /.test(l)).length;
+    expect(rowLines(frame)).toBeGreaterThan(10);
+    expect(rowLines(frame)).toBeLessThan(24);
+    await app.press(keys.pageDown);
+    // A page keeps one row of context: from row 1 it lands on the last visible row.
+    frame = await app.waitForText(`${rowLines(frame)}/500`);
+    await app.press('G');
+    frame = await app.waitForText('500/500');
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+    expect(selectedRow(frame)).toMatch(/db-\d{4}/);
+  });
+
+  it('keeps the cursor on its cluster when a refresh re-sorts the list', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('1/4');
+    await app.press('j');
+    expect(selectedRow(await app.waitForText('2/4'))).toContain('db-orders');
+    const [billing, orders, ...rest] = app.fleet.getState().clusters;
+    app.fleet.getState().actions.setClusters([orders!, billing!, ...rest], Date.now(), 10);
+    const frame = await app.waitForText('1/4');
+    expect(selectedRow(frame)).toContain('db-orders');
+  });
+});
