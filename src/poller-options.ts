@@ -2,6 +2,7 @@
 
 import type { Config } from './config/schema.js';
 import type { PollerOptions } from './store/poller.js';
+import { engineOptionsFromConfig } from './backends/engines/index.js';
 
 export const REPAIR_TAG = 'last-repaired';
 
@@ -11,11 +12,7 @@ export function pollerOptions(config: Config): PollerOptions {
     thresholds: config.thresholds,
     roleTag: config.discovery.roleTag,
     repairTag: REPAIR_TAG,
-    engine: {
-      mysqlClient: config.engines.mysqlClient,
-      nodetool: config.engines.nodetool,
-      probeTimeoutMs: config.engines.probeTimeoutSeconds * 1000,
-    },
+    engine: engineOptionsFromConfig(config),
     targetReplicas: (cluster) => config.clusters[cluster]?.targetReplicas,
   };
 }

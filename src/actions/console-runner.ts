@@ -32,8 +32,12 @@ export interface RunController {
 export interface ConsoleRunner {
   /** Preflight and plan, into the store; the screen shows them and the operator starts. */
   plan(runbook: string, params: Record<string, unknown>): Promise<RunController>;
-  /** Continues an interrupted or paused run (its history is loaded into the store first). */
-  resume(runId: string): Promise<RunController>;
+  /**
+   * Continues an interrupted or paused run (its history is loaded into the
+   * store first). With `start: false` it only loads it: the run screen shows
+   * where it stopped and the operator starts it (the offer at console start).
+   */
+  resume(runId: string, opts?: { start?: boolean }): Promise<RunController>;
   /** What to offer at start. */
   resumable(): ResumableRun[];
   get(runId: string): RunController | undefined;
@@ -121,13 +125,19 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
       const prepared: PreparedRun = await prepareRun(runbook, params, deps, abort.signal);
       return controllerFor(prepared.runId, gate, abort, () => executeRun(prepared, deps, abort.signal), false);
     },
-    async resume(runId) {
+    async resume(runId, opts = {}) {
       const loaded = loadRun(config.stateDir, runId);
       runs.getState().actions.load(foldRun(loaded.journal.records)!);
       const { gate, deps, setRun } = wire();
       setRun(loaded.view.id);
       const abort = new AbortController();
-      return controllerFor(loaded.view.id, gate, abort, () => resumeRun(getRunbook, loaded.view.id, deps, abort.signal), true);
+      return controllerFor(
+        loaded.view.id,
+        gate,
+        abort,
+        () => resumeRun(getRunbook, loaded.view.id, deps, abort.signal),
+        opts.start ?? true,
+      );
     },
     resumable: () => listResumableRuns(config.stateDir),
     get: (runId) => controllers.get(runId),

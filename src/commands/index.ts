@@ -2,6 +2,7 @@
 
 import type { RegisterCommand } from './types.js';
 import { register as iamPolicy } from './iam-policy.js';
+import { register as lab } from './lab.js';
 import { register as ls } from './ls.js';
 import { register as resume } from './resume.js';
 import { register as run } from './run.js';
@@ -9,4 +10,4 @@ import { register as runs } from './runs.js';
 import { register as show } from './show.js';
 import { register as sim } from './sim.js';
 
-export const COMMANDS: RegisterCommand[] = [ls, run, runs, show, resume, sim, iamPolicy];
+export const COMMANDS: RegisterCommand[] = [ls, run, runs, show, resume, sim, lab, iamPolicy];

@@ -4,7 +4,7 @@
 
 import type { Instance, MysqlFacts, MysqlFlavour, ReplicaStatus, ThreadState } from '../../domain/types.js';
 import type { Shell } from '../ports.js';
-import { markerSelect, parseSections, type Row } from './mysql-batch.js';
+import { BatchParseError, markerSelect, parseSections, type Row } from './mysql-batch.js';
 import { shellQuote } from './shell-quote.js';
 
 export interface MysqlProbeOptions {
@@ -12,16 +12,32 @@ export interface MysqlProbeOptions {
   client: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * `schema.table` of a pt-heartbeat style table (a `ts` column with the
+   * master's UTC time): on replicas, lag is read from it instead of
+   * Seconds_Behind_*, which is NULL whenever the SQL thread is stopped.
+   */
+  heartbeatTable?: string;
 }
 
 export class ProbeError extends Error {
   constructor(
     message: string,
     readonly node: string,
+    /** 1-based line of the command's output that did not parse, when that is what failed. */
+    readonly line?: number,
   ) {
     super(message);
     this.name = 'ProbeError';
   }
+}
+
+/** Wraps a parse failure so the message names the node and the output line. */
+function parseFailure(node: Instance, err: unknown): ProbeError {
+  if (err instanceof BatchParseError) {
+    return new ProbeError(`${node.name}: mysql output line ${err.line} does not parse: ${err.message}`, node.name, err.line);
+  }
+  return new ProbeError(`${node.name}: ${(err as Error).message}`, node.name);
 }
 
 /** The exact command line that runs `sql` on a node. */
@@ -56,6 +72,29 @@ export function probeSql(flavour: MysqlFlavour, version: string): string {
   ].join('; ');
 }
 
+/**
+ * Heartbeat lag in seconds (0.1 s resolution): now minus the newest `ts` the
+ * master wrote. Only sent when `engines.heartbeatTable` is configured.
+ */
+export function heartbeatSql(table: string): string {
+  if (!/^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$/.test(table)) throw new Error(`heartbeat table "${table}" is not schema.table`);
+  const quoted = table
+    .split('.')
+    .map((p) => `\`${p}\``)
+    .join('.');
+  return [markerSelect('heartbeat'), `SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) AS lag_us FROM ${quoted}`].join('; ');
+}
+
+export function parseHeartbeat(output: string, table: string): number | null {
+  const row = parseSections(output).get('heartbeat')?.[0];
+  if (!row) throw new Error(`no heartbeat section in the output for ${table}`);
+  const raw = row.lag_us;
+  if (raw === null || raw === undefined) return null; // empty table: nothing written yet
+  if (!/^-?\d+$/.test(raw)) throw new Error(`heartbeat lag "${raw}" from ${table} is not a whole number of microseconds`);
+  // A little clock skew between master and replica must not show as negative lag.
+  return Math.max(0, Math.round(Number(raw) / 100_000) / 10);
+}
+
 export function flavourOf(version: string): MysqlFlavour {
   return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
 }
@@ -80,17 +119,31 @@ export class MysqlProber {
     let version = this.versions.get(node.id);
     if (version === undefined) {
       const out = await this.run(node, FLAVOUR_SQL, opts);
-      version = parseSections(out).get('version')?.[0]?.version ?? undefined;
+      try {
+        version = parseSections(out).get('version')?.[0]?.version ?? undefined;
+      } catch (err) {
+        throw parseFailure(node, err);
+      }
       if (!version) throw new ProbeError(`${node.name}: SELECT @@version returned nothing`, node.name);
       this.versions.set(node.id, version);
     }
     const flavour = flavourOf(version);
     const out = await this.run(node, probeSql(flavour, version), opts);
+    let facts: MysqlFacts;
     try {
-      return parseProbe(flavour, version, out);
+      facts = parseProbe(flavour, version, out);
     } catch (err) {
-      throw new ProbeError(`${node.name}: ${(err as Error).message}`, node.name);
+      throw parseFailure(node, err);
     }
+    if (opts.heartbeatTable && facts.replica) {
+      const hb = await this.run(node, heartbeatSql(opts.heartbeatTable), opts);
+      try {
+        facts.replica.lagSeconds = parseHeartbeat(hb, opts.heartbeatTable);
+      } catch (err) {
+        throw parseFailure(node, err);
+      }
+    }
+    return facts;
   }
 
   private async run(node: Instance, sql: string, opts: MysqlProbeOptions): Promise<string> {
@@ -199,6 +252,8 @@ function bool(row: Row, key: string): boolean {
 function thread(row: Row, key: string): ThreadState {
   const v = str(row, key);
   if (v === 'Yes' || v === 'No' || v === 'Connecting') return v;
+  // MariaDB reports `Preparing` for an IO thread that is setting up its connection.
+  if (v === 'Preparing') return 'Connecting';
   throw new Error(`column ${key}: "${v}" is not Yes/No/Connecting`);
 }
 

@@ -57,10 +57,15 @@ export function outputWindow(step: StepView | undefined, height: number): string
   return [...dropped, ...lines].slice(-height);
 }
 
-export function runHints(run: RunView, opts: { isPlanned: boolean; hasGate: boolean }): KeyHint[] {
+export function runHints(run: RunView, opts: { isPlanned: boolean; isOffered?: boolean; hasGate: boolean }): KeyHint[] {
   if (opts.hasGate) return [];
   const hints: KeyHint[] = [{ keys: '↑/↓', short: '↑↓', label: 'step', isFooter: true }];
   if (opts.isPlanned && !run.blocked) hints.push({ keys: '⏎', label: 'start the run', footerLabel: 'start', isFooter: true });
+  if (opts.isOffered) {
+    hints.push({ keys: '⏎', label: 'resume the run from its journal', footerLabel: 'resume', isFooter: true });
+    hints.push({ keys: 'esc', label: 'back (the run stays interrupted; nightshift resume later)', footerLabel: 'back', isFooter: true });
+    return hints;
+  }
   if (isRunActive(run)) hints.push({ keys: 'x', label: 'abort the run (undo steps run)', footerLabel: 'abort', isFooter: true });
   else hints.push({ keys: 'esc', label: 'back', isFooter: true });
   return hints;

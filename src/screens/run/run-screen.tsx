@@ -33,7 +33,9 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   const gate = run?.gate;
   const isTypedOrConfirm = gate !== undefined && gate.request.kind !== 'checkpoint' && gate.request.kind !== 'failure';
   const isPlanned = run?.status === 'planned';
-  const isRunning = run?.status === 'running';
+  // A run from a journal that this console offers to resume: nothing runs until ⏎.
+  const isOffered = !controller.isStarted && (run?.status === 'running' || run?.status === 'paused');
+  const isRunning = run?.status === 'running' && !isOffered;
 
   const handleKeys = useCallback(
     (input: string, key: Key) => {
@@ -58,14 +60,14 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       const at = focusStep(run, chosen);
       if (key.upArrow || input === 'k') return setChosen(Math.max(0, at - 1));
       if (key.downArrow || input === 'j') return setChosen(Math.min(count - 1, at + 1));
-      if (isPlanned && key.return && !run.blocked) return controller.start();
+      if ((isPlanned || isOffered) && key.return && !run.blocked) return controller.start();
       if (isRunning && input === 'x') return setAbortAsked(true);
       if (key.escape && !isRunning) {
         if (isPlanned) controller.abort('the operator left the plan');
         onBack();
       }
     },
-    [run, gate, chosen, controller, isPlanned, isRunning, onBack],
+    [run, gate, chosen, controller, isPlanned, isOffered, isRunning, onBack],
   );
   useInput(handleKeys, { isActive: isActive && !isTypedOrConfirm && !isAbortAsked });
 
@@ -82,7 +84,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Text bold wrap="truncate">
-        {fit(`${run.title || run.runbook} on ${run.cluster} · ${statusWord(run)}${run.target ? ` · ${targetLine(run.target)}` : ''}`, width, 'left', false)}
+        {fit(`${run.title || run.runbook} on ${run.cluster} · ${statusWord(run, isOffered)}${run.target ? ` · ${targetLine(run.target)}` : ''}`, width, 'left', false)}
       </Text>
       {run.steps.slice(first, first + stepRows).map((s, i) => (
         <Text key={s.id} wrap="truncate" inverse={first + i === focus && chosen !== undefined} color={colorOf(s.status)}>
@@ -125,7 +127,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       ) : null}
       <Text wrap="truncate">
         {fit(
-          runHints(run, { isPlanned, hasGate: gate !== undefined || isAbortAsked })
+          runHints(run, { isPlanned, isOffered, hasGate: gate !== undefined || isAbortAsked })
             .map((h) => `${h.short ?? h.keys} ${h.footerLabel ?? h.label}`)
             .join('  '),
           width,
@@ -137,7 +139,8 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   );
 }
 
-function statusWord(run: RunView): string {
+function statusWord(run: RunView, isOffered: boolean): string {
+  if (isOffered) return `${run.status === 'paused' ? 'paused' : 'interrupted'}: ⏎ to resume`;
   if (run.status === 'planned') return run.blocked ? 'BLOCKED' : 'plan: ⏎ to start';
   if (run.gate) return 'waiting for you';
   return run.status;

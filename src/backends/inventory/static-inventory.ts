@@ -1,0 +1,131 @@
+// Inventory from the static file. Tags set by runbooks (`last-repaired`,
+// role tags) are kept in a sidecar state file next to the journals, never
+// written into the engineer's inventory file: the file stays theirs, and
+// the overlay survives restarts.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { ClusterRef, EngineKind, Instance } from '../../domain/types.js';
+import { MYSQL_CLIENT_TAG, NODETOOL_TAG } from '../engines/index.js';
+import type { Discovery, Inventory } from '../ports.js';
+import { loadInventoryFile, type InventoryHost } from './inventory-file.js';
+
+export { MYSQL_CLIENT_TAG, NODETOOL_TAG };
+
+export interface TagKeys {
+  clusterTag: string;
+  engineTag: string;
+  roleTag: string;
+}
+
+type Overlay = Record<string, { set: Record<string, string>; deleted: string[] }>;
+
+export class StaticInventory implements Inventory {
+  private readonly file: string;
+  private readonly overlayFile: string;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    file: string,
+    stateDir: string,
+    private readonly keys: TagKeys,
+  ) {
+    this.file = resolve(file);
+    const id = createHash('sha256').update(this.file).digest('hex').slice(0, 12);
+    this.overlayFile = join(stateDir, 'inventory', `${basename(this.file)}-${id}.tags.json`);
+  }
+
+  get tagStateFile(): string {
+    return this.overlayFile;
+  }
+
+  /** Re-reads the file every time, so an edit shows up on the next refresh. */
+  async discover(): Promise<Discovery> {
+    const inv = loadInventoryFile(this.file);
+    const launchTime = (await stat(this.file)).mtime.toISOString();
+    const overlay = await this.readOverlay();
+    const instances = inv.hosts.map((h) => this.toInstance(h, launchTime, overlay[h.name]));
+    const clusters = new Map<string, ClusterRef>();
+    for (const h of inv.hosts) {
+      const c = clusters.get(h.cluster) ?? { name: h.cluster, engine: h.engine as EngineKind, instanceIds: [], source: 'inventory' as const };
+      c.instanceIds.push(h.name);
+      clusters.set(h.cluster, c);
+    }
+    return { clusters: [...clusters.values()], instances };
+  }
+
+  private toInstance(h: InventoryHost, launchTime: string, overlay: Overlay[string] | undefined): Instance {
+    const tags: Record<string, string> = {
+      Name: h.name,
+      ...h.tags,
+      [this.keys.clusterTag]: h.cluster,
+      [this.keys.engineTag]: h.engine,
+      ...(h.role ? { [this.keys.roleTag]: h.role } : {}),
+      ...(h.mysqlClient ? { [MYSQL_CLIENT_TAG]: h.mysqlClient } : {}),
+      ...(h.nodetool ? { [NODETOOL_TAG]: h.nodetool } : {}),
+      ...(overlay?.set ?? {}),
+    };
+    for (const k of overlay?.deleted ?? []) delete tags[k];
+    return {
+      id: h.name,
+      name: h.name,
+      privateIp: h.privateIp ?? h.host,
+      az: h.az ?? 'unknown',
+      type: h.type ?? 'static',
+      // The file cannot know; the probe's success or failure says whether it is up.
+      state: 'running',
+      launchTime,
+      statusChecks: 'unknown',
+      tags,
+      ssh: { host: h.host, ...(h.port !== undefined ? { port: h.port } : {}), ...(h.user ? { user: h.user } : {}) },
+    };
+  }
+
+  async setTags(instanceId: string, tags: Record<string, string>): Promise<void> {
+    await this.update(instanceId, (entry) => {
+      for (const [k, v] of Object.entries(tags)) {
+        entry.set[k] = v;
+        entry.deleted = entry.deleted.filter((d) => d !== k);
+      }
+    });
+  }
+
+  async deleteTags(instanceId: string, keys: string[]): Promise<void> {
+    await this.update(instanceId, (entry) => {
+      for (const k of keys) {
+        delete entry.set[k];
+        if (!entry.deleted.includes(k)) entry.deleted.push(k);
+      }
+    });
+  }
+
+  private async update(instanceId: string, change: (entry: Overlay[string]) => void): Promise<void> {
+    const run = this.writing.then(async () => {
+      const inv = loadInventoryFile(this.file);
+      if (!inv.hosts.some((h) => h.name === instanceId)) {
+        throw new Error(`no host ${instanceId} in the inventory ${this.file}`);
+      }
+      const overlay = await this.readOverlay();
+      const entry = overlay[instanceId] ?? { set: {}, deleted: [] };
+      change(entry);
+      overlay[instanceId] = entry;
+      await mkdir(join(this.overlayFile, '..'), { recursive: true });
+      // Write-then-rename: a crash leaves the old state or the new one, never half a file.
+      const tmp = `${this.overlayFile}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(overlay, null, 2) + '\n', { mode: 0o600 });
+      await rename(tmp, this.overlayFile);
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readOverlay(): Promise<Overlay> {
+    try {
+      return JSON.parse(await readFile(this.overlayFile, 'utf8')) as Overlay;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw new Error(`tag state ${this.overlayFile} is unreadable: ${(err as Error).message}`);
+    }
+  }
+}

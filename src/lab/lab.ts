@@ -1,0 +1,569 @@
+// The lab: real servers on loopback, for tests and for anyone who wants to
+// open the console on something real. One OpenSSH sshd (its own config,
+// host key, user key and known_hosts, high port) and three MariaDB servers
+// with GTID replication (m1 master, m2 and m3 replicas), each with its own
+// datadir and socket.
+//
+// Each node has its own loopback address (127.0.0.11, .12, .13 by default):
+// mariadbd binds there, and the one sshd listens on each of them. A
+// `Match LocalAddress` block sets MYSQL_UNIX_PORT per address, so plain
+// `mysql` on "host" 127.0.0.12 talks to m2, exactly as on a real fleet
+// where every host runs its own server: no per-node client command needed.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { findLabBinaries, type LabBinaries } from './binaries.js';
+
+export const LAB_CLUSTER = 'lab';
+export const LAB_REPL_USER = 'repl';
+// A lab-only password on loopback; it is written to the replicas' master.info, like any replication setup.
+const LAB_REPL_PASSWORD = 'lab-repl-only';
+export const LAB_HEARTBEAT_TABLE = 'nightshift_lab.heartbeat';
+
+export interface LabOptions {
+  /** Where everything lives (default ./.lab). */
+  dir: string;
+  /** First three octets of the nodes' loopback addresses; nodes get .11, .12, .13. */
+  ipPrefix?: string;
+  /** Servers outlive this process (`nightshift lab up`); otherwise they are this process's children. */
+  detached?: boolean;
+  /** Bounds every wait (server start, replication catching up). */
+  timeoutMs?: number;
+}
+
+export interface LabNodeState {
+  name: string;
+  role: 'master' | 'replica';
+  ip: string;
+  mysqlPort: number;
+  serverId: number;
+  socket: string;
+  datadir: string;
+  errorLog: string;
+  pid: number;
+}
+
+export interface LabState {
+  version: 1;
+  dir: string;
+  cluster: string;
+  /** The OS user the lab's sshd lets in (the user who started it). */
+  user: string;
+  sshPort: number;
+  sshdPid: number;
+  nodes: LabNodeState[];
+  files: {
+    inventory: string;
+    sshConfig: string;
+    knownHosts: string;
+    identity: string;
+    hostKey: string;
+    sshdConfig: string;
+    sshdLog: string;
+  };
+  startedAt: string;
+}
+
+const STATE_FILE = 'lab.json';
+
+export function defaultLabDir(): string {
+  return resolve(process.env.NIGHTSHIFT_LAB_DIR ?? '.lab');
+}
+
+/** Starts the lab from scratch in `dir` (stopping what a previous run left there). */
+export async function startLab(opts: LabOptions): Promise<Lab> {
+  const bins = findLabBinaries();
+  const dir = resolve(opts.dir);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  await stopLab(dir);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'ssh'), { recursive: true });
+  const prefix = opts.ipPrefix ?? '127.0.0';
+  const ips = [11, 12, 13].map((n) => `${prefix}.${n}`);
+  const user = safeUser();
+  const isRoot = process.getuid?.() === 0;
+
+  const [sshPort, mysqlPort] = await Promise.all([freePort(ips), freePort(ips)]);
+  const nodes: LabNodeState[] = ips.map((ip, i) => {
+    const name = `m${i + 1}`;
+    return {
+      name,
+      role: i === 0 ? 'master' : 'replica',
+      ip,
+      mysqlPort,
+      serverId: i + 1,
+      socket: join(dir, name, 'mysqld.sock'),
+      datadir: join(dir, name, 'data'),
+      errorLog: join(dir, name, 'error.log'),
+      pid: 0,
+    };
+  });
+  const files = await writeSshFiles(bins, dir, ips, sshPort, nodes, user);
+  const state: LabState = {
+    version: 1,
+    dir,
+    cluster: LAB_CLUSTER,
+    user,
+    sshPort,
+    sshdPid: 0,
+    nodes,
+    files,
+    startedAt: new Date().toISOString(),
+  };
+  const lab = new Lab(state, bins);
+  try {
+    if (isRoot) mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege separation directory
+    const sshd = startProcess(bins.sshd, ['-D', '-f', files.sshdConfig, '-E', files.sshdLog], files.sshdLog, opts.detached);
+    state.sshdPid = sshd.pid!;
+    // One bootstrap, copied: parallel bootstraps collide on their temporary files, and a copy is faster.
+    await installDatadir(bins, nodes[0]!, isRoot);
+    for (const node of nodes.slice(1)) cpSync(nodes[0]!.datadir, node.datadir, { recursive: true });
+    await Promise.all(
+      nodes.map(async (node) => {
+        const child = startProcess(bins.mariadbd, mariadbdArgs(node, isRoot), join(dir, node.name, 'stdout.log'), opts.detached);
+        node.pid = child.pid!;
+      }),
+    );
+    saveState(state);
+    await Promise.all([
+      waitForPort(ips[0]!, sshPort, timeoutMs, () => tail(files.sshdLog)),
+      ...nodes.map((n) => lab.waitForServer(n, timeoutMs)),
+    ]);
+    await lab.setUpReplication(timeoutMs);
+    await writeInventory(state);
+    return lab;
+  } catch (err) {
+    await lab.stop();
+    throw err;
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'root';
+  }
+}
+
+/** A port free on every node address (sshd and the servers share it across addresses). */
+async function freePort(ips: string[]): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((res, rej) => {
+      const srv = createServer();
+      srv.once('error', rej);
+      srv.listen(0, ips[0], () => {
+        const addr = srv.address();
+        srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+      });
+    });
+    const ok = await Promise.all(ips.slice(1).map((ip) => canListen(ip, port)));
+    if (ok.every(Boolean)) return port;
+  }
+  throw new Error(`no free port on ${ips.join(', ')}`);
+}
+
+function canListen(ip: string, port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, ip, () => srv.close(() => res(true)));
+  });
+}
+
+async function run(bin: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', rej);
+    child.once('close', (code) => res({ code, stdout, stderr }));
+    // A program that never reads its stdin (ssh-keygen) may exit before we finish writing.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input ?? '');
+  });
+}
+
+async function writeSshFiles(
+  bins: LabBinaries,
+  dir: string,
+  ips: string[],
+  port: number,
+  nodes: LabNodeState[],
+  user: string,
+): Promise<LabState['files']> {
+  const ssh = join(dir, 'ssh');
+  const hostKey = join(ssh, 'ssh_host_ed25519_key');
+  const identity = join(ssh, 'id_ed25519');
+  for (const [file, comment] of [
+    [hostKey, 'nightshift-lab-host'],
+    [identity, 'nightshift-lab-user'],
+  ] as const) {
+    const r = await run(bins.sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+    if (r.code !== 0) throw new Error(`ssh-keygen failed: ${r.stderr.trim()}`);
+  }
+  writeFileSync(join(ssh, 'authorized_keys'), readFileSync(`${identity}.pub`), { mode: 0o600 });
+  const hostPub = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
+  const knownHosts = join(ssh, 'known_hosts');
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  for (const n of nodes) {
+    mkdirSync(join(dir, n.name), { recursive: true });
+    writeFileSync(
+      join(dir, n.name, 'my.cnf'),
+      `# This node's client and mariadb-backup settings (sshd points MYSQL_HOME here).\n` +
+        `[client]\nsocket=${n.socket}\n[mysqld]\nsocket=${n.socket}\ndatadir=${n.datadir}\n`,
+    );
+  }
+  writeFileSync(knownHosts, `${ips.map((ip) => `[${ip}]:${port}`).join(',')} ${hostPub[0]} ${hostPub[1]}\n`);
+
+  const sshdConfig = join(ssh, 'sshd_config');
+  const sshdLog = join(ssh, 'sshd.log');
+  writeFileSync(
+    sshdConfig,
+    [
+      '# nightshift lab sshd: loopback only, keys only, its own files.',
+      ...ips.map((ip) => `ListenAddress ${ip}:${port}`),
+      `HostKey ${hostKey}`,
+      `PidFile ${join(ssh, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(ssh, 'authorized_keys')}`,
+      `AllowUsers ${user}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'UsePAM no',
+      // The lab dir may sit in a group-writable checkout; the keys are the lab's own.
+      'StrictModes no',
+      'AllowTcpForwarding yes',
+      // Probes and steps share one connection per host: allow more channels than the default 10.
+      'MaxSessions 64',
+      // The bench opens 50 connections at once; the default 10:30:100 would drop some.
+      'MaxStartups 200',
+      'LogLevel INFO',
+      // Debian's /etc/mysql/my.cnf names the system socket and beats MYSQL_UNIX_PORT;
+      // $MYSQL_HOME/my.cnf (MariaDB: $MARIADB_HOME) is read after it and wins.
+      ...nodes.flatMap((n) => [
+        `Match LocalAddress ${n.ip}`,
+        // HOME too: bash run by sshd sources ~/.bashrc even for `bash -c`, and the
+        // engineer's own rc files (pyenv, nvm...) have no place in a hermetic lab.
+        `  SetEnv "HOME=${join(dir, 'home')}" "MYSQL_HOME=${join(dir, n.name)}" "MARIADB_HOME=${join(dir, n.name)}" "MYSQL_UNIX_PORT=${n.socket}"`,
+      ]),
+      '',
+    ].join('\n'),
+  );
+
+  const sshConfig = join(ssh, 'ssh_config');
+  writeFileSync(
+    sshConfig,
+    [
+      '# For `ssh -F` and for nightshift (the lab inventory points here).',
+      `Host ${ips.join(' ')}`,
+      `  User ${user}`,
+      `  Port ${port}`,
+      `  IdentityFile ${identity}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '',
+    ].join('\n'),
+  );
+  return {
+    inventory: join(dir, 'inventory.yaml'),
+    sshConfig,
+    knownHosts,
+    identity,
+    hostKey,
+    sshdConfig,
+    sshdLog,
+  };
+}
+
+async function installDatadir(bins: LabBinaries, node: LabNodeState, isRoot: boolean): Promise<void> {
+  mkdirSync(join(node.datadir, '..'), { recursive: true });
+  const args = [
+    '--no-defaults',
+    `--datadir=${node.datadir}`,
+    '--auth-root-authentication-method=socket',
+    '--skip-test-db',
+    // As root, run the server as root: the lab dir may be under a 0700 home the mysql user cannot enter.
+    ...(isRoot ? ['--user=root'] : []),
+  ];
+  const r = await run(bins.installDb, args);
+  if (r.code !== 0) throw new Error(`${bins.installDb} for ${node.name} failed: ${tailText(r.stderr || r.stdout)}`);
+}
+
+function mariadbdArgs(node: LabNodeState, isRoot: boolean): string[] {
+  return [
+    '--no-defaults',
+    `--datadir=${node.datadir}`,
+    `--socket=${node.socket}`,
+    `--bind-address=${node.ip}`,
+    `--port=${node.mysqlPort}`,
+    `--pid-file=${join(node.datadir, '..', 'mysqld.pid')}`,
+    `--log-error=${node.errorLog}`,
+    `--tmpdir=${join(node.datadir, '..')}`,
+    `--server-id=${node.serverId}`,
+    `--log-bin=${node.name}-bin`,
+    `--relay-log=${node.name}-relay-bin`,
+    '--log-slave-updates',
+    '--binlog-format=ROW',
+    '--skip-name-resolve',
+    '--innodb-buffer-pool-size=32M',
+    ...(node.role === 'replica' ? ['--read-only'] : []),
+    ...(isRoot ? ['--user=root'] : []),
+  ];
+}
+
+function startProcess(bin: string, args: string[], logFile: string, detached = false): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached });
+  closeSync(fd);
+  if (detached) child.unref();
+  // Without a listener a failed spawn would crash the process; the wait that follows reports it.
+  child.on('error', () => undefined);
+  return child;
+}
+
+function saveState(state: LabState): void {
+  writeFileSync(join(state.dir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+}
+
+export function readLabState(dir: string): LabState | undefined {
+  const file = join(resolve(dir), STATE_FILE);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as LabState;
+}
+
+async function writeInventory(state: LabState): Promise<void> {
+  const doc = {
+    ssh: { configFile: 'ssh/ssh_config' },
+    hosts: state.nodes.map((n) => ({
+      name: n.name,
+      cluster: state.cluster,
+      engine: 'mysql',
+      host: n.ip,
+      port: state.sshPort,
+      user: state.user,
+      az: `lab-${String.fromCharCode(96 + n.serverId)}`,
+      role: n.role,
+      tags: { lab: 'true' },
+    })),
+  };
+  await writeFile(
+    state.files.inventory,
+    `# Written by \`nightshift lab up\`. Open the console on it:\n#   nightshift --inventory ${state.files.inventory}\n` +
+      stringify(doc),
+  );
+}
+
+export class Lab {
+  constructor(
+    readonly state: LabState,
+    private readonly bins: LabBinaries,
+  ) {}
+
+  get master(): LabNodeState {
+    return this.state.nodes.find((n) => n.role === 'master')!;
+  }
+
+  get replicas(): LabNodeState[] {
+    return this.state.nodes.filter((n) => n.role === 'replica');
+  }
+
+  node(name: string): LabNodeState {
+    const n = this.state.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no lab node ${name}`);
+    return n;
+  }
+
+  /** Runs SQL locally over the node's socket (set-up and tests; the product goes through ssh). */
+  async sql(nodeName: string, sql: string): Promise<string> {
+    const node = this.node(nodeName);
+    const r = await run(this.bins.client, [`--socket=${node.socket}`, '--batch', '--skip-column-names'], sql);
+    if (r.code !== 0) throw new Error(`${node.name}: ${tailText(r.stderr)} (SQL: ${sql.slice(0, 120)})`);
+    return r.stdout;
+  }
+
+  /** One value from one row. */
+  async value(nodeName: string, sql: string): Promise<string> {
+    return (await this.sql(nodeName, sql)).split('\n')[0]!.split('\t')[0] ?? '';
+  }
+
+  async waitForServer(node: LabNodeState, timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await run(this.bins.client, [`--socket=${node.socket}`, '--batch', '-e', 'SELECT 1']).catch(() => undefined);
+      if (r?.code === 0) return;
+      if (node.pid && !isAlive(node.pid)) {
+        throw new Error(`${node.name}: mariadbd exited while starting: ${tail(node.errorLog)}`);
+      }
+      if (Date.now() > end) throw new Error(`${node.name}: mariadbd not ready after ${timeoutMs} ms: ${tail(node.errorLog)}`);
+      await delay(100);
+    }
+  }
+
+  async setUpReplication(timeoutMs: number): Promise<void> {
+    const m = this.master;
+    await this.sql(
+      m.name,
+      [
+        `CREATE USER '${LAB_REPL_USER}'@'%' IDENTIFIED BY '${LAB_REPL_PASSWORD}'`,
+        `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${LAB_REPL_USER}'@'%'`,
+        'CREATE DATABASE nightshift_lab',
+        `CREATE TABLE ${LAB_HEARTBEAT_TABLE} (id INT PRIMARY KEY, ts VARCHAR(26) NOT NULL, server_id INT UNSIGNED NOT NULL)`,
+        'CREATE TABLE nightshift_lab.writes (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
+        `INSERT INTO ${LAB_HEARTBEAT_TABLE} VALUES (1, DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)`,
+        '',
+      ].join(';\n'),
+    );
+    for (const r of this.replicas) await this.pointAt(r.name, m.name);
+    await this.waitForReplicasInSync(timeoutMs);
+  }
+
+  /** CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos; START SLAVE. */
+  async pointAt(replica: string, master: string): Promise<void> {
+    const m = this.node(master);
+    await this.sql(
+      replica,
+      `CHANGE MASTER TO MASTER_HOST='${m.ip}', MASTER_PORT=${m.mysqlPort}, MASTER_USER='${LAB_REPL_USER}', ` +
+        `MASTER_PASSWORD='${LAB_REPL_PASSWORD}', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos; START SLAVE;`,
+    );
+  }
+
+  /** Until every replica's threads run and it has executed the master's binlog position. */
+  async waitForReplicasInSync(timeoutMs: number): Promise<void> {
+    const target = await this.value(this.master.name, 'SELECT @@gtid_binlog_pos');
+    await Promise.all(
+      this.replicas.map(async (r) => {
+        const res = await this.value(r.name, `SELECT MASTER_GTID_WAIT('${target}', ${Math.ceil(timeoutMs / 1000)})`);
+        if (res !== '0') {
+          const status = await this.sql(r.name, 'SHOW SLAVE STATUS\\G').catch((e: Error) => e.message);
+          throw new Error(`${r.name} did not reach ${target} in ${timeoutMs} ms:\n${status}`);
+        }
+      }),
+    );
+  }
+
+  /** Stops every process of this lab (idempotent). */
+  async stop(): Promise<void> {
+    await stopPids(this.state);
+  }
+}
+
+/** Stops the lab recorded in `dir`, if any; true when something was running. */
+export async function stopLab(dir: string): Promise<boolean> {
+  let state: LabState | undefined;
+  try {
+    state = readLabState(dir);
+  } catch {
+    return false;
+  }
+  if (!state) return false;
+  return stopPids(state);
+}
+
+async function stopPids(state: LabState): Promise<boolean> {
+  const pids = [state.sshdPid, ...state.nodes.map((n) => n.pid)].filter((p) => p > 0 && isOurs(p, state.dir));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  const end = Date.now() + 30_000;
+  while (pids.some(isAlive) && Date.now() < end) await delay(50);
+  for (const pid of pids.filter(isAlive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return pids.length > 0;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie (our own exited child not yet reaped) is not alive.
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** Guards against pid reuse: only a process whose command line names this lab's dir is ours. */
+function isOurs(pid: number, dir: string): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+export interface LabStatus {
+  dir: string;
+  state?: LabState;
+  sshd: 'up' | 'down';
+  nodes: Array<{ name: string; role: string; pid: number; process: 'up' | 'down' }>;
+}
+
+export async function labStatus(dir: string): Promise<LabStatus> {
+  const state = readLabState(dir);
+  if (!state) return { dir: resolve(dir), sshd: 'down', nodes: [] };
+  const sshdUp = isOurs(state.sshdPid, state.dir) && (await portOpen(state.nodes[0]!.ip, state.sshPort));
+  return {
+    dir: state.dir,
+    state,
+    sshd: sshdUp ? 'up' : 'down',
+    nodes: state.nodes.map((n) => ({ name: n.name, role: n.role, pid: n.pid, process: isOurs(n.pid, state.dir) ? 'up' : 'down' })),
+  };
+}
+
+function portOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+async function waitForPort(host: string, port: number, timeoutMs: number, why: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await portOpen(host, port))) {
+    if (Date.now() > end) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms: ${why()}`);
+    await delay(50);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function tail(file: string): string {
+  try {
+    return tailText(readFileSync(file, 'utf8'));
+  } catch {
+    return `(no ${file})`;
+  }
+}
+
+function tailText(text: string): string {
+  return text.trim().split('\n').slice(-5).join(' | ');
+}
