@@ -1,45 +1,121 @@
 // The interactive console: first frame at once (the header knows the target
-// from the config alone), then open the backends and start polling.
+// from the config alone), then open the backends, start polling, and offer
+// to resume a run that a dropped session left behind.
 
 import { render } from 'ink';
-import { createElement } from 'react';
+import { createElement, type ReactNode } from 'react';
+import { createConsoleRunner, type ConsoleRunner } from './actions/console-runner.js';
+import { loadRun } from './actions/engine/history.js';
 import { openBackends, targetOf } from './backends/index.js';
 import type { Backends } from './backends/ports.js';
 import type { Config } from './config/schema.js';
 import type { Io } from './commands/types.js';
+import { sameTarget } from './domain/target.js';
 import { pollerOptions } from './poller-options.js';
+import { RunScreen } from './screens/run/run-screen.js';
 import { createFleetStore } from './store/fleet.js';
 import { Poller } from './store/poller.js';
-import { App } from './app.js';
+import { createRunsStore } from './store/runs.js';
+import { createUiStore, type UiStore } from './store/ui.js';
+import { App, type RunScreenSlot } from './app.js';
+
+const ALT_SCREEN_ON = '\u001B[?1049h';
+const ALT_SCREEN_OFF = '\u001B[?1049l';
 
 export async function runConsole(config: Config, io: Io): Promise<void> {
   const fleet = createFleetStore({ target: targetOf(config), refreshSeconds: config.refreshSeconds });
+  const ui = createUiStore();
+  const runs = createRunsStore();
   let poller: Poller | undefined;
   let backends: Backends | undefined;
+  let runner: ConsoleRunner | undefined;
   let quit!: () => void;
   const done = new Promise<void>((resolve) => (quit = resolve));
 
+  const onRunbook = (runbook: string, cluster: string) => {
+    if (!runner) return;
+    runner.plan(runbook, { cluster }).then(
+      (controller) => ui.getState().actions.push({ kind: 'run', runId: controller.runId }),
+      (err: unknown) => fleet.getState().actions.setError(`could not plan ${runbook} on ${cluster}: ${messageOf(err)}`),
+    );
+  };
+  const renderRunScreen = (runId: string, slot: RunScreenSlot): ReactNode => {
+    const controller = runner?.get(runId);
+    if (!controller) return null;
+    return createElement(RunScreen, {
+      runId,
+      runs,
+      controller,
+      width: slot.width,
+      height: slot.height,
+      isActive: slot.isActive,
+      onBack: () => ui.getState().actions.pop(),
+    });
+  };
+
+  const stdout = io.stdout as NodeJS.WriteStream;
+  // The alternate screen keeps the shell's scrollback clean and leaves no
+  // half-drawn frame behind on quit, as less and k9s do.
+  const useAltScreen = Boolean(stdout.isTTY);
+  if (useAltScreen) stdout.write(ALT_SCREEN_ON);
   const app = render(
     createElement(App, {
       fleet,
+      ui,
+      runs,
       onRefresh: () => void poller?.refreshNow(),
       onQuit: () => quit(),
+      onRunbook,
+      renderRunScreen,
+      thresholds: config.thresholds,
+      roleTag: config.discovery.roleTag,
     }),
-    { stdout: io.stdout as NodeJS.WriteStream, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true },
+    { stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true },
   );
   app.waitUntilExit().then(() => quit());
 
   try {
+    // Let the first frame reach the terminal before the AWS SDK or ssh2 load.
+    await new Promise((resolve) => setImmediate(resolve));
     backends = await openBackends(config);
     fleet.getState().actions.setTarget(backends.target);
     poller = new Poller(backends, fleet, pollerOptions(config));
     poller.start();
+    runner = createConsoleRunner({ config, backends, runs });
+    await offerResume(runner, config, backends, ui);
   } catch (err) {
-    fleet.getState().actions.setError(err instanceof Error ? err.message : String(err));
+    fleet.getState().actions.setError(messageOf(err));
   }
 
   await done;
   poller?.stop();
+  await runner?.abortAll('nightshift is quitting');
   app.unmount();
+  if (useAltScreen) stdout.write(ALT_SCREEN_OFF);
   await backends?.close();
 }
+
+/**
+ * A run this fleet's journal says was interrupted (the session died) or
+ * paused is loaded, not started: its screen shows where it stopped and the
+ * operator presses ⏎ to continue it, or Esc to leave it for later.
+ */
+async function offerResume(runner: ConsoleRunner, config: Config, backends: Backends, ui: UiStore): Promise<void> {
+  const candidates = runner.resumable().filter((r) => {
+    try {
+      const target = loadRun(config.stateDir, r.runId).view.target;
+      return target !== undefined && sameTarget(target, backends.target);
+    } catch {
+      return false;
+    }
+  });
+  const newest = candidates[0];
+  if (!newest) return;
+  const controller = await runner.resume(newest.runId, { start: false });
+  ui.getState().actions.push({ kind: 'run', runId: controller.runId });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+

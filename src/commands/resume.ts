@@ -8,6 +8,7 @@ import { createHeadlessGate } from '../actions/engine/gate.js';
 import { listResumableRuns, loadRun } from '../actions/engine/history.js';
 import { resumeRun, type RunOutcome } from '../actions/engine/runner.js';
 import { createReporter, targetLine } from '../actions/headless/reporter.js';
+import { sameTarget } from '../domain/target.js';
 import { getRunbook } from '../actions/runbooks/index.js';
 import type { Target } from '../domain/types.js';
 import { CommandFailed, UsageError } from '../errors.js';
@@ -90,12 +91,3 @@ function getRunbookOrFail(name: string) {
 }
 
 /** Same fleet, whatever the speed: a run on one world must not be resumed on another. */
-export function sameTarget(a: Target, b: Target): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'sim' && b.kind === 'sim') return a.scenario === b.scenario && a.seed === b.seed;
-  if (a.kind === 'aws' && b.kind === 'aws') {
-    return (a.profile ?? '') === (b.profile ?? '') && [...a.regions].sort().join(',') === [...b.regions].sort().join(',');
-  }
-  if (a.kind === 'inventory' && b.kind === 'inventory') return a.file === b.file;
-  return false;
-}

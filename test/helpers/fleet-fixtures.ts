@@ -128,7 +128,7 @@ export function cassandraNode(cluster: string, o: NodeOptions, ring: CassandraPe
     metrics: { cpu: cpuSeries(NOW, (m) => 40 + (m % 5) * 8) },
     health: { level: o.level ?? 'OK', reason: o.reason ?? 'UN' },
     lagSeconds: null,
-    ...(o.lastRepaired ? { lastRepaired: o.lastRepaired } : {}),
+    ...(o.lastRepaired ? { lastRepaired: o.lastRepaired, repairAgeSeconds: Math.floor((NOW - Date.parse(o.lastRepaired)) / 1000) } : {}),
     updatedAt: o.updatedAt ?? NOW - 2_000,
     stale: o.stale ?? false,
   };

@@ -125,7 +125,7 @@ function nodeDetailText(node: NodeView, now: number, refreshSeconds: number, thr
   const fresh = freshness(node, now, refreshSeconds, thresholds);
   if (fresh.isStale) parts.push(`${fresh.text}${node.probeError ? `: ${node.probeError}` : ''}`);
   if (node.instance.state !== 'running') parts.push(node.instance.state);
-  if (node.engine === 'cassandra') parts.push(`repaired ${repairAge(node, now, thresholds.gcGraceSeconds).text}`);
+  if (node.engine === 'cassandra') parts.push(`repaired ${repairAge(node, thresholds.gcGraceSeconds).text}`);
   if (latestValue(node.metrics?.cpu) !== undefined) parts.push(`cpu ${cpuText(node).trim()}%`);
   parts.push(node.instance.id);
   return parts.join(' · ');

@@ -72,10 +72,10 @@ export function nodeColumns(ctx: NodeColumnContext): Column<NodeView>[] {
       width: 10,
       priority: 1,
       text: (n) => {
-        const r = repairAge(n, now, thresholds.gcGraceSeconds);
+        const r = repairAge(n, thresholds.gcGraceSeconds);
         return r.isOverdue ? `✗ ${r.text}` : r.text;
       },
-      colour: (n) => (repairAge(n, now, thresholds.gcGraceSeconds).isOverdue ? 'red' : undefined),
+      colour: (n) => (repairAge(n, thresholds.gcGraceSeconds).isOverdue ? 'red' : undefined),
     });
   }
   cols.push(

@@ -28,11 +28,11 @@ export interface RepairAge {
   ageSeconds: number | null;
 }
 
-export function repairAge(node: NodeView, now: number, gcGraceSeconds: number): RepairAge {
+/** The age comes from the poller, measured on the fleet's clock (virtual on the sim), not the wall clock. */
+export function repairAge(node: NodeView, gcGraceSeconds: number): RepairAge {
   if (!node.lastRepaired) return { isOverdue: true, text: 'never', ageSeconds: null };
-  const t = Date.parse(node.lastRepaired);
-  if (Number.isNaN(t)) return { isOverdue: true, text: `? bad tag "${node.lastRepaired}"`, ageSeconds: null };
-  const ageSeconds = Math.max(0, (now - t) / 1000);
+  if (node.repairAgeSeconds === undefined) return { isOverdue: true, text: `? bad tag "${node.lastRepaired}"`, ageSeconds: null };
+  const ageSeconds = node.repairAgeSeconds;
   return { isOverdue: ageSeconds > gcGraceSeconds, text: `${formatSeconds(ageSeconds)} ago`, ageSeconds };
 }
 

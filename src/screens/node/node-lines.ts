@@ -123,7 +123,7 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
     const c = facts.cassandra;
     heading('Cassandra');
     field('status', c.status, c.status === 'UN' ? undefined : 'red');
-    const repair = repairAge(node, ctx.now, ctx.thresholds.gcGraceSeconds);
+    const repair = repairAge(node, ctx.thresholds.gcGraceSeconds);
     field(
       'last repaired',
       `${node.lastRepaired ?? 'never'}${repair.ageSeconds !== null ? ` (${repair.text})` : ''}${
