@@ -1,0 +1,112 @@
+// The `ls --json` contract and the CLI's exit codes, through main() with the
+// simulated fleet (a product feature, not a mock).
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { main } from '../../src/cli.js';
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await main(args, { stdout, stderr, isInteractive: false });
+  process.exitCode = 0;
+  return { code, stdout: out, stderr: err };
+}
+
+const level = z.enum(['OK', 'WARN', 'CRIT', 'UNKNOWN']);
+const lsSchema = z
+  .object({
+    target: z.object({ kind: z.literal('sim'), scenario: z.string(), seed: z.number(), speed: z.number(), live: z.literal(false) }),
+    clusters: z.array(
+      z.object({
+        name: z.string(),
+        engine: z.enum(['mysql', 'cassandra', 'generic']),
+        health: z.object({ level, reasons: z.array(z.string()).min(1) }),
+        findings: z.array(z.object({ kind: z.string(), level, message: z.string(), nodes: z.array(z.string()) })),
+        worstLagSeconds: z.number().nullable(),
+        nodes: z.array(
+          z.object({
+            id: z.string().regex(/^i-[0-9a-f]{17}$/),
+            name: z.string(),
+            az: z.string(),
+            privateIp: z.string().regex(/^127\./),
+            role: z.string(),
+            state: z.string(),
+            health: z.object({ level, reason: z.string().min(1) }),
+            lagSeconds: z.number().nullable(),
+            stale: z.boolean(),
+            tags: z.record(z.string(), z.string()),
+            updatedAt: z.string().nullable(),
+          }),
+        ),
+      }),
+    ),
+  })
+  .strict();
+
+describe('nightshift ls', () => {
+  it('prints the documented JSON: target and clusters with nodes', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const { code, stdout } = await run(['ls', '--json', '--state-dir', stateDir, '--scenario', 'split-brain']);
+    expect(code).toBe(0);
+    const json = lsSchema.parse(JSON.parse(stdout));
+    expect(json.target.scenario).toBe('split-brain');
+    const mysql = json.clusters.filter((c) => c.engine === 'mysql');
+    expect(mysql.length).toBeGreaterThanOrEqual(3);
+    for (const c of mysql) for (const n of c.nodes) expect(n.lagSeconds === null || n.lagSeconds >= 0).toBe(true);
+    const ring = json.clusters.find((c) => c.engine === 'cassandra')!;
+    expect(ring.nodes.every((n) => n.lagSeconds === null)).toBe(true);
+    expect(ring.nodes.some((n) => 'last-repaired' in n.tags)).toBe(true);
+    expect(json.clusters.flatMap((c) => c.findings).map((f) => f.kind)).toContain('two-writable-masters');
+  });
+
+  it('says the same in text, REHEARSAL first', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const { code, stdout } = await run(['ls', '--state-dir', stateDir]);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toBe('REHEARSAL · simulated fleet · healthy · seed 1 · ×1');
+    expect(stdout).toMatch(/timeline-ring/);
+  });
+
+  it('fails with exit 1 naming a cluster that does not exist', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const { code, stderr } = await run(['ls', '--cluster', 'nope', '--state-dir', stateDir]);
+    expect(code).toBe(1);
+    expect(stderr).toBe('nightshift: no cluster named "nope"\n');
+  });
+});
+
+describe('exit codes', () => {
+  it('0 for --help and --version', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: nightshift');
+    const version = await run(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('2 for an unknown flag or a bad value', async () => {
+    expect((await run(['ls', '--frobnicate'])).code).toBe(2);
+    const bad = await run(['ls', '--seed', 'abc']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('nightshift: --seed takes a whole number, not "abc"\n');
+  });
+
+  it('2 for a config file that does not validate, naming file, line and key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'refreshSeconds: 5\nthresholds:\n  lagWarnSeconds: -3\n');
+    const { code, stderr } = await run(['ls', '--config', file, '--state-dir', dir]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(new RegExp(`^nightshift: ${file}:3: thresholds\\.lagWarnSeconds: `));
+  });
+});
