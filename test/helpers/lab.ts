@@ -1,7 +1,6 @@
 // The lab for tests: real sshd + three MariaDB servers on loopback, started
-// per test file in a temporary dir. Without the servers the lab tier is
-// skipped on a developer machine, and FAILS in CI (CI=true): a lab test
-// that silently skips in CI proves nothing.
+// per test file in a temporary dir. Without the servers every lab test
+// fails, naming what is missing: a lab test that skips proves nothing.
 
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,22 +9,16 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { createSshShell, type SshShell } from '../../src/backends/ssh/index.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import type { Instance } from '../../src/domain/types.js';
-import { findLabBinaries } from '../../src/lab/binaries.js';
 import { startLab, type Lab } from '../../src/lab/lab.js';
 
-export const isCI = process.env.CI === 'true' || process.env.CI === '1';
 
-function hasLabBinaries(): boolean {
-  try {
-    findLabBinaries();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `describe` for lab tests: runs (and fails without servers) in CI; skips locally without them. */
-export const describeLab = (isCI || hasLabBinaries() ? describe : describe.skip) as typeof describe;
+/**
+ * `describe` for lab tests. The lab tier only runs when asked for
+ * (`npm run test:lab`), so a missing server is a failure everywhere, with
+ * the message of findLabBinaries() saying which package to install; it never
+ * skips, in CI or on a laptop.
+ */
+export const describeLab = describe;
 
 export interface LabFixture {
   lab: Lab;
