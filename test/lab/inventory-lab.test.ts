@@ -1,7 +1,9 @@
 // The console's data path on the lab: the static-inventory backends opened
 // on the inventory `nightshift lab up` writes, polled like the console does.
 
+import { createElement } from 'react';
 import { afterAll, expect, it } from 'vitest';
+import { App } from '../../src/app.js';
 import { engineOptionsFromConfig } from '../../src/backends/engines/index.js';
 import { createInventoryBackends } from '../../src/backends/inventory/index.js';
 import { createSshShell } from '../../src/backends/ssh/index.js';
@@ -9,14 +11,34 @@ import type { Backends } from '../../src/backends/ports.js';
 import { pollerOptions } from '../../src/poller-options.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { Poller } from '../../src/store/poller.js';
+import { keys } from '../helpers/keys.js';
 import { describeLab, useTestLab } from '../helpers/lab.js';
+import { cleanupInk, renderInk } from '../helpers/render.js';
 
 describeLab('static inventory on the lab', () => {
   const fx = useTestLab();
   let opened: Backends | undefined;
   const open = async () => (opened ??= await createInventoryBackends(fx.config, { shell: createSshShell(fx.config) }));
   afterAll(async () => {
+    cleanupInk();
     await opened?.close();
+  });
+
+  it('opens in the console as LIVE, with the three servers in the roles they report', async () => {
+    const backends = await open();
+    const fleet = createFleetStore({ target: backends.target, refreshSeconds: 5 });
+    const poller = new Poller(backends, fleet, { ...pollerOptions(fx.config), engine: engineOptionsFromConfig(fx.config) });
+    await poller.refreshNow();
+    const app = await renderInk(createElement(App, { fleet, onRefresh: () => void poller.refreshNow(), onQuit: () => {} }));
+    const fleetFrame = await app.waitForText('lab');
+    expect(fleetFrame.split('\n')[0]).toContain(`LIVE · inventory ${fx.config.inventory}`);
+    await app.press(keys.enter);
+    const frame = await app.waitForText('m3');
+    const row = (name: string) => frame.split('\n').find((l) => new RegExp(`\\b${name}\\b`).test(l) && /master|replica/.test(l)) ?? '';
+    expect(row('m1')).toMatch(/master/);
+    expect(row('m2')).toMatch(/replica/);
+    expect(row('m3')).toMatch(/replica/);
+    poller.stop();
   });
 
   it('discovers the three servers of the lab cluster from the file', async () => {
