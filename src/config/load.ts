@@ -4,10 +4,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, UsageError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
+import { lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
 
 /** The global flags that bear on configuration, as commander hands them over. */
 export interface GlobalFlags {
@@ -53,67 +53,27 @@ export function findConfigFile(flags: GlobalFlags, opts: LoadOptions = {}): stri
 export function loadConfig(flags: GlobalFlags, opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = findConfigFile(flags, opts);
-  const raw: ParsedFile = file ? parseConfigFile(file, readFileSync(file, 'utf8')) : { data: {} };
-  const parsed = validate(file, raw.data ?? {}, raw);
+  const source = file
+    ? parseYamlSource(file, readFileSync(file, 'utf8'), 'the file must be a mapping of keys (for example `refreshSeconds: 5`)')
+    : undefined;
+  const parsed = validate(source);
   return applyFlags(parsed, flags, env, file);
 }
 
-interface ParsedFile {
-  data: unknown;
-  doc?: ReturnType<typeof parseDocument>;
-  lines?: LineCounter;
-}
-
-export function parseConfigFile(file: string, text: string): ParsedFile {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const problem = doc.errors[0];
-  if (problem) {
-    const line = problem.linePos?.[0]?.line ?? (problem.pos ? lines.linePos(problem.pos[0]).line : undefined);
-    throw new ConfigError(file, line, undefined, `not valid YAML: ${problem.message.split('\n')[0]}`);
-  }
-  const data = doc.toJS() ?? {};
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigError(file, 1, undefined, 'the file must be a mapping of keys (for example `refreshSeconds: 5`)');
-  }
-  return { data, doc, lines };
-}
-
-function validate(file: string | undefined, data: unknown, parsed: ParsedFile): z.output<typeof configSchema> {
-  const result = configSchema.safeParse(data);
+function validate(source: YamlSource | undefined): z.output<typeof configSchema> {
+  const result = configSchema.safeParse(source?.data ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const path = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
   const key = path.join('.') || undefined;
-  const line = parsed.doc && parsed.lines ? lineOf(parsed.doc.contents, path, parsed.lines) : undefined;
-  throw new ConfigError(file ?? '(defaults)', line, key, describeIssue(issue));
+  const line = source ? lineOf(source, path) : undefined;
+  throw new ConfigError(source?.file ?? '(defaults)', line, key, describeIssue(issue));
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return 'unknown key (check the spelling; see the README for every key)';
   return issue.message;
-}
-
-/** The line of the deepest node along `path` that exists in the document. */
-function lineOf(node: unknown, path: string[], lines: LineCounter): number | undefined {
-  let current = node as YamlNode | null | undefined;
-  let best = current?.range ? lines.linePos(current.range[0]).line : undefined;
-  for (const segment of path) {
-    if (isMap(current)) {
-      const pair = current.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === segment);
-      if (!pair) break;
-      const keyNode = pair.key as YamlNode | undefined;
-      if (keyNode?.range) best = lines.linePos(keyNode.range[0]).line;
-      current = pair.value as YamlNode | null;
-    } else if (isSeq(current)) {
-      current = current.items[Number(segment)] as YamlNode | undefined;
-      if (current?.range) best = lines.linePos(current.range[0]).line;
-    } else {
-      break;
-    }
-  }
-  return best;
 }
 
 function applyFlags(base: z.output<typeof configSchema>, flags: GlobalFlags, env: NodeJS.ProcessEnv, file?: string): Config {

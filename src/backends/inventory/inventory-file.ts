@@ -23,7 +23,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { lineOf, parseYamlSource } from '../../config/yaml-source.js';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 
@@ -76,49 +76,6 @@ export interface InventoryFile {
   hosts: InventoryHost[];
 }
 
-interface Parsed {
-  doc: Document;
-  lines: LineCounter;
-  data: unknown;
-}
-
-function parse(file: string, text: string): Parsed {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const problem = doc.errors[0];
-  if (problem) {
-    const line = problem.linePos?.[0]?.line ?? (problem.pos ? lines.linePos(problem.pos[0]).line : undefined);
-    throw new ConfigError(file, line, undefined, `not valid YAML: ${problem.message.split('\n')[0]}`);
-  }
-  const data: unknown = doc.toJS();
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigError(file, 1, undefined, 'an inventory is a mapping with a `hosts:` list (see the README)');
-  }
-  return { doc, lines, data };
-}
-
-/** The line of `path` in the document: the key's line, or the deepest part that exists. */
-function lineOf(p: Parsed, path: Array<string | number>): number | undefined {
-  let current = p.doc.contents as YamlNode | null | undefined;
-  let best = current?.range ? p.lines.linePos(current.range[0]).line : undefined;
-  for (const segment of path) {
-    if (isMap(current)) {
-      const pair = current.items.find((it) => (isScalar(it.key) ? String(it.key.value) : String(it.key)) === String(segment));
-      if (!pair) return best;
-      const keyNode = pair.key as YamlNode | undefined;
-      if (keyNode?.range) best = p.lines.linePos(keyNode.range[0]).line;
-      current = pair.value as YamlNode | null;
-    } else if (isSeq(current)) {
-      current = current.items[Number(segment)] as YamlNode | undefined;
-      if (!current) return best;
-      if (current.range) best = p.lines.linePos(current.range[0]).line;
-    } else {
-      return best;
-    }
-  }
-  return best;
-}
-
 function hasPath(data: unknown, path: Array<string | number>): boolean {
   let cur: unknown = data;
   for (const seg of path) {
@@ -156,7 +113,7 @@ export function loadInventoryFile(file: string): InventoryFile {
 }
 
 export function parseInventory(file: string, text: string): InventoryFile {
-  const p = parse(file, text);
+  const p = parseYamlSource(file, text, 'an inventory is a mapping with a `hosts:` list (see the README)');
   const top = fileSchema.safeParse(p.data);
   if (!top.success) {
     const issue = top.error.issues[0]!;
