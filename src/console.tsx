@@ -75,7 +75,12 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
   app.waitUntilExit().then(() => quit());
 
   try {
-    // Let the first frame reach the terminal before the AWS SDK or ssh2 load.
+    // The first frame is already out: Ink writes it inside render() (the leading
+    // edge of its throttle; stdout writes are synchronous on Linux), and
+    // bench/startup-aws.ts checks it arrives before the first AWS request. This
+    // yield lets React's scheduled effects run first (stdin in raw mode, the
+    // resize listener), because importing the AWS SDK next blocks the event
+    // loop for half a second or more.
     await new Promise((resolve) => setImmediate(resolve));
     backends = await openBackends(config);
     fleet.getState().actions.setTarget(backends.target);

@@ -7,14 +7,19 @@ import type { Target } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import { fit, formatAge } from './format.js';
 
-/** The words after the badge: "simulated fleet · healthy · seed 1 · ×1". */
-export function targetText(target: Target): string {
+/**
+ * The words after the badge: "simulated fleet · healthy · seed 1 · ×1",
+ * "123456789012 · us-east-1 · prod". While the first refresh runs, an account
+ * not known yet is "account …" (STS has not answered); after it, "account ?".
+ */
+export function targetText(target: Target, isLoading = false): string {
   switch (target.kind) {
     case 'sim':
       return `simulated fleet · ${target.scenario} · seed ${target.seed} · ×${target.speed}`;
     case 'aws': {
       const regions = target.regions.length > 0 ? target.regions.join(',') : 'region ?';
-      return `${target.account ?? 'account ?'} · ${regions} · ${target.profile ?? 'default credentials'}`;
+      const account = target.account ?? (isLoading ? 'account …' : 'account ?');
+      return `${account} · ${regions} · ${target.profile ?? 'default credentials'}`;
     }
     case 'inventory':
       return `inventory ${target.file}`;
@@ -30,13 +35,21 @@ export interface RefreshInfo {
   staleAfterRefreshes: number;
 }
 
-/** "refreshed 3 s ago", "refreshing…", "▲ refreshed 2 m ago" (late), "✗ refresh failed · data 42 s old". */
+/** Nothing shown yet and nothing failed: the console has just started (or is opening the backends). */
+export function isLoading(info: Pick<RefreshInfo, 'refreshedAt' | 'error'>): boolean {
+  return info.refreshedAt === null && !info.error;
+}
+
+/**
+ * "loading…" (nothing yet), "refreshed 3 s ago", "refreshed 3 s ago · refreshing…",
+ * "▲ refreshed 2 m ago" (late), "✗ refresh failed · data 42 s old".
+ */
 export function refreshText(info: RefreshInfo, now: number): { text: string; level: 'ok' | 'late' | 'failed' } {
   if (info.error) {
     const age = info.refreshedAt === null ? 'no data yet' : `data ${formatAge(info.refreshedAt, now)} old`;
     return { text: `✗ refresh failed · ${age}`, level: 'failed' };
   }
-  if (info.refreshedAt === null) return { text: 'refreshing…', level: 'ok' };
+  if (info.refreshedAt === null) return { text: 'loading…', level: 'ok' };
   const ageMs = now - info.refreshedAt;
   const isLate = ageMs > info.staleAfterRefreshes * info.refreshSeconds * 1000;
   const base = `${isLate ? '▲ ' : ''}refreshed ${formatAge(info.refreshedAt, now)} ago`;
@@ -61,7 +74,7 @@ export function Header({ target, now, width, ...info }: HeaderProps) {
         <Text inverse bold color={live ? 'red' : 'cyan'}>
           {badge}
         </Text>
-        <Text bold={live}>{`· ${fit(targetText(target), leftWidth)} `}</Text>
+        <Text bold={live}>{`· ${fit(targetText(target, isLoading(info)), leftWidth)} `}</Text>
         <Text color={refresh.level === 'failed' ? 'red' : refresh.level === 'late' ? 'yellow' : undefined}>
           {refresh.text}
         </Text>

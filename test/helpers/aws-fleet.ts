@@ -22,6 +22,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Clock, Shell } from '../../src/backends/ports.js';
+import { SshError } from '../../src/backends/ssh/ssh-error.js';
 import { configSchema, type Config, type ConfigFile } from '../../src/config/schema.js';
 
 export const ACCOUNT = '123456789012';
@@ -94,10 +95,15 @@ export function virtualClock(start = Date.parse('2026-03-01T01:00:00Z')): Clock 
   };
 }
 
-/** A shell that reaches nothing: every probe fails, so rows show as stale, as on a fleet behind a broken bastion. */
+/**
+ * A shell that reaches nothing: every command fails the way the real SSH
+ * shell fails on a refused connection, so rows show as stale with that
+ * reason, as on a fleet behind a broken bastion.
+ */
 export const unreachableShell: Shell = {
-  exec: async () => {
-    throw new Error('no SSH in this test');
+  exec: async (node) => {
+    const hop = `ec2-user@${node.privateIp}:22`;
+    throw new SshError('connect', hop, `${hop}: cannot connect: ECONNREFUSED`);
   },
   loginCommand: (node) => `ssh ${node.privateIp}`,
   close: async () => {},

@@ -33,6 +33,11 @@ export interface AwsClientOptions {
   requestHandler?: EC2ClientConfig['requestHandler'];
 }
 
+/** A TCP connection to an AWS endpoint takes milliseconds; past this the route is broken. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** No byte for this long on an open request: give up, and let the retry or the next refresh try again. */
+const SOCKET_TIMEOUT_MS = 30_000;
+
 export const USER_AGENT: [string, string] = ['nightshift', pkg.version];
 
 function sharedConfig(opts: AwsClientOptions, region: string) {
@@ -45,7 +50,9 @@ function sharedConfig(opts: AwsClientOptions, region: string) {
     maxAttempts: opts.maxAttempts ?? 3,
     customUserAgent: [USER_AGENT],
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
-    ...(opts.requestHandler ? { requestHandler: opts.requestHandler } : {}),
+    // The SDK waits on the OS for a connection (minutes on a blackholed route) and
+    // 15 minutes on a silent socket: the console would say "loading…" all that time.
+    requestHandler: opts.requestHandler ?? { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
   } satisfies EC2ClientConfig;
 }
 

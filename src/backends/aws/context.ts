@@ -12,13 +12,15 @@ export interface AwsContext {
   config: Config;
   clock: Clock;
   profile?: string;
+  /** The shared files searched when the profile is in neither (asked after a credentials failure only). */
+  missingProfile?: AwsCallContext['missingProfile'];
 }
 
 /** One SDK call with its IAM action named, so a failure becomes the right sentence. */
 export function call<T>(
   ctx: AwsContext,
-  where: Omit<AwsCallContext, 'profile'>,
+  where: Omit<AwsCallContext, 'profile' | 'missingProfile'>,
   fn: () => Promise<T>,
 ): Promise<T> {
-  return awsCall({ ...where, profile: ctx.profile }, fn);
+  return awsCall({ ...where, profile: ctx.profile, ...(ctx.missingProfile ? { missingProfile: ctx.missingProfile } : {}) }, fn);
 }

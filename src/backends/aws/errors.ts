@@ -7,6 +7,8 @@ export type AwsErrorKind =
   | 'throttled'
   /** Credentials missing, expired or rejected: nothing works until the operator logs in again. */
   | 'credentials'
+  /** The endpoint could not be reached (refused, no DNS, no route, connect timeout): the next refresh may get through. */
+  | 'network'
   /** The principal lacks an IAM permission. */
   | 'denied'
   /** Route 53 refused a change batch (the compare in compare-and-swap failed, or the record exists). */
@@ -23,6 +25,12 @@ export interface AwsCallContext {
   profile?: string;
   /** What was being done, for the sentence: "reading instances", "swapping db-writer.example.com". */
   doing?: string;
+  /**
+   * Asked only after a credentials failure: the shared files searched when
+   * the profile is in neither of them (a typo, a host without ~/.aws/config),
+   * undefined when it is there or nobody can tell.
+   */
+  missingProfile?: () => { config: string; credentials: string } | undefined;
 }
 
 export class AwsError extends Error {
@@ -44,7 +52,7 @@ export class AwsError extends Error {
 
   /** True when the next refresh may well succeed: the poller keeps the last values and marks them stale. */
   get isTransient(): boolean {
-    return this.kind === 'throttled' || this.kind === 'timeout' || this.kind === 'other';
+    return this.kind === 'throttled' || this.kind === 'timeout' || this.kind === 'network' || this.kind === 'other';
   }
 }
 
@@ -68,6 +76,41 @@ const BAD_CREDENTIALS = new Set([
   'IncompleteSignature',
 ]);
 const DENIED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException']);
+/** Node's codes for a request that never reached the service. */
+const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
+
+/** Service names as an engineer says them, and the SDK's per-service endpoint variable, by IAM prefix. */
+const SERVICES: Record<string, { name: string; endpointVar: string }> = {
+  ec2: { name: 'EC2', endpointVar: 'AWS_ENDPOINT_URL_EC2' },
+  sts: { name: 'STS', endpointVar: 'AWS_ENDPOINT_URL_STS' },
+  cloudwatch: { name: 'CloudWatch', endpointVar: 'AWS_ENDPOINT_URL_CLOUDWATCH' },
+  autoscaling: { name: 'Auto Scaling', endpointVar: 'AWS_ENDPOINT_URL_AUTO_SCALING' },
+  route53: { name: 'Route 53', endpointVar: 'AWS_ENDPOINT_URL_ROUTE_53' },
+};
+
+function serviceOf(action: string): { name: string; endpointVar: string } {
+  const prefix = action.split(':')[0] ?? action;
+  return SERVICES[prefix] ?? { name: prefix, endpointVar: 'AWS_ENDPOINT_URL' };
+}
+
+/**
+ * What to check when a service cannot be reached. An endpoint override in the
+ * environment is the likeliest cause when there is one, so it is named with
+ * its value; otherwise the host's own way out (DNS, route, proxy).
+ */
+function reachHint(action: string, env: NodeJS.ProcessEnv): string {
+  const { endpointVar } = serviceOf(action);
+  for (const name of [endpointVar, 'AWS_ENDPOINT_URL']) {
+    const value = env[name];
+    if (value) return `check ${name}=${value}`;
+  }
+  return 'check DNS, routes and HTTPS_PROXY from this host';
+}
+
+function tildeHome(path: string, env: NodeJS.ProcessEnv): string {
+  const home = env.HOME;
+  return home && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+}
 
 function loginHint(profile: string | undefined): string {
   return profile ? `run \`aws sso login --profile ${profile}\`` : 'run `aws sso login` (or refresh the credentials in your environment)';
@@ -84,8 +127,10 @@ function where(ctx: AwsCallContext): string {
 /** Turns whatever a `client.send` threw into an AwsError; an AwsError passes through unchanged. */
 export function toAwsError(err: unknown, ctx: AwsCallContext): AwsError {
   if (err instanceof AwsError) return err;
-  const e = (err ?? {}) as { name?: unknown; message?: unknown; Code?: unknown; $metadata?: { requestId?: string } };
-  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const e = (err ?? {}) as { name?: unknown; message?: unknown; code?: unknown; $metadata?: { requestId?: string } };
+  const systemCode = typeof e.code === 'string' && NETWORK.has(e.code) ? e.code : undefined;
+  // A request that never got an answer has no service error name; Node's code says more than "Error".
+  const name = systemCode ?? (typeof e.name === 'string' ? e.name : 'Error');
   const message = typeof e.message === 'string' ? e.message : String(err);
   const requestId = e.$metadata?.requestId;
   const doing = ctx.doing ?? ctx.action;
@@ -101,15 +146,30 @@ export function toAwsError(err: unknown, ctx: AwsCallContext): AwsError {
       `AWS is throttling ${ctx.action}${where(ctx)} (${name}) even after retries: the values shown are stale and will refresh when the rate drops`,
     );
   }
+  if (systemCode || name === 'TimeoutError') {
+    // "connect ECONNREFUSED 127.0.0.1:9", "getaddrinfo ENOTFOUND ec2.us-east-1.amazonaws.com"
+    const detail = message.replace(/^@smithy\/[\w-]+ - /, '').split('\n')[0];
+    return make('network', `cannot reach ${serviceOf(ctx.action).name}${where(ctx)}: ${reachHint(ctx.action, process.env)} (${detail})`);
+  }
   const isProviderError = name === 'CredentialsProviderError' || name === 'TokenProviderError';
   if (EXPIRED.has(name) || (isProviderError && /expired/i.test(message))) {
     return make('credentials', `${credentialsWho(ctx.profile)} have expired: ${loginHint(ctx.profile)}`);
   }
   if (isProviderError) {
-    return make(
-      'credentials',
-      `no usable ${credentialsWho(ctx.profile)} (${message.split('\n')[0]}): ${loginHint(ctx.profile)}, or set AWS_PROFILE / AWS_ACCESS_KEY_ID`,
-    );
+    const firstLine = message.split('\n')[0];
+    const searched = ctx.profile ? ctx.missingProfile?.() : undefined;
+    if (ctx.profile && searched) {
+      const files = `${tildeHome(searched.config, process.env)} and ${tildeHome(searched.credentials, process.env)}`;
+      return make(
+        'credentials',
+        `no AWS profile named ${ctx.profile}: check --profile (or AWS_PROFILE), or add it with \`aws configure sso --profile ${ctx.profile}\` (looked in ${files})`,
+      );
+    }
+    if (ctx.profile) {
+      // With a profile named, the SDK ignores AWS_ACCESS_KEY_ID: logging in to the profile is the way.
+      return make('credentials', `no AWS credentials for profile ${ctx.profile}: ${loginHint(ctx.profile)} (${firstLine})`);
+    }
+    return make('credentials', `no usable ${credentialsWho(ctx.profile)} (${firstLine}): ${loginHint(ctx.profile)}, or set AWS_PROFILE / AWS_ACCESS_KEY_ID`);
   }
   if (BAD_CREDENTIALS.has(name)) {
     return make('credentials', `AWS rejected the ${credentialsWho(ctx.profile)} (${name}): ${loginHint(ctx.profile)} and try again`);

@@ -13,6 +13,7 @@ import { AwsError } from './errors.js';
 import { AwsInventory } from './inventory.js';
 import { AwsLock } from './lock.js';
 import { AwsMetrics } from './metrics.js';
+import { isProfileConfigured, sharedFiles, type SharedFiles } from './profiles.js';
 import { RegionRouter } from './regions.js';
 import { AwsScaling } from './scaling.js';
 import { AwsVolumes } from './volumes.js';
@@ -45,7 +46,14 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
   const profile = config.aws.profile;
   const clients = await buildClients(config, deps.clients);
   const router = new RegionRouter(clients.regional);
-  const ctx: AwsContext = { clients, router, config, clock: deps.clock ?? realClock, ...(profile ? { profile } : {}) };
+  const ctx: AwsContext = {
+    clients,
+    router,
+    config,
+    clock: deps.clock ?? realClock,
+    // Read on each credentials failure (a few small files), so a profile added meanwhile is seen.
+    ...(profile ? { profile, missingProfile: () => missingProfile(profile) } : {}),
+  };
 
   const inventory = new AwsInventory(ctx);
   const dns = new AwsDns(ctx);
@@ -79,6 +87,12 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
       await deps.shell.close();
     },
   };
+}
+
+/** The files searched, when the profile is in neither; undefined when it is there or they cannot be read. */
+function missingProfile(profile: string): SharedFiles | undefined {
+  const files = sharedFiles();
+  return isProfileConfigured(profile, files) === false ? files : undefined;
 }
 
 async function buildClients(config: Config, given: Partial<AwsClients> = {}): Promise<AwsClients> {
