@@ -1,9 +1,12 @@
 // Bundles src/cli.ts into dist/cli.js. Dependencies stay external so the
 // AWS SDK and ssh2 are only loaded (by dynamic import) when a target needs them.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const quiet = process.argv.includes('--quiet');
 const started = performance.now();
+// Chunk names carry content hashes: without this, old chunks pile up in dist/.
+rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: ['src/cli.ts'],
   outdir: 'dist',

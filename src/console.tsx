@@ -84,6 +84,8 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     backends = await openBackends(config);
     fleet.getState().actions.setTarget(backends.target);
+    const opened = backends;
+    void opened.targetSettled?.().then(() => fleet.getState().actions.setTarget({ ...opened.target }));
     poller = new Poller(backends, fleet, pollerOptions(config));
     poller.start();
     runner = createConsoleRunner({ config, backends, runs });

@@ -228,6 +228,11 @@ export interface Backends {
   volumes?: Volumes;
   scaling?: Scaling;
   compute?: Compute;
+  /**
+   * Settles when the target has learnt what it could not know at once (the
+   * AWS account id, from STS); the header is redrawn then.
+   */
+  targetSettled?: () => Promise<unknown>;
   /** Why each absent port is absent, for the plan. */
   unavailable?: Partial<Record<'dns' | 'volumes' | 'scaling' | 'compute', string>>;
   close(): Promise<void>;

@@ -26,6 +26,11 @@ function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
 
   const writable = live.filter((n) => mysqlOf(n)?.readOnly === false);
   const writableMasters = writable.filter((n) => !mysqlOf(n)?.replica);
+  if (nodes.length > 0 && live.length === 0) {
+    // Nothing answered: we cannot tell who is master, and must not claim there is none.
+    out.push({ kind: 'no-node-answered', level: 'UNKNOWN', message: 'no node answered its probe: roles unknown', nodes: [] });
+    return out;
+  }
   if (writableMasters.length === 0 && nodes.length > 0) {
     out.push({ kind: 'no-writable-master', level: 'CRIT', message: 'no writable master', nodes: [] });
   }

@@ -163,7 +163,8 @@ export type FindingKind =
   | 'role-drift'
   | 'errant-gtid'
   | 'redundancy-below-target'
-  | 'node-down';
+  | 'node-down'
+  | 'no-node-answered';
 
 export interface Finding {
   kind: FindingKind;

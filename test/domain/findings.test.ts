@@ -111,3 +111,11 @@ describe('clusterHealth and order', () => {
     ]);
   });
 });
+
+describe('clusterFindings when nothing answers', () => {
+  it('says no node answered instead of claiming there is no master', () => {
+    const nodes = healthyCluster().map((n) => ({ ...n, stale: true, probeError: 'ECONNREFUSED' }));
+    const f = clusterFindings('mysql', nodes, opts);
+    expect(f).toEqual([{ kind: 'no-node-answered', level: 'UNKNOWN', message: 'no node answered its probe: roles unknown', nodes: [] }]);
+  });
+});

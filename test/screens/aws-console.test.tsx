@@ -252,9 +252,9 @@ describe('the console on a mocked AWS account', () => {
     expect(rowOf(frame, 'orders')).toMatch(/orders\s+mysql\s+3 (✓ OK|▲ WARN|✗ CRIT|\? UNKNOWN) \S/);
     expect(rowOf(frame, 'events')).toMatch(/events\s+cassandra\s+3 (✓ OK|▲ WARN|✗ CRIT|\? UNKNOWN) \S/);
 
-    // The orders cluster is on top (worst first); open it.
-    expect(rowOf(frame, 'orders')).toMatch(/^›/);
-    await c.app.press(keys.enter);
+    // Worst first: the ring (repairs overdue) above orders (nothing answered); go down to orders.
+    expect(rowOf(frame, 'events')).toMatch(/^›/);
+    await c.app.press(keys.down, keys.enter);
     frame = await c.app.waitForText('Fleet › orders');
     for (const node of FLEET.filter((n) => n.cluster === 'orders')) {
       const row = rowOf(frame, node.name);
@@ -266,7 +266,7 @@ describe('the console on a mocked AWS account', () => {
 
     await c.app.press(keys.escape);
     await c.app.waitForText('Fleet · 2 clusters');
-    await c.app.press(keys.down, keys.enter);
+    await c.app.press(keys.up, keys.enter);
     frame = await c.app.waitForText('Fleet › events');
     for (const node of FLEET.filter((n) => n.cluster === 'events')) {
       expect(rowOf(frame, node.name), node.name).toMatch(new RegExp(`${node.name}\\s.*${node.az}\\s+running\\s.*probe failed.*▲ no data\\s*$`));

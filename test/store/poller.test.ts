@@ -110,7 +110,7 @@ describe('Poller', () => {
     expect(node.updatedAt).toBe(1_000);
     expect(node.facts).toMatchObject({ kind: 'mysql', mysql: { gtidExecuted: '0-1-42' } });
     expect(node.health).toEqual({ level: 'UNKNOWN', reason: 'probe failed: connect ECONNREFUSED 127.0.5.1:22' });
-    expect(store.getState().clusters[0]!.findings.map((f) => f.kind)).toEqual(['no-writable-master']);
+    expect(store.getState().clusters[0]!.findings.map((f) => f.kind)).toEqual(['no-node-answered']);
   });
 
   it('remembers the flavour: one exec per probe after the first', async () => {

@@ -82,6 +82,7 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
     scaling: new AwsScaling(ctx),
     compute: new AwsCompute(ctx),
     accountId: () => account,
+    targetSettled: () => account,
     async close() {
       destroyAwsClients(clients);
       await deps.shell.close();
