@@ -2,6 +2,7 @@
 // any one node. Pure. Only fresh facts count: a stale node's last words are
 // shown on its row but never used to claim, say, two writable masters.
 
+import { errantTransactions, formatGtidSet, isEmptyGtidSet, parseGtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
 import type { ClusterView, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
 
@@ -63,6 +64,8 @@ function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
     }
   }
 
+  if (writableMasters.length === 1) out.push(...errantFindings(writableMasters[0]!, live));
+
   const replicas = nodes.filter((n) => n.role === 'replica');
   const azs = new Set(replicas.map((n) => n.instance.az));
   if (replicas.length >= 2 && azs.size === 1) {
@@ -98,6 +101,35 @@ function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
         nodes: [n.instance.id],
       });
     }
+  }
+  return out;
+}
+
+/**
+ * A replica that executed transactions its master never had (someone wrote on
+ * it) must not be promoted as it is: failover would lose or fork history.
+ */
+function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
+  const m = master.facts?.kind === 'mysql' ? master.facts.mysql : undefined;
+  if (!m) return [];
+  const out: Finding[] = [];
+  for (const n of nodes) {
+    const r = n.facts?.kind === 'mysql' ? n.facts.mysql : undefined;
+    if (!r?.replica || r.flavour !== m.flavour || n === master) continue;
+    let errant: string;
+    try {
+      const set = errantTransactions(parseGtidSet(r.flavour, r.gtidExecuted), parseGtidSet(m.flavour, m.gtidExecuted));
+      if (isEmptyGtidSet(set)) continue;
+      errant = formatGtidSet(set);
+    } catch {
+      continue; // an unparsable set is the probe's problem, reported on the node
+    }
+    out.push({
+      kind: 'errant-gtid',
+      level: 'WARN',
+      message: `errant GTIDs on ${n.instance.name}: ${errant} (writes ${master.instance.name} never had)`,
+      nodes: [n.instance.id],
+    });
   }
   return out;
 }

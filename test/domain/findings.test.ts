@@ -119,3 +119,27 @@ describe('clusterFindings when nothing answers', () => {
     expect(f).toEqual([{ kind: 'no-node-answered', level: 'UNKNOWN', message: 'no node answered its probe: roles unknown', nodes: [] }]);
   });
 });
+
+describe('errant GTIDs', () => {
+  it('finds a MariaDB replica that executed a transaction its master never had', () => {
+    const nodes = healthyCluster();
+    nodes[0] = nodeView(nodes[0]!.instance, mysql({ serverId: 1, gtidExecuted: '0-1-100' }));
+    nodes[1] = nodeView(nodes[1]!.instance, replica('127.0.2.1', {}, { serverId: 2, gtidExecuted: '0-1-100' }));
+    nodes[2] = nodeView(nodes[2]!.instance, replica('127.0.2.1', {}, { serverId: 3, gtidExecuted: '0-1-100,1-3-4' }));
+    const f = clusterFindings('mysql', nodes, opts).filter((x) => x.kind === 'errant-gtid');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.message).toBe('errant GTIDs on db-3: 1-3-4 (writes db-1 never had)');
+  });
+
+  it('finds errant MySQL transactions by uuid interval', () => {
+    const a = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+    const b = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb';
+    const nodes = healthyCluster();
+    nodes[0] = nodeView(nodes[0]!.instance, mysql({ flavour: 'mysql', gtidExecuted: `${a}:1-50` }));
+    nodes[1] = nodeView(nodes[1]!.instance, replica('127.0.2.1', {}, { flavour: 'mysql', gtidExecuted: `${a}:1-48` }));
+    nodes[2] = nodeView(nodes[2]!.instance, replica('127.0.2.1', {}, { flavour: 'mysql', gtidExecuted: `${a}:1-50,${b}:1-2` }));
+    const f = clusterFindings('mysql', nodes, opts).filter((x) => x.kind === 'errant-gtid');
+    expect(f.map((x) => x.nodes[0])).toEqual([nodes[2]!.instance.id]);
+    expect(f[0]!.message).toContain(`${b}:1-2`);
+  });
+});
