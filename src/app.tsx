@@ -6,6 +6,9 @@ import { Box, Text } from 'ink';
 import { useMemo, useState, type ReactNode } from 'react';
 import type { FleetStore } from './store/fleet.js';
 import type { RunsStore } from './store/runs.js';
+import type { PromptsStore } from './store/prompts.js';
+import { PassphrasePrompt } from './screens/passphrase/passphrase-prompt.js';
+import { useStore } from 'zustand';
 import { selectCluster } from './store/fleet.js';
 import { StoresProvider, useFleet, useFleetShallow, useUi, useUiStore } from './store/context.js';
 import {
@@ -63,6 +66,8 @@ export interface AppProps {
   roleTag?: string;
   /** Wall clock for ages; tests pass a fixed one. */
   clock?: () => number;
+  /** Questions from the backends (an SSH key's passphrase); drawn over the current screen. */
+  prompts?: PromptsStore;
 }
 
 export function App({
@@ -77,6 +82,7 @@ export function App({
   thresholds,
   roleTag,
   clock,
+  prompts,
 }: AppProps) {
   const [ownUi] = useState(createUiStore);
   const ui = givenUi ?? ownUi;
@@ -98,7 +104,7 @@ export function App({
   return (
     <StoresProvider fleet={fleet} ui={ui} runs={runs} clock={clock}>
       <ConsoleContext.Provider value={callbacks}>
-        <Console renderRunScreen={renderRunScreen} roleTag={roleTag} onQuit={onQuit} />
+        <Console renderRunScreen={renderRunScreen} roleTag={roleTag} onQuit={onQuit} prompts={prompts} />
       </ConsoleContext.Provider>
     </StoresProvider>
   );
@@ -108,9 +114,19 @@ interface ConsoleProps {
   renderRunScreen: AppProps['renderRunScreen'];
   roleTag: string | undefined;
   onQuit: () => void;
+  prompts: PromptsStore | undefined;
 }
 
-function Console({ renderRunScreen, roleTag, onQuit }: ConsoleProps) {
+const NO_PROMPTS: PromptsStore = {
+  getState: () => ({ passphrase: null, actions: { askPassphrase: async () => undefined, answerPassphrase: () => {} } }),
+  getInitialState: () => NO_PROMPTS.getState(),
+  setState: () => {},
+  subscribe: () => () => {},
+};
+
+function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
+  const promptStore = prompts ?? NO_PROMPTS;
+  const passphrase = useStore(promptStore, (s) => s.passphrase);
   const { columns, rows } = useTerminalSize();
   const ui = useUiStore();
   const screen = useUi(selectScreen);
@@ -125,10 +141,19 @@ function Console({ renderRunScreen, roleTag, onQuit }: ConsoleProps) {
   const headerHeight = hasError ? 2 : 1;
   const footerHeight = isRun ? 0 : 1;
   const bodyHeight = Math.max(3, rows - headerHeight - footerHeight - (hasFilterLine ? 1 : 0));
-  const isBodyActive = !isHelpOpen && !isFilterActive;
+  const isBodyActive = !isHelpOpen && !isFilterActive && passphrase === null;
 
   let body: ReactNode;
-  if (isHelpOpen) {
+  if (passphrase) {
+    body = (
+      <PassphrasePrompt
+        key={passphrase.id}
+        request={passphrase}
+        width={columns}
+        onAnswer={(id, value) => promptStore.getState().actions.answerPassphrase(id, value)}
+      />
+    );
+  } else if (isHelpOpen) {
     body = <HelpOverlay title={screenTitle(screen)} hints={hints} width={columns} height={bodyHeight} isActive />;
   } else {
     switch (screen.kind) {

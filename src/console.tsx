@@ -17,6 +17,7 @@ import { createFleetStore } from './store/fleet.js';
 import { Poller } from './store/poller.js';
 import { createRunsStore } from './store/runs.js';
 import { createUiStore, type UiStore } from './store/ui.js';
+import { createPromptsStore } from './store/prompts.js';
 import { App, type RunScreenSlot } from './app.js';
 
 const ALT_SCREEN_ON = '\u001B[?1049h';
@@ -26,6 +27,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
   const fleet = createFleetStore({ target: targetOf(config), refreshSeconds: config.refreshSeconds });
   const ui = createUiStore();
   const runs = createRunsStore();
+  const prompts = createPromptsStore();
   let poller: Poller | undefined;
   let backends: Backends | undefined;
   let runner: ConsoleRunner | undefined;
@@ -69,6 +71,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
       renderRunScreen,
       thresholds: config.thresholds,
       roleTag: config.discovery.roleTag,
+      prompts,
     }),
     { stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true },
   );
@@ -82,7 +85,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
     // resize listener), because importing the AWS SDK next blocks the event
     // loop for half a second or more.
     await new Promise((resolve) => setImmediate(resolve));
-    backends = await openBackends(config);
+    backends = await openBackends(config, { askPassphrase: (keyPath) => prompts.getState().actions.askPassphrase(keyPath) });
     fleet.getState().actions.setTarget(backends.target);
     const opened = backends;
     void opened.targetSettled?.().then(() => fleet.getState().actions.setTarget({ ...opened.target }));
