@@ -1,6 +1,7 @@
 // `nightshift ls [--json]`: the same data as the screens, headless.
 
 import type { Command } from 'commander';
+import { targetLine } from '../domain/target.js';
 import type { ClusterView, NodeView, Target } from '../domain/types.js';
 import { pollerOptions } from '../poller-options.js';
 import { createFleetStore } from '../store/fleet.js';
@@ -89,7 +90,7 @@ export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
 const GLYPH = { OK: '✓', WARN: '▲', CRIT: '✗', UNKNOWN: '?' } as const;
 
 function lsText(target: Target, clusters: ClusterView[]): string {
-  const lines: string[] = [headerLine(target), ''];
+  const lines: string[] = [targetLine(target), ''];
   for (const c of clusters) {
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
     lines.push(`${GLYPH[c.health.level]} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
@@ -112,15 +113,4 @@ function nodeLine(n: NodeView): string {
     `lag ${lag}`.padEnd(10),
     n.health.reason + stale,
   ].join(' ');
-}
-
-export function headerLine(target: Target): string {
-  switch (target.kind) {
-    case 'sim':
-      return `REHEARSAL · simulated fleet · ${target.scenario} · seed ${target.seed} · ×${target.speed}`;
-    case 'aws':
-      return `LIVE · ${target.account ?? 'account ?'} · ${target.regions.join(',')} · ${target.profile ?? 'default credentials'}`;
-    case 'inventory':
-      return `LIVE · inventory ${target.file}`;
-  }
 }

@@ -7,7 +7,7 @@ import { engineDeps } from '../actions/engine/deps.js';
 import { createHeadlessGate } from '../actions/engine/gate.js';
 import { executeRun, prepareRun, type RunOutcome } from '../actions/engine/runner.js';
 import { RunAborted } from '../actions/engine/timing.js';
-import { createReporter } from '../actions/headless/reporter.js';
+import { createReporter, targetLine } from '../actions/headless/reporter.js';
 import { getRunbook, runbookNames } from '../actions/runbooks/index.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import type { CommandContext, RegisterCommand } from './types.js';
@@ -57,6 +57,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   const config = await ctx.loadConfig();
   const backends = await ctx.openBackends(config);
   const reporter = createReporter(ctx.io.stdout, { json: flags.json === true });
+  if (!flags.json) ctx.io.stdout.write(`${targetLine(backends.target)}\n`);
   const gate = createHeadlessGate({
     yes: flags.yes === true,
     confirm: flags.confirm ?? [],

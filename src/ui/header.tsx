@@ -2,6 +2,7 @@
 // fresh the data is. LIVE is drawn inverse and bold and is the first word on
 // the line, so it is unmissable with or without colour.
 
+import { targetText } from '../domain/target.js';
 import { Box, Text } from 'ink';
 import type { Target } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
@@ -12,20 +13,6 @@ import { fit, formatAge } from './format.js';
  * "123456789012 · us-east-1 · prod". While the first refresh runs, an account
  * not known yet is "account …" (STS has not answered); after it, "account ?".
  */
-export function targetText(target: Target, isLoading = false): string {
-  switch (target.kind) {
-    case 'sim':
-      return `simulated fleet · ${target.scenario} · seed ${target.seed} · ×${target.speed}`;
-    case 'aws': {
-      const regions = target.regions.length > 0 ? target.regions.join(',') : 'region ?';
-      const account = target.account ?? (isLoading ? 'account …' : 'account ?');
-      return `${account} · ${regions} · ${target.profile ?? 'default credentials'}`;
-    }
-    case 'inventory':
-      return `inventory ${target.file}`;
-  }
-}
-
 export interface RefreshInfo {
   refreshedAt: number | null;
   isRefreshing: boolean;

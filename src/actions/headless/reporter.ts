@@ -1,6 +1,7 @@
 // The headless face of a run: plain lines as it goes (cron mails them), or
 // one JSON object per line (`--json`). No colour: a glyph carries the status.
 
+import { targetLine } from '../../domain/target.js';
 import type { PlanStep, CheckResult, RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
 import type { Target } from '../../domain/types.js';
@@ -16,16 +17,7 @@ export interface Reporter {
   seed(view: RunView): void;
 }
 
-export function targetLine(target: Target): string {
-  switch (target.kind) {
-    case 'sim':
-      return `REHEARSAL · simulated fleet · ${target.scenario} (seed ${target.seed}, speed ×${target.speed})`;
-    case 'aws':
-      return `LIVE · AWS ${target.account ? `${target.account} · ` : ''}${target.regions.join(',')}${target.profile ? ` · profile ${target.profile}` : ''}`;
-    case 'inventory':
-      return `LIVE · inventory ${target.file}`;
-  }
-}
+export { targetLine };
 
 export function planLines(plan: PlanStep[], preflight: CheckResult[]): string[] {
   const lines: string[] = [];
