@@ -14,10 +14,11 @@
 // Run: node scripts/build.mjs && npx tsx bench/startup-aws.ts
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, realpathSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const BUDGET_MS = 150;
@@ -162,4 +163,5 @@ export async function benchStartupAws(): Promise<void> {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await benchStartupAws();
+// Run directly (also through a symlinked path, as run-all's bundles may be).
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await benchStartupAws();

@@ -3,7 +3,7 @@
 
 import { clusterFindings, clusterHealth, sortClusters, worstLag } from './findings.js';
 import { lagOf, nodeHealth, roleOf, type Thresholds } from './health.js';
-import type { ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView } from './types.js';
+import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Health, Instance, NodeMetrics, NodeView } from './types.js';
 
 export interface ProbeOutcome {
   facts?: EngineFacts;
@@ -77,7 +77,7 @@ function buildNode(ref: ClusterRef, instance: Instance, input: ViewInputs): Node
     instance,
     role: ref.engine === 'mysql' ? roleOf(facts) : ref.engine === 'cassandra' ? 'cassandra' : 'member',
     engine: ref.engine,
-    health,
+    health: prev && sameHealth(prev.health, health) ? prev.health : health,
     lagSeconds: lagOf(facts),
     updatedAt: failed ? (prev?.updatedAt ?? 0) : (probe?.at ?? 0),
     stale: failed || probe === undefined,
@@ -99,4 +99,75 @@ function ageSeconds(iso: string, now: number): number | undefined {
 
 function roleOrder(n: NodeView): number {
   return n.role === 'master' ? 0 : n.role === 'replica' ? 1 : 2;
+}
+
+function sameHealth(a: Health, b: Health): boolean {
+  return a.level === b.level && a.reason === b.reason;
+}
+
+/**
+ * Structural sharing for what a probe said: the node's last facts when nothing
+ * changed, and one ring list for the members of a Cassandra cluster that see
+ * the same ring. A 5,000-node fleet then keeps one copy of unchanged data
+ * instead of one per node and per refresh (the screens hold the last two
+ * refreshes while they draw), and a screen can tell "unchanged" by identity.
+ * `rings` holds the ring last seen per cluster during one refresh.
+ */
+export function shareFacts(
+  next: EngineFacts,
+  previous: EngineFacts | undefined,
+  cluster: string,
+  rings: Map<string, CassandraPeer[]>,
+): EngineFacts {
+  if (next.kind === 'cassandra') {
+    const seen = rings.get(cluster) ?? (previous?.kind === 'cassandra' ? previous.cassandra.ring : undefined);
+    if (seen !== undefined && seen !== next.cassandra.ring && samePeers(seen, next.cassandra.ring)) {
+      next = { kind: 'cassandra', cassandra: { ...next.cassandra, ring: seen } };
+    }
+    rings.set(cluster, next.cassandra.ring);
+  }
+  return previous !== undefined && sameData(previous, next) ? previous : next;
+}
+
+/** sameData for rings, field by field: a 5,000-node refresh compares some thirty thousand peers. */
+function samePeers(a: readonly CassandraPeer[], b: readonly CassandraPeer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!samePeer(a[i]!, b[i]!)) return false;
+  return true;
+}
+
+function samePeer(p: CassandraPeer, q: CassandraPeer): boolean {
+  return (
+    p.status === q.status &&
+    p.address === q.address &&
+    p.load === q.load &&
+    p.tokens === q.tokens &&
+    p.owns === q.owns &&
+    p.hostId === q.hostId &&
+    p.rack === q.rack &&
+    p.datacenter === q.datacenter
+  );
+}
+// samePeer compares these; a field added to CassandraPeer and not listed here fails to compile.
+const PEER_FIELDS = { status: 1, address: 1, load: 1, tokens: 1, owns: 1, hostId: 1, rack: 1, datacenter: 1 } satisfies Record<keyof CassandraPeer, 1>;
+void PEER_FIELDS;
+
+/** Deep equality of plain data (objects, arrays, primitives), as the probes produce it. */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(y, k) || !sameData(x[k], y[k])) return false;
+    keys++;
+  }
+  for (const k in y) if (Object.hasOwn(y, k)) keys--;
+  return keys === 0;
 }

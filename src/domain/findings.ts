@@ -2,7 +2,7 @@
 // any one node. Pure. Only fresh facts count: a stale node's last words are
 // shown on its row but never used to claim, say, two writable masters.
 
-import { errantTransactions, formatGtidSet, isEmptyGtidSet, parseGtidSet } from './gtid.js';
+import { errantTransactions, formatGtidSet, isEmptyGtidSet, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
 import type { ClusterView, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
 
@@ -112,13 +112,20 @@ function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
 function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
   const m = master.facts?.kind === 'mysql' ? master.facts.mysql : undefined;
   if (!m) return [];
+  let masterSet: GtidSet;
+  try {
+    // Once per cluster, not once per replica: a 5,000-node refresh checks thousands of replicas.
+    masterSet = parseGtidSet(m.flavour, m.gtidExecuted);
+  } catch {
+    return []; // an unparsable set is the probe's problem, reported on the node
+  }
   const out: Finding[] = [];
   for (const n of nodes) {
     const r = n.facts?.kind === 'mysql' ? n.facts.mysql : undefined;
     if (!r?.replica || r.flavour !== m.flavour || n === master) continue;
     let errant: string;
     try {
-      const set = errantTransactions(parseGtidSet(r.flavour, r.gtidExecuted), parseGtidSet(m.flavour, m.gtidExecuted));
+      const set = errantTransactions(parseGtidSet(r.flavour, r.gtidExecuted), masterSet);
       if (isEmptyGtidSet(set)) continue;
       errant = formatGtidSet(set);
     } catch {

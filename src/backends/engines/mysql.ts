@@ -4,7 +4,7 @@
 
 import type { Instance, MysqlFacts, MysqlFlavour, ReplicaStatus, ThreadState } from '../../domain/types.js';
 import type { Shell } from '../ports.js';
-import { BatchParseError, markerSelect, parseSections, type Row } from './mysql-batch.js';
+import { BatchParseError, markerSelect, parseSections, scanSections } from './mysql-batch.js';
 import { shellQuote } from './shell-quote.js';
 
 export interface MysqlProbeOptions {
@@ -164,11 +164,11 @@ export class MysqlProber {
 
 /** Turns the probe's batch output into facts; throws naming the field that did not parse. */
 export function parseProbe(flavour: MysqlFlavour, version: string, output: string): MysqlFacts {
-  const sections = parseSections(output);
-  const vars = sections.get('vars')?.[0];
+  const sections = scanSections(output);
+  const vars = sections.get('vars')?.rows[0];
   if (!vars) throw new Error('no server variables in the probe output');
-  const binlogRow = sections.get('binlog')?.[0];
-  const replicaRow = sections.get('replica')?.[0];
+  const binlogRow = sections.get('binlog')?.rows[0];
+  const replicaRow = sections.get('replica')?.rows[0];
   const facts: MysqlFacts = {
     flavour,
     version,
@@ -176,34 +176,54 @@ export function parseProbe(flavour: MysqlFlavour, version: string, output: strin
     readOnly: bool(vars, 'read_only'),
     logBin: bool(vars, 'log_bin'),
     logReplicaUpdates: bool(vars, 'log_replica_updates'),
-    gtidExecuted: (vars.gtid_executed ?? '').replace(/\n/g, ''),
+    gtidExecuted: own(oneLine(vars.get('gtid_executed') ?? '')),
   };
   if (flavour === 'mysql') facts.superReadOnly = bool(vars, 'super_read_only');
-  if (binlogRow) facts.binlog = { file: str(binlogRow, 'File'), position: int(binlogRow, 'Position') };
+  if (binlogRow) facts.binlog = { file: own(str(binlogRow, 'File')), position: int(binlogRow, 'Position') };
   if (replicaRow) facts.replica = parseReplica(flavour, replicaRow);
   return facts;
 }
 
-function parseReplica(flavour: MysqlFlavour, row: Row): ReplicaStatus {
+/** A row's cells by column name: undefined when the column is absent, null for NULL. */
+interface Cells {
+  get(column: string): string | null | undefined;
+}
+
+function parseReplica(flavour: MysqlFlavour, row: Cells): ReplicaStatus {
   const k = flavour === 'mariadb' ? MARIADB_COLUMNS : MYSQL_COLUMNS;
   const io = thread(row, k.io);
   const sql = thread(row, k.sql);
-  const lagRaw = row[k.lag];
+  const lagRaw = row.get(k.lag);
   const status: ReplicaStatus = {
-    sourceHost: str(row, k.host),
+    sourceHost: own(str(row, k.host)),
     sourcePort: int(row, k.port),
     ioThread: io,
     sqlThread: sql,
     lagSeconds: lagRaw === null || lagRaw === undefined || lagRaw === '' ? null : intValue(lagRaw, k.lag),
-    usingGtid: flavour === 'mariadb' ? (row.Using_Gtid ?? 'No') !== 'No' : row.Auto_Position === '1',
+    usingGtid: flavour === 'mariadb' ? (row.get('Using_Gtid') ?? 'No') !== 'No' : row.get('Auto_Position') === '1',
   };
   const ioErr = errorOf(row, 'Last_IO_Errno', 'Last_IO_Error');
   if (ioErr) status.lastIoError = ioErr;
   const sqlErr = errorOf(row, 'Last_SQL_Errno', 'Last_SQL_Error');
   if (sqlErr) status.lastSqlError = sqlErr;
-  const retrieved = flavour === 'mariadb' ? row.Gtid_IO_Pos : row.Retrieved_Gtid_Set;
-  if (retrieved) status.gtidRetrieved = retrieved.replace(/\n/g, '');
+  const retrieved = row.get(flavour === 'mariadb' ? 'Gtid_IO_Pos' : 'Retrieved_Gtid_Set');
+  if (retrieved) status.gtidRetrieved = own(oneLine(retrieved));
   return status;
+}
+
+/**
+ * A copy of a cell that does not keep the probe's whole output alive: V8 cuts
+ * a substring of 13 characters or more as a view into its parent string, and
+ * facts outlive the output they were parsed from by a refresh or two (kept by
+ * the store and by the screens), thousands of nodes over.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/** GTID sets wrap over lines in some clients' output; the set itself has no newline. */
+function oneLine(s: string): string {
+  return s.includes('\n') ? s.replace(/\n/g, '') : s;
 }
 
 const MARIADB_COLUMNS = {
@@ -221,19 +241,19 @@ const MYSQL_COLUMNS = {
   lag: 'Seconds_Behind_Source',
 };
 
-function errorOf(row: Row, codeKey: string, messageKey: string): { code: number; message: string } | undefined {
-  const code = Number(row[codeKey] ?? 0);
+function errorOf(row: Cells, codeKey: string, messageKey: string): { code: number; message: string } | undefined {
+  const code = Number(row.get(codeKey) ?? 0);
   if (!code) return undefined;
-  return { code, message: row[messageKey] ?? '' };
+  return { code, message: own(row.get(messageKey) ?? '') };
 }
 
-function str(row: Row, key: string): string {
-  const v = row[key];
+function str(row: Cells, key: string): string {
+  const v = row.get(key);
   if (v === undefined || v === null) throw new Error(`column ${key} missing or NULL`);
   return v;
 }
 
-function int(row: Row, key: string): number {
+function int(row: Cells, key: string): number {
   return intValue(str(row, key), key);
 }
 
@@ -242,14 +262,14 @@ function intValue(raw: string, key: string): number {
   return Number(raw);
 }
 
-function bool(row: Row, key: string): boolean {
+function bool(row: Cells, key: string): boolean {
   const v = str(row, key);
   if (v === '1' || v === 'ON') return true;
   if (v === '0' || v === 'OFF') return false;
   throw new Error(`column ${key}: "${v}" is not 0/1/ON/OFF`);
 }
 
-function thread(row: Row, key: string): ThreadState {
+function thread(row: Cells, key: string): ThreadState {
   const v = str(row, key);
   if (v === 'Yes' || v === 'No' || v === 'Connecting') return v;
   // MariaDB reports `Preparing` for an IO thread that is setting up its connection.

@@ -33,7 +33,7 @@ import {
   updateWriters,
   type Knowledge,
 } from './replication.js';
-import { nearText, optionList, selectItem, splitStatements, splitTopLevel, stringLiteral, type SelectItem } from './sql-text.js';
+import { nearText, optionList, selectItem, splitStatements, splitTopLevel, stringLiteral } from './sql-text.js';
 import type { ExecContext } from './exec-context.js';
 import type { MysqlNode, ReplicaConfig } from './state.js';
 import type { SimWorld } from './world.js';
@@ -75,20 +75,24 @@ const SPECIAL = /[\\\t\n\0]/;
 export function formatBatch(columns: string[], rows: Array<Array<string | null>>): string {
   if (rows.length === 0) return '';
   let out = columns.join('\t');
-  for (const row of rows) {
-    out += '\n';
-    for (let i = 0; i < row.length; i++) {
-      const v = row[i]!;
-      if (i > 0) out += '\t';
-      out += v === null ? 'NULL' : SPECIAL.test(v) ? escapeBatchValue(v) : v;
-    }
-  }
+  for (const row of rows) out += `\n${formatRow(row)}`;
   return `${out}\n`;
+}
+
+/** One row's line, without its newline. */
+function formatRow(row: Array<string | null>): string {
+  let out = '';
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    if (i > 0) out += '\t';
+    out += v === null ? 'NULL' : SPECIAL.test(v) ? escapeBatchValue(v) : v;
+  }
+  return out;
 }
 
 const CACHE_LIMIT = 256;
 const scripts = new Map<string, Prepared[]>();
-const selectLists = new Map<string, SelectItem[]>();
+const selectLists = new Map<string, CompiledSelect>();
 
 function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
   let v = map.get(key);
@@ -110,7 +114,9 @@ export async function runSql(world: SimWorld, id: string, script: string, opts: 
   let stdout = '';
   for (const st of cached(scripts, script, () => prepare(script))) {
     try {
-      const out = await statement(world, id, st, session, opts);
+      const answer = statement(world, id, st, session, opts);
+      // Most statements answer at once; only waits (SLEEP, GTID waits) are asynchronous.
+      const out = typeof answer === 'string' ? answer : await answer;
       if (out) stdout += opts.skipColumnNames ? out.slice(out.indexOf('\n') + 1) : out;
     } catch (err) {
       if (err instanceof SqlError) {
@@ -131,9 +137,17 @@ function syntaxError(node: MysqlNode, text: string): SqlError {
   return new SqlError(1064, '42000', `You have an error in your SQL syntax; check the manual that corresponds to your ${product} server version for the right syntax to use near '${nearText(text)}' at line 1`);
 }
 
+const mysql84ByVersion = new Map<string, boolean>();
+
 function isMysql84(node: MysqlNode): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(node.version);
-  return node.flavour === 'mysql' && !!m && (Number(m[1]) > 8 || (Number(m[1]) === 8 && Number(m[2]) >= 4));
+  if (node.flavour !== 'mysql') return false;
+  let is = mysql84ByVersion.get(node.version);
+  if (is === undefined) {
+    const m = /^(\d+)\.(\d+)/.exec(node.version);
+    is = !!m && (Number(m[1]) > 8 || (Number(m[1]) === 8 && Number(m[2]) >= 4));
+    mysql84ByVersion.set(node.version, is);
+  }
+  return is;
 }
 
 interface Prepared {
@@ -155,7 +169,7 @@ function prepare(script: string): Prepared[] {
   });
 }
 
-async function statement(world: SimWorld, id: string, st: Prepared, session: Session, opts: SqlRunOptions): Promise<string> {
+function statement(world: SimWorld, id: string, st: Prepared, session: Session, opts: SqlRunOptions): string | Promise<string> {
   const node = flavourOf(world, id);
   const sql = st.sql;
   let m: RegExpExecArray | null;
@@ -218,7 +232,30 @@ async function statement(world: SimWorld, id: string, st: Prepared, session: Ses
 
 // ---------------------------------------------------------------- SELECT
 
-async function select(world: SimWorld, id: string, list: string, opts: SqlRunOptions): Promise<string> {
+interface CompiledSelect {
+  columns: string[];
+  exprs: Expr[];
+  /** The whole answer, when every item is a constant (the probes' section markers). */
+  constant?: string;
+  /** Some item calls a function, which may wait. */
+  hasCall: boolean;
+}
+
+function compileSelect(list: string): CompiledSelect {
+  const items = splitTopLevel(list).map(selectItem);
+  const exprs = items.map((i) => cached(exprsByText, i.expr, () => compileExpr(i.expr.trim())));
+  const columns = items.map((i) => i.column);
+  const compiled: CompiledSelect = { columns, exprs, hasCall: exprs.some((e) => e.kind === 'call') };
+  if (exprs.every((e) => e.kind === 'value')) {
+    compiled.constant = formatBatch(
+      columns,
+      [exprs.map((e) => (e as { value: Value }).value)],
+    );
+  }
+  return compiled;
+}
+
+function select(world: SimWorld, id: string, list: string, opts: SqlRunOptions): string | Promise<string> {
   const node = flavourOf(world, id);
   if (/\sFROM\s/i.test(list)) {
     const table = /\sFROM\s+([`\w.]+)/i.exec(list)?.[1]?.replace(/`/g, '') ?? '?';
@@ -227,13 +264,18 @@ async function select(world: SimWorld, id: string, list: string, opts: SqlRunOpt
     }
     list = list.replace(/\sFROM\s+dual\s*$/i, '');
   }
-  const items = cached(selectLists, list, () => splitTopLevel(list).map(selectItem));
-  const row: Value[] = [];
-  for (const item of items) row.push(await evaluate(world, id, item.expr, opts, node));
-  return formatBatch(
-    items.map((i) => i.column),
-    [row],
-  );
+  const compiled = cached(selectLists, list, () => compileSelect(list));
+  if (compiled.constant !== undefined) return compiled.constant;
+  if (!compiled.hasCall) {
+    const row: Value[] = [];
+    for (const e of compiled.exprs) row.push(evaluateNow(world, id, e, node));
+    return formatBatch(compiled.columns, [row]);
+  }
+  return (async () => {
+    const row: Value[] = [];
+    for (const e of compiled.exprs) row.push(await evaluate(world, id, e, opts, node));
+    return formatBatch(compiled.columns, [row]);
+  })();
 }
 
 type Expr =
@@ -244,7 +286,7 @@ type Expr =
   | { kind: 'column'; name: string }
   | { kind: 'syntax'; text: string };
 
-const exprs = new Map<string, Expr>();
+const exprsByText = new Map<string, Expr>();
 
 /** Classifies an expression once; the probes send the same few thousands of times a tick. */
 function compileExpr(e: string): Expr {
@@ -263,8 +305,16 @@ function compileExpr(e: string): Expr {
   return { kind: 'syntax', text: e };
 }
 
-async function evaluate(world: SimWorld, id: string, expr: string, opts: SqlRunOptions, node: MysqlNode): Promise<Value> {
-  const c = cached(exprs, expr, () => compileExpr(expr.trim()));
+async function evaluate(world: SimWorld, id: string, expr: string | Expr, opts: SqlRunOptions, node: MysqlNode): Promise<Value> {
+  const c = typeof expr === 'string' ? cached(exprsByText, expr, () => compileExpr(expr.trim())) : expr;
+  if (c.kind !== 'call') return evaluateNow(world, id, c, node);
+  const args: Value[] = [];
+  for (const a of c.args) args.push(await evaluate(world, id, a, opts, node));
+  return callFunction(world, id, c.fn, c.written, args, opts, node);
+}
+
+/** Everything but a function call, which may wait. */
+function evaluateNow(world: SimWorld, id: string, c: Expr, node: MysqlNode): Value {
   switch (c.kind) {
     case 'value':
       return c.value;
@@ -275,11 +325,8 @@ async function evaluate(world: SimWorld, id: string, expr: string, opts: SqlRunO
       if (v === undefined) throw new SqlError(1193, 'HY000', `Unknown system variable '${c.written}'`);
       return v;
     }
-    case 'call': {
-      const args: Value[] = [];
-      for (const a of c.args) args.push(await evaluate(world, id, a, opts, node));
-      return callFunction(world, id, c.fn, c.written, args, opts, node);
-    }
+    case 'call':
+      throw new Error(`${c.written}() can wait: evaluate it asynchronously`);
     case 'column':
       throw new SqlError(1054, '42S22', `Unknown column '${c.name}' in 'field list'`);
     case 'syntax':
@@ -833,95 +880,202 @@ function showReplicaStatus(world: SimWorld, id: string, oldNames: boolean): stri
   const relayFile = `${w.instances[id]!.name}-relay-bin.${String(2 + (Math.floor(r.connectedAt / 3_600_000) % 50)).padStart(6, '0')}`;
   const relayPos = String(4 + (execCoords.position % 500_000_000));
 
-  const cols: Array<[string, Value]> = [
-    [`${cap(who, isMaria || oldNames ? 'Slave' : 'Replica')}_IO_State`, ioState],
-    [`${cap(who)}_Host`, r.sourceHost],
-    [`${cap(who)}_User`, r.user],
-    [`${cap(who)}_Port`, String(r.sourcePort)],
-    ['Connect_Retry', '60'],
-    [`${cap(who)}_Log_File`, readCoords.file],
-    [`Read_${cap(who)}_Log_Pos`, String(readCoords.position)],
-    ['Relay_Log_File', relayFile],
-    ['Relay_Log_Pos', relayPos],
-    [`Relay_${cap(who)}_Log_File`, execCoords.file],
-    [`${isMaria || oldNames ? 'Slave' : 'Replica'}_IO_Running`, io],
-    [`${isMaria || oldNames ? 'Slave' : 'Replica'}_SQL_Running`, sqlRunning ? 'Yes' : 'No'],
+  // In the order of replicaStatusColumns(isMaria, oldNames).
+  const values: Value[] = [
+    ioState,
+    r.sourceHost,
+    r.user,
+    String(r.sourcePort),
+    '60',
+    readCoords.file,
+    String(readCoords.position),
+    relayFile,
+    relayPos,
+    execCoords.file,
+    io,
+    sqlRunning ? 'Yes' : 'No',
   ];
-  if (isMaria) cols.push(['Replicate_Rewrite_DB', '']);
-  cols.push(
-    ['Replicate_Do_DB', ''],
-    ['Replicate_Ignore_DB', ''],
-    ['Replicate_Do_Table', ''],
-    ['Replicate_Ignore_Table', ''],
-    ['Replicate_Wild_Do_Table', ''],
-    ['Replicate_Wild_Ignore_Table', ''],
-    ['Last_Errno', String(sqlError?.code ?? 0)],
-    ['Last_Error', sqlError?.message ?? ''],
-    ['Skip_Counter', '0'],
-    [`Exec_${cap(who)}_Log_Pos`, String(execCoords.position)],
-    ['Relay_Log_Space', String(Number(relayPos) + 1_024)],
-    ['Until_Condition', 'None'],
-    ['Until_Log_File', ''],
-    ['Until_Log_Pos', '0'],
-    [`${cap(who)}_SSL_Allowed`, 'No'],
-    [`${cap(who)}_SSL_CA_File`, ''],
-    [`${cap(who)}_SSL_CA_Path`, ''],
-    [`${cap(who)}_SSL_Cert`, ''],
-    [`${cap(who)}_SSL_Cipher`, ''],
-    [`${cap(who)}_SSL_Key`, ''],
-    [`Seconds_Behind_${cap(who)}`, lag === null ? null : String(lag)],
-    [`${cap(who)}_SSL_Verify_Server_Cert`, 'No'],
-    ['Last_IO_Errno', String(ioError?.code ?? 0)],
-    ['Last_IO_Error', ioError?.message ?? ''],
-    ['Last_SQL_Errno', String(sqlError?.code ?? 0)],
-    ['Last_SQL_Error', sqlError?.message ?? ''],
-    ['Replicate_Ignore_Server_Ids', ''],
-    [`${cap(who)}_Server_Id`, String(srcNode?.serverId ?? 0)],
+  if (isMaria) values.push('');
+  values.push(
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    String(sqlError?.code ?? 0),
+    sqlError?.message ?? '',
+    '0',
+    String(execCoords.position),
+    String(Number(relayPos) + 1_024),
+    'None',
+    '',
+    '0',
+    'No',
+    '',
+    '',
+    '',
+    '',
+    '',
+    lag === null ? null : String(lag),
+    'No',
+    String(ioError?.code ?? 0),
+    ioError?.message ?? '',
+    String(sqlError?.code ?? 0),
+    sqlError?.message ?? '',
+    '',
+    String(srcNode?.serverId ?? 0),
   );
   if (isMaria) {
-    cols.push(
-      [`${cap(who)}_SSL_Crl`, ''],
-      [`${cap(who)}_SSL_Crlpath`, ''],
-      ['Using_Gtid', r.gtidMode === 'slave_pos' ? 'Slave_Pos' : r.gtidMode === 'current_pos' ? 'Current_Pos' : 'No'],
-      ['Gtid_IO_Pos', mariadbGtidPos(w.segments, retrieved)],
-      ['Replicate_Do_Domain_Ids', ''],
-      ['Replicate_Ignore_Domain_Ids', ''],
-      ['Parallel_Mode', 'optimistic'],
-      ['SQL_Delay', '0'],
-      ['SQL_Remaining_Delay', null],
-      ['Slave_SQL_Running_State', sqlState],
-      ['Slave_DDL_Groups', String(Math.floor(binlogTransactions(env, id, mine) / 5000))],
-      ['Slave_Non_Transactional_Groups', '0'],
-      ['Slave_Transactional_Groups', String(binlogTransactions(env, id, mine))],
+    values.push(
+      '',
+      '',
+      r.gtidMode === 'slave_pos' ? 'Slave_Pos' : r.gtidMode === 'current_pos' ? 'Current_Pos' : 'No',
+      mariadbGtidPos(w.segments, retrieved),
+      '',
+      '',
+      'optimistic',
+      '0',
+      null,
+      sqlState,
+      String(Math.floor(binlogTransactions(env, id, mine) / 5000)),
+      '0',
+      String(binlogTransactions(env, id, mine)),
     );
   } else {
-    cols.push(
-      [`${cap(who)}_UUID`, srcNode?.serverUuid ?? ''],
-      [`${cap(who)}_Info_File`, 'mysql.slave_master_info'],
-      ['SQL_Delay', '0'],
-      ['SQL_Remaining_Delay', null],
-      [`${oldNames ? 'Slave' : 'Replica'}_SQL_Running_State`, sqlState],
-      [`${cap(who)}_Retry_Count`, '86400'],
-      [`${cap(who)}_Bind`, ''],
-      ['Last_IO_Error_Timestamp', ioError ? mysqlTimestamp(ioError.at) : ''],
-      ['Last_SQL_Error_Timestamp', sqlError ? mysqlTimestamp(sqlError.at) : ''],
-      [`${cap(who)}_SSL_Crl`, ''],
-      [`${cap(who)}_SSL_Crlpath`, ''],
-      ['Retrieved_Gtid_Set', mysqlGtidSet(w.segments, retrieved)],
-      ['Executed_Gtid_Set', mysqlGtidSet(w.segments, mine)],
-      ['Auto_Position', r.gtidMode === 'auto' ? '1' : '0'],
-      ['Replicate_Rewrite_DB', ''],
-      ['Channel_Name', ''],
-      [`${cap(who)}_TLS_Version`, ''],
-      [`${cap(who)}_public_key_path`, ''],
-      [`Get_${cap(who)}_public_key`, '0'],
-      ['Network_Namespace', ''],
+    values.push(
+      srcNode?.serverUuid ?? '',
+      'mysql.slave_master_info',
+      '0',
+      null,
+      sqlState,
+      '86400',
+      '',
+      ioError ? mysqlTimestamp(ioError.at) : '',
+      sqlError ? mysqlTimestamp(sqlError.at) : '',
+      '',
+      '',
+      mysqlGtidSet(w.segments, retrieved),
+      mysqlGtidSet(w.segments, mine),
+      r.gtidMode === 'auto' ? '1' : '0',
+      '',
+      '',
+      '',
+      '',
+      '0',
+      '',
     );
   }
-  return formatBatch(
-    cols.map((c) => c[0]),
-    [cols.map((c) => c[1])],
+  const header = replicaStatusHeader(isMaria, oldNames);
+  if (values.length !== header.columns) throw new Error(`SHOW REPLICA STATUS: ${values.length} values for ${header.columns} columns`);
+  return `${header.line}\n${formatRow(values)}\n`;
+}
+
+const replicaHeaders = new Map<string, { line: string; columns: number }>();
+
+/** The header line of SHOW REPLICA STATUS: the same every time for a flavour and naming, so it is made once. */
+function replicaStatusHeader(isMaria: boolean, oldNames: boolean): { line: string; columns: number } {
+  const key = `${isMaria}:${oldNames}`;
+  let header = replicaHeaders.get(key);
+  if (!header) {
+    const names = replicaStatusColumns(isMaria, oldNames);
+    header = { line: names.join('\t'), columns: names.length };
+    replicaHeaders.set(key, header);
+  }
+  return header;
+}
+
+/** SHOW SLAVE STATUS (MariaDB, or MySQL before 8.4 asked the old way) or SHOW REPLICA STATUS columns. */
+function replicaStatusColumns(isMaria: boolean, oldNames: boolean): string[] {
+  const who = isMaria || oldNames ? 'master' : 'source';
+  const W = cap(who);
+  const thread = isMaria || oldNames ? 'Slave' : 'Replica';
+  const names = [
+    `${thread}_IO_State`,
+    `${W}_Host`,
+    `${W}_User`,
+    `${W}_Port`,
+    'Connect_Retry',
+    `${W}_Log_File`,
+    `Read_${W}_Log_Pos`,
+    'Relay_Log_File',
+    'Relay_Log_Pos',
+    `Relay_${W}_Log_File`,
+    `${thread}_IO_Running`,
+    `${thread}_SQL_Running`,
+  ];
+  if (isMaria) names.push('Replicate_Rewrite_DB');
+  names.push(
+    'Replicate_Do_DB',
+    'Replicate_Ignore_DB',
+    'Replicate_Do_Table',
+    'Replicate_Ignore_Table',
+    'Replicate_Wild_Do_Table',
+    'Replicate_Wild_Ignore_Table',
+    'Last_Errno',
+    'Last_Error',
+    'Skip_Counter',
+    `Exec_${W}_Log_Pos`,
+    'Relay_Log_Space',
+    'Until_Condition',
+    'Until_Log_File',
+    'Until_Log_Pos',
+    `${W}_SSL_Allowed`,
+    `${W}_SSL_CA_File`,
+    `${W}_SSL_CA_Path`,
+    `${W}_SSL_Cert`,
+    `${W}_SSL_Cipher`,
+    `${W}_SSL_Key`,
+    `Seconds_Behind_${W}`,
+    `${W}_SSL_Verify_Server_Cert`,
+    'Last_IO_Errno',
+    'Last_IO_Error',
+    'Last_SQL_Errno',
+    'Last_SQL_Error',
+    'Replicate_Ignore_Server_Ids',
+    `${W}_Server_Id`,
   );
+  if (isMaria) {
+    names.push(
+      `${W}_SSL_Crl`,
+      `${W}_SSL_Crlpath`,
+      'Using_Gtid',
+      'Gtid_IO_Pos',
+      'Replicate_Do_Domain_Ids',
+      'Replicate_Ignore_Domain_Ids',
+      'Parallel_Mode',
+      'SQL_Delay',
+      'SQL_Remaining_Delay',
+      'Slave_SQL_Running_State',
+      'Slave_DDL_Groups',
+      'Slave_Non_Transactional_Groups',
+      'Slave_Transactional_Groups',
+    );
+  } else {
+    names.push(
+      `${W}_UUID`,
+      `${W}_Info_File`,
+      'SQL_Delay',
+      'SQL_Remaining_Delay',
+      `${oldNames ? 'Slave' : 'Replica'}_SQL_Running_State`,
+      `${W}_Retry_Count`,
+      `${W}_Bind`,
+      'Last_IO_Error_Timestamp',
+      'Last_SQL_Error_Timestamp',
+      `${W}_SSL_Crl`,
+      `${W}_SSL_Crlpath`,
+      'Retrieved_Gtid_Set',
+      'Executed_Gtid_Set',
+      'Auto_Position',
+      'Replicate_Rewrite_DB',
+      'Channel_Name',
+      `${W}_TLS_Version`,
+      `${W}_public_key_path`,
+      `Get_${W}_public_key`,
+      'Network_Namespace',
+    );
+  }
+  return names;
 }
 
 function cap(word: string, override?: string): string {

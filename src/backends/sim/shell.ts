@@ -25,6 +25,13 @@ export class SimSshError extends Error {
   }
 }
 
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  streamed?: boolean;
+}
+
 interface Parsed {
   program: string;
   args: string[];
@@ -89,7 +96,8 @@ export class SimShell implements Shell {
     return p;
   }
 
-  private async run(id: string, command: string, ctx: ExecContext): Promise<{ code: number; stdout: string; stderr: string; streamed?: boolean }> {
+  // Not async: most commands answer at once, and a probe goes through here thousands of times a tick.
+  private run(id: string, command: string, ctx: ExecContext): RunResult | Promise<RunResult> {
     const p = this.parse(command);
     if (p.error) return { code: 2, stdout: '', stderr: `sh: 1: ${p.error}\n` };
     if (p.operator) return { code: 2, stdout: '', stderr: `sh: 1: the simulated host runs simple commands only, not "${p.operator}"\n` };
@@ -103,8 +111,8 @@ export class SimShell implements Shell {
         return this.mysqlClient(id, p.args, ctx);
       case 'nodetool': {
         if (!w.cassandra[id]) return notFound;
-        const res = await runNodetool(world, id, p.args, ctx);
-        return { ...res, streamed: p.args.includes('repair') };
+        const streamed = p.args.includes('repair');
+        return runNodetool(world, id, p.args, ctx).then((res) => ({ ...res, streamed }));
       }
       case 'true':
         return { code: 0, stdout: '', stderr: '' };
@@ -121,7 +129,7 @@ export class SimShell implements Shell {
     }
   }
 
-  private async mysqlClient(id: string, args: string[], ctx: ExecContext) {
+  private mysqlClient(id: string, args: string[], ctx: ExecContext): RunResult | Promise<RunResult> {
     let script: string | undefined;
     let skipColumnNames = false;
     let target = id;

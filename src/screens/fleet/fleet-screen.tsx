@@ -31,11 +31,18 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const selection = useUi(selectSelection);
   const ui = useUiStore();
 
-  const indexed = useMemo(() => clusters.map((c) => ({ cluster: c, haystack: clusterHaystack(c) })), [clusters]);
-  const rows = useMemo(
-    () => (filter ? indexed.filter((r) => matchesFilter(r.haystack, filter)).map((r) => r.cluster) : clusters),
-    [indexed, clusters, filter],
-  );
+  // Haystacks only while a filter is typed, each made once per cluster view: a refresh of
+  // 500 clusters with no filter then costs nothing here.
+  const haystacks = useMemo(() => new WeakMap<ClusterView, string>(), []);
+  const rows = useMemo(() => {
+    if (!filter) return clusters;
+    const haystackOf = (c: ClusterView) => {
+      let h = haystacks.get(c);
+      if (h === undefined) haystacks.set(c, (h = clusterHaystack(c)));
+      return h;
+    };
+    return clusters.filter((c) => matchesFilter(haystackOf(c), filter));
+  }, [haystacks, clusters, filter]);
   const ids = useMemo(() => rows.map(rowKey), [rows]);
   const selected = resolveIndex(selection, ids);
   const tableHeight = Math.max(2, height - 2);

@@ -1,0 +1,84 @@
+// Runs the benches one after the other, each in its own process so memory
+// figures do not mix, on the code as the console runs it: bundled by esbuild
+// the way scripts/build.mjs bundles src/ (tsx keeps every function's name,
+// which costs on hot paths), with React's production build. Prints figures;
+// never fails on time. `npm run bench` builds dist/ first (startup and
+// console-rss start bin/nightshift.js).
+//
+//   npm run bench                      every bench that needs nothing but this machine
+//   npm run bench -- refresh ui        some of them
+//   npm run bench -- --lab             also ssh-probe (needs the lab: real sshd + MariaDB)
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+interface Bench {
+  name: string;
+  file: string;
+  what: string;
+  lab?: boolean;
+}
+
+const BENCHES: Bench[] = [
+  { name: 'startup', file: 'startup.ts', what: 'process start -> first frame on the simulated fleet, next to node -e 0 (budget 400 ms)' },
+  { name: 'refresh', file: 'refresh.ts', what: 'refresh tick by phase, keys with the poller running, memory: default fleet and --nodes 5000' },
+  { name: 'ui', file: 'ui.ts', what: 'render and key latency of the App on 5,000 fixture nodes' },
+  { name: 'console-rss', file: 'console-rss.ts', what: 'resident memory and CPU of the real console on --nodes 5000' },
+  { name: 'startup-aws', file: 'startup-aws.ts', what: 'first frame with an AWS target (no network)' },
+  { name: 'aws-calls', file: 'aws-calls.ts', what: 'AWS API calls for one 5,000-instance refresh (mocked clients)' },
+  { name: 'journal', file: 'journal.ts', what: 'journal append + fsync per record' },
+  { name: 'ssh-probe', file: 'ssh-probe.ts', what: 'SSH probes on the lab', lab: true },
+];
+
+const args = process.argv.slice(2);
+const withLab = args.includes('--lab');
+const named = args.filter((a) => !a.startsWith('--'));
+const unknown = named.filter((n) => !BENCHES.some((b) => b.name === n));
+if (unknown.length > 0) {
+  console.error(`unknown bench ${unknown.join(', ')}; one of: ${BENCHES.map((b) => b.name).join(', ')}`);
+  process.exit(2);
+}
+const chosen = BENCHES.filter((b) => (named.length > 0 ? named.includes(b.name) : !b.lab || withLab));
+
+// Inside the project, so the bundles find node_modules (packages stay external, as in dist/).
+const outdir = join(root, 'node_modules', '.cache', 'nightshift-bench');
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+await build({
+  entryPoints: chosen.map((b) => join(here, b.file)),
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  jsx: 'automatic',
+  logLevel: 'error',
+});
+
+const { CI: _ci, ...env } = process.env;
+console.log(`nightshift benches · node ${process.version} · ${process.platform}/${process.arch} · NODE_ENV=production`);
+let failed = 0;
+for (const b of chosen) {
+  console.log(`\n### ${b.name}: ${b.what}`);
+  const started = performance.now();
+  const res = spawnSync(process.execPath, [join(outdir, b.file.replace(/\.ts$/, '.mjs'))], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...env, NODE_ENV: 'production' },
+  });
+  if (res.status !== 0) {
+    failed++;
+    console.log(`(${b.name} exited with ${res.status ?? res.signal})`);
+  }
+  console.log(`(${b.name}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+// A bench that cannot run (no lab, no /proc) is reported, not a failure of the figures.
+process.exit(failed > 0 ? 1 : 0);
