@@ -7,7 +7,7 @@
 // Run: npm run bench (or npx tsx bench/startup.ts after `npm run build`).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,9 @@ export async function benchStartup(): Promise<void> {
   if (withFleet.length > 0) {
     console.log(`  first frame with the fleet    median ${w.median.toFixed(0)} ms  p95 ${w.p95.toFixed(0)} ms  (after the first refresh: every node probed)`);
   }
+  // The last console quits within a moment of its frame; its state goes with it.
+  await new Promise((r) => setTimeout(r, 500));
+  rmSync(state, { recursive: true, force: true });
 }
 
 // Run directly (also through a symlinked path, as run-all's bundles may be).

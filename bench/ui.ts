@@ -13,58 +13,15 @@
 //   spaced like a held-down arrow key (40 ms), timed to the frame that shows them.
 
 import { spawnSync } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { render } from 'ink';
+import { Keyboard, pct, sleep, Terminal } from './terminal.js';
 import { createElement } from 'react';
 import { App } from '../src/app.js';
 import { createUiStore } from '../src/store/ui.js';
 import { fleetStoreWith, generateFleet, NOW } from '../test/helpers/fleet-fixtures.js';
 
-class Terminal extends EventEmitter {
-  readonly isTTY = true;
-  columns = 80;
-  rows = 24;
-  writes = 0;
-  private waiters: Array<() => void> = [];
-  write = (_chunk: string) => {
-    this.writes++;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-    return true;
-  };
-  nextWrite(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
-
-class Keyboard extends EventEmitter {
-  readonly isTTY = true;
-  private data: string | null = null;
-  write(data: string) {
-    this.data = data;
-    this.emit('readable');
-  }
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 async function bench(mode: 'render' | 'terminal') {
