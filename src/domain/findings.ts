@@ -125,7 +125,7 @@ function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
     if (!r?.replica || r.flavour !== m.flavour || n === master) continue;
     let errant: string;
     try {
-      const set = errantTransactions(parseGtidSet(r.flavour, r.gtidExecuted), masterSet);
+      const set = withoutProbeSkew(errantTransactions(parseGtidSet(r.flavour, r.gtidExecuted), masterSet), masterSet);
       if (isEmptyGtidSet(set)) continue;
       errant = formatGtidSet(set);
     } catch {
@@ -139,6 +139,26 @@ function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
     });
   }
   return out;
+}
+
+/**
+ * The master and its replicas are probed moments apart, so a replica can show
+ * transactions the master wrote after its own probe. Those come from a source
+ * the master already has (a uuid in its set; MariaDB: the same server id in
+ * that domain) and are timing, not errant: drop them. A write made on the
+ * replica carries the replica's own uuid or server id, and stays.
+ */
+function withoutProbeSkew(errant: GtidSet, master: GtidSet): GtidSet {
+  if (errant.flavour === 'mysql' && master.flavour === 'mysql') {
+    return { flavour: 'mysql', sources: new Map([...errant.sources].filter(([uuid]) => !master.sources.has(uuid))) };
+  }
+  if (errant.flavour === 'mariadb' && master.flavour === 'mariadb') {
+    return {
+      flavour: 'mariadb',
+      domains: new Map([...errant.domains].filter(([domain, g]) => master.domains.get(domain)?.server !== g.server)),
+    };
+  }
+  return errant;
 }
 
 function normaliseRole(tag: string): string {

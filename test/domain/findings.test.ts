@@ -143,3 +143,21 @@ describe('errant GTIDs', () => {
     expect(f[0]!.message).toContain(`${b}:1-2`);
   });
 });
+
+describe('errant GTIDs and probe timing', () => {
+  it('does not call a replica errant for the master\'s own later writes, in either flavour', () => {
+    const a = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+    const nodes = healthyCluster();
+    nodes[0] = nodeView(nodes[0]!.instance, mysql({ flavour: 'mysql', gtidExecuted: `${a}:1-100` }));
+    nodes[1] = nodeView(nodes[1]!.instance, replica('127.0.2.1', {}, { flavour: 'mysql', gtidExecuted: `${a}:1-105` }));
+    nodes[2] = nodeView(nodes[2]!.instance, replica('127.0.2.1', {}, { flavour: 'mysql', gtidExecuted: `${a}:1-99` }));
+    expect(clusterFindings('mysql', nodes, opts).map((x) => x.kind)).not.toContain('errant-gtid');
+
+    const m = healthyCluster();
+    m[0] = nodeView(m[0]!.instance, mysql({ serverId: 1, gtidExecuted: '0-1-100' }));
+    m[1] = nodeView(m[1]!.instance, replica('127.0.2.1', {}, { serverId: 2, gtidExecuted: '0-1-104' }));
+    m[2] = nodeView(m[2]!.instance, replica('127.0.2.1', {}, { serverId: 3, gtidExecuted: '0-3-101' }));
+    const f = clusterFindings('mysql', m, opts).filter((x) => x.kind === 'errant-gtid');
+    expect(f.map((x) => x.message)).toEqual(['errant GTIDs on db-3: 0-3-101 (writes db-1 never had)']);
+  });
+});
