@@ -14,6 +14,7 @@
 // Run: node scripts/build.mjs && npx tsx bench/startup-aws.ts
 
 import { spawn } from 'node:child_process';
+import { stats, timeUntil } from './startup.js';
 import { mkdtempSync, realpathSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,34 +46,6 @@ function benchEnv(dir: string): NodeJS.ProcessEnv {
     COLUMNS: '80',
     LINES: '24',
   };
-}
-
-function timeUntil(args: string[], marker: string | null, env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      resolve(performance.now() - started);
-      child.kill('SIGKILL');
-    };
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (marker && out.includes(marker)) finish();
-    });
-    child.on('exit', (code) => {
-      if (!marker) finish();
-      else if (!done) reject(new Error(`exited (${code}) before "${marker}":\n${out}`));
-    });
-  });
-}
-
-function stats(xs: number[]): { median: number; p95: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)]! };
 }
 
 /**

@@ -16,7 +16,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const HAS_SCRIPT = !process.env.BENCH_NO_PTY && spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-function timeUntil(args: string[], marker: string | RegExp | null, env: NodeJS.ProcessEnv): Promise<number> {
+/** Spawns node with `args` (in a pty where there is one) and resolves with the time until `marker` shows on stdout. */
+export function timeUntil(args: string[], marker: string | RegExp | null, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = HAS_SCRIPT
@@ -43,7 +44,7 @@ function timeUntil(args: string[], marker: string | RegExp | null, env: NodeJS.P
   });
 }
 
-function stats(xs: number[]): { median: number; p95: number } {
+export function stats(xs: number[]): { median: number; p95: number } {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[Math.floor(s.length / 2)]!, p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)]! };
 }
