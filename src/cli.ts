@@ -8,7 +8,7 @@ import { openBackends } from './backends/index.js';
 import { COMMANDS } from './commands/index.js';
 import type { CommandContext, Io } from './commands/types.js';
 import { loadConfig, type GlobalFlags } from './config/load.js';
-import { exitCodeOf } from './errors.js';
+import { exitCodeOf, UsageError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -51,6 +51,11 @@ export function buildProgram(io: Io): Command {
   for (const register of COMMANDS) register(program, ctx);
 
   program.action(async () => {
+    if (!io.isInteractive) {
+      throw new UsageError(
+        'the console needs a terminal, and stdin is not one; for scripts and cron use `nightshift ls --json` or `nightshift run RUNBOOK --cluster NAME --yes`',
+      );
+    }
     const { runConsole } = await import('./console.js');
     await runConsole(await ctx.loadConfig(), io);
   });

@@ -94,6 +94,13 @@ describe('exit codes', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('2 for the console without a terminal, pointing at the headless commands', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const { code, stderr } = await run(['--state-dir', stateDir]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^nightshift: the console needs a terminal, and stdin is not one; for scripts and cron use `nightshift ls --json`/);
+  });
+
   it('2 for an unknown flag or a bad value', async () => {
     expect((await run(['ls', '--frobnicate'])).code).toBe(2);
     const bad = await run(['ls', '--seed', 'abc']);
