@@ -23,14 +23,7 @@ export type { Fault, StoredFault, RepairRecord } from './state.js';
 
 export type SimBackends = Backends & { world: SimWorld };
 
-export async function createSimBackends(opts: {
-  scenario: string;
-  seed: number;
-  speed: number;
-  nodes?: number;
-  stateDir: string;
-  realNow?: () => number;
-}): Promise<SimBackends> {
+export async function createSimBackends(opts: SimWorldOptions): Promise<SimBackends> {
   if (!isScenario(opts.scenario)) {
     throw new Error(`unknown scenario "${opts.scenario}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   }
