@@ -2,7 +2,7 @@
 // Pure: the poller gathers the inputs, this decides what they mean.
 
 import { clusterFindings, clusterHealth, sortClusters, worstLag } from './findings.js';
-import { lagOf, nodeHealth, roleOf, type Thresholds } from './health.js';
+import { lagOf, nodeHealth, roleOf, type NodeHealthInput, type Thresholds } from './health.js';
 import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Health, Instance, NodeMetrics, NodeView } from './types.js';
 
 export interface ProbeOutcome {
@@ -62,17 +62,14 @@ function buildNode(ref: ClusterRef, instance: Instance, input: ViewInputs): Node
   const metrics = input.metrics[instance.id] ?? prev?.metrics;
   const lastRepaired = ref.engine === 'cassandra' ? instance.tags[input.repairTag] : undefined;
   const repairAgeSeconds = lastRepaired !== undefined ? ageSeconds(lastRepaired, input.fleetNow) : undefined;
-  const health = nodeHealth(
-    {
-      instance,
-      ...(facts ? { facts } : {}),
-      ...(metrics ? { metrics } : {}),
-      ...(failed ? { probeError: probe!.error! } : {}),
-      ...(repairAgeSeconds !== undefined ? { repairAgeSeconds } : {}),
-      ...(lastRepaired !== undefined && repairAgeSeconds === undefined ? { badRepairTag: lastRepaired } : {}),
-    },
-    input.thresholds,
-  );
+  // Built field by field rather than spread: this runs for every node of every refresh.
+  const healthInput: NodeHealthInput = { instance };
+  if (facts) healthInput.facts = facts;
+  if (metrics) healthInput.metrics = metrics;
+  if (failed) healthInput.probeError = probe!.error!;
+  if (repairAgeSeconds !== undefined) healthInput.repairAgeSeconds = repairAgeSeconds;
+  else if (lastRepaired !== undefined) healthInput.badRepairTag = lastRepaired;
+  const health = nodeHealth(healthInput, input.thresholds);
   const node: NodeView = {
     instance,
     role: ref.engine === 'mysql' ? roleOf(facts) : ref.engine === 'cassandra' ? 'cassandra' : 'member',
@@ -92,9 +89,21 @@ function buildNode(ref: ClusterRef, instance: Instance, input: ViewInputs): Node
 
 /** Seconds between an ISO time and now; NaN-safe (a bad tag value counts as never). */
 function ageSeconds(iso: string, now: number): number | undefined {
-  const t = Date.parse(iso);
+  const t = parsedTime(iso);
   if (Number.isNaN(t)) return undefined;
   return Math.max(0, Math.floor((now - t) / 1000));
+}
+
+/** Tag times parsed before: a fleet's last-repaired tags change once a repair, not once a refresh. */
+const times = new Map<string, number>();
+
+function parsedTime(iso: string): number {
+  let t = times.get(iso);
+  if (t === undefined) {
+    if (times.size >= 16_384) times.clear();
+    times.set(iso, (t = Date.parse(iso)));
+  }
+  return t;
 }
 
 function roleOrder(n: NodeView): number {
@@ -117,7 +126,7 @@ export function shareFacts(
   next: EngineFacts,
   previous: EngineFacts | undefined,
   cluster: string,
-  rings: Map<string, CassandraPeer[]>,
+  rings: Map<string, readonly CassandraPeer[]>,
 ): EngineFacts {
   if (next.kind === 'cassandra') {
     const seen = rings.get(cluster) ?? (previous?.kind === 'cassandra' ? previous.cassandra.ring : undefined);

@@ -123,6 +123,8 @@ function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
   for (const n of nodes) {
     const r = n.facts?.kind === 'mysql' ? n.facts.mysql : undefined;
     if (!r?.replica || r.flavour !== m.flavour || n === master) continue;
+    // A replica that has caught up prints the master's set: nothing errant, nothing to parse.
+    if (r.gtidExecuted === m.gtidExecuted) continue;
     let errant: string;
     try {
       const set = withoutProbeSkew(errantTransactions(parseGtidSet(r.flavour, r.gtidExecuted), masterSet), masterSet);

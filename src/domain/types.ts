@@ -109,7 +109,7 @@ export interface CassandraFacts {
   /** This node's own status as the ring reports it. */
   status: CassandraStatus;
   /** The whole ring as seen from this node. */
-  ring: CassandraPeer[];
+  ring: readonly CassandraPeer[];
 }
 
 export type EngineFacts =

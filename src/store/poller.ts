@@ -186,7 +186,7 @@ export class Poller {
     now: () => number,
   ): Promise<Map<string, ProbeOutcome>> {
     const out = new Map<string, ProbeOutcome>();
-    const rings = new Map<string, CassandraPeer[]>();
+    const rings = new Map<string, readonly CassandraPeer[]>();
     const limit = this.options.probeConcurrency ?? 64;
     let next = 0;
     // A probe that answers without I/O (the simulated fleet) never gives the event loop a turn:

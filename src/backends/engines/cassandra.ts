@@ -63,7 +63,39 @@ export function parseNodetoolStatus(output: string): CassandraPeer[] {
   return peers;
 }
 
-export async function probeCassandra(shell: Shell, node: Instance, opts: CassandraProbeOptions): Promise<CassandraFacts> {
+/**
+ * The members of a ring print the same `nodetool status` (gossip agrees), so a
+ * refresh that probes every member would parse one text ring-size times: a
+ * 5,000-node fleet in rings of 14 parses some 28,000 peer lines a tick instead
+ * of 2,000. This keeps the rings parsed from the texts seen last, shared and
+ * frozen, so the members that agree also share one list (and a screen can tell
+ * "unchanged" by identity).
+ */
+export class RingParses {
+  private readonly parsed = new Map<string, readonly CassandraPeer[]>();
+
+  constructor(private readonly kept = 512) {}
+
+  parse(output: string): readonly CassandraPeer[] {
+    let ring = this.parsed.get(output);
+    if (ring === undefined) {
+      ring = Object.freeze(parseNodetoolStatus(output).map((p) => Object.freeze(p)));
+      // The fleet's rings as they print now; texts from earlier refreshes go all at once.
+      if (this.parsed.size >= this.kept) this.parsed.clear();
+      this.parsed.set(output, ring);
+    }
+    return ring;
+  }
+}
+
+const oneOff = { parse: (output: string): readonly CassandraPeer[] => parseNodetoolStatus(output) };
+
+export async function probeCassandra(
+  shell: Shell,
+  node: Instance,
+  opts: CassandraProbeOptions,
+  rings: Pick<RingParses, 'parse'> = oneOff,
+): Promise<CassandraFacts> {
   const res = await shell.exec(node, nodetoolCommand(opts.nodetool, STATUS_SUBCOMMAND), {
     timeoutMs: opts.timeoutMs ?? 15_000,
     signal: opts.signal,
@@ -73,9 +105,9 @@ export async function probeCassandra(shell: Shell, node: Instance, opts: Cassand
     const why = res.stderr.trim().split('\n')[0] || `exit code ${res.code ?? res.signal}`;
     throw new ProbeError(`${node.name}: nodetool status failed: ${why}`, node.name);
   }
-  let ring: CassandraPeer[];
+  let ring: readonly CassandraPeer[];
   try {
-    ring = parseNodetoolStatus(res.stdout);
+    ring = rings.parse(res.stdout);
   } catch (err) {
     throw new ProbeError(`${node.name}: ${(err as Error).message}`, node.name);
   }

@@ -3,7 +3,7 @@
 import type { Config } from '../../config/schema.js';
 import type { EngineFacts, EngineKind, Instance } from '../../domain/types.js';
 import type { Shell } from '../ports.js';
-import { probeCassandra } from './cassandra.js';
+import { probeCassandra, RingParses } from './cassandra.js';
 import { MysqlProber } from './mysql.js';
 
 /** Tag naming how the MySQL client runs on one host (set from the static inventory's `mysqlClient`). */
@@ -44,6 +44,7 @@ export function engineOptionsFromConfig(config: Config): EngineOptions {
 
 export class EngineProbes {
   private readonly mysql: MysqlProber;
+  private readonly rings = new RingParses();
 
   constructor(
     private readonly shell: Shell,
@@ -77,7 +78,7 @@ export class EngineProbes {
       case 'cassandra':
         return {
           kind: 'cassandra',
-          cassandra: await probeCassandra(this.shell, node, { nodetool: this.nodetoolFor(node), timeoutMs, signal }),
+          cassandra: await probeCassandra(this.shell, node, { nodetool: this.nodetoolFor(node), timeoutMs, signal }, this.rings),
         };
       case 'generic':
         return { kind: 'generic' };

@@ -40,15 +40,40 @@ function parseFailure(node: Instance, err: unknown): ProbeError {
   return new ProbeError(`${node.name}: ${(err as Error).message}`, node.name);
 }
 
+const commands = new Map<string, Map<string, string>>();
+
 /** The exact command line that runs `sql` on a node. */
 export function mysqlCommand(client: string, sql: string): string {
-  return `${client} --batch -e ${shellQuote(sql)}`;
+  // Thousands of probes a tick send the same few statements: quote each once.
+  let byClient = commands.get(sql);
+  if (byClient === undefined) {
+    if (commands.size >= 64) commands.clear();
+    commands.set(sql, (byClient = new Map()));
+  }
+  let command = byClient.get(client);
+  if (command === undefined) {
+    if (byClient.size >= 64) byClient.clear();
+    byClient.set(client, (command = `${client} --batch -e ${shellQuote(sql)}`));
+  }
+  return command;
 }
 
 export const FLAVOUR_SQL = `${markerSelect('version')}; SELECT @@version AS version`;
 
-/** The statements of one probe, by flavour. */
+const probes = new Map<string, string>();
+
+/** The statements of one probe, by flavour and version: one string per pair, built once. */
 export function probeSql(flavour: MysqlFlavour, version: string): string {
+  const key = `${flavour} ${version}`;
+  let sql = probes.get(key);
+  if (sql === undefined) {
+    if (probes.size >= 64) probes.clear();
+    probes.set(key, (sql = buildProbeSql(flavour, version)));
+  }
+  return sql;
+}
+
+function buildProbeSql(flavour: MysqlFlavour, version: string): string {
   if (flavour === 'mariadb') {
     return [
       markerSelect('vars'),

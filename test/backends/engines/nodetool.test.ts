@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NodetoolParseError, parseNodetoolStatus, probeCassandra } from '../../../src/backends/engines/cassandra.js';
+import { NodetoolParseError, parseNodetoolStatus, probeCassandra, RingParses } from '../../../src/backends/engines/cassandra.js';
 import type { Shell } from '../../../src/backends/ports.js';
 import type { Instance } from '../../../src/domain/types.js';
 
@@ -47,5 +47,35 @@ describe('nodetool status', () => {
     await expect(probeCassandra(shell, { ...node, privateIp: '10.9.9.9' }, { nodetool: 'nodetool' })).rejects.toThrow(
       /cass-2: its address 10.9.9.9 is not in its own nodetool status/,
     );
+  });
+
+  it("parses a text the ring's members share once, and a changed text again", async () => {
+    const outputs = new Map([['c1', STATUS], ['c2', STATUS]]);
+    const shell: Shell = {
+      exec: async (n) => ({ code: 0, signal: null, stdout: outputs.get(n.id)!, stderr: '' }),
+      loginCommand: () => 'ssh',
+      close: async () => undefined,
+    };
+    const rings = new RingParses();
+    const c1 = { id: 'c1', name: 'cass-1', privateIp: '10.0.1.11', tags: {} } as unknown as Instance;
+    const c2 = { id: 'c2', name: 'cass-2', privateIp: '10.0.1.12', tags: {} } as unknown as Instance;
+    const a = await probeCassandra(shell, c1, { nodetool: 'nodetool' }, rings);
+    const b = await probeCassandra(shell, c2, { nodetool: 'nodetool' }, rings);
+    expect(b.ring).toBe(a.ring);
+    expect([a.status, b.status]).toEqual(['UN', 'DN']);
+    // Shared, so nobody may change it in place.
+    expect(Object.isFrozen(a.ring) && Object.isFrozen(a.ring[0])).toBe(true);
+
+    // c2 comes back: its text changes, and so does what it says.
+    outputs.set('c2', STATUS.replace('DN  10.0.1.12', 'UN  10.0.1.12'));
+    const again = await probeCassandra(shell, c2, { nodetool: 'nodetool' }, rings);
+    expect(again.status).toBe('UN');
+    expect(again.ring).not.toBe(a.ring);
+
+    // A text that does not parse still fails naming its line, every time it is seen.
+    outputs.set('c1', STATUS.replace('DN  10.0.1.12', 'XX  10.0.1.12'));
+    for (let i = 0; i < 2; i++) {
+      await expect(probeCassandra(shell, c1, { nodetool: 'nodetool' }, rings)).rejects.toThrow(/cass-1: line 7 of nodetool status/);
+    }
   });
 });
