@@ -1,10 +1,33 @@
-// Bundles src/cli.ts into dist/cli.js. Dependencies stay external so the
-// AWS SDK and ssh2 are only loaded (by dynamic import) when a target needs them.
-import { rmSync } from 'node:fs';
+// Bundles src/cli.ts into dist/, dependencies included: Node resolving and
+// compiling Ink's hundred-odd small ESM files one by one was most of the
+// start-up time. The AWS SDK and ssh2 stay external and are reached only by
+// the dynamic imports in src/backends/index.ts, so the simulated fleet never
+// loads them (nor an inventory or `ls` run the SDK).
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const quiet = process.argv.includes('--quiet');
 const started = performance.now();
+
+/**
+ * yoga-layout's Emscripten loader fetches its inlined wasm (a data: URL) with
+ * the global fetch when there is one, which makes Node load undici (~50 ms of
+ * CPU before the first frame). Without fetch it decodes the same base64
+ * itself, as it does on runtimes that have none.
+ */
+const yogaWithoutFetch = {
+  name: 'yoga-without-fetch',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yoga-layout[\\/]dist[\\/]binaries[\\/]yoga-wasm-base64-esm\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const uses = source.split('typeof fetch').length - 1;
+      // A yoga-layout upgrade that changes its loader: build as it is, and say so.
+      if (uses !== 2) console.warn(`build: yoga-layout's loader changed (typeof fetch x${uses}); it may load undici at start-up again`);
+      return { contents: source.replaceAll('typeof fetch', '"undefined"'), loader: 'js' };
+    });
+  },
+};
+
 // Chunk names carry content hashes: without this, old chunks pile up in dist/.
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -15,7 +38,18 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  external: [
+    '@aws-sdk/*',
+    'ssh2',
+    // Ink imports it only when DEV=true (React DevTools); it is not a dependency.
+    'react-devtools-core',
+  ],
+  // The bundled CommonJS packages (React, yaml, commander, ...) call require() for Node's built-ins.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // bin/nightshift.js runs with NODE_ENV=production; fixing it here drops
+  // React's development build from the bundle rather than shipping both.
+  define: { 'process.env.NODE_ENV': '"production"' },
+  plugins: [yogaWithoutFetch],
   sourcemap: true,
   jsx: 'automatic',
   logLevel: quiet ? 'error' : 'info',

@@ -1,9 +1,10 @@
 // `nightshift sim scenarios` lists the simulated fleet's scenarios;
 // `nightshift sim reset [--scenario S] [--seed N]` deletes that world's state
 // file (and its locks), so the next start generates it afresh.
+// The simulated fleet's code is imported inside the actions, not at the top:
+// every start of the CLI, the console's first frame included, would pay for it.
 
 import type { Command } from 'commander';
-import { resetSimState, SCENARIOS } from '../backends/sim/index.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
@@ -13,8 +14,8 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .command('scenarios')
     .description('list the scenarios of the simulated fleet')
     .option('--json', 'print a JSON array')
-    .action((flags: { json?: boolean }) => {
-      listScenarios(ctx, flags);
+    .action(async (flags: { json?: boolean }) => {
+      await listScenarios(ctx, flags);
     });
   sim
     .command('reset')
@@ -26,7 +27,8 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     });
 };
 
-export function listScenarios(ctx: CommandContext, flags: { json?: boolean }): void {
+export async function listScenarios(ctx: CommandContext, flags: { json?: boolean }): Promise<void> {
+  const { SCENARIOS } = await import('../backends/sim/index.js');
   if (flags.json) {
     ctx.io.stdout.write(`${JSON.stringify(SCENARIOS, null, 2)}\n`);
     return;
@@ -36,6 +38,7 @@ export function listScenarios(ctx: CommandContext, flags: { json?: boolean }): v
 }
 
 export async function resetCommand(ctx: CommandContext, flags: { scenario?: string; seed?: string }): Promise<string[]> {
+  const { resetSimState, SCENARIOS } = await import('../backends/sim/index.js');
   const config = await ctx.loadConfig();
   const scenario = flags.scenario ?? config.sim.scenario;
   if (!SCENARIOS.some((s) => s.name === scenario)) {
