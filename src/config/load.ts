@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError, UsageError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';

@@ -1,7 +1,7 @@
 // The validated configuration: YAML file merged with flags. Every key has a
 // default, so an empty (or absent) file is a valid config for the simulated fleet.
 
-import { z } from 'zod';
+import * as z from 'zod';
 
 const positive = z.number().positive();
 

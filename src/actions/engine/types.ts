@@ -2,7 +2,7 @@
 // checks and an ordered plan of steps, written against the ports only, so the
 // same runbook runs on the simulated fleet, on AWS and on the lab unchanged.
 
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Backends } from '../../backends/ports.js';
 import type { Config } from '../../config/schema.js';
 import type { Instance } from '../../domain/types.js';

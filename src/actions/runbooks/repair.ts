@@ -2,7 +2,7 @@
 // first), run `nodetool repair -pr` on it with its output streamed, and only
 // after it finished cleanly tag it `last-repaired=<ISO-8601 UTC>`. RUNBOOKS.md.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   nodetoolCommand,
   probeCassandra,
