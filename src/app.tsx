@@ -37,7 +37,7 @@ import { hintsFor, runbookKeysFor } from './screens/screen-keys.js';
 import { ErrorBoundary } from './ui/error-boundary.js';
 import { Header } from './ui/header.js';
 import { KeyHints, type KeyHint } from './ui/key-hints.js';
-import { useNow } from './ui/use-now.js';
+import { createTicker, TickerContext, useNow } from './ui/use-now.js';
 import { useTerminalSize } from './ui/use-terminal-size.js';
 
 export interface RunScreenSlot {
@@ -85,6 +85,7 @@ export function App({
   prompts,
 }: AppProps) {
   const [ownUi] = useState(createUiStore);
+  const [ticker] = useState(() => createTicker());
   const ui = givenUi ?? ownUi;
   const gc = thresholds?.gcGraceSeconds;
   const staleAfter = thresholds?.staleAfterRefreshes;
@@ -104,7 +105,9 @@ export function App({
   return (
     <StoresProvider fleet={fleet} ui={ui} runs={runs} clock={clock}>
       <ConsoleContext.Provider value={callbacks}>
-        <Console renderRunScreen={renderRunScreen} roleTag={roleTag} onQuit={onQuit} prompts={prompts} />
+        <TickerContext.Provider value={ticker}>
+          <Console renderRunScreen={renderRunScreen} roleTag={roleTag} onQuit={onQuit} prompts={prompts} />
+        </TickerContext.Provider>
       </ConsoleContext.Provider>
     </StoresProvider>
   );
@@ -188,7 +191,9 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
   return (
     <Box flexDirection="column" width={columns} height={rows}>
       <HeaderContainer width={columns} />
-      <Box height={bodyHeight} flexDirection="column" overflow="hidden">
+      {/* Clipped vertically only: every line below is already cut to the width (wrap="truncate"),
+          and horizontal clipping makes Ink measure and re-slice every line of every frame. */}
+      <Box height={bodyHeight} flexDirection="column" overflowY="hidden">
         <ErrorBoundary
           resetKey={`${screenKey(screen)}${isHelpOpen ? ':help' : ''}`}
           onBack={() => ui.getState().actions.pop()}

@@ -2,8 +2,8 @@
 // narrow columns had to cut ("✗ CRIT lag 340 s > 300 s", the probe error, the
 // instance id) is readable here at 80 columns.
 
-import { Text } from 'ink';
 import { fit } from './format.js';
+import { Line } from './line.js';
 
 export interface DetailLineProps {
   text: string;
@@ -12,9 +12,5 @@ export interface DetailLineProps {
 }
 
 export function DetailLine({ text, width, colour }: DetailLineProps) {
-  return (
-    <Text wrap="truncate" color={colour}>
-      {fit(`» ${text}`, width)}
-    </Text>
-  );
+  return <Line segments={[{ text: fit(`» ${text}`, width, 'left', false), colour }]} width={width} />;
 }

@@ -7,6 +7,7 @@ import { Box, Text } from 'ink';
 import type { Target } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import { fit, formatAge } from './format.js';
+import { Line } from './line.js';
 
 /**
  * The words after the badge: "simulated fleet · healthy · seed 1 · ×1",
@@ -57,15 +58,14 @@ export function Header({ target, now, width, ...info }: HeaderProps) {
   const leftWidth = Math.max(0, width - badge.length - refresh.text.length - 4);
   return (
     <Box flexDirection="column" width={width}>
-      <Text wrap="truncate">
-        <Text inverse bold color={live ? 'red' : 'cyan'}>
-          {badge}
-        </Text>
-        <Text bold={live}>{`· ${fit(targetText(target, isLoading(info)), leftWidth)} `}</Text>
-        <Text color={refresh.level === 'failed' ? 'red' : refresh.level === 'late' ? 'yellow' : undefined}>
-          {refresh.text}
-        </Text>
-      </Text>
+      <Line
+        segments={[
+          { text: badge, isInverse: true, isBold: true, colour: live ? 'red' : 'cyan' },
+          { text: `· ${fit(targetText(target, isLoading(info)), leftWidth)} `, isBold: live },
+          { text: refresh.text, colour: refresh.level === 'failed' ? 'red' : refresh.level === 'late' ? 'yellow' : undefined },
+        ]}
+        width={width}
+      />
       {info.error ? (
         <Text wrap="truncate" color="red">
           {`✗ ${info.error}`}

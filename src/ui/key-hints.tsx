@@ -1,7 +1,8 @@
 // The footer: the keys of the current screen, as many as fit, with "? help"
 // always last so the full list is one key away even at 40 columns.
 
-import { Text } from 'ink';
+import { useMemo } from 'react';
+import { Line } from './line.js';
 
 export interface KeyHint {
   /** As drawn in the help: "↑/↓ j/k", "⏎", "esc", "R". */
@@ -46,16 +47,14 @@ export interface KeyHintsProps {
 }
 
 export function KeyHints({ hints, width, isHelpPinned = true }: KeyHintsProps) {
-  const shown = fitHints(hints, width, isHelpPinned);
-  return (
-    <Text wrap="truncate">
-      {shown.map((h, i) => (
-        <Text key={h.keys + h.label}>
-          {i > 0 ? SEP : ''}
-          <Text bold>{h.short ?? h.keys}</Text>
-          {` ${h.footerLabel ?? h.label}`}
-        </Text>
-      ))}
-    </Text>
+  const segments = useMemo(
+    () =>
+      fitHints(hints, width, isHelpPinned).flatMap((h, i) => [
+        { text: i > 0 ? SEP : '' },
+        { text: h.short ?? h.keys, isBold: true },
+        { text: ` ${h.footerLabel ?? h.label}` },
+      ]),
+    [hints, width, isHelpPinned],
   );
+  return <Line segments={segments} width={width} />;
 }

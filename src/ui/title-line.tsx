@@ -1,7 +1,7 @@
 // A screen's first line: where we are on the left, the cursor position on the right.
 
-import { Text } from 'ink';
 import { fit } from './format.js';
+import { Line } from './line.js';
 
 export interface TitleLineProps {
   title: string;
@@ -14,11 +14,11 @@ export function TitleLine({ title, detail, position, width }: TitleLineProps) {
   const right = position ?? '';
   const room = Math.max(0, width - right.length - 1);
   const left = fit(detail ? `${title} · ${detail}` : title, room);
+  const split = Math.min(title.length, left.length);
   return (
-    <Text wrap="truncate">
-      <Text bold>{left.slice(0, Math.min(title.length, left.length))}</Text>
-      {left.slice(Math.min(title.length, left.length))}
-      {right ? ` ${right}` : ''}
-    </Text>
+    <Line
+      segments={[{ text: left.slice(0, split), isBold: true }, { text: `${left.slice(split)}${right ? ` ${right}` : ''}` }]}
+      width={width}
+    />
   );
 }

@@ -9,6 +9,7 @@ import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag } from '../../ui/format.js';
 import { healthColour, healthText, HEALTH_STYLE } from '../../ui/health-badge.js';
 import { DetailLine } from '../../ui/detail-line.js';
+import { Line } from '../../ui/line.js';
 import { Table } from '../../ui/table.js';
 import { TitleLine } from '../../ui/title-line.js';
 import { useNow } from '../../ui/use-now.js';
@@ -138,19 +139,21 @@ function clusterSummary(cluster: ClusterView): string {
 
 function Findings({ findings, width }: { findings: readonly Finding[]; width: number }) {
   if (findings.length === 0) {
-    return <Text wrap="truncate">{fit('✓ no cluster findings', width)}</Text>;
+    return <Line segments={[{ text: fit('✓ no cluster findings', width, 'left', false) }]} width={width} />;
   }
   const overflow = findings.length > MAX_FINDING_LINES;
   const shown = overflow ? findings.slice(0, MAX_FINDING_LINES - 1) : findings;
   return (
     <Box flexDirection="column">
       {shown.map((f, i) => (
-        <Text key={i} wrap="truncate" color={healthColour(f.level)}>
-          {fit(`${HEALTH_STYLE[f.level].glyph} ${f.level} ${f.message}`, width)}
-        </Text>
+        <Line
+          key={i}
+          segments={[{ text: fit(`${HEALTH_STYLE[f.level].glyph} ${f.level} ${f.message}`, width, 'left', false), colour: healthColour(f.level) }]}
+          width={width}
+        />
       ))}
       {overflow ? (
-        <Text wrap="truncate">{`  … ${findings.length - shown.length} more findings (node screens list theirs)`}</Text>
+        <Line segments={[{ text: fit(`  … ${findings.length - shown.length} more findings (node screens list theirs)`, width, 'left', false) }]} width={width} />
       ) : null}
     </Box>
   );

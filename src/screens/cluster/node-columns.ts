@@ -1,7 +1,7 @@
 // The cluster table: one row per node. Columns depend on the engine (lag and
 // threads for MySQL, ring status and repair age for Cassandra).
 
-import type { EngineKind, NodeView } from '../../domain/types.js';
+import type { EngineKind, MetricPoint, NodeView } from '../../domain/types.js';
 import type { Column } from '../../ui/columns.js';
 import { formatLag } from '../../ui/format.js';
 import { healthColour, healthText } from '../../ui/health-badge.js';
@@ -20,11 +20,19 @@ export interface NodeColumnContext {
 
 const SPARK = 6;
 
+const cpuTexts = new WeakMap<readonly MetricPoint[], string>();
+
+/** The sparkline and latest CPU; drawn once per series, not on every frame (the store keeps a series while it is unchanged). */
 export function cpuText(node: NodeView): string {
-  const points = node.metrics?.cpu ?? [];
-  const latest = latestValue(points);
-  if (latest === undefined) return '—';
-  return `${sparkline(bucketize(points, SPARK), SPARK)} ${Math.round(latest)}`.padStart(SPARK + 4);
+  const points = node.metrics?.cpu;
+  if (!points) return '—';
+  let text = cpuTexts.get(points);
+  if (text === undefined) {
+    const latest = latestValue(points);
+    text = latest === undefined ? '—' : `${sparkline(bucketize(points, SPARK), SPARK)} ${Math.round(latest)}`.padStart(SPARK + 4);
+    cpuTexts.set(points, text);
+  }
+  return text;
 }
 
 export function nodeColumns(ctx: NodeColumnContext): Column<NodeView>[] {

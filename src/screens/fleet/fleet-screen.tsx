@@ -55,7 +55,9 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   });
 
   const nodeCount = useMemo(() => clusters.reduce((n, c) => n + c.nodes.length, 0), [clusters]);
-  const columns = useMemo(() => fleetColumns(clusters.reduce((w, c) => Math.max(w, c.name.length), 0)), [clusters]);
+  // Keyed on the name width, not the clusters: the columns (and so every row) stay the same across refreshes.
+  const nameWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, c.name.length), 0), [clusters]);
+  const columns = useMemo(() => fleetColumns(nameWidth), [nameWidth]);
   const counted = filter ? `${rows.length} of ${clusters.length} clusters match` : `${clusters.length} clusters · ${nodeCount} nodes`;
   return (
     <Box flexDirection="column" width={width} height={height}>

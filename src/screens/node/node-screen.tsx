@@ -6,6 +6,7 @@ import { useFleet, useUi } from '../../store/context.js';
 import { selectCluster } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit } from '../../ui/format.js';
+import { Line } from '../../ui/line.js';
 import { TitleLine } from '../../ui/title-line.js';
 import { useNow } from '../../ui/use-now.js';
 import { useConsole } from '../console-context.js';
@@ -70,9 +71,7 @@ export function NodeScreen({ cluster: clusterName, id, width, height, isActive, 
       />
       {shown.length === 0 ? <Text>{`  no line matches "${filter}" (esc clears the filter)`}</Text> : null}
       {shown.map((l) => (
-        <Text key={l.id} wrap="truncate" bold={l.isSection ?? false} color={l.colour}>
-          {fit(l.text, width)}
-        </Text>
+        <Line key={l.id} segments={[{ text: fit(l.text, width, 'left', false), isBold: l.isSection ?? false, colour: l.colour }]} width={width} />
       ))}
     </Box>
   );

@@ -99,7 +99,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
           {fit(`$ ${d}`, width, 'left', false)}
         </Text>
       ))}
-      <Box flexDirection="column" height={outputRows} overflow="hidden">
+      <Box flexDirection="column" height={outputRows} overflowY="hidden">
         {isPlanned && step?.output.length === 0
           ? preflightLines(run, outputRows, width)
           : outputWindow(step, outputRows).map((l, i) => (
