@@ -44,6 +44,16 @@ describe('fleet screen', () => {
     expect(frame).toContain('REPAIRED');
   });
 
+  it('moves as many rows as a held j or k delivered in one read', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('1/4');
+    // A terminal that falls behind hands over "jjj" at once: three rows, not an unknown key.
+    await app.press('jjj');
+    expect(selectedRow(await app.waitForText('4/4'))).toContain('web');
+    await app.press('kk');
+    await app.waitForText('2/4');
+  });
+
   it('filters by typed text, keeps it on enter, and esc clears it', async () => {
     const app = await renderApp(sampleFleet());
     await app.waitForText('4 clusters');
