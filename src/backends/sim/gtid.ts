@@ -7,32 +7,90 @@ import type { Segment } from './state.js';
 
 type Segments = Record<string, Segment>;
 
+// A probe prints the same knowledge several times (gtid_executed, SHOW MASTER
+// STATUS, a replica's Retrieved_Gtid_Set is its source's), and executed()
+// hands out one object per node and instant. The text is therefore kept per
+// object: a Knowledge is never changed once made, and the segment fields read
+// here (uuid, domain, serverId, startSeq) are fixed when a segment opens.
+const mysqlSets = new WeakMap<Knowledge, string>();
+const mariadbPositions = new WeakMap<Knowledge, string>();
+
 export function mysqlGtidSet(segments: Segments, k: Knowledge): string {
-  const byUuid = new Map<string, number>();
-  for (const sid in k) {
-    const seg = segments[sid]!;
-    if (!seg.uuid || k[sid]! <= seg.startSeq) continue;
-    byUuid.set(seg.uuid, Math.max(byUuid.get(seg.uuid) ?? 0, k[sid]!));
-  }
-  return [...byUuid.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([uuid, n]) => `${uuid}:${n === 1 ? '1' : `1-${n}`}`)
-    .join(',\n');
+  let text = mysqlSets.get(k);
+  if (text === undefined) mysqlSets.set(k, (text = formatMysqlGtidSet(segments, k)));
+  return text;
 }
 
+/**
+ * The highest transaction per uuid, in uuid order (by UTF-16 code units, as
+ * MySQL sorts them). A set names a handful of servers at most, so two small
+ * arrays kept in order do better than a Map and a sort, set after set.
+ */
+function formatMysqlGtidSet(segments: Segments, k: Knowledge): string {
+  const uuids: string[] = [];
+  const last: number[] = [];
+  for (const sid in k) {
+    const seg = segments[sid]!;
+    const n = k[sid]!;
+    if (!seg.uuid || n <= seg.startSeq) continue;
+    let i = 0;
+    while (i < uuids.length && uuids[i]! < seg.uuid) i++;
+    if (uuids[i] === seg.uuid) last[i] = Math.max(last[i]!, n);
+    else {
+      insertAt(uuids, i, seg.uuid);
+      insertAt(last, i, n);
+    }
+  }
+  let text = '';
+  for (let i = 0; i < uuids.length; i++) {
+    const n = last[i]!;
+    if (i > 0) text += ',\n';
+    text += `${uuids[i]}:${n === 1 ? '1' : `1-${n}`}`;
+  }
+  return text;
+}
+
+/** The whole position is cached per knowledge object; a filtered one (`only`) is made every time. */
 export function mariadbGtidPos(segments: Segments, k: Knowledge, only?: (seg: Segment) => boolean): string {
-  const best = new Map<number, { serverId: number; seq: number }>();
+  if (only) return formatMariadbGtidPos(segments, k, only);
+  let text = mariadbPositions.get(k);
+  if (text === undefined) mariadbPositions.set(k, (text = formatMariadbGtidPos(segments, k)));
+  return text;
+}
+
+/** The last transaction per domain, in domain order; as for MySQL sets, small ordered arrays. */
+function formatMariadbGtidPos(segments: Segments, k: Knowledge, only?: (seg: Segment) => boolean): string {
+  const domains: number[] = [];
+  const servers: number[] = [];
+  const seqs: number[] = [];
   for (const sid in k) {
     const seg = segments[sid]!;
     const seq = k[sid]!;
     if (seq <= seg.startSeq || (only && !only(seg))) continue;
-    const cur = best.get(seg.domain);
-    if (!cur || seq > cur.seq) best.set(seg.domain, { serverId: seg.serverId, seq });
+    let i = 0;
+    while (i < domains.length && domains[i]! < seg.domain) i++;
+    if (domains[i] !== seg.domain) {
+      insertAt(domains, i, seg.domain);
+      insertAt(servers, i, seg.serverId);
+      insertAt(seqs, i, seq);
+    } else if (seq > seqs[i]!) {
+      servers[i] = seg.serverId;
+      seqs[i] = seq;
+    }
   }
-  return [...best.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([domain, g]) => `${domain}-${g.serverId}-${g.seq}`)
-    .join(',');
+  let text = '';
+  for (let i = 0; i < domains.length; i++) {
+    if (i > 0) text += ',';
+    text += `${domains[i]}-${servers[i]}-${seqs[i]}`;
+  }
+  return text;
+}
+
+/** splice(i, 0, value) without the array of removed elements splice returns. */
+function insertAt<T>(items: T[], i: number, value: T): void {
+  items.push(value);
+  for (let j = items.length - 1; j > i; j--) items[j] = items[j - 1]!;
+  items[i] = value;
 }
 
 export class GtidSyntaxError extends Error {

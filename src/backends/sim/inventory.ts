@@ -5,7 +5,7 @@
 import type { ClusterRef, EngineKind, Instance, MetricPoint, NodeMetrics } from '../../domain/types.js';
 import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery } from '../ports.js';
 import { TAGS } from './fleet.js';
-import { keyOf, smoothNoise, unit } from './prng.js';
+import { keyOf, smoothNoise, unit3 } from './prng.js';
 import { toInstance, type SimWorld } from './world.js';
 
 export class SimNotFoundError extends Error {
@@ -78,20 +78,64 @@ export class SimInventory implements Inventory {
 
 const MINUTE = 60_000;
 
+/** A node's series as last computed, with everything its values depend on. */
+interface CachedSeries {
+  end: number;
+  minutes: number;
+  faults: string;
+  state: string;
+  launchTime: string;
+  readOnly: boolean | undefined;
+  repairing: boolean;
+  metrics: NodeMetrics;
+}
+
+/** The last answer, and what it was an answer to. */
+interface LastAnswer {
+  stateVersion: number;
+  end: number;
+  minutes: number;
+  instanceIds: string[];
+  metrics: Record<string, NodeMetrics>;
+}
+
 export class SimMetrics implements Metrics {
-  private readonly cache = new Map<string, { stamp: string; state: string; launchTime: string; readOnly: boolean | undefined; repairing: boolean; metrics: NodeMetrics }>();
+  private readonly cache = new Map<string, CachedSeries>();
+  private last: LastAnswer | undefined;
 
   constructor(private readonly world: SimWorld) {}
 
+  /**
+   * Within a minute, with the world unchanged, the answer is the record given
+   * last time: the poller asks every few seconds for 5,000 nodes, and even
+   * checking each node's inputs costs milliseconds. Callers only read it.
+   */
   async fetch(query: MetricsQuery, opts?: CallOptions): Promise<Record<string, NodeMetrics>> {
     opts?.signal?.throwIfAborted();
-    const w = this.world.view();
+    this.world.view();
     const end = Math.floor(this.world.now() / MINUTE) * MINUTE;
+    const last = this.last;
+    if (
+      last &&
+      last.stateVersion === this.world.stateVersion &&
+      last.end === end &&
+      last.minutes === query.minutes &&
+      sameIds(last.instanceIds, query.instanceIds)
+    ) {
+      return last.metrics;
+    }
+    const metrics = this.compute(query, end);
+    this.last = { stateVersion: this.world.stateVersion, end, minutes: query.minutes, instanceIds: [...query.instanceIds], metrics };
+    return metrics;
+  }
+
+  private compute(query: MetricsQuery, end: number): Record<string, NodeMetrics> {
+    const w = this.world.view();
+    const minutes = query.minutes;
     const running = new Set(w.repairs.filter((r) => r.outcome === 'running').map((r) => r.node));
     // Points are per minute: within one minute a node's series changes only with what it depends on
     // (faults, its state, a running repair), so a tag written elsewhere does not recompute 5,000 series.
     const faults = w.faults.map((f) => `${f.kind}/${'node' in f ? f.node : 'az' in f ? f.az : ''}/${f.since}`).join(',');
-    const stamp = `${end}:${query.minutes}:${faults}`;
     const out: Record<string, NodeMetrics> = {};
     for (const id of query.instanceIds) {
       const inst = w.instances[id];
@@ -100,19 +144,22 @@ export class SimMetrics implements Metrics {
       const readOnly = w.mysql[id]?.readOnly;
       const repairing = running.has(id);
       const cached = this.cache.get(id);
-      if (
-        cached &&
-        cached.stamp === stamp &&
+      const same =
+        cached !== undefined &&
+        cached.minutes === minutes &&
+        cached.faults === faults &&
         cached.state === inst.state &&
         cached.launchTime === inst.launchTime &&
         cached.readOnly === readOnly &&
-        cached.repairing === repairing
-      ) {
+        cached.repairing === repairing;
+      if (same && cached.end === end) {
         out[id] = cached.metrics;
         continue;
       }
-      const metrics = this.series(id, end, query.minutes, repairing, cached?.metrics);
-      this.cache.set(id, { stamp, state: inst.state, launchTime: inst.launchTime, readOnly, repairing, metrics });
+      // A repair lifts the last 12 minutes before `end`, so while one runs the old points do not carry over.
+      const slides = same && cached.end < end && !repairing;
+      const metrics = this.series(id, end, minutes, repairing, cached?.metrics, slides ? cached.end : undefined);
+      this.cache.set(id, { end, minutes, faults, state: inst.state, launchTime: inst.launchTime, readOnly, repairing, metrics });
       out[id] = metrics;
     }
     return out;
@@ -123,36 +170,59 @@ export class SimMetrics implements Metrics {
    * `previous` (the window a minute ago shares all but its newest point) are
    * the same objects: 5,000 nodes' worth of history is then not made anew
    * every minute, and two refreshes side by side hold it once.
+   *
+   * Every point is a function of (node, time) and of inputs the caller has
+   * compared; when they are unchanged, `previousEnd` says where `previous`
+   * ends, and only the points after it are computed.
    */
-  private series(id: string, end: number, minutes: number, repairing: boolean, previous?: NodeMetrics): NodeMetrics {
+  private series(id: string, end: number, minutes: number, repairing: boolean, previous?: NodeMetrics, previousEnd?: number): NodeMetrics {
     const w = this.world.view();
     const inst = w.instances[id]!;
     const seed = w.seed;
     const key = keyOf(id);
     const hung = w.faults.find((f) => f.kind === 'kill-node' && f.node === id) ?? w.faults.find((f) => f.kind === 'az-outage' && f.az === inst.az);
     const stuck = w.faults.find((f) => f.kind === 'io-stuck' && f.node === id);
-    const base = baseCpu(inst.engine, w.mysql[id]?.readOnly === false) + 10 * unit(seed, key, 1);
-    const cpu: MetricPoint[] = [];
-    const iowait: MetricPoint[] = [];
-    if (inst.state !== 'running' && inst.state !== 'stopping') return { cpu, extra: { 'io-wait': iowait } };
+    const base = baseCpu(inst.engine, w.mysql[id]?.readOnly === false) + 10 * unit3(seed, key, 1);
+    if (inst.state !== 'running' && inst.state !== 'stopping') return { cpu: [], extra: { 'io-wait': [] } };
+    const from = end - Math.max(1, minutes) * MINUTE;
+    let first = from + MINUTE;
+    let cpu: MetricPoint[] = [];
+    let iowait: MetricPoint[] = [];
+    if (previous && previousEnd !== undefined) {
+      cpu = pointsAfter(previous.cpu, from);
+      iowait = pointsAfter(previous.extra?.['io-wait'] ?? [], from);
+      first = Math.max(first, previousEnd + MINUTE);
+    }
     const cpuPoint = pointsFrom(previous?.cpu);
     const ioPoint = pointsFrom(previous?.extra?.['io-wait']);
-    const from = end - Math.max(1, minutes) * MINUTE;
     const launched = Date.parse(inst.launchTime);
-    for (let t = from + MINUTE; t <= end; t += MINUTE) {
+    for (let t = first; t <= end; t += MINUTE) {
       if (launched > t) continue;
       if (hung && t >= hung.since) {
-        cpu.push(cpuPoint(t, round(0.5 * unit(seed, key, t))));
+        cpu.push(cpuPoint(t, round(0.5 * unit3(seed, key, t))));
         continue;
       }
-      let v = base + 12 * smoothNoise(seed, key, t, 10 * MINUTE) + 4 * (unit(seed, key, t) - 0.5);
+      let v = base + 12 * smoothNoise(seed, key, t, 10 * MINUTE) + 4 * (unit3(seed, key, t) - 0.5);
       if (repairing && t >= end - 12 * MINUTE) v += 25;
       cpu.push(cpuPoint(t, round(clamp(v, 1, 100))));
-      const io = stuck && t >= stuck.since ? 92 + 7 * unit(seed, key ^ 7, t) : 1.5 + 1.5 * (smoothNoise(seed, key ^ 7, t, 5 * MINUTE) + 1);
+      const io = stuck && t >= stuck.since ? 92 + 7 * unit3(seed, key ^ 7, t) : 1.5 + 1.5 * (smoothNoise(seed, key ^ 7, t, 5 * MINUTE) + 1);
       iowait.push(ioPoint(t, round(io)));
     }
     return { cpu, extra: { 'io-wait': iowait } };
   }
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The points of an ascending series that are later than `t`, as a new array. */
+function pointsAfter(points: readonly MetricPoint[], t: number): MetricPoint[] {
+  let i = 0;
+  while (i < points.length && points[i]!.t <= t) i++;
+  return points.slice(i);
 }
 
 /** Makes points in ascending time, reusing those of `previous` (ascending too) that are equal. */

@@ -18,7 +18,8 @@ const CONNECT_REFUSED = "nodetool: Failed to connect to '127.0.0.1:7199' - Conne
 const REPLICATION_FACTOR = 3;
 export const CASSANDRA_VERSION = '4.1.7';
 
-export async function runNodetool(world: SimWorld, id: string, args: string[], ctx: ExecContext): Promise<ToolResult> {
+/** Not async: `status` answers at once, thousands of times a refresh; only repair and drain take time. */
+export function runNodetool(world: SimWorld, id: string, args: string[], ctx: ExecContext): ToolResult | Promise<ToolResult> {
   // Global options come before the subcommand: -h host -p port -u user -pw password.
   let i = 0;
   while (i < args.length && args[i]!.startsWith('-')) i += ['-h', '-p', '-u', '-pw', '-pwf', '--host', '--port', '--username', '--password'].includes(args[i]!) ? 2 : 1;
@@ -34,12 +35,16 @@ export async function runNodetool(world: SimWorld, id: string, args: string[], c
     case 'repair':
       return repair(world, id, rest, ctx);
     case 'drain':
-      await ctx.sleepUntil(world.now() + 15_000);
-      world.inject({ kind: 'stop-cassandra', node: id });
-      return { code: 0, stdout: '', stderr: '' };
+      return drain(world, id, ctx);
     default:
       return { code: 1, stdout: '', stderr: `nodetool: Found unexpected parameters: [${[sub, ...rest].join(', ')}]\nSee 'nodetool help' or 'nodetool help <command>'.\n` };
   }
+}
+
+async function drain(world: SimWorld, id: string, ctx: ExecContext): Promise<ToolResult> {
+  await ctx.sleepUntil(world.now() + 15_000);
+  world.inject({ kind: 'stop-cassandra', node: id });
+  return { code: 0, stdout: '', stderr: '' };
 }
 
 /** Members of the node's ring with their status letters, as `nodetool status` would list them. */
@@ -57,7 +62,8 @@ export function ringStatus(world: SimWorld, id: string): Array<{ id: string; sta
 
 function status(world: SimWorld, id: string): string {
   const w = world.view();
-  const key = `nodetool-status:${w.cassandra[id]!.ring}`;
+  // The ring's state object is the key: no string to build and hash for each of its members.
+  const key = w.rings[w.cassandra[id]!.ring]!;
   const hit = world.turnCache.get(key);
   if (typeof hit === 'string') return hit;
   const text = renderStatus(world, id);
@@ -65,27 +71,35 @@ function status(world: SimWorld, id: string): string {
   return text;
 }
 
+const STATUS_HEADER = ['--', 'Address', 'Load', 'Tokens', 'Owns (effective)', 'Host ID', 'Rack'];
+
 function renderStatus(world: SimWorld, id: string): string {
   const w = world.view();
   const ring = w.rings[w.cassandra[id]!.ring]!;
   const t = world.now();
   const members = ringStatus(world, id);
   const owns = `${Math.min(100, (REPLICATION_FACTOR / Math.max(1, members.length)) * 100).toFixed(1)}%`;
-  const rows = members.map(({ id: m, status: st }) => {
+  const rows: string[][] = [];
+  for (const { id: m, status: st } of members) {
     const inst = w.instances[m]!;
     const c = w.cassandra[m]!;
     const load = c.loadBytes * (1 + 0.01 * smoothNoise(w.seed, keyOf(m), t, 600_000));
-    return [st, inst.privateIp, formatSize(load), String(c.tokens), owns, c.hostId, inst.az];
-  });
-  const header = ['--', 'Address', 'Load', 'Tokens', 'Owns (effective)', 'Host ID', 'Rack'];
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[k]!)))
-      .join('  ')
-      .trimEnd();
+    rows.push([st, inst.privateIp, formatSize(load), String(c.tokens), owns, c.hostId, inst.az]);
+  }
+  const widths = STATUS_HEADER.map((h) => h.length);
+  for (const row of rows) for (let k = 0; k < row.length; k++) widths[k] = Math.max(widths[k]!, row[k]!.length);
   const title = `Datacenter: ${ring.datacenter}`;
-  return [title, '='.repeat(title.length), 'Status=Up/Down', '|/ State=Normal/Leaving/Joining/Moving', line(header), ...rows.map(line), ''].join('\n');
+  let text = `${title}\n${'='.repeat(title.length)}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n${statusLine(STATUS_HEADER, widths)}\n`;
+  for (const row of rows) text += `${statusLine(row, widths)}\n`;
+  return text;
+}
+
+/** A table line: every cell but the last padded to its column's width, two spaces between. */
+function statusLine(cells: string[], widths: number[]): string {
+  const last = cells.length - 1;
+  let line = '';
+  for (let k = 0; k < last; k++) line += `${cells[k]!.padEnd(widths[k]!)}  `;
+  return (line + cells[last]!).trimEnd();
 }
 
 /** Cassandra's FileUtils.stringifyFileSize: two decimals and binary units. */

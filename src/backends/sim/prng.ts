@@ -44,15 +44,27 @@ export class Prng {
 /** A 32-bit avalanche hash of a few integers (murmur3 finaliser). */
 export function hash32(...parts: number[]): number {
   let h = 0x811c9dc5;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p | 0), 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
+  for (const p of parts) h = mix(h, p);
   return h >>> 0;
+}
+
+/**
+ * unit(a, b, c) without the rest-parameter arrays: noise and metrics are
+ * sampled thousands of times a refresh, and each array is garbage at once.
+ */
+export function unit3(a: number, b: number, c: number): number {
+  return (mix(mix(mix(0x811c9dc5, a), b), c) >>> 0) / 4294967296;
+}
+
+/** One step of hash32. */
+function mix(h: number, p: number): number {
+  h = Math.imul(h ^ (p | 0), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
 }
 
 /** Uniform in [0, 1) from a hash of the parts. */
@@ -76,8 +88,8 @@ export function smoothNoise(seed: number, key: number, t: number, periodMs: numb
   const x = t / periodMs;
   const i = Math.floor(x);
   const f = x - i;
-  const a = unit(seed, key, i) * 2 - 1;
-  const b = unit(seed, key, i + 1) * 2 - 1;
+  const a = unit3(seed, key, i) * 2 - 1;
+  const b = unit3(seed, key, i + 1) * 2 - 1;
   const w = (1 - Math.cos(f * Math.PI)) / 2;
   return a + (b - a) * w;
 }

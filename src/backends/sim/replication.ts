@@ -7,9 +7,41 @@
 
 import type { ThreadState } from '../../domain/types.js';
 import { keyOf, smoothNoise } from './prng.js';
-import type { LagProfile, MysqlNode, Segment, WorldState } from './state.js';
+import type { LagProfile, MysqlNode, ReplicaConfig, Segment, WorldState } from './state.js';
 
-export type Knowledge = Record<string, number>;
+/**
+ * Segment id -> highest seq applied. What executed() returns is never changed
+ * afterwards (it is memoised, and gtid.ts caches its text), hence readonly.
+ */
+export type Knowledge = Readonly<Record<string, number>>;
+
+/**
+ * executed() results for the current instant and state, by node and then by
+ * time. Not keyed by one `${id}@${t}` string: thousands of look-ups a refresh
+ * would each build and hash a fresh string. Most nodes are asked about one
+ * time only (now), so a node's first answer is kept without a Map of its own;
+ * a source asked about each of its replicas' apply points gets one.
+ */
+export class KnowledgeMemo {
+  private readonly byNode = new Map<string, { t: number; k: Knowledge; more?: Map<number, Knowledge> }>();
+
+  get(id: string, t: number): Knowledge | undefined {
+    const first = this.byNode.get(id);
+    if (!first) return undefined;
+    return first.t === t ? first.k : first.more?.get(t);
+  }
+
+  set(id: string, t: number, k: Knowledge): void {
+    const first = this.byNode.get(id);
+    if (!first) this.byNode.set(id, { t, k });
+    else if (first.t === t) first.k = k;
+    else (first.more ??= new Map()).set(t, k);
+  }
+
+  clear(): void {
+    this.byNode.clear();
+  }
+}
 
 /** What replication needs to know about the world besides its state. */
 export interface ReplEnv {
@@ -19,7 +51,7 @@ export interface ReplEnv {
   nodeByIp(host: string): string | undefined;
   membersOf(cluster: string): string[];
   /** Results of executed() for the current instant; the world clears it whenever state or time moves. */
-  memo?: Map<string, Knowledge>;
+  memo?: KnowledgeMemo;
 }
 
 const MAX_DEPTH = 4;
@@ -66,59 +98,83 @@ export function sqlApplying(env: ReplEnv, id: string): boolean {
   return !!r && r.sql && !r.sqlError && env.mysqlUp(id);
 }
 
-export function ioThreadState(env: ReplEnv, id: string): ThreadState {
-  const r = env.w.mysql[id]?.replica;
-  if (!r || !r.io || r.ioError || !env.mysqlUp(id)) return 'No';
-  const src = sourceOf(env, id);
-  if (src === undefined || !env.mysqlUp(src)) return 'Connecting';
-  return 'Yes';
+/** Where a replica stands at t, as SHOW REPLICA STATUS reports it. */
+export interface ReplicaProgress {
+  /** The instance the source address names, if any. */
+  source: string | undefined;
+  io: ThreadState;
+  /** The SQL thread runs without error on a running server. */
+  applying: boolean;
+  /** Source time at which the relay log ends, when the IO thread is not fetching. */
+  relayEnd: number | undefined;
+  /** τ: the source time up to which the replica has applied; null when it is not applying. */
+  applyPoint: number | null;
+  /** Seconds_Behind_Master / _Source: null when the SQL thread is stopped, or idle with the IO thread down. */
+  lag: number | null;
 }
 
-/** Source time at which the replica's relay log ends, when the IO thread is not fetching. */
-export function relayEnd(env: ReplEnv, id: string): number | undefined {
-  const r = env.w.mysql[id]?.replica;
-  if (!r) return undefined;
+/** All of a replica's progress at once: a probe needs every part, and they share the source and the delay. */
+export function replicaProgress(env: ReplEnv, id: string, r: ReplicaConfig, t: number): ReplicaProgress {
+  const source = env.nodeByIp(r.sourceHost);
+  const up = env.mysqlUp(id);
+  const applying = r.sql && !r.sqlError && up;
+  const relayEnd = relayEndOf(env, r, source);
+  let io: ThreadState = 'Yes';
+  if (!r.io || r.ioError || !up) io = 'No';
+  else if (source === undefined || !env.mysqlUp(source)) io = 'Connecting';
+  if (!applying || source === undefined) return { source, io, applying, relayEnd, applyPoint: null, lag: null };
+  const delay = delayAt(env.w, id, t);
+  const tau = t - delay * 1000;
+  return {
+    source,
+    io,
+    applying,
+    relayEnd,
+    applyPoint: relayEnd === undefined ? tau : Math.min(tau, relayEnd),
+    // Idle: everything in the relay log is applied and nothing more arrives.
+    lag: relayEnd !== undefined && tau >= relayEnd ? null : Math.max(0, Math.floor(delay)),
+  };
+}
+
+function relayEndOf(env: ReplEnv, r: ReplicaConfig, source: string | undefined): number | undefined {
   if (!r.io) return r.ioStoppedAt ?? r.connectedAt;
   if (r.ioError) return r.ioError.at;
-  const src = sourceOf(env, id);
-  if (src === undefined) return r.connectedAt;
-  const down = env.w.mysql[src]?.downSince;
-  if (down !== undefined) return down;
-  return undefined;
+  if (source === undefined) return r.connectedAt;
+  return env.w.mysql[source]?.downSince;
 }
 
-/** τ: the source time up to which the replica has applied, or null when its SQL thread is not applying. */
-export function applyPoint(env: ReplEnv, id: string, t: number): number | null {
-  if (!sqlApplying(env, id)) return null;
-  if (sourceOf(env, id) === undefined) return null;
+/** τ (see ReplicaProgress), for a replica whose source address names `source`. */
+function applyPointOf(env: ReplEnv, id: string, r: ReplicaConfig, source: string, t: number): number | null {
+  if (!r.sql || r.sqlError || !env.mysqlUp(id)) return null;
   const tau = t - delayAt(env.w, id, t) * 1000;
-  const end = relayEnd(env, id);
+  const end = relayEndOf(env, r, source);
   return end === undefined ? tau : Math.min(tau, end);
 }
 
 export function executed(env: ReplEnv, id: string, t: number, depth = 0): Knowledge {
-  const key = `${id}@${t}`;
-  const hit = env.memo?.get(key);
+  const hit = env.memo?.get(id, t);
   if (hit) return hit;
   const k = computeExecuted(env, id, t, depth);
-  env.memo?.set(key, k);
+  env.memo?.set(id, t, k);
   return k;
 }
 
 function computeExecuted(env: ReplEnv, id: string, t: number, depth: number): Knowledge {
   const node = env.w.mysql[id];
   if (!node) return {};
-  const out: Knowledge = { ...node.base };
+  const out: Record<string, number> = { ...node.base };
   const until = node.downSince !== undefined ? Math.min(t, node.downSince) : t;
   for (const sid of node.ownSegments) {
     const seg = env.w.segments[sid]!;
     const v = seqAt(seg, until);
     if (v > (out[sid] ?? seg.startSeq)) out[sid] = v;
   }
-  if (depth >= MAX_DEPTH || node.downSince !== undefined) return out;
-  const tau = applyPoint(env, id, t);
+  if (depth >= MAX_DEPTH || node.downSince !== undefined || !node.replica) return out;
+  const source = env.nodeByIp(node.replica.sourceHost);
+  if (source === undefined) return out;
+  const tau = applyPointOf(env, id, node.replica, source, t);
   if (tau === null) return out;
-  const src = executed(env, sourceOf(env, id)!, tau, depth + 1);
+  const src = executed(env, source, tau, depth + 1);
   for (const sid in src) {
     const seg = env.w.segments[sid]!;
     // The source's materialised knowledge may be newer than τ; nothing can be ahead of the segment itself.
@@ -126,15 +182,6 @@ function computeExecuted(env: ReplEnv, id: string, t: number, depth: number): Kn
     if (v > (out[sid] ?? seg.startSeq)) out[sid] = v;
   }
   return out;
-}
-
-/** Seconds_Behind_Master / _Source: null when the SQL thread is stopped, or idle with the IO thread down. */
-export function replicaLag(env: ReplEnv, id: string, t: number): number | null {
-  if (!sqlApplying(env, id) || sourceOf(env, id) === undefined) return null;
-  const delay = delayAt(env.w, id, t);
-  const end = relayEnd(env, id);
-  if (end !== undefined && t - delay * 1000 >= end) return null;
-  return Math.max(0, Math.floor(delay));
 }
 
 /** How far behind (in source seconds) a replica is when it (re)starts applying from `source`. */

@@ -40,6 +40,8 @@ interface Parsed {
 }
 
 const WRAPPERS_WITH_ARG = new Set(['-u', '-g', '-C', '-h', '-p', '-U']);
+/** The mysql client's options (besides -e and -h) that take the next word as their value. */
+const CLIENT_OPTIONS_WITH_ARG = new Set(['-u', '--user', '-P', '--port', '-S', '--socket', '-D', '--database']);
 const PARSE_CACHE_LIMIT = 512;
 
 export class SimShell implements Shell {
@@ -63,28 +65,9 @@ export class SimShell implements Shell {
     if (ssh === 'refused') throw new SimSshError(`connect ECONNREFUSED ${host}:22`, 'ECONNREFUSED', host);
     if (ssh !== 'ok') throw new SimSshError(`connect ETIMEDOUT ${host}:22`, 'ETIMEDOUT', host);
 
-    const deadline = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? world.now() + opts.timeoutMs : Infinity;
-    const ctx: ExecContext = {
-      sleepUntil: (t) => {
-        if (t > deadline) {
-          return world.clock.sleepUntil(deadline, opts.signal).then(() => {
-            throw new CommandTimeoutError(`${node.name}: command timed out after ${opts.timeoutMs} ms: ${summary(command)}`);
-          });
-        }
-        return world.clock.sleepUntil(t, opts.signal);
-      },
-    };
-    if (opts.signal) ctx.signal = opts.signal;
-    if (opts.onStdout) ctx.onStdout = opts.onStdout;
-    if (opts.onStderr) ctx.onStderr = opts.onStderr;
-
-    const res = await this.run(id!, command, ctx);
-    const streamed = res.streamed;
-    if (!streamed) {
-      if (res.stdout) opts.onStdout?.(res.stdout);
-      if (res.stderr) opts.onStderr?.(res.stderr);
-    }
-    return { code: res.code, signal: null, stdout: res.stdout, stderr: res.stderr };
+    const res = this.run(id!, command, new CommandContext(world, node.name, command, opts));
+    // Most commands answer at once: no await for them, thousands of probes a refresh.
+    return res instanceof Promise ? res.then((r) => delivered(r, opts)) : delivered(res, opts);
   }
 
   private parse(command: string): Parsed {
@@ -103,16 +86,17 @@ export class SimShell implements Shell {
     if (p.operator) return { code: 2, stdout: '', stderr: `sh: 1: the simulated host runs simple commands only, not "${p.operator}"\n` };
     const world = this.world;
     const w = world.view();
-    const notFound = { code: 127, stdout: '', stderr: `sh: 1: ${p.program}: not found\n` };
     switch (p.program) {
       case 'mysql':
       case 'mariadb':
-        if (!w.mysql[id]) return notFound;
+        if (!w.mysql[id]) return notFound(p.program);
         return this.mysqlClient(id, p.args, ctx);
       case 'nodetool': {
-        if (!w.cassandra[id]) return notFound;
-        const streamed = p.args.includes('repair');
-        return runNodetool(world, id, p.args, ctx).then((res) => ({ ...res, streamed }));
+        if (!w.cassandra[id]) return notFound(p.program);
+        const res = runNodetool(world, id, p.args, ctx);
+        // A repair has written its lines to the callbacks as they came; anything else answers in one go.
+        if (!p.args.includes('repair')) return res;
+        return Promise.resolve(res).then((r) => ({ ...r, streamed: true }));
       }
       case 'true':
         return { code: 0, stdout: '', stderr: '' };
@@ -125,7 +109,7 @@ export class SimShell implements Shell {
       case 'systemctl':
         return this.systemctl(id, p.args);
       default:
-        return notFound;
+        return notFound(p.program);
     }
   }
 
@@ -148,7 +132,7 @@ export class SimShell implements Shell {
           }
           target = other;
         }
-      } else if (['-u', '--user', '-P', '--port', '-S', '--socket', '-D', '--database'].includes(a)) i++;
+      } else if (CLIENT_OPTIONS_WITH_ARG.has(a)) i++;
     }
     // Without -e the client reads statements from stdin; the simulated channel has none.
     if (script === undefined) return { code: 0, stdout: '', stderr: '' };
@@ -175,6 +159,49 @@ export class SimShell implements Shell {
       default:
         return { code: 1, stdout: '', stderr: `Unknown command verb ${verb ?? ''}.\n` };
     }
+  }
+}
+
+function notFound(program: string): RunResult {
+  return { code: 127, stdout: '', stderr: `sh: 1: ${program}: not found\n` };
+}
+
+/** Hands a command's answer over: output not streamed as it came goes to the callbacks now. */
+function delivered(res: RunResult, opts: ExecOptions): ExecResult {
+  if (!res.streamed) {
+    if (res.stdout) opts.onStdout?.(res.stdout);
+    if (res.stderr) opts.onStderr?.(res.stderr);
+  }
+  return { code: res.code, signal: null, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** What a simulated command gets of its caller: sleeps bounded by the command's time limit, the signal, the streams. */
+class CommandContext implements ExecContext {
+  readonly signal: AbortSignal | undefined;
+  readonly onStdout: ((chunk: string) => void) | undefined;
+  readonly onStderr: ((chunk: string) => void) | undefined;
+  private readonly deadline: number;
+
+  constructor(
+    private readonly world: SimWorld,
+    private readonly nodeName: string,
+    private readonly command: string,
+    private readonly opts: ExecOptions,
+  ) {
+    this.signal = opts.signal;
+    this.onStdout = opts.onStdout;
+    this.onStderr = opts.onStderr;
+    this.deadline = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? world.now() + opts.timeoutMs : Infinity;
+  }
+
+  sleepUntil(t: number): Promise<void> {
+    const clock = this.world.clock;
+    if (t > this.deadline) {
+      return clock.sleepUntil(this.deadline, this.signal).then(() => {
+        throw new CommandTimeoutError(`${this.nodeName}: command timed out after ${this.opts.timeoutMs} ms: ${summary(this.command)}`);
+      });
+    }
+    return clock.sleepUntil(t, this.signal);
   }
 }
 

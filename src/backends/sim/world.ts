@@ -11,6 +11,7 @@ import {
   affected,
   backlogSeconds,
   delayAt,
+  KnowledgeMemo,
   materialize,
   sourceOf,
   updateWriters,
@@ -48,8 +49,8 @@ export class SimWorld {
   private readonly realNow: () => number;
   private version = 0;
   private indexVersion = -1;
-  private byIp = new Map<string, string>();
-  private byName = new Map<string, string>();
+  /** Address, Name or instance id -> instance id, in that order of precedence (see index()). */
+  private byHost = new Map<string, string>();
   private members = new Map<string, string[]>();
   private nodeFaults = new Map<string, Set<Fault['kind']>>();
   private azDown = new Set<string>();
@@ -70,7 +71,7 @@ export class SimWorld {
       mysqlUp: (id) => this.mysqlUp(id),
       nodeByIp: (host) => this.nodeByHost(host),
       membersOf: (cluster) => this.membersOf(cluster),
-      memo: new Map(),
+      memo: new KnowledgeMemo(),
     };
   }
 
@@ -152,8 +153,12 @@ export class SimWorld {
     this.turnCache.clear();
   }
 
-  /** Answers that hold for the current instant and state (a ring's `nodetool status` is the same from every member). */
-  readonly turnCache = new Map<string, unknown>();
+  /**
+   * Answers that hold for the current instant and state (a ring's `nodetool
+   * status` is the same from every member). Keys may be state objects (a
+   * ring): they are only ever compared within one state.
+   */
+  readonly turnCache = new Map<unknown, unknown>();
 
   /** Moves virtual time forward (tests, rehearsal fast-forward); sleepers that are due wake up. */
   advance(ms: number): void {
@@ -234,14 +239,17 @@ export class SimWorld {
   private index(): void {
     if (this.indexVersion === this.version) return;
     this.indexVersion = this.version;
-    this.byIp = new Map();
-    this.byName = new Map();
     this.members = new Map();
-    for (const id of this.state.order) {
+    // One map answers every host a command names. Later entries win, so an address beats a Name,
+    // which beats an id; terminated instances are still found by id, never by address or Name.
+    // Instances are only added by launchInstance, which bumps the version.
+    this.byHost = new Map();
+    for (const id in this.state.instances) this.byHost.set(id, id);
+    const live = this.state.order.filter((id) => this.state.instances[id]!.state !== 'terminated');
+    for (const id of live) this.byHost.set(this.state.instances[id]!.name, id);
+    for (const id of live) {
       const inst = this.state.instances[id]!;
-      if (inst.state === 'terminated') continue;
-      this.byIp.set(inst.privateIp, id);
-      this.byName.set(inst.name, id);
+      this.byHost.set(inst.privateIp, id);
       let list = this.members.get(inst.cluster);
       if (!list) this.members.set(inst.cluster, (list = []));
       list.push(id);
@@ -260,7 +268,7 @@ export class SimWorld {
 
   nodeByHost(host: string): string | undefined {
     this.index();
-    return this.byIp.get(host) ?? this.byName.get(host) ?? (this.state.instances[host] ? host : undefined);
+    return this.byHost.get(host);
   }
 
   membersOf(cluster: string): string[] {
