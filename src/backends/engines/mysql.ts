@@ -135,25 +135,35 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
  * Probes MySQL/MariaDB nodes. Remembers each node's flavour and version after
  * the first probe, so later probes are a single exec.
  */
+/** What the first probe of a node learnt, and the probe it gets from then on. */
+interface Server {
+  version: string;
+  flavour: MysqlFlavour;
+  sql: string;
+}
+
 export class MysqlProber {
-  private readonly versions = new Map<string, string>();
+  private readonly servers = new Map<string, Server>();
 
   constructor(private readonly shell: Shell) {}
 
   async probe(node: Instance, opts: MysqlProbeOptions): Promise<MysqlFacts> {
-    let version = this.versions.get(node.id);
-    if (version === undefined) {
+    let server = this.servers.get(node.id);
+    if (server === undefined) {
       const out = await this.run(node, FLAVOUR_SQL, opts);
+      let version: string | null | undefined;
       try {
-        version = parseSections(out).get('version')?.[0]?.version ?? undefined;
+        version = parseSections(out).get('version')?.[0]?.version;
       } catch (err) {
         throw parseFailure(node, err);
       }
       if (!version) throw new ProbeError(`${node.name}: SELECT @@version returned nothing`, node.name);
-      this.versions.set(node.id, version);
+      const flavour = flavourOf(version);
+      server = { version, flavour, sql: probeSql(flavour, version) };
+      this.servers.set(node.id, server);
     }
-    const flavour = flavourOf(version);
-    const out = await this.run(node, probeSql(flavour, version), opts);
+    const { version, flavour } = server;
+    const out = await this.run(node, server.sql, opts);
     let facts: MysqlFacts;
     try {
       facts = parseProbe(flavour, version, out);
@@ -179,7 +189,7 @@ export class MysqlProber {
     });
     if (res.code !== 0) {
       // The server or the client said no: forget the version, the node may have been replaced.
-      this.versions.delete(node.id);
+      this.servers.delete(node.id);
       const why = firstLine(res.stderr) || `exit code ${res.code ?? res.signal}`;
       throw new ProbeError(`${node.name}: mysql probe failed: ${why}`, node.name);
     }
