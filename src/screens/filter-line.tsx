@@ -1,7 +1,8 @@
 // The filter line above the footer. While it is active it owns the keyboard:
 // typed text filters the rows as you type, ⏎ keeps the filter, esc clears it.
 
-import { Text, useInput, type Key } from 'ink';
+import { Text, type Key } from 'ink';
+import { STOP, useKeys } from '../ui/keys.js';
 import { useCallback } from 'react';
 import { useUi, useUiStore } from '../store/context.js';
 import { selectFilter, selectIsFilterActive } from '../store/ui.js';
@@ -18,11 +19,14 @@ export function FilterLine({ width, isActive }: FilterLineProps) {
   const isTyping = useUi(selectIsFilterActive);
 
   const handleInput = useCallback(
-    (input: string, key: Key) => {
+    (input: string, key: Key): typeof STOP | void => {
       const { actions } = ui.getState();
       const current = selectFilter(ui.getState());
-      if (key.escape) return actions.clearFilter();
-      if (key.return) return current ? actions.keepFilter() : actions.clearFilter();
+      if (key.escape || key.return) {
+        if (key.return && current) actions.keepFilter();
+        else actions.clearFilter();
+        return STOP;
+      }
       if (key.backspace || key.delete) return actions.setFilter(Array.from(current).slice(0, -1).join(''));
       if (key.ctrl || key.meta || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.tab) return;
       // Pasted text arrives as one chunk; keep only what can be typed on one line.
@@ -31,7 +35,7 @@ export function FilterLine({ width, isActive }: FilterLineProps) {
     },
     [ui],
   );
-  useInput(handleInput, { isActive: isActive && isTyping });
+  useKeys(handleInput, { isActive: isActive && isTyping });
 
   if (isTyping) {
     return (

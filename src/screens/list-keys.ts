@@ -46,10 +46,6 @@ export function listIntent(input: string, key: Key): ListIntent | null {
     case '':
       return null;
     default:
-      // A held j or k outruns a busy frame: the terminal then delivers "jjj" as one input,
-      // which is three moves, not an unknown key to ignore.
-      if (/^j+$/.test(input)) return { type: 'move', delta: input.length };
-      if (/^k+$/.test(input)) return { type: 'move', delta: -input.length };
       return { type: 'other', input };
   }
 }

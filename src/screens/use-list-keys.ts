@@ -2,9 +2,10 @@
 // latest rows through a ref and the ui store through getState(), so a refresh
 // never re-subscribes the input listener.
 
-import { useInput, type Key } from 'ink';
+import type { Key } from 'ink';
 import { useCallback, useRef } from 'react';
 import { useUiStore } from '../store/context.js';
+import { STOP, useKeys } from '../ui/keys.js';
 import { screenKey, currentScreen } from '../store/ui.js';
 import { useConsole } from './console-context.js';
 import { listIntent, resolveIndex } from './list-keys.js';
@@ -31,7 +32,7 @@ export function useListKeys(options: ListKeysOptions): void {
   callbacks.current = { onRefresh, onQuit };
 
   const handleInput = useCallback(
-    (input: string, key: Key) => {
+    (input: string, key: Key): typeof STOP | void => {
       const intent = listIntent(input, key);
       if (!intent) return;
       const { ids, pageSize, maxIndex, onOpen, extra } = latest.current;
@@ -55,26 +56,33 @@ export function useListKeys(options: ListKeysOptions): void {
         case 'open': {
           const id = ids[current];
           if (id !== undefined) onOpen?.(id);
-          return;
+          return STOP;
         }
         case 'back': {
           const filter = state.filter[screenKey(currentScreen(state))];
-          if (filter) return actions.clearFilter();
-          return actions.pop();
+          if (filter) actions.clearFilter();
+          else actions.pop();
+          return STOP;
         }
         case 'filter':
-          return actions.startFilter();
+          actions.startFilter();
+          return STOP;
         case 'help':
-          return actions.toggleHelp();
+          actions.toggleHelp();
+          return STOP;
         case 'refresh':
           return callbacks.current.onRefresh();
         case 'quit':
-          return callbacks.current.onQuit();
+          callbacks.current.onQuit();
+          return STOP;
         case 'other':
-          return extra?.[intent.input]?.();
+          // A screen's own key may open a prompt or a run: the rest of the run of keys is not for this list.
+          if (extra?.[intent.input] === undefined) return;
+          extra[intent.input]!();
+          return STOP;
       }
     },
     [ui],
   );
-  useInput(handleInput, { isActive: options.isActive });
+  useKeys(handleInput, { isActive: options.isActive });
 }

@@ -2,8 +2,9 @@
 // stray Enter cancels. The typed variant (destructive steps) confirms only
 // when the exact name is typed: Enter alone can never destroy anything.
 
-import { Box, Text, useInput, type Key } from 'ink';
-import { useCallback, useReducer } from 'react';
+import { Box, Text, type Key } from 'ink';
+import { useCallback, useReducer, useRef } from 'react';
+import { STOP, useKeys } from './keys.js';
 
 export interface ConfirmState {
   focus: 'no' | 'yes';
@@ -45,27 +46,45 @@ export interface ConfirmPromptProps {
 
 export function ConfirmPrompt({ message, onConfirm, onCancel, confirmName, isActive = true }: ConfirmPromptProps) {
   const [state, dispatch] = useReducer(reduceConfirm, initialConfirm);
+  // The same state, updated at once: keys that arrive together ("db-orders\r") are handled one
+  // after the other before React renders, and each must see what the one before it typed.
+  const live = useRef(state);
+  const send = useCallback((event: ConfirmEvent) => {
+    live.current = reduceConfirm(live.current, event);
+    dispatch(event);
+  }, []);
   const isTyped = confirmName !== undefined;
 
   const handleInput = useCallback(
-    (input: string, key: Key) => {
-      if (key.escape) return onCancel();
+    (input: string, key: Key): typeof STOP | void => {
+      if (key.escape) {
+        onCancel();
+        return STOP;
+      }
+      const now = live.current;
       if (isTyped) {
         if (key.return) {
-          if (state.typed === confirmName) onConfirm();
-          else dispatch({ type: 'mismatch' });
-        } else if (key.backspace || key.delete) dispatch({ type: 'backspace' });
-        else if (input && !key.ctrl && !key.meta) dispatch({ type: 'type', text: input });
+          if (now.typed !== confirmName) return send({ type: 'mismatch' });
+          onConfirm();
+          return STOP;
+        }
+        if (key.backspace || key.delete) send({ type: 'backspace' });
+        else if (input && !key.ctrl && !key.meta) send({ type: 'type', text: input });
         return;
       }
-      if (input === 'y' || input === 'Y') return onConfirm();
-      if (input === 'n' || input === 'N') return onCancel();
-      if (key.leftArrow || key.rightArrow || key.tab) return dispatch({ type: 'toggle' });
-      if (key.return) return state.focus === 'yes' ? onConfirm() : onCancel();
+      if (input === 'y' || input === 'Y' || (key.return && now.focus === 'yes')) {
+        onConfirm();
+        return STOP;
+      }
+      if (input === 'n' || input === 'N' || key.return) {
+        onCancel();
+        return STOP;
+      }
+      if (key.leftArrow || key.rightArrow || key.tab) send({ type: 'toggle' });
     },
-    [isTyped, confirmName, state.typed, state.focus, onConfirm, onCancel],
+    [isTyped, confirmName, onConfirm, onCancel, send],
   );
-  useInput(handleInput, { isActive });
+  useKeys(handleInput, { isActive });
 
   if (isTyped) {
     return (

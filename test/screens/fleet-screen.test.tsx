@@ -52,6 +52,11 @@ describe('fleet screen', () => {
     expect(selectedRow(await app.waitForText('4/4'))).toContain('web');
     await app.press('kk');
     await app.waitForText('2/4');
+    // Moves and Enter in one read: the cluster two rows down opens, and the keys after Enter
+    // (meant for a list that is no longer on screen) are dropped rather than sent to the old one.
+    await app.press('jj\rjjj');
+    const frame = await app.waitForText('Fleet › web');
+    expect(frame).toContain('web-1');
   });
 
   it('filters by typed text, keeps it on enter, and esc clears it', async () => {

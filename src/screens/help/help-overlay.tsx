@@ -1,10 +1,11 @@
 // Every key of the current screen. It replaces the body rather than floating
 // over it, so it reads cleanly at 80x24 and with colours off.
 
-import { Box, Text, useInput, type Key } from 'ink';
+import { Box, Text, type Key } from 'ink';
 import { useCallback } from 'react';
 import { useUiStore } from '../../store/context.js';
 import { fit, wrap } from '../../ui/format.js';
+import { STOP, useKeys } from '../../ui/keys.js';
 import type { KeyHint } from '../../ui/key-hints.js';
 
 export interface HelpOverlayProps {
@@ -23,12 +24,15 @@ const NOTES = [
 export function HelpOverlay({ title, hints, width, height, isActive }: HelpOverlayProps) {
   const ui = useUiStore();
   const handleInput = useCallback(
-    (input: string, key: Key) => {
-      if (key.escape || input === '?' || input === 'q') ui.getState().actions.closeHelp();
+    (input: string, key: Key): typeof STOP | void => {
+      if (key.escape || input === '?' || input === 'q') {
+        ui.getState().actions.closeHelp();
+        return STOP;
+      }
     },
     [ui],
   );
-  useInput(handleInput, { isActive });
+  useKeys(handleInput, { isActive });
 
   const keyWidth = Math.min(12, Math.max(...hints.map((h) => h.keys.length), 3));
   // Notes are wrapped to the width here, so the line count (and the fit in `height`) is known.

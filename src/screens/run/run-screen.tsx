@@ -2,7 +2,7 @@
 // the output of the step in focus, and the questions the engine asks (gates,
 // checkpoints, failures). Reads the run store; answers through the controller.
 
-import { Box, Text, useInput, type Key } from 'ink';
+import { Box, Text, type Key } from 'ink';
 import { useCallback, useState } from 'react';
 import { useStore } from 'zustand';
 import type { RunController } from '../../actions/console-runner.js';
@@ -11,6 +11,7 @@ import { targetLine } from '../../actions/headless/reporter.js';
 import type { RunsStore, RunView } from '../../store/runs.js';
 import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
 import { fit } from '../../ui/format.js';
+import { STOP, useKeys } from '../../ui/keys.js';
 import { focusStep, outputWindow, runHints, stepLine } from './run-lines.js';
 
 export interface RunScreenProps {
@@ -38,38 +39,48 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   const isRunning = run?.status === 'running' && !isOffered;
 
   const handleKeys = useCallback(
-    (input: string, key: Key) => {
+    (input: string, key: Key): typeof STOP | void => {
       if (!run) {
-        if (key.escape) onBack();
-        return;
+        if (!key.escape) return;
+        onBack();
+        return STOP;
       }
+      // A gate is answered by one key; what came with it in the same read is not an answer to the next.
       if (gate && gate.request.kind === 'checkpoint') {
-        if (input === 'c') controller.answer(gate.gateId, { choice: 'continue' });
-        else if (input === 'p') controller.answer(gate.gateId, { choice: 'pause' });
-        else if (input === 's') controller.answer(gate.gateId, { choice: 'stop' });
-        return;
+        const choice = input === 'c' ? 'continue' : input === 'p' ? 'pause' : input === 's' ? 'stop' : undefined;
+        if (choice === undefined) return;
+        controller.answer(gate.gateId, { choice });
+        return STOP;
       }
       if (gate && gate.request.kind === 'failure') {
         const choices = gate.request.choices ?? [];
-        if (input === 'r' && choices.includes('retry')) controller.answer(gate.gateId, { choice: 'retry' });
-        else if (input === 's' && choices.includes('skip')) controller.answer(gate.gateId, { choice: 'skip' });
-        else if (input === 'a') controller.answer(gate.gateId, { choice: 'abort' });
-        return;
+        const choice =
+          input === 'r' && choices.includes('retry') ? 'retry' : input === 's' && choices.includes('skip') ? 'skip' : input === 'a' ? 'abort' : undefined;
+        if (choice === undefined) return;
+        controller.answer(gate.gateId, { choice });
+        return STOP;
       }
       const count = run.steps.length;
       const at = focusStep(run, chosen);
       if (key.upArrow || input === 'k') return setChosen(Math.max(0, at - 1));
       if (key.downArrow || input === 'j') return setChosen(Math.min(count - 1, at + 1));
-      if ((isPlanned || isOffered) && key.return && !run.blocked) return controller.start();
-      if (isRunning && input === 'x') return setAbortAsked(true);
+      if ((isPlanned || isOffered) && key.return && !run.blocked) {
+        controller.start();
+        return STOP;
+      }
+      if (isRunning && input === 'x') {
+        setAbortAsked(true);
+        return STOP;
+      }
       if (key.escape && !isRunning) {
         if (isPlanned) controller.abort('the operator left the plan');
         onBack();
+        return STOP;
       }
     },
     [run, gate, chosen, controller, isPlanned, isOffered, isRunning, onBack],
   );
-  useInput(handleKeys, { isActive: isActive && !isTypedOrConfirm && !isAbortAsked });
+  useKeys(handleKeys, { isActive: isActive && !isTypedOrConfirm && !isAbortAsked });
 
   if (!run) return <Text>{`run ${runId}: nothing known yet`}</Text>;
 
