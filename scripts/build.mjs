@@ -5,6 +5,7 @@
 // loads them (nor an inventory or `ls` run the SDK).
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { boundMeasureText, boundWrapText } from './ink-caches.mjs';
 
 const quiet = process.argv.includes('--quiet');
 const started = performance.now();
@@ -24,6 +25,20 @@ const yogaWithoutFetch = {
       // A yoga-layout upgrade that changes its loader: build as it is, and say so.
       if (uses !== 2) console.warn(`build: yoga-layout's loader changed (typeof fetch x${uses}); it may load undici at start-up again`);
       return { contents: source.replaceAll('typeof fetch', '"undefined"'), loader: 'js' };
+    });
+  },
+};
+
+/** Bounds Ink's two text caches (see ink-caches.mjs). */
+const inkCachesBounded = {
+  name: 'ink-caches-bounded',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/](measure|wrap)-text\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const bounded = /measure-text\.js$/.test(args.path) ? boundMeasureText(source) : boundWrapText(source);
+      // An Ink upgrade that changed these files: build as it is, and say so.
+      if (bounded === undefined) console.warn(`build: ${args.path} changed; its cache may grow without bound again`);
+      return { contents: bounded ?? source, loader: 'js' };
     });
   },
 };
@@ -49,7 +64,7 @@ await build({
   // bin/nightshift.js runs with NODE_ENV=production; fixing it here drops
   // React's development build from the bundle rather than shipping both.
   define: { 'process.env.NODE_ENV': '"production"' },
-  plugins: [yogaWithoutFetch],
+  plugins: [yogaWithoutFetch, inkCachesBounded],
   sourcemap: true,
   jsx: 'automatic',
   logLevel: quiet ? 'error' : 'info',
