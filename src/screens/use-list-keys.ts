@@ -5,7 +5,8 @@
 import type { Key } from 'ink';
 import { useCallback, useRef } from 'react';
 import { useUiStore } from '../store/context.js';
-import { STOP, useKeys } from '../ui/keys.js';
+import { STOP, useKeys, type KeyPress } from '../ui/keys.js';
+import { filterKey } from './filter-line.js';
 import { screenKey, currentScreen } from '../store/ui.js';
 import { useConsole } from './console-context.js';
 import { listIntent, resolveIndex } from './list-keys.js';
@@ -32,7 +33,7 @@ export function useListKeys(options: ListKeysOptions): void {
   callbacks.current = { onRefresh, onQuit };
 
   const handleInput = useCallback(
-    (input: string, key: Key): typeof STOP | void => {
+    (input: string, key: Key, rest: readonly KeyPress[]): typeof STOP | void => {
       const intent = listIntent(input, key);
       if (!intent) return;
       const { ids, pageSize, maxIndex, onOpen, extra } = latest.current;
@@ -66,6 +67,8 @@ export function useListKeys(options: ListKeysOptions): void {
         }
         case 'filter':
           actions.startFilter();
+          // What was typed after "/" in the same read ("/orders⏎") is the filter.
+          for (const k of rest) if (filterKey(ui, k.input, k.key) === STOP) break;
           return STOP;
         case 'help':
           actions.toggleHelp();

@@ -15,7 +15,8 @@ export interface KeyPress {
 
 /** What a handler returns to drop the rest of a run: it changed screen, or answered a prompt. */
 export const STOP = 'stop';
-export type KeyHandler = (input: string, key: Key) => typeof STOP | void;
+/** `rest`: the keys that came after this one in the same read, for a handler that hands them on. */
+export type KeyHandler = (input: string, key: Key, rest: readonly KeyPress[]) => typeof STOP | void;
 
 const NO_KEY: Key = {
   upArrow: false,
@@ -66,8 +67,9 @@ export function useKeys(handler: KeyHandler, options: { isActive?: boolean } = {
   const latest = useRef(handler);
   latest.current = handler;
   const onInput = useCallback((input: string, key: Key) => {
-    for (const k of splitKeys(input, key)) {
-      if (latest.current(k.input, k.key) === STOP) return;
+    const keys = splitKeys(input, key);
+    for (let i = 0; i < keys.length; i++) {
+      if (latest.current(keys[i]!.input, keys[i]!.key, keys.slice(i + 1)) === STOP) return;
     }
   }, []);
   useInput(onInput, options.isActive === undefined ? {} : { isActive: options.isActive });

@@ -81,6 +81,17 @@ describe('fleet screen', () => {
     expect(frame).toContain('db-billing');
   });
 
+  it('takes what was typed after / in the same read as the filter', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('4 clusters');
+    await app.press('/cass\r');
+    const frame = await app.waitForText('filter: cass');
+    expect(frame).toContain('1 of 4 clusters match');
+    // Kept, and the list has the keyboard again.
+    await app.press(keys.enter);
+    await app.waitForText('Fleet › cass-events');
+  });
+
   it('filters on AZ and health level too', async () => {
     const app = await renderApp(sampleFleet());
     await app.waitForText('4 clusters');
