@@ -39,25 +39,8 @@ export class Terminal extends EventEmitter {
   }
 }
 
-export class Keyboard extends EventEmitter {
-  readonly isTTY = true;
-  private data: string | null = null;
-  write(data: string) {
-    this.data = data;
-    this.emit('readable');
-  }
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
-}
+/** The screen tests' keyboard: each write() is one read, as from a terminal. */
+export { FakeStdin as Keyboard } from '../test/helpers/fake-stdin.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { render as inkRender, type Instance } from 'ink';
 import type { ReactElement } from 'react';
 import { vi } from 'vitest';
+import { FakeStdin } from './fake-stdin.js';
 
 class FakeStdout extends EventEmitter {
   readonly isTTY = true;
@@ -26,27 +27,6 @@ class FakeStdout extends EventEmitter {
     this.rows = rows;
     this.emit('resize');
   }
-}
-
-class FakeStdin extends EventEmitter {
-  readonly isTTY = true;
-  private data: string | null = null;
-  write = (data: string) => {
-    this.data = data;
-    this.emit('readable');
-    this.emit('data', data);
-  };
-  read = () => {
-    const { data } = this;
-    this.data = null;
-    return data;
-  };
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
 }
 
 export interface Rendered {
