@@ -11,10 +11,13 @@
 // Each fleet runs in its own process so memory figures do not mix. The
 // machine may be busy: CPU time is printed next to wall time.
 //
-// A tick: the virtual clock moves on 5 s (the default refresh), then
-// poller.refreshNow(): discover -> metrics -> probe every running node ->
-// buildClusterViews -> one store update, timed to the frame Ink writes after
-// it. Key presses are timed from when the key was due (40 ms after the last
+// A whole refresh (the first one, `r`, `ls`): the virtual clock moves on 5 s
+// (the default refresh), then poller.refreshNow(): discover -> metrics ->
+// probe every running node -> buildClusterViews -> one store update, timed to
+// the frame Ink writes after it. A rolling tick (what the running console
+// does on a big fleet, every 250 ms at 5,000 nodes): the poller started as
+// the console starts it, each tick timed from its start to the frame after
+// its store update. Key presses are timed from when the key was due (40 ms after the last
 // frame, like a held arrow key) to the frame that shows it, so a key that
 // waits behind a busy event loop (a tick in progress) counts its wait.
 
@@ -40,6 +43,8 @@ import { Keyboard, Terminal, f1, mb, pct, sleep } from './terminal.js';
 const TICKS = Number(process.env.BENCH_TICKS ?? 20);
 const KEYS = Number(process.env.BENCH_KEYS ?? 300);
 const KEY_GAP_MS = 40;
+/** Refresh intervals of rolling ticks to time. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 interface Tick extends RefreshTiming {
   /** Store update started -> the frame after it written. */
@@ -64,7 +69,8 @@ async function bench(nodes: number | undefined): Promise<void> {
   // Phases come from the poller's onTiming (a poller without it, as before this bench, leaves them blank).
   const timings: RefreshTiming[] = [];
   const fleet = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
-  const poller = new Poller(backends, fleet, { ...pollerOptions(config), onTiming: (t) => timings.push(t) });
+  let onTiming = (t: RefreshTiming) => void timings.push(t);
+  const poller = new Poller(backends, fleet, { ...pollerOptions(config), onTiming: (t) => onTiming(t) });
   // Subscribed before the App, so this runs before React draws: the moment the new clusters land.
   let storeAt = NaN;
   fleet.subscribe((state, prev) => {
@@ -95,7 +101,8 @@ async function bench(nodes: number | undefined): Promise<void> {
     storeAt = NaN;
     await poller.refreshNow();
     if (Number.isNaN(storeAt)) throw new Error(`refresh did not complete: ${fleet.getState().error ?? 'no new clusters'}`);
-    const t: RefreshTiming = timings[before] ?? { discoverMs: NaN, metricsMs: NaN, probesMs: NaN, buildMs: NaN, storeMs: NaN, totalMs: NaN, probed: NaN };
+    const t = timings[before];
+    if (!t) throw new Error('the refresh reported no timing');
     let frameAt = stdout.marks.find((m) => m >= storeAt);
     if (frameAt === undefined) frameAt = await Promise.race([stdout.nextWrite(), sleep(500).then(() => NaN)]);
     const used = process.cpuUsage(c0);
@@ -150,8 +157,30 @@ async function bench(nodes: number | undefined): Promise<void> {
     simMs.push(performance.now() - s0);
   }
 
-  // Keys with the poller running at the console's interval.
+  // The poller as the console runs it: after its whole first refresh, rolling ticks (if the fleet is big).
+  const rolling: Tick[] = [];
+  const ticked: Array<{ timing: RefreshTiming; startAt: number; storeAt: number }> = [];
+  let lastStore = NaN;
+  const unsubscribe = fleet.subscribe((state, prev) => {
+    if (state.clusters !== prev.clusters) lastStore = performance.now();
+  });
+  // Called right after the tick's store update: its start is totalMs before now.
+  onTiming = (t) => {
+    if (t.kind === 'rolling') ticked.push({ timing: t, startAt: performance.now() - t.totalMs, storeAt: lastStore });
+  };
+  stdout.marks = [];
+  const r0 = performance.now();
   poller.start();
+  // The first round begins an interval after the whole first refresh.
+  await sleep((ROUNDS + 1) * config.refreshSeconds * 1000 + 200);
+  const roundsWall = performance.now() - r0;
+  unsubscribe();
+  for (const { timing, startAt, storeAt } of ticked) {
+    const frameAt = stdout.marks.find((m) => m >= storeAt);
+    if (frameAt !== undefined) rolling.push({ ...timing, frameMs: frameAt - storeAt, tickMs: frameAt - startAt, cpuMs: NaN });
+  }
+
+  // Keys with the poller running at the console's interval.
   const pressKeys = async (n: number) => {
     const lat: number[] = [];
     const duringTick: number[] = [];
@@ -211,21 +240,43 @@ async function bench(nodes: number | undefined): Promise<void> {
   rmSync(stateDir, { recursive: true, force: true });
 
   const label = nodes ? `--nodes ${nodes}` : 'default fleet';
-  const tm = (k: keyof Tick) => ticks.map((t) => t[k] as number);
+  const tm = (k: keyof Tick, of = ticks) => of.map((t) => t[k] as number);
   const running = clusters.reduce((n, c) => n + c.nodes.filter((x) => x.instance.state === 'running').length, 0);
   console.log(`\n== ${label}: ${clusters.length} clusters, ${nodeCount} nodes (${running} probed per tick${stale ? `, ${stale} stale` : ''}); terminal 80x24, 30 fps throttle ==`);
   console.log(`  sim opened in ${f1(openMs)} ms; first (cold) tick ${f1(cold.tickMs)} ms, cpu ${f1(cold.cpuMs)} ms (includes one-time version probes)`);
-  console.log(`refresh tick, ${TICKS} ticks, 5 s of fleet time apart:`);
+  console.log(`whole refresh (first refresh, r, ls), ${TICKS} of them, 5 s of fleet time apart:`);
   console.log(row('discover', tm('discoverMs')));
   console.log(row('metrics', tm('metricsMs')));
   console.log(row('probes (every running node)', tm('probesMs')));
   console.log(row('buildClusterViews', tm('buildMs')));
   console.log(row('store update (sync React render)', tm('storeMs')));
   console.log(row('store update -> frame written', tm('frameMs')));
-  console.log(row('TICK: refresh start -> frame', tm('tickMs')));
+  console.log(row('WHOLE: refresh start -> frame', tm('tickMs')));
   console.log(row('  cpu time in the tick', tm('cpuMs')));
   console.log(row(`  simulated servers alone (${jobs.length} execs)`, simMs));
-  console.log(`  (${TICKS} ticks in ${f1(ticksWall / 1000)} s wall)`);
+  console.log(`  (${TICKS} refreshes in ${f1(ticksWall / 1000)} s wall)`);
+  if (rolling.length === 0) {
+    console.log(`rolling ticks: none (${running} nodes are probed in one go every ${config.refreshSeconds} s)`);
+  } else {
+    const slices = rolling[0]!.slices;
+    const probed = rolling.map((t) => t.probed);
+    console.log(
+      `rolling ticks, the console's refresh on this fleet: ${rolling.length} ticks in ${f1(roundsWall / 1000)} s, ` +
+        `${slices} a round, ${Math.min(...probed)}-${Math.max(...probed)} nodes each:`,
+    );
+    const starting = rolling.filter((t) => t.slice === 0);
+    if (starting.length > 0) console.log(row('discover (the tick that starts a round)', tm('discoverMs', starting)));
+    console.log(row('probes (one slice)', tm('probesMs', rolling)));
+    console.log(row('buildClusterViews', tm('buildMs', rolling)));
+    console.log(row('store update (sync React render)', tm('storeMs', rolling)));
+    console.log(row('store update -> frame written', tm('frameMs', rolling)));
+    console.log(row('TICK: tick start -> frame', tm('tickMs', rolling)));
+    const round = rolling.slice(0, slices);
+    console.log(
+      `  (a tick every ${f1((config.refreshSeconds * 1000) / slices)} ms; a round's ${round.length} ticks add up to ` +
+        `${f1(round.reduce((n, t) => n + t.totalMs, 0))} ms to their store updates)`,
+    );
+  }
   const keyLine = (name: string, k: { lat: number[]; duringTick: number[]; cpu: number[]; missed: number }) => {
     console.log(row(`key -> frame, ${name}`, k.lat));
     console.log(row(`  cpu time per key`, k.cpu));

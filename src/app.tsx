@@ -246,6 +246,7 @@ function HeaderContainer({ width }: { width: number }) {
   const info = useFleetShallow((s) => ({
     target: s.target,
     refreshedAt: s.refreshedAt,
+    isRolling: s.isRolling,
     isRefreshing: s.isRefreshing,
     error: s.error,
     refreshSeconds: s.refreshSeconds,

@@ -8,17 +8,19 @@ export interface FleetState {
   target: Target;
   /** Sorted: worst health first, then by name. */
   clusters: ClusterView[];
-  /** Epoch ms (real time) of the last completed refresh; null before the first. */
+  /** Epoch ms (real time) when the oldest data shown was probed; null before the first refresh. */
   refreshedAt: number | null;
-  /** How long the last refresh took, ms. */
+  /** How long the last refresh (or rolling tick) took, ms. */
   refreshMs: number | null;
+  /** A big fleet is refreshed a slice at a time, so the data shown is of different ages (see Poller). */
+  isRolling: boolean;
   isRefreshing: boolean;
   /** Why the last discovery failed, if it did (the clusters shown are the last good ones). */
   error: string | null;
   /** The refresh interval, so screens can tell how fresh a row is. */
   refreshSeconds: number;
   actions: {
-    setClusters(clusters: ClusterView[], refreshedAt: number, refreshMs: number): void;
+    setClusters(clusters: ClusterView[], refreshedAt: number, refreshMs: number, isRolling?: boolean): void;
     setRefreshing(isRefreshing: boolean): void;
     setError(error: string | null): void;
     setTarget(target: Target): void;
@@ -33,12 +35,13 @@ export function createFleetStore(init: { target: Target; refreshSeconds: number 
     clusters: [],
     refreshedAt: null,
     refreshMs: null,
+    isRolling: false,
     isRefreshing: false,
     error: null,
     refreshSeconds: init.refreshSeconds,
     actions: {
-      setClusters: (clusters, refreshedAt, refreshMs) =>
-        set({ clusters, refreshedAt, refreshMs, isRefreshing: false, error: null }),
+      setClusters: (clusters, refreshedAt, refreshMs, isRolling = false) =>
+        set({ clusters, refreshedAt, refreshMs, isRolling, isRefreshing: false, error: null }),
       setRefreshing: (isRefreshing) => set({ isRefreshing }),
       setError: (error) => set({ error, isRefreshing: false }),
       setTarget: (target) => set({ target }),

@@ -1,5 +1,6 @@
-// backends -> poller -> fleet store. One refresh: discover, fetch metrics,
-// probe every running node, assemble the views, publish them in one update.
+// backends -> poller -> fleet store. A refresh: discover, fetch metrics,
+// probe every running node, assemble the views, publish them; on a big fleet
+// in slices spread over the interval (see Poller).
 // A failure anywhere shows up as staleness on the rows it touches, never as
 // a blank screen or a crash.
 
@@ -8,7 +9,7 @@ import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs } from '../domain/cluster-view.js';
 import { sortClusters } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
-import type { CassandraPeer, ClusterView, Instance, NodeMetrics, NodeView } from '../domain/types.js';
+import type { CassandraPeer, ClusterRef, ClusterView, Instance, NodeMetrics, NodeView } from '../domain/types.js';
 import type { FleetStore } from './fleet.js';
 
 export interface PollerOptions {
@@ -22,13 +23,20 @@ export interface PollerOptions {
   probeConcurrency?: number;
   metricsMinutes?: number;
   now?: () => number;
-  /** Where a completed refresh spent its time (bench/refresh.ts prints these; the console passes none). */
+  /** Where each tick spent its time (bench/refresh.ts prints these; the console passes none). */
   onTiming?: (timing: RefreshTiming) => void;
 }
 
-/** Wall time of one refresh by phase, ms (performance.now). Metrics and probes run side by side. */
+/** Wall time of one tick by phase, ms (performance.now). In a whole refresh, metrics and probes run side by side. */
 export interface RefreshTiming {
+  /** 'whole': every cluster (the first refresh, `r`, `ls`); 'rolling': one slice of a big fleet. */
+  kind: 'whole' | 'rolling';
+  /** Which slice of how many (0 of 1 for a whole refresh). */
+  slice: number;
+  slices: number;
+  /** Zero in a tick that did not start a round. */
   discoverMs: number;
+  /** NaN in a rolling tick (fetched beside the round's first slice, not timed apart). */
   metricsMs: number;
   probesMs: number;
   buildMs: number;
@@ -42,13 +50,55 @@ export interface RefreshTiming {
 const PROBE_SLICE_MS = 8;
 /** Clusters assembled between two looks at the clock. */
 const BUILD_CHUNK = 16;
+/** A rolling tick probes about this many nodes... */
+const NODES_PER_TICK = 250;
+/** ...and ticks come no closer together than this, ms. */
+const MIN_TICK_MS = 250;
 
+/** One pass over the fleet: what discovery said at its start, and which clusters each tick probes. */
+interface Round {
+  /** performance.now() when it began. */
+  startedAt: number;
+  clusters: ClusterRef[];
+  instances: Map<string, Instance>;
+  running: Map<string, Instance[]>;
+  slices: ClusterRef[][];
+  /** The next slice to probe; slices.length when the round is done. */
+  next: number;
+  discoverMs: number;
+}
+
+/**
+ * Keeps the fleet store fresh. Every `refreshSeconds` a round starts: one
+ * discovery, one metrics fetch, and a probe of every running node, cluster
+ * by cluster. A small fleet is probed in one go. A big one is probed in
+ * slices of about NODES_PER_TICK nodes spread evenly over the interval (20
+ * ticks of 250 nodes for 5,000 nodes every 5 s), each published as soon as
+ * it is done, the way orchestrator polls each instance on its own clock: no
+ * tick holds the event loop for the whole fleet, and each node is still seen
+ * once an interval. A cluster is always probed whole within one tick, since
+ * findings compare its members. The first refresh, `r` and `ls` probe the
+ * whole fleet at once (refreshNow).
+ */
 export class Poller {
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private isStarted = false;
+  /** The tick or whole refresh running now; they never overlap. */
+  private busy: Promise<void> = Promise.resolve();
+  private whole: Promise<void> | undefined;
+  private round: Round | undefined;
   private readonly probes: EngineProbes;
   private readonly controller = new AbortController();
   private lastMetrics: Record<string, NodeMetrics> = {};
+  /** What the store shows, by cluster, and when (options.now) each cluster was last probed. */
+  private readonly views = new Map<string, ClusterView>();
+  private readonly probedAt = new Map<string, number>();
+  /**
+   * The last probe of every running node. A node in two clusters is probed
+   * once, with the first; the second cluster's view uses that probe, though
+   * its slice may come earlier in the round.
+   */
+  private readonly lastProbes = new Map<string, ProbeOutcome>();
 
   constructor(
     private readonly backends: Backends,
@@ -58,78 +108,180 @@ export class Poller {
     this.probes = new EngineProbes(backends.shell, options.engine);
   }
 
+  /** A whole refresh now, then rounds every refreshSeconds until stop(). */
   start(): void {
+    this.isStarted = true;
     void this.refreshNow();
-    this.timer = setInterval(() => void this.refreshNow(), this.options.refreshSeconds * 1000);
-    this.timer.unref?.();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.isStarted = false;
+    if (this.timer) clearTimeout(this.timer);
     this.controller.abort();
   }
 
-  /** Starts a refresh unless one is running; resolves when the running one ends. */
+  /**
+   * Probes the whole fleet now unless that is already under way; resolves when
+   * it is published. A rolling tick in progress finishes first. The next round
+   * starts refreshSeconds later.
+   */
   refreshNow(): Promise<void> {
-    if (!this.inFlight) {
-      this.inFlight = this.refresh().finally(() => (this.inFlight = undefined));
-    }
-    return this.inFlight;
+    this.whole ??= this.serially(async () => {
+      try {
+        if (this.timer) clearTimeout(this.timer);
+        this.store.getState().actions.setRefreshing(true);
+        const t0 = performance.now();
+        const round = await this.startRound(false);
+        if (!round) return;
+        const t1 = performance.now();
+        let metricsMs = 0;
+        const metrics = this.fetchMetrics(round).finally(() => (metricsMs = performance.now() - t1));
+        round.next = round.slices.length;
+        const timing = await this.refreshClusters(round, round.clusters, metrics);
+        if (timing) this.options.onTiming?.({ ...timing, kind: 'whole', slice: 0, slices: 1, discoverMs: t1 - t0, metricsMs, totalMs: performance.now() - t0 });
+      } finally {
+        this.whole = undefined;
+      }
+    });
+    return this.whole;
   }
 
-  private async refresh(): Promise<void> {
-    const now = this.options.now ?? Date.now;
-    const started = now();
-    const t0 = performance.now();
-    const signal = this.controller.signal;
-    const { actions } = this.store.getState();
-    actions.setRefreshing(true);
+  /** Runs `work` after whatever runs now, then sets the timer for what comes next. */
+  private serially(work: () => Promise<void>): Promise<void> {
+    const run = this.busy.then(work).finally(() => this.schedule());
+    this.busy = run.catch(() => {});
+    return run;
+  }
 
+  private schedule(): void {
+    if (!this.isStarted || this.controller.signal.aborted) return;
+    if (this.timer) clearTimeout(this.timer);
+    const intervalMs = this.options.refreshSeconds * 1000;
+    const round = this.round;
+    // The next slice of this round, or the next round an interval after this one began
+    // (after a failed discovery too; right away when a slow fleet has fallen behind).
+    const due =
+      round && round.next < round.slices.length
+        ? round.startedAt + (round.next * intervalMs) / round.slices.length
+        : (round?.startedAt ?? performance.now()) + intervalMs;
+    this.timer = setTimeout(() => {
+      this.serially(() => this.tick()).catch((err: unknown) => this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`));
+    }, Math.max(0, due - performance.now()));
+    this.timer.unref?.();
+  }
+
+  /** One rolling tick: a new round when the last is done, then its next slice. */
+  private async tick(): Promise<void> {
+    const t0 = performance.now();
+    let round = this.round;
+    let metrics: Promise<Record<string, NodeMetrics>> | undefined;
+    if (!round || round.next >= round.slices.length) {
+      round = await this.startRound(true);
+      if (!round) return;
+      // Fetched beside the first slice's probes, for the whole round.
+      metrics = this.fetchMetrics(round);
+    }
+    const slice = round.next++;
+    const timing = await this.refreshClusters(round, round.slices[slice]!, metrics);
+    if (timing) {
+      this.options.onTiming?.({
+        ...timing,
+        kind: 'rolling',
+        slice,
+        slices: round.slices.length,
+        discoverMs: slice === 0 ? round.discoverMs : 0,
+        metricsMs: NaN,
+        totalMs: performance.now() - t0,
+      });
+    }
+  }
+
+  /**
+   * Discovery, and the round it starts: clusters gone from the fleet leave the
+   * store now; the rest keep their last views until their slice comes. On a
+   * failed discovery the store keeps what it shows and says why.
+   */
+  private async startRound(rolling: boolean): Promise<Round | undefined> {
+    const signal = this.controller.signal;
+    const startedAt = performance.now();
     let discovery;
     try {
       discovery = await this.backends.inventory.discover({ signal });
     } catch (err) {
-      if (!signal.aborted) actions.setError(`discovery failed: ${messageOf(err)}`);
-      return;
+      if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
+      // No round: the next try comes an interval from now.
+      this.round = { startedAt, clusters: [], instances: new Map(), running: new Map(), slices: [], next: 0, discoverMs: 0 };
+      return undefined;
     }
     const instances = new Map(discovery.instances.map((i) => [i.id, i]));
-    const engineOf = new Map<string, (typeof discovery.clusters)[number]['engine']>();
-    const clusterOf = new Map<string, string>();
-    for (const c of discovery.clusters) {
-      for (const id of c.instanceIds) {
-        engineOf.set(id, c.engine);
-        clusterOf.set(id, c.name);
-      }
-    }
-    // Probed cluster by cluster (see probeAll), each node once.
-    const running: Instance[] = [];
+    // Each running node once, in its first cluster (see probe).
+    const running = new Map<string, Instance[]>();
     const queued = new Set<string>();
+    let count = 0;
     for (const c of discovery.clusters) {
+      const nodes: Instance[] = [];
       for (const id of c.instanceIds) {
         const instance = instances.get(id);
         if (instance?.state !== 'running' || queued.has(id)) continue;
         queued.add(id);
-        running.push(instance);
+        nodes.push(instance);
+      }
+      running.set(c.name, nodes);
+      count += nodes.length;
+    }
+    // A node stopped since is not probed: its view says so, rather than showing its last probe as fresh.
+    for (const id of [...this.lastProbes.keys()]) if (!queued.has(id)) this.lastProbes.delete(id);
+    const names = new Set(discovery.clusters.map((c) => c.name));
+    for (const name of [...this.views.keys()]) {
+      if (!names.has(name)) {
+        this.views.delete(name);
+        this.probedAt.delete(name);
       }
     }
-    const previous = new Map<string, NodeView>();
-    for (const c of this.store.getState().clusters) for (const n of c.nodes) previous.set(n.instance.id, n);
+    const ticks = rolling
+      ? Math.max(1, Math.min(Math.ceil(count / NODES_PER_TICK), Math.floor((this.options.refreshSeconds * 1000) / MIN_TICK_MS)))
+      : 1;
+    const slices = ticks === 1 ? [discovery.clusters] : partition(discovery.clusters, (c) => running.get(c.name)!.length, ticks);
+    this.round = { startedAt, clusters: discovery.clusters, instances, running, slices, next: 0, discoverMs: performance.now() - startedAt };
+    return this.round;
+  }
 
-    const t1 = performance.now();
-    let metricsMs = 0;
-    let probesMs = 0;
-    const metricsDone = this.fetchMetrics(running, signal).finally(() => (metricsMs = performance.now() - t1));
+  /**
+   * Probes the running nodes of `clusters`, builds their views and publishes
+   * them with the rest of the fleet's. Undefined when stopped on the way.
+   */
+  private async refreshClusters(
+    round: Round,
+    clusters: ClusterRef[],
+    metricsDone: Promise<Record<string, NodeMetrics>> | undefined,
+  ): Promise<Omit<RefreshTiming, 'kind' | 'slice' | 'slices' | 'discoverMs' | 'metricsMs' | 'totalMs'> | undefined> {
+    const now = this.options.now ?? Date.now;
+    const signal = this.controller.signal;
+    const started = now();
+    const nodes: Instance[] = [];
+    const clusterOf = new Map<string, ClusterRef>();
+    const previous = new Map<string, NodeView>();
+    for (const c of clusters) {
+      for (const n of round.running.get(c.name)!) {
+        nodes.push(n);
+        clusterOf.set(n.id, c);
+      }
+      for (const n of this.views.get(c.name)?.nodes ?? []) previous.set(n.instance.id, n);
+    }
+
     const tp = performance.now();
-    const probesDone = this.probeAll(running, engineOf, clusterOf, previous, signal, now).finally(() => (probesMs = performance.now() - tp));
-    const [metrics, probes] = await Promise.all([metricsDone, probesDone]);
-    if (signal.aborted) return;
+    let probesMs = 0;
+    const probesDone = this.probeAll(nodes, clusterOf, previous, signal, now).finally(() => (probesMs = performance.now() - tp));
+    const [metrics, probes] = await Promise.all([metricsDone ?? this.lastMetrics, probesDone]);
+    if (signal.aborted) return undefined;
+    for (const [id, outcome] of probes) this.lastProbes.set(id, outcome);
     const t2 = performance.now();
 
     const inputs: ViewInputs = {
-      clusters: discovery.clusters,
-      instances,
+      clusters,
+      instances: round.instances,
       metrics,
-      probes,
+      probes: this.lastProbes,
       previous,
       fleetNow: this.backends.clock.now(),
       thresholds: this.options.thresholds,
@@ -138,38 +290,34 @@ export class Poller {
       targetReplicas: this.options.targetReplicas ?? (() => undefined),
     };
     // A few clusters at a time, with a turn of the event loop between slices, as for the probes:
-    // 500 clusters in one go hold a key press for tens of milliseconds. Sorted as one list at the end.
-    const views: ClusterView[] = [];
+    // 500 clusters in one go hold a key press for tens of milliseconds.
     let sliceStart = performance.now();
-    for (let i = 0; i < discovery.clusters.length; i += BUILD_CHUNK) {
+    for (let i = 0; i < clusters.length; i += BUILD_CHUNK) {
       if (i > 0 && performance.now() - sliceStart > PROBE_SLICE_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (signal.aborted) return;
+        if (signal.aborted) return undefined;
         sliceStart = performance.now();
       }
-      views.push(...buildClusterViews({ ...inputs, clusters: discovery.clusters.slice(i, i + BUILD_CHUNK) }));
+      for (const view of buildClusterViews({ ...inputs, clusters: clusters.slice(i, i + BUILD_CHUNK) })) this.views.set(view.name, view);
     }
-    const clusters = sortClusters(views);
+    const at = now();
+    for (const c of clusters) this.probedAt.set(c.name, at);
+    const sorted = sortClusters([...this.views.values()]);
     const t3 = performance.now();
-    const finished = now();
-    actions.setClusters(clusters, finished, finished - started);
+    let oldest = at;
+    for (const t of this.probedAt.values()) oldest = Math.min(oldest, t);
+    this.store.getState().actions.setClusters(sorted, oldest, at - started, round.slices.length > 1);
     const t4 = performance.now();
-    this.options.onTiming?.({
-      discoverMs: t1 - t0,
-      metricsMs,
-      probesMs,
-      buildMs: t3 - t2,
-      storeMs: t4 - t3,
-      totalMs: t4 - t0,
-      probed: running.length,
-    });
+    return { probesMs, buildMs: t3 - t2, storeMs: t4 - t3, probed: nodes.length };
   }
 
-  private async fetchMetrics(nodes: Instance[], signal: AbortSignal): Promise<Record<string, NodeMetrics>> {
+  private async fetchMetrics(round: Round): Promise<Record<string, NodeMetrics>> {
+    const instanceIds: string[] = [];
+    for (const nodes of round.running.values()) for (const n of nodes) instanceIds.push(n.id);
     try {
       this.lastMetrics = await this.backends.metrics.fetch(
-        { instanceIds: nodes.map((n) => n.id), minutes: this.options.metricsMinutes ?? 30 },
-        { signal },
+        { instanceIds, minutes: this.options.metricsMinutes ?? 30 },
+        { signal: this.controller.signal },
       );
     } catch {
       // Keep the last series: a throttled CloudWatch call is staleness, not an empty chart.
@@ -179,8 +327,7 @@ export class Poller {
 
   private async probeAll(
     nodes: Instance[],
-    engineOf: Map<string, 'mysql' | 'cassandra' | 'generic'>,
-    clusterOf: Map<string, string>,
+    clusterOf: Map<string, ClusterRef>,
     previous: Map<string, NodeView>,
     signal: AbortSignal,
     now: () => number,
@@ -215,9 +362,10 @@ export class Poller {
         }
         const node = nodes[next++]!;
         try {
-          const facts = await this.probes.probe(node, engineOf.get(node.id)!, signal);
+          const cluster = clusterOf.get(node.id)!;
+          const facts = await this.probes.probe(node, cluster.engine, signal);
           // Shared with what is already held, right away: a copy of unchanged data then dies young.
-          out.set(node.id, { facts: shareFacts(facts, previous.get(node.id)?.facts, clusterOf.get(node.id)!, rings), at: now() });
+          out.set(node.id, { facts: shareFacts(facts, previous.get(node.id)?.facts, cluster.name, rings), at: now() });
         } catch (err) {
           out.set(node.id, { error: messageOf(err), at: now() });
         }
@@ -230,4 +378,23 @@ export class Poller {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Splits clusters, in order, into `count` runs of about the same number of nodes (`weight`). */
+export function partition<T>(items: T[], weight: (item: T) => number, count: number): T[][] {
+  const total = items.reduce((n, item) => n + weight(item), 0);
+  const out: T[][] = [];
+  let current: T[] = [];
+  let sum = 0;
+  for (const item of items) {
+    current.push(item);
+    sum += weight(item);
+    // Cut once this run reaches its share of the total, keeping the last run for what is left.
+    if (out.length < count - 1 && sum >= (total * (out.length + 1)) / count) {
+      out.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0 || out.length === 0) out.push(current);
+  return out;
 }

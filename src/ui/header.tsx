@@ -15,7 +15,10 @@ import { Line } from './line.js';
  * not known yet is "account …" (STS has not answered); after it, "account ?".
  */
 export interface RefreshInfo {
+  /** When the oldest data shown was probed. */
   refreshedAt: number | null;
+  /** Refreshed a slice at a time (a big fleet): rows of different ages, none older than refreshedAt. */
+  isRolling?: boolean;
   isRefreshing: boolean;
   error: string | null;
   refreshSeconds: number;
@@ -30,7 +33,9 @@ export function isLoading(info: Pick<RefreshInfo, 'refreshedAt' | 'error'>): boo
 
 /**
  * "loading…" (nothing yet), "refreshed 3 s ago", "refreshed 3 s ago · refreshing…",
- * "▲ refreshed 2 m ago" (late), "✗ refresh failed · data 42 s old".
+ * "▲ refreshed 2 m ago" (late), "✗ refresh failed · data 42 s old". A big fleet
+ * refreshed a slice at a time is always part way through a refresh, and its
+ * oldest row is about one interval old: "data ≤ 5 s old", "▲ data ≤ 2 m old".
  */
 export function refreshText(info: RefreshInfo, now: number): { text: string; level: 'ok' | 'late' | 'failed' } {
   if (info.error) {
@@ -40,7 +45,8 @@ export function refreshText(info: RefreshInfo, now: number): { text: string; lev
   if (info.refreshedAt === null) return { text: 'loading…', level: 'ok' };
   const ageMs = now - info.refreshedAt;
   const isLate = ageMs > info.staleAfterRefreshes * info.refreshSeconds * 1000;
-  const base = `${isLate ? '▲ ' : ''}refreshed ${formatAge(info.refreshedAt, now)} ago`;
+  const age = formatAge(info.refreshedAt, now);
+  const base = `${isLate ? '▲ ' : ''}${info.isRolling ? `data ≤ ${age} old` : `refreshed ${age} ago`}`;
   return { text: info.isRefreshing ? `${base} · refreshing…` : base, level: isLate ? 'late' : 'ok' };
 }
 

@@ -50,6 +50,15 @@ describe('header', () => {
     expect(frame).toContain('db-billing');
     expect(frame.split('\n').length).toBeLessThanOrEqual(24);
   });
+
+  it('on a fleet refreshed a slice at a time, gives the age of the oldest data', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('refreshed 3 s ago');
+    app.fleet.getState().actions.setClusters(app.fleet.getState().clusters, NOW - 5_000, 10, true);
+    expect(firstLine(await app.waitForText('data ≤ 5 s old'))).not.toContain('refreshed');
+    app.fleet.getState().actions.setClusters(app.fleet.getState().clusters, NOW - 60_000, 10, true);
+    await app.waitForText('▲ data ≤ 1 m old');
+  });
 });
 
 describe('layout', () => {

@@ -2,13 +2,13 @@
 // can be made to fail, to show that a failed probe keeps the last values and
 // marks the row stale instead of blanking it.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatBatch, MARKER_COLUMN } from '../../src/backends/engines/mysql-batch.js';
 import type { Backends, ExecResult, Shell } from '../../src/backends/ports.js';
 import type { Instance } from '../../src/domain/types.js';
 import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
 import { createFleetStore } from '../../src/store/fleet.js';
-import { Poller } from '../../src/store/poller.js';
+import { partition, Poller } from '../../src/store/poller.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../../src/backends/engines/index.js';
 
 const master: Instance = {
@@ -135,5 +135,121 @@ describe('Poller', () => {
     await poller.refreshNow();
     expect(store.getState().error).toBe('discovery failed: Rate exceeded');
     expect(store.getState().clusters).toHaveLength(1);
+  });
+});
+
+describe('Poller on a big fleet', () => {
+  // 60 clusters of 10 MariaDB nodes: 600 nodes, so a round is 3 ticks of about 200 nodes.
+  const clusters = Array.from({ length: 60 }, (_, c) => ({
+    name: `orders-${String(c).padStart(2, '0')}`,
+    engine: 'mysql' as const,
+    instanceIds: Array.from({ length: 10 }, (_, n) => `i-${String(c * 10 + n).padStart(17, '0')}`),
+    source: 'inventory' as const,
+  }));
+  const instances = clusters.flatMap((c) => c.instanceIds.map((id, n): Instance => ({ ...master, id, name: `${c.name}-${n}` })));
+  const clusterOfNode = new Map(clusters.flatMap((c) => c.instanceIds.map((id) => [id, c.name] as const)));
+
+  /** Probes by node id, and when each tick's probes ran (fake time). */
+  function bigFleet() {
+    const probes: Array<{ id: string; at: number }> = [];
+    const shell = mariadbShell({ failing: false, readOnly: '0' });
+    const exec = shell.exec.bind(shell);
+    shell.exec = async (node, command) => {
+      if (!command.includes('@@version AS version')) probes.push({ id: node.id, at: Date.now() });
+      return exec(node, command);
+    };
+    const b = backends(shell);
+    b.inventory.discover = async () => ({ clusters, instances });
+    return { b, probes };
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance', 'Date'], now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('probes the whole fleet first, then a slice at a time, spread over the interval, each cluster whole', async () => {
+    const { b, probes } = bigFleet();
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const poller = new Poller(b, store, options);
+    poller.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(new Set(probes.map((p) => p.id)).size).toBe(600);
+    expect(store.getState().isRolling).toBe(false);
+    const firstAt = store.getState().refreshedAt!;
+    probes.length = 0;
+
+    // One round: three ticks, 5 s / 3 apart, starting an interval after the first refresh.
+    const ticks: Array<{ at: number; ids: Set<string> }> = [];
+    for (const dueIn of [5_000, 1_667, 1_667]) {
+      await vi.advanceTimersByTimeAsync(dueIn);
+      ticks.push({ at: Date.now(), ids: new Set(probes.splice(0).map((p) => p.id)) });
+      expect(store.getState().isRolling).toBe(true);
+      // Every node of a cluster, or none of it, in one tick.
+      const touched = new Set([...ticks.at(-1)!.ids].map((id) => clusterOfNode.get(id)!));
+      for (const name of touched) {
+        const ids = clusters.find((c) => c.name === name)!.instanceIds;
+        expect(ids.every((id) => ticks.at(-1)!.ids.has(id))).toBe(true);
+      }
+    }
+    for (const t of ticks) expect(t.ids.size).toBeGreaterThan(150);
+    for (const t of ticks) expect(t.ids.size).toBeLessThan(250);
+    // Each node once a round.
+    const all = ticks.flatMap((t) => [...t.ids]);
+    expect(all).toHaveLength(600);
+    expect(new Set(all).size).toBe(600);
+    // Until the last slice is done, the oldest data shown is the first refresh's.
+    expect(store.getState().refreshedAt).toBeGreaterThan(firstAt);
+    expect(store.getState().refreshedAt).toBeLessThanOrEqual(ticks[0]!.at);
+    poller.stop();
+  });
+
+  it('r probes everything at once, and the next round waits an interval from then', async () => {
+    const { b, probes } = bigFleet();
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const poller = new Poller(b, store, options);
+    poller.start();
+    await vi.advanceTimersByTimeAsync(5_100);
+    probes.length = 0;
+    await poller.refreshNow();
+    expect(new Set(probes.map((p) => p.id)).size).toBe(600);
+    expect(store.getState().isRolling).toBe(false);
+    probes.length = 0;
+    await vi.advanceTimersByTimeAsync(4_900);
+    expect(probes).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(probes.length).toBeGreaterThan(150);
+    expect(probes.length).toBeLessThan(250);
+    poller.stop();
+  });
+
+  it('a small fleet is probed whole every interval', async () => {
+    const shell = mariadbShell({ failing: false, readOnly: '0' });
+    const store = createFleetStore({ target: { kind: 'inventory', file: 'test.yaml' }, refreshSeconds: 5 });
+    const poller = new Poller(backends(shell), store, options);
+    poller.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(shell.calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(shell.calls).toBe(3);
+    expect(store.getState().isRolling).toBe(false);
+    poller.stop();
+  });
+});
+
+describe('partition', () => {
+  it('keeps the order, uses every item once, and balances the weights', () => {
+    const weights = [5, 1, 1, 8, 2, 2, 3, 9, 1, 1, 4, 3];
+    const parts = partition(weights, (w) => w, 4);
+    expect(parts).toHaveLength(4);
+    expect(parts.flat()).toEqual(weights);
+    for (const p of parts) expect(p.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(15);
+  });
+
+  it('gives fewer runs than asked when there are fewer items, never an empty run', () => {
+    expect(partition([3, 4], (w) => w, 5).every((p) => p.length > 0)).toBe(true);
+    expect(partition([], (w: number) => w, 3)).toEqual([[]]);
   });
 });
