@@ -65,6 +65,8 @@ interface Round {
   slices: ClusterRef[][];
   /** The next slice to probe; slices.length when the round is done. */
   next: number;
+  /** The fleet is big enough to be refreshed in slices (even if this round, a whole refresh, is not). */
+  isRolling: boolean;
   discoverMs: number;
 }
 
@@ -210,7 +212,7 @@ export class Poller {
     } catch (err) {
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.
-      this.round = { startedAt, clusters: [], instances: new Map(), running: new Map(), slices: [], next: 0, discoverMs: 0 };
+      this.round = { startedAt, clusters: [], instances: new Map(), running: new Map(), slices: [], next: 0, isRolling: false, discoverMs: 0 };
       return undefined;
     }
     const instances = new Map(discovery.instances.map((i) => [i.id, i]));
@@ -238,11 +240,18 @@ export class Poller {
         this.probedAt.delete(name);
       }
     }
-    const ticks = rolling
-      ? Math.max(1, Math.min(Math.ceil(count / NODES_PER_TICK), Math.floor((this.options.refreshSeconds * 1000) / MIN_TICK_MS)))
-      : 1;
-    const slices = ticks === 1 ? [discovery.clusters] : partition(discovery.clusters, (c) => running.get(c.name)!.length, ticks);
-    this.round = { startedAt, clusters: discovery.clusters, instances, running, slices, next: 0, discoverMs: performance.now() - startedAt };
+    const ticks = Math.max(1, Math.min(Math.ceil(count / NODES_PER_TICK), Math.floor((this.options.refreshSeconds * 1000) / MIN_TICK_MS)));
+    const slices = ticks > 1 && rolling ? partition(discovery.clusters, (c) => running.get(c.name)!.length, ticks) : [discovery.clusters];
+    this.round = {
+      startedAt,
+      clusters: discovery.clusters,
+      instances,
+      running,
+      slices,
+      next: 0,
+      isRolling: ticks > 1,
+      discoverMs: performance.now() - startedAt,
+    };
     return this.round;
   }
 
@@ -306,7 +315,7 @@ export class Poller {
     const t3 = performance.now();
     let oldest = at;
     for (const t of this.probedAt.values()) oldest = Math.min(oldest, t);
-    this.store.getState().actions.setClusters(sorted, oldest, at - started, round.slices.length > 1);
+    this.store.getState().actions.setClusters(sorted, oldest, at - started, round.isRolling);
     const t4 = performance.now();
     return { probesMs, buildMs: t3 - t2, storeMs: t4 - t3, probed: nodes.length };
   }
