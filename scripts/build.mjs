@@ -5,7 +5,7 @@
 // loads them (nor an inventory or `ls` run the SDK).
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
-import { boundMeasureText, boundWrapText } from './ink-caches.mjs';
+import { boundMeasureText, boundWrapText, shareOutputCaches } from './ink-caches.mjs';
 
 const quiet = process.argv.includes('--quiet');
 const started = performance.now();
@@ -29,13 +29,14 @@ const yogaWithoutFetch = {
   },
 };
 
-/** Bounds Ink's two text caches (see ink-caches.mjs). */
+/** Bounds Ink's two text caches and keeps its output caches from frame to frame (see ink-caches.mjs). */
 const inkCachesBounded = {
   name: 'ink-caches-bounded',
   setup(b) {
-    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/](measure|wrap)-text\.js$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]((measure|wrap)-text|output)\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
-      const bounded = /measure-text\.js$/.test(args.path) ? boundMeasureText(source) : boundWrapText(source);
+      const patch = /measure-text\.js$/.test(args.path) ? boundMeasureText : /wrap-text\.js$/.test(args.path) ? boundWrapText : shareOutputCaches;
+      const bounded = patch(source);
       // An Ink upgrade that changed these files: build as it is, and say so.
       if (bounded === undefined) console.warn(`build: ${args.path} changed; its cache may grow without bound again`);
       return { contents: bounded ?? source, loader: 'js' };

@@ -3,8 +3,16 @@
 // newer Node than our machines run). A console left open all night draws new
 // texts every second (ages, lags, sparklines), so they grow without end. The
 // build bounds both: past MAX_ENTRIES they start again empty, which costs a
-// few re-measurements and nothing else. Pure text transforms, so a test can
-// check they still apply to the Ink that is installed.
+// few re-measurements and nothing else.
+//
+// Its output pass has the opposite problem: it caches each text's styled
+// characters and widths for one frame only (a new Output per frame), so every
+// frame tokenizes every text on screen again, though from one frame to the
+// next almost all of them are the same. The build makes those caches last
+// across frames, bounded the same way.
+//
+// Pure text transforms, so a test can check they still apply to the Ink that
+// is installed.
 
 export const MAX_ENTRIES = 20_000;
 
@@ -24,4 +32,25 @@ export function boundWrapText(source) {
   return source
     .replace(WRAP_DECLARE, 'let cache = {};\nlet cacheEntries = 0;')
     .replace(WRAP_SET, `if (++cacheEntries > ${MAX_ENTRIES}) {\n        cache = {};\n        cacheEntries = 1;\n    }\n    ${WRAP_SET}`);
+}
+
+/** A frame writes a few hundred texts; a styled text is an array of objects, a few KB for a long one. */
+export const OUTPUT_MAX_ENTRIES = 2_000;
+const OUTPUT_CACHES = 'caches = new OutputCaches();';
+const OUTPUT_SETS = ['this.styledChars.set(line, cached);', 'this.widths.set(text, cached);', 'this.blockWidths.set(text, cached);'];
+
+/**
+ * ink/build/output.js with one set of caches for every frame, each bounded;
+ * undefined when the code is not what it was. Sharing is safe: the cached
+ * styled characters are only read (placed in the frame's grid, then turned
+ * into a string).
+ */
+export function shareOutputCaches(source) {
+  if (!source.includes(OUTPUT_CACHES) || !OUTPUT_SETS.every((set) => source.includes(set))) return undefined;
+  let out = source.replace(OUTPUT_CACHES, 'caches = sharedOutputCaches;');
+  for (const set of OUTPUT_SETS) {
+    const map = set.slice(0, set.indexOf('.set('));
+    out = out.replace(set, `if (${map}.size >= ${OUTPUT_MAX_ENTRIES}) ${map}.clear();\n            ${set}`);
+  }
+  return out.replace('export default class Output {', 'const sharedOutputCaches = new OutputCaches();\nexport default class Output {');
 }
