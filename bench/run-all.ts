@@ -1,8 +1,9 @@
 // Runs the benches one after the other, each in its own process so memory
 // figures do not mix, on the code as the console runs it: bundled by esbuild
-// the way scripts/build.mjs bundles src/ (tsx keeps every function's name,
-// which costs on hot paths), with React's production build (aws-calls, which
-// times a dynamic import, runs from the sources). Prints figures;
+// with scripts/bundle.mjs's options, as scripts/build.mjs bundles src/ (tsx
+// keeps every function's name, which costs on hot paths; the build patches
+// Ink), with React's production build (aws-calls, which times a dynamic
+// import, runs from the sources). Prints figures;
 // never fails on time. `npm run bench` builds dist/ first (startup and
 // console-rss start bin/nightshift.js).
 //
@@ -15,6 +16,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+// @ts-expect-error: a build script in plain JavaScript, without types
+import { bundleOptions } from '../scripts/bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -49,20 +52,17 @@ if (unknown.length > 0) {
 }
 const chosen = BENCHES.filter((b) => (named.length > 0 ? named.includes(b.name) : !b.lab || withLab));
 
-// Inside the project, so the bundles find node_modules (packages stay external, as in dist/).
+// Inside the project, so the bundles find node_modules (the AWS SDK and ssh2 stay outside, as in dist/).
 const outdir = join(root, 'node_modules', '.cache', 'nightshift-bench');
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 await build({
+  ...bundleOptions,
   entryPoints: chosen.filter((b) => !b.fromSources).map((b) => join(here, b.file)),
   outdir,
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  jsx: 'automatic',
+  // As in dist/: Ink's React DevTools module (it imports react-devtools-core, which is not installed) stays a chunk of its own, loaded only with DEV=true.
+  splitting: true,
   logLevel: 'error',
 });
 
