@@ -2,7 +2,7 @@
 // parts: createSimBackends (every node answers the real `mysql --batch -e` and
 // `nodetool status` command lines through the Shell port), the real Poller,
 // probes and parsers, buildClusterViews, the fleet store, and the real App
-// rendered by Ink into an in-memory 80x24 terminal, throttled to 30 fps as
+// rendered by Ink into an in-memory 80x24 terminal, throttled to MAX_FPS as
 // the console runs it. Prints figures; asserts nothing.
 //
 // Run: npx tsx bench/refresh.ts            (default fleet, then --nodes 5000)
@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { render } from 'ink';
 import { createElement } from 'react';
-import { App } from '../src/app.js';
+import { App, MAX_FPS } from '../src/app.js';
 import { createSimBackends } from '../src/backends/sim/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { FLAVOUR_SQL, mysqlCommand, probeSql } from '../src/backends/engines/mysql.js';
@@ -87,6 +87,7 @@ async function bench(nodes: number | undefined): Promise<void> {
       stdin: stdin as unknown as NodeJS.ReadStream,
       exitOnCtrlC: false,
       patchConsole: false,
+      maxFps: MAX_FPS,
       onRender: ({ renderTime }) => inkMs.push(renderTime),
     },
   );
@@ -96,7 +97,7 @@ async function bench(nodes: number | undefined): Promise<void> {
     const before = timings.length;
     const c0 = process.cpuUsage();
     const s = performance.now();
-    // The frame may be written inside the store update (Ink's leading edge) or by its 30 fps trailing edge.
+    // The frame may be written inside the store update (Ink's leading edge) or by its throttle's trailing edge.
     stdout.marks = [];
     storeAt = NaN;
     await poller.refreshNow();
@@ -242,7 +243,7 @@ async function bench(nodes: number | undefined): Promise<void> {
   const label = nodes ? `--nodes ${nodes}` : 'default fleet';
   const tm = (k: keyof Tick, of = ticks) => of.map((t) => t[k] as number);
   const running = clusters.reduce((n, c) => n + c.nodes.filter((x) => x.instance.state === 'running').length, 0);
-  console.log(`\n== ${label}: ${clusters.length} clusters, ${nodeCount} nodes (${running} probed per tick${stale ? `, ${stale} stale` : ''}); terminal 80x24, 30 fps throttle ==`);
+  console.log(`\n== ${label}: ${clusters.length} clusters, ${nodeCount} nodes (${running} probed per tick${stale ? `, ${stale} stale` : ''}); terminal 80x24, ${MAX_FPS} fps throttle ==`);
   console.log(`  sim opened in ${f1(openMs)} ms; first (cold) tick ${f1(cold.tickMs)} ms, cpu ${f1(cold.cpuMs)} ms (includes one-time version probes)`);
   console.log(`whole refresh (first refresh, r, ls), ${TICKS} of them, 5 s of fleet time apart:`);
   console.log(row('discover', tm('discoverMs')));

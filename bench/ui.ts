@@ -9,7 +9,7 @@
 // Two modes:
 // - "render": Ink in debug mode (every render written at once), which times
 //   React + layout + output with no frame throttle;
-// - "terminal": Ink as the console runs it (30 fps throttle), key presses
+// - "terminal": Ink as the console runs it (MAX_FPS frame throttle), key presses
 //   spaced like a held-down arrow key (40 ms), timed to the frame that shows them.
 
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { render } from 'ink';
 import { Keyboard, pct, sleep, Terminal } from './terminal.js';
 import { createElement } from 'react';
-import { App } from '../src/app.js';
+import { App, MAX_FPS } from '../src/app.js';
 import { createUiStore } from '../src/store/ui.js';
 import { fleetStoreWith, generateFleet, NOW } from '../test/helpers/fleet-fixtures.js';
 
@@ -45,6 +45,7 @@ async function bench(mode: 'render' | 'terminal') {
       debug: mode === 'render',
       exitOnCtrlC: false,
       patchConsole: false,
+      maxFps: MAX_FPS,
     },
   );
   await first;
@@ -95,7 +96,7 @@ async function bench(mode: 'render' | 'terminal') {
   const rss = process.memoryUsage().rss / 1024 / 1024;
   const heap = process.memoryUsage().heapUsed / 1024 / 1024;
   app.unmount();
-  console.log(`\n== ${mode} mode (${mode === 'render' ? 'unthrottled, debug output' : 'as in a terminal: 30 fps throttle, keys every 40 ms'}) ==`);
+  console.log(`\n== ${mode} mode (${mode === 'render' ? 'unthrottled, debug output' : `as in a terminal: ${MAX_FPS} fps throttle, keys every 40 ms`}) ==`);
   console.log(`fleet: 500 clusters, 5000 nodes (generated in ${ms(genMs)}); terminal 80x24`);
   console.log(`first frame:                          ${ms(firstFrameMs)}`);
   console.log(`store update -> frame (refresh tick): p50 ${ms(pct(tick, 50))}  p95 ${ms(pct(tick, 95))}  (n=${tick.length})`);

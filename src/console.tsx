@@ -18,7 +18,7 @@ import { Poller } from './store/poller.js';
 import { createRunsStore } from './store/runs.js';
 import { createUiStore, type UiStore } from './store/ui.js';
 import { createPromptsStore } from './store/prompts.js';
-import { App, type RunScreenSlot } from './app.js';
+import { App, MAX_FPS, type RunScreenSlot } from './app.js';
 
 const ALT_SCREEN_ON = '\u001B[?1049h';
 const ALT_SCREEN_OFF = '\u001B[?1049l';
@@ -73,7 +73,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
       roleTag: config.discovery.roleTag,
       prompts,
     }),
-    { stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true },
+    { stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true, maxFps: MAX_FPS },
   );
   app.waitUntilExit().then(() => quit());
 
