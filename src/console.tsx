@@ -19,6 +19,7 @@ import { createRunsStore } from './store/runs.js';
 import { createUiStore, type UiStore } from './store/ui.js';
 import { createPromptsStore } from './store/prompts.js';
 import { App, MAX_FPS, type RunScreenSlot } from './app.js';
+import { diffingStdout } from './ui/diffing-stdout.js';
 
 const ALT_SCREEN_ON = '\u001B[?1049h';
 const ALT_SCREEN_OFF = '\u001B[?1049l';
@@ -73,7 +74,8 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
       roleTag: config.discovery.roleTag,
       prompts,
     }),
-    { stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true, maxFps: MAX_FPS },
+    // Through diffingStdout, a frame that changed in two rows sends those two rows, not the screen.
+    { stdout: useAltScreen ? diffingStdout(stdout) : stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true, maxFps: MAX_FPS },
   );
   app.waitUntilExit().then(() => quit());
 
