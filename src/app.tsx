@@ -257,6 +257,8 @@ function HeaderContainer({ width }: { width: number }) {
     refreshedAt: s.refreshedAt,
     isRolling: s.isRolling,
     isRefreshing: s.isRefreshing,
+    progress: s.progress,
+    hasWholeFleet: s.hasWholeFleet,
     error: s.error,
     refreshSeconds: s.refreshSeconds,
   }));

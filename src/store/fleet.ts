@@ -15,12 +15,23 @@ export interface FleetState {
   /** A big fleet is refreshed a slice at a time, so the data shown is of different ages (see Poller). */
   isRolling: boolean;
   isRefreshing: boolean;
+  /** While a refresh of the whole fleet is published a slice at a time: clusters done so far, of how many. */
+  progress: { done: number; total: number } | null;
+  /** False until the whole fleet has been seen once: before that, the clusters shown are the first few done. */
+  hasWholeFleet: boolean;
   /** Why the last discovery failed, if it did (the clusters shown are the last good ones). */
   error: string | null;
   /** The refresh interval, so screens can tell how fresh a row is. */
   refreshSeconds: number;
   actions: {
-    setClusters(clusters: ClusterView[], refreshedAt: number, refreshMs: number, isRolling?: boolean): void;
+    /** `progress`: part of a whole refresh, which goes on (the store stays refreshing). */
+    setClusters(
+      clusters: ClusterView[],
+      refreshedAt: number,
+      refreshMs: number,
+      isRolling?: boolean,
+      progress?: { done: number; total: number },
+    ): void;
     setRefreshing(isRefreshing: boolean): void;
     setError(error: string | null): void;
     setTarget(target: Target): void;
@@ -37,13 +48,24 @@ export function createFleetStore(init: { target: Target; refreshSeconds: number 
     refreshMs: null,
     isRolling: false,
     isRefreshing: false,
+    progress: null,
+    hasWholeFleet: false,
     error: null,
     refreshSeconds: init.refreshSeconds,
     actions: {
-      setClusters: (clusters, refreshedAt, refreshMs, isRolling = false) =>
-        set({ clusters, refreshedAt, refreshMs, isRolling, isRefreshing: false, error: null }),
+      setClusters: (clusters, refreshedAt, refreshMs, isRolling = false, progress) =>
+        set((s) => ({
+          clusters,
+          refreshedAt,
+          refreshMs,
+          isRolling,
+          isRefreshing: progress !== undefined,
+          progress: progress ?? null,
+          hasWholeFleet: s.hasWholeFleet || progress === undefined,
+          error: null,
+        })),
       setRefreshing: (isRefreshing) => set({ isRefreshing }),
-      setError: (error) => set({ error, isRefreshing: false }),
+      setError: (error) => set({ error, isRefreshing: false, progress: null }),
       setTarget: (target) => set({ target }),
     },
   }));

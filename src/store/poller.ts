@@ -65,7 +65,7 @@ interface Round {
   slices: ClusterRef[][];
   /** The next slice to probe; slices.length when the round is done. */
   next: number;
-  /** The fleet is big enough to be refreshed in slices (even if this round, a whole refresh, is not). */
+  /** The fleet is big enough to be refreshed in slices. */
   isRolling: boolean;
   discoverMs: number;
 }
@@ -80,7 +80,8 @@ interface Round {
  * tick holds the event loop for the whole fleet, and each node is still seen
  * once an interval. A cluster is always probed whole within one tick, since
  * findings compare its members. The first refresh, `r` and `ls` probe the
- * whole fleet at once (refreshNow).
+ * whole fleet at once (refreshNow), slice after slice without waiting, each
+ * shown as soon as it is done.
  */
 export class Poller {
   private timer: NodeJS.Timeout | undefined;
@@ -133,14 +134,27 @@ export class Poller {
         if (this.timer) clearTimeout(this.timer);
         this.store.getState().actions.setRefreshing(true);
         const t0 = performance.now();
-        const round = await this.startRound(false);
+        const round = await this.startRound();
         if (!round) return;
         const t1 = performance.now();
         let metricsMs = 0;
         const metrics = this.fetchMetrics(round).finally(() => (metricsMs = performance.now() - t1));
-        round.next = round.slices.length;
-        const timing = await this.refreshClusters(round, round.clusters, metrics);
-        if (timing) this.options.onTiming?.({ ...timing, kind: 'whole', slice: 0, slices: 1, discoverMs: t1 - t0, metricsMs, totalMs: performance.now() - t0 });
+        // Slice after slice without waiting, each shown as it is done: on a big fleet the
+        // first clusters are on screen in a fraction of the time the whole fleet takes.
+        const total = { probesMs: 0, buildMs: 0, storeMs: 0, probed: 0 };
+        let done = 0;
+        while (round.next < round.slices.length) {
+          const slice = round.slices[round.next++]!;
+          done += slice.length;
+          const isLast = round.next === round.slices.length;
+          const timing = await this.refreshClusters(round, slice, metrics, isLast ? undefined : { done, total: round.clusters.length });
+          if (!timing) return;
+          total.probesMs += timing.probesMs;
+          total.buildMs += timing.buildMs;
+          total.storeMs += timing.storeMs;
+          total.probed += timing.probed;
+        }
+        this.options.onTiming?.({ ...total, kind: 'whole', slice: 0, slices: 1, discoverMs: t1 - t0, metricsMs, totalMs: performance.now() - t0 });
       } finally {
         this.whole = undefined;
       }
@@ -178,7 +192,7 @@ export class Poller {
     let round = this.round;
     let metrics: Promise<Record<string, NodeMetrics>> | undefined;
     if (!round || round.next >= round.slices.length) {
-      round = await this.startRound(true);
+      round = await this.startRound();
       if (!round) return;
       // Fetched beside the first slice's probes, for the whole round.
       metrics = this.fetchMetrics(round);
@@ -203,7 +217,7 @@ export class Poller {
    * store now; the rest keep their last views until their slice comes. On a
    * failed discovery the store keeps what it shows and says why.
    */
-  private async startRound(rolling: boolean): Promise<Round | undefined> {
+  private async startRound(): Promise<Round | undefined> {
     const signal = this.controller.signal;
     const startedAt = performance.now();
     let discovery;
@@ -241,7 +255,7 @@ export class Poller {
       }
     }
     const ticks = Math.max(1, Math.min(Math.ceil(count / NODES_PER_TICK), Math.floor((this.options.refreshSeconds * 1000) / MIN_TICK_MS)));
-    const slices = ticks > 1 && rolling ? partition(discovery.clusters, (c) => running.get(c.name)!.length, ticks) : [discovery.clusters];
+    const slices = ticks > 1 ? partition(discovery.clusters, (c) => running.get(c.name)!.length, ticks) : [discovery.clusters];
     this.round = {
       startedAt,
       clusters: discovery.clusters,
@@ -263,6 +277,7 @@ export class Poller {
     round: Round,
     clusters: ClusterRef[],
     metricsDone: Promise<Record<string, NodeMetrics>> | undefined,
+    progress?: { done: number; total: number },
   ): Promise<Omit<RefreshTiming, 'kind' | 'slice' | 'slices' | 'discoverMs' | 'metricsMs' | 'totalMs'> | undefined> {
     const now = this.options.now ?? Date.now;
     const signal = this.controller.signal;
@@ -315,7 +330,7 @@ export class Poller {
     const t3 = performance.now();
     let oldest = at;
     for (const t of this.probedAt.values()) oldest = Math.min(oldest, t);
-    this.store.getState().actions.setClusters(sorted, oldest, at - started, round.isRolling);
+    this.store.getState().actions.setClusters(sorted, oldest, at - started, round.isRolling, progress);
     const t4 = performance.now();
     return { probesMs, buildMs: t3 - t2, storeMs: t4 - t3, probed: nodes.length };
   }

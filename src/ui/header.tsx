@@ -20,6 +20,10 @@ export interface RefreshInfo {
   /** Refreshed a slice at a time (a big fleet): rows of different ages, none older than refreshedAt. */
   isRolling?: boolean;
   isRefreshing: boolean;
+  /** A whole refresh shown as it goes: clusters done, of how many. */
+  progress?: { done: number; total: number } | null;
+  /** False while the first refresh is still coming in. */
+  hasWholeFleet?: boolean;
   error: string | null;
   refreshSeconds: number;
   /** Data older than this many refresh intervals is called stale. */
@@ -32,7 +36,8 @@ export function isLoading(info: Pick<RefreshInfo, 'refreshedAt' | 'error'>): boo
 }
 
 /**
- * "loading…" (nothing yet), "refreshed 3 s ago", "refreshed 3 s ago · refreshing…",
+ * "loading…" (nothing yet), "loading… 120/479 clusters" (the first refresh of a
+ * big fleet, shown as it comes in), "refreshed 3 s ago", "refreshed 3 s ago · refreshing…",
  * "▲ refreshed 2 m ago" (late), "✗ refresh failed · data 42 s old". A big fleet
  * refreshed a slice at a time is always part way through a refresh, and its
  * oldest row is about one interval old: "data ≤ 5 s old", "▲ data ≤ 2 m old".
@@ -43,11 +48,14 @@ export function refreshText(info: RefreshInfo, now: number): { text: string; lev
     return { text: `✗ refresh failed · ${age}`, level: 'failed' };
   }
   if (info.refreshedAt === null) return { text: 'loading…', level: 'ok' };
+  const { progress } = info;
+  if (progress && info.hasWholeFleet === false) return { text: `loading… ${progress.done}/${progress.total} clusters`, level: 'ok' };
   const ageMs = now - info.refreshedAt;
   const isLate = ageMs > info.staleAfterRefreshes * info.refreshSeconds * 1000;
   const age = formatAge(info.refreshedAt, now);
   const base = `${isLate ? '▲ ' : ''}${info.isRolling ? `data ≤ ${age} old` : `refreshed ${age} ago`}`;
-  return { text: info.isRefreshing ? `${base} · refreshing…` : base, level: isLate ? 'late' : 'ok' };
+  const refreshing = progress ? ` · refreshing… ${progress.done}/${progress.total}` : ' · refreshing…';
+  return { text: info.isRefreshing ? `${base}${refreshing}` : base, level: isLate ? 'late' : 'ok' };
 }
 
 export interface HeaderProps extends RefreshInfo {

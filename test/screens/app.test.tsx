@@ -1,6 +1,7 @@
 import { Text } from 'ink';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AWS_TARGET, generateFleet, NOW, sampleFleet } from '../helpers/fleet-fixtures.js';
+import { createFleetStore } from '../../src/store/fleet.js';
+import { AWS_TARGET, generateFleet, NOW, sampleFleet, SIM_TARGET } from '../helpers/fleet-fixtures.js';
 import { keys } from '../helpers/keys.js';
 import { cleanupInk } from '../helpers/render.js';
 import { renderApp } from './render-app.js';
@@ -58,6 +59,20 @@ describe('header', () => {
     expect(firstLine(await app.waitForText('data ≤ 5 s old'))).not.toContain('refreshed');
     app.fleet.getState().actions.setClusters(app.fleet.getState().clusters, NOW - 60_000, 10, true);
     await app.waitForText('▲ data ≤ 1 m old');
+    // r: the whole fleet again, shown as it comes in.
+    app.fleet.getState().actions.setClusters(app.fleet.getState().clusters, NOW - 4_000, 10, true, { done: 120, total: 479 });
+    await app.waitForText('data ≤ 4 s old · refreshing… 120/479');
+  });
+
+  it('while the first refresh of a big fleet comes in, says how much of it is there', async () => {
+    const store = createFleetStore({ target: SIM_TARGET, refreshSeconds: 5 });
+    const app = await renderApp([], { props: { fleet: store } });
+    await app.waitForText('loading…');
+    const fleet = store.getState();
+    fleet.actions.setClusters(sampleFleet().slice(0, 2), NOW, 10, true, { done: 2, total: 479 });
+    await app.waitForText('loading… 2/479 clusters');
+    fleet.actions.setClusters(sampleFleet(), NOW, 10, true);
+    expect(firstLine(await app.waitForText('data ≤ 0 s old'))).not.toContain('loading');
   });
 });
 

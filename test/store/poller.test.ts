@@ -207,6 +207,22 @@ describe('Poller on a big fleet', () => {
     poller.stop();
   });
 
+  it('shows the first refresh as it comes in, slice by slice, then says it has the whole fleet', async () => {
+    const { b } = bigFleet();
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const seen: Array<{ clusters: number; progress: { done: number; total: number } | null; whole: boolean; refreshing: boolean }> = [];
+    store.subscribe((s, prev) => {
+      if (s.clusters !== prev.clusters) seen.push({ clusters: s.clusters.length, progress: s.progress, whole: s.hasWholeFleet, refreshing: s.isRefreshing });
+    });
+    await new Poller(b, store, options).refreshNow();
+    expect(seen).toHaveLength(3);
+    expect(seen.map((x) => x.whole)).toEqual([false, false, true]);
+    expect(seen.map((x) => x.refreshing)).toEqual([true, true, false]);
+    expect(seen[0]!.progress).toEqual({ done: seen[0]!.clusters, total: 60 });
+    expect(seen[1]!.clusters).toBeGreaterThan(seen[0]!.clusters);
+    expect(seen[2]).toMatchObject({ clusters: 60, progress: null });
+  });
+
   it('r probes everything at once, and the next round waits an interval from then', async () => {
     const { b, probes } = bigFleet();
     const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
