@@ -20,6 +20,7 @@ import { createUiStore, type UiStore } from './store/ui.js';
 import { createPromptsStore } from './store/prompts.js';
 import { App, MAX_FPS, type RunScreenSlot } from './app.js';
 import { diffingStdout } from './ui/diffing-stdout.js';
+import { limitHeapGrowth } from './heap-growth.js';
 
 const ALT_SCREEN_ON = '\u001B[?1049h';
 const ALT_SCREEN_OFF = '\u001B[?1049l';
@@ -98,6 +99,8 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
   } catch (err) {
     fleet.getState().actions.setError(messageOf(err));
   }
+  // Only now: the first frame is out and the backends' modules are loaded (see heap-growth.ts).
+  limitHeapGrowth();
 
   await done;
   poller?.stop();
