@@ -2,22 +2,28 @@
 // so that the benches measure the code as the console runs it.
 import { readFileSync } from 'node:fs';
 import { boundMeasureText, boundWrapText, shareOutputCaches } from './ink-caches.mjs';
+import { patchAnsiTokenize, patchSliceAnsi, patchStringWidth } from './narrow-text.mjs';
+import { skipUnchangedStyles } from './styled-chars.mjs';
 
 /**
  * yoga-layout's Emscripten loader fetches its inlined wasm (a data: URL) with
  * the global fetch when there is one, which makes Node load undici (~50 ms of
  * CPU before the first frame). Without fetch it decodes the same base64
- * itself, as it does on runtimes that have none.
+ * itself, as it does on runtimes that have none: with atob and a loop over
+ * 70 KB (~6 ms), which the build hands to Buffer, native and just as exact.
  */
-const yogaWithoutFetch = {
-  name: 'yoga-without-fetch',
+const YOGA_DECODE = 'var b=xa(a.slice(37)),c=new Uint8Array(b.length);for(a=0;a<b.length;++a)c[a]=b.charCodeAt(a);var d=c';
+const yogaLoader = {
+  name: 'yoga-loader',
   setup(b) {
     b.onLoad({ filter: /[\\/]yoga-layout[\\/]dist[\\/]binaries[\\/]yoga-wasm-base64-esm\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const uses = source.split('typeof fetch').length - 1;
       // A yoga-layout upgrade that changes its loader: build as it is, and say so.
       if (uses !== 2) console.warn(`build: yoga-layout's loader changed (typeof fetch x${uses}); it may load undici at start-up again`);
-      return { contents: source.replaceAll('typeof fetch', '"undefined"'), loader: 'js' };
+      if (!source.includes(YOGA_DECODE)) console.warn("build: yoga-layout's loader changed; it decodes its wasm with atob again");
+      const contents = source.replaceAll('typeof fetch', '"undefined"').replace(YOGA_DECODE, 'var d=new Uint8Array(Buffer.from(a.slice(37),"base64"))');
+      return { contents, loader: 'js' };
     });
   },
 };
@@ -33,6 +39,41 @@ const inkCachesBounded = {
       // An Ink upgrade that changed these files: build as it is, and say so.
       if (bounded === undefined) console.warn(`build: ${args.path} changed; its cache may grow without bound again`);
       return { contents: bounded ?? source, loader: 'js' };
+    });
+  },
+};
+
+/** Measures narrow texts without Intl.Segmenter or the emoji regex (see narrow-text.mjs). */
+const narrowTextFastPath = {
+  name: 'narrow-text-fast-path',
+  setup(b) {
+    const patches = [
+      [/[\\/]string-width[\\/]index\.js$/, patchStringWidth],
+      [/[\\/]@alcalzone[\\/]ansi-tokenize[\\/]build[\\/]tokenize\.js$/, patchAnsiTokenize],
+      [/[\\/]slice-ansi[\\/]tokenize-ansi\.js$/, patchSliceAnsi],
+    ];
+    for (const [filter, patch] of patches) {
+      b.onLoad({ filter }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const patched = patch(source);
+        // An upgrade that changed the file: build as it is, and say so.
+        if (patched === undefined) console.warn(`build: ${args.path} changed; the first frame may load ICU and the emoji regex again`);
+        return { contents: patched ?? source, loader: 'js' };
+      });
+    }
+  },
+};
+
+/** Skips the escape-code diff between characters of one style (see styled-chars.mjs). */
+const styledCharsFastPath = {
+  name: 'styled-chars-fast-path',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@alcalzone[\\/]ansi-tokenize[\\/]build[\\/]styledChars\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const patched = skipUnchangedStyles(source);
+      // An upgrade that changed the file: build as it is, and say so.
+      if (patched === undefined) console.warn(`build: ${args.path} changed; frames may take longer to write again`);
+      return { contents: patched ?? source, loader: 'js' };
     });
   },
 };
@@ -54,6 +95,6 @@ export const bundleOptions = {
   // bin/nightshift.js runs with NODE_ENV=production; fixing it here drops
   // React's development build from the bundle rather than shipping both.
   define: { 'process.env.NODE_ENV': '"production"' },
-  plugins: [yogaWithoutFetch, inkCachesBounded],
+  plugins: [yogaLoader, inkCachesBounded, narrowTextFastPath, styledCharsFastPath],
   jsx: 'automatic',
 };
