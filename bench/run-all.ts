@@ -56,15 +56,20 @@ const chosen = BENCHES.filter((b) => (named.length > 0 ? named.includes(b.name) 
 const outdir = join(root, 'node_modules', '.cache', 'nightshift-bench');
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
-await build({
-  ...bundleOptions,
-  entryPoints: chosen.filter((b) => !b.fromSources).map((b) => join(here, b.file)),
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  // As in dist/: Ink's React DevTools module (it imports react-devtools-core, which is not installed) stays a chunk of its own, loaded only with DEV=true.
-  splitting: true,
-  logLevel: 'error',
-});
+// One build per bench: with chunks shared between benches, the code of a bench that
+// another imports (startup.ts's helpers) lands in a chunk, where its "run directly"
+// check compares the chunk's URL, not the entry's, and the bench silently does nothing.
+for (const b of chosen.filter((x) => !x.fromSources)) {
+  await build({
+    ...bundleOptions,
+    entryPoints: [join(here, b.file)],
+    outdir: join(outdir, b.name),
+    outExtension: { '.js': '.mjs' },
+    // As in dist/: Ink's React DevTools module (it imports react-devtools-core, which is not installed) stays a chunk of its own, loaded only with DEV=true.
+    splitting: true,
+    logLevel: 'error',
+  });
+}
 
 const { CI: _ci, ...env } = process.env;
 console.log(`nightshift benches · node ${process.version} · ${process.platform}/${process.arch} · NODE_ENV=production`);
@@ -72,7 +77,7 @@ let failed = 0;
 for (const b of chosen) {
   console.log(`\n### ${b.name}: ${b.what}`);
   const started = performance.now();
-  const entry = b.fromSources ? ['--import', 'tsx', join(here, b.file)] : [join(outdir, b.file.replace(/\.ts$/, '.mjs'))];
+  const entry = b.fromSources ? ['--import', 'tsx', join(here, b.file)] : [join(outdir, b.name, b.file.replace(/\.ts$/, '.mjs'))];
   const res = spawnSync(process.execPath, entry, {
     cwd: root,
     stdio: 'inherit',

@@ -14,7 +14,7 @@
 // Run: node scripts/build.mjs && npx tsx bench/startup-aws.ts
 
 import { spawn } from 'node:child_process';
-import { stats, timeUntil } from './startup.js';
+import { stats, timeUntil } from './pty.js';
 import { mkdtempSync, realpathSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
