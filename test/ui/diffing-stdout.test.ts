@@ -8,7 +8,7 @@ import xterm from '@xterm/headless';
 import fc from 'fast-check';
 import { render } from 'ink';
 import { createElement } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../src/app.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { CLEAR_TERMINAL, diffingStdout } from '../../src/ui/diffing-stdout.js';
@@ -209,8 +209,12 @@ describe('the console through diffingStdout', () => {
       maxFps: 1000,
     });
     unmounts.push(() => app.unmount());
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
-    await settle();
+    // Until Ink has drawn: it writes a frame in one go, so both emulators are then at a frame's end.
+    const drawn = (after: number) =>
+      vi.waitFor(() => {
+        if (p.rawTty.bytes <= after) throw new Error('no frame yet');
+      });
+    await drawn(0);
     // Each step, and whether it changes only a few rows (a move, a refresh of the same fleet).
     const steps: Array<[() => void, 'few rows' | 'many rows']> = [
       // Ink's second frame, the first it draws as a full screen: nothing to compare with yet.
@@ -234,10 +238,9 @@ describe('the console through diffingStdout', () => {
     for (const [step, change] of steps) {
       const [raw, diffed] = [p.rawTty.bytes, p.diffedTty.bytes];
       step();
-      await settle();
-      await sameScreens(p);
       // Each step draws a new frame; for a move or a refresh only its changed rows cross.
-      expect(p.rawTty.bytes).toBeGreaterThan(raw);
+      await drawn(raw);
+      await sameScreens(p);
       // A few rows of 80 columns with their cursor moves, where Ink wrote 860-1,760 bytes.
       if (change === 'few rows') expect(p.diffedTty.bytes - diffed).toBeLessThan(600);
     }
