@@ -209,37 +209,40 @@ describe('the console through diffingStdout', () => {
       maxFps: 1000,
     });
     unmounts.push(() => app.unmount());
-    // Until Ink has drawn: it writes a frame in one go, so both emulators are then at a frame's end.
-    const drawn = (after: number) =>
-      vi.waitFor(() => {
-        if (p.rawTty.bytes <= after) throw new Error('no frame yet');
+    /** Until the screen (as the raw writes draw it) shows `text`. */
+    const showing = (text: string) =>
+      vi.waitFor(async () => {
+        await flushed(p.raw);
+        if (!screen(p.raw).text.join('\n').includes(text)) throw new Error(`the screen does not show "${text}" yet`);
       });
-    await drawn(0);
-    // Each step, and whether it changes only a few rows (a move, a refresh of the same fleet).
-    const steps: Array<[() => void, 'few rows' | 'many rows']> = [
+    // A turn of the event loop, so a new screen's input listener is in place before the next key.
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    await showing('1/60');
+    // Each step, what the screen then shows, and whether it changes only a few rows (a move, a refresh of the same fleet).
+    const steps: Array<[() => void, string, 'few rows' | 'many rows']> = [
       // Ink's second frame, the first it draws as a full screen: nothing to compare with yet.
-      [() => stdin.write('j'), 'many rows'],
-      [() => stdin.write('j'), 'few rows'],
-      [() => stdin.write('jjj'), 'few rows'],
-      [() => stdin.write(keys.pageDown), 'many rows'],
-      [() => stdin.write('k'), 'few rows'],
-      [() => fleet.getState().actions.setClusters([...clusters], NOW - 1_000, 10), 'few rows'],
-      [() => fleet.getState().actions.setClusters(generateFleet(61, 4), NOW, 10), 'many rows'],
-      [() => stdin.write(keys.enter), 'many rows'],
-      [() => stdin.write('j'), 'few rows'],
-      [() => stdin.write(keys.escape), 'many rows'],
+      [() => stdin.write('j'), '2/60', 'many rows'],
+      [() => stdin.write('j'), '3/60', 'few rows'],
+      [() => stdin.write('jjj'), '6/60', 'few rows'],
+      [() => stdin.write('G'), '60/60', 'many rows'],
+      [() => stdin.write('k'), '59/60', 'few rows'],
+      [() => fleet.getState().actions.setClusters([...clusters], NOW - 1_000, 10), 'refreshed 1 s ago', 'few rows'],
+      [() => fleet.getState().actions.setClusters(generateFleet(61, 4), NOW, 10), 'Fleet · 61 clusters', 'many rows'],
+      [() => stdin.write(keys.enter), 'Fleet ›', 'many rows'],
+      [() => stdin.write('j'), '2/4', 'few rows'],
+      [() => stdin.write(keys.escape), 'Fleet · 61 clusters', 'many rows'],
       // The filter line takes a row from the list, which scrolls to keep the selected row in view.
-      [() => stdin.write('/'), 'many rows'],
-      [() => stdin.write('db-1'), 'many rows'],
-      [() => stdin.write(keys.escape), 'many rows'],
-      [() => stdin.write('?'), 'many rows'],
-      [() => stdin.write(keys.escape), 'many rows'],
+      [() => stdin.write('/'), 'keep filter', 'many rows'],
+      [() => stdin.write('db-1'), 'of 61 clusters match', 'many rows'],
+      [() => stdin.write(keys.escape), 'Fleet · 61 clusters', 'many rows'],
+      [() => stdin.write('?'), 'Keys ·', 'many rows'],
+      [() => stdin.write(keys.escape), 'Fleet · 61 clusters', 'many rows'],
     ];
-    for (const [step, change] of steps) {
-      const [raw, diffed] = [p.rawTty.bytes, p.diffedTty.bytes];
+    for (const [step, shows, change] of steps) {
+      await settle();
+      const diffed = p.diffedTty.bytes;
       step();
-      // Each step draws a new frame; for a move or a refresh only its changed rows cross.
-      await drawn(raw);
+      await showing(shows);
       await sameScreens(p);
       // A few rows of 80 columns with their cursor moves, where Ink wrote 860-1,760 bytes.
       if (change === 'few rows') expect(p.diffedTty.bytes - diffed).toBeLessThan(600);
