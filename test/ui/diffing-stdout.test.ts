@@ -8,13 +8,29 @@ import xterm from '@xterm/headless';
 import fc from 'fast-check';
 import { render } from 'ink';
 import { createElement } from 'react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../src/app.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { CLEAR_TERMINAL, diffingStdout } from '../../src/ui/diffing-stdout.js';
 import { FakeStdin } from '../helpers/fake-stdin.js';
 import { generateFleet, NOW, SIM_TARGET } from '../helpers/fleet-fixtures.js';
 import { keys } from '../helpers/keys.js';
+
+// Ink decides once, when it is imported, whether it runs in CI (is-in-ci), and there
+// draws nothing until it exits. This test needs the frames a terminal gets, so the
+// CI variables are put aside before Ink is imported (vi.hoisted runs before the
+// imports) and put back after.
+const ciVariables = vi.hoisted(() => {
+  const saved: Record<string, string> = {};
+  for (const key of Object.keys(process.env)) {
+    if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) {
+      saved[key] = process.env[key]!;
+      delete process.env[key];
+    }
+  }
+  return saved;
+});
+afterAll(() => Object.assign(process.env, ciVariables));
 
 const BSU = '\u001B[?2026h';
 const ESU = '\u001B[?2026l';
