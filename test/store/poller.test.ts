@@ -163,6 +163,15 @@ describe('Poller on a big fleet', () => {
     return { b, probes };
   }
 
+  /** A poller started, as the console starts it, on the big fleet. */
+  function startedOnBigFleet() {
+    const { b, probes } = bigFleet();
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const poller = new Poller(b, store, options);
+    poller.start();
+    return { probes, store, poller };
+  }
+
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance', 'Date'], now: 1_000_000 });
   });
@@ -171,10 +180,7 @@ describe('Poller on a big fleet', () => {
   });
 
   it('probes the whole fleet first, then a slice at a time, spread over the interval, each cluster whole', async () => {
-    const { b, probes } = bigFleet();
-    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
-    const poller = new Poller(b, store, options);
-    poller.start();
+    const { probes, store, poller } = startedOnBigFleet();
     await vi.advanceTimersByTimeAsync(100);
     expect(new Set(probes.map((p) => p.id)).size).toBe(600);
     // A fleet refreshed in slices is told so from the first refresh on: the header's wording stays the same.
@@ -224,10 +230,7 @@ describe('Poller on a big fleet', () => {
   });
 
   it('r probes everything at once, and the next round waits an interval from then', async () => {
-    const { b, probes } = bigFleet();
-    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
-    const poller = new Poller(b, store, options);
-    poller.start();
+    const { probes, store, poller } = startedOnBigFleet();
     await vi.advanceTimersByTimeAsync(5_100);
     probes.length = 0;
     await poller.refreshNow();
