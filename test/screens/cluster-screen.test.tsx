@@ -102,6 +102,22 @@ describe('cluster screen', () => {
     expect(app.onQuit).toHaveBeenCalledTimes(1);
   });
 
+  it('takes an Esc that arrives in one read with the next key as Esc, never as Alt+key', async () => {
+    // A terminal sends Alt+j as ESC j; over ssh, Esc and a quick next key arrive the same way.
+    const app = await openCluster('db-orders');
+    await app.press('j', keys.enter);
+    await app.waitForText('Fleet › db-orders › db-orders-2');
+    await app.press(`${keys.escape}q`);
+    // Esc went back; the q, typed for the screen Esc left, is dropped like any key after a screen change.
+    await app.waitForText('Fleet › db-orders ·');
+    expect(app.onQuit).not.toHaveBeenCalled();
+    await app.press('?');
+    await app.waitForText('esc close help');
+    await app.press(`${keys.escape}${keys.escape}`);
+    const frame = await app.waitForText('Fleet › db-orders ·');
+    expect(frame).not.toContain('esc close help');
+  });
+
   it('filters nodes by AZ and shows the cluster help', async () => {
     const app = await openCluster('db-orders');
     await app.press('/', '1', 'c', keys.enter);
