@@ -17,6 +17,11 @@ export interface ViewInputs {
   instances: Map<string, Instance>;
   metrics: Record<string, NodeMetrics>;
   probes: Map<string, ProbeOutcome>;
+  /**
+   * Nodes whose probe has run past the poller's patience, by id: seconds
+   * since it was sent. Their rows keep the last answer, and say so.
+   */
+  waiting?: ReadonlyMap<string, number>;
   /** The previous views' nodes by id, so a failed probe keeps the last good values. */
   previous: Map<string, NodeView>;
   /** The fleet's clock (virtual on the sim), for tag ages. */
@@ -67,6 +72,8 @@ function buildNode(ref: ClusterRef, instance: Instance, input: ViewInputs): Node
   if (facts) healthInput.facts = facts;
   if (metrics) healthInput.metrics = metrics;
   if (failed) healthInput.probeError = probe!.error!;
+  const waiting = input.waiting?.get(instance.id);
+  if (waiting !== undefined) healthInput.waitingSeconds = waiting;
   if (repairAgeSeconds !== undefined) healthInput.repairAgeSeconds = repairAgeSeconds;
   else if (lastRepaired !== undefined) healthInput.badRepairTag = lastRepaired;
   const health = nodeHealth(healthInput, input.thresholds);
@@ -77,7 +84,7 @@ function buildNode(ref: ClusterRef, instance: Instance, input: ViewInputs): Node
     health: prev && sameHealth(prev.health, health) ? prev.health : health,
     lagSeconds: lagOf(facts),
     updatedAt: failed ? (prev?.updatedAt ?? 0) : (probe?.at ?? 0),
-    stale: failed || probe === undefined,
+    stale: failed || probe === undefined || waiting !== undefined,
   };
   if (facts) node.facts = facts;
   if (metrics) node.metrics = metrics;

@@ -55,6 +55,8 @@ export interface NodeHealthInput {
   repairAgeSeconds?: number;
   /** A last-repaired tag whose value is not a time. */
   badRepairTag?: string;
+  /** The node's probe was sent this many seconds ago and has not answered yet (facts, if any, are from before). */
+  waitingSeconds?: number;
 }
 
 export function nodeHealth(input: NodeHealthInput, t: Thresholds = DEFAULT_THRESHOLDS): Health {
@@ -62,8 +64,11 @@ export function nodeHealth(input: NodeHealthInput, t: Thresholds = DEFAULT_THRES
   if (instance.state !== 'running') return { level: 'CRIT', reason: `instance ${instance.state}` };
   if (instance.statusChecks === 'impaired') return { level: 'CRIT', reason: 'EC2 status checks failing' };
   if (probeError) return { level: 'UNKNOWN', reason: `probe failed: ${probeError}` };
+  const waiting = input.waitingSeconds;
+  if (waiting !== undefined && !facts) return { level: 'UNKNOWN', reason: `no answer yet (asked ${waiting} s ago)` };
 
   const found: Health[] = [];
+  if (waiting !== undefined) found.push({ level: 'WARN', reason: `no answer for ${waiting} s (values from its last answer)` });
   if (facts?.kind === 'mysql') found.push(...mysqlHealth(facts.mysql, t));
   if (facts?.kind === 'cassandra') {
     if (facts.cassandra.status !== 'UN') found.push({ level: 'CRIT', reason: `ring status ${facts.cassandra.status}` });

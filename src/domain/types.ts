@@ -148,7 +148,7 @@ export interface NodeView {
   repairAgeSeconds?: number;
   /** Epoch ms of the last successful probe of this node's engine facts. */
   updatedAt: number;
-  /** True when the last probe failed; the values shown are the last good ones. */
+  /** True when the last probe failed or has not answered yet; the values shown are the last good ones. */
   stale: boolean;
   /** Why the last probe failed, when stale. */
   probeError?: string;

@@ -9,7 +9,7 @@ import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs } from '../domain/cluster-view.js';
 import { sortClusters } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
-import type { CassandraPeer, ClusterRef, ClusterView, Instance, NodeMetrics, NodeView } from '../domain/types.js';
+import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView } from '../domain/types.js';
 import type { FleetStore } from './fleet.js';
 
 export interface PollerOptions {
@@ -54,14 +54,25 @@ const BUILD_CHUNK = 16;
 const NODES_PER_TICK = 250;
 /** ...and ticks come no closer together than this, ms. */
 const MIN_TICK_MS = 250;
+/**
+ * How long a refresh waits for one node's answer, ms, at most 40% of the
+ * interval. A node that takes longer (hung, swapping, its sshd wedged: the
+ * usual case in an incident) is left to answer in the background, up to its
+ * probe timeout, and its row says it has not answered; the rest of the fleet
+ * is published on time. Without this, one such node held every refresh, and
+ * with slices every slice after it, for the whole 10-15 s probe timeout.
+ */
+const PATIENCE_MS = 2_000;
 
 /** One pass over the fleet: what discovery said at its start, and which clusters each tick probes. */
 interface Round {
   /** performance.now() when it began. */
   startedAt: number;
   clusters: ClusterRef[];
+  names: Set<string>;
   instances: Map<string, Instance>;
   running: Map<string, Instance[]>;
+  runningIds: Set<string>;
   slices: ClusterRef[][];
   /** The next slice to probe; slices.length when the round is done. */
   next: number;
@@ -69,6 +80,14 @@ interface Round {
   isRolling: boolean;
   discoverMs: number;
 }
+
+/** A probe on its way: when it was sent (options.now), and its end (the outcome is in lastProbes by then). */
+interface InFlight {
+  sentAt: number;
+  done: Promise<void>;
+}
+
+type SliceTiming = Omit<RefreshTiming, 'kind' | 'slice' | 'slices' | 'discoverMs' | 'metricsMs' | 'totalMs'>;
 
 /**
  * Keeps the fleet store fresh. Every `refreshSeconds` a round starts: one
@@ -80,14 +99,17 @@ interface Round {
  * tick holds the event loop for the whole fleet, and each node is still seen
  * once an interval. A cluster is always probed whole within one tick, since
  * findings compare its members. The first refresh, `r` and `ls` probe the
- * whole fleet at once (refreshNow), slice after slice without waiting, each
- * shown as soon as it is done.
+ * whole fleet at once (refreshNow) through one pool, each slice shown as
+ * soon as its nodes are done.
+ *
+ * Nothing waits on a slow node: a tick starts on its own clock whatever the
+ * last one is doing, a refresh waits PATIENCE_MS at most for any one answer,
+ * and a node is never probed twice at once (a node still answering when its
+ * next turn comes is not asked again, nor waited for).
  */
 export class Poller {
   private timer: NodeJS.Timeout | undefined;
   private isStarted = false;
-  /** The tick or whole refresh running now; they never overlap. */
-  private busy: Promise<void> = Promise.resolve();
   private whole: Promise<void> | undefined;
   private round: Round | undefined;
   private readonly probes: EngineProbes;
@@ -97,11 +119,15 @@ export class Poller {
   private readonly views = new Map<string, ClusterView>();
   private readonly probedAt = new Map<string, number>();
   /**
-   * The last probe of every running node. A node in two clusters is probed
+   * The last answer of every running node. A node in two clusters is probed
    * once, with the first; the second cluster's view uses that probe, though
    * its slice may come earlier in the round.
    */
   private readonly lastProbes = new Map<string, ProbeOutcome>();
+  private readonly inFlight = new Map<string, InFlight>();
+  /** The ring last seen per Cassandra cluster, which its members' answers share (see shareFacts). */
+  private readonly rings = new Map<string, readonly CassandraPeer[]>();
+  private readonly patienceMs: number;
 
   constructor(
     private readonly backends: Backends,
@@ -109,6 +135,7 @@ export class Poller {
     private readonly options: PollerOptions,
   ) {
     this.probes = new EngineProbes(backends.shell, options.engine);
+    this.patienceMs = Math.min(PATIENCE_MS, options.refreshSeconds * 400);
   }
 
   /** A whole refresh now, then rounds every refreshSeconds until stop(). */
@@ -125,11 +152,10 @@ export class Poller {
 
   /**
    * Probes the whole fleet now unless that is already under way; resolves when
-   * it is published. A rolling tick in progress finishes first. The next round
-   * starts refreshSeconds later.
+   * it is published. The next round starts refreshSeconds later.
    */
   refreshNow(): Promise<void> {
-    this.whole ??= this.serially(async () => {
+    this.whole ??= (async () => {
       try {
         if (this.timer) clearTimeout(this.timer);
         this.store.getState().actions.setRefreshing(true);
@@ -139,38 +165,44 @@ export class Poller {
         const t1 = performance.now();
         let metricsMs = 0;
         const metrics = this.fetchMetrics(round).finally(() => (metricsMs = performance.now() - t1));
-        // Slice after slice without waiting, each shown as it is done: on a big fleet the
-        // first clusters are on screen in a fraction of the time the whole fleet takes.
+        round.next = round.slices.length;
+        // Every slice through one pool, each shown as soon as its nodes are done: on a big
+        // fleet the first clusters are on screen in a fraction of the time the whole fleet takes.
         const total = { probesMs: 0, buildMs: 0, storeMs: 0, probed: 0 };
-        let done = 0;
-        while (round.next < round.slices.length) {
-          const slice = round.slices[round.next++]!;
-          done += slice.length;
-          const isLast = round.next === round.slices.length;
-          const timing = await this.refreshClusters(round, slice, metrics, isLast ? undefined : { done, total: round.clusters.length });
-          if (!timing) return;
-          total.probesMs += timing.probesMs;
-          total.buildMs += timing.buildMs;
-          total.storeMs += timing.storeMs;
-          total.probed += timing.probed;
-        }
+        let clustersDone = 0;
+        let slicesDone = 0;
+        // Published one after another, in the order they are done, so the last one out is the one that says the whole fleet is in.
+        let publishing = Promise.resolve();
+        const published = this.probeSlices(round, round.slices).map((probed, i) =>
+          probed.then((probesMs) => {
+            const slice = round.slices[i]!;
+            clustersDone += slice.length;
+            const progress = ++slicesDone === round.slices.length ? undefined : { done: clustersDone, total: round.clusters.length };
+            publishing = publishing.then(async () => {
+              const timing = await this.publish(round, slice, metrics, probesMs, progress);
+              if (!timing) return;
+              total.probesMs = Math.max(total.probesMs, timing.probesMs);
+              total.buildMs += timing.buildMs;
+              total.storeMs += timing.storeMs;
+              total.probed += timing.probed;
+            });
+            return publishing;
+          }),
+        );
+        await Promise.all(published);
+        if (this.controller.signal.aborted) return;
         this.options.onTiming?.({ ...total, kind: 'whole', slice: 0, slices: 1, discoverMs: t1 - t0, metricsMs, totalMs: performance.now() - t0 });
       } finally {
         this.whole = undefined;
+        this.schedule();
       }
-    });
+    })();
     return this.whole;
   }
 
-  /** Runs `work` after whatever runs now, then sets the timer for what comes next. */
-  private serially(work: () => Promise<void>): Promise<void> {
-    const run = this.busy.then(work).finally(() => this.schedule());
-    this.busy = run.catch(() => {});
-    return run;
-  }
-
+  /** Sets the timer for the next tick: the round's next slice, or the next round. Not during a whole refresh. */
   private schedule(): void {
-    if (!this.isStarted || this.controller.signal.aborted) return;
+    if (!this.isStarted || this.controller.signal.aborted || this.whole) return;
     if (this.timer) clearTimeout(this.timer);
     const intervalMs = this.options.refreshSeconds * 1000;
     const round = this.round;
@@ -181,24 +213,33 @@ export class Poller {
         ? round.startedAt + (round.next * intervalMs) / round.slices.length
         : (round?.startedAt ?? performance.now()) + intervalMs;
     this.timer = setTimeout(() => {
-      this.serially(() => this.tick()).catch((err: unknown) => this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`));
+      this.timer = undefined;
+      if (this.whole) return;
+      this.tick().catch((err: unknown) => this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`));
     }, Math.max(0, due - performance.now()));
     this.timer.unref?.();
   }
 
-  /** One rolling tick: a new round when the last is done, then its next slice. */
+  /** One rolling tick: a new round when the last is done, then its next slice. The next tick is set as soon as this one has its slice. */
   private async tick(): Promise<void> {
     const t0 = performance.now();
     let round = this.round;
     let metrics: Promise<Record<string, NodeMetrics>> | undefined;
     if (!round || round.next >= round.slices.length) {
-      round = await this.startRound();
+      try {
+        round = await this.startRound();
+      } finally {
+        // A failed discovery: the next try comes an interval from now (startRound left a round with no slices).
+        if (!round) this.schedule();
+      }
       if (!round) return;
       // Fetched beside the first slice's probes, for the whole round.
       metrics = this.fetchMetrics(round);
     }
     const slice = round.next++;
-    const timing = await this.refreshClusters(round, round.slices[slice]!, metrics);
+    this.schedule();
+    const probesMs = await this.probeSlices(round, [round.slices[slice]!])[0]!;
+    const timing = await this.publish(round, round.slices[slice]!, metrics ?? this.lastMetrics, probesMs);
     if (timing) {
       this.options.onTiming?.({
         ...timing,
@@ -226,7 +267,18 @@ export class Poller {
     } catch (err) {
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.
-      this.round = { startedAt, clusters: [], instances: new Map(), running: new Map(), slices: [], next: 0, isRolling: false, discoverMs: 0 };
+      this.round = {
+        startedAt,
+        clusters: [],
+        names: new Set(),
+        instances: new Map(),
+        running: new Map(),
+        runningIds: new Set(),
+        slices: [],
+        next: 0,
+        isRolling: false,
+        discoverMs: 0,
+      };
       return undefined;
     }
     const instances = new Map(discovery.instances.map((i) => [i.id, i]));
@@ -252,6 +304,7 @@ export class Poller {
       if (!names.has(name)) {
         this.views.delete(name);
         this.probedAt.delete(name);
+        this.rings.delete(name);
       }
     }
     const ticks = Math.max(1, Math.min(Math.ceil(count / NODES_PER_TICK), Math.floor((this.options.refreshSeconds * 1000) / MIN_TICK_MS)));
@@ -259,8 +312,10 @@ export class Poller {
     this.round = {
       startedAt,
       clusters: discovery.clusters,
+      names,
       instances,
       running,
+      runningIds: queued,
       slices,
       next: 0,
       isRolling: ticks > 1,
@@ -270,42 +325,43 @@ export class Poller {
   }
 
   /**
-   * Probes the running nodes of `clusters`, builds their views and publishes
+   * Builds the views of `clusters` from the nodes' last answers and publishes
    * them with the rest of the fleet's. Undefined when stopped on the way.
    */
-  private async refreshClusters(
+  private async publish(
     round: Round,
-    clusters: ClusterRef[],
-    metricsDone: Promise<Record<string, NodeMetrics>> | undefined,
+    slice: ClusterRef[],
+    metricsDone: Promise<Record<string, NodeMetrics>> | Record<string, NodeMetrics>,
+    probesMs: number,
     progress?: { done: number; total: number },
-  ): Promise<Omit<RefreshTiming, 'kind' | 'slice' | 'slices' | 'discoverMs' | 'metricsMs' | 'totalMs'> | undefined> {
+  ): Promise<SliceTiming | undefined> {
     const now = this.options.now ?? Date.now;
     const signal = this.controller.signal;
-    const started = now();
-    const nodes: Instance[] = [];
-    const clusterOf = new Map<string, ClusterRef>();
-    const previous = new Map<string, NodeView>();
-    for (const c of clusters) {
-      for (const n of round.running.get(c.name)!) {
-        nodes.push(n);
-        clusterOf.set(n.id, c);
-      }
-      for (const n of this.views.get(c.name)?.nodes ?? []) previous.set(n.instance.id, n);
-    }
-
-    const tp = performance.now();
-    let probesMs = 0;
-    const probesDone = this.probeAll(nodes, clusterOf, previous, signal, now).finally(() => (probesMs = performance.now() - tp));
-    const [metrics, probes] = await Promise.all([metricsDone ?? this.lastMetrics, probesDone]);
+    const metrics = await metricsDone;
     if (signal.aborted) return undefined;
-    for (const [id, outcome] of probes) this.lastProbes.set(id, outcome);
+    // A slice of a round that a newer discovery has replaced: what it saw of clusters gone since is not shown.
+    const current = this.round;
+    const clusters = current && current !== round ? slice.filter((c) => current.names.has(c.name)) : slice;
     const t2 = performance.now();
+    const at = now();
+    const previous = new Map<string, NodeView>();
+    const waiting = new Map<string, number>();
+    let probed = 0;
+    for (const c of clusters) {
+      for (const n of this.views.get(c.name)?.nodes ?? []) previous.set(n.instance.id, n);
+      for (const n of round.running.get(c.name)!) {
+        probed++;
+        const pending = this.inFlight.get(n.id);
+        if (pending && at - pending.sentAt >= this.patienceMs) waiting.set(n.id, Math.floor((at - pending.sentAt) / 1000));
+      }
+    }
 
     const inputs: ViewInputs = {
       clusters,
       instances: round.instances,
       metrics,
       probes: this.lastProbes,
+      waiting,
       previous,
       fleetNow: this.backends.clock.now(),
       thresholds: this.options.thresholds,
@@ -324,15 +380,15 @@ export class Poller {
       }
       for (const view of buildClusterViews({ ...inputs, clusters: clusters.slice(i, i + BUILD_CHUNK) })) this.views.set(view.name, view);
     }
-    const at = now();
-    for (const c of clusters) this.probedAt.set(c.name, at);
+    const publishedAt = now();
+    for (const c of clusters) this.probedAt.set(c.name, publishedAt);
     const sorted = sortClusters([...this.views.values()]);
     const t3 = performance.now();
-    let oldest = at;
+    let oldest = publishedAt;
     for (const t of this.probedAt.values()) oldest = Math.min(oldest, t);
-    this.store.getState().actions.setClusters(sorted, oldest, at - started, round.isRolling, progress);
+    this.store.getState().actions.setClusters(sorted, oldest, probesMs, round.isRolling, progress);
     const t4 = performance.now();
-    return { probesMs, buildMs: t3 - t2, storeMs: t4 - t3, probed: nodes.length };
+    return { probesMs, buildMs: t3 - t2, storeMs: t4 - t3, probed };
   }
 
   private async fetchMetrics(round: Round): Promise<Record<string, NodeMetrics>> {
@@ -349,15 +405,33 @@ export class Poller {
     return this.lastMetrics;
   }
 
-  private async probeAll(
-    nodes: Instance[],
-    clusterOf: Map<string, ClusterRef>,
-    previous: Map<string, NodeView>,
-    signal: AbortSignal,
-    now: () => number,
-  ): Promise<Map<string, ProbeOutcome>> {
-    const out = new Map<string, ProbeOutcome>();
-    const rings = new Map<string, readonly CassandraPeer[]>();
+  /**
+   * Probes the running nodes of `slices`, in order, through one pool of
+   * probeConcurrency. Each slice's promise resolves, with the ms it took,
+   * once each of its nodes has answered, failed, run past PATIENCE_MS, or was
+   * still answering from before (not asked again, not waited for).
+   */
+  private probeSlices(round: Round, slices: ClusterRef[][]): Promise<number>[] {
+    const signal = this.controller.signal;
+    const started = performance.now();
+    const nodes: Array<{ node: Instance; cluster: ClusterRef; slice: number }> = [];
+    const previous = new Map<string, EngineFacts | undefined>();
+    const left: number[] = [];
+    const settle: Array<() => void> = [];
+    const settled = slices.map((slice, i) => {
+      left.push(0);
+      for (const cluster of slice) {
+        for (const n of this.views.get(cluster.name)?.nodes ?? []) previous.set(n.instance.id, n.facts);
+        for (const node of round.running.get(cluster.name)!) {
+          nodes.push({ node, cluster, slice: i });
+          left[i]!++;
+        }
+      }
+      return new Promise<number>((resolve) => {
+        settle.push(() => resolve(performance.now() - started));
+        if (left[i] === 0) settle[i]!();
+      });
+    });
     const limit = this.options.probeConcurrency ?? 64;
     let next = 0;
     // A probe that answers without I/O (the simulated fleet) never gives the event loop a turn:
@@ -366,7 +440,7 @@ export class Poller {
     // between clusters (nodes come cluster by cluster): the members of a cluster are probed in
     // one turn, so a simulated cluster is seen at one instant, as findings that compare members
     // (errant GTIDs: a replica ahead of a master probed a moment earlier) assume.
-    const startsCluster = nodes.map((n, i) => i === 0 || clusterOf.get(n.id) !== clusterOf.get(nodes[i - 1]!.id));
+    const startsCluster = nodes.map((n, i) => i === 0 || n.cluster !== nodes[i - 1]!.cluster);
     let sliceStart = performance.now();
     let pause: Promise<void> | undefined;
     const breathe = () =>
@@ -378,25 +452,55 @@ export class Poller {
         }),
       ));
     const worker = async () => {
-      while (!signal.aborted) {
-        if (next >= nodes.length) break;
+      while (!signal.aborted && next < nodes.length) {
         if (startsCluster[next] && performance.now() - sliceStart > PROBE_SLICE_MS) {
           await breathe();
           continue;
         }
-        const node = nodes[next++]!;
-        try {
-          const cluster = clusterOf.get(node.id)!;
-          const facts = await this.probes.probe(node, cluster.engine, signal);
-          // Shared with what is already held, right away: a copy of unchanged data then dies young.
-          out.set(node.id, { facts: shareFacts(facts, previous.get(node.id)?.facts, cluster.name, rings), at: now() });
-        } catch (err) {
-          out.set(node.id, { error: messageOf(err), at: now() });
-        }
+        const { node, cluster, slice } = nodes[next++]!;
+        const asked = this.inFlight.get(node.id);
+        // Still answering from an earlier turn: neither asked again nor waited for.
+        if (!asked) await this.patiently(this.probe(node, cluster, round, previous.get(node.id)).done);
+        if (--left[slice]! === 0) settle[slice]!();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker));
-    return out;
+    Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker))
+      .catch((err: unknown) => this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`))
+      .finally(() => {
+        // Stopped (or broken) on the way: whatever waits on a slice is let go (publish sees an abort).
+        for (let i = 0; i < settled.length; i++) if (left[i]! > 0) settle[i]!();
+      });
+    return settled;
+  }
+
+  /** Sends one probe; its outcome goes to lastProbes when it comes, however late. */
+  private probe(node: Instance, cluster: ClusterRef, round: Round, previous: EngineFacts | undefined): InFlight {
+    const now = this.options.now ?? Date.now;
+    const signal = this.controller.signal;
+    const record = (outcome: ProbeOutcome) => {
+      this.inFlight.delete(node.id);
+      // Stopped, or the node stopped while it was being asked (startRound has dropped it): not shown.
+      if (signal.aborted || (this.round !== round && !this.round?.runningIds.has(node.id))) return;
+      this.lastProbes.set(node.id, outcome);
+    };
+    const inFlight: InFlight = {
+      sentAt: now(),
+      done: this.probes.probe(node, cluster.engine, signal).then(
+        // Shared with what is already held, right away: a copy of unchanged data then dies young.
+        (facts) => record({ facts: shareFacts(facts, previous, cluster.name, this.rings), at: now() }),
+        (err: unknown) => record({ error: messageOf(err), at: now() }),
+      ),
+    };
+    this.inFlight.set(node.id, inFlight);
+    return inFlight;
+  }
+
+  /** Waits for `done`, or PATIENCE_MS, whichever comes first. */
+  private async patiently(done: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.patienceMs)));
+    await Promise.race([done, patience]);
+    clearTimeout(timer);
   }
 }
 

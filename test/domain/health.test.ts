@@ -46,6 +46,17 @@ describe('nodeHealth', () => {
     expect(h).toEqual({ level: 'UNKNOWN', reason: 'probe failed: connect ECONNREFUSED 127.0.1.9:22' });
   });
 
+  it('says a node that has not answered yet is UNKNOWN, and one silent since its last answer WARN, never OK', () => {
+    expect(nodeHealth({ instance: instance(), waitingSeconds: 4 })).toEqual({ level: 'UNKNOWN', reason: 'no answer yet (asked 4 s ago)' });
+    expect(nodeHealth({ instance: instance(), facts: mysql(), waitingSeconds: 4 })).toEqual({
+      level: 'WARN',
+      reason: 'no answer for 4 s (values from its last answer)',
+    });
+    // What it said last still counts when it is worse.
+    const lagging = replica('127.0.1.1', { lagSeconds: 900 });
+    expect(nodeHealth({ instance: instance(), facts: lagging, waitingSeconds: 4 }).level).toBe('CRIT');
+  });
+
   it('flags a Cassandra repair older than gc_grace and a node never repaired', () => {
     const facts = { kind: 'cassandra' as const, cassandra: { status: 'UN' as const, ring: [] } };
     expect(nodeHealth({ instance: instance(), facts, repairAgeSeconds: 12 * 86_400 }).reason).toBe(

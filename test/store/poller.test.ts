@@ -229,6 +229,35 @@ describe('Poller on a big fleet', () => {
     expect(seen[2]).toMatchObject({ clusters: 60, progress: null });
   });
 
+  it('a node that does not answer holds up neither the first refresh nor the slices after its own', async () => {
+    const { b } = bigFleet();
+    const exec = b.shell.exec.bind(b.shell);
+    const silent = clusters[0]!.instanceIds[3]!;
+    b.shell.exec = async (node, command, opts) => (node.id === silent ? new Promise<never>(() => {}) : exec(node, command, opts));
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const published: Array<{ at: number; clusters: number }> = [];
+    store.subscribe((s, prev) => {
+      if (s.clusters !== prev.clusters) published.push({ at: Date.now() - 1_000_000, clusters: s.clusters.length });
+    });
+    const poller = new Poller(b, store, options);
+    poller.start();
+    // The two slices without the silent node are out at once; its own slice after the 2 s patience.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(published).toHaveLength(2);
+    expect(store.getState().progress).not.toBeNull();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(published).toHaveLength(3);
+    expect(published[2]).toMatchObject({ clusters: 60 });
+    expect(store.getState().hasWholeFleet).toBe(true);
+    // Then a slice every 5/3 s from 5 s on, each published when due: the silent node is still being asked.
+    published.length = 0;
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(published.map((p) => Math.round(p.at / 100) * 100)).toEqual([5_000, 6_700, 8_300, 10_000]);
+    const row = store.getState().clusters.flatMap((c) => c.nodes).find((n) => n.instance.id === silent)!;
+    expect(row.health.reason).toMatch(/^no answer yet \(asked \d+ s ago\)$/);
+    poller.stop();
+  });
+
   it('r probes everything at once, and the next round waits an interval from then', async () => {
     const { probes, store, poller } = startedOnBigFleet();
     await vi.advanceTimersByTimeAsync(5_100);
@@ -255,6 +284,108 @@ describe('Poller on a big fleet', () => {
     await vi.advanceTimersByTimeAsync(5_000);
     expect(shell.calls).toBe(3);
     expect(store.getState().isRolling).toBe(false);
+    poller.stop();
+  });
+});
+
+describe('Poller with a node that does not answer', () => {
+  // Two clusters: orders (db-1, a MariaDB master) and billing (db-2, another); db-1's sshd hangs.
+  const other: Instance = { ...master, id: 'i-00000000000000002', name: 'db-2', privateIp: '127.0.5.2' };
+
+  function hangingFleet() {
+    const state = { failing: false, readOnly: '0' };
+    const shell = mariadbShell(state);
+    const answer = shell.exec.bind(shell);
+    const asked: string[] = [];
+    // While hung, db-1 answers nothing until released: an sshd that accepted the connection and went quiet.
+    let gate: { promise: Promise<void>; release: () => void } | undefined;
+    const hang = () => {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      gate = { promise, release };
+    };
+    hang();
+    shell.exec = async (node, command, opts) => {
+      asked.push(node.name);
+      if (node.id === master.id && gate) await gate.promise;
+      return answer(node, command, opts);
+    };
+    const b = backends(shell);
+    b.inventory.discover = async () => ({
+      clusters: [
+        { name: 'orders', engine: 'mysql', instanceIds: [master.id], source: 'inventory' },
+        { name: 'billing', engine: 'mysql', instanceIds: [other.id], source: 'inventory' },
+      ],
+      instances: [master, other],
+    });
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const poller = new Poller(b, store, options);
+    const node = (name: string) => store.getState().clusters.flatMap((c) => c.nodes).find((n) => n.instance.name === name)!;
+    const release = () => {
+      gate?.release();
+      gate = undefined;
+    };
+    return { store, poller, asked, node, release, hang };
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance', 'Date'], now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('publishes the rest of the fleet after a short wait, and says the silent node has not answered', async () => {
+    const { store, poller, node } = hangingFleet();
+    poller.start();
+    await vi.advanceTimersByTimeAsync(1_900);
+    // Still within the patience: nothing shown yet, rather than a half-probed fleet.
+    expect(store.getState().clusters).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(store.getState().isRefreshing).toBe(false);
+    expect(node('db-2')).toMatchObject({ role: 'master', stale: false });
+    expect(node('db-1').health).toEqual({ level: 'UNKNOWN', reason: 'no answer yet (asked 2 s ago)' });
+    expect(node('db-1').stale).toBe(true);
+    poller.stop();
+  });
+
+  it('keeps every later round on time, asks the silent node nothing more, and shows its answer when it comes', async () => {
+    const { store, poller, asked, node, release } = hangingFleet();
+    poller.start();
+    await vi.advanceTimersByTimeAsync(2_100);
+    const firstAt = node('db-2').updatedAt;
+    // Rounds every 5 s from the first refresh's start, each published at once: no wait on db-1 again.
+    for (let round = 1; round <= 3; round++) {
+      await vi.advanceTimersByTimeAsync(round === 1 ? 2_900 : 5_000);
+      expect(node('db-2').updatedAt).toBe(firstAt + round * 5_000);
+      expect(node('db-1').health.reason).toBe(`no answer yet (asked ${round * 5} s ago)`);
+    }
+    // One question to db-1 (its version and its state are one exec each), while db-2 was asked every round.
+    expect(asked.filter((n) => n === 'db-1')).toHaveLength(1);
+    expect(asked.filter((n) => n === 'db-2').length).toBeGreaterThanOrEqual(5);
+    release();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(node('db-1')).toMatchObject({ role: 'master', stale: false });
+    expect(node('db-1').health.level).toBe('OK');
+    expect(store.getState().clusters.find((c) => c.name === 'orders')!.health.level).toBe('OK');
+    poller.stop();
+  });
+
+  it('on a node that answered before, keeps its last answer and says how long it has been silent', async () => {
+    const { poller, node, release, hang } = hangingFleet();
+    poller.start();
+    await vi.advanceTimersByTimeAsync(2_100);
+    release();
+    await vi.advanceTimersByTimeAsync(2_900);
+    expect(node('db-1').health.level).toBe('OK');
+    const answeredAt = node('db-1').updatedAt;
+    // The next round (at 10 s) asks again, and this time db-1 goes quiet: its row comes 2 s later.
+    hang();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(node('db-1').stale).toBe(false);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(node('db-1')).toMatchObject({ role: 'master', stale: true, updatedAt: answeredAt });
+    expect(node('db-1').health).toEqual({ level: 'WARN', reason: 'no answer for 2 s (values from its last answer)' });
     poller.stop();
   });
 });
