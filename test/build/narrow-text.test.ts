@@ -147,7 +147,7 @@ describe('the narrow-text shortcut', () => {
 
   it('is in the bundle in dist/, and no segmenter is made before it is needed', () => {
     const bundle = readdirSync('dist')
-      .filter((f) => f.endsWith('.js'))
+      .filter((f) => /\.c?js$/.test(f))
       .map((f) => readFileSync(join('dist', f), 'utf8'))
       .join('\n');
     expect(bundle).toMatch(/narrowText\d*\.test\(string\)/);
