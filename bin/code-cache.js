@@ -49,14 +49,13 @@ export function loadBundle(file) {
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
   // The hook holds the source until it has run, and is dropped then: a console keeps no copy.
-  if (state !== 'used') {
-    module.exports.onConsoleStarted(() => {
-      const data = script.createCachedData();
-      const bytes = Buffer.concat([keyOf(), sha256(data), data]);
-      for (const path of places) if (writeAtomically(path, bytes)) return debug(`written (${path})`);
-      debug('not written: neither place is writable');
-    });
-  }
+  module.exports.onConsoleStarted(() => {
+    if (state === 'used') return debug('kept');
+    const data = script.createCachedData();
+    const bytes = Buffer.concat([keyOf(), sha256(data), data]);
+    for (const path of places) if (writeAtomically(path, bytes)) return debug(`written (${path})`);
+    debug('not written: neither place is writable');
+  });
   return module.exports;
 }
 
