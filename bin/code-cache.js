@@ -30,7 +30,8 @@ const HEADER = 64;
  */
 export function loadBundle(file) {
   const source = readFileSync(file);
-  const places = [`${file}.cache`, join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'nightshift', `${file.replace(/[^\w.]+/g, '-')}.cache`)];
+  const xdgCache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const places = [`${file}.cache`, join(xdgCache, 'nightshift', `${file.replace(/[^\w.]+/g, '-')}.cache`)];
   // Without a cache file (the first start after a build) nothing is hashed: ~25M instructions.
   let key;
   const keyOf = () => (key ??= cacheKey(source));
@@ -73,11 +74,16 @@ function readCache(path, keyOf) {
   } catch {
     return undefined;
   }
-  const key = keyOf();
   const data = bytes.subarray(HEADER);
   // V8 on Node 20 does not check its cache's own checksum: a flipped byte could crash it.
-  if (bytes.length > HEADER && key.equals(bytes.subarray(0, 32)) && sha256(data).equals(bytes.subarray(32, HEADER))) return { path, data };
-  debug(`ignored (${path}: ${key.equals(bytes.subarray(0, 32)) ? 'corrupted' : 'made for another bundle, node or flags'})`);
+  const problem =
+    bytes.length >= HEADER && !keyOf().equals(bytes.subarray(0, 32))
+      ? 'made for another bundle, node or flags'
+      : data.length === 0 || !sha256(data).equals(bytes.subarray(32, HEADER))
+        ? 'corrupted'
+        : undefined;
+  if (!problem) return { path, data };
+  debug(`ignored (${path}: ${problem})`);
   return undefined;
 }
 

@@ -4,9 +4,11 @@
 // install in a temporary directory, and reads what the loader says it did on
 // stderr (NIGHTSHIFT_DEBUG) next to the files it left.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cachedDataVersionTag } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -74,11 +76,23 @@ describe('the code cache', { timeout: 60_000 }, () => {
     }],
     ['a truncated file', () => truncateSync(cache, Math.floor(statSync(cache).size / 2))],
     ['a header alone', () => truncateSync(cache, 64)],
+    ['a few bytes', () => truncateSync(cache, 10)],
   ])('with %s is ignored and replaced, and the console starts', async (_, corrupt) => {
     await startConsole();
     corrupt();
 
     expect(said(await startConsole())).toEqual([`code cache ignored (${cache}: corrupted)`, 'code cache none', `code cache written (${cache})`]);
+    expect(said(await startConsole())).toEqual([`code cache used (${cache})`, 'code cache kept']);
+  });
+
+  it('that V8 rejects is replaced', async () => {
+    // Whole and keyed for this bundle, node and flags, but not V8's: as if V8 had changed what it accepts.
+    const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest();
+    const key = sha256([sha256(readFileSync(bundle)).toString('hex'), process.version, process.arch, cachedDataVersionTag()].join('\n'));
+    const data = Buffer.alloc(4096, 0x55);
+    writeFileSync(cache, Buffer.concat([key, sha256(data), data]));
+
+    expect(said(await startConsole())).toEqual([`code cache rejected by V8 (${cache})`, `code cache written (${cache})`]);
     expect(said(await startConsole())).toEqual([`code cache used (${cache})`, 'code cache kept']);
   });
 
