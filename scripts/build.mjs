@@ -1,23 +1,37 @@
-// Bundles src/cli.ts into dist/, dependencies included: Node resolving and
-// compiling Ink's hundred-odd small ESM files one by one was most of the
-// start-up time. The AWS SDK and ssh2 stay external and are reached only by
-// the dynamic imports in src/backends/index.ts, so the simulated fleet never
-// loads them (nor an inventory or `ls` run the SDK).
-import { rmSync } from 'node:fs';
+// Bundles src/cli.ts into dist/cli.cjs, dependencies included: Node resolving
+// and compiling Ink's hundred-odd small ESM files one by one was most of the
+// start-up time. One CommonJS file, so that bin/nightshift.js can compile it
+// with V8's code cache (see bin/code-cache.js). The AWS SDK and ssh2 stay
+// external and are reached only by the dynamic imports in
+// src/backends/index.ts, so the simulated fleet never loads them (nor an
+// inventory or `ls` run the SDK).
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
-import { bundleOptions } from './bundle.mjs';
+import { commonJsOptions } from './bundle.mjs';
+import { eagerModuleBodies } from './eager-bodies.mjs';
 
 const quiet = process.argv.includes('--quiet');
 const started = performance.now();
 
-// Chunk names carry content hashes: without this, old chunks pile up in dist/.
+// A new build also drops the code cache made for the last one (dist/cli.cjs.cache).
 rmSync('dist', { recursive: true, force: true });
 await build({
-  ...bundleOptions,
+  ...commonJsOptions,
   entryPoints: ['src/cli.ts'],
-  outdir: 'dist',
-  splitting: true,
+  outfile: 'dist/cli.cjs',
   sourcemap: true,
   logLevel: quiet ? 'error' : 'info',
 });
+// esbuild escapes every non-ASCII character in code (its default charset) but
+// copies comments as they are; one "—" in a comment makes V8 hold the whole
+// 2 MB source as a two-byte string for as long as the console runs. Escaped
+// inside a comment, a character is just text. (A // comment ends its line, so
+// the source map's columns for code are unchanged.)
+let bundle = readFileSync('dist/cli.cjs', 'utf8').replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+const eager = eagerModuleBodies(bundle);
+// An esbuild upgrade that prints its wrappers otherwise: build as it is, and say so.
+if (eager.wrapped !== eager.found) console.warn(`build: ${eager.wrapped} of ${eager.found} module bodies made eager; esbuild's output changed, a start without the code cache is slower again`);
+// Wrapping adds characters on the wrappers' own lines only: the source map still points at the right lines.
+bundle = eager.code;
+writeFileSync('dist/cli.cjs', bundle);
 if (!quiet) console.log(`built dist/ in ${Math.round(performance.now() - started)} ms`);

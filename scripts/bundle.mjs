@@ -11,19 +11,63 @@ import { skipUnchangedStyles } from './styled-chars.mjs';
  * CPU before the first frame). Without fetch it decodes the same base64
  * itself, as it does on runtimes that have none: with atob and a loop over
  * 70 KB (~6 ms), which the build hands to Buffer, native and just as exact.
+ *
+ * A CommonJS bundle (dist/cli.cjs, see commonJsOptions) cannot wait for
+ * yoga's `await loadYoga()` at the top of its module: there the loader
+ * compiles the 70 KB of wasm synchronously (Node allows it at any size) and
+ * yoga's index hands the ready module to its wrapper at once.
  */
 const YOGA_DECODE = 'var b=xa(a.slice(37)),c=new Uint8Array(b.length);for(a=0;a<b.length;++a)c[a]=b.charCodeAt(a);var d=c';
+const YOGA_INSTANTIATE =
+  'function c(e){return ya().then(function(f){return WebAssembly.instantiate(f,d)}).then(function(f){return f}).then(e,function(f){v("failed to asynchronously prepare wasm: "+f);x(f)})}';
+const YOGA_INSTANTIATE_SYNC = 'function c(e){e({instance:new WebAssembly.Instance(new WebAssembly.Module(wa()),d)});return Promise.resolve()}';
+const YOGA_INDEX_AWAIT = 'const Yoga = wrapAssembly(await loadYoga());';
+const YOGA_INDEX_SYNC =
+  'const yogaModule = {};\nloadYoga(yogaModule);\n' +
+  "if (!yogaModule.calledRun) throw new Error('yoga-layout did not load synchronously');\nconst Yoga = wrapAssembly(yogaModule);";
 const yogaLoader = {
   name: 'yoga-loader',
   setup(b) {
+    const isCommonJs = b.initialOptions.format === 'cjs';
     b.onLoad({ filter: /[\\/]yoga-layout[\\/]dist[\\/]binaries[\\/]yoga-wasm-base64-esm\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const uses = source.split('typeof fetch').length - 1;
       // A yoga-layout upgrade that changes its loader: build as it is, and say so.
       if (uses !== 2) console.warn(`build: yoga-layout's loader changed (typeof fetch x${uses}); it may load undici at start-up again`);
       if (!source.includes(YOGA_DECODE)) console.warn("build: yoga-layout's loader changed; it decodes its wasm with atob again");
-      const contents = source.replaceAll('typeof fetch', '"undefined"').replace(YOGA_DECODE, 'var d=new Uint8Array(Buffer.from(a.slice(37),"base64"))');
+      let contents = source.replaceAll('typeof fetch', '"undefined"').replace(YOGA_DECODE, 'var d=new Uint8Array(Buffer.from(a.slice(37),"base64"))');
+      if (isCommonJs) {
+        // No quiet fallback here: the bundle would throw at start-up (yoga's index checks), so the build fails instead.
+        if (!contents.includes(YOGA_INSTANTIATE)) throw new Error("yoga-layout's loader changed; it can no longer be made synchronous for dist/cli.cjs");
+        contents = contents.replace(YOGA_INSTANTIATE, YOGA_INSTANTIATE_SYNC);
+      }
       return { contents, loader: 'js' };
+    });
+    if (!isCommonJs) return;
+    b.onLoad({ filter: /[\\/]yoga-layout[\\/]dist[\\/]src[\\/]index\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(YOGA_INDEX_AWAIT)) throw new Error(`${args.path} changed; it can no longer be loaded synchronously for dist/cli.cjs`);
+      return { contents: source.replace(YOGA_INDEX_AWAIT, YOGA_INDEX_SYNC), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * Ink's reconciler awaits its React DevTools module at the top when DEV=true,
+ * which a CommonJS bundle cannot do. The bundled console goes without
+ * DevTools and says so; they work from the sources (`npx tsx src/cli.ts`).
+ */
+const INK_DEVTOOLS = /if \(isDev\(\)\) \{\n\s*try \{\n\s*await import\('\.\/devtools\.js'\);[\s\S]*?\n\}\n/;
+const INK_PACKAGE_JSON = /isDev\(\)\n\s*\? await loadPackageJson\(\)\n\s*: /;
+const inkWithoutDevtools = {
+  name: 'ink-without-devtools',
+  setup(b) {
+    if (b.initialOptions.format !== 'cjs') return;
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]reconciler\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!INK_DEVTOOLS.test(source) || !INK_PACKAGE_JSON.test(source)) throw new Error(`${args.path} changed; its top-level awaits can no longer be taken out for dist/cli.cjs`);
+      const warning = "if (isDev()) console.warn('DEV=true: React DevTools are not in the bundled console; run it from the sources (npx tsx src/cli.ts) for them');\n";
+      return { contents: source.replace(INK_DEVTOOLS, warning).replace(INK_PACKAGE_JSON, ''), loader: 'js' };
     });
   },
 };
@@ -97,4 +141,20 @@ export const bundleOptions = {
   define: { 'process.env.NODE_ENV': '"production"' },
   plugins: [yogaLoader, inkCachesBounded, narrowTextFastPath, styledCharsFastPath],
   jsx: 'automatic',
+};
+
+/**
+ * The same bundle as one CommonJS file, which bin/nightshift.js compiles
+ * through vm.Script with V8's code cache (ES modules have no cache to hand
+ * to V8 on Node 20). import.meta.url becomes the file's URL, taken from
+ * __filename; the dynamic imports of the AWS SDK and ssh2 become require()
+ * calls that still run only when they are reached.
+ */
+export const commonJsOptions = {
+  ...bundleOptions,
+  format: 'cjs',
+  supported: { 'dynamic-import': false },
+  banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { ...bundleOptions.define, 'import.meta.url': '__importMetaUrl' },
+  plugins: [...bundleOptions.plugins, inkWithoutDevtools],
 };

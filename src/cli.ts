@@ -10,6 +10,8 @@ import type { CommandContext, Io } from './commands/types.js';
 import { loadConfig, type GlobalFlags } from './config/load.js';
 import { exitCodeOf, UsageError } from './errors.js';
 
+export { onConsoleStarted } from './started.js';
+
 const require = createRequire(import.meta.url);
 
 export function version(): string {

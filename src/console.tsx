@@ -21,6 +21,7 @@ import { createPromptsStore } from './store/prompts.js';
 import { App, MAX_FPS, type RunScreenSlot } from './app.js';
 import { diffingStdout } from './ui/diffing-stdout.js';
 import { limitHeapGrowth } from './heap-growth.js';
+import { consoleStarted } from './started.js';
 
 const ALT_SCREEN_ON = '\u001B[?1049h';
 const ALT_SCREEN_OFF = '\u001B[?1049l';
@@ -99,7 +100,9 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
   } catch (err) {
     fleet.getState().actions.setError(messageOf(err));
   }
-  // Only now: the first frame is out and the backends' modules are loaded (see heap-growth.ts).
+  // Only now: the first frame is out and the backends' modules are loaded;
+  // the code cache first, as it must be made before the flag changes (see started.ts, heap-growth.ts).
+  consoleStarted();
   limitHeapGrowth();
 
   await done;

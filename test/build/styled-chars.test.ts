@@ -82,7 +82,7 @@ describe("the build's shortcut in ansi-tokenize's styledCharsToString", () => {
 
   it('is in the bundle in dist/', () => {
     const bundle = readdirSync('dist')
-      .filter((f) => f.endsWith('.js'))
+      .filter((f) => /\.c?js$/.test(f))
       .map((f) => readFileSync(join('dist', f), 'utf8'))
       .join('\n');
     expect(bundle).toContain('else if (!sameStyles(chars[i - 1].styles, char.styles)) {');
