@@ -4,9 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it, vi } from 'vitest';
-import { createSshShell, SshError, SshShell } from '../../src/backends/ssh/index.js';
+import { createSshShell, SshError, SshShell, type SshShellOptions } from '../../src/backends/ssh/index.js';
 import { OpenSshConfig } from '../../src/backends/ssh/openssh-config.js';
 import { defaultOpenSshEnv } from '../../src/backends/ssh/ssh-shell.js';
+import { startHungHost, type HungHost } from '../helpers/hung-host.js';
 import { describeLab, labConfig, processOwnsLocalPort, useTestLab } from '../helpers/lab.js';
 
 describeLab('ssh shell on the lab sshd', () => {
@@ -15,6 +16,21 @@ describeLab('ssh shell on the lab sshd', () => {
   /** A shell like the product's, but reading `knownHosts` instead of the lab's known_hosts. */
   function shellWithKnownHosts(knownHosts: string): SshShell {
     return createSshShell(labConfig(fx.lab, { ssh: { knownHosts } }));
+  }
+
+  /** A shell on the lab's ssh config with limits the config file does not carry. */
+  function labShell(options: Partial<SshShellOptions>): SshShell {
+    const sshConfig = OpenSshConfig.load(fx.lab.state.files.sshConfig, defaultOpenSshEnv(), { isExplicit: true });
+    return new SshShell({ sshConfig, ...options });
+  }
+
+  async function failure(p: Promise<unknown>): Promise<SshError> {
+    const err = await p.then(
+      () => new Error('expected the command to fail'),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SshError);
+    return err as SshError;
   }
 
   function fingerprintOfHostKey(): string {
@@ -197,6 +213,101 @@ describeLab('ssh shell on the lab sshd', () => {
     const again = await fx.shell.exec(node, 'echo "$SSH_CONNECTION"');
     expect(again.code).toBe(0);
     expect(again.stdout.split(' ')[1]).not.toBe(first.stdout.split(' ')[1]);
+  });
+
+  it('hosts that do not answer hold no exec slot: the healthy sshd answers while they hang', async () => {
+    const user = fx.lab.state.user;
+    const hung: HungHost[] = [];
+    for (let i = 0; i < 3; i++) hung.push(await startHungHost());
+    // Fewer exec slots than hung hosts: a hung connect that held one would starve m1.
+    const shell = labShell({ concurrency: 2, connectTimeoutMs: 5_000 });
+    try {
+      let settled = 0;
+      const pending = hung.map((h, i) => {
+        const p = failure(shell.exec(h.instance(`hung-${i}`, user), 'true', { timeoutMs: 15_000 }));
+        void p.then(() => settled++, () => settled++);
+        return p;
+      });
+      // At least as many hung connects in flight as there are exec slots.
+      await vi.waitFor(() => expect(hung.filter((h) => h.accepted === 1).length).toBeGreaterThanOrEqual(2));
+      const started = Date.now();
+      const cold = await shell.exec(fx.instance('m1'), 'echo cold', { timeoutMs: 4_000 });
+      const warm = await Promise.all([1, 2, 3, 4].map((i) => shell.exec(fx.instance('m1'), `echo ${i}`, { timeoutMs: 4_000 })));
+      const healthyMs = Date.now() - started;
+      expect(cold.stdout).toBe('cold\n');
+      expect(warm.map((r) => r.stdout)).toEqual(['1\n', '2\n', '3\n', '4\n']);
+      expect(settled).toBe(0);
+      expect(healthyMs).toBeLessThan(2_500);
+      for (const err of await Promise.all(pending)) expect(err.code).toBe('timeout');
+      expect(hung.map((h) => h.accepted)).toEqual([1, 1, 1]);
+    } finally {
+      await shell.close();
+      for (const h of hung) await h.close();
+    }
+  });
+
+  it('a host whose connect failed fails at once during its backoff, naming it and the next attempt; then it is tried again', async () => {
+    const user = fx.lab.state.user;
+    const h = await startHungHost();
+    const node = h.instance('db-hung', user);
+    const shell = labShell({ connectTimeoutMs: 2_000, backoffBaseMs: 4_000 });
+    try {
+      const first = await failure(shell.exec(node, 'true', { timeoutMs: 15_000 }));
+      expect(first.code).toBe('timeout');
+      expect(h.accepted).toBe(1);
+
+      const started = Date.now();
+      const fast = await failure(shell.exec(node, 'true', { timeoutMs: 15_000 }));
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(fast.code).toBe('connect');
+      const label = `${user}@127.0.0.1:${h.port}`;
+      expect(fast.message.startsWith(`db-hung (${label}): not reachable: no ssh handshake within 2 s`)).toBe(true);
+      expect(fast.message).toMatch(/; failed once, next attempt in [0-9.]+ m?s$/);
+      expect(h.accepted).toBe(1);
+      expect((await shell.exec(fx.instance('m2'), 'echo fine', { timeoutMs: 4_000 })).stdout).toBe('fine\n');
+
+      // Each try fails at once until the backoff is over; then one makes a new attempt.
+      await vi.waitFor(
+        async () => {
+          await shell.exec(node, 'true', { timeoutMs: 15_000 }).catch(() => undefined);
+          expect(h.accepted).toBe(2);
+        },
+        { timeout: 20_000, interval: 200 },
+      );
+      const after = await failure(shell.exec(node, 'true', { timeoutMs: 15_000 }));
+      expect(after.message).toContain('failed 2 times in a row, next attempt in');
+    } finally {
+      await shell.close();
+      await h.close();
+    }
+  });
+
+  it('behind a jump host, a target that does not answer holds up neither the jump connection nor the other targets', async () => {
+    const user = fx.lab.state.user;
+    const h = await startHungHost();
+    const jump = `${user}@${fx.lab.node('m1').ip}:${fx.lab.state.sshPort}`;
+    const shell = labShell({ jump, concurrency: 1, connectTimeoutMs: 5_000, backoffBaseMs: 60_000 });
+    try {
+      const hung = failure(shell.exec(h.instance('db-hung', user), 'true', { timeoutMs: 15_000 }));
+      // The jump host's sshd took the connection to it on our behalf.
+      await vi.waitFor(() => expect(h.accepted).toBe(1));
+      const started = Date.now();
+      const r = await shell.exec(fx.instance('m2'), 'echo "$SSH_CONNECTION"', { timeoutMs: 4_000 });
+      expect(Date.now() - started).toBeLessThan(2_500);
+      expect(r.stdout.split(' ')[2]).toBe(fx.lab.node('m2').ip);
+
+      expect((await hung).code).toBe('timeout');
+      const again = Date.now();
+      const fast = await failure(shell.exec(h.instance('db-hung', user), 'true', { timeoutMs: 15_000 }));
+      expect(Date.now() - again).toBeLessThan(500);
+      expect(fast.code).toBe('connect');
+      expect(fast.message).toContain(`db-hung (${user}@127.0.0.1:${h.port}): not reachable`);
+      expect(h.accepted).toBe(1);
+      expect(shell.connectedHops()).toContain(jump);
+    } finally {
+      await shell.close();
+      await h.close();
+    }
   });
 
   it('gives the exact ssh command to open a shell there', () => {

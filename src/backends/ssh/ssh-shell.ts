@@ -1,7 +1,9 @@
 // The Shell port over SSH: one pooled connection per host (and per jump
 // host), many exec channels on it, a global concurrency limit plus a
 // per-connection channel limit (sshd's MaxSessions is 10 by default), a
-// per-command deadline and AbortSignal that close the channel.
+// per-command deadline and AbortSignal that close the channel. Connecting
+// holds no exec slot: it has its own limit, so hosts that do not answer
+// (the normal case in an outage) never hold up commands on the ones that do.
 
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -29,8 +31,11 @@ export interface SshShellOptions {
   user?: string;
   /** Jump host(s) for every node, as -J (config `ssh.jump`); overrides ProxyJump from the ssh config. */
   jump?: string;
+  /** Commands running at once, over all connections. */
   concurrency?: number;
   channelsPerHost?: number;
+  /** Connection attempts in flight at once; hosts whose last attempt failed may hold half of them. */
+  connectConcurrency?: number;
   keepaliveMs?: number;
   keepaliveCountMax?: number;
   connectTimeoutMs?: number;
@@ -42,7 +47,9 @@ export interface SshShellOptions {
   /** Under --read-only, only commands declared `readOnly` run. */
   readOnly?: boolean;
   env?: OpenSshEnv;
+  /** Tries within one connection attempt when a connect fails at once (refused, reset); a timeout ends the attempt. */
   connectAttempts?: number;
+  /** After a failed attempt, commands for that host fail at once for base x 2^(failures-1) ms, up to the max. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
 }
@@ -72,6 +79,9 @@ export class SshShell implements Shell {
   constructor(private readonly options: SshShellOptions) {
     this.env = options.env ?? defaultOpenSshEnv();
     this.global = new Semaphore(options.concurrency ?? 16);
+    // A hung connect costs a socket and a timer; a handshake costs CPU on the
+    // console's event loop. 16 keeps a cold start of a big fleet smooth.
+    const connectConcurrency = options.connectConcurrency ?? 16;
     const home = this.env.home;
     this.settings = {
       keys: new KeyStore(options.askPassphrase),
@@ -86,6 +96,8 @@ export class SshShell implements Shell {
       connectAttempts: options.connectAttempts ?? 3,
       backoffBaseMs: options.backoffBaseMs ?? 250,
       backoffMaxMs: options.backoffMaxMs ?? 30_000,
+      connectLimit: new Semaphore(connectConcurrency),
+      retryLimit: new Semaphore(Math.max(1, Math.floor(connectConcurrency / 2))),
     };
   }
 
@@ -135,14 +147,17 @@ export class SshShell implements Shell {
     const { conn, key } = this.connectionFor(chain);
     const timeoutMs = opts.timeoutMs ?? this.options.commandTimeoutMs ?? 30_000;
     const limit = deadline(timeoutMs, opts.signal);
-    const releases: Array<() => void> = [];
-    let phase = 'waiting for a free ssh slot';
+    let releaseChannel: (() => void) | undefined;
+    let phase = `waiting for a free channel to ${conn.label}`;
     try {
-      releases.push(await this.channelLimits.get(key)!.acquire(limit.signal));
-      releases.push(await this.global.acquire(limit.signal));
+      releaseChannel = await this.channelLimits.get(key)!.acquire(limit.signal);
       for (let attempt = 1; ; attempt++) {
         phase = `connecting to ${conn.label}`;
-        const client = await conn.get(limit.signal);
+        const client = await conn.get(limit.signal, node.name);
+        // Only now an exec slot: waiting on a host that does not answer must
+        // not keep commands on live connections waiting.
+        phase = 'waiting for a free ssh slot';
+        const releaseGlobal = await this.global.acquire(limit.signal);
         phase = 'running';
         try {
           return await this.run(client, conn, node, command, opts, limit.signal);
@@ -155,23 +170,25 @@ export class SshShell implements Shell {
           }
           if (err instanceof NotStarted) throw err.error;
           throw err;
+        } finally {
+          releaseGlobal();
         }
       }
     } catch (err) {
       if (limit.signal.aborted && !(err instanceof SshError && err.code !== 'timeout' && err.code !== 'aborted')) {
         if (limit.isTimedOut()) {
-          throw new SshError('timeout', conn.label, `${node.name}: "${firstWords(command)}" timed out after ${timeoutMs} ms (${phase}); its channel was closed`, {
+          throw new SshError('timeout', conn.label, `${node.name}: timed out after ${timeoutMs} ms (${phase}): "${firstWords(command)}"; its channel was closed`, {
             cause: err,
           });
         }
-        throw new SshError('aborted', conn.label, `${node.name}: "${firstWords(command)}" was cancelled (${phase}); its channel was closed`, {
+        throw new SshError('aborted', conn.label, `${node.name}: cancelled (${phase}): "${firstWords(command)}"; its channel was closed`, {
           cause: err,
         });
       }
       throw err;
     } finally {
       limit.dispose();
-      for (const release of releases.reverse()) release();
+      releaseChannel?.();
     }
   }
 
