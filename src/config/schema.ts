@@ -79,6 +79,8 @@ export const sshSchema = z
     concurrency: z.number().int().positive().default(16),
     /** Exec channels at once on one connection; sshd's MaxSessions is 10 by default. */
     channelsPerHost: z.number().int().positive().default(8),
+    /** Connection attempts at once; hosts whose last attempt failed may hold half of them. */
+    connectConcurrency: z.number().int().positive().default(16),
     keepaliveSeconds: positive.default(15),
     /** TCP connect + handshake + auth, per hop (ConnectTimeout in the ssh config wins). */
     connectTimeoutSeconds: positive.default(10),

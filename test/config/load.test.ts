@@ -64,6 +64,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ config: f }, { env: env(d), cwd: d })).toThrow(`${f}:3: ssh.concurency: unknown key`);
   });
 
+  it('takes ssh.connectConcurrency, and names it when it is not a positive integer', () => {
+    const d = dir();
+    const ok = write(d, 'ok.yaml', 'ssh:\n  connectConcurrency: 4\n');
+    expect(loadConfig({ config: ok }, { env: env(d), cwd: d }).ssh.connectConcurrency).toBe(4);
+    expect(loadConfig({}, { env: env(d), cwd: d }).ssh.connectConcurrency).toBe(16);
+    const bad = write(d, 'bad.yaml', 'ssh:\n  connectConcurrency: 0\n');
+    expect(() => loadConfig({ config: bad }, { env: env(d), cwd: d })).toThrow(`${bad}:2: ssh.connectConcurrency: `);
+  });
+
   it('names the line of broken YAML', () => {
     const d = dir();
     const f = write(d, 'bad.yaml', 'refreshSeconds: 5\nsim:\n  seed: [1, 2\n');

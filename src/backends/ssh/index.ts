@@ -43,6 +43,7 @@ export function createSshShell(config: Config, deps: { askPassphrase?: AskPassph
     ...(jump ? { jump } : {}),
     concurrency: config.ssh.concurrency,
     channelsPerHost: config.ssh.channelsPerHost,
+    connectConcurrency: config.ssh.connectConcurrency,
     keepaliveMs: config.ssh.keepaliveSeconds * 1000,
     connectTimeoutMs: config.ssh.connectTimeoutSeconds * 1000,
     commandTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
