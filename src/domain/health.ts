@@ -63,7 +63,7 @@ export function nodeHealth(input: NodeHealthInput, t: Thresholds = DEFAULT_THRES
   const { instance, facts, probeError } = input;
   if (instance.state !== 'running') return { level: 'CRIT', reason: `instance ${instance.state}` };
   if (instance.statusChecks === 'impaired') return { level: 'CRIT', reason: 'EC2 status checks failing' };
-  if (probeError) return { level: 'UNKNOWN', reason: `probe failed: ${probeError}` };
+  if (probeError) return { level: 'UNKNOWN', reason: `probe failed: ${withoutName(probeError, instance.name)}` };
   const waiting = input.waitingSeconds;
   if (waiting !== undefined && !facts) return { level: 'UNKNOWN', reason: `no answer yet (asked ${waiting} s ago)` };
 
@@ -92,6 +92,15 @@ export function nodeHealth(input: NodeHealthInput, t: Thresholds = DEFAULT_THRES
   const worst = found.reduce<Health | undefined>((w, h) => (!w || compareLevel(h.level, w.level) > 0 ? h : w), undefined);
   if (worst) return worst;
   return { level: 'OK', reason: okReason(facts) };
+}
+
+/**
+ * A probe's error without the node's name in front ("db-7: timed out ..."):
+ * the reason is shown beside the name already, and at 80 columns the cause
+ * is what must fit. "db-7 (ops@host:22): ..." keeps its address.
+ */
+function withoutName(error: string, name: string): string {
+  return error.startsWith(`${name}: `) ? error.slice(name.length + 2) : error;
 }
 
 function mysqlHealth(m: MysqlFacts, t: Thresholds): Health[] {

@@ -57,6 +57,16 @@ describe('nodeHealth', () => {
     expect(nodeHealth({ instance: instance(), facts: lagging, waitingSeconds: 4 }).level).toBe('CRIT');
   });
 
+  it('leaves the node\'s own name out of a probe error shown beside it, but keeps its address', () => {
+    const node = instance({ name: 'db-7' });
+    expect(nodeHealth({ instance: node, probeError: 'db-7: timed out after 10000 ms (connecting to ops@127.0.1.7:22): "mysql --batch"' }).reason).toBe(
+      'probe failed: timed out after 10000 ms (connecting to ops@127.0.1.7:22): "mysql --batch"',
+    );
+    expect(nodeHealth({ instance: node, probeError: 'db-7 (ops@127.0.1.7:22): not reachable' }).reason).toBe(
+      'probe failed: db-7 (ops@127.0.1.7:22): not reachable',
+    );
+  });
+
   it('flags a Cassandra repair older than gc_grace and a node never repaired', () => {
     const facts = { kind: 'cassandra' as const, cassandra: { status: 'UN' as const, ring: [] } };
     expect(nodeHealth({ instance: instance(), facts, repairAgeSeconds: 12 * 86_400 }).reason).toBe(
