@@ -39,6 +39,8 @@ interface Parsed {
   error?: string;
 }
 
+/** ssh's default connect timeout (config ssh.connectTimeoutSeconds): how long a host that is down keeps a command waiting. */
+const CONNECT_TIMEOUT_MS = 10_000;
 const WRAPPERS_WITH_ARG = new Set(['-u', '-g', '-C', '-h', '-p', '-U']);
 /** The mysql client's options (besides -e and -h) that take the next word as their value. */
 const CLIENT_OPTIONS_WITH_ARG = new Set(['-u', '--user', '-P', '--port', '-S', '--socket', '-D', '--database']);
@@ -63,7 +65,16 @@ export class SimShell implements Shell {
     const host = node.privateIp;
     const ssh = id === undefined ? 'gone' : world.sshState(id);
     if (ssh === 'refused') throw new SimSshError(`connect ECONNREFUSED ${host}:22`, 'ECONNREFUSED', host);
-    if (ssh !== 'ok') throw new SimSshError(`connect ETIMEDOUT ${host}:22`, 'ETIMEDOUT', host);
+    // An address no instance has any more: the connection fails at once, as the rehearsal has always had it.
+    if (ssh === 'gone') throw new SimSshError(`connect ETIMEDOUT ${host}:22`, 'ETIMEDOUT', host);
+    if (ssh !== 'ok') {
+      // A host that is down (hung, its AZ lost) does not refuse: it says nothing, and ssh
+      // waits out its connect timeout (or the command's, if shorter), here on the fleet's clock.
+      const waitMs = Math.min(opts.timeoutMs ?? CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS);
+      return world.clock.sleep(waitMs, opts.signal).then(() => {
+        throw new SimSshError(`connect ETIMEDOUT ${host}:22`, 'ETIMEDOUT', host);
+      });
+    }
 
     const res = this.run(id!, command, new CommandContext(world, node.name, command, opts));
     // Most commands answer at once: no await for them, thousands of probes a refresh.

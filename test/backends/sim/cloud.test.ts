@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseNodetoolStatus } from '../../../src/backends/engines/cassandra.js';
-import { fleet, openSim, probeMysql } from './sim-helpers.js';
+import { fleet, openSim, pastConnectTimeout, probeMysql } from './sim-helpers.js';
 
 describe('simulated DNS', () => {
   it('swaps the writer record only when it is what the caller last saw, then reports INSYNC', async () => {
@@ -82,7 +82,7 @@ describe('simulated Auto Scaling and EC2', () => {
     b.world.advance(60_000);
     await stopping;
     expect((await b.inventory.discover()).instances.find((i) => i.id === master!.id)!.state).toBe('stopped');
-    await expect(b.shell.exec(master!, 'true')).rejects.toThrow(/ETIMEDOUT/);
+    await expect(pastConnectTimeout(b, b.shell.exec(master!, 'true'))).rejects.toThrow(/ETIMEDOUT/);
     expect((await probeMysql(b, r1!)).replica!.ioThread).toBe('Connecting');
   });
 

@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { parseNodetoolStatus, REPAIR_FINISHED } from '../../../src/backends/engines/cassandra.js';
 import { EngineProbes } from '../../../src/backends/engines/index.js';
-import { fleet, openSim } from './sim-helpers.js';
+import { fleet, openSim, pastConnectTimeout } from './sim-helpers.js';
 
 async function ring() {
   const b = await openSim();
@@ -97,6 +97,6 @@ describe('simulated nodetool', () => {
     const res = await run;
     expect(res.code).toBe(2);
     expect(res.stderr).toContain(`Endpoint not alive: /${nodes[3]!.privateIp}:7000`);
-    await expect(b.shell.exec(nodes[3]!, 'nodetool status')).rejects.toThrow(`connect ETIMEDOUT ${nodes[3]!.privateIp}:22`);
+    await expect(pastConnectTimeout(b, b.shell.exec(nodes[3]!, 'nodetool status'))).rejects.toThrow(`connect ETIMEDOUT ${nodes[3]!.privateIp}:22`);
   });
 });

@@ -6,7 +6,7 @@ import { parseNodetoolStatus } from '../../../src/backends/engines/cassandra.js'
 import { EngineProbes } from '../../../src/backends/engines/index.js';
 import { SCENARIOS } from '../../../src/backends/sim/index.js';
 import type { EngineFacts, Instance } from '../../../src/domain/types.js';
-import { fleet, openSim, probeMysql } from './sim-helpers.js';
+import { fleet, openSim, pastConnectTimeout, probeMysql } from './sim-helpers.js';
 
 type Probed = { node: Instance; facts?: EngineFacts; error?: string };
 
@@ -19,7 +19,7 @@ async function probeAll(scenario: string) {
     const rows: Probed[] = [];
     for (const node of f.members(c.name)) {
       try {
-        rows.push({ node, facts: await probes.probe(node, c.engine) });
+        rows.push({ node, facts: await pastConnectTimeout(b, probes.probe(node, c.engine)) });
       } catch (err) {
         rows.push({ node, error: (err as Error).message });
       }
