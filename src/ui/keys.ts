@@ -23,7 +23,8 @@ export const STOP = 'stop';
 /** `rest`: the keys that came after this one in the same read, for a handler that hands them on. */
 export type KeyHandler = (input: string, key: Key, rest: readonly KeyPress[]) => typeof STOP | void;
 
-const NO_KEY: Key = {
+/** A key with no flag set: what a plain character is, before its own flag. */
+export const NO_KEY: Key = {
   upArrow: false,
   downArrow: false,
   leftArrow: false,

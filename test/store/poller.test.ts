@@ -86,6 +86,16 @@ const options = {
   engine: DEFAULT_ENGINE_OPTIONS,
 };
 
+/** Fake timers, performance.now and Date for each test of the describe that calls it, from a fixed start. */
+function onFakeClock(): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance', 'Date'], now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+}
+
 describe('Poller', () => {
   it('publishes what the server says, then keeps it and marks the row stale when a probe fails', async () => {
     const state = { failing: false, readOnly: '0' };
@@ -172,12 +182,7 @@ describe('Poller on a big fleet', () => {
     return { probes, store, poller };
   }
 
-  beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance', 'Date'], now: 1_000_000 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  onFakeClock();
 
   it('probes the whole fleet first, then a slice at a time, spread over the interval, each cluster whole', async () => {
     const { probes, store, poller } = startedOnBigFleet();
@@ -328,12 +333,7 @@ describe('Poller with a node that does not answer', () => {
     return { store, poller, asked, node, release, hang };
   }
 
-  beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance', 'Date'], now: 1_000_000 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  onFakeClock();
 
   it('publishes the rest of the fleet after a short wait, and says the silent node has not answered', async () => {
     const { store, poller, node } = hangingFleet();

@@ -1,29 +1,7 @@
 import type { Key } from 'ink';
 import { describe, expect, it } from 'vitest';
-import { keysOfRead, splitKeys } from '../../src/ui/keys.js';
+import { keysOfRead, NO_KEY, splitKeys } from '../../src/ui/keys.js';
 
-const NO_KEY = {
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-  super: false,
-  hyper: false,
-  capsLock: false,
-  numLock: false,
-} satisfies Key;
 const plain = (over: Partial<Key> = {}): Key => ({ ...NO_KEY, ...over });
 /** What each key press in `keys` is, in a few words: "esc", "j", "enter", "up". */
 const names = (presses: { input: string; key: Key }[]) =>
