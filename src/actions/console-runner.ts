@@ -6,7 +6,7 @@
 import type { Backends } from '../backends/ports.js';
 import type { Config } from '../config/schema.js';
 import type { RunsStore } from '../store/runs.js';
-import { foldRun } from '../store/runs.js';
+import { foldRun } from './engine/run-view.js';
 import { engineDeps } from './engine/deps.js';
 import { createPromptGate, type PromptGate, type PromptReply } from './engine/gate.js';
 import { listResumableRuns, loadRun, type ResumableRun } from './engine/history.js';

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { foldRun, type RunView } from '../../store/runs.js';
+import { foldRun, type RunView } from './run-view.js';
 import { currentHost, isProcessAlive, isValidRunId } from './ids.js';
 import { journalPath, listJournals, readJournal, type JournalRead } from './journal.js';
 

@@ -5,7 +5,7 @@
 import type { Backends } from '../../backends/ports.js';
 import { UsageError } from '../../errors.js';
 import type { Instance } from '../../domain/types.js';
-import { reduceRun, type RunView } from '../../store/runs.js';
+import { reduceRun, type RunView } from './run-view.js';
 import { typedMatches, type ConfirmRequest, type FailureChoice, type Gate } from './gate.js';
 import { currentHost, currentUser, isProcessAlive, newRunId } from './ids.js';
 import { Journal, journalPath, readJournal, stamp } from './journal.js';

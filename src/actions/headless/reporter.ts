@@ -5,7 +5,7 @@ import { targetLine } from '../../domain/target.js';
 import type { PlanStep, CheckResult, RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
 import type { Target } from '../../domain/types.js';
-import { reduceRun, type RunView } from '../../store/runs.js';
+import { reduceRun, type RunView } from '../engine/run-view.js';
 
 export const STEP_GLYPH = { pending: '○', running: '◐', ok: '✓', failed: '✗', skipped: '–' } as const;
 

@@ -4,7 +4,7 @@
 
 import type { RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
-import type { RunView } from '../../store/runs.js';
+import type { RunView } from '../engine/run-view.js';
 import { STEP_GLYPH, targetLine } from './reporter.js';
 
 export interface Attempt {
