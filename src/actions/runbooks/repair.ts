@@ -13,7 +13,7 @@ import type { Discovery } from '../../backends/ports.js';
 import { chooseRepairNode, type RepairChoice } from '../../domain/repair-choice.js';
 import type { Instance } from '../../domain/types.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
-import { StepFailed, TransientError } from '../engine/timing.js';
+import { StepFailed } from '../engine/timing.js';
 
 export const REPAIR_TAG = 'last-repaired';
 
@@ -119,8 +119,8 @@ const repair: Step<RepairParams, RepairState> = {
     return [node ? `on ${node.name} (${node.id}, ${node.privateIp}): ${cmd}` : `on the chosen node: ${cmd}`];
   },
   keepLines: [REPAIR_FINISHED, /Starting repair command/, /error|exception|failed/i],
-  // A dropped connection before nodetool ran is worth one more go; a failed repair is not.
-  retry: { attempts: 2, backoffMs: 30_000, isTransient: (err) => err instanceof TransientError || isConnectionError(err) },
+  // A dropped connection is worth one more go (isDone is asked first); a failed repair is not.
+  retry: { attempts: 2, backoffMs: 30_000 },
   async run(ctx, signal) {
     const node = chosen(ctx);
     const cmd = nodetoolCommand(ctx.config.engines.nodetool, REPAIR_SUBCOMMAND);
@@ -305,12 +305,4 @@ export function whyFailed(stderr: string, stdout: string): string {
   if (said) return said;
   const out = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   return out.reverse().find((l) => /failed|error/i.test(l)) ?? out[0] ?? 'no output';
-}
-
-function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown } | undefined;
-  return (
-    (typeof e?.code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(e.code)) ||
-    (typeof e?.name === 'string' && /SshError/.test(e.name) && !/HostKey/i.test(String((err as Error).message)))
-  );
 }
