@@ -97,7 +97,7 @@ describe('clientsFor', () => {
       close: async () => undefined,
     };
     const node = { id: 'c1', name: 'cass-1', privateIp: '10.0.0.1', tags: {} } as unknown as Instance;
-    const err = await new EngineProbes(shell, engineOptionsFromConfig(config)).probe(node, 'cassandra').catch((e: unknown) => e as Error);
+    const err = (await new EngineProbes(shell, engineOptionsFromConfig(config)).probe(node, 'cassandra').catch((e: unknown) => e)) as Error;
     expect(err.message).toContain('cass-1: timed out');
     expect(err.message).toContain('-pw [redacted]');
     expect(err.message).not.toMatch(/S3cret|hunter22/);
