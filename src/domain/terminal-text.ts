@@ -25,6 +25,11 @@ export const NL_SHOWN = '␤';
 export interface CleanOptions {
   /** Keep newlines (output, error messages); false for names and tags, where one is shown as ␤. Default true. */
   multiline?: boolean;
+  /**
+   * Frozen objects already cleaned, by identity (cleanDeep): a ring's parsed
+   * status is one frozen list shared by all its members, cleaned once.
+   */
+  memo?: WeakMap<object, unknown>;
 }
 
 /**
@@ -72,6 +77,18 @@ export function cleanDeep<T>(value: T, opts: CleanOptions = {}): T {
 function clean(value: unknown, opts: CleanOptions): unknown {
   if (typeof value === 'string') return cleanForTerminal(value, opts);
   if (value === null || typeof value !== 'object') return value;
+  // Only a frozen object can be remembered: another could change after it was cleaned.
+  if (opts.memo && Object.isFrozen(value)) {
+    const hit = opts.memo.get(value);
+    if (hit !== undefined) return hit;
+    const out = cleanObject(value, opts);
+    opts.memo.set(value, out);
+    return out;
+  }
+  return cleanObject(value, opts);
+}
+
+function cleanObject(value: object, opts: CleanOptions): unknown {
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {

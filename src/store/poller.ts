@@ -10,6 +10,7 @@ import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs } fro
 import { sortClusters } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
 import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView } from '../domain/types.js';
+import { cleanDeep, cleanForTerminal } from '../domain/terminal-text.js';
 import type { FleetStore } from './fleet.js';
 
 export interface PollerOptions {
@@ -127,6 +128,8 @@ export class Poller {
   private readonly inFlight = new Map<string, InFlight>();
   /** The ring last seen per Cassandra cluster, which its members' answers share (see shareFacts). */
   private readonly rings = new Map<string, readonly CassandraPeer[]>();
+  /** Frozen facts (a ring's shared peer list) already cleaned for the terminal. */
+  private readonly cleaned = new WeakMap<object, unknown>();
   private readonly patienceMs: number;
 
   constructor(
@@ -263,7 +266,8 @@ export class Poller {
     const startedAt = performance.now();
     let discovery;
     try {
-      discovery = await this.backends.inventory.discover({ signal });
+      // Names and tags are anyone's text (an EC2 Name tag): cleaned for the screens once, here.
+      discovery = cleanDeep(await this.backends.inventory.discover({ signal }), { multiline: false });
     } catch (err) {
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.
@@ -487,8 +491,9 @@ export class Poller {
       sentAt: now(),
       done: this.probes.probe(node, cluster.engine, signal).then(
         // Shared with what is already held, right away: a copy of unchanged data then dies young.
-        (facts) => record({ facts: shareFacts(facts, previous, cluster.name, this.rings), at: now() }),
-        (err: unknown) => record({ error: messageOf(err), at: now() }),
+        // What a node says (a ring's racks, a replication error) and errors that quote it, cleaned for the screens.
+        (facts) => record({ facts: shareFacts(cleanDeep(facts, { memo: this.cleaned }), previous, cluster.name, this.rings), at: now() }),
+        (err: unknown) => record({ error: cleanForTerminal(messageOf(err)), at: now() }),
       ),
     };
     this.inFlight.set(node.id, inFlight);
