@@ -17,6 +17,7 @@ const NEEDS_WORK = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 
 const TAB_STOP = 8;
+const ONE_LINE: CleanOptions = { multiline: false };
 /** A carriage return in the middle of a line would let what follows overwrite what came before. */
 export const CR_SHOWN = '␍';
 /** A newline in a one-line field (a name, a tag) would let it forge a line of its own. */
@@ -101,17 +102,21 @@ function cleanObject(value: object, opts: CleanOptions): unknown {
     }
     return copy ?? value;
   }
+  // A copy only once something changed: the poller cleans every answer of a big fleet.
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
   let copy: Record<string, unknown> | undefined;
-  const entries = Object.entries(value);
-  for (let i = 0; i < entries.length; i++) {
-    const [k, v] = entries[i]!;
-    const ck = cleanForTerminal(k, { multiline: false });
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = record[k];
+    const ck = cleanForTerminal(k, ONE_LINE);
     const cv = clean(v, opts);
-    if (ck !== k || cv !== v) {
-      copy ??= Object.fromEntries(entries.slice(0, i));
+    if (copy) {
       copy[ck] = cv;
-    } else if (copy) {
-      copy[k] = v;
+    } else if (ck !== k || cv !== v) {
+      copy = {};
+      for (let j = 0; j < i; j++) copy[keys[j]!] = record[keys[j]!];
+      copy[ck] = cv;
     }
   }
   return copy ?? value;

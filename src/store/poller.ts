@@ -4,7 +4,7 @@
 // A failure anywhere shows up as staleness on the rows it touches, never as
 // a blank screen or a crash.
 
-import type { Backends } from '../backends/ports.js';
+import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs } from '../domain/cluster-view.js';
 import { sortClusters } from '../domain/findings.js';
@@ -266,8 +266,7 @@ export class Poller {
     const startedAt = performance.now();
     let discovery;
     try {
-      // Names and tags are anyone's text (an EC2 Name tag): cleaned for the screens once, here.
-      discovery = cleanDeep(await this.backends.inventory.discover({ signal }), { multiline: false });
+      discovery = cleanDiscovery(await this.backends.inventory.discover({ signal }));
     } catch (err) {
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.
@@ -507,6 +506,39 @@ export class Poller {
     await Promise.race([done, patience]);
     clearTimeout(timer);
   }
+}
+
+const ONE_LINE = { multiline: false } as const;
+
+/**
+ * Names and tags are anyone's text (an EC2 Name tag, an ASG name): cleaned for
+ * the screens once, here. Ids, addresses, zones and types come checked from
+ * the cloud's API or from the engineer's own file. Unchanged instances stay
+ * the same objects.
+ */
+function cleanDiscovery(found: Discovery): Discovery {
+  let instances: Instance[] | undefined;
+  for (let i = 0; i < found.instances.length; i++) {
+    const inst = found.instances[i]!;
+    const name = cleanForTerminal(inst.name, ONE_LINE);
+    const tags = cleanDeep(inst.tags, ONE_LINE);
+    const asg = inst.asg === undefined ? undefined : cleanForTerminal(inst.asg, ONE_LINE);
+    if (name !== inst.name || tags !== inst.tags || asg !== inst.asg) {
+      instances ??= found.instances.slice();
+      instances[i] = { ...inst, name, tags, ...(asg !== undefined ? { asg } : {}) };
+    }
+  }
+  let clusters: ClusterRef[] | undefined;
+  for (let i = 0; i < found.clusters.length; i++) {
+    const ref = found.clusters[i]!;
+    const name = cleanForTerminal(ref.name, ONE_LINE);
+    const asg = ref.asg === undefined ? undefined : cleanForTerminal(ref.asg, ONE_LINE);
+    if (name !== ref.name || asg !== ref.asg) {
+      clusters ??= found.clusters.slice();
+      clusters[i] = { ...ref, name, ...(asg !== undefined ? { asg } : {}) };
+    }
+  }
+  return instances || clusters ? { ...found, instances: instances ?? found.instances, clusters: clusters ?? found.clusters } : found;
 }
 
 function messageOf(err: unknown): string {
