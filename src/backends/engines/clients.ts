@@ -48,6 +48,11 @@ export function clientsFor(node: Instance, { engines, target }: ClientSources): 
   return resolveClients(node, engines, kind === 'inventory');
 }
 
+/** clientsFor from a runbook's context: `clientsOf(ctx, node).nodetool`. */
+export function clientsOf(ctx: { config: { engines: EngineCommands }; backends: { target: Pick<Target, 'kind'> } }, node: Instance): HostClients {
+  return clientsFor(node, { engines: ctx.config.engines, target: ctx.backends.target });
+}
+
 /** The one rule behind clientsFor and the probes (which learn trust from the config). */
 export function resolveClients(node: Instance, engines: EngineCommands, isTrusted: boolean): HostClients {
   const own = (tag: string): string | undefined => (isTrusted ? node.tags[tag] || undefined : undefined);

@@ -8,7 +8,7 @@ import { probeCassandra, RingParses } from './cassandra.js';
 import { resolveClients, type HostClients } from './clients.js';
 import { MysqlProber } from './mysql.js';
 
-export { clientsFor, MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG, type ClientSources, type HostClients } from './clients.js';
+export { clientsFor, clientsOf, MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG, type ClientSources, type HostClients } from './clients.js';
 
 export interface EngineOptions {
   mysqlClient: string;

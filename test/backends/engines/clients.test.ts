@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientsFor, EngineProbes, engineOptionsFromConfig, NODETOOL_TAG, SERVICE_TAG } from '../../../src/backends/engines/index.js';
+import { clientsFor, clientsOf, EngineProbes, engineOptionsFromConfig, NODETOOL_TAG, SERVICE_TAG } from '../../../src/backends/engines/index.js';
 import { createInventoryBackends } from '../../../src/backends/inventory/index.js';
 import { parseInventory } from '../../../src/backends/inventory/inventory-file.js';
 import type { Shell } from '../../../src/backends/ports.js';
@@ -12,6 +12,11 @@ import { loadConfig } from '../../../src/config/load.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
 import type { Instance } from '../../../src/domain/types.js';
 import { ConfigError } from '../../../src/errors.js';
+import type { Json, RunContext } from '../../../src/actions/engine/types.js';
+
+// A runbook's context is what clientsOf takes (checked by the compiler).
+export type RunContextFits = RunContext<unknown, Json> extends Parameters<typeof clientsOf>[0] ? true : never;
+const fits: RunContextFits = true;
 
 const INVENTORY = `defaults:
   engine: cassandra
@@ -48,6 +53,9 @@ describe('clientsFor', () => {
     const own = clientsFor(byName('cass-1'), sources);
     expect(own.nodetool).toBe('/opt/x/nodetool');
     expect(own.service.stop('cassandra')).toBe('systemctl --user stop cassandra');
+    // A runbook asks with its context.
+    expect(fits).toBe(true);
+    expect(clientsOf({ config, backends }, byName('cass-1')).nodetool).toBe('/opt/x/nodetool');
     const other = clientsFor(byName('cass-2'), sources);
     expect(other.nodetool).toBe('nodetool');
     expect(other.mysqlClient).toBe('mysql');
