@@ -21,9 +21,9 @@ export function nodetoolCommand(nodetool: string, subcommand: string): string {
 // One peer line, whichever version printed it (3.x format strings, 4.1+ tables):
 //   vnodes:          UN  10.0.1.11  1.21 GiB  256  33.3%  <host id>  rack1
 //   a token a node:  UN  10.0.1.11  1.21 GiB  33.3%  <host id>  -9223372036854775808  rack1
-// Status ?N is a node gossip does not know either way; Load and Owns are "?"
-// when unknown (Owns always, when the keyspaces' replication differs); the
-// host id is "null" before gossip has one; the address is an IPv4 or IPv6
+// Status ?N is a node gossip knows neither up nor down; Load and Owns are "?"
+// when unknown (Owns on every line when the keyspaces replicate differently,
+// with a Note after the table); the host id is "null" before gossip has one; the address is an IPv4 or IPv6
 // address, with :port under --print-port, or a host name under --resolve-ip;
 // decimals follow the JVM's locale. This is the line a refresh parses
 // thousands of times, so it is one regex.
