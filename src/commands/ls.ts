@@ -8,6 +8,7 @@ import { createFleetStore } from '../store/fleet.js';
 import { Poller } from '../store/poller.js';
 import type { CommandContext } from './types.js';
 import { CommandFailed } from '../errors.js';
+import { jsonForTerminal } from '../domain/terminal-text.js';
 
 export function register(program: Command, ctx: CommandContext): void {
   program
@@ -30,7 +31,7 @@ export function register(program: Command, ctx: CommandContext): void {
         }
         // The target may have learnt more while opening (the AWS account id).
         const target = backends.target;
-        ctx.io.stdout.write(opts.json ? `${JSON.stringify(lsJson(target, clusters), null, 2)}\n` : lsText(target, clusters));
+        ctx.io.stdout.write(opts.json ? `${jsonForTerminal(lsJson(target, clusters), 2)}\n` : lsText(target, clusters));
       } finally {
         await backends.close();
       }

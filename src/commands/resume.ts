@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { engineDeps } from '../actions/engine/deps.js';
 import { createHeadlessGate } from '../actions/engine/gate.js';
+import { createRedactor } from '../actions/engine/redact.js';
 import { listResumableRuns, loadRun } from '../actions/engine/history.js';
 import { resumeRun, type RunOutcome } from '../actions/engine/runner.js';
 import { createReporter, targetLine } from '../actions/headless/reporter.js';
@@ -75,7 +76,7 @@ export async function resumeCommand(
     try {
       const outcome = await resumeRun(getRunbookOrFail, view.id, deps, runSignal);
       if (outcome.status !== 'succeeded') {
-        throw new CommandFailed(`run ${outcome.runId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+        throw new CommandFailed(createRedactor(config.secrets).text(`run ${outcome.runId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`));
       }
       return outcome;
     } finally {

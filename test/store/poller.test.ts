@@ -148,6 +148,50 @@ describe('Poller', () => {
   });
 });
 
+describe('Poller: hostile text on its way to the fleet store', () => {
+  // Anything a terminal acts on: ESC, C1, and C0 but newline.
+  const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+
+  it('cleans names, tags, what a node answers and why a probe failed; unchanged answers stay the same objects', async () => {
+    const state = { failing: false, readOnly: '0' };
+    const b = backends(mariadbShell(state));
+    const hostile = { ...master, name: 'db-\x1b]0;pwned\x071', tags: { team: 'pay\x1b[2Jments', 'k\x9b31m': 'v' } };
+    b.inventory.discover = async () => ({
+      clusters: [{ name: 'orders\x07', engine: 'mysql', instanceIds: [master.id], source: 'inventory' }],
+      instances: [hostile],
+    });
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const poller = new Poller(b, store, options);
+    await poller.refreshNow();
+    const first = store.getState().clusters[0]!;
+    expect(first.name).toBe('orders');
+    expect(first.nodes[0]!.instance.name).toBe('db-1');
+    expect(first.nodes[0]!.instance.tags).toEqual({ team: 'payments', k: 'v' });
+    const facts = first.nodes[0]!.facts;
+    await poller.refreshNow();
+    expect(store.getState().clusters[0]!.nodes[0]!.facts).toBe(facts);
+
+    b.shell.exec = async () => {
+      throw new Error('ssh: \x1b]2;owned\x1b\\host key\rchanged\x9b2J');
+    };
+    await poller.refreshNow();
+    expect(store.getState().clusters[0]!.nodes[0]!.health.reason).toBe('probe failed: ssh: host key␍changed');
+    b.inventory.discover = async () => {
+      throw new Error('AccessDenied for tag value "\x1b[2J"');
+    };
+    await poller.refreshNow();
+    expect(store.getState().error).toBe('discovery failed: AccessDenied for tag value ""');
+    // Every string the screens can read, keys included.
+    const texts: string[] = [];
+    JSON.stringify(store.getState(), (k, v: unknown) => {
+      texts.push(k);
+      if (typeof v === 'string') texts.push(v);
+      return v;
+    });
+    expect(texts.filter((t) => CONTROL.test(t))).toEqual([]);
+  });
+});
+
 describe('Poller on a big fleet', () => {
   // 60 clusters of 10 MariaDB nodes: 600 nodes, so a round is 3 ticks of about 200 nodes.
   const clusters = Array.from({ length: 60 }, (_, c) => ({

@@ -6,6 +6,7 @@ import type { RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
 import type { RunView } from '../engine/run-view.js';
 import { STEP_GLYPH, targetLine } from './reporter.js';
+import { cleanDeep } from '../../domain/terminal-text.js';
 
 export interface Attempt {
   attempt: number;
@@ -44,7 +45,10 @@ export interface Timeline {
   isLive: boolean;
 }
 
-export function buildTimeline(view: RunView, records: readonly RunRecord[], isLive = false): Timeline {
+/** The timeline of a journal, cleaned for a terminal: the journal keeps node output as it came. */
+export function buildTimeline(rawView: RunView, rawRecords: readonly RunRecord[], isLive = false): Timeline {
+  const view = cleanDeep(rawView);
+  const records = cleanDeep(rawRecords);
   const steps: StepTimeline[] = view.steps.map((s, index) => ({
     index: index + 1,
     id: s.id,

@@ -4,12 +4,13 @@
 
 import * as z from 'zod';
 import {
+  isPeerOf,
   nodetoolCommand,
   probeCassandra,
   REPAIR_FINISHED,
   REPAIR_SUBCOMMAND,
 } from '../../backends/engines/cassandra.js';
-import { NODETOOL_TAG } from '../../backends/engines/index.js';
+import { clientsOf } from '../../backends/engines/clients.js';
 import type { Discovery } from '../../backends/ports.js';
 import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { Instance } from '../../domain/types.js';
@@ -100,13 +101,8 @@ function nodeOf(ctx: Ctx, id: string): Instance {
   return node.instance;
 }
 
-/** How nodetool runs on this host: the inventory's per-host command, else the config's. */
-function nodetoolFor(ctx: Ctx, node: Instance): string {
-  return (ctx.backends.target.kind === 'inventory' && node.tags[NODETOOL_TAG]) || ctx.config.engines.nodetool;
-}
-
 function nodetoolOn(ctx: Ctx, node: Instance): string {
-  return nodetoolCommand(nodetoolFor(ctx, node), REPAIR_SUBCOMMAND);
+  return nodetoolCommand(clientsOf(ctx, node).nodetool, REPAIR_SUBCOMMAND);
 }
 
 const pick = (allOverdue: boolean): RepairStep => ({
@@ -300,7 +296,7 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
         }
         const timeoutMs = ctx.config.engines.probeTimeoutSeconds * 1000;
         const probes = await Promise.allSettled(
-          members.map((m) => probeCassandra(ctx.backends.shell, m, { nodetool: nodetoolFor(ctx, m), timeoutMs, signal })),
+          members.map((m) => probeCassandra(ctx.backends.shell, m, { nodetool: clientsOf(ctx, m).nodetool, timeoutMs, signal })),
         );
         const problems: string[] = [];
         probes.forEach((p, i) => {
@@ -311,7 +307,7 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
           }
           for (const peer of p.value.ring) {
             if (peer.status === 'UN') continue;
-            const who = members.find((x) => x.privateIp === peer.address)?.name ?? peer.address;
+            const who = members.find((x) => isPeerOf(peer.address, x))?.name ?? peer.address;
             problems.push(`${who} is ${peer.status} (seen from ${m.name})`);
           }
         });

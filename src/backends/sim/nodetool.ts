@@ -72,13 +72,27 @@ function status(world: SimWorld, id: string): string {
 }
 
 const STATUS_HEADER = ['--', 'Address', 'Load', 'Tokens', 'Owns (effective)', 'Host ID', 'Rack'];
+const STATUS_HEADER_NO_OWNS = ['--', 'Address', 'Load', 'Tokens', 'Owns', 'Host ID', 'Rack'];
+export const REPLICATION_NOTE = "Note: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless";
+
+/**
+ * Cassandra computes effective ownership only when every user keyspace
+ * replicates alike; otherwise Owns is "?" and a Note follows the table, as on
+ * most production rings. The simulated keyspaces carry no replication
+ * settings, so two user keyspaces on a ring are taken to differ.
+ */
+function keyspacesDiffer(keyspaces: readonly string[]): boolean {
+  return keyspaces.filter((k) => !k.startsWith('system')).length > 1;
+}
 
 function renderStatus(world: SimWorld, id: string): string {
   const w = world.view();
   const ring = w.rings[w.cassandra[id]!.ring]!;
   const t = world.now();
   const members = ringStatus(world, id);
-  const owns = `${Math.min(100, (REPLICATION_FACTOR / Math.max(1, members.length)) * 100).toFixed(1)}%`;
+  const differ = keyspacesDiffer(ring.keyspaces);
+  const header = differ ? STATUS_HEADER_NO_OWNS : STATUS_HEADER;
+  const owns = differ ? '?' : `${Math.min(100, (REPLICATION_FACTOR / Math.max(1, members.length)) * 100).toFixed(1)}%`;
   const rows: string[][] = [];
   for (const { id: m, status: st } of members) {
     const inst = w.instances[m]!;
@@ -86,12 +100,13 @@ function renderStatus(world: SimWorld, id: string): string {
     const load = c.loadBytes * (1 + 0.01 * smoothNoise(w.seed, keyOf(m), t, 600_000));
     rows.push([st, inst.privateIp, formatSize(load), String(c.tokens), owns, c.hostId, inst.az]);
   }
-  const widths = STATUS_HEADER.map((h) => h.length);
+  const widths = header.map((h) => h.length);
   for (const row of rows) for (let k = 0; k < row.length; k++) widths[k] = Math.max(widths[k]!, row[k]!.length);
   const title = `Datacenter: ${ring.datacenter}`;
-  let text = `${title}\n${'='.repeat(title.length)}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n${statusLine(STATUS_HEADER, widths)}\n`;
+  let text = `${title}\n${'='.repeat(title.length)}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n${statusLine(header, widths)}\n`;
   for (const row of rows) text += `${statusLine(row, widths)}\n`;
-  return text;
+  // nodetool ends the table with a blank line, then its notes.
+  return differ ? `${text}\n${REPLICATION_NOTE}\n` : text;
 }
 
 /** A table line: every cell but the last padded to its column's width, two spaces between. */

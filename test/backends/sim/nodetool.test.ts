@@ -27,6 +27,23 @@ describe('simulated nodetool', () => {
     expect(facts.kind === 'cassandra' && facts.cassandra.status).toBe('UN');
   });
 
+  it('on a ring whose keyspaces replicate differently prints Owns ? and the Note, as real rings do, and still parses', async () => {
+    const { b, nodes } = await ring();
+    const ringName = b.world.view().cassandra[nodes[0]!.id]!.ring;
+    b.world.mutate((w) => {
+      w.rings[ringName]!.keyspaces.push('audit');
+    });
+    const res = await b.shell.exec(nodes[0]!, 'nodetool -u cassandra -pw S3cret status');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/--  Address +Load +Tokens +Owns +Host ID +Rack\n/);
+    expect(res.stdout).toMatch(/\n\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n$/);
+    const peers = parseNodetoolStatus(res.stdout);
+    expect(peers).toHaveLength(nodes.length);
+    expect(peers.every((p) => p.owns === '?')).toBe(true);
+    const facts = await new EngineProbes(b.shell).probe(nodes[1]!, 'cassandra');
+    expect(facts.kind === 'cassandra' && facts.cassandra.status).toBe('UN');
+  });
+
   it('streams a repair over virtual minutes and finishes with "Repair command #N finished"', async () => {
     const { b, nodes } = await ring();
     const chunks: string[] = [];
