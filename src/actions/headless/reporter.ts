@@ -6,8 +6,7 @@ import type { PlanStep, CheckResult, RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
 import type { Target } from '../../domain/types.js';
 import { reduceRun, type RunView } from '../engine/run-view.js';
-
-export const STEP_GLYPH = { pending: '○', running: '◐', ok: '✓', failed: '✗', skipped: '–' } as const;
+import { checkGlyph, STEP_GLYPH } from '../../ui/status-glyphs.js';
 
 export interface Reporter {
   (record: RunRecord): void;
@@ -24,8 +23,7 @@ export function planLines(plan: PlanStep[], preflight: CheckResult[]): string[] 
   if (preflight.length > 0) {
     lines.push('preflight');
     for (const c of preflight) {
-      const glyph = c.status === 'ok' ? '✓' : c.status === 'overridden' ? '!' : c.status === 'not-run' ? '○' : '✗';
-      lines.push(`  ${glyph} ${c.title}: ${c.status === 'overridden' ? `OVERRIDDEN: ${c.detail}` : c.detail}`);
+      lines.push(`  ${checkGlyph(c.status)} ${c.title}: ${c.status === 'overridden' ? `OVERRIDDEN: ${c.detail}` : c.detail}`);
     }
   }
   if (plan.length > 0) {

@@ -7,7 +7,7 @@ import { useFleet, useUi, useUiStore } from '../../store/context.js';
 import { selectCluster } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag } from '../../ui/format.js';
-import { healthColour, healthText, HEALTH_STYLE } from '../../ui/health-badge.js';
+import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
 import { DetailLine } from '../../ui/detail-line.js';
 import { Line } from '../../ui/line.js';
 import { Table } from '../../ui/table.js';

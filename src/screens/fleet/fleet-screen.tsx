@@ -8,7 +8,7 @@ import { useFleet, useUi } from '../../store/context.js';
 import { selectClusters } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { DetailLine } from '../../ui/detail-line.js';
-import { healthColour, healthText } from '../../ui/health-badge.js';
+import { healthColour, healthText } from '../../ui/status-glyphs.js';
 import { Table } from '../../ui/table.js';
 import { TitleLine } from '../../ui/title-line.js';
 import { matchesFilter } from '../filter-line.js';

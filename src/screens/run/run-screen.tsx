@@ -12,6 +12,7 @@ import type { RunsStore, RunView } from '../../store/runs.js';
 import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
 import { fit } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
+import { checkGlyph } from '../../ui/status-glyphs.js';
 import { focusStep, outputWindow, runHints, stepLine } from './run-lines.js';
 
 export interface RunScreenProps {
@@ -164,7 +165,7 @@ function colorOf(status: string): string | undefined {
 function preflightLines(run: RunView, rows: number, width: number) {
   const lines = [
     ...(run.preflight.length > 0 ? ['preflight:'] : []),
-    ...run.preflight.map((c) => `  ${c.status === 'ok' ? '✓' : c.status === 'overridden' ? '!' : c.status === 'not-run' ? '○' : '✗'} ${c.title}: ${c.detail}`),
+    ...run.preflight.map((c) => `  ${checkGlyph(c.status)} ${c.title}: ${c.detail}`),
   ];
   return lines.slice(0, rows).map((l, i) => (
     <Text key={`p${i}`} wrap="truncate">
