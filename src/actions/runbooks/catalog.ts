@@ -153,7 +153,7 @@ const repairEntry: CatalogEntry = {
         value: ALL_OVERDUE,
         label: 'all overdue',
         ...(overdue.length > 0
-          ? { detail: `${listed(overdue.map(nodeName), 3)}: one at a time, checkpoint between` }
+          ? { detail: `${overdue.length} node${overdue.length > 1 ? 's' : ''}, oldest first, checkpoint between` }
           : { disabled: `none is overdue (${formatSeconds(gcGraceSeconds)} gc_grace)` }),
       },
       ...ordered.map((n) => {

@@ -104,7 +104,7 @@ describe('repair in the catalog', () => {
     expect(node.default).toBe('least-recent');
     expect(node.options.map((o) => [o.label, o.detail])).toEqual([
       ['least recently repaired', 'now cass-2, never repaired'],
-      ['all overdue', 'cass-2, cass-1, cass-4: one at a time, checkpoint between'],
+      ['all overdue', '3 nodes, oldest first, checkpoint between'],
       ['cass-2', 'never repaired · overdue'],
       ['cass-1', 'repaired 14 d ago · overdue'],
       ['cass-4', 'repaired 11 d ago · overdue'],
