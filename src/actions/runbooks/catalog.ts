@@ -7,7 +7,7 @@
 // switchover, failover, rebuild and rotate register here as they are written;
 // a runbook that cannot be started yet is not listed at all.
 
-import { chooseRepairNode } from '../../domain/repair-choice.js';
+import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { ClusterView, EngineKind, NodeView } from '../../domain/types.js';
 import { formatSeconds } from '../../ui/format.js';
 import { repairRunbook } from './repair.js';
@@ -91,13 +91,11 @@ function repairBlockers(cluster: ClusterView): string[] {
   return [...found.values()];
 }
 
-/** Members, least recently repaired first: never repaired (or a tag that is not a time) first, by name. */
+/** Members in the order the runbook repairs them (its own rule): never repaired first, then the oldest repair. */
 function byLeastRecentRepair(nodes: readonly NodeView[]): NodeView[] {
-  return [...nodes].sort((a, b) => {
-    const x = a.repairAgeSeconds ?? Infinity;
-    const y = b.repairAgeSeconds ?? Infinity;
-    return y - x || nodeName(a).localeCompare(nodeName(b)) || a.instance.id.localeCompare(b.instance.id);
-  });
+  const byId = new Map(nodes.map((n) => [n.instance.id, n]));
+  const candidates = nodes.map((n) => ({ id: n.instance.id, name: nodeName(n), ...(n.lastRepaired !== undefined ? { lastRepaired: n.lastRepaired } : {}) }));
+  return orderRepairNodes(candidates).map((c) => byId.get(c.id)!);
 }
 
 function repairAgeText(n: NodeView): string {
@@ -138,11 +136,8 @@ const repairEntry: CatalogEntry = {
   fields(cluster, { gcGraceSeconds }) {
     const ordered = byLeastRecentRepair(cluster.nodes);
     const overdue = ordered.filter((n) => isOverdue(n, gcGraceSeconds));
-    // The runbook's own choice, so the form names the node the plan will name.
-    const next = chooseRepairNode(
-      cluster.nodes.map((n) => ({ id: n.instance.id, name: nodeName(n), ...(n.lastRepaired !== undefined ? { lastRepaired: n.lastRepaired } : {}) })),
-    );
-    const nextNode = next ? cluster.nodes.find((n) => n.instance.id === next.id) : undefined;
+    // The runbook's own order, so the form names the node the plan will name.
+    const nextNode = ordered[0];
     const options: ChoiceOption[] = [
       {
         value: LEAST_RECENT,
