@@ -109,9 +109,9 @@ function nodetoolOn(ctx: Ctx, node: Instance): string {
   return nodetoolCommand(nodetoolFor(ctx, node), REPAIR_SUBCOMMAND);
 }
 
-const pick: RepairStep = {
+const pick = (allOverdue: boolean): RepairStep => ({
   id: 'pick',
-  title: 'pick the node to repair',
+  title: allOverdue ? 'pick the overdue nodes' : 'pick the node to repair',
   danger: 'read',
   mutates: false,
   describe: (ctx) => [
@@ -131,13 +131,13 @@ const pick: RepairStep = {
     }
     for (const n of now) ctx.output('stdout', `chose ${n.instance.name} (${n.instance.id}, ${n.instance.privateIp}): ${n.reason}\n`);
   },
-};
+});
 
 /** `nodetool repair -pr` on one node: the repair step of a one-node run, or one of a group. */
 function repairStep(id: string, nodeId: string, group: string | undefined, timeoutMs: number): RepairStep {
   return {
     id,
-    title: group ? `nodetool repair -pr on ${group}` : 'nodetool repair -pr',
+    title: 'nodetool repair -pr',
     ...(group ? { group } : {}),
     danger: 'caution',
     mutates: true,
@@ -215,7 +215,7 @@ async function tagOf(ctx: Ctx, nodeId: string, signal: AbortSignal): Promise<str
 function tagStep(id: string, nodeId: string, group: string | undefined): RepairStep {
   return {
     id,
-    title: group ? `tag ${REPAIR_TAG} on ${group}` : `tag ${REPAIR_TAG}`,
+    title: `tag ${REPAIR_TAG}`,
     ...(group ? { group } : {}),
     danger: 'read',
     mutates: true,
@@ -330,10 +330,10 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
     const timeoutMs = (ctx.params.timeoutMinutes ?? ctx.config.engines.repairTimeoutMinutes) * 60_000;
     if (!ctx.params.allOverdue) {
       const only = ctx.state.nodes[0]?.instance.id ?? '';
-      return [pick, repairStep('repair', only, undefined, timeoutMs), tagStep('tag', only, undefined)];
+      return [pick(false), repairStep('repair', only, undefined, timeoutMs), tagStep('tag', only, undefined)];
     }
     // One group per node, ids fixed at plan time (the node names), a checkpoint between nodes.
-    const steps: RepairStep[] = [pick];
+    const steps: RepairStep[] = [pick(true)];
     const total = ctx.state.nodes.length;
     ctx.state.nodes.forEach(({ instance }, i) => {
       if (i > 0) steps.push(nextNodeCheckpoint(`next:${instance.name}`, i, total, instance.name));
