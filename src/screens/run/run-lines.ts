@@ -30,7 +30,7 @@ export function durationText(step: StepView, speed: number | undefined): string 
 }
 
 export function stepLine(step: StepView, index: number, speed: number | undefined): string {
-  const gate = step.danger === 'read' ? '' : ` [${step.danger}]`;
+  const gate = step.kind === 'checkpoint' ? ' [checkpoint]' : step.danger === 'read' ? '' : ` [${step.danger}]`;
   const node = step.node ? ` · ${step.node.name}` : '';
   const extra = step.status === 'running' ? progressText(step, speed) : durationText(step, speed);
   const why = step.unavailable ? ` · unavailable: ${step.unavailable}` : step.via === 'is-done' ? ' · found done on resume' : '';

@@ -88,10 +88,15 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   const focus = focusStep(run, chosen);
   const step = run.steps[focus];
   const promptLines = gate ? promptHeight(gate.request) : isAbortAsked ? 3 : run.blocked || run.reason ? 2 : 0;
-  const stepRows = Math.min(run.steps.length, Math.max(3, Math.floor(height / 3)));
-  const first = Math.min(Math.max(0, focus - stepRows + 1), Math.max(0, run.steps.length - stepRows));
   const describeRows = Math.min(step?.describe.length ?? 0, 3);
-  const outputRows = Math.max(0, height - 1 - stepRows - 1 - describeRows - promptLines - 1);
+  // Before the start the plan is what there is to read: the steps get the room the preflight lines leave.
+  // Once running, a third of the screen, and the output of the step gets the rest.
+  const fixedRows = 1 + 1 + describeRows + promptLines + 1;
+  const planRoom = isPlanned || isOffered ? height - fixedRows - (run.preflight.length > 0 ? run.preflight.length + 1 : 0) : 0;
+  const stepRows = Math.min(run.steps.length, Math.max(3, Math.floor(height / 3), planRoom));
+  const first = Math.min(Math.max(0, focus - stepRows + 1), Math.max(0, run.steps.length - stepRows));
+  const outputRows = Math.max(0, height - stepRows - fixedRows);
+  const hidden = run.steps.length - stepRows;
 
   return (
     <Box flexDirection="column" width={width} height={height}>
@@ -104,7 +109,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
         </Text>
       ))}
       <Text dimColor wrap="truncate">
-        {fit(`─ ${focus + 1}. ${step?.title ?? ''}${step?.node ? ` · ${step.node.name}` : ''} `, width, 'left', false)}
+        {fit(`─ ${focus + 1}. ${step?.title ?? ''}${step?.node ? ` · ${step.node.name}` : ''}${hidden > 0 ? ` ─ steps ${first + 1}-${first + stepRows} of ${run.steps.length}, ↑↓ for the rest` : ''} `, width, 'left', false)}
       </Text>
       {(step?.describe ?? []).slice(0, describeRows).map((d, i) => (
         <Text key={`d${i}`} wrap="truncate">
