@@ -102,6 +102,24 @@ describe('the runbook picker on the simulated fleet (repair-overdue)', () => {
     await app.waitForText(`Fleet › ${RING} › runbooks`);
   });
 
+  it('plans all overdue nodes, oldest first, one group of steps per node with a checkpoint between', async () => {
+    const { app } = await openConsole();
+    await openRepairForm(app);
+    await app.press('j');
+    await app.waitForText('› ● all overdue');
+    await app.press(keys.enter);
+    const plan = await app.waitForText('plan: ⏎ to start');
+    const steps = plan.split('\n').filter((l) => /^[› ]○ \d+\. /.test(l)).map((l) => l.slice(2).trim());
+    expect(steps).toEqual([
+      '1. pick the overdue nodes',
+      ...['01', '02', '03', '04'].flatMap((n, i) => [
+        ...(i > 0 ? [`${3 * i + 1}. ${i} of 4 repaired; next: timeline-ring-${n} [checkpoint]`] : []),
+        `${3 * i + 2}. nodetool repair -pr · timeline-ring-${n} [caution]`,
+        `${3 * i + 3}. tag last-repaired · timeline-ring-${n}`,
+      ]),
+    ]);
+  });
+
   it('a plan ready only after the operator left the form is dropped, not pushed over their screen', async () => {
     const { app, ui, runner } = await openConsole();
     await openRepairForm(app);
