@@ -28,7 +28,7 @@ const BACK: KeyHint = { keys: 'esc', label: 'clear the filter, else back', foote
 
 export function hintsFor(screen: ScreenRef, { canStartRunbooks = false }: HintOptions = {}): KeyHint[] {
   const runbooks = (where: string): KeyHint[] =>
-    canStartRunbooks ? [{ keys: RUNBOOKS_KEY, label: `runbooks for ${where}: pick one, fill in its form, read its plan`, footerLabel: 'runbooks', isFooter: true }] : [];
+    canStartRunbooks ? [{ keys: RUNBOOKS_KEY, label: `runbooks for ${where}: list, form, then the plan`, footerLabel: 'runbooks', isFooter: true }] : [];
   switch (screen.kind) {
     case 'fleet':
       return [
@@ -71,7 +71,7 @@ export function hintsFor(screen: ScreenRef, { canStartRunbooks = false }: HintOp
       return [
         MOVE,
         { keys: '⏎', label: 'open the runbook\'s form (nothing runs yet)', footerLabel: 'choose', isFooter: true },
-        { keys: 'esc', label: 'clear the filter, else back to the cluster', footerLabel: 'back', isFooter: true },
+        BACK,
         FILTER,
         REFRESH,
         QUIT,
@@ -80,7 +80,7 @@ export function hintsFor(screen: ScreenRef, { canStartRunbooks = false }: HintOp
     case 'runbook-form':
       return [
         { keys: '↑/↓ j/k', short: '↑↓', label: 'move; in a choice the answer follows the cursor', footerLabel: 'choose', isFooter: true },
-        { keys: '⏎', label: 'plan the run: preflight, then the plan to read (nothing runs until you start it)', footerLabel: 'plan', isFooter: true },
+        { keys: '⏎', label: 'plan: preflight, then the plan to read; nothing runs yet', footerLabel: 'plan', isFooter: true },
         { keys: 'esc', label: 'back to the list of runbooks', footerLabel: 'back', isFooter: true },
         { keys: 'space', label: 'switch a yes/no answer' },
         { keys: 'PgUp/PgDn', label: 'page up / down' },

@@ -73,22 +73,27 @@ function nodeName(n: NodeView): string {
   return n.instance.name || n.instance.id;
 }
 
-/** What stops a repair from doing its work: a member not running, or not UN as the ring sees it (the preflight's own test). */
-function repairBlockers(cluster: ClusterView): string[] {
+/**
+ * What stops a repair from doing its work, by node name: a member that is not
+ * running ("stopped"), or not UN as a node with fresh data sees the ring
+ * ("DN"): the preflight's own test. A stale node's view of the ring is not
+ * trusted to block.
+ */
+function repairBlockers(cluster: ClusterView): Map<string, string> {
   const found = new Map<string, string>();
   const byIp = new Map(cluster.nodes.map((n) => [n.instance.privateIp, nodeName(n)]));
   for (const n of cluster.nodes) {
-    if (n.instance.state !== 'running') found.set(nodeName(n), `${nodeName(n)} is ${n.instance.state}`);
+    if (n.instance.state !== 'running') found.set(nodeName(n), n.instance.state);
   }
   for (const n of cluster.nodes) {
     if (n.stale || n.facts?.kind !== 'cassandra') continue;
     for (const peer of n.facts.cassandra.ring) {
       if (peer.status === 'UN') continue;
       const who = byIp.get(peer.address) ?? peer.address;
-      if (!found.has(who)) found.set(who, `${who} is ${peer.status}`);
+      if (!found.has(who)) found.set(who, peer.status);
     }
   }
-  return [...found.values()];
+  return found;
 }
 
 /** Members in the order the runbook repairs them (its own rule): never repaired first, then the oldest repair. */
@@ -116,7 +121,7 @@ const repairEntry: CatalogEntry = {
   offer(cluster, { gcGraceSeconds }) {
     const grace = `gc_grace ${formatSeconds(gcGraceSeconds)}`;
     if (cluster.nodes.length === 0) return { applies: false, reason: 'not now — the cluster has no member instances' };
-    const blockers = repairBlockers(cluster);
+    const blockers = [...repairBlockers(cluster)].map(([who, what]) => `${who} is ${what}`);
     if (blockers.length > 0) return { applies: false, reason: `not now — ${listed(blockers)}; a repair needs every node UN` };
     const overdue = cluster.nodes.filter((n) => isOverdue(n, gcGraceSeconds));
     if (overdue.length === 0) {
@@ -135,6 +140,7 @@ const repairEntry: CatalogEntry = {
   },
   fields(cluster, { gcGraceSeconds }) {
     const ordered = byLeastRecentRepair(cluster.nodes);
+    const blockers = repairBlockers(cluster);
     const overdue = ordered.filter((n) => isOverdue(n, gcGraceSeconds));
     // The runbook's own order, so the form names the node the plan will name.
     const nextNode = ordered[0];
@@ -154,7 +160,8 @@ const repairEntry: CatalogEntry = {
       ...ordered.map((n) => {
         const notes = [repairAgeText(n)];
         if (isOverdue(n, gcGraceSeconds)) notes.push('overdue');
-        if (n.instance.state !== 'running') notes.push(n.instance.state);
+        const blocked = blockers.get(nodeName(n));
+        if (blocked !== undefined) notes.push(blocked);
         return { value: `${NODE}${nodeName(n)}`, label: nodeName(n), detail: notes.join(' · ') };
       }),
     ];

@@ -73,7 +73,13 @@ export function RunbookForm({ cluster: name, runbook, width, height, isActive }:
   }, [ui, screen, entry, cluster, fields, onRunbook, runbook]);
 
   const statusLines = formStatus(form, runbook, name, width);
-  const rowsHeight = Math.max(1, height - 2 - statusLines.length);
+  // Why it applies, or why not, whole: a reason cut off at 80 columns is the part that mattered.
+  const offerLines = offer
+    ? wrap(`${offer.applies ? OFFER_GLYPH.applies : OFFER_GLYPH.notNow} ${offer.reason}`, Math.max(10, width - 2))
+        .slice(0, 2)
+        .map((l, i) => (i > 0 ? `  ${l}` : l))
+    : [];
+  const rowsHeight = Math.max(1, height - 1 - offerLines.length - statusLines.length);
   useFormKeys({ screen, fields, pageSize: Math.max(1, rowsHeight - 1), isActive, onSubmit: submit });
 
   const startRef = useRef(0);
@@ -98,12 +104,9 @@ export function RunbookForm({ cluster: name, runbook, width, height, isActive }:
   return (
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine title={title} detail={entry.title} width={width} />
-      {offer ? (
-        <Line
-          segments={[{ text: fit(`${offer.applies ? OFFER_GLYPH.applies : OFFER_GLYPH.notNow} ${offer.reason}`, width, 'left', false), colour: offer.applies ? 'yellow' : undefined }]}
-          width={width}
-        />
-      ) : null}
+      {offerLines.map((l, i) => (
+        <Line key={`w${i}`} segments={[{ text: fit(l, width, 'left', false), colour: offer?.applies ? 'yellow' : undefined }]} width={width} />
+      ))}
       <Box flexDirection="column" height={rowsHeight} overflowY="hidden">
         {rows.slice(start, start + rowsHeight).map((row, i) => (
           <Line key={`${row.field}:${row.kind === 'option' ? row.option.value : row.kind}`} segments={rowSegments(row, start + i === cursor, values, labelWidth, width)} width={width} />
@@ -148,7 +151,7 @@ function formStatus(form: FormData, runbook: string, cluster: string, width: num
   const line = (text: string, colour?: string) => ({ text: fit(text, width, 'left', false), ...(colour ? { colour } : {}) });
   switch (form.status) {
     case 'planning':
-      return [line(`${STEP_GLYPH.running} preflight and plan for ${runbook} on ${cluster}… (the plan opens when ready; esc leaves it)`, 'cyan')];
+      return [line(`${STEP_GLYPH.running} preflight and plan for ${runbook} on ${cluster}… (esc leaves it)`, 'cyan')];
     case 'failed':
       return wrap(`${CHECK_GLYPH.failed} could not plan ${runbook} on ${cluster}: ${form.message ?? 'no reason given'}`, width)
         .slice(0, 3)

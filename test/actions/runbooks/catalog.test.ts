@@ -112,6 +112,15 @@ describe('repair in the catalog', () => {
     ]);
   });
 
+  it('says beside a node that it is down, as the ring sees it', () => {
+    const node = choices(repair.fields(ring([14, 2, 11], { 3: 'DN' }, { 2: 'stopped' }), CTX));
+    expect(node.options.filter((o) => o.value.startsWith('node:')).map((o) => o.detail)).toEqual([
+      'repaired 14 d ago · overdue',
+      'repaired 11 d ago · overdue · DN',
+      'repaired 2 d ago · stopped',
+    ]);
+  });
+
   it('shows "all overdue" disabled, with why, when nothing is overdue', () => {
     const node = choices(repair.fields(ring([1, 2]), CTX));
     const all = node.options.find((o) => o.label === 'all overdue')!;

@@ -203,7 +203,7 @@ describe('the runbook picker', () => {
     expect(frame).not.toContain('least recently repaired');
     await app.press('?');
     frame = await app.waitForText('Keys · repair on big-ring');
-    expect(frame).toContain('plan the run');
+    expect(frame).toContain('plan: preflight, then the plan to read; nothing runs yet');
     expect(frame).toContain('back to the list of runbooks');
   });
 });
