@@ -10,9 +10,9 @@ import type { GateRequestView } from '../../actions/engine/records.js';
 import { targetLine } from '../../actions/headless/reporter.js';
 import type { RunsStore, RunView } from '../../store/runs.js';
 import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
-import { fit } from '../../ui/format.js';
+import { fit, wrap } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
-import { checkGlyph } from '../../ui/status-glyphs.js';
+import { CHECK_GLYPH, checkGlyph } from '../../ui/status-glyphs.js';
 import { focusStep, outputWindow, runHints, stepLine } from './run-lines.js';
 
 export interface RunScreenProps {
@@ -87,7 +87,10 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
 
   const focus = focusStep(run, chosen);
   const step = run.steps[focus];
-  const promptLines = gate ? promptHeight(gate.request) : isAbortAsked ? 3 : run.blocked || run.reason ? 2 : 0;
+  // Why the run is blocked or how it ended, wrapped here so its height is known: a preflight
+  // reason naming every down node of a ring runs to many lines, and must not push the screen over.
+  const outcome = gate || isAbortAsked ? [] : outcomeLines(run, isRunning, width, Math.max(2, Math.floor(height / 4)));
+  const promptLines = gate ? promptHeight(gate.request) : isAbortAsked ? 3 : outcome.length;
   const describeRows = Math.min(step?.describe.length ?? 0, 3);
   // Before the start the plan is what there is to read: the steps get the room the preflight lines leave.
   // Once running, a third of the screen, and the output of the step gets the rest.
@@ -109,7 +112,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
         </Text>
       ))}
       <Text dimColor wrap="truncate">
-        {fit(`─ ${focus + 1}. ${step?.title ?? ''}${step?.node ? ` · ${step.node.name}` : ''}${hidden > 0 ? ` ─ steps ${first + 1}-${first + stepRows} of ${run.steps.length}, ↑↓ for the rest` : ''} `, width, 'left', false)}
+        {fit(step === undefined ? '─ no steps planned ' : `─ ${focus + 1}. ${step.title}${step.node ? ` · ${step.node.name}` : ''}${hidden > 0 ? ` ─ steps ${first + 1}-${first + stepRows} of ${run.steps.length}, ↑↓ for the rest` : ''} `, width, 'left', false)}
       </Text>
       {(step?.describe ?? []).slice(0, describeRows).map((d, i) => (
         <Text key={`d${i}`} wrap="truncate">
@@ -117,7 +120,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
         </Text>
       ))}
       <Box flexDirection="column" height={outputRows} overflowY="hidden">
-        {isPlanned && step?.output.length === 0
+        {isPlanned && (step === undefined || step.output.length === 0)
           ? preflightLines(run, outputRows, width)
           : outputWindow(step, outputRows).map((l, i) => (
               <Text key={`o${i}`} wrap="truncate" dimColor>
@@ -137,11 +140,13 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
           onCancel={() => setAbortAsked(false)}
           isActive={isActive}
         />
-      ) : run.blocked ? (
-        <Text color="red" wrap="wrap">{`✗ blocked: ${run.blocked}`}</Text>
-      ) : run.reason && !isRunning ? (
-        <Text color={run.status === 'succeeded' ? 'green' : 'red'} wrap="wrap">{`${run.status}: ${run.reason}`}</Text>
-      ) : null}
+      ) : (
+        outcome.map((l, i) => (
+          <Text key={`r${i}`} color={run.status === 'succeeded' && !run.blocked ? 'green' : 'red'} wrap="truncate">
+            {l}
+          </Text>
+        ))
+      )}
       <Text wrap="truncate">
         {fit(
           runHints(run, { isPlanned, isOffered, hasGate: gate !== undefined || isAbortAsked })
@@ -154,6 +159,17 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       </Text>
     </Box>
   );
+}
+
+/** The blocked reason or the run's end, wrapped to the width, at most `max` lines. */
+function outcomeLines(run: RunView, isRunning: boolean, width: number, max: number): string[] {
+  const text = run.blocked ? `${CHECK_GLYPH.failed} blocked: ${run.blocked}` : run.reason && !isRunning ? `${run.status}: ${run.reason}` : '';
+  if (!text) return [];
+  const lines = wrap(text, Math.max(10, width));
+  if (lines.length <= max) return lines;
+  // A blocked plan never started, so it has no journal to point to.
+  const more = run.blocked ? `… ${lines.length - max + 1} more lines` : `… (nightshift show ${run.id} has all of it)`;
+  return [...lines.slice(0, max - 1), fit(more, width, 'left', false)];
 }
 
 function statusWord(run: RunView, isOffered: boolean): string {

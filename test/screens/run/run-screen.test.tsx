@@ -105,6 +105,42 @@ describe('run screen', () => {
   });
 });
 
+describe('a plan blocked by its preflight', () => {
+  it('keeps the screen whole at 80x24 when the reason runs to many lines, and shows each check', async () => {
+    const runs = createRunsStore();
+    const downs = Array.from({ length: 12 }, (_, i) => `ring-0${i % 3} is DN (seen from ring-1${i})`).join('; ');
+    const reason = `every node UN in nodetool status: ${downs}`;
+    runs.getState().actions.apply(
+      stamp('r9', 0, {
+        type: 'planned',
+        runbook: 'repair',
+        title: 'Cassandra repair',
+        cluster: 'ring',
+        plan: [],
+        preflight: [
+          { id: 'ring', title: 'the cluster is a Cassandra ring', status: 'ok', detail: 'ring: Cassandra, 6 nodes', overridable: false },
+          { id: 'all-up', title: 'every node UN in nodetool status', status: 'failed', detail: downs, overridable: false },
+        ],
+        blocked: `preflight ${reason}`,
+      }),
+    );
+    const controller: RunController = { runId: 'r9', isStarted: false, start: vi.fn(), abort: () => {}, answer: () => {}, done: new Promise(() => {}) };
+    const app = await renderInk(<RunScreen runId="r9" runs={runs} controller={controller} width={80} height={22} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
+    const frame = await app.waitForText('more lines');
+    const lines = frame.split('\n');
+    expect(lines[0]).toBe('Cassandra repair on ring · BLOCKED');
+    expect(lines.length).toBeLessThanOrEqual(22);
+    expect(frame).toContain('─ no steps planned');
+    expect(frame).toContain('✓ the cluster is a Cassandra ring: ring: Cassandra, 6 nodes');
+    expect(frame).toContain('✗ blocked: preflight every node UN in nodetool status: ring-00 is DN');
+    expect(frame).toMatch(/… \d+ more lines/);
+    // No journal to point to: the plan never started.
+    expect(frame).not.toContain('nightshift show');
+    await app.press(keys.enter);
+    expect(controller.start).not.toHaveBeenCalled();
+  });
+});
+
 describe('run screen gates (planted questions)', () => {
   function planted(kind: 'destructive' | 'caution') {
     const runs = createRunsStore();
