@@ -47,3 +47,6 @@ export function checkGlyph(status: string): string {
 
 /** Whether a runbook applies to a cluster now (the runbook picker): its reason follows in words. */
 export const OFFER_GLYPH = { applies: '●', notNow: '○' } as const;
+
+/** An answer of a choice in a runbook's form: chosen, not chosen, not available (its reason follows). */
+export const CHOICE_GLYPH = { chosen: '●', notChosen: '○', unavailable: '–' } as const;

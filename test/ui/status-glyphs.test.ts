@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a build script in plain JavaScript, without types
 import { NARROW_RANGES } from '../../scripts/narrow-text.mjs';
-import { CHECK_GLYPH, checkGlyph, HEALTH_STYLE, healthText, OFFER_GLYPH, STEP_GLYPH, stepGlyph } from '../../src/ui/status-glyphs.js';
+import { CHECK_GLYPH, checkGlyph, CHOICE_GLYPH, HEALTH_STYLE, healthText, OFFER_GLYPH, STEP_GLYPH, stepGlyph } from '../../src/ui/status-glyphs.js';
 
 const isNarrow = (ch: string) => {
   const cp = ch.codePointAt(0)!;
@@ -15,12 +15,13 @@ describe('status glyphs', () => {
       ...Object.values(STEP_GLYPH),
       ...Object.values(CHECK_GLYPH),
       ...Object.values(OFFER_GLYPH),
+      ...Object.values(CHOICE_GLYPH),
     ];
     expect(glyphs.filter((g) => !isNarrow(g))).toEqual([]);
   });
 
   it('tell the states of one kind apart without colour', () => {
-    for (const table of [Object.values(HEALTH_STYLE).map((s) => s.glyph), Object.values(STEP_GLYPH), Object.values(CHECK_GLYPH), Object.values(OFFER_GLYPH)]) {
+    for (const table of [Object.values(HEALTH_STYLE).map((s) => s.glyph), Object.values(STEP_GLYPH), Object.values(CHECK_GLYPH), Object.values(OFFER_GLYPH), Object.values(CHOICE_GLYPH)]) {
       expect(new Set(table).size).toBe(table.length);
     }
   });

@@ -12,7 +12,7 @@ import { EMPTY_FORM, screenKey, type FormData } from '../../store/ui.js';
 import { windowStart } from '../../ui/columns.js';
 import { fit, wrap } from '../../ui/format.js';
 import { Line, type Segment } from '../../ui/line.js';
-import { CHECK_GLYPH, OFFER_GLYPH, STEP_GLYPH } from '../../ui/status-glyphs.js';
+import { CHECK_GLYPH, CHOICE_GLYPH, OFFER_GLYPH, STEP_GLYPH } from '../../ui/status-glyphs.js';
 import { TitleLine } from '../../ui/title-line.js';
 import { useConsole } from '../console-context.js';
 import { cursorRow, formRows, formValues, type FormRow } from './form-state.js';
@@ -27,10 +27,6 @@ export interface RunbookFormProps {
 }
 
 const NO_FIELDS: Field[] = [];
-/** The radio marks of a choice; a disabled answer gets a dash, and its reason in words. */
-const CHOSEN = '●';
-const NOT_CHOSEN = '○';
-const UNAVAILABLE = '–';
 
 export function RunbookForm({ cluster: name, runbook, width, height, isActive }: RunbookFormProps) {
   const selectThis = useMemo(() => selectCluster(name), [name]);
@@ -142,8 +138,8 @@ function rowSegments(row: FormRow, isCursor: boolean, values: Record<string, str
 }
 
 function optionText(option: ChoiceOption, isChosen: boolean, labelWidth: number): string {
-  if (option.disabled !== undefined) return `${UNAVAILABLE} ${fit(option.label, labelWidth)}  not available: ${option.disabled}`;
-  return `${isChosen ? CHOSEN : NOT_CHOSEN} ${fit(option.label, labelWidth)}${option.detail ? `  ${option.detail}` : ''}`;
+  if (option.disabled !== undefined) return `${CHOICE_GLYPH.unavailable} ${fit(option.label, labelWidth)}  not available: ${option.disabled}`;
+  return `${isChosen ? CHOICE_GLYPH.chosen : CHOICE_GLYPH.notChosen} ${fit(option.label, labelWidth)}${option.detail ? `  ${option.detail}` : ''}`;
 }
 
 /** Under the fields: what ⏎ will do, that it is doing it, or why it could not. */
