@@ -8,7 +8,7 @@
 // a runbook that cannot be started yet is not listed at all.
 
 import { orderRepairNodes } from '../../domain/repair-choice.js';
-import type { ClusterView, EngineKind, NodeView } from '../../domain/types.js';
+import type { CassandraPeer, ClusterView, EngineKind, NodeView } from '../../domain/types.js';
 import { formatSeconds } from '../../ui/format.js';
 import { repairRunbook } from './repair.js';
 
@@ -85,8 +85,12 @@ function repairBlockers(cluster: ClusterView): Map<string, string> {
   for (const n of cluster.nodes) {
     if (n.instance.state !== 'running') found.set(nodeName(n), n.instance.state);
   }
+  // The poller shares one ring list among the members that see the same ring: read each list once,
+  // or a big ring costs members × peers on every refresh while the picker is open.
+  const rings = new Set<readonly CassandraPeer[]>();
   for (const n of cluster.nodes) {
-    if (n.stale || n.facts?.kind !== 'cassandra') continue;
+    if (n.stale || n.facts?.kind !== 'cassandra' || rings.has(n.facts.cassandra.ring)) continue;
+    rings.add(n.facts.cassandra.ring);
     for (const peer of n.facts.cassandra.ring) {
       if (peer.status === 'UN') continue;
       const who = byIp.get(peer.address) ?? peer.address;
