@@ -9,6 +9,7 @@ import { Poller } from '../store/poller.js';
 import type { CommandContext } from './types.js';
 import { CommandFailed } from '../errors.js';
 import { jsonForTerminal } from '../domain/terminal-text.js';
+import { HEALTH_STYLE } from '../ui/status-glyphs.js';
 
 export function register(program: Command, ctx: CommandContext): void {
   program
@@ -88,13 +89,11 @@ export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
   };
 }
 
-const GLYPH = { OK: '✓', WARN: '▲', CRIT: '✗', UNKNOWN: '?' } as const;
-
 function lsText(target: Target, clusters: ClusterView[]): string {
   const lines: string[] = [targetLine(target), ''];
   for (const c of clusters) {
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
-    lines.push(`${GLYPH[c.health.level]} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
+    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
     for (const f of c.findings) lines.push(`    ! ${f.message}`);
     for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);
   }
@@ -105,7 +104,7 @@ function nodeLine(n: NodeView): string {
   const lag = n.lagSeconds === null ? '-' : `${n.lagSeconds} s`;
   const stale = n.stale ? '  [stale]' : '';
   return [
-    GLYPH[n.health.level],
+    HEALTH_STYLE[n.health.level].glyph,
     n.instance.name.padEnd(18),
     n.instance.id.padEnd(20),
     n.role.padEnd(9),

@@ -9,8 +9,7 @@ import { formatDuration } from '../engine/timing.js';
 import type { Target } from '../../domain/types.js';
 import { reduceRun, type RunView } from '../engine/run-view.js';
 import { cleanDeep, jsonForTerminal } from '../../domain/terminal-text.js';
-
-export const STEP_GLYPH = { pending: '○', running: '◐', ok: '✓', failed: '✗', skipped: '–' } as const;
+import { checkGlyph, STEP_GLYPH } from '../../ui/status-glyphs.js';
 
 export interface Reporter {
   (record: RunRecord): void;
@@ -27,8 +26,7 @@ export function planLines(plan: PlanStep[], preflight: CheckResult[]): string[] 
   if (preflight.length > 0) {
     lines.push('preflight');
     for (const c of preflight) {
-      const glyph = c.status === 'ok' ? '✓' : c.status === 'overridden' ? '!' : c.status === 'not-run' ? '○' : '✗';
-      lines.push(`  ${glyph} ${c.title}: ${c.status === 'overridden' ? `OVERRIDDEN: ${c.detail}` : c.detail}`);
+      lines.push(`  ${checkGlyph(c.status)} ${c.title}: ${c.status === 'overridden' ? `OVERRIDDEN: ${c.detail}` : c.detail}`);
     }
   }
   if (plan.length > 0) {
