@@ -3,6 +3,7 @@
 // It is a product feature (rehearsals), so the same poller, probes and
 // runbooks run against it unchanged.
 
+import { ShellJobs } from '../jobs/shell-jobs.js';
 import type { Backends } from '../ports.js';
 import { SimDns } from './dns.js';
 import { SimInventory, SimMetrics } from './inventory.js';
@@ -43,6 +44,8 @@ export async function createSimBackends(opts: SimWorldOptions): Promise<SimBacke
     inventory: new SimInventory(world),
     metrics: new SimMetrics(world),
     shell,
+    // Replaced by the simulated jobs in the world (next commit); the sim shell cannot run these scripts.
+    jobs: new ShellJobs(shell),
     lock: new SimLock(lockDirOf(opts.stateDir, opts.scenario, opts.seed, opts.nodes ?? null)),
     dns: new SimDns(world),
     volumes: new SimVolumes(world),
