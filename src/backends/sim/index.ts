@@ -3,10 +3,10 @@
 // It is a product feature (rehearsals), so the same poller, probes and
 // runbooks run against it unchanged.
 
-import { ShellJobs } from '../jobs/shell-jobs.js';
 import type { Backends } from '../ports.js';
 import { SimDns } from './dns.js';
 import { SimInventory, SimMetrics } from './inventory.js';
+import { SimJobs } from './jobs.js';
 import { SimLock } from './lock.js';
 import { SimCompute, SimScaling } from './scaling.js';
 import { isScenario, SCENARIOS } from './scenarios.js';
@@ -20,7 +20,8 @@ export { resetSimState, statePathOf } from './state-file.js';
 export { SimWorld, type SimWorldOptions } from './world.js';
 export { SimShell, SimSshError } from './shell.js';
 export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS } from './fleet.js';
-export type { Fault, StoredFault, RepairRecord } from './state.js';
+export type { Fault, StoredFault, RepairRecord, SimJob, JobStartRecord } from './state.js';
+export { SimJobs } from './jobs.js';
 
 export type SimBackends = Backends & { world: SimWorld };
 
@@ -44,8 +45,7 @@ export async function createSimBackends(opts: SimWorldOptions): Promise<SimBacke
     inventory: new SimInventory(world),
     metrics: new SimMetrics(world),
     shell,
-    // Replaced by the simulated jobs in the world (next commit); the sim shell cannot run these scripts.
-    jobs: new ShellJobs(shell),
+    jobs: new SimJobs(world, shell),
     lock: new SimLock(lockDirOf(opts.stateDir, opts.scenario, opts.seed, opts.nodes ?? null)),
     dns: new SimDns(world),
     volumes: new SimVolumes(world),

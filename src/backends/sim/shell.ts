@@ -32,7 +32,7 @@ interface RunResult {
   streamed?: boolean;
 }
 
-interface Parsed {
+export interface Parsed {
   program: string;
   args: string[];
   operator?: string;
@@ -58,6 +58,19 @@ export class SimShell implements Shell {
   async close(): Promise<void> {}
 
   async exec(node: Instance, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const reached = this.reach(node, opts);
+    const id = typeof reached === 'string' ? reached : await reached;
+    const res = this.run(id, command, new CommandContext(this.world, node.name, command, opts));
+    // Most commands answer at once: no await for them, thousands of probes a refresh.
+    return res instanceof Promise ? res.then((r) => delivered(r, opts)) : delivered(res, opts);
+  }
+
+  /**
+   * Connects to the node as ssh would: its instance id, or a rejection the
+   * way an ssh connection fails (at once when refused; after the connect
+   * timeout, or the command's if shorter, when the host says nothing).
+   */
+  reach(node: Instance, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): string | Promise<never> {
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const world = this.world;
     world.view();
@@ -75,10 +88,7 @@ export class SimShell implements Shell {
         throw new SimSshError(`connect ETIMEDOUT ${host}:22`, 'ETIMEDOUT', host);
       });
     }
-
-    const res = this.run(id!, command, new CommandContext(world, node.name, command, opts));
-    // Most commands answer at once: no await for them, thousands of probes a refresh.
-    return res instanceof Promise ? res.then((r) => delivered(r, opts)) : delivered(res, opts);
+    return id!;
   }
 
   private parse(command: string): Parsed {
@@ -216,7 +226,8 @@ class CommandContext implements ExecContext {
   }
 }
 
-function parseCommand(command: string): Parsed {
+/** Splits a command line into the program (past sudo, env, VAR=value, timeout, nice) and its arguments. */
+export function parseCommand(command: string): Parsed {
   let words: string[];
   let operator: string | undefined;
   try {
