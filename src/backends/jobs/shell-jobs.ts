@@ -193,6 +193,10 @@ export class ShellJobs implements Jobs {
       `d=${ROOT}/${id}`,
       `[ -d "$d" ] || { echo ${MARK}absent; exit 0; }`,
       ALIVE,
+      // A start cut short a moment ago (its caller aborted) may still be launching the job:
+      // give its pid the time start itself gives it, rather than call it lost too early.
+      'i=0',
+      `while [ ! -f "$d/pid" ] && [ ! -f "$d/exit" ] && [ $i -lt 200 ]; do ${TICK}; done`,
       `[ -f "$d/exit" ] && { echo ${MARK}exited; exit 0; }`,
       'p=; t=; b=',
       'read p t b < "$d/pid" 2>/dev/null',
@@ -215,7 +219,7 @@ export class ShellJobs implements Jobs {
       '[ -f "$d/exit" ] || { printf "137\\n" > "$d/exit.tmp" && mv -f "$d/exit.tmp" "$d/exit"; }',
       `echo ${MARK}cancelled`,
     ].join('\n');
-    const res = await this.shell.exec(node, script, { timeoutMs: this.cancelGraceMs + 15_000, ...signalOf(opts) });
+    const res = await this.shell.exec(node, script, { timeoutMs: this.cancelGraceMs + 25_000, ...signalOf(opts) });
     const said = marker(res.stdout);
     if (res.code === 0 && said !== undefined) return;
     if (said === 'still-running') {

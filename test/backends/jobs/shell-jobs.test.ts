@@ -219,7 +219,8 @@ describe('ShellJobs on a POSIX sh', () => {
     // And on this boot the same record reads as running: the check can say yes.
     writeFileSync(join(d, 'pid'), `${livePid} ${liveStart} ${bootId}\n`);
     expect(await jobs.poll(node, 'r/dead.1', { stdout: 0, stderr: 0 })).toMatchObject({ state: 'running', pid: Number(livePid) });
-    rmSync(join(d, 'pid'));
+    // Ended again, so the clean-up's cancel leaves it alone.
+    writeFileSync(join(d, 'exit'), '0\n');
   });
 
   it('this test runner, alive but leading no session of its own, never passes for a job', async () => {
@@ -235,7 +236,8 @@ describe('ShellJobs on a POSIX sh', () => {
     // So cancel sends nothing to the runner's group (the test would not be here to check otherwise).
     await jobs.cancel(node, 'r/runner.1');
     expect(existsSync(join(d, 'exit'))).toBe(false);
-    rmSync(join(d, 'pid'));
+    // Ended again, so the clean-up's cancel leaves it alone.
+    writeFileSync(join(d, 'exit'), '0\n');
   });
 
   it('hands over at most pollBytes per stream per poll, never splitting a character', async () => {
