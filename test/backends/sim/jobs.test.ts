@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { REPAIR_FINISHED } from '../../../src/backends/engines/cassandra.js';
 import { JobError } from '../../../src/backends/jobs/job-error.js';
 import type { JobOffsets, JobPoll } from '../../../src/backends/ports.js';
-import { createSimBackends, statePathOf, type SimBackends } from '../../../src/backends/sim/index.js';
+import { createSimBackends, SimJobs, SimShell, statePathOf, type SimBackends } from '../../../src/backends/sim/index.js';
 import type { Instance } from '../../../src/domain/types.js';
 import { fleet, openSim, pastConnectTimeout, tempStateDir } from './sim-helpers.js';
 
@@ -246,6 +246,25 @@ describe('simulated jobs', () => {
     });
     const p = await b.jobs.poll(nodes[1]!, 'r/drain.1', ZERO);
     expect(p.state === 'lost' && p.why).toBe(`job r/drain.1 ran inside nightshift process ${hostname()}:${dead}, which ended before it finished (a simulated host runs such commands in the session)`);
+  });
+
+  it('hands over at most pollBytes per stream per poll, in whole lines, and all of it in the end', async () => {
+    const { b, nodes } = await ring();
+    await b.jobs.start(nodes[0]!, { id: 'r/repair.1', command: 'nodetool repair -pr' });
+    b.world.advance(40 * 60_000);
+    const whole = (await readAll(b, nodes[0]!, 'r/repair.1')).stdout;
+    const small = new SimJobs(b.world, b.shell as SimShell, { pollBytes: 1000 });
+    const chunks: string[] = [];
+    let offsets = ZERO;
+    for (let i = 0; i < 1_000; i++) {
+      const p = await small.poll(nodes[0]!, 'r/repair.1', offsets);
+      if (p.stdout === '') break;
+      chunks.push(p.stdout);
+      offsets = p.offsets;
+    }
+    expect(chunks.join('')).toBe(whole);
+    expect(chunks.length).toBeGreaterThan(whole.length / 1000);
+    expect(chunks.every((c) => Buffer.byteLength(c) <= 1000 && c.endsWith('\n'))).toBe(true);
   });
 
   it('refuses a bad id before touching the world', async () => {
