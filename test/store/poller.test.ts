@@ -10,6 +10,7 @@ import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { partition, Poller } from '../../src/store/poller.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../../src/backends/engines/index.js';
+import { MemoryJobs } from '../helpers/jobs.js';
 
 const master: Instance = {
   id: 'i-00000000000000001',
@@ -68,6 +69,7 @@ function backends(shell: Shell): Backends {
     },
     metrics: { fetch: async () => ({}) },
     shell,
+    jobs: new MemoryJobs(shell),
     lock: {
       acquire: async () => ({ acquired: true }),
       release: async () => {},
