@@ -16,6 +16,7 @@ import { App } from '../../src/app.js';
 import { planRunbooks } from '../../src/console.js';
 import { createAwsBackends, createAwsClients, type AwsBackends } from '../../src/backends/aws/index.js';
 import { targetOf } from '../../src/backends/index.js';
+import { MemoryJobs } from '../helpers/jobs.js';
 import type { Backends, Clock, ExecResult, Shell } from '../../src/backends/ports.js';
 import { withReadOnly } from '../../src/backends/read-only.js';
 import type { Config } from '../../src/config/schema.js';
@@ -118,6 +119,8 @@ async function openConsole(opts: ConsoleOptions) {
     ...(opts.ec2Handler ? { requestHandler: opts.ec2Handler as never } : {}),
   });
   const live: AwsBackends = await createAwsBackends(config, { shell: opts.shell, clients, ...(opts.clock ? { clock: opts.clock } : {}) });
+  // The stub shell answers nodetool, not the job scripts ShellJobs sends: jobs run over it in memory.
+  live.jobs = new MemoryJobs(opts.shell);
   const backends: Backends = config.readOnly ? withReadOnly(live) : live;
   wiring.backends = backends;
   fleet.getState().actions.setTarget(backends.target);

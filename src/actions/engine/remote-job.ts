@@ -22,6 +22,10 @@ import { ReadOnlyError } from '../../errors.js';
 import { errorMessage, StepFailed, TransientError } from './timing.js';
 import type { Json, StepContext } from './types.js';
 
+/** Any step's context: the job needs only its run, step, facts and output, not its params or state. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyStepContext = StepContext<any, any>;
+
 export interface RemoteJobOptions {
   /**
    * What to call the command in messages ("nodetool repair"); by default its
@@ -75,7 +79,7 @@ export function jobIdOf(runId: string, stepId: string, attempt: number): string 
 
 /** Runs `command` on `node` as a job of this step, or follows the one an earlier attempt left running. */
 export async function runRemoteJob(
-  ctx: StepContext<unknown, Json>,
+  ctx: AnyStepContext,
   node: Instance,
   command: string,
   signal: AbortSignal,
@@ -99,7 +103,7 @@ export type JobOutcome =
  * this step started on `node`. An `exited` outcome carries the output's tail
  * (the completion line a step looks for).
  */
-export async function jobOutcome(ctx: StepContext<unknown, Json>, node: Instance, signal: AbortSignal): Promise<JobOutcome> {
+export async function jobOutcome(ctx: AnyStepContext, node: Instance, signal: AbortSignal): Promise<JobOutcome> {
   const facts = knownFacts(ctx);
   const jobId = facts.job;
   if (jobId === undefined || facts.jobNode !== node.id) return { kind: 'none' };
@@ -132,7 +136,7 @@ export async function jobOutcome(ctx: StepContext<unknown, Json>, node: Instance
 }
 
 /** The step's facts as known now: the journal's, and what this session recorded since. */
-function knownFacts(ctx: StepContext<unknown, Json>): JobFacts {
+function knownFacts(ctx: AnyStepContext): JobFacts {
   const session = sessionFacts(ctx);
   const merged = { ...ctx.previous.facts, ...session } as Record<string, Json>;
   const facts: JobFacts = {};
@@ -150,14 +154,14 @@ function knownFacts(ctx: StepContext<unknown, Json>): JobFacts {
  * once per session, so an in-session retry learns of the job the failed
  * attempt left (running, or ended) only from here.
  */
-function sessionFacts(ctx: StepContext<unknown, Json>): Record<string, Json> {
+function sessionFacts(ctx: AnyStepContext): Record<string, Json> {
   const key = `remote-job:${ctx.step.id}`;
   let facts = ctx.scratch.get(key) as Record<string, Json> | undefined;
   if (!facts) ctx.scratch.set(key, (facts = {}));
   return facts;
 }
 
-function recordFacts(ctx: StepContext<unknown, Json>, facts: Record<string, Json>): void {
+function recordFacts(ctx: AnyStepContext, facts: Record<string, Json>): void {
   Object.assign(sessionFacts(ctx), facts);
   ctx.fact(facts);
 }
@@ -174,7 +178,7 @@ class Follower {
   private readonly label: string;
 
   constructor(
-    private readonly ctx: StepContext<unknown, Json>,
+    private readonly ctx: AnyStepContext,
     private readonly node: Instance,
     private readonly command: string,
     private readonly signal: AbortSignal,
@@ -354,7 +358,7 @@ class Follower {
 
 /** The tail of the output before `offsets`, read again without handing it on (it is in the journal already). */
 async function readTail(
-  ctx: StepContext<unknown, Json>,
+  ctx: AnyStepContext,
   node: Instance,
   jobId: string,
   offsets: JobOffsets,

@@ -15,6 +15,7 @@ import type { Discovery } from '../../backends/ports.js';
 import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { Instance } from '../../domain/types.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
+import { jobOutcome, runRemoteJob } from '../engine/remote-job.js';
 import { StepFailed } from '../engine/timing.js';
 
 export const REPAIR_TAG = 'last-repaired';
@@ -138,6 +139,8 @@ function repairStep(id: string, nodeId: string, group: string | undefined, timeo
     danger: 'caution',
     mutates: true,
     timeoutMs,
+    // Stopped, it cancels the repair on the node and says whether it still runs.
+    cleanupGraceMs: 60_000,
     node: (ctx) => ctx.state.nodes.find((n) => n.instance.id === nodeId)?.instance,
     describe: (ctx) => {
       const node = nodeOf(ctx, nodeId);
@@ -161,15 +164,15 @@ function repairStep(id: string, nodeId: string, group: string | undefined, timeo
           if (isCompletionLine(line)) completionLine = line.trim();
         }
       };
-      const res = await ctx.backends.shell.exec(node, cmd, {
-        signal,
-        timeoutMs: timeoutMs,
-        onStdout: (c) => {
-          ctx.output('stdout', c);
-          scan(c);
+      // A job on the node, detached from the channel: it outlives a dropped
+      // connection and a nightshift restart, and a resume re-attaches to it.
+      const job = await runRemoteJob(ctx, node, cmd, signal, {
+        label: 'nodetool repair',
+        onLine: (stream, line) => {
+          if (stream === 'stdout') scan(line);
         },
-        onStderr: (c) => ctx.output('stderr', c),
       });
+      const res = { code: job.code, signal: job.signal, stdout: job.stdoutTail, stderr: job.stderrTail };
       // On disk at once: after a crash, isDone reads these.
       const completed = outputShowsCompletion(res.stdout);
       completionLine ??= res.stdout.split('\n').reverse().find(isCompletionLine)?.trim();
@@ -185,11 +188,14 @@ function repairStep(id: string, nodeId: string, group: string | undefined, timeo
         throw new StepFailed(`nodetool repair -pr on ${node.name} exited 0 but never printed "Repair command #N finished"; not tagging`);
       }
     },
-    async isDone(ctx) {
-      // The journal's record of the command: the repair leaves no mark on the node we can read cheaply.
-      const { facts, output } = ctx.previous;
-      const done = facts.exitCode === 0 && facts.node === nodeId && outputShowsCompletion(output);
-      if (done) ctx.state.results[nodeId] = { exitCode: 0, completed: true };
+    async isDone(ctx, signal) {
+      // The job's own record on the node decides: its exit code and the completion line in its output.
+      const outcome = await jobOutcome(ctx, nodeOf(ctx, nodeId), signal);
+      const done = outcome.kind === 'exited' && outcome.code === 0 && outputShowsCompletion(outcome.stdoutTail);
+      if (done) {
+        const completionLine = outcome.stdoutTail.split('\n').reverse().find(isCompletionLine)?.trim();
+        ctx.state.results[nodeId] = { exitCode: 0, completed: true, ...(completionLine ? { completionLine } : {}) };
+      }
       return done;
     },
     async verify(ctx) {
