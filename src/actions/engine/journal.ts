@@ -98,14 +98,19 @@ export class Journal {
   }
 }
 
-/** JSON.stringify escapes newlines and control characters, so a record is always one line. */
+/**
+ * JSON.stringify escapes newlines and C0 controls, so a record is always one
+ * line; DEL and C1 (an 8-bit CSI) are escaped too, so `cat`-ing a journal
+ * cannot drive a terminal either.
+ */
 export function serialize(record: RunRecord): string {
-  return JSON.stringify(record, (_key, value: unknown) => {
+  const json = JSON.stringify(record, (_key, value: unknown) => {
     if (typeof value === 'string' && value.length > MAX_STRING) {
       return `${value.slice(0, MAX_STRING)}… [${value.length - MAX_STRING} characters cut]`;
     }
     return value;
-  }) + '\n';
+  });
+  return json.replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) + '\n';
 }
 
 function syncDir(dir: string): void {

@@ -94,3 +94,13 @@ describe('journal', () => {
     ]);
   });
 });
+
+describe('a journal read with cat', () => {
+  it('holds no raw C1 or DEL byte (an 8-bit CSI could drive the terminal), and still reads back equal', () => {
+    const record = stamp('r1', 0, { type: 'step-output', stepId: 's', stream: 'stdout', text: 'a\x9b2Jb\x7fc\x85d' });
+    const line = serialize(record);
+    expect(line).not.toMatch(/[\x7f-\x9f]/);
+    expect(line).toContain('\\u009b2J');
+    expect(JSON.parse(line)).toEqual(record);
+  });
+});
