@@ -80,7 +80,7 @@ function choose(ctx: Ctx, members: Instance[]): Chosen[] {
   if (node) {
     const forced = members.find((m) => m.name === node || m.id === node);
     if (!forced) throw new StepFailed(`no node "${node}" in cluster ${ctx.run.cluster}: members are ${members.map((m) => m.name).join(', ')}`);
-    return [{ instance: forced, reason: 'chosen by the operator (--node)' }];
+    return [{ instance: forced, reason: 'chosen by the operator' }];
   }
   const candidates = members.map((m) => ({ id: m.id, name: m.name, ...(m.tags[REPAIR_TAG] !== undefined ? { lastRepaired: m.tags[REPAIR_TAG] } : {}) }));
   const order = allOverdue
@@ -270,7 +270,7 @@ function nextNodeCheckpoint(id: string, done: number, total: number, next: strin
 export const repairRunbook = defineRunbook<RepairParams, RepairState>({
   name: 'repair',
   title: 'Cassandra repair',
-  summary: 'Repair the least recently repaired node of a Cassandra ring (nodetool repair -pr) and tag it last-repaired; --all-overdue repairs every overdue node, one at a time.',
+  summary: 'Repair the least recently repaired node of a Cassandra ring (nodetool repair -pr) and tag it last-repaired; or every overdue node, one at a time.',
   params: repairParams as unknown as z.ZodType<RepairParams>,
   cluster: (p) => p.cluster,
   initialState: () => ({ nodes: [], results: {} }),
@@ -305,6 +305,8 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
           members.map((m) => probeCassandra(ctx.backends.shell, m, { nodetool: clientsOf(ctx, m).nodetool, timeoutMs, signal })),
         );
         const problems: string[] = [];
+        // One line per peer that is not UN, naming every node that sees it so.
+        const seen = new Map<string, string[]>();
         probes.forEach((p, i) => {
           const m = members[i]!;
           if (p.status === 'rejected') {
@@ -313,13 +315,14 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
           }
           for (const peer of p.value.ring) {
             if (peer.status === 'UN') continue;
-            const who = members.find((x) => isPeerOf(peer.address, x))?.name ?? peer.address;
-            problems.push(`${who} is ${peer.status} (seen from ${m.name})`);
+            const who = `${members.find((x) => isPeerOf(peer.address, x))?.name ?? peer.address} is ${peer.status}`;
+            seen.set(who, [...(seen.get(who) ?? []), m.name]);
           }
         });
+        for (const [who, by] of seen) problems.push(`${who} (seen from ${by.join(', ')})`);
         if (problems.length > 0) {
           // Repairing around a down replica is wasted work: it fails or repairs nothing.
-          return { ok: false, reason: [...new Set(problems)].join('; ') };
+          return { ok: false, reason: problems.join('; ') };
         }
         return { ok: true, detail: `${members.length}/${members.length} nodes UN` };
       },
