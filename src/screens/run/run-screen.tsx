@@ -2,6 +2,7 @@
 // the output of the step in focus, and the questions the engine asks (gates,
 // checkpoints, failures). Reads the run store; answers through the controller.
 
+import { formatDuration } from '../../actions/engine/timing.js';
 import { Box, Text, type Key } from 'ink';
 import { useCallback, useState } from 'react';
 import { useStore } from 'zustand';
@@ -175,8 +176,11 @@ function outcomeLines(run: RunView, isRunning: boolean, width: number, max: numb
 function statusWord(run: RunView, isOffered: boolean): string {
   if (isOffered) return `${run.status === 'paused' ? 'paused' : 'interrupted'}: ⏎ to resume`;
   if (run.status === 'planned') return run.blocked ? 'BLOCKED' : 'plan: ⏎ to start';
-  if (run.gate) return 'waiting for you';
-  return run.status;
+  // Leaving by the undo, or inside a critical section: the two moments an operator must not miss.
+  if (run.undo && !run.undo.finished && run.status === 'running') return `UNDOING: ${run.undo.reason}`;
+  const section = run.section?.state === 'open' ? ` · CRITICAL: ${run.section.name}, budget ${formatDuration(run.section.budgetMs)}` : '';
+  if (run.gate) return `waiting for you${section}`;
+  return `${run.status}${section}`;
 }
 
 function colorOf(status: string): string | undefined {

@@ -179,3 +179,20 @@ describe('run screen gates (planted questions)', () => {
     await vi.waitFor(() => expect(answers).toEqual([{ approved: false }]));
   });
 });
+
+describe('run screen: critical sections and the undo', () => {
+  it('says in its first line when the run is inside a critical section, and when it is undoing', async () => {
+    const runs = createRunsStore();
+    const apply = runs.getState().actions.apply;
+    const plan = [{ id: 'ro', title: 'old master read-only', kind: 'action' as const, danger: 'destructive' as const, mutates: true, describe: ['SET GLOBAL read_only=1'] }];
+    apply(stamp('r2', 0, { type: 'run-started', runbook: 'switchover', title: 'Switchover', cluster: 'db-a', who: 'a@b', host: 'b', pid: 1, target: { kind: 'sim', scenario: 'x', seed: 1, speed: 1 }, params: {}, plan, preflight: [], startedAt: '2026-11-21T01:00:00Z', speed: 1, state: {} }));
+    apply(stamp('r2', 0, { type: 'section', action: 'opened', name: 'writes stopped on db-1', stepId: 'ro', budgetMs: 30_000, deadlineVt: 30_000 }));
+    const controller: RunController = { runId: 'r2', isStarted: true, start: () => {}, abort: () => {}, answer: () => {}, done: new Promise(() => {}) };
+    const app = await renderInk(<RunScreen runId="r2" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
+    const frame = await app.waitForText('CRITICAL');
+    expect(frame.split('\n')[0]).toContain('running · CRITICAL: writes stopped on db-1, budget 30 s');
+    apply(stamp('r2', 1, { type: 'undo', action: 'started', fromStep: 'ro', status: 'failed', reason: 'critical section ran over its budget' }));
+    const undoing = await app.waitForText('UNDOING');
+    expect(undoing.split('\n')[0]).toContain('UNDOING: critical section ran over its budget');
+  });
+});
