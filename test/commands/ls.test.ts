@@ -4,22 +4,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { main } from '../../src/cli.js';
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main(args, { stdout, stderr, isInteractive: false });
-  process.exitCode = 0;
-  return { code, stdout: out, stderr: err };
-}
+import { cli as run } from './cli-helpers.js';
 
 const level = z.enum(['OK', 'WARN', 'CRIT', 'UNKNOWN']);
 const lsSchema = z
