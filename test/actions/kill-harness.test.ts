@@ -1,0 +1,66 @@
+// Every runbook, killed with SIGKILL right after each of its journal records
+// and resumed, ends as an uninterrupted run does (test/helpers/kill-harness.ts).
+// Real processes on the simulated fleet; a runbook adds itself with one call.
+
+import { describe, expect, it } from 'vitest';
+import type { WorldState } from '../../src/backends/sim/state.js';
+import { cassandraRing, killEveryRecord, type KillReport } from '../helpers/kill-harness.js';
+
+const REPAIR_TAG = 'last-repaired';
+
+/** Which nodes got a new last-repaired tag, and every other tag that changed. */
+function tagFacts(world: WorldState, before: WorldState) {
+  const tagged: string[] = [];
+  const otherChanges: string[] = [];
+  for (const [id, inst] of Object.entries(world.instances)) {
+    const was = before.instances[id]?.tags ?? {};
+    for (const key of new Set([...Object.keys(was), ...Object.keys(inst.tags)])) {
+      if (was[key] === inst.tags[key]) continue;
+      if (key === REPAIR_TAG) tagged.push(inst.name);
+      else otherChanges.push(`${inst.name}:${key}`);
+    }
+  }
+  return { tagged: tagged.sort(), otherChanges: otherChanges.sort() };
+}
+
+/** A nodetool repair the world ran to its end: what a resume must never do twice. */
+function completedRepairs(world: WorldState): string[] {
+  return world.repairs.filter((r) => r.outcome === 'ok').map((r) => `nodetool repair ran to its end on ${world.instances[r.node]?.name ?? r.node}`);
+}
+
+/** A case for every N up to the first run that ended before its kill, and a kill after every kind of record the run writes. */
+function expectEveryRecordKilled(report: KillReport): void {
+  expect(report.cases.map((c) => c.n)).toEqual(report.cases.map((_, i) => i + 1));
+  expect(report.cases.at(-1)!.killed).toBe(false);
+  const killedAfter = new Set(report.cases.filter((c) => c.killed).map((c) => c.after));
+  const written = new Set(report.reference.records.map((r) => ('stepId' in r && typeof r.stepId === 'string' ? `${r.type}:${r.stepId}` : r.type)));
+  expect([...written].filter((w) => !killedAfter.has(w))).toEqual([]);
+}
+
+function summary(report: KillReport): string {
+  const killed = report.cases.filter((c) => c.killed).length;
+  return `${report.cases.length} cases (${killed} killed) for ${report.reference.records.length} records, ${Math.round(report.realMs / 1000)} s`;
+}
+
+describe('kill harness (processes on the simulated fleet)', () => {
+  it('repair: killed after every journal record and resumed, it ends as an uninterrupted run', { timeout: 300_000 }, async () => {
+    const scenario = 'healthy';
+    const seed = 7;
+    const ring = await cassandraRing(scenario, seed);
+    const report = await killEveryRecord({
+      runbook: 'repair',
+      args: ['--cluster', ring],
+      scenario,
+      seed,
+      // A repair of fleet minutes in milliseconds: two processes per record must stay cheap.
+      speed: 10_000,
+      facts: tagFacts,
+      effects: completedRepairs,
+    });
+    console.log(`kill harness, repair: ${summary(report)}`);
+    expect(report.reference.status).toBe('succeeded');
+    expect(report.reference.effects).toHaveLength(1);
+    expect(report.problems).toEqual([]);
+    expectEveryRecordKilled(report);
+  });
+});
