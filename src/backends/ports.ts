@@ -152,12 +152,6 @@ export interface Scaling {
   getGroup(name: string, opts?: CallOptions): Promise<ScalingGroup | undefined>;
   /** Terminates without lowering desired capacity, so a replacement launches. Mutating. */
   terminateInGroup(instanceId: string, opts?: CallOptions): Promise<void>;
-  /** Mutating. */
-  enterStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void>;
-  /** Mutating. */
-  exitStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void>;
-  /** Mutating. */
-  setProtection(group: string, instanceIds: string[], isProtected: boolean, opts?: CallOptions): Promise<void>;
   /** Waits for an InService member that is not in `known`; returns its id. */
   waitForReplacement(
     group: string,
@@ -245,7 +239,7 @@ export const MUTATING_METHODS = {
   inventory: ['setTags', 'deleteTags'],
   dns: ['swapRecord'],
   volumes: ['create', 'attach', 'detach', 'snapshot', 'remove'],
-  scaling: ['terminateInGroup', 'enterStandby', 'exitStandby', 'setProtection'],
+  scaling: ['terminateInGroup'],
   compute: ['launch', 'stop'],
   lock: ['acquire', 'release', 'breakLock'],
 } as const;

@@ -9,5 +9,6 @@ import { register as run } from './run.js';
 import { register as runs } from './runs.js';
 import { register as show } from './show.js';
 import { register as sim } from './sim.js';
+import { register as unlock } from './unlock.js';
 
-export const COMMANDS: RegisterCommand[] = [ls, run, runs, show, resume, sim, lab, iamPolicy];
+export const COMMANDS: RegisterCommand[] = [ls, run, runs, show, resume, unlock, sim, lab, iamPolicy];

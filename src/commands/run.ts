@@ -15,6 +15,7 @@ import type { CommandContext, RegisterCommand } from './types.js';
 export interface RunFlags {
   cluster?: string;
   node?: string;
+  allOverdue?: boolean;
   param?: string[];
   dryRun?: boolean;
   yes?: boolean;
@@ -34,6 +35,7 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .argument('<runbook>', `the runbook: ${runbookNames().join(', ')}`)
     .option('--cluster <name>', 'the cluster to act on')
     .option('--node <name>', 'repair: this node instead of the least recently repaired one')
+    .option('--all-overdue', 'repair: every overdue or never-repaired node, oldest first, one at a time (checkpoint between nodes)')
     .option('--param <key=value>', 'a runbook parameter (repeatable)', collect, [])
     .option('--dry-run', 'run preflight and print the full plan; change nothing')
     .option('--yes', 'pass caution gates (y/N) and operator checkpoints')
@@ -84,7 +86,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   }
 }
 
-export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'param'>): Record<string, unknown> {
+export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'allOverdue' | 'param'>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const p of flags.param ?? []) {
     const eq = p.indexOf('=');
@@ -95,6 +97,7 @@ export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'param'>)
   }
   if (flags.cluster !== undefined) params.cluster = flags.cluster;
   if (flags.node !== undefined) params.node = flags.node;
+  if (flags.allOverdue) params.allOverdue = true;
   return params;
 }
 

@@ -29,7 +29,7 @@ export async function showCommand(ctx: CommandContext, runId: string, flags: { m
     text = flags.markdown ? timelineMarkdown(timeline) + '\n' : timelineText(timeline);
     const notes: string[] = [];
     if (run.journal.torn) notes.push(`note: the journal's last line (line ${run.journal.torn.line}, ${run.journal.torn.bytes} bytes) was cut short when the run was interrupted`);
-    for (const b of run.journal.bad) notes.push(`note: journal line ${b.line} is damaged (${b.problem}) and was skipped`);
+    for (const b of run.journal.bad) notes.push(`note: journal line ${b.line} is damaged (${b.problem}); the timeline above leaves it out. The line as it is: ${b.text}`);
     if (notes.length > 0) text += (flags.markdown ? '\n' : '') + notes.join('\n') + '\n';
   }
   ctx.io.stdout.write(text);

@@ -92,6 +92,8 @@ export const enginesSchema = z
   .object({
     mysqlClient: z.string().default('mysql'),
     nodetool: z.string().default('nodetool'),
+    /** How long one `nodetool repair -pr` may run before the step gives up on it (repairs take hours). */
+    repairTimeoutMinutes: positive.default(360),
     probeTimeoutSeconds: positive.default(10),
     /**
      * Optional heartbeat table for lag, e.g. `percona.heartbeat` (pt-heartbeat

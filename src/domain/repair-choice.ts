@@ -19,22 +19,37 @@ export interface RepairChoice {
 
 /** Undefined only for an empty list. Ties go to the name that sorts first, so the choice is stable. */
 export function chooseRepairNode(candidates: readonly RepairCandidate[]): RepairChoice | undefined {
+  return orderRepairNodes(candidates)[0];
+}
+
+/**
+ * Every node in the order repairs should go: never repaired (or a tag that is
+ * not a time) first, by name, then the oldest tag first. With `overdueAfter`
+ * ({ now, gcGraceSeconds }), only the nodes whose last repair is older than
+ * gc_grace_seconds (or missing): the ones whose tombstones may come back.
+ */
+export function orderRepairNodes(
+  candidates: readonly RepairCandidate[],
+  overdueAfter?: { now: number; gcGraceSeconds: number },
+): RepairChoice[] {
   const parsed = candidates.map((c) => ({ c, t: c.lastRepaired !== undefined ? Date.parse(c.lastRepaired) : Number.NaN }));
   const byName = (a: { c: RepairCandidate }, b: { c: RepairCandidate }) => a.c.name.localeCompare(b.c.name) || a.c.id.localeCompare(b.c.id);
-  const never = parsed.filter((p) => Number.isNaN(p.t)).sort(byName)[0];
-  if (never) {
-    const why =
-      never.c.lastRepaired === undefined
+  const never = parsed.filter((p) => Number.isNaN(p.t)).sort(byName);
+  const dated = parsed
+    .filter((p) => !Number.isNaN(p.t) && (!overdueAfter || overdueAfter.now - p.t > overdueAfter.gcGraceSeconds * 1000))
+    .sort((a, b) => a.t - b.t || byName(a, b));
+  const choices: RepairChoice[] = never.map(({ c }) => ({
+    id: c.id,
+    name: c.name,
+    reason:
+      c.lastRepaired === undefined
         ? 'never repaired (no last-repaired tag)'
-        : `its last-repaired tag "${never.c.lastRepaired}" is not a time, so it counts as never repaired`;
-    return { id: never.c.id, name: never.c.name, reason: why };
-  }
-  const oldest = [...parsed].sort((a, b) => a.t - b.t || byName(a, b))[0];
-  if (!oldest) return undefined;
-  return {
-    id: oldest.c.id,
-    name: oldest.c.name,
-    reason: `repaired ${oldest.c.lastRepaired}, the longest ago of ${candidates.length}`,
-    lastRepaired: oldest.c.lastRepaired!,
-  };
+        : `its last-repaired tag "${c.lastRepaired}" is not a time, so it counts as never repaired`,
+  }));
+  dated.forEach(({ c }, i) => {
+    const age = overdueAfter ? `, ${Math.floor((overdueAfter.now - Date.parse(c.lastRepaired!)) / 86_400_000)} d ago` : '';
+    const rank = overdueAfter ? 'overdue' : i === 0 && never.length === 0 ? `the longest ago of ${candidates.length}` : 'older first';
+    choices.push({ id: c.id, name: c.name, reason: `repaired ${c.lastRepaired}${age}, ${rank}`, lastRepaired: c.lastRepaired! });
+  });
+  return choices;
 }

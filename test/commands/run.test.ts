@@ -11,25 +11,8 @@ import { showCommand } from '../../src/commands/show.js';
 import { resumeCommand } from '../../src/commands/resume.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { CommandFailed } from '../../src/errors.js';
-import { drive, makeBackends, MemoryLock, tempStateDir, TestClock, TestRing } from '../actions/helpers.js';
-
-function env(opts: { tags?: Array<string | undefined> } = {}) {
-  const clock = new TestClock();
-  const ring = new TestRing(clock, { tags: opts.tags ?? ['2026-11-10T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-08T00:00:00Z'] });
-  const lock = new MemoryLock();
-  const stateDir = tempStateDir();
-  const config: Config = { ...configSchema.parse({ secrets: [] }), target: 'sim', stateDir };
-  const backends: Backends = makeBackends(clock, { inventory: ring.inventory(), shell: ring.shell(), lock });
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (c: Buffer) => (text += c.toString()));
-  const ctx: CommandContext = {
-    io: { stdout: out, stderr: out, isInteractive: false },
-    loadConfig: async () => config,
-    openBackends: async () => backends,
-  };
-  return { clock, ring, lock, stateDir, ctx, output: () => text, reset: () => (text = '') };
-}
+import { drive, MemoryLock } from '../actions/helpers.js';
+import { commandEnv as env } from '../helpers/command-env.js';
 
 describe('nightshift run repair', () => {
   it('prints the plan, the streamed output and the outcome as lines, and exits 0', async () => {

@@ -130,10 +130,12 @@ function syncDir(dir: string): void {
 export interface JournalRead {
   path: string;
   records: RunRecord[];
+  /** The line (1-based) each record was read from, by index. */
+  recordLines: number[];
   /** The last line was cut short (the process died mid-write). */
   torn?: { line: number; bytes: number };
   /** Lines that were not records (damaged in the middle). */
-  bad: Array<{ line: number; problem: string }>;
+  bad: Array<{ line: number; problem: string; /** The line as it is, JSON-escaped and cut to a screenful. */ text: string }>;
 }
 
 export function readJournal(path: string): JournalRead {
@@ -142,7 +144,7 @@ export function readJournal(path: string): JournalRead {
 }
 
 export function parseJournal(path: string, text: string): JournalRead {
-  const result: JournalRead = { path, records: [], bad: [] };
+  const result: JournalRead = { path, records: [], recordLines: [], bad: [] };
   const lines = text.split('\n');
   const endsClean = text.endsWith('\n') || text === '';
   lines.forEach((line, i) => {
@@ -151,12 +153,20 @@ export function parseJournal(path: string, text: string): JournalRead {
     const record = parseRecord(line);
     if (typeof record === 'string') {
       if (isLast) result.torn = { line: i + 1, bytes: Buffer.byteLength(line) };
-      else result.bad.push({ line: i + 1, problem: record });
+      else result.bad.push({ line: i + 1, problem: record, text: escapedLine(line) });
       return;
     }
     result.records.push(record);
+    result.recordLines.push(i + 1);
   });
   return result;
+}
+
+/** A damaged line shown to a person: escaped (it may hold anything) and bounded. */
+function escapedLine(line: string): string {
+  const cut = line.length > 300 ? `${line.slice(0, 300)}` : line;
+  const escaped = JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped + (line.length > 300 ? ` … (${line.length - 300} more characters)` : '');
 }
 
 function parseRecord(line: string): RunRecord | string {

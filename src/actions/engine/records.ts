@@ -5,7 +5,11 @@
 import type { Target } from '../../domain/types.js';
 import type { Danger, Json, Progress } from './types.js';
 
-export type RunStatus = 'succeeded' | 'failed' | 'aborted' | 'stopped' | 'blocked' | 'refused' | 'paused';
+/**
+ * `succeeded-lock-held`: every step succeeded but the cluster lock could not be
+ * released; never `succeeded` while the run still holds something it took.
+ */
+export type RunStatus = 'succeeded' | 'succeeded-lock-held' | 'failed' | 'aborted' | 'stopped' | 'blocked' | 'refused' | 'paused';
 
 export type StepStatus = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 
@@ -116,7 +120,16 @@ export type RunEvent =
       /** The runbook state after the step, restored on resume. */
       state?: Json;
     }
-  | { type: 'compensation'; stepId: string; status: 'started' | 'ok' | 'failed'; describe?: string[]; error?: string }
+  | { type: 'compensation'; stepId: string; status: 'started' | 'ok' | 'failed'; describe?: string[]; error?: string; via?: 'run' | 'is-done' }
+  /** A critical section opened, closed, or ran over its budget (deadline on the fleet clock). */
+  | { type: 'section'; action: 'opened' | 'closed' | 'overrun'; name: string; stepId: string; budgetMs: number; deadlineVt: number }
+  /**
+   * The run is leaving by its undo: every compensation from `fromStep` back
+   * runs, then the run ends with `status` and `reason`. A resume after a crash
+   * finishes the undo instead of going forward.
+   */
+  | { type: 'undo'; action: 'started'; fromStep: string; status: RunStatus; reason: string }
+  | { type: 'undo'; action: 'finished'; ok: boolean }
   | { type: 'run-finished'; status: RunStatus; reason?: string; realMs: number; virtualMs: number }
   /** Not journaled: every output line as it arrives (redacted), for screens; the journal gets a bounded copy. */
   | { type: 'step-output-live'; stepId: string; stream: 'stdout' | 'stderr'; text: string }

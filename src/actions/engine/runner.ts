@@ -8,7 +8,8 @@ import type { Instance } from '../../domain/types.js';
 import { reduceRun, type RunView } from './run-view.js';
 import { typedMatches, type ConfirmRequest, type FailureChoice, type Gate } from './gate.js';
 import { currentHost, currentUser, isProcessAlive, newRunId } from './ids.js';
-import { Journal, journalPath, readJournal, stamp } from './journal.js';
+import { assessHolder } from './lock-holder.js';
+import { Journal, journalPath, readJournal, stamp, type JournalRead } from './journal.js';
 import { DEFAULT_OUTPUT_LIMITS, StepOutput, type OutputLimits, type OutputWrite } from './output.js';
 import { isJournaled, type CheckResult, type PlanStep, type RunEvent, type RunRecord, type RunStatus } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -62,12 +63,21 @@ export interface RunOutcome {
 /** Ends the run from anywhere inside it with a status and a reason. */
 class RunEnd extends Error {
   constructor(
-    readonly status: RunStatus,
+    public status: RunStatus,
     reason: string,
   ) {
     super(reason);
   }
 }
+
+/** The open critical section ran past its budget. */
+class SectionOverrun extends Error {
+  override name = 'SectionOverrun';
+}
+
+/** How often, and how patiently, the lock is released before the run says it still holds it. */
+const LOCK_RELEASE_ATTEMPTS = 5;
+const LOCK_RELEASE_BACKOFF_MS = 1_000;
 
 class JournalBroken extends Error {
   override name = 'JournalBroken';
@@ -341,7 +351,7 @@ export async function resumeRun(
   }
   const plan = steps.map((s) => toPlanStep(s, ctx));
   const exec = new Execution(deps, rb, ctx, steps, plan);
-  return exec.resume(path, view, read.records, read.torn !== undefined, signal);
+  return exec.resume(path, view, read, signal);
 }
 
 interface StepHistory {
@@ -358,6 +368,12 @@ class Execution {
   /** Some mutating step completed: stopping now leaves the cluster half-way. */
   private hasChanged = false;
   private readonly history = new Map<string, StepHistory>();
+  /** Compensations finished, by step id: an undo cut short by a crash goes on from here. */
+  private readonly undone = new Map<string, 'ok' | 'failed'>();
+  /** The critical section open now, with the timer that ends it at its deadline. */
+  private section: { name: string; stepId: string; deadlineVt: number; overrun: AbortController; timer: AbortController } | undefined;
+  /** Steps whose outcome a damaged journal line hides; only their isDone may let the run go on. */
+  private uncertain = new Map<string, { line: number; problem: string }>();
   private startedReal = 0;
   private startedVt = 0;
   private outcome: RunOutcome | undefined;
@@ -373,6 +389,15 @@ class Execution {
     this.now = deps.now ?? Date.now;
   }
 
+  private historyOf(stepId: string): StepHistory {
+    let h = this.history.get(stepId);
+    if (!h) {
+      h = { status: 'pending', attempts: 0, previous: { count: 0, output: '', facts: {} } };
+      this.history.set(stepId, h);
+    }
+    return h;
+  }
+
   private get clock() {
     return this.deps.backends.clock;
   }
@@ -384,11 +409,16 @@ class Execution {
   private emit(event: RunEvent): void {
     const record = stamp(this.runId, this.clock.now(), event, new Date(this.now()));
     if (event.type === 'step-finished') {
-      const h = this.history.get(event.stepId);
-      this.history.set(event.stepId, { ...(h ?? { attempts: 0, previous: { count: 0, output: '', facts: {} } }), status: event.status });
+      this.historyOf(event.stepId).status = event.status;
     } else if (event.type === 'step-started') {
-      const h = this.history.get(event.stepId);
-      this.history.set(event.stepId, { ...(h ?? { attempts: 0, previous: { count: 0, output: '', facts: {} } }), status: 'running' });
+      const h = this.historyOf(event.stepId);
+      h.status = 'running';
+      h.attempts = event.attempt;
+    } else if (event.type === 'step-fact') {
+      // Later facts win, as in the journal's fold: isDone before a retry reads them.
+      Object.assign(this.historyOf(event.stepId).previous.facts, event.facts);
+    } else if (event.type === 'compensation' && event.status !== 'started') {
+      this.undone.set(event.stepId, event.status);
     }
     if (isJournaled(event) && this.journal) {
       try {
@@ -429,31 +459,63 @@ class Execution {
     return this.loop(0, signal);
   }
 
-  async resume(path: string, view: RunView, records: RunRecord[], isTorn: boolean, signal: AbortSignal): Promise<RunOutcome> {
+  async resume(path: string, view: RunView, read: JournalRead, signal: AbortSignal): Promise<RunOutcome> {
+    const { records } = read;
     this.startedReal = view.startedAtReal ? Date.parse(view.startedAtReal) : this.now();
     this.startedVt = view.startedVt ?? this.clock.now();
+    const interruptedUndo = new Set<string>();
+    for (const c of view.compensations) {
+      if (c.status === 'started') interruptedUndo.add(c.stepId);
+      else {
+        interruptedUndo.delete(c.stepId);
+        this.undone.set(c.stepId, c.status as 'ok' | 'failed');
+      }
+    }
     for (const s of view.steps) {
       const output = records
         .filter((r): r is Extract<RunRecord, { type: 'step-output' }> => r.type === 'step-output' && r.stepId === s.id)
         .map((r) => r.text)
         .join('');
-      this.history.set(s.id, { status: s.status, attempts: s.attempts, previous: { count: s.attempts, output, facts: s.facts } });
+      this.history.set(s.id, { status: s.status, attempts: s.attempts, previous: { count: s.attempts, output, facts: { ...s.facts } } });
       if (s.mutates && (s.status === 'ok' || s.status === 'running' || s.status === 'failed')) this.hasChanged = true;
     }
-    this.journal = Journal.reopen(path, { redactor: this.redactor });
     const from = view.steps.findIndex((s) => s.status !== 'ok' && s.status !== 'skipped');
+    this.uncertain = damagedAt(read, view, from);
+    this.journal = Journal.reopen(path, { redactor: this.redactor });
     this.emit({
       type: 'run-resumed',
       who: this.deps.who ?? currentUser(),
       host: this.deps.host ?? currentHost(),
       pid: this.deps.pid ?? process.pid,
       ...(from >= 0 ? { fromStep: view.steps[from]!.id } : {}),
-      ...(isTorn ? { tornRecord: true } : {}),
+      ...(read.torn !== undefined ? { tornRecord: true } : {}),
     });
     try {
       // Re-take the lock (or find it still ours) before touching anything.
-      if (this.steps.slice(Math.max(0, from)).some((s) => s.mutates) || view.lock?.action === 'acquired') {
+      if (view.undo || this.steps.slice(Math.max(0, from)).some((s) => s.mutates) || view.lock?.action === 'acquired') {
         await this.takeLock(signal);
+      }
+    } catch (err) {
+      return this.finishFrom(err);
+    }
+    try {
+      // A crash during the undo: finish the undo, never go forward.
+      if (view.undo && !view.undo.finished) {
+        const at = Math.max(0, this.steps.findIndex((s) => s.id === view.undo!.fromStep));
+        const undone = await this.undo(at, view.undo.status, view.undo.reason, { interrupted: interruptedUndo });
+        return await this.finish({ status: view.undo.status, reason: undone ? `${view.undo.reason}; ${undone}` : view.undo.reason });
+      }
+      const section = view.section;
+      if (section?.state === 'open') {
+        const opener = this.steps.find((s) => s.id === section.stepId);
+        const last = Math.max(0, from < 0 ? this.steps.length - 1 : from);
+        if (!opener?.opensSection || this.clock.now() >= section.deadlineVt) {
+          // The budget ran out while nightshift was away: the section is left the only safe way.
+          this.emit({ type: 'section', action: 'overrun', name: section.name, stepId: section.stepId, budgetMs: section.budgetMs, deadlineVt: section.deadlineVt });
+          const reason = `critical section "${section.name}" ran over its budget of ${formatDuration(section.budgetMs)} while the run was interrupted`;
+          return await this.leaveByUndo(last, 'failed', reason);
+        }
+        this.openSection(opener, section.deadlineVt, false);
       }
     } catch (err) {
       return this.finishFrom(err);
@@ -474,15 +536,31 @@ class Execution {
     } catch (err) {
       if (err instanceof JournalBroken) return this.finishFrom(err);
       const end = toRunEnd(err, signal);
-      if ((end.status === 'failed' || end.status === 'aborted') && failedAt >= 0) {
-        const undone = await this.compensate(failedAt);
-        if (undone) end.message += `; ${undone}`;
+      const section = this.section;
+      if (section?.overrun.signal.aborted) {
+        end.status = 'failed';
+        end.message = errorMessage(section.overrun.signal.reason);
       }
+      // Inside a critical section every way out is through the undo; elsewhere only failure and abort undo.
+      const isUndo = failedAt >= 0 && (end.status === 'failed' || end.status === 'aborted' || (section !== undefined && end.status !== 'refused'));
+      if (section && isUndo && (end.status === 'paused' || end.status === 'stopped')) {
+        end.status = 'stopped';
+        end.message += `; inside "${section.name}", so the run is undone rather than left half-way`;
+      }
+      if (isUndo) return this.leaveByUndo(failedAt, end.status, end.message);
       return this.finish({ status: end.status, reason: end.message });
     }
   }
 
-  private async runStep(i: number, signal: AbortSignal): Promise<void> {
+  /** Runs the undo from `fromIndex` back, journaled so a crash resumes into it, then ends the run. */
+  private async leaveByUndo(fromIndex: number, status: RunStatus, reason: string): Promise<RunOutcome> {
+    this.section?.timer.abort();
+    const undone = await this.undo(fromIndex, status, reason);
+    if (this.section) this.closeSection('closed');
+    return this.finish({ status, reason: undone ? `${reason}; ${undone}` : reason });
+  }
+
+  private async runStep(i: number, runSignal: AbortSignal): Promise<void> {
     const step = this.steps[i]!;
     const planned = this.plan[i]!;
     const past = this.history.get(step.id);
@@ -494,42 +572,39 @@ class Execution {
       return;
     }
 
-    let attempt = past?.attempts ?? 0;
-    const previous: PreviousAttempts = past?.previous ?? { count: 0, output: '', facts: {} };
+    const h = this.historyOf(step.id);
+    let attempt = h.attempts;
+    const previous = h.previous;
 
-    if (past && (past.status === 'running' || past.status === 'failed') && step.isDone) {
+    const doubt = this.uncertain.get(step.id);
+    if ((h.status === 'running' || h.status === 'failed' || doubt) && step.isDone) {
       // Check, then act: a step interrupted after its effect must not happen twice.
-      const t0 = this.now();
-      const v0 = this.clock.now();
-      const done = await step.isDone(this.stepContext(step, attempt, previous, undefined), signal);
-      if (done) {
-        this.emit({
-          type: 'step-finished',
-          stepId: step.id,
-          status: 'ok',
-          via: 'is-done',
-          realMs: this.now() - t0,
-          virtualMs: this.clock.now() - v0,
-          detail: 'found already done on resume',
-          state: this.ctx.state,
-        });
-        if (step.mutates) this.hasChanged = true;
-        return;
-      }
+      if (await this.foundDone(step, attempt, previous, 'found already done on resume', this.sectionSignal(runSignal))) return;
+    }
+    if (doubt && step.mutates) {
+      throw new RunEnd(
+        'refused',
+        `journal line ${doubt.line} is damaged (${doubt.problem}) where step "${step.title}" was running, and its own check (isDone) cannot confirm it finished; nightshift will not run it again blind. Look at the node${this.loginHint(step)}, then start a new run`,
+      );
     }
 
-    if (step.mutates && !this.isLockHeld) await this.takeLock(signal);
+    if (step.mutates && !this.isLockHeld) await this.takeLock(runSignal);
 
     if (step.kind === 'checkpoint') {
-      await this.checkpoint(step, signal);
+      await this.checkpoint(step, this.sectionSignal(runSignal));
       return;
     }
-    await this.gate(step, signal);
+    await this.gate(step, this.sectionSignal(runSignal));
+    if (step.opensSection && !this.section) this.openSection(step, this.clock.now() + step.opensSection.budgetMs);
+    const signal = this.sectionSignal(runSignal);
 
+    // Set once an attempt has run in this session: every later attempt asks isDone first.
+    let hasRun = false;
     for (;;) {
       const t0 = this.now();
       const v0 = this.clock.now();
       let output: StepOutput | undefined;
+      let isDoneAlready = false;
       try {
         await withRetry(
           this.clock,
@@ -542,6 +617,11 @@ class Execution {
             },
           },
           async () => {
+            if (hasRun && step.isDone && (await step.isDone(this.stepContext(step, attempt, previous, undefined), signal))) {
+              isDoneAlready = true;
+              return;
+            }
+            hasRun = true;
             attempt += 1;
             output = new StepOutput(this.deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS, step.keepLines ?? [], this.redactor.stream());
             const ctx = this.stepContext(step, attempt, previous, output);
@@ -550,17 +630,19 @@ class Execution {
           },
         );
         this.flushOutput(step.id, output);
-        await this.verify(step, attempt, previous, signal);
+        if (!isDoneAlready) await this.verify(step, attempt, previous, signal);
         this.emit({
           type: 'step-finished',
           stepId: step.id,
           status: 'ok',
-          via: 'run',
+          via: isDoneAlready ? 'is-done' : 'run',
           realMs: this.now() - t0,
           virtualMs: this.clock.now() - v0,
+          ...(isDoneAlready ? { detail: 'found already done before another attempt' } : {}),
           state: this.ctx.state,
         });
         if (step.mutates) this.hasChanged = true;
+        if (step.closesSection && this.section?.name === step.closesSection) this.closeSection('closed');
         return;
       } catch (err) {
         if (err instanceof JournalBroken) throw err;
@@ -587,6 +669,56 @@ class Execution {
         throw new RunEnd('failed', `step "${step.title}" failed: ${message}`);
       }
     }
+  }
+
+  /** Asks a step's isDone; when it says yes, journals the step as done without running it. */
+  private async foundDone(step: AnyStep, attempt: number, previous: PreviousAttempts, detail: string, signal: AbortSignal): Promise<boolean> {
+    const t0 = this.now();
+    const v0 = this.clock.now();
+    const done = await step.isDone!(this.stepContext(step, attempt, previous, undefined), signal);
+    if (!done) return false;
+    this.emit({ type: 'step-finished', stepId: step.id, status: 'ok', via: 'is-done', realMs: this.now() - t0, virtualMs: this.clock.now() - v0, detail, state: this.ctx.state });
+    if (step.mutates) this.hasChanged = true;
+    if (step.closesSection && this.section?.name === step.closesSection) this.closeSection('closed');
+    return true;
+  }
+
+  private loginHint(step: AnyStep): string {
+    const node = safe(() => step.node?.(this.ctx));
+    const login = node ? safe(() => this.deps.backends.shell.loginCommand(node)) : undefined;
+    return login ? ` (${login})` : '';
+  }
+
+  // ------------------------------------------------------------ critical sections
+
+  /** The run's signal, plus the open section's: past its budget, whatever runs inside it is stopped. */
+  private sectionSignal(signal: AbortSignal): AbortSignal {
+    return this.section ? AbortSignal.any([signal, this.section.overrun.signal]) : signal;
+  }
+
+  private openSection(step: AnyStep, deadlineVt: number, isNew = true): void {
+    const spec = step.opensSection!;
+    const overrun = new AbortController();
+    const timer = new AbortController();
+    this.section = { name: spec.name, stepId: step.id, deadlineVt, overrun, timer };
+    if (isNew) this.emit({ type: 'section', action: 'opened', name: spec.name, stepId: step.id, budgetMs: spec.budgetMs, deadlineVt });
+    this.clock.sleep(Math.max(0, deadlineVt - this.clock.now()), timer.signal).then(
+      () => {
+        if (this.section?.overrun !== overrun) return;
+        this.safeEmit({ type: 'section', action: 'overrun', name: spec.name, stepId: step.id, budgetMs: spec.budgetMs, deadlineVt });
+        overrun.abort(new SectionOverrun(`critical section "${spec.name}" ran over its budget of ${formatDuration(spec.budgetMs)}`));
+      },
+      () => {},
+    );
+  }
+
+  private closeSection(action: 'closed'): void {
+    const section = this.section;
+    if (!section) return;
+    section.timer.abort();
+    this.section = undefined;
+    const step = this.steps.find((s) => s.id === section.stepId);
+    this.emit({ type: 'section', action, name: section.name, stepId: section.stepId, budgetMs: step?.opensSection?.budgetMs ?? 0, deadlineVt: section.deadlineVt });
   }
 
   private async verify(step: AnyStep, attempt: number, previous: PreviousAttempts, signal: AbortSignal): Promise<void> {
@@ -764,51 +896,53 @@ class Execution {
     this.emit({ type: 'lock', action: 'acquired', cluster, holder: owner });
   }
 
-  /** Is the run holding the lock still alive? Only a local journal can tell. */
-  private assessHolder(runId: string): { isLive: boolean; detail: string } {
-    let view: RunView | undefined;
-    try {
-      for (const r of readJournal(journalPath(this.deps.config.stateDir, runId)).records) view = reduceRun(view, r);
-    } catch {
-      return { isLive: false, detail: `run ${runId} has no journal here; nightshift cannot tell whether it still runs elsewhere` };
-    }
-    if (!view) return { isLive: false, detail: `run ${runId}'s journal is empty` };
-    if (view.status === 'paused') return { isLive: false, detail: `run ${runId} is paused; resume it with: nightshift resume ${runId}` };
-    if (view.status !== 'running' && view.status !== 'planned') {
-      return { isLive: false, detail: `run ${runId} finished (${view.status}) without releasing the lock` };
-    }
-    const alive = this.deps.isProcessAlive ?? isProcessAlive;
-    if (view.host === (this.deps.host ?? currentHost()) && view.pid !== undefined) {
-      return alive(view.pid)
-        ? { isLive: true, detail: `it is still running (pid ${view.pid} on this host)` }
-        : { isLive: false, detail: `its process (pid ${view.pid} on this host) is gone: the lock is stale; resume it with: nightshift resume ${runId}` };
-    }
-    return { isLive: false, detail: `run ${runId} ran on ${view.host ?? 'another host'}; nightshift cannot tell from here whether it still runs` };
+  private assessHolder(runId: string) {
+    return assessHolder(this.deps.config.stateDir, runId, {
+      ...(this.deps.host !== undefined ? { host: this.deps.host } : {}),
+      ...(this.deps.isProcessAlive ? { isProcessAlive: this.deps.isProcessAlive } : {}),
+    });
   }
 
-  private async compensate(failedAt: number): Promise<string | undefined> {
+  /** `resumed`: the undo had started before a crash; `interrupted` are the compensations it cut short. */
+  private async undo(fromIndex: number, status: RunStatus, reason: string, resumed?: { interrupted: Set<string> }): Promise<string | undefined> {
+    const interrupted = resumed?.interrupted ?? new Set<string>();
+    const todo = this.steps
+      .slice(0, fromIndex + 1)
+      .reverse()
+      .filter((step) => {
+        if (!step.compensate || this.undone.get(step.id) === 'ok') return false;
+        // Only what actually started can need undoing.
+        const started = this.history.get(step.id)?.status;
+        return started === 'ok' || started === 'failed' || started === 'running';
+      });
+    if (todo.length === 0) return undefined;
+    if (!resumed) this.emit({ type: 'undo', action: 'started', fromStep: this.steps[fromIndex]!.id, status, reason });
     const done: string[] = [];
-    for (let i = failedAt; i >= 0; i--) {
-      const step = this.steps[i]!;
-      if (!step.compensate) continue;
-      // Only what actually started can need undoing.
-      const status = this.history.get(step.id)?.status;
-      if (status !== 'ok' && status !== 'failed' && status !== 'running') continue;
-      const describe = safe(() => step.compensate!.describe(this.ctx)) ?? [];
-      this.emit({ type: 'compensation', stepId: step.id, status: 'started', describe });
+    let ok = true;
+    for (const step of todo) {
+      const undo = step.compensate!;
       // Its own signal: the run's may be the one that was aborted, and the undo must still happen.
-      const undo = new AbortController();
+      const own = new AbortController();
       try {
-        await withTimeout(this.clock, step.timeoutMs, undo.signal, (s) => step.compensate!.run(this.ctx, s));
-        this.emit({ type: 'compensation', stepId: step.id, status: 'ok' });
+        if (interrupted.has(step.id) && undo.isDone && (await undo.isDone(this.ctx, own.signal))) {
+          this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'is-done' });
+          done.push(`rolled back "${step.title}" (found done on resume)`);
+          continue;
+        }
+        const describe = safe(() => undo.describe(this.ctx)) ?? [];
+        this.emit({ type: 'compensation', stepId: step.id, status: 'started', describe });
+        await withTimeout(this.clock, step.timeoutMs, own.signal, (s) => undo.run(this.ctx, s));
+        this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'run' });
         done.push(`rolled back "${step.title}"`);
       } catch (err) {
         if (err instanceof JournalBroken) throw err;
+        ok = false;
         this.emit({ type: 'compensation', stepId: step.id, status: 'failed', error: errorMessage(err) });
         done.push(`ROLLBACK OF "${step.title}" FAILED: ${errorMessage(err)}`);
       }
     }
-    return done.length > 0 ? done.join('; ') : undefined;
+    this.emit({ type: 'undo', action: 'finished', ok });
+    return done.join('; ');
   }
 
   private flushOutput(stepId: string, output: StepOutput | undefined): void {
@@ -820,6 +954,7 @@ class Execution {
   private writeOutput(stepId: string, journal: OutputWrite[], live: OutputWrite[]): void {
     for (const w of journal) {
       if (!this.journal) continue;
+      this.historyOf(stepId).previous.output += w.text;
       const record = stamp(this.runId, this.clock.now(), { type: 'step-output', stepId, ...w }, new Date(this.now()));
       try {
         this.journal.append(record);
@@ -896,13 +1031,15 @@ class Execution {
     if (this.outcome) return this.outcome;
     // A paused run keeps the cluster: it is half-way and will be resumed.
     if (this.isLockHeld && end.status !== 'paused') {
-      try {
-        await this.deps.backends.lock.release(this.ctx.run.cluster, this.runId);
-        this.safeEmit({ type: 'lock', action: 'released', cluster: this.ctx.run.cluster });
-      } catch (err) {
-        this.safeEmit({ type: 'lock', action: 'release-failed', cluster: this.ctx.run.cluster, detail: errorMessage(err) });
+      const failure = await this.releaseLock();
+      if (failure) {
+        const cluster = this.ctx.run.cluster;
+        const held = `the lock on cluster ${cluster} is still held by this run (release failed ${LOCK_RELEASE_ATTEMPTS} times: ${failure}); clear it with: nightshift unlock ${cluster} --confirm ${cluster}`;
+        end =
+          end.status === 'succeeded'
+            ? { status: 'succeeded-lock-held', reason: `every step succeeded, but ${held}` }
+            : { status: end.status, reason: `${end.reason ? `${end.reason}; ` : ''}${held}` };
       }
-      this.isLockHeld = false;
     }
     const realMs = this.now() - this.startedReal;
     const virtualMs = this.clock.now() - this.startedVt;
@@ -913,6 +1050,27 @@ class Execution {
     return this.outcome;
   }
 
+  /** Releases the cluster lock, retrying with backoff; returns why it could not, or nothing. */
+  private async releaseLock(): Promise<string | undefined> {
+    const cluster = this.ctx.run.cluster;
+    let delay = LOCK_RELEASE_BACKOFF_MS;
+    let last = '';
+    for (let attempt = 1; attempt <= LOCK_RELEASE_ATTEMPTS; attempt++) {
+      try {
+        await this.deps.backends.lock.release(cluster, this.runId);
+        this.isLockHeld = false;
+        this.safeEmit({ type: 'lock', action: 'released', cluster });
+        return undefined;
+      } catch (err) {
+        last = errorMessage(err);
+        this.safeEmit({ type: 'lock', action: 'release-failed', cluster, detail: `attempt ${attempt} of ${LOCK_RELEASE_ATTEMPTS}: ${last}` });
+        if (attempt < LOCK_RELEASE_ATTEMPTS) await this.clock.sleep(delay);
+        delay *= 2;
+      }
+    }
+    return last;
+  }
+
   private safeEmit(event: RunEvent): void {
     try {
       this.emit(event);
@@ -921,6 +1079,24 @@ class Execution {
       this.deps.onEvent?.(this.redactor.deep(stamp(this.runId, this.clock.now(), event, new Date(this.now()))));
     }
   }
+}
+
+/**
+ * The step a damaged journal line may hide the outcome of: the one resume
+ * would start from, when a line after the last finished step's record is
+ * unreadable (it may have been that step's start, a fact, or its finish).
+ */
+function damagedAt(read: JournalRead, view: RunView, from: number): Map<string, { line: number; problem: string }> {
+  const doubts = new Map<string, { line: number; problem: string }>();
+  if (from < 0 || read.bad.length === 0) return doubts;
+  const before = new Set(view.steps.slice(0, from).map((s) => s.id));
+  let settledLine = 0;
+  read.records.forEach((r, i) => {
+    if (r.type === 'run-started' || (r.type === 'step-finished' && before.has(r.stepId))) settledLine = read.recordLines[i] ?? settledLine;
+  });
+  const bad = read.bad.find((b) => b.line > settledLine);
+  if (bad) doubts.set(view.steps[from]!.id, { line: bad.line, problem: bad.problem });
+  return doubts;
 }
 
 function abortReason(signal: AbortSignal): string {
@@ -934,11 +1110,6 @@ function toRunEnd(err: unknown, signal: AbortSignal | undefined): RunEnd {
   if (err instanceof RunEnd) return err;
   if (err instanceof RunAborted || signal?.aborted) return new RunEnd('aborted', err instanceof Error ? err.message : 'aborted');
   return new RunEnd('failed', errorMessage(err));
-}
-
-/** For the run screen's failure panel: the node a step acts on. */
-export function nodeOfStep(step: AnyStep, ctx: RunContext<unknown, Json>): Instance | undefined {
-  return safe(() => step.node?.(ctx));
 }
 
 export { formatDuration };

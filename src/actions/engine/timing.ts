@@ -32,10 +32,16 @@ export class RunAborted extends Error {
 const TRANSIENT_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/;
 const TRANSIENT_NAMES = /^(TransientError|ThrottlingException|Throttling|RequestLimitExceeded|ServiceUnavailable|InternalError)$/;
 
+/**
+ * The one test of "worth another attempt" for every step: errors that say so
+ * themselves (`transient` on TransientError and SshError, `isTransient` on
+ * AwsError), socket error codes, and the AWS throttling names. A step's
+ * isDone is asked before that attempt, so a retry never repeats an effect.
+ */
 export function isTransientDefault(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
-  const e = err as { transient?: unknown; code?: unknown; name?: unknown };
-  if (e.transient === true) return true;
+  const e = err as { transient?: unknown; isTransient?: unknown; code?: unknown; name?: unknown };
+  if (e.transient === true || e.isTransient === true) return true;
   if (typeof e.code === 'string' && TRANSIENT_CODES.test(e.code)) return true;
   return typeof e.name === 'string' && TRANSIENT_NAMES.test(e.name);
 }

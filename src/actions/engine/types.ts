@@ -92,6 +92,24 @@ export interface Compensation<P, S> {
   /** The exact commands / API calls the undo makes, for the plan and the journal. */
   describe(ctx: RunContext<P, S>): string[];
   run(ctx: RunContext<P, S>, signal: AbortSignal): Promise<void>;
+  /**
+   * Read-only: is the undo's effect already there? Asked when a crash cut an
+   * undo short, so resume never undoes twice (check, then act).
+   */
+  isDone?(ctx: RunContext<P, S>, signal: AbortSignal): Promise<boolean>;
+}
+
+/**
+ * A stretch of the run that must not be left half-way (writes stopped during
+ * a switchover). It opens when its first step starts and closes when its last
+ * step finishes; leaving it any other way (a declined gate, stop, abort, a
+ * failure, or its budget running out) runs the undo of every step started so far.
+ */
+export interface CriticalSection {
+  /** Words for the screen and the journal: "writes stopped on db-1". */
+  name: string;
+  /** Fleet-clock ms from the opening step's start; past it the section is left by undo. */
+  budgetMs: number;
 }
 
 export interface Step<P, S> {
@@ -130,6 +148,10 @@ export interface Step<P, S> {
   canSkip?: boolean | string;
   /** Undo, run (newest first) when this step or a later one fails and the run is aborted. */
   compensate?: Compensation<P, S>;
+  /** This step opens a critical section (see CriticalSection). */
+  opensSection?: CriticalSection;
+  /** This step, once finished, closes the section it names. */
+  closesSection?: string;
   /** Output lines always journaled even past the cap (a completion line). */
   keepLines?: RegExp[];
 }

@@ -117,8 +117,20 @@ export function createReporter(out: NodeJS.WritableStream, opts: { json?: boolea
         write(`${glyph} ${stepLabel(r.stepId)} ${r.status} in ${durations(r.realMs, r.virtualMs)}${how}${r.error ? ` · ${r.error}` : ''}`);
         return;
       }
+      case 'section':
+        write(
+          r.action === 'opened'
+            ? `  ▶ critical section "${r.name}" opened: budget ${formatDuration(r.budgetMs)}; any way out before it closes runs the undo`
+            : r.action === 'closed'
+              ? `  ■ critical section "${r.name}" closed`
+              : `  ✗ critical section "${r.name}" ran over its budget of ${formatDuration(r.budgetMs)}`,
+        );
+        return;
+      case 'undo':
+        write(r.action === 'started' ? `  ↶ undoing from step ${r.fromStep}: ${r.reason}` : `  ↶ undo ${r.ok ? 'finished' : 'FINISHED WITH FAILURES'}`);
+        return;
       case 'compensation':
-        write(`  ↶ undo ${r.stepId}: ${r.status}${r.error ? ` · ${r.error}` : ''}`);
+        write(`  ↶ undo ${r.stepId}: ${r.status}${r.via === 'is-done' ? ' (found already undone)' : ''}${r.error ? ` · ${r.error}` : ''}`);
         for (const d of r.describe ?? []) write(`    $ ${d}`);
         return;
       case 'run-finished':

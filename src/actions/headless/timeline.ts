@@ -125,7 +125,13 @@ export function buildTimeline(view: RunView, records: readonly RunRecord[], isLi
         events.push({ t: at(r), text: `step ${byId.get(r.stepId)?.index ?? r.stepId} attempt ${r.attempt} failed, retried after ${formatDuration(r.delayMs)}: ${r.error}` });
         break;
       case 'compensation':
-        events.push({ t: at(r), text: `undo of step ${byId.get(r.stepId)?.index ?? r.stepId}: ${r.status}${r.error ? ` · ${r.error}` : ''}` });
+        events.push({ t: at(r), text: `undo of step ${byId.get(r.stepId)?.index ?? r.stepId}: ${r.status}${r.via === 'is-done' ? ' (found already undone)' : ''}${r.error ? ` · ${r.error}` : ''}` });
+        break;
+      case 'section':
+        events.push({ t: at(r), text: `critical section "${r.name}" ${r.action === 'overrun' ? `ran over its budget of ${formatDuration(r.budgetMs)}` : r.action}${r.action === 'opened' ? ` (budget ${formatDuration(r.budgetMs)})` : ''}` });
+        break;
+      case 'undo':
+        events.push({ t: at(r), text: r.action === 'started' ? `undo started from step ${byId.get(r.fromStep)?.index ?? r.fromStep}: ${r.reason}` : `undo finished${r.ok ? '' : ' WITH FAILURES'}` });
         break;
       case 'run-finished':
         events.push({ t: at(r), text: `finished: ${r.status}${r.reason ? ` · ${r.reason}` : ''}` });

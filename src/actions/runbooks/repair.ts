@@ -9,11 +9,12 @@ import {
   REPAIR_FINISHED,
   REPAIR_SUBCOMMAND,
 } from '../../backends/engines/cassandra.js';
+import { NODETOOL_TAG } from '../../backends/engines/index.js';
 import type { Discovery } from '../../backends/ports.js';
-import { chooseRepairNode, type RepairChoice } from '../../domain/repair-choice.js';
+import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { Instance } from '../../domain/types.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
-import { StepFailed, TransientError } from '../engine/timing.js';
+import { StepFailed } from '../engine/timing.js';
 
 export const REPAIR_TAG = 'last-repaired';
 
@@ -22,23 +23,31 @@ export const repairParams = z
     cluster: z.string().min(1, 'needs --cluster NAME'),
     /** Repair this node (name or instance id) instead of the least recently repaired one. */
     node: z.string().min(1).optional(),
-    /** How long `nodetool repair -pr` may take before it is abandoned (fleet clock). */
-    timeoutMinutes: z.number().positive().default(360),
+    /** Repair every overdue or never-repaired node, least recently repaired first, one at a time. */
+    allOverdue: z.boolean().default(false),
+    /** How long one `nodetool repair -pr` may take before it is abandoned (fleet clock); default from engines.repairTimeoutMinutes. */
+    timeoutMinutes: z.number().positive().optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => !(p.allOverdue && p.node), { message: '--node and --all-overdue cannot go together: one names a node, the other chooses them all', path: ['allOverdue'] });
 
 export type RepairParams = z.output<typeof repairParams>;
 
+interface Chosen {
+  instance: Instance;
+  /** Why this node, in words, for the plan. */
+  reason: string;
+}
+
 export interface RepairState {
-  /** The node chosen when the plan was made, with why. */
-  node?: { instance: Instance; reason: string };
-  /** What `nodetool repair -pr` ended with, this run. */
-  repair?: { exitCode: number | null; completed: boolean; completionLine?: string };
-  /** The tag value written. */
-  tag?: string;
+  /** The nodes to repair, in order, chosen when the plan was made. One unless --all-overdue. */
+  nodes: Chosen[];
+  /** What each node's repair ended with and the tag written, by instance id. */
+  results: Record<string, { exitCode: number | null; completed: boolean; completionLine?: string; tag?: string }>;
 }
 
 type Ctx = RunContext<RepairParams, RepairState>;
+type RepairStep = Step<RepairParams, RepairState>;
 
 const DISCOVERY = 'discovery';
 
@@ -62,166 +71,207 @@ function membersOf(found: Discovery, cluster: string): Instance[] {
   return ref.instanceIds.map((id) => byId.get(id)).filter((i): i is Instance => i !== undefined);
 }
 
-function choose(ctx: Ctx, members: Instance[]): RepairChoice {
-  const { node } = ctx.params;
+/** The nodes this run repairs, in order: the operator's, the least recently repaired, or every overdue one. */
+function choose(ctx: Ctx, members: Instance[]): Chosen[] {
+  const { node, allOverdue } = ctx.params;
+  const byId = new Map(members.map((m) => [m.id, m]));
   if (node) {
     const forced = members.find((m) => m.name === node || m.id === node);
     if (!forced) throw new StepFailed(`no node "${node}" in cluster ${ctx.run.cluster}: members are ${members.map((m) => m.name).join(', ')}`);
-    return { id: forced.id, name: forced.name, reason: 'chosen by the operator (--node)' };
+    return [{ instance: forced, reason: 'chosen by the operator (--node)' }];
   }
-  const choice = chooseRepairNode(
-    members.map((m) => ({ id: m.id, name: m.name, ...(m.tags[REPAIR_TAG] !== undefined ? { lastRepaired: m.tags[REPAIR_TAG] } : {}) })),
-  );
-  if (!choice) throw new StepFailed(`cluster ${ctx.run.cluster} has no members to repair`);
-  return choice;
+  const candidates = members.map((m) => ({ id: m.id, name: m.name, ...(m.tags[REPAIR_TAG] !== undefined ? { lastRepaired: m.tags[REPAIR_TAG] } : {}) }));
+  const order = allOverdue
+    ? orderRepairNodes(candidates, { now: ctx.backends.clock.now(), gcGraceSeconds: ctx.config.thresholds.gcGraceSeconds })
+    : orderRepairNodes(candidates).slice(0, 1);
+  if (order.length === 0) {
+    throw new StepFailed(
+      allOverdue
+        ? `no node of ${ctx.run.cluster} is overdue: every one was repaired within gc_grace_seconds (${ctx.config.thresholds.gcGraceSeconds} s)`
+        : `cluster ${ctx.run.cluster} has no members to repair`,
+    );
+  }
+  return order.map((c) => ({ instance: byId.get(c.id)!, reason: c.reason }));
 }
 
-function chosen(ctx: Ctx): Instance {
-  const node = ctx.state.node;
-  if (!node) throw new Error('repair: no node chosen (the plan was built without one)');
+function nodeOf(ctx: Ctx, id: string): Instance {
+  const node = ctx.state.nodes.find((n) => n.instance.id === id);
+  if (!node) throw new Error(`repair: node ${id} is not in the plan`);
   return node.instance;
 }
 
-const pick: Step<RepairParams, RepairState> = {
+/** How nodetool runs on this host: the inventory's per-host command, else the config's. */
+function nodetoolFor(ctx: Ctx, node: Instance): string {
+  return (ctx.backends.target.kind === 'inventory' && node.tags[NODETOOL_TAG]) || ctx.config.engines.nodetool;
+}
+
+function nodetoolOn(ctx: Ctx, node: Instance): string {
+  return nodetoolCommand(nodetoolFor(ctx, node), REPAIR_SUBCOMMAND);
+}
+
+const pick = (allOverdue: boolean): RepairStep => ({
   id: 'pick',
-  title: 'pick the node to repair',
+  title: allOverdue ? 'pick the overdue nodes' : 'pick the node to repair',
   danger: 'read',
   mutates: false,
   describe: (ctx) => [
     `Inventory.discover() → the ${REPAIR_TAG} tag of every node of ${ctx.run.cluster}`,
-    `choose: a node without the tag first, else the oldest tag → ${ctx.state.node ? `${ctx.state.node.instance.name} (${ctx.state.node.reason})` : '?'}`,
+    ctx.params.allOverdue
+      ? `every node never repaired or repaired more than gc_grace_seconds ago, oldest first → ${ctx.state.nodes.map((n) => n.instance.name).join(', ') || '?'}`
+      : `choose: a node without the tag first, else the oldest tag → ${ctx.state.nodes[0] ? `${ctx.state.nodes[0].instance.name} (${ctx.state.nodes[0].reason})` : '?'}`,
   ],
   async run(ctx, signal) {
     const members = membersOf(await discover(ctx, signal, true), ctx.run.cluster);
     const now = choose(ctx, members);
-    const planned = ctx.state.node;
-    // The plan the operator read named a node; acting on another would betray it.
-    if (planned && planned.instance.id !== now.id) {
-      throw new StepFailed(
-        `the choice changed since the plan was made (${planned.instance.name} → ${now.name}: ${now.reason}); someone repaired meanwhile, so start the run again`,
-      );
+    const planned = ctx.state.nodes.map((n) => n.instance.name).join(', ');
+    const found = now.map((n) => n.instance.name).join(', ');
+    // The plan the operator read named the nodes; acting on others would betray it.
+    if (planned !== found) {
+      throw new StepFailed(`the choice changed since the plan was made (${planned} → ${found}); someone repaired meanwhile, so start the run again`);
     }
-    const instance = members.find((m) => m.id === now.id)!;
-    ctx.state.node = { instance: instance, reason: now.reason };
-    ctx.output('stdout', `chose ${instance.name} (${instance.id}, ${instance.privateIp}): ${now.reason}\n`);
+    for (const n of now) ctx.output('stdout', `chose ${n.instance.name} (${n.instance.id}, ${n.instance.privateIp}): ${n.reason}\n`);
   },
-};
+});
 
-const repair: Step<RepairParams, RepairState> = {
-  id: 'repair',
-  title: 'nodetool repair -pr',
-  danger: 'caution',
-  mutates: true,
-  node: (ctx) => ctx.state.node?.instance,
-  describe: (ctx) => {
-    const node = ctx.state.node?.instance;
-    const cmd = nodetoolCommand(ctx.config.engines.nodetool, REPAIR_SUBCOMMAND);
-    return [node ? `on ${node.name} (${node.id}, ${node.privateIp}): ${cmd}` : `on the chosen node: ${cmd}`];
-  },
-  keepLines: [REPAIR_FINISHED, /Starting repair command/, /error|exception|failed/i],
-  // A dropped connection before nodetool ran is worth one more go; a failed repair is not.
-  retry: { attempts: 2, backoffMs: 30_000, isTransient: (err) => err instanceof TransientError || isConnectionError(err) },
-  async run(ctx, signal) {
-    const node = chosen(ctx);
-    const cmd = nodetoolCommand(ctx.config.engines.nodetool, REPAIR_SUBCOMMAND);
-    let completionLine: string | undefined;
-    let keyspace = '';
-    const scan = (chunk: string) => {
-      for (const line of chunk.split('\n')) {
-        // One repair command per keyspace, each counting its own progress from 0 to 100 %.
-        const ks = /repairing keyspace (\S+)/.exec(line);
-        if (ks) keyspace = ks[1]!;
-        const p = /progress:\s*(\d+(?:\.\d+)?)\s*%/i.exec(line);
-        if (p) ctx.progress({ percent: Number(p[1]), message: keyspace ? `keyspace ${keyspace}` : 'repair' });
-        if (isCompletionLine(line)) completionLine = line.trim();
+/** `nodetool repair -pr` on one node: the repair step of a one-node run, or one of a group. */
+function repairStep(id: string, nodeId: string, group: string | undefined, timeoutMs: number): RepairStep {
+  return {
+    id,
+    title: 'nodetool repair -pr',
+    ...(group ? { group } : {}),
+    danger: 'caution',
+    mutates: true,
+    timeoutMs,
+    node: (ctx) => ctx.state.nodes.find((n) => n.instance.id === nodeId)?.instance,
+    describe: (ctx) => {
+      const node = nodeOf(ctx, nodeId);
+      return [`on ${node.name} (${node.id}, ${node.privateIp}): ${nodetoolOn(ctx, node)}`];
+    },
+    keepLines: [REPAIR_FINISHED, /Starting repair command/, /error|exception|failed/i],
+    // A dropped connection is worth one more go (isDone is asked first); a failed repair is not.
+    retry: { attempts: 2, backoffMs: 30_000 },
+    async run(ctx, signal) {
+      const node = nodeOf(ctx, nodeId);
+      const cmd = nodetoolOn(ctx, node);
+      let completionLine: string | undefined;
+      let keyspace = '';
+      const scan = (chunk: string) => {
+        for (const line of chunk.split('\n')) {
+          // One repair command per keyspace, each counting its own progress from 0 to 100 %.
+          const ks = /repairing keyspace (\S+)/.exec(line);
+          if (ks) keyspace = ks[1]!;
+          const p = /progress:\s*(\d+(?:\.\d+)?)\s*%/i.exec(line);
+          if (p) ctx.progress({ percent: Number(p[1]), message: `${node.name}: ${keyspace ? `keyspace ${keyspace}` : 'repair'}` });
+          if (isCompletionLine(line)) completionLine = line.trim();
+        }
+      };
+      const res = await ctx.backends.shell.exec(node, cmd, {
+        signal,
+        timeoutMs: timeoutMs,
+        onStdout: (c) => {
+          ctx.output('stdout', c);
+          scan(c);
+        },
+        onStderr: (c) => ctx.output('stderr', c),
+      });
+      // On disk at once: after a crash, isDone reads these.
+      const completed = outputShowsCompletion(res.stdout);
+      completionLine ??= res.stdout.split('\n').reverse().find(isCompletionLine)?.trim();
+      ctx.fact({ exitCode: res.code, signal: res.signal, completed, node: node.id });
+      ctx.state.results[nodeId] = { exitCode: res.code, completed, ...(completionLine ? { completionLine } : {}) };
+      if (res.code !== 0) {
+        const why = whyFailed(res.stderr, res.stdout);
+        throw new StepFailed(
+          `nodetool repair -pr on ${node.name} exited ${res.code ?? `by signal ${res.signal}`}: ${why}; the ${REPAIR_TAG} tag is left as it was`,
+        );
       }
-    };
-    const res = await ctx.backends.shell.exec(node, cmd, {
-      signal,
-      onStdout: (c) => {
-        ctx.output('stdout', c);
-        scan(c);
-      },
-      onStderr: (c) => ctx.output('stderr', c),
-    });
-    // On disk at once: after a crash, isDone reads these.
-    const completed = outputShowsCompletion(res.stdout);
-    completionLine ??= res.stdout.split('\n').reverse().find(isCompletionLine)?.trim();
-    ctx.fact({ exitCode: res.code, signal: res.signal, completed, node: node.id });
-    ctx.state.repair = { exitCode: res.code, completed, ...(completionLine ? { completionLine } : {}) };
-    if (res.code !== 0) {
-      const why = whyFailed(res.stderr, res.stdout);
-      throw new StepFailed(
-        `nodetool repair -pr on ${node.name} exited ${res.code ?? `by signal ${res.signal}`}: ${why}; the ${REPAIR_TAG} tag is left as it was`,
-      );
-    }
-    if (!completed) {
-      throw new StepFailed(`nodetool repair -pr on ${node.name} exited 0 but never printed "Repair command #N finished"; not tagging`);
-    }
-  },
-  async isDone(ctx) {
-    // Only the journal can tell: the repair leaves no mark on the node we can read cheaply.
-    const { facts, output } = ctx.previous;
-    return facts.exitCode === 0 && facts.node === ctx.state.node?.instance.id && outputShowsCompletion(output);
-  },
-  async verify(ctx) {
-    const r = ctx.state.repair;
-    if (!r) return { ok: false, reason: 'no record of the repair finishing' };
-    if (r.exitCode !== 0) return { ok: false, reason: `exit code ${r.exitCode}` };
-    if (!r.completed) return { ok: false, reason: 'no completion line in the output' };
-    return { ok: true, detail: r.completionLine ?? 'completed' };
-  },
-};
+      if (!completed) {
+        throw new StepFailed(`nodetool repair -pr on ${node.name} exited 0 but never printed "Repair command #N finished"; not tagging`);
+      }
+    },
+    async isDone(ctx) {
+      // The journal's record of the command: the repair leaves no mark on the node we can read cheaply.
+      const { facts, output } = ctx.previous;
+      const done = facts.exitCode === 0 && facts.node === nodeId && outputShowsCompletion(output);
+      if (done) ctx.state.results[nodeId] = { exitCode: 0, completed: true };
+      return done;
+    },
+    async verify(ctx) {
+      const r = ctx.state.results[nodeId];
+      if (!r) return { ok: false, reason: 'no record of the repair finishing' };
+      if (r.exitCode !== 0) return { ok: false, reason: `exit code ${r.exitCode}` };
+      if (!r.completed) return { ok: false, reason: 'no completion line in the output' };
+      return { ok: true, detail: r.completionLine ?? 'completed' };
+    },
+  };
+}
 
-const tag: Step<RepairParams, RepairState> = {
-  id: 'tag',
-  title: `tag ${REPAIR_TAG}`,
-  danger: 'read',
-  mutates: true,
-  node: (ctx) => ctx.state.node?.instance,
-  describe: (ctx) => {
-    const node = ctx.state.node?.instance;
-    const target = node ? `${node.id} (${node.name})` : 'the chosen node';
-    return [
-      `Inventory.setTags(${target}, { ${REPAIR_TAG}: <now, ISO-8601 UTC> })`,
-      `Inventory.discover() → read the tag back`,
-    ];
-  },
-  retry: { attempts: 3, backoffMs: 2_000 },
-  verifyWithinMs: 60_000,
-  async run(ctx, signal) {
-    const node = chosen(ctx);
-    const value = isoSeconds(ctx.backends.clock.now());
-    ctx.state.tag = value;
-    await ctx.backends.inventory.setTags(node.id, { [REPAIR_TAG]: value }, { signal });
-    ctx.output('stdout', `${node.name}: ${REPAIR_TAG}=${value}\n`);
-  },
-  async isDone(ctx, signal) {
-    const node = chosen(ctx);
-    const found = await ctx.backends.inventory.discover({ signal });
-    const value = found.instances.find((i) => i.id === node.id)?.tags[REPAIR_TAG];
-    const t = value !== undefined ? Date.parse(value) : Number.NaN;
-    // Newer than this run's start (tags have second precision): this run wrote it.
-    if (Number.isNaN(t) || t < Math.floor(ctx.run.startedAtMs / 1000) * 1000) return false;
-    ctx.state.tag = value!;
-    return true;
-  },
-  async verify(ctx, signal) {
-    const node = chosen(ctx);
-    const found = await ctx.backends.inventory.discover({ signal });
-    const value = found.instances.find((i) => i.id === node.id)?.tags[REPAIR_TAG];
-    if (value === ctx.state.tag) return { ok: true, detail: `${REPAIR_TAG}=${value}` };
-    return { ok: false, reason: `${node.name} has ${REPAIR_TAG}=${value ?? '(none)'}, expected ${ctx.state.tag}` };
-  },
-};
+async function tagOf(ctx: Ctx, nodeId: string, signal: AbortSignal): Promise<string | undefined> {
+  const found = await ctx.backends.inventory.discover({ signal });
+  return found.instances.find((i) => i.id === nodeId)?.tags[REPAIR_TAG];
+}
+
+/** `last-repaired=<now>` on one node, once its repair finished cleanly. */
+function tagStep(id: string, nodeId: string, group: string | undefined): RepairStep {
+  return {
+    id,
+    title: `tag ${REPAIR_TAG}`,
+    ...(group ? { group } : {}),
+    danger: 'read',
+    mutates: true,
+    node: (ctx) => ctx.state.nodes.find((n) => n.instance.id === nodeId)?.instance,
+    describe: (ctx) => {
+      const node = nodeOf(ctx, nodeId);
+      return [`Inventory.setTags(${node.id} (${node.name}), { ${REPAIR_TAG}: <now, ISO-8601 UTC> })`, `Inventory.discover() → read the tag back`];
+    },
+    retry: { attempts: 3, backoffMs: 2_000 },
+    verifyWithinMs: 60_000,
+    async run(ctx, signal) {
+      const node = nodeOf(ctx, nodeId);
+      const value = isoSeconds(ctx.backends.clock.now());
+      const result = (ctx.state.results[nodeId] ??= { exitCode: 0, completed: true });
+      result.tag = value;
+      await ctx.backends.inventory.setTags(node.id, { [REPAIR_TAG]: value }, { signal });
+      ctx.output('stdout', `${node.name}: ${REPAIR_TAG}=${value}\n`);
+    },
+    async isDone(ctx, signal) {
+      const value = await tagOf(ctx, nodeId, signal);
+      const t = value !== undefined ? Date.parse(value) : Number.NaN;
+      // Newer than this run's start (tags have second precision): this run wrote it.
+      if (Number.isNaN(t) || t < Math.floor(ctx.run.startedAtMs / 1000) * 1000) return false;
+      (ctx.state.results[nodeId] ??= { exitCode: 0, completed: true }).tag = value!;
+      return true;
+    },
+    async verify(ctx, signal) {
+      const node = nodeOf(ctx, nodeId);
+      const value = await tagOf(ctx, nodeId, signal);
+      const expected = ctx.state.results[nodeId]?.tag;
+      if (value === expected) return { ok: true, detail: `${REPAIR_TAG}=${value}` };
+      return { ok: false, reason: `${node.name} has ${REPAIR_TAG}=${value ?? '(none)'}, expected ${expected}` };
+    },
+  };
+}
+
+/** Between two nodes of --all-overdue: the operator decides whether the next repair starts now. */
+function nextNodeCheckpoint(id: string, done: number, total: number, next: string): RepairStep {
+  return {
+    id,
+    title: `${done} of ${total} repaired; next: ${next}`,
+    kind: 'checkpoint',
+    danger: 'read',
+    mutates: false,
+    describe: () => [`continue: repair ${next} next; pause: resume later with nightshift resume; stop: end here (${done} of ${total} repaired and tagged)`],
+    run: async () => {},
+  };
+}
 
 export const repairRunbook = defineRunbook<RepairParams, RepairState>({
   name: 'repair',
   title: 'Cassandra repair',
-  summary: 'Repair the least recently repaired node of a Cassandra ring (nodetool repair -pr) and tag it last-repaired.',
+  summary: 'Repair the least recently repaired node of a Cassandra ring (nodetool repair -pr) and tag it last-repaired; --all-overdue repairs every overdue node, one at a time.',
   params: repairParams as unknown as z.ZodType<RepairParams>,
   cluster: (p) => p.cluster,
-  initialState: () => ({}),
+  initialState: () => ({ nodes: [], results: {} }),
   preflight: () => [
     {
       id: 'cassandra-ring',
@@ -248,8 +298,10 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
         if (notRunning.length > 0) {
           return { ok: false, reason: notRunning.map((m) => `${m.name} is ${m.state}`).join('; ') };
         }
-        const opts = { nodetool: ctx.config.engines.nodetool, timeoutMs: ctx.config.engines.probeTimeoutSeconds * 1000, signal };
-        const probes = await Promise.allSettled(members.map((m) => probeCassandra(ctx.backends.shell, m, opts)));
+        const timeoutMs = ctx.config.engines.probeTimeoutSeconds * 1000;
+        const probes = await Promise.allSettled(
+          members.map((m) => probeCassandra(ctx.backends.shell, m, { nodetool: nodetoolFor(ctx, m), timeoutMs, signal })),
+        );
         const problems: string[] = [];
         probes.forEach((p, i) => {
           const m = members[i]!;
@@ -272,14 +324,22 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
     },
   ],
   async prepare(ctx, signal) {
-    const members = membersOf(await discover(ctx, signal), ctx.run.cluster);
-    const choice = choose(ctx, members);
-    const instance = members.find((m) => m.id === choice.id)!;
-    ctx.state.node = { instance: instance, reason: choice.reason };
+    ctx.state.nodes = choose(ctx, membersOf(await discover(ctx, signal), ctx.run.cluster));
   },
   plan: (ctx) => {
-    // The repair's limit comes from the params, so the step is built per run.
-    return [pick, { ...repair, timeoutMs: ctx.params.timeoutMinutes * 60_000 }, tag];
+    const timeoutMs = (ctx.params.timeoutMinutes ?? ctx.config.engines.repairTimeoutMinutes) * 60_000;
+    if (!ctx.params.allOverdue) {
+      const only = ctx.state.nodes[0]?.instance.id ?? '';
+      return [pick(false), repairStep('repair', only, undefined, timeoutMs), tagStep('tag', only, undefined)];
+    }
+    // One group per node, ids fixed at plan time (the node names), a checkpoint between nodes.
+    const steps: RepairStep[] = [pick(true)];
+    const total = ctx.state.nodes.length;
+    ctx.state.nodes.forEach(({ instance }, i) => {
+      if (i > 0) steps.push(nextNodeCheckpoint(`next:${instance.name}`, i, total, instance.name));
+      steps.push(repairStep(`repair:${instance.name}`, instance.id, instance.name, timeoutMs), tagStep(`tag:${instance.name}`, instance.id, instance.name));
+    });
+    return steps;
   },
 });
 
@@ -305,12 +365,4 @@ export function whyFailed(stderr: string, stdout: string): string {
   if (said) return said;
   const out = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   return out.reverse().find((l) => /failed|error/i.test(l)) ?? out[0] ?? 'no output';
-}
-
-function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown } | undefined;
-  return (
-    (typeof e?.code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(e.code)) ||
-    (typeof e?.name === 'string' && /SshError/.test(e.name) && !/HostKey/i.test(String((err as Error).message)))
-  );
 }

@@ -3,9 +3,6 @@
 
 import {
   DescribeAutoScalingGroupsCommand,
-  EnterStandbyCommand,
-  ExitStandbyCommand,
-  SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
@@ -55,35 +52,6 @@ export class AwsScaling implements Scaling {
       r.autoscaling.send(
         // false: the group launches a replacement instead of shrinking.
         new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }),
-        { abortSignal: opts.signal },
-      ),
-    );
-  }
-
-  async enterStandby(group: string, instanceId: string, opts: CallOptions = {}): Promise<void> {
-    const r = this.groupRegion(group, instanceId);
-    await call(this.ctx, { action: 'autoscaling:EnterStandby', region: r.region, doing: `moving ${instanceId} to standby in ${group}` }, () =>
-      r.autoscaling.send(
-        // true: a node in standby is coming back, so the group must not launch a replacement meanwhile.
-        new EnterStandbyCommand({ AutoScalingGroupName: group, InstanceIds: [instanceId], ShouldDecrementDesiredCapacity: true }),
-        { abortSignal: opts.signal },
-      ),
-    );
-  }
-
-  async exitStandby(group: string, instanceId: string, opts: CallOptions = {}): Promise<void> {
-    const r = this.groupRegion(group, instanceId);
-    await call(this.ctx, { action: 'autoscaling:ExitStandby', region: r.region, doing: `returning ${instanceId} to service in ${group}` }, () =>
-      r.autoscaling.send(new ExitStandbyCommand({ AutoScalingGroupName: group, InstanceIds: [instanceId] }), { abortSignal: opts.signal }),
-    );
-  }
-
-  async setProtection(group: string, instanceIds: string[], isProtected: boolean, opts: CallOptions = {}): Promise<void> {
-    if (instanceIds.length === 0) return;
-    const r = this.groupRegion(group, instanceIds[0]!);
-    await call(this.ctx, { action: 'autoscaling:SetInstanceProtection', region: r.region, doing: `${isProtected ? 'protecting' : 'unprotecting'} ${instanceIds.join(', ')} in ${group}` }, () =>
-      r.autoscaling.send(
-        new SetInstanceProtectionCommand({ AutoScalingGroupName: group, InstanceIds: instanceIds, ProtectedFromScaleIn: isProtected }),
         { abortSignal: opts.signal },
       ),
     );

@@ -64,37 +64,6 @@ export class SimScaling implements Scaling {
     });
   }
 
-  async enterStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void> {
-    opts?.signal?.throwIfAborted();
-    this.world.mutate((w) => {
-      const g = named(w, group);
-      if (g.lifecycle[instanceId] !== 'InService') throw new SimEc2Error('ValidationError', `The instance ${instanceId} is not in InService.`);
-      g.lifecycle[instanceId] = 'Standby';
-      g.desired = Math.max(g.min, g.desired - 1);
-    });
-  }
-
-  async exitStandby(group: string, instanceId: string, opts?: CallOptions): Promise<void> {
-    opts?.signal?.throwIfAborted();
-    this.world.mutate((w) => {
-      const g = named(w, group);
-      if (g.lifecycle[instanceId] !== 'Standby') throw new SimEc2Error('ValidationError', `The instance ${instanceId} is not in Standby.`);
-      g.lifecycle[instanceId] = 'InService';
-      g.desired = Math.min(g.max, g.desired + 1);
-    });
-  }
-
-  async setProtection(group: string, instanceIds: string[], isProtected: boolean, opts?: CallOptions): Promise<void> {
-    opts?.signal?.throwIfAborted();
-    this.world.mutate((w) => {
-      const g = named(w, group);
-      for (const id of instanceIds) {
-        if (!g.members.includes(id)) throw new SimEc2Error('ValidationError', `The instance ${id} is not part of Auto Scaling group ${group}.`);
-        g.isProtected[id] = isProtected;
-      }
-    });
-  }
-
   async waitForReplacement(
     group: string,
     known: string[],

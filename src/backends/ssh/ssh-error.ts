@@ -36,6 +36,11 @@ export class SshError extends Error {
   ) {
     super(message, options);
   }
+
+  /** Read by the engine's retry policy (isTransientDefault): the network, not the configuration. */
+  get transient(): boolean {
+    return isTransientSshError(this);
+  }
 }
 
 /** Codes worth a reconnect attempt: the network, not the configuration. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describe, expect, it, vi } from 'vitest';
+import { runbookOf, runIt, step, type P, type S, type TestStep } from './test-runbook.js';
 import { createHeadlessGate, createPromptGate, type Gate } from '../../../src/actions/engine/gate.js';
 import { journalPath, readJournal } from '../../../src/actions/engine/journal.js';
 import { executeRun, prepareRun, resumeRun } from '../../../src/actions/engine/runner.js';
@@ -9,53 +10,6 @@ import { defineRunbook, type Check, type Step } from '../../../src/actions/engin
 import type { GateRequestView } from '../../../src/actions/engine/records.js';
 import { foldRun } from '../../../src/store/runs.js';
 import { drive, eventsOf, makeBackends, makeDeps, MemoryLock, tempStateDir, TestClock } from '../helpers.js';
-
-interface S {
-  log: string[];
-}
-type P = { cluster: string };
-
-type TestStep = Step<P, S>;
-
-/** A step that records when it runs; override what you need. */
-function step(id: string, over: Partial<TestStep> = {}): TestStep {
-  return {
-    id,
-    title: `step ${id}`,
-    danger: 'read',
-    mutates: false,
-    describe: () => [`do ${id}`],
-    run: async (ctx) => {
-      ctx.state.log.push(id);
-    },
-    ...over,
-  };
-}
-
-function runbookOf(steps: () => TestStep[], checks: Array<Check<P, S>> = []) {
-  return defineRunbook<P, S>({
-    name: 'test',
-    title: 'Test runbook',
-    summary: 'for tests',
-    params: z.object({ cluster: z.string() }),
-    cluster: (p) => p.cluster,
-    initialState: () => ({ log: [] }),
-    preflight: () => checks,
-    plan: () => steps(),
-  });
-}
-
-async function runIt(rb: ReturnType<typeof runbookOf>, gate: Gate, opts: { clock?: TestClock; lock?: MemoryLock; stateDir?: string } = {}) {
-  const clock = opts.clock ?? new TestClock();
-  const lock = opts.lock ?? new MemoryLock();
-  const stateDir = opts.stateDir ?? tempStateDir();
-  const deps = makeDeps(makeBackends(clock, { lock }), gate, stateDir);
-  const ac = new AbortController();
-  const prepared = await prepareRun(rb, { cluster: 'c1' }, deps, ac.signal);
-  const outcome = await drive(clock, executeRun(prepared, deps, ac.signal));
-  const journal = readJournal(journalPath(stateDir, outcome.runId));
-  return { outcome, deps, journal, view: foldRun(journal.records)!, lock, clock, stateDir };
-}
 
 describe('gates', () => {
   const mutating = (danger: 'caution' | 'destructive') =>

@@ -9,6 +9,10 @@ import { executeRun, prepareRun, type EngineDeps } from '../../../src/actions/en
 import { repairRunbook } from '../../../src/actions/runbooks/repair.js';
 import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
 import { foldRun } from '../../../src/store/runs.js';
+import { createFleetStore } from '../../../src/store/fleet.js';
+import { Poller } from '../../../src/store/poller.js';
+import { pollerOptions } from '../../../src/poller-options.js';
+import { configSchema } from '../../../src/config/schema.js';
 import { makeDeps, tempStateDir } from '../helpers.js';
 
 const RING = 'telemetry-ring';
@@ -96,5 +100,70 @@ describe('repair on the simulated fleet', () => {
     ac.abort();
     expect((await running).status).toBe('aborted');
     expect(await backends.lock.holder(RING)).toBeUndefined();
+  });
+});
+
+describe('repair --all-overdue on the simulated fleet', () => {
+  async function overdueWorld() {
+    const stateDir = tempStateDir();
+    const frozen = Date.parse('2026-11-21T01:00:00Z');
+    const backends = await createSimBackends({ scenario: 'repair-overdue', seed: 7, speed: 1, stateDir, realNow: () => frozen });
+    opened.push(backends);
+    return { backends, stateDir };
+  }
+
+  async function ringFindings(backends: SimBackends) {
+    const store = createFleetStore({ target: backends.target, refreshSeconds: 5 });
+    await new Poller(backends, store, pollerOptions({ ...configSchema.parse({}), target: 'sim', stateDir: tempStateDir() })).refreshNow();
+    return store.getState().clusters.find((c) => c.name === RING)!.findings.map((f) => f.kind);
+  }
+
+  it('repairs every overdue node oldest first, one at a time, tags each, and clears the finding', async () => {
+    const { backends, stateDir } = await overdueWorld();
+    expect(await ringFindings(backends)).toContain('repair-overdue');
+    const before = await tags(backends);
+    const overdue = Object.entries(before)
+      .filter(([, t]) => t === undefined || backends.clock.now() - Date.parse(t) > 864_000_000)
+      .sort((a, b) => Date.parse(a[1] ?? '') - Date.parse(b[1] ?? ''))
+      .map(([id]) => id);
+    expect(overdue.length).toBeGreaterThan(1);
+
+    const deps = makeDeps(backends, createHeadlessGate({ yes: true }), stateDir);
+    const ac = new AbortController();
+    const prepared = await prepareRun(repairRunbook, { cluster: RING, allOverdue: true }, deps, ac.signal);
+    expect(prepared.blocked).toBeUndefined();
+    const repairs = prepared.plan.filter((s) => s.id.startsWith('repair:'));
+    expect(repairs.map((s) => s.node!.id)).toEqual(overdue);
+    // A checkpoint between nodes, none before the first or after the last.
+    expect(prepared.plan.filter((s) => s.kind === 'checkpoint')).toHaveLength(overdue.length - 1);
+    expect(new Set(repairs.map((s) => s.group)).size).toBe(overdue.length);
+
+    const outcome = await onVirtualTime(backends, executeRun(prepared, deps, ac.signal));
+    expect(outcome.status, outcome.reason).toBe('succeeded');
+    const after = await tags(backends);
+    expect(Object.keys(after).filter((id) => after[id] !== before[id]).sort()).toEqual([...overdue].sort());
+    // One at a time: each repair started after the previous node's tag was written.
+    const view = foldRun(readJournal(outcome.journal!).records)!;
+    const order = view.steps.filter((s) => s.id.startsWith('repair:') || s.id.startsWith('tag:'));
+    for (let i = 1; i < order.length; i++) expect(order[i]!.startedVt!).toBeGreaterThanOrEqual(order[i - 1]!.startedVt! + (order[i - 1]!.virtualMs ?? 0));
+    expect(await ringFindings(backends)).not.toContain('repair-overdue');
+  });
+
+  it('headless without --yes stops at the first gate; with --yes but a paused checkpoint it keeps the lock for resume', async () => {
+    const { backends, stateDir } = await overdueWorld();
+    const deps = makeDeps(backends, createHeadlessGate({}), stateDir);
+    const ac = new AbortController();
+    const prepared = await prepareRun(repairRunbook, { cluster: RING, allOverdue: true }, deps, ac.signal);
+    const outcome = await onVirtualTime(backends, executeRun(prepared, deps, ac.signal));
+    expect(outcome.status).toBe('stopped');
+    expect(outcome.reason).toContain('pass --yes');
+  });
+
+  it('--node and --all-overdue together are refused by name', async () => {
+    const { backends, stateDir } = await overdueWorld();
+    const deps = makeDeps(backends, createHeadlessGate({ yes: true }), stateDir);
+    await expect(prepareRun(repairRunbook, { cluster: RING, allOverdue: true, node: 'x' }, deps, new AbortController().signal)).rejects.toThrow(
+      /--node and --all-overdue cannot go together/,
+    );
   });
 });
