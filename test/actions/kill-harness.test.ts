@@ -7,6 +7,8 @@ import type { WorldState } from '../../src/backends/sim/state.js';
 import { cassandraRing, killEveryRecord, type KillReport } from '../helpers/kill-harness.js';
 
 const REPAIR_TAG = 'last-repaired';
+// A repair of fleet minutes in milliseconds: every case is two processes, hundreds of cases a runbook.
+const SPEED = 10_000;
 
 /** Which nodes got a new last-repaired tag, and every other tag that changed. */
 function tagFacts(world: WorldState, before: WorldState) {
@@ -23,9 +25,12 @@ function tagFacts(world: WorldState, before: WorldState) {
   return { tagged: tagged.sort(), otherChanges: otherChanges.sort() };
 }
 
-/** A nodetool repair the world ran to its end: what a resume must never do twice. */
-function completedRepairs(world: WorldState): string[] {
-  return world.repairs.filter((r) => r.outcome === 'ok').map((r) => `nodetool repair ran to its end on ${world.instances[r.node]?.name ?? r.node}`);
+/** The nodetool repairs the world ran to their end since `before`: a killed one never ends, so a second one on a node is a repair done twice. */
+function completedRepairs(world: WorldState, before: WorldState): string[] {
+  const earlier = new Set(before.repairs.map((r) => r.id));
+  return world.repairs
+    .filter((r) => r.outcome === 'ok' && !earlier.has(r.id))
+    .map((r) => `nodetool repair ran to its end on ${world.instances[r.node]?.name ?? r.node}`);
 }
 
 /** A case for every N up to the first run that ended before its kill, and a kill after every kind of record the run writes. */
@@ -49,17 +54,46 @@ describe('kill harness (processes on the simulated fleet)', () => {
     const ring = await cassandraRing(scenario, seed);
     const report = await killEveryRecord({
       runbook: 'repair',
-      args: ['--cluster', ring],
+      args: ['--cluster', ring.name],
       scenario,
       seed,
-      // A repair of fleet minutes in milliseconds: two processes per record must stay cheap.
-      speed: 10_000,
+      speed: SPEED,
       facts: tagFacts,
       effects: completedRepairs,
     });
     console.log(`kill harness, repair: ${summary(report)}`);
     expect(report.reference.status).toBe('succeeded');
     expect(report.reference.effects).toHaveLength(1);
+    expect(report.problems).toEqual([]);
+    expectEveryRecordKilled(report);
+  });
+
+  it('repair --all-overdue: killed after every journal record and resumed, it ends as an uninterrupted run', { timeout: 600_000 }, async () => {
+    const scenario = 'repair-overdue';
+    const seed = 1;
+    const ring = await cassandraRing(scenario, seed);
+    // Oldest repair first, as --all-overdue takes them. Two of them are repaired beforehand with plain
+    // `repair --node`: two nodes and the checkpoint between them are every kind of record the form
+    // writes, at half the cases of four.
+    const overdue = ring.nodes
+      .filter((n) => n.tags[REPAIR_TAG] !== undefined)
+      .sort((a, b) => Date.parse(a.tags[REPAIR_TAG]!) - Date.parse(b.tags[REPAIR_TAG]!))
+      .map((n) => n.name);
+    expect(overdue.length).toBeGreaterThanOrEqual(3);
+    const report = await killEveryRecord({
+      runbook: 'repair',
+      args: ['--cluster', ring.name, '--all-overdue'],
+      setup: overdue.slice(2).map((node) => ['run', 'repair', '--cluster', ring.name, '--node', node, '--yes']),
+      scenario,
+      seed,
+      speed: SPEED,
+      facts: tagFacts,
+      effects: completedRepairs,
+    });
+    console.log(`kill harness, repair --all-overdue: ${summary(report)}`);
+    expect(report.reference.status).toBe('succeeded');
+    expect(report.reference.facts).toEqual({ tagged: overdue.slice(0, 2).sort(), otherChanges: [] });
+    expect(report.reference.effects).toHaveLength(2);
     expect(report.problems).toEqual([]);
     expectEveryRecordKilled(report);
   });

@@ -16,7 +16,7 @@ const SPEED = 2_000;
 
 let ring = '';
 beforeAll(async () => {
-  ring = await cassandraRing(WORLD.scenario, WORLD.seed);
+  ring = (await cassandraRing(WORLD.scenario, WORLD.seed)).name;
 });
 
 /** A repair killed right after its first record (run-started): everything is left to the resume. */

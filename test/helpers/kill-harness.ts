@@ -54,6 +54,11 @@ export interface KillSpec extends SimTarget {
    * be the uninterrupted run's.
    */
   effects(world: WorldState, before: WorldState): string[];
+  /**
+   * Commands (after the global flags) run once on the world before anything
+   * else, through the CLI, to bring it where the runbook should start from.
+   */
+  setup?: string[][];
   /** Cases at once (each is two node processes). */
   parallel?: number;
   /** Only these N (a failing case to look at again); default every N. */
@@ -117,15 +122,17 @@ export function nightshift(
   });
 }
 
-/** The first Cassandra ring of a simulated world, found in a throw-away copy of it. */
-export async function cassandraRing(scenario: string, seed: number): Promise<string> {
+/** The first Cassandra ring of a simulated world and its members' names and tags, found in a throw-away copy of it. */
+export async function cassandraRing(scenario: string, seed: number): Promise<{ name: string; nodes: Array<{ name: string; tags: Record<string, string> }> }> {
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-ring-'));
   try {
     const sim = await createSimBackends({ scenario, seed, speed: 1, stateDir: dir });
-    const ring = (await sim.inventory.discover()).clusters.find((c) => c.engine === 'cassandra');
+    const found = await sim.inventory.discover();
     await sim.close();
+    const ring = found.clusters.find((c) => c.engine === 'cassandra');
     if (!ring) throw new Error(`scenario ${scenario} seed ${seed} has no Cassandra ring`);
-    return ring.name;
+    const byId = new Map(found.instances.map((i) => [i.id, i]));
+    return { name: ring.name, nodes: ring.instanceIds.map((id) => ({ name: byId.get(id)!.name, tags: byId.get(id)!.tags })) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -181,6 +188,11 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
     const pristineHome = join(scratch, 'pristine');
     const pristine = await createSimBackends({ scenario: spec.scenario, seed: spec.seed, speed: 1, stateDir: stateDirOf(pristineHome) });
     await pristine.close();
+    for (const args of spec.setup ?? []) {
+      const done = await nightshift(pristineHome, spec, args);
+      if (done.code !== 0) throw new Error(`setup \`nightshift ${args.join(' ')}\` exited ${done.code ?? done.signal}:\n${done.out}`);
+    }
+    // Only the world goes on to the cases: the setup's journals and locks stay behind.
     const worldFile = statePathOf(stateDirOf(pristineHome), spec.scenario, spec.seed, null);
     const before = JSON.parse(readFileSync(worldFile, 'utf8')) as WorldState;
     let homes = 0;
