@@ -3,7 +3,7 @@
 // a short cross-process critical section around read-modify-write so a repair
 // finishing in one process and a tag written by another never lose each other.
 
-import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { WorldState } from './state.js';
@@ -120,14 +120,12 @@ export class StateFile {
     // The owner is in the file from its first instant (written aside, then
     // linked into place), so a waiter can always tell whose it is.
     const tmp = `${lock}.${process.pid}.${++this.tmpCounter}.tmp`;
-    writeFileSync(tmp, `${process.pid} ${hostname()}\n`, { mode: 0o600 });
+    const ours = writeOwner(tmp);
     const started = performance.now();
-    let ours: number;
     try {
       for (;;) {
         try {
           linkSync(tmp, lock);
-          ours = statSync(tmp).ino;
           break;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -152,7 +150,7 @@ export class StateFile {
       return fn();
     } finally {
       // Only our own: a lock taken over from us (we stalled past SECTION_STALE_MS) is someone else's now.
-      if (readSectionLock(lock)?.ino === ours) {
+      if (inodeOf(lock) === ours) {
         try {
           unlinkSync(lock);
         } catch {
@@ -169,6 +167,25 @@ export class StateFile {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** Writes this process's name as a section's owner; returns the file's inode. */
+function writeOwner(path: string): number {
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    writeSync(fd, `${process.pid} ${hostname()}\n`);
+    return fstatSync(fd).ino;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
   }
 }
 
