@@ -9,6 +9,9 @@ import { dirname, join } from 'node:path';
 // React's development build is several times slower per frame; a console on
 // a 5,000-node fleet needs the production one.
 process.env.NODE_ENV ??= 'production';
+// NO_COLOR (no-color.org) asks for no colour; Ink's chalk reads only
+// FORCE_COLOR, when it loads. An explicit FORCE_COLOR still wins.
+if (process.env.NO_COLOR) process.env.FORCE_COLOR ??= '0';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'dist', 'cli.cjs');

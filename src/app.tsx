@@ -9,7 +9,6 @@ import type { RunsStore } from './store/runs.js';
 import type { PromptsStore } from './store/prompts.js';
 import { PassphrasePrompt } from './screens/passphrase/passphrase-prompt.js';
 import { useStore } from 'zustand';
-import { selectCluster } from './store/fleet.js';
 import { StoresProvider, useFleet, useFleetShallow, useUi, useUiStore } from './store/context.js';
 import {
   createUiStore,
@@ -33,7 +32,10 @@ import { FilterLine } from './screens/filter-line.js';
 import { FleetScreen } from './screens/fleet/fleet-screen.js';
 import { HelpOverlay } from './screens/help/help-overlay.js';
 import { NodeScreen } from './screens/node/node-screen.js';
-import { hintsFor, runbookKeysFor } from './screens/screen-keys.js';
+import { RunbookForm } from './screens/runbooks/runbook-form.js';
+import { RunbookList } from './screens/runbooks/runbook-list.js';
+import { hintsFor } from './screens/screen-keys.js';
+import { CATALOG } from './actions/runbooks/catalog.js';
 import { ErrorBoundary } from './ui/error-boundary.js';
 import { Header } from './ui/header.js';
 import { KeyHints, type KeyHint } from './ui/key-hints.js';
@@ -64,9 +66,13 @@ export interface AppProps {
   runs?: RunsStore;
   onRefresh: () => void;
   onQuit: () => void;
-  /** Start a runbook on a cluster (the key appears on the cluster screen only when this is set). */
-  onRunbook?: (runbook: string, cluster: string) => void;
-  /** Runbooks that onRunbook can start. Default: repair. */
+  /**
+   * Plan a runbook on a cluster with the parameters from its form, and show the
+   * plan (the runbooks key appears only when this is set). Settles once the plan
+   * is on screen; a rejection's message is shown on the form.
+   */
+  onRunbook?: ConsoleCallbacks['onRunbook'];
+  /** Runbooks that onRunbook can start. Default: every runbook in the catalog. */
   availableRunbooks?: readonly string[];
   /** Draws a run (after the CLI pushes `{ kind: 'run', runId }`); it owns its keys and its footer. */
   renderRunScreen?: (runId: string, slot: RunScreenSlot) => ReactNode;
@@ -78,6 +84,8 @@ export interface AppProps {
   /** Questions from the backends (an SSH key's passphrase); drawn over the current screen. */
   prompts?: PromptsStore;
 }
+
+const ALL_RUNBOOKS = CATALOG.map((e) => e.name);
 
 export function App({
   fleet,
@@ -103,7 +111,7 @@ export function App({
       onRefresh,
       onQuit,
       onRunbook,
-      availableRunbooks: availableRunbooks ?? ['repair'],
+      availableRunbooks: availableRunbooks ?? ALL_RUNBOOKS,
       thresholds: {
         gcGraceSeconds: gc ?? DEFAULT_THRESHOLDS.gcGraceSeconds,
         staleAfterRefreshes: staleAfter ?? DEFAULT_THRESHOLDS.staleAfterRefreshes,
@@ -187,6 +195,12 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
           />
         );
         break;
+      case 'runbooks':
+        body = <RunbookList cluster={screen.cluster} width={columns} height={bodyHeight} isActive={isBodyActive} />;
+        break;
+      case 'runbook-form':
+        body = <RunbookForm cluster={screen.cluster} runbook={screen.runbook} width={columns} height={bodyHeight} isActive={isBodyActive} />;
+        break;
       case 'run':
         body = renderRunScreen ? (
           renderRunScreen(screen.runId, { width: columns, height: bodyHeight, isActive: isBodyActive })
@@ -221,21 +235,8 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
 const HELP_OPEN_HINTS: KeyHint[] = [{ keys: 'esc', label: 'close help (? and q too)', isFooter: true }];
 
 function useScreenHints(screen: ScreenRef) {
-  const clusterName = screen.kind === 'cluster' ? screen.name : '';
-  const selectThis = useMemo(() => selectCluster(clusterName), [clusterName]);
-  const engineAndAsg = useFleetShallow((s) => {
-    const c = clusterName ? selectThis(s) : undefined;
-    return c ? { engine: c.engine, asg: c.asg } : null;
-  });
-  return useConsoleHints(screen, engineAndAsg);
-}
-
-function useConsoleHints(screen: ScreenRef, cluster: { engine: 'mysql' | 'cassandra' | 'generic'; asg: string | undefined } | null) {
-  const { onRunbook, availableRunbooks } = useConsoleCallbacks();
-  return useMemo(
-    () => hintsFor(screen, cluster ? runbookKeysFor(cluster, availableRunbooks, onRunbook !== undefined) : []),
-    [screen, cluster, availableRunbooks, onRunbook],
-  );
+  const canStartRunbooks = useConsoleCallbacks().onRunbook !== undefined;
+  return useMemo(() => hintsFor(screen, { canStartRunbooks }), [screen, canStartRunbooks]);
 }
 
 function screenTitle(screen: ScreenRef): string {
@@ -246,6 +247,10 @@ function screenTitle(screen: ScreenRef): string {
       return `cluster ${screen.name}`;
     case 'node':
       return `node ${screen.id} of ${screen.cluster}`;
+    case 'runbooks':
+      return `runbooks for ${screen.cluster}`;
+    case 'runbook-form':
+      return `${screen.runbook} on ${screen.cluster}`;
     case 'run':
       return `run ${screen.runId}`;
   }

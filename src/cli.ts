@@ -8,6 +8,8 @@ import { openBackends } from './backends/index.js';
 import { COMMANDS } from './commands/index.js';
 import type { CommandContext, Io } from './commands/types.js';
 import { loadConfig, type GlobalFlags } from './config/load.js';
+import { createRedactor } from './domain/redact.js';
+import { cleanForTerminal } from './domain/terminal-text.js';
 import { exitCodeOf, UsageError } from './errors.js';
 
 export { onConsoleStarted } from './started.js';
@@ -81,7 +83,9 @@ function handleError(err: unknown, io: Io): number {
     // --help and --version end here with exit code 0; usage errors were already printed.
     return err.exitCode === 0 ? 0 : 2;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  // The last line often quotes a node or AWS (a step's error, a probe's): it
+  // must not drive the terminal, nor show a password the command carried.
+  const message = cleanForTerminal(createRedactor().text(err instanceof Error ? err.message : String(err)));
   io.stderr.write(`nightshift: ${message}\n`);
   if (process.env.NIGHTSHIFT_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   return exitCodeOf(err);

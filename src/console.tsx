@@ -16,7 +16,7 @@ import { RunScreen } from './screens/run/run-screen.js';
 import { createFleetStore } from './store/fleet.js';
 import { Poller } from './store/poller.js';
 import { createRunsStore } from './store/runs.js';
-import { createUiStore, type UiStore } from './store/ui.js';
+import { createUiStore, currentScreen, screenKey, type UiStore } from './store/ui.js';
 import { createPromptsStore } from './store/prompts.js';
 import { App, MAX_FPS, type RunScreenSlot } from './app.js';
 import { diffingStdout } from './ui/diffing-stdout.js';
@@ -37,13 +37,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
   let quit!: () => void;
   const done = new Promise<void>((resolve) => (quit = resolve));
 
-  const onRunbook = (runbook: string, cluster: string) => {
-    if (!runner) return;
-    runner.plan(runbook, { cluster }).then(
-      (controller) => ui.getState().actions.push({ kind: 'run', runId: controller.runId }),
-      (err: unknown) => fleet.getState().actions.setError(`could not plan ${runbook} on ${cluster}: ${messageOf(err)}`),
-    );
-  };
+  const onRunbook = planRunbooks(() => runner, ui);
   const renderRunScreen = (runId: string, slot: RunScreenSlot): ReactNode => {
     const controller = runner?.get(runId);
     if (!controller) return null;
@@ -111,6 +105,27 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
   app.unmount();
   if (useAltScreen) stdout.write(ALT_SCREEN_OFF);
   await backends?.close();
+}
+
+/**
+ * The console's onRunbook: preflight and plan with the form's parameters, then
+ * the run screen over the form that asked. A plan that is ready only after the
+ * operator left that form (Esc while preflight probed the ring) is dropped, not
+ * pushed over whatever they are reading now. A failure rejects, and the form
+ * shows it.
+ */
+export function planRunbooks(getRunner: () => ConsoleRunner | undefined, ui: UiStore) {
+  return async (runbook: string, cluster: string, params: Record<string, unknown>): Promise<void> => {
+    const runner = getRunner();
+    if (!runner) throw new Error('the backends are still opening (see the header); try again in a moment');
+    const asked = screenKey(currentScreen(ui.getState()));
+    const controller = await runner.plan(runbook, { ...params, cluster });
+    if (screenKey(currentScreen(ui.getState())) !== asked) {
+      controller.abort('the operator left the form before the plan was ready');
+      return;
+    }
+    ui.getState().actions.push({ kind: 'run', runId: controller.runId });
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import { engineDeps } from './engine/deps.js';
 import { createPromptGate, type PromptGate, type PromptReply } from './engine/gate.js';
 import { listResumableRuns, loadRun, type ResumableRun } from './engine/history.js';
 import { stamp } from './engine/journal.js';
+import { createRedactor } from './engine/redact.js';
 import type { RunRecord } from './engine/records.js';
 import { executeRun, prepareRun, resumeRun, type EngineDeps, type PreparedRun, type RunOutcome } from './engine/runner.js';
 import { RunAborted } from './engine/timing.js';
@@ -59,8 +60,11 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
   const wire = () => {
     // Gate questions carry the run id of the run that asks; the engine stamps them.
     let currentRun = '';
+    // A gate shows the step's commands and a failure's error, which may carry a password (nodetool -pw).
+    const redactor = createRedactor(config.secrets);
     const gate: PromptGate = createPromptGate(
-      (gateId, request) => runs.getState().actions.apply(stamp(currentRun, backends.clock.now(), { type: 'gate-pending', gateId, request })),
+      (gateId, request) =>
+        runs.getState().actions.apply(stamp(currentRun, backends.clock.now(), { type: 'gate-pending', gateId, request: redactor.deep(request) })),
       (gateId) => runs.getState().actions.apply(stamp(currentRun, backends.clock.now(), { type: 'gate-cleared', gateId })),
     );
     const deps: EngineDeps = {

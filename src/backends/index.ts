@@ -26,6 +26,8 @@ async function openTarget(config: Config, deps: BackendDeps): Promise<Backends> 
         speed: config.sim.speed,
         ...(config.sim.nodes !== undefined ? { nodes: config.sim.nodes } : {}),
         stateDir: config.stateDir,
+        // The same limit as over ssh, so a command too long for a channel fails in rehearsal too.
+        commandTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
       });
     }
     case 'aws': {

@@ -68,6 +68,60 @@ export interface Shell {
   close(): Promise<void>;
 }
 
+// ---------------------------------------------------------------- Jobs
+
+/**
+ * A long command run on a node detached from any SSH channel, so it outlives
+ * a dropped connection, the per-command limit and nightshift itself.
+ */
+export interface JobSpec {
+  /** `<runId>/<stepId>.<attempt>`: names the job's directory on the node; safe characters only (isValidJobId). */
+  id: string;
+  command: string;
+}
+
+/** Output written since the offsets asked for, in whole lines (but the last line of a job that ended). */
+export interface JobOutput {
+  stdout: string;
+  stderr: string;
+  /** Byte offsets to ask from next time: nothing is repeated or lost across polls and restarts. */
+  offsets: JobOffsets;
+}
+
+export interface JobOffsets {
+  stdout: number;
+  stderr: number;
+}
+
+export type JobState =
+  | { state: 'running'; pid: number }
+  /** `signal` is set when the exit status says a signal ended it (128+N, as sh reports). */
+  | { state: 'exited'; code: number | null; signal?: string }
+  /** No exit code and no live process (the host rebooted, the job was killed): `why` says which. */
+  | { state: 'lost'; why: string }
+  /** No job of that id on the node. */
+  | { state: 'absent' };
+
+export type JobPoll = JobState & JobOutput;
+
+export interface Jobs {
+  /** Starts `command` unless a job with this id exists on the node (then nothing starts: never twice). Mutating. */
+  start(node: Instance, spec: JobSpec, opts?: CallOptions): Promise<{ started: boolean }>;
+  /** State, and the output written since `from`, bounded per call. Read-only. */
+  poll(node: Instance, id: string, from: JobOffsets, opts?: CallOptions): Promise<JobPoll>;
+  /** TERM to the job's process group, KILL after a grace; resolves once nothing of it runs. Mutating. */
+  cancel(node: Instance, id: string, opts?: CallOptions): Promise<void>;
+}
+
+/** `<runId>/<stepId>.<attempt>`: path segments of safe characters, so an id can name a directory and needs no quoting. */
+export function isValidJobId(id: string): boolean {
+  return (
+    id.length <= 200 &&
+    id.split('/').every((part) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(part) && !part.includes('..')) &&
+    id.split('/').length <= 4
+  );
+}
+
 // ---------------------------------------------------------------- Dns
 
 export interface DnsRecord {
@@ -219,6 +273,8 @@ export interface Backends {
   inventory: Inventory;
   metrics: Metrics;
   shell: Shell;
+  /** Long commands detached from the channel; every target with a shell has them. */
+  jobs: Jobs;
   lock: Lock;
   dns?: Dns;
   volumes?: Volumes;
@@ -242,4 +298,5 @@ export const MUTATING_METHODS = {
   scaling: ['terminateInGroup'],
   compute: ['launch', 'stop'],
   lock: ['acquire', 'release', 'breakLock'],
+  jobs: ['start', 'cancel'],
 } as const;

@@ -8,6 +8,8 @@ import { createFleetStore } from '../store/fleet.js';
 import { Poller } from '../store/poller.js';
 import type { CommandContext } from './types.js';
 import { CommandFailed } from '../errors.js';
+import { jsonForTerminal } from '../domain/terminal-text.js';
+import { HEALTH_STYLE } from '../ui/status-glyphs.js';
 
 export function register(program: Command, ctx: CommandContext): void {
   program
@@ -30,7 +32,7 @@ export function register(program: Command, ctx: CommandContext): void {
         }
         // The target may have learnt more while opening (the AWS account id).
         const target = backends.target;
-        ctx.io.stdout.write(opts.json ? `${JSON.stringify(lsJson(target, clusters), null, 2)}\n` : lsText(target, clusters));
+        ctx.io.stdout.write(opts.json ? `${jsonForTerminal(lsJson(target, clusters), 2)}\n` : lsText(target, clusters));
       } finally {
         await backends.close();
       }
@@ -87,13 +89,11 @@ export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
   };
 }
 
-const GLYPH = { OK: '✓', WARN: '▲', CRIT: '✗', UNKNOWN: '?' } as const;
-
 function lsText(target: Target, clusters: ClusterView[]): string {
   const lines: string[] = [targetLine(target), ''];
   for (const c of clusters) {
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
-    lines.push(`${GLYPH[c.health.level]} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
+    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
     for (const f of c.findings) lines.push(`    ! ${f.message}`);
     for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);
   }
@@ -104,7 +104,7 @@ function nodeLine(n: NodeView): string {
   const lag = n.lagSeconds === null ? '-' : `${n.lagSeconds} s`;
   const stale = n.stale ? '  [stale]' : '';
   return [
-    GLYPH[n.health.level],
+    HEALTH_STYLE[n.health.level].glyph,
     n.instance.name.padEnd(18),
     n.instance.id.padEnd(20),
     n.role.padEnd(9),

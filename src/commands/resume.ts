@@ -7,6 +7,7 @@ import type { GlobalFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { engineDeps } from '../actions/engine/deps.js';
 import { createHeadlessGate } from '../actions/engine/gate.js';
+import { createRedactor } from '../actions/engine/redact.js';
 import { listResumableRuns, loadRun } from '../actions/engine/history.js';
 import { resumeRun, type RunOutcome } from '../actions/engine/runner.js';
 import { createReporter, targetLine } from '../actions/headless/reporter.js';
@@ -84,7 +85,7 @@ export async function resumeCommand(
     try {
       const outcome = await resumeRun(getRunbookOrFail, view.id, deps, runSignal);
       if (outcome.status !== 'succeeded') {
-        throw new CommandFailed(`run ${outcome.runId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+        throw new CommandFailed(createRedactor(config.secrets).text(`run ${outcome.runId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`));
       }
       return outcome;
     } finally {

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { engineDeps } from '../actions/engine/deps.js';
 import { createHeadlessGate } from '../actions/engine/gate.js';
+import { createRedactor } from '../actions/engine/redact.js';
 import { executeRun, prepareRun, type RunOutcome } from '../actions/engine/runner.js';
 import { RunAborted } from '../actions/engine/timing.js';
 import { createReporter, targetLine } from '../actions/headless/reporter.js';
@@ -68,16 +69,18 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   });
   const deps = engineDeps(config, backends, gate, reporter);
   const { signal: runSignal, dispose } = interruptible(signal);
+  // The engine redacts what it reports; the outcome it returns is for the program, and this line is for the operator.
+  const redact = createRedactor(config.secrets);
   try {
     const prepared = await prepareRun(runbook, params, deps, runSignal);
     if (flags.dryRun) {
-      if (prepared.blocked) throw new CommandFailed(`dry run: the run would be blocked: ${prepared.blocked}`);
+      if (prepared.blocked) throw new CommandFailed(redact.text(`dry run: the run would be blocked: ${prepared.blocked}`));
       if (!flags.json) ctx.io.stdout.write('dry run: nothing was changed\n');
       return { runId: prepared.runId, status: 'succeeded' };
     }
     const outcome = await executeRun(prepared, deps, runSignal, targetSeconds !== undefined ? { targetSeconds } : {});
     if (outcome.status !== 'succeeded') {
-      throw new CommandFailed(`run ${outcome.runId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+      throw new CommandFailed(redact.text(`run ${outcome.runId} ${outcome.status}${outcome.reason ? `: ${outcome.reason}` : ''}`));
     }
     return outcome;
   } finally {

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { listRuns, type LoadedRun } from '../actions/engine/history.js';
 import { formatDuration } from '../actions/engine/timing.js';
+import { cleanDeep, jsonForTerminal } from '../domain/terminal-text.js';
 import { fit } from '../ui/format.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
@@ -55,16 +56,18 @@ export async function runsCommand(ctx: CommandContext, flags: { json?: boolean; 
   let runs = listRuns(config.stateDir).map(summarize);
   if (flags.limit !== undefined) runs = runs.slice(0, Math.max(0, Number(flags.limit) || 0));
   if (flags.json) {
-    ctx.io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+    ctx.io.stdout.write(`${jsonForTerminal(runs, 2)}\n`);
     return runs;
   }
   if (runs.length === 0) {
     ctx.io.stdout.write(`no runs yet (journals live in ${config.stateDir}/runs)\n`);
     return runs;
   }
-  const idWidth = Math.max(...runs.map((r) => r.id.length), 3);
+  // A reason may quote a node's output: cleaned for the terminal (the JSON above is escaped instead).
+  const shown = runs.map((r) => cleanDeep(r));
+  const idWidth = Math.max(...shown.map((r) => r.id.length), 3);
   const header = `${fit('RUN', idWidth)}  ${fit('RUNBOOK', 10)}  ${fit('CLUSTER', 16)}  ${fit('STATUS', 11)}  ${fit('STARTED', 20)}  DURATION`;
-  const lines = runs.map((r) => {
+  const lines = shown.map((r) => {
     const took = r.realMs === null ? '?' : r.virtualMs !== null && Math.abs(r.virtualMs - r.realMs) > 1000 ? `${formatDuration(r.realMs)} (fleet ${formatDuration(r.virtualMs)})` : formatDuration(r.realMs);
     const started = r.startedAt ? r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '?';
     return `${fit(r.id, idWidth)}  ${fit(r.runbook, 10)}  ${fit(r.cluster, 16)}  ${fit(r.status, 11)}  ${fit(started, 20)}  ${took}`;

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { loadRun } from '../actions/engine/history.js';
 import { buildTimeline, timelineMarkdown, timelineText } from '../actions/headless/timeline.js';
+import { jsonForTerminal } from '../domain/terminal-text.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
 export const register: RegisterCommand = (program: Command, ctx: CommandContext) => {
@@ -23,7 +24,7 @@ export async function showCommand(ctx: CommandContext, runId: string, flags: { m
   const run = loadRun(config.stateDir, runId);
   let text: string;
   if (flags.json) {
-    text = `${JSON.stringify(run.journal.records, null, 2)}\n`;
+    text = `${jsonForTerminal(run.journal.records, 2)}\n`;
   } else {
     const timeline = buildTimeline(run.view, run.journal.records, run.isLive);
     text = flags.markdown ? timelineMarkdown(timeline) + '\n' : timelineText(timeline);

@@ -5,6 +5,20 @@ import * as z from 'zod';
 
 const positive = z.number().positive();
 
+export const DEFAULT_SERVICE_COMMAND = 'sudo systemctl';
+
+/**
+ * A command that nightshift completes with words of its own (`start cassandra`):
+ * one line and one command, or what it appends would run as a second one.
+ */
+export const commandPrefix = z
+  .string()
+  .trim()
+  .min(1, 'a command, e.g. `sudo systemctl`')
+  .refine((s) => !/[\n\r;&|<>`]|\$\(/.test(s), {
+    message: 'one command on one line, to which nightshift appends `start UNIT`, `stop UNIT` or `is-active UNIT` (no ;, &, |, <, >, ` or $( )',
+  });
+
 export const clusterOverrideSchema = z
   .object({
     engine: z.enum(['mysql', 'cassandra', 'generic']).optional(),
@@ -94,6 +108,8 @@ export const enginesSchema = z
     nodetool: z.string().default('nodetool'),
     /** How long one `nodetool repair -pr` may run before the step gives up on it (repairs take hours). */
     repairTimeoutMinutes: positive.default(360),
+    /** The service manager: nightshift runs `<serviceCommand> start|stop|is-active <unit>`; a static inventory host may name its own (`service:`). */
+    serviceCommand: commandPrefix.default(DEFAULT_SERVICE_COMMAND),
     probeTimeoutSeconds: positive.default(10),
     /**
      * Optional heartbeat table for lag, e.g. `percona.heartbeat` (pt-heartbeat

@@ -91,7 +91,8 @@ export interface ReplicaStatus {
   usingGtid: boolean;
 }
 
-export type CassandraStatus = 'UN' | 'DN' | 'UJ' | 'UL' | 'UM' | 'DJ' | 'DL' | 'DM';
+/** Up, Down or ? (gossip knows neither), then Normal, Leaving, Joining or Moving. */
+export type CassandraStatus = `${'U' | 'D' | '?'}${'N' | 'L' | 'J' | 'M'}`;
 
 /** One line of `nodetool status`, as seen from the node that ran it. */
 export interface CassandraPeer {

@@ -16,8 +16,12 @@ export const DEFAULT_THRESHOLDS: ScreenThresholds = { gcGraceSeconds: 864_000, s
 export interface ConsoleCallbacks {
   onRefresh(): void;
   onQuit(): void;
-  onRunbook?: (runbook: string, cluster: string) => void;
-  /** Runbooks the console can start; their keys appear only when listed here and onRunbook is set. */
+  /**
+   * Plans a runbook with the form's parameters and shows the plan. Settles once
+   * the plan is on screen; rejects with why it could not be made (the form shows it).
+   */
+  onRunbook?: (runbook: string, cluster: string, params: Record<string, unknown>) => Promise<void> | void;
+  /** Runbooks the console can start (names in the catalog); the runbooks key appears only when onRunbook is set. */
   availableRunbooks: readonly string[];
   thresholds: ScreenThresholds;
 }

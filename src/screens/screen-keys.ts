@@ -1,37 +1,20 @@
 // Every key of every screen, in one place: the footer, the help overlay and
 // the README all read from here, so they cannot disagree with each other.
 
-import type { ClusterView, EngineKind } from '../domain/types.js';
 import type { KeyHint } from '../ui/key-hints.js';
 import type { ScreenRef } from '../store/ui.js';
 
-export interface RunbookKey {
-  runbook: string;
-  key: string;
-  label: string;
-  engines: readonly EngineKind[];
-  /** Only for clusters backed by an Auto Scaling Group. */
-  needsAsg?: boolean;
-}
+/**
+ * The one key that opens the runbooks of a cluster (the catalog lists them).
+ * Upper-case: a runbook is never one slip of a lower-case navigation key
+ * away; and the list, the form and the plan still stand between it and any
+ * change.
+ */
+export const RUNBOOKS_KEY = 'R';
 
-/** Upper-case letters: a runbook is never one slip of a lower-case navigation key away. */
-export const RUNBOOK_KEYS: readonly RunbookKey[] = [
-  { runbook: 'repair', key: 'R', label: 'repair', engines: ['cassandra'] },
-  { runbook: 'switchover', key: 'S', label: 'switchover', engines: ['mysql'] },
-  { runbook: 'failover', key: 'F', label: 'failover', engines: ['mysql'] },
-  { runbook: 'rebuild', key: 'B', label: 'rebuild', engines: ['mysql'] },
-  { runbook: 'rotate', key: 'O', label: 'rotate ASG', engines: ['mysql', 'cassandra', 'generic'], needsAsg: true },
-];
-
-export function runbookKeysFor(
-  cluster: Pick<ClusterView, 'engine' | 'asg'> | undefined,
-  available: readonly string[],
-  hasHandler: boolean,
-): RunbookKey[] {
-  if (!cluster || !hasHandler) return [];
-  return RUNBOOK_KEYS.filter(
-    (r) => available.includes(r.runbook) && r.engines.includes(cluster.engine) && (!r.needsAsg || cluster.asg !== undefined),
-  );
+export interface HintOptions {
+  /** The console can start runbooks (a runner is wired): the runbooks key is offered. */
+  canStartRunbooks?: boolean;
 }
 
 const MOVE: KeyHint = { keys: '↑/↓ j/k', short: '↑↓', label: 'move', isFooter: true };
@@ -43,12 +26,15 @@ const HELP: KeyHint = { keys: '?', label: 'this help (esc, ? or q closes it)', f
 const QUIT: KeyHint = { keys: 'q', label: 'quit nightshift', footerLabel: 'quit', isFooter: true };
 const BACK: KeyHint = { keys: 'esc', label: 'clear the filter, else back', footerLabel: 'back', isFooter: true };
 
-export function hintsFor(screen: ScreenRef, runbooks: readonly RunbookKey[] = []): KeyHint[] {
+export function hintsFor(screen: ScreenRef, { canStartRunbooks = false }: HintOptions = {}): KeyHint[] {
+  const runbooks = (where: string): KeyHint[] =>
+    canStartRunbooks ? [{ keys: RUNBOOKS_KEY, label: `runbooks for ${where}: list, form, then the plan`, footerLabel: 'runbooks', isFooter: true }] : [];
   switch (screen.kind) {
     case 'fleet':
       return [
         MOVE,
         { keys: '⏎', label: 'open the cluster', footerLabel: 'open', isFooter: true },
+        ...runbooks('the selected cluster'),
         FILTER,
         { keys: 'esc', label: 'clear the filter' },
         PAGE,
@@ -62,7 +48,7 @@ export function hintsFor(screen: ScreenRef, runbooks: readonly RunbookKey[] = []
         MOVE,
         { keys: '⏎', label: 'open the node: all facts and tags', footerLabel: 'node', isFooter: true },
         BACK,
-        ...runbooks.map((r) => ({ keys: r.key, label: `start the ${r.runbook} runbook on this cluster`, footerLabel: r.label, isFooter: true })),
+        ...runbooks('this cluster'),
         FILTER,
         PAGE,
         ENDS,
@@ -79,6 +65,26 @@ export function hintsFor(screen: ScreenRef, runbooks: readonly RunbookKey[] = []
         FILTER,
         REFRESH,
         QUIT,
+        HELP,
+      ];
+    case 'runbooks':
+      return [
+        MOVE,
+        { keys: '⏎', label: 'open the runbook\'s form (nothing runs yet)', footerLabel: 'choose', isFooter: true },
+        BACK,
+        FILTER,
+        REFRESH,
+        QUIT,
+        HELP,
+      ];
+    case 'runbook-form':
+      return [
+        { keys: '↑/↓ j/k', short: '↑↓', label: 'move; in a choice the answer follows the cursor', footerLabel: 'choose', isFooter: true },
+        { keys: '⏎', label: 'plan: preflight, then the plan to read; nothing runs yet', footerLabel: 'plan', isFooter: true },
+        { keys: 'esc', label: 'back to the list of runbooks', footerLabel: 'back', isFooter: true },
+        { keys: 'space', label: 'switch a yes/no answer' },
+        { keys: 'PgUp/PgDn', label: 'page up / down' },
+        { keys: 'q', label: 'quit nightshift (in a text answer, q is a letter)', footerLabel: 'quit', isFooter: true },
         HELP,
       ];
     case 'run':

@@ -2,6 +2,7 @@
 // and by `ls`. A vanilla store made per console (and per test).
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { cleanForTerminal } from '../domain/terminal-text.js';
 import type { ClusterView, Target } from '../domain/types.js';
 
 export interface FleetState {
@@ -65,7 +66,8 @@ export function createFleetStore(init: { target: Target; refreshSeconds: number 
           error: null,
         })),
       setRefreshing: (isRefreshing) => set({ isRefreshing }),
-      setError: (error) => set({ error, isRefreshing: false, progress: null }),
+      // Discovery errors quote AWS, which may quote what anyone wrote (a tag): shown, not obeyed.
+      setError: (error) => set({ error: error === null ? null : cleanForTerminal(error), isRefreshing: false, progress: null }),
       setTarget: (target) => set({ target }),
     },
   }));

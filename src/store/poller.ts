@@ -4,12 +4,13 @@
 // A failure anywhere shows up as staleness on the rows it touches, never as
 // a blank screen or a crash.
 
-import type { Backends } from '../backends/ports.js';
+import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs } from '../domain/cluster-view.js';
 import { sortClusters } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
 import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView } from '../domain/types.js';
+import { cleanDeep, cleanForTerminal } from '../domain/terminal-text.js';
 import type { FleetStore } from './fleet.js';
 
 export interface PollerOptions {
@@ -127,6 +128,8 @@ export class Poller {
   private readonly inFlight = new Map<string, InFlight>();
   /** The ring last seen per Cassandra cluster, which its members' answers share (see shareFacts). */
   private readonly rings = new Map<string, readonly CassandraPeer[]>();
+  /** Frozen facts (a ring's shared peer list) already cleaned for the terminal. */
+  private readonly cleaned = new WeakMap<object, unknown>();
   private readonly patienceMs: number;
 
   constructor(
@@ -263,7 +266,7 @@ export class Poller {
     const startedAt = performance.now();
     let discovery;
     try {
-      discovery = await this.backends.inventory.discover({ signal });
+      discovery = cleanDiscovery(await this.backends.inventory.discover({ signal }));
     } catch (err) {
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.
@@ -487,8 +490,9 @@ export class Poller {
       sentAt: now(),
       done: this.probes.probe(node, cluster.engine, signal).then(
         // Shared with what is already held, right away: a copy of unchanged data then dies young.
-        (facts) => record({ facts: shareFacts(facts, previous, cluster.name, this.rings), at: now() }),
-        (err: unknown) => record({ error: messageOf(err), at: now() }),
+        // What a node says (a ring's racks, a replication error) and errors that quote it, cleaned for the screens.
+        (facts) => record({ facts: shareFacts(cleanDeep(facts, { memo: this.cleaned }), previous, cluster.name, this.rings), at: now() }),
+        (err: unknown) => record({ error: cleanForTerminal(messageOf(err)), at: now() }),
       ),
     };
     this.inFlight.set(node.id, inFlight);
@@ -502,6 +506,39 @@ export class Poller {
     await Promise.race([done, patience]);
     clearTimeout(timer);
   }
+}
+
+const ONE_LINE = { multiline: false } as const;
+
+/**
+ * Names and tags are anyone's text (an EC2 Name tag, an ASG name): cleaned for
+ * the screens once, here. Ids, addresses, zones and types come checked from
+ * the cloud's API or from the engineer's own file. Unchanged instances stay
+ * the same objects.
+ */
+function cleanDiscovery(found: Discovery): Discovery {
+  let instances: Instance[] | undefined;
+  for (let i = 0; i < found.instances.length; i++) {
+    const inst = found.instances[i]!;
+    const name = cleanForTerminal(inst.name, ONE_LINE);
+    const tags = cleanDeep(inst.tags, ONE_LINE);
+    const asg = inst.asg === undefined ? undefined : cleanForTerminal(inst.asg, ONE_LINE);
+    if (name !== inst.name || tags !== inst.tags || asg !== inst.asg) {
+      instances ??= found.instances.slice();
+      instances[i] = { ...inst, name, tags, ...(asg !== undefined ? { asg } : {}) };
+    }
+  }
+  let clusters: ClusterRef[] | undefined;
+  for (let i = 0; i < found.clusters.length; i++) {
+    const ref = found.clusters[i]!;
+    const name = cleanForTerminal(ref.name, ONE_LINE);
+    const asg = ref.asg === undefined ? undefined : cleanForTerminal(ref.asg, ONE_LINE);
+    if (name !== ref.name || asg !== ref.asg) {
+      clusters ??= found.clusters.slice();
+      clusters[i] = { ...ref, name, ...(asg !== undefined ? { asg } : {}) };
+    }
+  }
+  return instances || clusters ? { ...found, instances: instances ?? found.instances, clusters: clusters ?? found.clusters } : found;
 }
 
 function messageOf(err: unknown): string {

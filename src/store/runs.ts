@@ -4,6 +4,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { RunRecord } from '../actions/engine/records.js';
 import { reduceRun, type RunView } from '../actions/engine/run-view.js';
+import { cleanDeep } from '../domain/terminal-text.js';
 
 export { currentStep, foldRun, OUTPUT_TAIL_LINES, reduceRun } from '../actions/engine/run-view.js';
 export type { GateDecision, OutputLine, RunView, RunViewStatus, StepView } from '../actions/engine/run-view.js';
@@ -27,16 +28,22 @@ export function createRunsStore(): RunsStore {
     runs: {},
     order: [],
     actions: {
-      apply: (record) =>
+      // The screens' side of the engine: a node's output and errors are cleaned here, as they become
+      // screen data (the journal keeps them as they came).
+      apply: (raw) => {
+        const record = cleanDeep(raw);
         set((s) => ({
           runs: { ...s.runs, [record.runId]: reduceRun(s.runs[record.runId], record) },
           order: s.order.includes(record.runId) ? s.order : [...s.order, record.runId],
-        })),
-      load: (view) =>
+        }));
+      },
+      load: (raw) => {
+        const view = cleanDeep(raw);
         set((s) => ({
           runs: { ...s.runs, [view.id]: view },
           order: s.order.includes(view.id) ? s.order : [...s.order, view.id],
-        })),
+        }));
+      },
       remove: (runId) =>
         set((s) => {
           const { [runId]: _gone, ...runs } = s.runs;

@@ -8,6 +8,10 @@ export type ScreenRef =
   | { kind: 'fleet' }
   | { kind: 'cluster'; name: string }
   | { kind: 'node'; cluster: string; id: string }
+  /** The runbooks for a cluster's engine, each with whether it applies now. */
+  | { kind: 'runbooks'; cluster: string }
+  /** One runbook's parameters for a cluster; submitting plans the run. */
+  | { kind: 'runbook-form'; cluster: string; runbook: string }
   | { kind: 'run'; runId: string };
 
 /** Where the cursor is on one screen. The id lets the cursor follow its row when a refresh re-sorts the list. */
@@ -15,6 +19,20 @@ export interface Selection {
   index: number;
   id?: string;
 }
+
+/** A runbook form's answers and where it stands. The fields themselves come from the catalog, fresh each draw. */
+export interface FormData {
+  /** The key of the field the cursor is on; absent: the first field. */
+  focus?: string;
+  /** Answers given so far, by field key; a field not here has its default. */
+  values: Record<string, string | boolean>;
+  /** 'planning' while preflight and plan run (the run screen comes next); 'failed' when they could not. */
+  status: 'editing' | 'planning' | 'failed';
+  /** Why planning failed, in words. */
+  message?: string;
+}
+
+export const EMPTY_FORM: FormData = { values: {}, status: 'editing' };
 
 export interface UiData {
   /** Never empty: the fleet screen is always at the bottom. */
@@ -26,6 +44,8 @@ export interface UiData {
   /** True while the filter line has the keyboard. */
   isFilterActive: boolean;
   isHelpOpen: boolean;
+  /** Runbook forms, per screen key. */
+  forms: Record<string, FormData>;
 }
 
 export type UiAction =
@@ -37,7 +57,9 @@ export type UiAction =
   | { type: 'keepFilter' }
   | { type: 'clearFilter' }
   | { type: 'toggleHelp' }
-  | { type: 'closeHelp' };
+  | { type: 'closeHelp' }
+  /** By screen key, not the current screen: a plan that fails arrives after the operator may have moved on. */
+  | { type: 'setForm'; screen: string; form: FormData };
 
 export function screenKey(screen: ScreenRef): string {
   switch (screen.kind) {
@@ -47,13 +69,17 @@ export function screenKey(screen: ScreenRef): string {
       return `cluster:${screen.name}`;
     case 'node':
       return `node:${screen.cluster}:${screen.id}`;
+    case 'runbooks':
+      return `runbooks:${screen.cluster}`;
+    case 'runbook-form':
+      return `runbook-form:${screen.cluster}:${screen.runbook}`;
     case 'run':
       return `run:${screen.runId}`;
   }
 }
 
 export function initialUi(): UiData {
-  return { stack: [{ kind: 'fleet' }], selection: {}, filter: {}, isFilterActive: false, isHelpOpen: false };
+  return { stack: [{ kind: 'fleet' }], selection: {}, filter: {}, isFilterActive: false, isHelpOpen: false, forms: {} };
 }
 
 export function currentScreen(data: Pick<UiData, 'stack'>): ScreenRef {
@@ -68,11 +94,13 @@ export function reduceUi(state: UiData, action: UiAction): UiData {
       // A screen opened afresh starts at the top, without a filter from a previous visit.
       const { [next]: _sel, ...selection } = state.selection;
       const { [next]: _flt, ...filter } = state.filter;
+      const { [next]: _form, ...forms } = state.forms;
       return {
         ...state,
         stack: [...state.stack, action.screen],
         selection,
         filter,
+        forms,
         isFilterActive: false,
         isHelpOpen: false,
       };
@@ -103,6 +131,8 @@ export function reduceUi(state: UiData, action: UiAction): UiData {
       return { ...state, isHelpOpen: !state.isHelpOpen, isFilterActive: false };
     case 'closeHelp':
       return state.isHelpOpen ? { ...state, isHelpOpen: false } : state;
+    case 'setForm':
+      return state.forms[action.screen] === action.form ? state : { ...state, forms: { ...state.forms, [action.screen]: action.form } };
   }
 }
 
@@ -118,6 +148,7 @@ export interface UiState extends UiData {
     clearFilter(): void;
     toggleHelp(): void;
     closeHelp(): void;
+    setForm(screen: string, form: FormData): void;
   };
 }
 
@@ -144,6 +175,7 @@ export function createUiStore(init?: Partial<UiData>): UiStore {
         clearFilter: () => dispatch({ type: 'clearFilter' }),
         toggleHelp: () => dispatch({ type: 'toggleHelp' }),
         closeHelp: () => dispatch({ type: 'closeHelp' }),
+        setForm: (screen, form) => dispatch({ type: 'setForm', screen, form }),
       },
     };
   });
@@ -157,3 +189,5 @@ export const selectIsHelpOpen = (s: UiState) => s.isHelpOpen;
 export const selectIsFilterActive = (s: UiState) => s.isFilterActive;
 export const selectFilter = (s: UiState) => s.filter[screenKey(currentScreen(s))] ?? '';
 export const selectSelection = (s: UiState): Selection | undefined => s.selection[screenKey(currentScreen(s))];
+/** The form of the current screen as it stands (an untouched form is EMPTY_FORM). */
+export const selectForm = (s: UiState): FormData => s.forms[screenKey(currentScreen(s))] ?? EMPTY_FORM;

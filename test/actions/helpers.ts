@@ -23,6 +23,7 @@ import type { EngineDeps } from '../../src/actions/engine/runner.js';
 import type { Gate } from '../../src/actions/engine/gate.js';
 import type { RunRecord } from '../../src/actions/engine/records.js';
 import { configSchema } from '../../src/config/schema.js';
+import { MemoryJobs } from '../helpers/jobs.js';
 
 export function tempStateDir(): string {
   return mkdtempSync(join(tmpdir(), 'nightshift-test-'));
@@ -264,12 +265,14 @@ export class TestRing {
 
 export function makeBackends(clock: TestClock, parts: Partial<Backends> = {}): Backends {
   const ring = new TestRing(clock);
+  const shell = parts.shell ?? ring.shell();
   return {
     target: { kind: 'sim', scenario: 'test', seed: 1, speed: clock.speed },
     clock,
     inventory: ring.inventory(),
     metrics: { fetch: async () => ({}) },
-    shell: ring.shell(),
+    shell,
+    jobs: new MemoryJobs(shell),
     lock: new MemoryLock(),
     close: async () => {},
     ...parts,

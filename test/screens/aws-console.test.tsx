@@ -13,8 +13,10 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConsoleRunner, type RunController } from '../../src/actions/console-runner.js';
 import { App } from '../../src/app.js';
+import { planRunbooks } from '../../src/console.js';
 import { createAwsBackends, createAwsClients, type AwsBackends } from '../../src/backends/aws/index.js';
 import { targetOf } from '../../src/backends/index.js';
+import { MemoryJobs } from '../helpers/jobs.js';
 import type { Backends, Clock, ExecResult, Shell } from '../../src/backends/ports.js';
 import { withReadOnly } from '../../src/backends/read-only.js';
 import type { Config } from '../../src/config/schema.js';
@@ -82,7 +84,6 @@ async function openConsole(opts: ConsoleOptions) {
   const runs = createRunsStore();
   const wiring: { poller?: Poller; backends?: Backends; refreshing?: Promise<void>; runner?: ReturnType<typeof createConsoleRunner> } = {};
   open.push(wiring);
-  const planned: Array<Promise<RunController>> = [];
 
   const app: Rendered = await renderInk(
     <App
@@ -95,11 +96,7 @@ async function openConsole(opts: ConsoleOptions) {
       onQuit={() => {}}
       {...(opts.withRunbooks
         ? {
-            onRunbook: (runbook: string, cluster: string) => {
-              const plan = wiring.runner!.plan(runbook, { cluster });
-              planned.push(plan);
-              void plan.then((c) => ui.getState().actions.push({ kind: 'run', runId: c.runId }));
-            },
+            onRunbook: planRunbooks(() => wiring.runner, ui),
             renderRunScreen: (runId, slot) => {
               const controller = wiring.runner?.get(runId);
               return controller
@@ -122,6 +119,8 @@ async function openConsole(opts: ConsoleOptions) {
     ...(opts.ec2Handler ? { requestHandler: opts.ec2Handler as never } : {}),
   });
   const live: AwsBackends = await createAwsBackends(config, { shell: opts.shell, clients, ...(opts.clock ? { clock: opts.clock } : {}) });
+  // The stub shell answers nodetool, not the job scripts ShellJobs sends: jobs run over it in memory.
+  live.jobs = new MemoryJobs(opts.shell);
   const backends: Backends = config.readOnly ? withReadOnly(live) : live;
   wiring.backends = backends;
   fleet.getState().actions.setTarget(backends.target);
@@ -132,11 +131,13 @@ async function openConsole(opts: ConsoleOptions) {
   return {
     app,
     fleet,
+    ui,
     firstFrame,
     requestsBeforeOpen,
     /** The refresh that the last `r` started. */
     lastRefresh: () => wiring.refreshing,
-    plans: () => Promise.all(planned),
+    /** The console runner, for the controller of a run the keys planned. */
+    runner: () => wiring.runner!,
   };
 }
 
@@ -365,14 +366,19 @@ describe('the console on a mocked AWS account with --read-only', () => {
     return { ...awsConfig(overrides), stateDir: mkdtempSync(join(tmpdir(), 'ns-aws-console-')) };
   }
 
-  /** Fleet → events → R → the plan → ⏎: what an engineer does to repair the ring. */
+  /** Fleet → events → R → repair → its form → the plan → ⏎: what an engineer does to repair the ring. */
   async function startRepair(c: Awaited<ReturnType<typeof openConsole>>): Promise<RunController> {
     await c.app.waitForText('Fleet · 2 clusters');
     await c.app.press('/', ...'events', keys.enter, keys.enter);
     await c.app.waitForText('Fleet › events');
     await c.app.press('R');
-    const [controller] = await c.plans();
+    await c.app.waitForText('● repair');
+    await c.app.press(keys.enter);
+    await c.app.waitForText('least recently repaired');
+    await c.app.press(keys.enter);
     await c.app.waitForText('plan: ⏎ to start');
+    const runId = c.ui.getState().stack.at(-1)!;
+    const controller = runId.kind === 'run' ? c.runner().get(runId.runId) : undefined;
     await c.app.press(keys.enter);
     return controller!;
   }

@@ -70,20 +70,21 @@ describe('cluster screen', () => {
     expect(line(relaxed.lastFrame(), 'cass-events-2 ')).not.toContain('✗ 12 d');
   });
 
-  it('offers R (repair) on a Cassandra cluster only when a runbook handler is given', async () => {
+  it('offers R (runbooks) on any cluster only when a runbook handler is given; R itself starts nothing', async () => {
     const onRunbook = vi.fn();
-    const app = await openCluster('cass-events', { props: { onRunbook } });
-    expect(app.lastFrame()).toContain('R repair');
-    await app.press('R');
-    expect(onRunbook).toHaveBeenCalledWith('repair', 'cass-events');
-    cleanupInk();
+    for (const name of ['cass-events', 'db-orders', 'web']) {
+      const app = await openCluster(name, { props: { onRunbook } });
+      expect(app.lastFrame()).toContain('R runbooks');
+      await app.press('R');
+      await app.waitForText(`Fleet › ${name} › runbooks`);
+      cleanupInk();
+    }
+    expect(onRunbook).not.toHaveBeenCalled();
 
     const without = await openCluster('cass-events');
-    expect(without.lastFrame()).not.toContain('R repair');
-    const mysql = await openCluster('db-orders', { props: { onRunbook } });
-    expect(mysql.lastFrame()).not.toContain('R repair');
-    await mysql.press('R');
-    expect(onRunbook).toHaveBeenCalledTimes(1);
+    expect(without.lastFrame()).not.toContain('R runbooks');
+    await without.press('R');
+    expect(without.ui.getState().stack.at(-1)).toEqual({ kind: 'cluster', name: 'cass-events' });
   });
 
   it('opens a node with enter and goes back with esc; q still quits from there', async () => {

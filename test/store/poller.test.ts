@@ -10,6 +10,7 @@ import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { partition, Poller } from '../../src/store/poller.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../../src/backends/engines/index.js';
+import { MemoryJobs } from '../helpers/jobs.js';
 
 const master: Instance = {
   id: 'i-00000000000000001',
@@ -68,6 +69,7 @@ function backends(shell: Shell): Backends {
     },
     metrics: { fetch: async () => ({}) },
     shell,
+    jobs: new MemoryJobs(shell),
     lock: {
       acquire: async () => ({ acquired: true }),
       release: async () => {},
@@ -145,6 +147,50 @@ describe('Poller', () => {
     await poller.refreshNow();
     expect(store.getState().error).toBe('discovery failed: Rate exceeded');
     expect(store.getState().clusters).toHaveLength(1);
+  });
+});
+
+describe('Poller: hostile text on its way to the fleet store', () => {
+  // Anything a terminal acts on: ESC, C1, and C0 but newline.
+  const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+
+  it('cleans names, tags, what a node answers and why a probe failed; unchanged answers stay the same objects', async () => {
+    const state = { failing: false, readOnly: '0' };
+    const b = backends(mariadbShell(state));
+    const hostile = { ...master, name: 'db-\x1b]0;pwned\x071', tags: { team: 'pay\x1b[2Jments', 'k\x9b31m': 'v' } };
+    b.inventory.discover = async () => ({
+      clusters: [{ name: 'orders\x07', engine: 'mysql', instanceIds: [master.id], source: 'inventory' }],
+      instances: [hostile],
+    });
+    const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
+    const poller = new Poller(b, store, options);
+    await poller.refreshNow();
+    const first = store.getState().clusters[0]!;
+    expect(first.name).toBe('orders');
+    expect(first.nodes[0]!.instance.name).toBe('db-1');
+    expect(first.nodes[0]!.instance.tags).toEqual({ team: 'payments', k: 'v' });
+    const facts = first.nodes[0]!.facts;
+    await poller.refreshNow();
+    expect(store.getState().clusters[0]!.nodes[0]!.facts).toBe(facts);
+
+    b.shell.exec = async () => {
+      throw new Error('ssh: \x1b]2;owned\x1b\\host key\rchanged\x9b2J');
+    };
+    await poller.refreshNow();
+    expect(store.getState().clusters[0]!.nodes[0]!.health.reason).toBe('probe failed: ssh: host key␍changed');
+    b.inventory.discover = async () => {
+      throw new Error('AccessDenied for tag value "\x1b[2J"');
+    };
+    await poller.refreshNow();
+    expect(store.getState().error).toBe('discovery failed: AccessDenied for tag value ""');
+    // Every string the screens can read, keys included.
+    const texts: string[] = [];
+    JSON.stringify(store.getState(), (k, v: unknown) => {
+      texts.push(k);
+      if (typeof v === 'string') texts.push(v);
+      return v;
+    });
+    expect(texts.filter((t) => CONTROL.test(t))).toEqual([]);
   });
 });
 

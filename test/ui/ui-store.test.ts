@@ -1,6 +1,6 @@
 // The ui store without React: navigation, selection and filter per screen.
 import { describe, expect, it } from 'vitest';
-import { createUiStore, selectFilter, selectScreen, selectSelection } from '../../src/store/ui.js';
+import { createUiStore, EMPTY_FORM, screenKey, selectFilter, selectForm, selectScreen, selectSelection } from '../../src/store/ui.js';
 
 describe('ui store', () => {
   it('pushes and pops screens, never below the fleet', () => {
@@ -51,5 +51,24 @@ describe('ui store', () => {
     expect(ui.getState().isHelpOpen).toBe(true);
     actions.push({ kind: 'cluster', name: 'a' });
     expect(ui.getState().isHelpOpen).toBe(false);
+  });
+
+  it('keeps a runbook form\'s answers under the run screen, and a form opened afresh starts empty', () => {
+    const ui = createUiStore();
+    const { actions } = ui.getState();
+    const form = { kind: 'runbook-form', cluster: 'ring', runbook: 'repair' } as const;
+    actions.push({ kind: 'runbooks', cluster: 'ring' });
+    actions.push(form);
+    expect(selectForm(ui.getState())).toBe(EMPTY_FORM);
+    actions.setForm(screenKey(form), { values: { node: 'node:cass-2' }, status: 'planning' });
+    actions.push({ kind: 'run', runId: 'r1' });
+    actions.pop();
+    expect(selectForm(ui.getState())).toEqual({ values: { node: 'node:cass-2' }, status: 'planning' });
+    // A plan that fails late still lands on its own form, whatever is on screen.
+    actions.pop();
+    actions.setForm(screenKey(form), { values: {}, status: 'failed', message: 'no' });
+    expect(ui.getState().forms[screenKey(form)]?.status).toBe('failed');
+    actions.push(form);
+    expect(selectForm(ui.getState())).toBe(EMPTY_FORM);
   });
 });

@@ -626,7 +626,7 @@ class Execution {
             output = new StepOutput(this.deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS, step.keepLines ?? [], this.redactor.stream());
             const ctx = this.stepContext(step, attempt, previous, output);
             this.emit({ type: 'step-started', stepId: step.id, attempt, describe: safe(() => step.describe(this.ctx)) ?? [] });
-            await withTimeout(this.clock, step.timeoutMs, signal, (s) => step.run(ctx, s));
+            await withTimeout(this.clock, step.timeoutMs, signal, (s) => step.run(ctx, s), step.cleanupGraceMs);
           },
         );
         this.flushOutput(step.id, output);
@@ -648,7 +648,9 @@ class Execution {
         if (err instanceof JournalBroken) throw err;
         this.flushOutput(step.id, output);
         const aborted = signal.aborted;
-        const message = aborted ? abortReason(signal) : errorMessage(err);
+        // A step that cleaned up after an abort says what became of its work ("cancelled …", "may still run …").
+        const reason = abortReason(signal);
+        const message = aborted ? (errorMessage(err).startsWith(reason) ? errorMessage(err) : reason) : errorMessage(err);
         this.emit({
           type: 'step-finished',
           stepId: step.id,

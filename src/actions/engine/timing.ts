@@ -56,11 +56,14 @@ export async function withTimeout<T>(
   timeoutMs: number | undefined,
   parent: AbortSignal,
   fn: (signal: AbortSignal) => Promise<T>,
+  /** Fleet-clock ms the work may take, once stopped, to clean up and say what became of it. */
+  cleanupGraceMs = 0,
 ): Promise<T> {
   const timer = new AbortController();
   const settled = new AbortController();
   const signal = AbortSignal.any([parent, timer.signal]);
-  const racers: Array<Promise<T>> = [fn(signal)];
+  const work = fn(signal);
+  const racers: Array<Promise<T>> = [work];
   if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
     const timeout = new StepTimeoutError(timeoutMs);
     racers.push(
@@ -83,10 +86,26 @@ export async function withTimeout<T>(
   );
   try {
     return await Promise.race(racers);
+  } catch (err) {
+    if (!signal.aborted || cleanupGraceMs <= 0) throw err;
+    // Stopped from outside: the work gets a moment to clean up after itself (cancel a
+    // remote job) and say what became of it, which beats the bare reason.
+    const said = await Promise.race([
+      work.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      clock.sleep(cleanupGraceMs).then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
+    throw said instanceof Error && said.message.includes(err instanceof Error ? err.message : String(err)) ? said : err;
   } finally {
     settled.abort();
   }
 }
+
 
 export interface RetryHooks {
   onRetry(attempt: number, err: unknown, delayMs: number): void;

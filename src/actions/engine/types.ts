@@ -133,6 +133,13 @@ export interface Step<P, S> {
   needs?: OptionalPort[];
   /** Fleet-clock ms; the step's signal aborts past it. */
   timeoutMs?: number;
+  /**
+   * Once its signal fires, how long (fleet clock) the step may take to clean
+   * up (cancel a remote job) and say what became of its work, before the run
+   * goes on without it. Default 0: never for a step inside a critical section
+   * that cannot say why it needs the time.
+   */
+  cleanupGraceMs?: number;
   retry?: RetryPolicy;
   run(ctx: StepContext<P, S>, signal: AbortSignal): Promise<void>;
   /**

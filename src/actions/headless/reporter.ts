@@ -1,13 +1,15 @@
 // The headless face of a run: plain lines as it goes (cron mails them), or
 // one JSON object per line (`--json`). No colour: a glyph carries the status.
+// Records are cleaned for the terminal here, where they become lines: a
+// node's output must not drive the terminal that reads them.
 
 import { targetLine } from '../../domain/target.js';
 import type { PlanStep, CheckResult, RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
 import type { Target } from '../../domain/types.js';
 import { reduceRun, type RunView } from '../engine/run-view.js';
-
-export const STEP_GLYPH = { pending: '○', running: '◐', ok: '✓', failed: '✗', skipped: '–' } as const;
+import { cleanDeep, jsonForTerminal } from '../../domain/terminal-text.js';
+import { checkGlyph, STEP_GLYPH } from '../../ui/status-glyphs.js';
 
 export interface Reporter {
   (record: RunRecord): void;
@@ -24,8 +26,7 @@ export function planLines(plan: PlanStep[], preflight: CheckResult[]): string[] 
   if (preflight.length > 0) {
     lines.push('preflight');
     for (const c of preflight) {
-      const glyph = c.status === 'ok' ? '✓' : c.status === 'overridden' ? '!' : c.status === 'not-run' ? '○' : '✗';
-      lines.push(`  ${glyph} ${c.title}: ${c.status === 'overridden' ? `OVERRIDDEN: ${c.detail}` : c.detail}`);
+      lines.push(`  ${checkGlyph(c.status)} ${c.title}: ${c.status === 'overridden' ? `OVERRIDDEN: ${c.detail}` : c.detail}`);
     }
   }
   if (plan.length > 0) {
@@ -144,17 +145,19 @@ export function createReporter(out: NodeJS.WritableStream, opts: { json?: boolea
     }
   };
 
-  const reporter = ((record: RunRecord) => {
+  const reporter = ((raw: RunRecord) => {
+    const record = cleanDeep(raw);
     view = reduceRun(view?.id === record.runId ? view : undefined, record);
     if (opts.json) {
-      if (!isClosed) out.write(`${JSON.stringify(record)}\n`);
+      // The record as it came, for a program; escaped so that no byte of it is a control to a terminal.
+      if (!isClosed) out.write(`${jsonForTerminal(raw)}\n`);
       return;
     }
     human(record);
   }) as Reporter;
   reporter.view = () => view;
   reporter.seed = (v) => {
-    view = v;
+    view = cleanDeep(v);
   };
   return reporter;
 }

@@ -5,7 +5,9 @@
 import type { RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
 import type { RunView } from '../engine/run-view.js';
-import { STEP_GLYPH, targetLine } from './reporter.js';
+import { targetLine } from './reporter.js';
+import { cleanDeep } from '../../domain/terminal-text.js';
+import { stepGlyph } from '../../ui/status-glyphs.js';
 
 export interface Attempt {
   attempt: number;
@@ -44,7 +46,10 @@ export interface Timeline {
   isLive: boolean;
 }
 
-export function buildTimeline(view: RunView, records: readonly RunRecord[], isLive = false): Timeline {
+/** The timeline of a journal, cleaned for a terminal: the journal keeps node output as it came. */
+export function buildTimeline(rawView: RunView, rawRecords: readonly RunRecord[], isLive = false): Timeline {
+  const view = cleanDeep(rawView);
+  const records = cleanDeep(rawRecords);
   const steps: StepTimeline[] = view.steps.map((s, index) => ({
     index: index + 1,
     id: s.id,
@@ -205,7 +210,7 @@ export function timelineMarkdown(t: Timeline): string {
   out.push('## Steps', '', '| # | step | node | status | duration | fleet time | attempts |', '|---|---|---|---|---|---|---|');
   for (const s of t.steps) {
     out.push(
-      `| ${s.index} | ${cell(s.title)} | ${s.node ?? ''} | ${STEP_GLYPH[s.status as keyof typeof STEP_GLYPH] ?? ''} ${s.status} | ${formatDuration(s.realMs)} | ${formatDuration(s.virtualMs)} | ${cell(s.attempts.map(attemptText).join('; '))} |`,
+      `| ${s.index} | ${cell(s.title)} | ${s.node ?? ''} | ${stepGlyph(s.status)} ${s.status} | ${formatDuration(s.realMs)} | ${formatDuration(s.virtualMs)} | ${cell(s.attempts.map(attemptText).join('; '))} |`,
     );
   }
   out.push('', '## Timeline', '');
@@ -232,8 +237,7 @@ export function timelineText(t: Timeline): string {
   if (target) out.push(`  target recovery time ${target}`);
   out.push('steps');
   for (const s of t.steps) {
-    const glyph = STEP_GLYPH[s.status as keyof typeof STEP_GLYPH] ?? '?';
-    out.push(`  ${glyph} ${s.index}. ${s.title}${s.node ? ` · ${s.node}` : ''}  ${dur(s.realMs, s.virtualMs, v.speed)}`);
+    out.push(`  ${stepGlyph(s.status)} ${s.index}. ${s.title}${s.node ? ` · ${s.node}` : ''}  ${dur(s.realMs, s.virtualMs, v.speed)}`);
     for (const a of s.attempts) out.push(`      ${attemptText(a)}`);
   }
   out.push('timeline');

@@ -4,16 +4,18 @@
 
 import * as z from 'zod';
 import {
+  isPeerOf,
   nodetoolCommand,
   probeCassandra,
   REPAIR_FINISHED,
   REPAIR_SUBCOMMAND,
 } from '../../backends/engines/cassandra.js';
-import { NODETOOL_TAG } from '../../backends/engines/index.js';
+import { clientsOf } from '../../backends/engines/clients.js';
 import type { Discovery } from '../../backends/ports.js';
 import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { Instance } from '../../domain/types.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
+import { jobOutcome, runRemoteJob } from '../engine/remote-job.js';
 import { StepFailed } from '../engine/timing.js';
 
 export const REPAIR_TAG = 'last-repaired';
@@ -100,13 +102,8 @@ function nodeOf(ctx: Ctx, id: string): Instance {
   return node.instance;
 }
 
-/** How nodetool runs on this host: the inventory's per-host command, else the config's. */
-function nodetoolFor(ctx: Ctx, node: Instance): string {
-  return (ctx.backends.target.kind === 'inventory' && node.tags[NODETOOL_TAG]) || ctx.config.engines.nodetool;
-}
-
 function nodetoolOn(ctx: Ctx, node: Instance): string {
-  return nodetoolCommand(nodetoolFor(ctx, node), REPAIR_SUBCOMMAND);
+  return nodetoolCommand(clientsOf(ctx, node).nodetool, REPAIR_SUBCOMMAND);
 }
 
 const pick = (allOverdue: boolean): RepairStep => ({
@@ -142,6 +139,8 @@ function repairStep(id: string, nodeId: string, group: string | undefined, timeo
     danger: 'caution',
     mutates: true,
     timeoutMs,
+    // Stopped, it cancels the repair on the node and says whether it still runs.
+    cleanupGraceMs: 60_000,
     node: (ctx) => ctx.state.nodes.find((n) => n.instance.id === nodeId)?.instance,
     describe: (ctx) => {
       const node = nodeOf(ctx, nodeId);
@@ -165,15 +164,15 @@ function repairStep(id: string, nodeId: string, group: string | undefined, timeo
           if (isCompletionLine(line)) completionLine = line.trim();
         }
       };
-      const res = await ctx.backends.shell.exec(node, cmd, {
-        signal,
-        timeoutMs: timeoutMs,
-        onStdout: (c) => {
-          ctx.output('stdout', c);
-          scan(c);
+      // A job on the node, detached from the channel: it outlives a dropped
+      // connection and a nightshift restart, and a resume re-attaches to it.
+      const job = await runRemoteJob(ctx, node, cmd, signal, {
+        label: 'nodetool repair',
+        onLine: (stream, line) => {
+          if (stream === 'stdout') scan(line);
         },
-        onStderr: (c) => ctx.output('stderr', c),
       });
+      const res = { code: job.code, signal: job.signal, stdout: job.stdoutTail, stderr: job.stderrTail };
       // On disk at once: after a crash, isDone reads these.
       const completed = outputShowsCompletion(res.stdout);
       completionLine ??= res.stdout.split('\n').reverse().find(isCompletionLine)?.trim();
@@ -189,11 +188,14 @@ function repairStep(id: string, nodeId: string, group: string | undefined, timeo
         throw new StepFailed(`nodetool repair -pr on ${node.name} exited 0 but never printed "Repair command #N finished"; not tagging`);
       }
     },
-    async isDone(ctx) {
-      // The journal's record of the command: the repair leaves no mark on the node we can read cheaply.
-      const { facts, output } = ctx.previous;
-      const done = facts.exitCode === 0 && facts.node === nodeId && outputShowsCompletion(output);
-      if (done) ctx.state.results[nodeId] = { exitCode: 0, completed: true };
+    async isDone(ctx, signal) {
+      // The job's own record on the node decides: its exit code and the completion line in its output.
+      const outcome = await jobOutcome(ctx, nodeOf(ctx, nodeId), signal);
+      const done = outcome.kind === 'exited' && outcome.code === 0 && outputShowsCompletion(outcome.stdoutTail);
+      if (done) {
+        const completionLine = outcome.stdoutTail.split('\n').reverse().find(isCompletionLine)?.trim();
+        ctx.state.results[nodeId] = { exitCode: 0, completed: true, ...(completionLine ? { completionLine } : {}) };
+      }
       return done;
     },
     async verify(ctx) {
@@ -300,7 +302,7 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
         }
         const timeoutMs = ctx.config.engines.probeTimeoutSeconds * 1000;
         const probes = await Promise.allSettled(
-          members.map((m) => probeCassandra(ctx.backends.shell, m, { nodetool: nodetoolFor(ctx, m), timeoutMs, signal })),
+          members.map((m) => probeCassandra(ctx.backends.shell, m, { nodetool: clientsOf(ctx, m).nodetool, timeoutMs, signal })),
         );
         const problems: string[] = [];
         probes.forEach((p, i) => {
@@ -311,7 +313,7 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
           }
           for (const peer of p.value.ring) {
             if (peer.status === 'UN') continue;
-            const who = members.find((x) => x.privateIp === peer.address)?.name ?? peer.address;
+            const who = members.find((x) => isPeerOf(peer.address, x))?.name ?? peer.address;
             problems.push(`${who} is ${peer.status} (seen from ${m.name})`);
           }
         });

@@ -4,6 +4,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Config } from '../../config/schema.js';
 import type { Target } from '../../domain/types.js';
+import { ShellJobs } from '../jobs/shell-jobs.js';
 import type { Backends, Clock, Shell } from '../ports.js';
 import { createAwsClients, defaultRegion, destroyAwsClients, type AwsClients } from './clients.js';
 import { AwsCompute } from './compute.js';
@@ -76,6 +77,7 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
     inventory,
     metrics: new AwsMetrics(ctx),
     shell: deps.shell,
+    jobs: new ShellJobs(deps.shell),
     lock: new AwsLock(ctx, dns, inventory),
     dns,
     volumes: new AwsVolumes(ctx),

@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
+import { ShellJobs } from '../jobs/shell-jobs.js';
 import type { Backends, Clock, Metrics, Shell } from '../ports.js';
 import { FileLock } from './file-lock.js';
 import { loadInventoryFile } from './inventory-file.js';
@@ -50,6 +51,7 @@ export async function createInventoryBackends(config: Config, deps: { shell: She
     inventory,
     metrics: noMetrics,
     shell: deps.shell,
+    jobs: new ShellJobs(deps.shell),
     lock: new FileLock(join(config.stateDir, 'locks')),
     unavailable: {
       dns: `${why}: no Route 53 to switch a writer record (point your DNS by hand)`,

@@ -20,11 +20,14 @@
 //       role: master         # a hint; the server's own answer is the truth
 //       tags: { team: payments }
 //       mysqlClient: sudo mysql
+//       nodetool: /opt/cassandra/bin/nodetool
+//       service: sudo systemctl   # default: engines.serviceCommand from the config
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { lineOf, parseYamlSource } from '../../config/yaml-source.js';
 import * as z from 'zod';
+import { commandPrefix } from '../../config/schema.js';
 import { ConfigError } from '../../errors.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
@@ -46,6 +49,8 @@ export const inventoryHostSchema = z
     mysqlClient: z.string().min(1).optional(),
     /** How nodetool is run on this host. */
     nodetool: z.string().min(1).optional(),
+    /** The service manager on this host (`sudo systemctl`, `systemctl --user`): nightshift appends start|stop|is-active UNIT. */
+    service: commandPrefix.optional(),
   })
   .strict();
 

@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { ClusterRef, EngineKind, Instance } from '../../domain/types.js';
-import { MYSQL_CLIENT_TAG, NODETOOL_TAG } from '../engines/index.js';
+import { MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG } from '../engines/clients.js';
 import type { Discovery, Inventory } from '../ports.js';
 import { loadInventoryFile, type InventoryHost } from './inventory-file.js';
 
-export { MYSQL_CLIENT_TAG, NODETOOL_TAG };
+export { MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG };
 
 export interface TagKeys {
   clusterTag: string;
@@ -64,6 +64,7 @@ export class StaticInventory implements Inventory {
       ...(h.role ? { [this.keys.roleTag]: h.role } : {}),
       ...(h.mysqlClient ? { [MYSQL_CLIENT_TAG]: h.mysqlClient } : {}),
       ...(h.nodetool ? { [NODETOOL_TAG]: h.nodetool } : {}),
+      ...(h.service ? { [SERVICE_TAG]: h.service } : {}),
       ...(overlay?.set ?? {}),
     };
     for (const k of overlay?.deleted ?? []) delete tags[k];

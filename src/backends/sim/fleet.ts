@@ -139,6 +139,8 @@ export function emptyWorld(scenario: string, seed: number, nodes: number | null)
     faults: [],
     repairs: [],
     transitions: [],
+    jobs: {},
+    jobStarts: [],
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Backends } from '../ports.js';
 import { SimDns } from './dns.js';
 import { SimInventory, SimMetrics } from './inventory.js';
+import { SimJobs } from './jobs.js';
 import { SimLock } from './lock.js';
 import { SimCompute, SimScaling } from './scaling.js';
 import { isScenario, SCENARIOS } from './scenarios.js';
@@ -17,13 +18,19 @@ import { SimWorld, type SimWorldOptions } from './world.js';
 export { SCENARIOS, isScenario, type ScenarioInfo } from './scenarios.js';
 export { resetSimState, statePathOf } from './state-file.js';
 export { SimWorld, type SimWorldOptions } from './world.js';
-export { SimShell, SimSshError } from './shell.js';
+export { SimShell, SimSshError, DEFAULT_COMMAND_TIMEOUT_MS } from './shell.js';
 export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS } from './fleet.js';
-export type { Fault, StoredFault, RepairRecord } from './state.js';
+export type { Fault, StoredFault, RepairRecord, SimJob, JobStartRecord } from './state.js';
+export { SimJobs } from './jobs.js';
 
 export type SimBackends = Backends & { world: SimWorld };
 
-export async function createSimBackends(opts: SimWorldOptions): Promise<SimBackends> {
+export interface SimBackendOptions extends SimWorldOptions {
+  /** A command's limit when it names none; ssh's (ssh.commandTimeoutSeconds) by default. */
+  commandTimeoutMs?: number;
+}
+
+export async function createSimBackends(opts: SimBackendOptions): Promise<SimBackends> {
   if (!isScenario(opts.scenario)) {
     throw new Error(`unknown scenario "${opts.scenario}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   }
@@ -36,13 +43,14 @@ export async function createSimBackends(opts: SimWorldOptions): Promise<SimBacke
   if (opts.nodes !== undefined) worldOpts.nodes = opts.nodes;
   if (opts.realNow) worldOpts.realNow = opts.realNow;
   const world = SimWorld.open(worldOpts);
-  const shell = new SimShell(world);
+  const shell = new SimShell(world, opts.commandTimeoutMs !== undefined ? { commandTimeoutMs: opts.commandTimeoutMs } : {});
   return {
     target: { kind: 'sim', scenario: opts.scenario, seed: opts.seed, speed: opts.speed },
     clock: world.clock,
     inventory: new SimInventory(world),
     metrics: new SimMetrics(world),
     shell,
+    jobs: new SimJobs(world, shell),
     lock: new SimLock(lockDirOf(opts.stateDir, opts.scenario, opts.seed, opts.nodes ?? null)),
     dns: new SimDns(world),
     volumes: new SimVolumes(world),

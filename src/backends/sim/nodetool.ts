@@ -6,6 +6,7 @@
 
 import { hash32, keyOf, Prng, smoothNoise } from './prng.js';
 import type { ExecContext } from './exec-context.js';
+import type { JobEvent, RepairRecord, WorldState } from './state.js';
 import type { SimWorld } from './world.js';
 
 export interface ToolResult {
@@ -72,13 +73,27 @@ function status(world: SimWorld, id: string): string {
 }
 
 const STATUS_HEADER = ['--', 'Address', 'Load', 'Tokens', 'Owns (effective)', 'Host ID', 'Rack'];
+const STATUS_HEADER_NO_OWNS = ['--', 'Address', 'Load', 'Tokens', 'Owns', 'Host ID', 'Rack'];
+export const REPLICATION_NOTE = "Note: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless";
+
+/**
+ * Cassandra computes effective ownership only when every user keyspace
+ * replicates alike; otherwise Owns is "?" and a Note follows the table, as on
+ * most production rings. The simulated keyspaces carry no replication
+ * settings, so two user keyspaces on a ring are taken to differ.
+ */
+function keyspacesDiffer(keyspaces: readonly string[]): boolean {
+  return keyspaces.filter((k) => !k.startsWith('system')).length > 1;
+}
 
 function renderStatus(world: SimWorld, id: string): string {
   const w = world.view();
   const ring = w.rings[w.cassandra[id]!.ring]!;
   const t = world.now();
   const members = ringStatus(world, id);
-  const owns = `${Math.min(100, (REPLICATION_FACTOR / Math.max(1, members.length)) * 100).toFixed(1)}%`;
+  const differ = keyspacesDiffer(ring.keyspaces);
+  const header = differ ? STATUS_HEADER_NO_OWNS : STATUS_HEADER;
+  const owns = differ ? '?' : `${Math.min(100, (REPLICATION_FACTOR / Math.max(1, members.length)) * 100).toFixed(1)}%`;
   const rows: string[][] = [];
   for (const { id: m, status: st } of members) {
     const inst = w.instances[m]!;
@@ -86,12 +101,13 @@ function renderStatus(world: SimWorld, id: string): string {
     const load = c.loadBytes * (1 + 0.01 * smoothNoise(w.seed, keyOf(m), t, 600_000));
     rows.push([st, inst.privateIp, formatSize(load), String(c.tokens), owns, c.hostId, inst.az]);
   }
-  const widths = STATUS_HEADER.map((h) => h.length);
+  const widths = header.map((h) => h.length);
   for (const row of rows) for (let k = 0; k < row.length; k++) widths[k] = Math.max(widths[k]!, row[k]!.length);
   const title = `Datacenter: ${ring.datacenter}`;
-  let text = `${title}\n${'='.repeat(title.length)}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n${statusLine(STATUS_HEADER, widths)}\n`;
+  let text = `${title}\n${'='.repeat(title.length)}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n${statusLine(header, widths)}\n`;
   for (const row of rows) text += `${statusLine(row, widths)}\n`;
-  return text;
+  // nodetool ends the table with a blank line, then its notes.
+  return differ ? `${text}\n${REPLICATION_NOTE}\n` : text;
 }
 
 /** A table line: every cell but the last padded to its column's width, two spaces between. */
@@ -157,17 +173,18 @@ function token(prng: Prng): bigint {
   return hi * 4_294_967_296n + BigInt(Math.floor(prng.next() * 2 ** 32));
 }
 
-interface RepairPlanEvent {
-  at: number;
-  line: string;
-  /** Checked before the line: members down or an injected fault fail the command here. */
-  check?: { command: number; faultable: boolean };
-}
+/** What starting `nodetool repair` comes to: an answer at once (a bad keyspace), or a schedule of output. */
+export type RepairStart = { result: ToolResult } | { events: JobEvent[]; recordId: string };
 
-async function repair(world: SimWorld, id: string, args: string[], ctx: ExecContext): Promise<ToolResult> {
-  const w = world.view();
-  const node = w.cassandra[id]!;
-  const ring = w.rings[node.ring]!;
+/**
+ * Inside world.mutate: checks the arguments, records the repair as running
+ * and fixes its whole output schedule at `start`, on absolute virtual times,
+ * so one big clock advance carries a repair straight through. The last event
+ * ends it (exit 0); checks on the way may fail it (see repairFailure).
+ */
+export function startRepair(ws: WorldState, id: string, args: string[], start: number, by: string): RepairStart {
+  const node = ws.cassandra[id]!;
+  const ring = ws.rings[node.ring]!;
   const primaryRange = args.includes('-pr') || args.includes('--partitioner-range');
   const full = args.includes('-full') || args.includes('--full');
   const sequential = args.includes('-seq') || args.includes('--sequential');
@@ -175,34 +192,21 @@ async function repair(world: SimWorld, id: string, args: string[], ctx: ExecCont
   const keyspaces = named.length > 0 ? named : ring.keyspaces;
   for (const ks of keyspaces) {
     if (!ring.keyspaces.includes(ks)) {
-      return { code: 2, stdout: '', stderr: `error: Keyspace [${ks}] does not exist.\n-- StackTrace --\njava.lang.AssertionError: Keyspace [${ks}] does not exist.\n` };
+      return { result: { code: 2, stdout: '', stderr: `error: Keyspace [${ks}] does not exist.\n-- StackTrace --\njava.lang.AssertionError: Keyspace [${ks}] does not exist.\n` } };
     }
   }
 
-  const start = world.now();
   const firstCommand = node.repairCommands + 1;
-  const record = world.mutate((ws) => {
-    const n = ws.cassandra[id]!;
-    n.repairCommands += keyspaces.length;
-    const rec = {
-      id: `r${++ws.counters.repair}`,
-      node: id,
-      command: firstCommand,
-      startedAt: start,
-      outcome: 'running' as const,
-      by: `${process.pid}`,
-    };
-    ws.repairs.push(rec);
-    if (ws.repairs.length > 500) ws.repairs.splice(0, ws.repairs.length - 500);
-    return rec;
-  });
+  node.repairCommands += keyspaces.length;
+  const rec: RepairRecord = { id: `r${++ws.counters.repair}`, node: id, command: firstCommand, startedAt: start, outcome: 'running', by };
+  ws.repairs.push(rec);
+  if (ws.repairs.length > 500) ws.repairs.splice(0, ws.repairs.length - 500);
 
-  // The plan is fixed at the start, on absolute virtual times, so one big
-  // clock advance carries a repair straight through.
-  const prng = new Prng(hash32(w.seed, keyOf(id), firstCommand));
+  const prng = new Prng(hash32(ws.seed, keyOf(id), firstCommand));
   const maxLoad = 420 * 1_073_741_824;
   const totalMs = Math.round((3 + 9 * Math.min(1, node.loadBytes / maxLoad)) * 60_000 * (0.85 + 0.3 * prng.next()));
-  const events: RepairPlanEvent[] = [];
+  const events: JobEvent[] = [];
+  const line = (at: number, text: string, check?: JobEvent['check']): JobEvent => ({ at, stdout: `${stamp(at)} ${text}\n`, ...(check ? { check } : {}) });
   let t = start;
   const main = keyspaces.filter((k) => !k.startsWith('system'));
   keyspaces.forEach((ks, k) => {
@@ -211,81 +215,119 @@ async function repair(world: SimWorld, id: string, args: string[], ctx: ExecCont
     const ranges = primaryRange ? node.tokens : node.tokens * REPLICATION_FACTOR;
     const options = `parallelism: ${sequential ? 'sequential' : 'parallel'}, primary range: ${primaryRange}, incremental: ${!full}, job threads: 1, ColumnFamilies: [], dataCenters: [], hosts: [], previewKind: NONE, # of ranges: ${ranges}, pull repair: false, force repair: false, optimise streams: false, ignore unreplicated keyspaces: false, repairPaxos: true, paxosOnly: false`;
     const commandStart = t;
-    events.push({ at: t, line: `Starting repair command #${command} (${uuidFrom(prng)}), repairing keyspace ${ks} with repair options (${options})`, check: { command, faultable: false } });
+    events.push(line(t, `Starting repair command #${command} (${uuidFrom(prng)}), repairing keyspace ${ks} with repair options (${options})`, { command, faultable: false, keyspace: ks }));
     for (let r = 1; r <= ranges; r++) {
       t = commandStart + Math.round((share * r) / ranges);
       const a = token(prng);
       const b = a + BigInt(prng.int(1, 2 ** 30)) * 4096n;
-      events.push({
-        at: t,
-        line: `Repair session ${uuidFrom(prng)} for range [(${a},${b}]] finished (progress: ${Math.round((r / ranges) * 100)}%)`,
-        // An injected failure strikes part-way through the data keyspace, as a failed stream would.
-        check: { command, faultable: !ks.startsWith('system') && r / ranges >= 0.4 },
-      });
+      // An injected failure strikes part-way through the data keyspace, as a failed stream would.
+      events.push(line(t, `Repair session ${uuidFrom(prng)} for range [(${a},${b}]] finished (progress: ${Math.round((r / ranges) * 100)}%)`, { command, faultable: !ks.startsWith('system') && r / ranges >= 0.4, keyspace: ks }));
     }
     t += prng.int(20, 400);
-    events.push({ at: t, line: 'Repair completed successfully' });
-    events.push({ at: t + prng.int(1, 30), line: `Repair command #${command} finished in ${durationWords(t - commandStart)}` });
+    events.push(line(t, 'Repair completed successfully'));
+    events.push(line(t + prng.int(1, 30), `Repair command #${command} finished in ${durationWords(t - commandStart)}`));
     t += 50;
   });
-
-  let stdout = '';
-  const emit = (at: number, line: string) => {
-    const text = `${stamp(at)} ${line}\n`;
-    stdout += text;
-    ctx.onStdout?.(text);
-  };
-  try {
-    for (const ev of events) {
-      await ctx.sleepUntil(ev.at);
-      if (ev.check) {
-        const failure = repairFailure(world, id, ev.check.faultable);
-        if (failure) {
-          const msg = `Repair command #${ev.check.command} failed with error ${failure}`;
-          emit(ev.at, msg);
-          emit(ev.at + 3, `Repair command #${ev.check.command} finished with error`);
-          finish(world, record.id, 'failed', ev.at + 3, failure);
-          const why = `Repair job has failed with the error message: ${stamp(ev.at)} ${msg}. Check the logs on the repair participants for further details`;
-          const stderr = `error: ${why}\n-- StackTrace --\njava.lang.RuntimeException: ${why}\n\tat org.apache.cassandra.tools.RepairRunner.progress(RepairRunner.java:137)\n\tat org.apache.cassandra.utils.progress.jmx.JMXNotificationProgressListener.handleNotification(JMXNotificationProgressListener.java:77)\n`;
-          ctx.onStderr?.(stderr);
-          return { code: 2, stdout, stderr };
-        }
-      }
-      emit(ev.at, ev.line);
-    }
-  } catch (err) {
-    finish(world, record.id, 'aborted', world.now(), (err as Error).message);
-    throw err;
-  }
-  finish(world, record.id, 'ok', events.at(-1)?.at ?? start);
-  return { code: 0, stdout, stderr: '' };
+  const last = events.at(-1);
+  if (last) last.end = { code: 0 };
+  else events.push({ at: start, end: { code: 0 } });
+  return { events, recordId: rec.id };
 }
 
-/** Why the repair fails now, if it does: a ring member down, or an injected fault (consumed). */
-function repairFailure(world: SimWorld, id: string, faultable: boolean): string | undefined {
-  const w = world.view();
-  const down = ringStatus(world, id).find((m) => m.status.startsWith('D'));
-  if (down) return `Endpoint not alive: /${w.instances[down.id]!.privateIp}:7000`;
-  const fault = w.faults.find((f) => f.kind === 'repair-fails' && (f.node === undefined || f.node === id));
-  if (!fault || fault.kind !== 'repair-fails' || !faultable) return undefined;
+/** How nodetool ends when a check fails at `at`: its two lines, then the error and exit 2. */
+export function repairFailedEvents(at: number, command: number, failure: string): JobEvent[] {
+  const msg = `Repair command #${command} failed with error ${failure}`;
+  const why = `Repair job has failed with the error message: ${stamp(at)} ${msg}. Check the logs on the repair participants for further details`;
+  return [
+    { at, stdout: `${stamp(at)} ${msg}\n` },
+    {
+      at: at + 3,
+      stdout: `${stamp(at + 3)} Repair command #${command} finished with error\n`,
+      stderr: `error: ${why}\n-- StackTrace --\njava.lang.RuntimeException: ${why}\n\tat org.apache.cassandra.tools.RepairRunner.progress(RepairRunner.java:137)\n\tat org.apache.cassandra.utils.progress.jmx.JMXNotificationProgressListener.handleNotification(JMXNotificationProgressListener.java:77)\n`,
+      end: { code: 2 },
+    },
+  ];
+}
+
+/** Cassandra on the repairing node went away under nodetool: its JMX connection closes and it gives up. */
+export function jmxClosedEvent(at: number, keyspace: string): JobEvent {
+  const why = `${stamp(at)} JMX connection closed. You should check server log for repair status of keyspace ${keyspace}(Subsequent keyspaces are not going to be repaired).`;
+  return { at, stderr: `error: ${why}\n-- StackTrace --\njava.io.IOException: ${why}\n\tat org.apache.cassandra.tools.RepairRunner.handleConnectionClosed(RepairRunner.java:99)\n`, end: { code: 2 } };
+}
+
+/** `nodetool repair` run over a channel: the schedule streamed on the command's clock, cut by its limit or abort. */
+async function repair(world: SimWorld, id: string, args: string[], ctx: ExecContext): Promise<ToolResult> {
+  const start = world.now();
+  const begun = world.mutate((ws) => startRepair(ws, id, args, start, `${process.pid}`));
+  if ('result' in begun) return begun.result;
+  const events = begun.events;
+  let stdout = '';
+  let stderr = '';
+  try {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      await ctx.sleepUntil(ev.at);
+      // Most checks pass: look first, and take the world's section only to use up a fault.
+      if (ev.check && repairFailure(world, world.view(), id, ev.check.faultable, false)) {
+        const failure = world.mutate((ws) => repairFailure(world, ws, id, ev.check!.faultable, true));
+        if (failure) events.splice(i, events.length - i, ...repairFailedEvents(ev.at, ev.check.command, failure));
+      }
+      const now = events[i]!;
+      if (now !== ev) await ctx.sleepUntil(now.at);
+      if (now.stdout) {
+        stdout += now.stdout;
+        ctx.onStdout?.(now.stdout);
+      }
+      if (now.stderr) {
+        stderr += now.stderr;
+        ctx.onStderr?.(now.stderr);
+      }
+      if (now.end) {
+        finish(world, begun.recordId, now.end.code === 0 ? 'ok' : 'failed', now.at, now.end.code === 0 ? undefined : failureOf(stderr));
+        return { code: now.end.code ?? 1, stdout, stderr };
+      }
+    }
+  } catch (err) {
+    finish(world, begun.recordId, 'aborted', world.now(), (err as Error).message);
+    throw err;
+  }
+  return { code: 0, stdout, stderr };
+}
+
+/** The failure nodetool reported, for the world's repair record. */
+function failureOf(stderr: string): string | undefined {
+  return /failed with error (.*?)\. Check the logs/.exec(stderr)?.[1] ?? (/JMX connection closed/.test(stderr) ? 'JMX connection closed' : undefined);
+}
+
+/**
+ * Why the repair fails now, if it does: a ring member down, or an injected
+ * fault (a one-shot, used up here in `w`; the caller saves the world).
+ */
+export function repairFailure(world: SimWorld, w: WorldState, id: string, faultable: boolean, consume: boolean): string | undefined {
+  const ring = w.rings[w.cassandra[id]!.ring]!;
+  const down = ring.members.find((m) => !world.cassandraUp(m));
+  if (down) return `Endpoint not alive: /${w.instances[down]!.privateIp}:7000`;
+  if (!faultable) return undefined;
+  const k = w.faults.findIndex((f) => f.kind === 'repair-fails' && (f.node === undefined || f.node === id));
+  const fault = w.faults[k];
+  if (!fault || fault.kind !== 'repair-fails') return undefined;
   const message = fault.message ?? `Got negative replies from endpoints [/${w.instances[id]!.privateIp}:7000]`;
-  world.mutate((ws) => {
-    const k = ws.faults.findIndex((f) => f.kind === 'repair-fails' && (f.node === undefined || f.node === id));
-    const f = ws.faults[k];
-    if (!f || f.kind !== 'repair-fails') return;
-    if (f.times !== undefined && f.times > 1) f.times--;
-    else ws.faults.splice(k, 1);
-  });
+  if (!consume) return message;
+  if (fault.times !== undefined && fault.times > 1) fault.times--;
+  else w.faults.splice(k, 1);
+  world.bump();
   return message;
 }
 
 /** Records the outcome at the virtual time it happened (a big clock jump may deliver it later). */
 function finish(world: SimWorld, recordId: string, outcome: 'ok' | 'failed' | 'aborted', at: number, message?: string): void {
-  world.mutate((ws) => {
-    const rec = ws.repairs.find((r) => r.id === recordId);
-    if (!rec) return;
-    rec.outcome = outcome;
-    rec.finishedAt = at;
-    if (message !== undefined) rec.message = message;
-  });
+  world.mutate((ws) => finishRecord(ws, recordId, outcome, at, message));
+}
+
+export function finishRecord(ws: WorldState, recordId: string, outcome: 'ok' | 'failed' | 'aborted', at: number, message?: string): void {
+  const rec = ws.repairs.find((r) => r.id === recordId);
+  if (!rec || rec.outcome !== 'running') return;
+  rec.outcome = outcome;
+  rec.finishedAt = at;
+  if (message !== undefined) rec.message = message;
 }

@@ -32,7 +32,7 @@ interface RunResult {
   streamed?: boolean;
 }
 
-interface Parsed {
+export interface Parsed {
   program: string;
   args: string[];
   operator?: string;
@@ -46,10 +46,28 @@ const WRAPPERS_WITH_ARG = new Set(['-u', '-g', '-C', '-h', '-p', '-U']);
 const CLIENT_OPTIONS_WITH_ARG = new Set(['-u', '--user', '-P', '--port', '-S', '--socket', '-D', '--database']);
 const PARSE_CACHE_LIMIT = 512;
 
+export interface SimShellOptions {
+  /**
+   * The limit of a command that names none: ssh's (config
+   * ssh.commandTimeoutSeconds), so a long plain exec fails here where it
+   * fails over ssh. 0 or less: none (jobs run through exec that way).
+   */
+  commandTimeoutMs?: number;
+}
+
+/** ssh's default command limit (config ssh.commandTimeoutSeconds). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
 export class SimShell implements Shell {
   private readonly parsed = new Map<string, Parsed>();
+  private readonly commandTimeoutMs: number;
 
-  constructor(private readonly world: SimWorld) {}
+  constructor(
+    private readonly world: SimWorld,
+    opts: SimShellOptions = {},
+  ) {
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  }
 
   loginCommand(node: Instance): string {
     return `ssh ${node.privateIp}   # simulated host (rehearsal): nothing listens there`;
@@ -58,6 +76,19 @@ export class SimShell implements Shell {
   async close(): Promise<void> {}
 
   async exec(node: Instance, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const reached = this.reach(node, opts);
+    const id = typeof reached === 'string' ? reached : await reached;
+    const res = this.run(id, command, new CommandContext(this.world, node.name, command, opts, opts.timeoutMs ?? this.commandTimeoutMs));
+    // Most commands answer at once: no await for them, thousands of probes a refresh.
+    return res instanceof Promise ? res.then((r) => delivered(r, opts)) : delivered(res, opts);
+  }
+
+  /**
+   * Connects to the node as ssh would: its instance id, or a rejection the
+   * way an ssh connection fails (at once when refused; after the connect
+   * timeout, or the command's if shorter, when the host says nothing).
+   */
+  reach(node: Instance, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): string | Promise<never> {
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const world = this.world;
     world.view();
@@ -75,10 +106,7 @@ export class SimShell implements Shell {
         throw new SimSshError(`connect ETIMEDOUT ${host}:22`, 'ETIMEDOUT', host);
       });
     }
-
-    const res = this.run(id!, command, new CommandContext(world, node.name, command, opts));
-    // Most commands answer at once: no await for them, thousands of probes a refresh.
-    return res instanceof Promise ? res.then((r) => delivered(r, opts)) : delivered(res, opts);
+    return id!;
   }
 
   private parse(command: string): Parsed {
@@ -197,26 +225,29 @@ class CommandContext implements ExecContext {
     private readonly world: SimWorld,
     private readonly nodeName: string,
     private readonly command: string,
-    private readonly opts: ExecOptions,
+    opts: ExecOptions,
+    /** The command's own limit, or the shell's default; 0 or less: none. */
+    private readonly timeoutMs: number,
   ) {
     this.signal = opts.signal;
     this.onStdout = opts.onStdout;
     this.onStderr = opts.onStderr;
-    this.deadline = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? world.now() + opts.timeoutMs : Infinity;
+    this.deadline = timeoutMs > 0 ? world.now() + timeoutMs : Infinity;
   }
 
   sleepUntil(t: number): Promise<void> {
     const clock = this.world.clock;
     if (t > this.deadline) {
       return clock.sleepUntil(this.deadline, this.signal).then(() => {
-        throw new CommandTimeoutError(`${this.nodeName}: command timed out after ${this.opts.timeoutMs} ms: ${summary(this.command)}`);
+        throw new CommandTimeoutError(`${this.nodeName}: command timed out after ${this.timeoutMs} ms: ${summary(this.command)}`);
       });
     }
     return clock.sleepUntil(t, this.signal);
   }
 }
 
-function parseCommand(command: string): Parsed {
+/** Splits a command line into the program (past sudo, env, VAR=value, timeout, nice) and its arguments. */
+export function parseCommand(command: string): Parsed {
   let words: string[];
   let operator: string | undefined;
   try {

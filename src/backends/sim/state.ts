@@ -153,6 +153,54 @@ export interface RepairRecord {
   by: string;
 }
 
+/** One line (or a stderr text, or the end) of a simulated job's output schedule, on absolute virtual time. */
+export interface JobEvent {
+  at: number;
+  stdout?: string;
+  stderr?: string;
+  /** Checked before the event: ring members down or an injected fault fail a repair here. */
+  check?: { command: number; faultable: boolean; keyspace: string };
+  /** The job ends here with this status. */
+  end?: { code: number | null; signal?: string };
+}
+
+/**
+ * A command run on a simulated node detached from the channel (the Jobs
+ * port). A repair job's output is a schedule fixed at its start and played
+ * out as virtual time passes, so a nightshift that comes back after a crash
+ * finds it running, or finished, at the right time.
+ */
+export interface SimJob {
+  /** Instance id. */
+  node: string;
+  id: string;
+  command: string;
+  pid: number;
+  startedAt: number;
+  state: 'running' | 'exited' | 'lost';
+  /** What it has written so far (the job's out and err files). */
+  stdout: string;
+  stderr: string;
+  code?: number | null;
+  signal?: string;
+  why?: string;
+  endedAt?: number;
+  /** What is still to come; dropped when the job ends. */
+  plan?: { events: JobEvent[]; next: number; repair?: { recordId: string; node: string } };
+  /** host:pid of the nightshift process running a job that is not a schedule (see sim/jobs.ts). */
+  ranBy?: string;
+}
+
+/** Every job start, kept so tests (and the kill harness) can check that none happened twice. */
+export interface JobStartRecord {
+  node: string;
+  id: string;
+  command: string;
+  at: number;
+  /** host:pid of the process that started it. */
+  by: string;
+}
+
 export type Fault =
   /** The host hangs: no SSH, no MySQL, no Cassandra; status checks impaired. */
   | { kind: 'kill-node'; node: string }
@@ -212,6 +260,9 @@ export interface WorldState {
   faults: StoredFault[];
   repairs: RepairRecord[];
   transitions: Transition[];
+  /** By `<instance id>|<job id>`. Absent in worlds saved before jobs existed. */
+  jobs: Record<string, SimJob>;
+  jobStarts: JobStartRecord[];
 }
 
 export function dnsKey(zoneId: string, name: string, type: string): string {

@@ -17,9 +17,10 @@ import {
   updateWriters,
   type ReplEnv,
 } from './replication.js';
+import { cassandraStopped, hostWentDown, nextJobEventAt, playJobs } from './jobs.js';
 import { applyScenario } from './scenarios.js';
 import { StateFile, statePathOf } from './state-file.js';
-import { STATE_FORMAT, type Fault, type RepairRecord, type StoredFault, type Transition, type WorldState } from './state.js';
+import { STATE_FORMAT, type Fault, type JobStartRecord, type RepairRecord, type SimJob, type StoredFault, type Transition, type WorldState } from './state.js';
 
 export interface SimWorldOptions {
   scenario: string;
@@ -80,7 +81,7 @@ export class SimWorld {
     const nodes = opts.nodes ?? null;
     const file = new StateFile(statePathOf(opts.stateDir, opts.scenario, opts.seed, nodes));
     const realNow = opts.realNow ?? Date.now;
-    let state = file.read();
+    let state = upgrade(file.read());
     let created = false;
     if (!state) {
       state = file.exclusive(() => {
@@ -208,7 +209,7 @@ export class SimWorld {
   }
 
   private reload(): void {
-    const next = this.file.read();
+    const next = upgrade(this.file.read());
     if (!next) return;
     this.state = next;
     this.replEnv.w = next;
@@ -223,7 +224,8 @@ export class SimWorld {
     this.file.write(this.state);
   }
 
-  private bump(): void {
+  /** After a change made outside mutate's callback (a job's schedule played out in settle): caches and indexes are stale. */
+  bump(): void {
     this.version++;
     this.replEnv.memo?.clear();
     this.turnCache.clear();
@@ -389,6 +391,16 @@ export class SimWorld {
     return this.view().repairs.map((r) => ({ ...r }));
   }
 
+  /** Every job start, oldest first: a job id started twice on one node shows up twice here. */
+  jobStarts(): JobStartRecord[] {
+    return this.view().jobStarts.map((r) => ({ ...r }));
+  }
+
+  /** The jobs on the world's nodes as of now (a copy). */
+  jobs(): SimJob[] {
+    return Object.values(this.view().jobs).map((j) => structuredClone(j));
+  }
+
   /** The writer DNS record of a MySQL cluster, for configs and runbooks. */
   writerRecord(cluster: string): { zoneId: string; name: string; type: 'A' } | undefined {
     const key = this.view().clusters[cluster]?.writerDns;
@@ -407,6 +419,7 @@ export class SimWorld {
       const hit = w.order.filter((id) => w.instances[id]!.az === fault.az && w.instances[id]!.state === 'running');
       for (const id of hit) w.instances[id]!.statusChecks = 'impaired';
       this.markLiveness(hit, at, true);
+      hostWentDown(w, hit, at);
       return;
     }
     if (fault.kind === 'repair-fails') {
@@ -428,6 +441,8 @@ export class SimWorld {
         this.bump();
         if (fault.kind === 'kill-node') inst.statusChecks = 'impaired';
         this.markLiveness([id], at, true);
+        if (fault.kind === 'kill-node') hostWentDown(w, [id], at);
+        if (fault.kind === 'stop-cassandra') cassandraStopped(w, id, at);
         return;
       case 'io-stuck':
         w.faults.push({ ...fault, node: id, since: at });
@@ -510,13 +525,21 @@ export class SimWorld {
     list.splice(i, 0, t);
   }
 
+  /**
+   * Applies what time brought up to `t`, in time order: transitions, and the
+   * output of jobs on their schedules (a job's check sees the world as it
+   * was at its own time, a node stopped before it included).
+   */
   private settle(t: number): void {
     const list = this.state.transitions;
-    if (list.length === 0 || list[0]!.at > t) return;
-    while (list.length > 0 && list[0]!.at <= t) {
-      const tr = list.shift()!;
+    for (;;) {
+      const transitionAt = list.length > 0 ? list[0]!.at : Infinity;
+      const jobAt = nextJobEventAt(this.state);
+      const at = Math.min(transitionAt, jobAt);
+      if (at > t) return;
       this.bump();
-      this.applyTransition(tr);
+      if (transitionAt <= jobAt) this.applyTransition(list.shift()!);
+      else playJobs(this, this.state, at);
     }
   }
 
@@ -685,4 +708,13 @@ function duplicateKeyError(node: { flavour: string; binlogPrefix: string }): { c
     code: 1062,
     message: `Could not execute Write_rows_v1 event on table app.orders; Duplicate entry '4211' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's ${who} log ${node.binlogPrefix}.000412, end_log_pos 73455211`,
   };
+}
+
+/** A world saved before jobs existed: no jobs, none started. */
+function upgrade(state: WorldState | undefined): WorldState | undefined {
+  if (state) {
+    state.jobs ??= {};
+    state.jobStarts ??= [];
+  }
+  return state;
 }

@@ -7,7 +7,7 @@ import { useFleet, useUi, useUiStore } from '../../store/context.js';
 import { selectCluster } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag } from '../../ui/format.js';
-import { healthColour, healthText, HEALTH_STYLE } from '../../ui/health-badge.js';
+import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
 import { DetailLine } from '../../ui/detail-line.js';
 import { Line } from '../../ui/line.js';
 import { Table } from '../../ui/table.js';
@@ -16,7 +16,7 @@ import { useNow } from '../../ui/use-now.js';
 import { useConsole, type ScreenThresholds } from '../console-context.js';
 import { matchesFilter } from '../filter-line.js';
 import { resolveIndex } from '../list-keys.js';
-import { runbookKeysFor } from '../screen-keys.js';
+import { RUNBOOKS_KEY } from '../screen-keys.js';
 import { useListKeys } from '../use-list-keys.js';
 import { freshness, latestValue, repairAge, threadsText } from './node-facts.js';
 import { cpuText, nodeColumns, nodeHaystack } from './node-columns.js';
@@ -39,7 +39,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   const filter = useUi(selectFilter);
   const selection = useUi(selectSelection);
   const ui = useUiStore();
-  const { thresholds, onRunbook, availableRunbooks } = useConsole();
+  const { thresholds, onRunbook } = useConsole();
   const now = useNow();
 
   const nodes = cluster?.nodes;
@@ -54,14 +54,11 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   const findingLines = findings.length === 0 ? 1 : Math.min(findings.length, MAX_FINDING_LINES);
   const tableHeight = Math.max(2, height - 2 - findingLines);
 
-  const engine = cluster?.engine;
-  const asg = cluster?.asg;
-  const extra = useMemo(() => {
-    const keys: Record<string, () => void> = {};
-    const runbooks = engine ? runbookKeysFor({ engine, asg }, availableRunbooks, onRunbook !== undefined) : [];
-    for (const r of runbooks) keys[r.key] = () => onRunbook?.(r.runbook, name);
-    return keys;
-  }, [engine, asg, availableRunbooks, onRunbook, name]);
+  const canStartRunbooks = onRunbook !== undefined;
+  const extra = useMemo(
+    () => (canStartRunbooks ? { [RUNBOOKS_KEY]: () => ui.getState().actions.push({ kind: 'runbooks', cluster: name }) } : undefined),
+    [canStartRunbooks, ui, name],
+  );
 
   useListKeys({
     ids,

@@ -4,7 +4,7 @@
 import type { EngineKind, MetricPoint, NodeView } from '../../domain/types.js';
 import type { Column } from '../../ui/columns.js';
 import { formatLag } from '../../ui/format.js';
-import { healthColour, healthText } from '../../ui/health-badge.js';
+import { healthColour, healthText } from '../../ui/status-glyphs.js';
 import { sparkline } from '../../ui/sparkline.js';
 import type { ScreenThresholds } from '../console-context.js';
 import { bucketize, freshness, isReplicaNode, latestValue, repairAge, threadsText } from './node-facts.js';

@@ -3,7 +3,7 @@
 import type { ClusterView, Finding, HealthLevel } from '../../domain/types.js';
 import type { Column } from '../../ui/columns.js';
 import { formatLag } from '../../ui/format.js';
-import { HEALTH_STYLE, healthColour, healthText } from '../../ui/health-badge.js';
+import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
 
 const RANK: Record<HealthLevel, number> = { CRIT: 0, WARN: 1, UNKNOWN: 2, OK: 3 };
 

@@ -8,13 +8,15 @@ import { useFleet, useUi } from '../../store/context.js';
 import { selectClusters } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { DetailLine } from '../../ui/detail-line.js';
-import { healthColour, healthText } from '../../ui/health-badge.js';
+import { healthColour, healthText } from '../../ui/status-glyphs.js';
 import { Table } from '../../ui/table.js';
 import { TitleLine } from '../../ui/title-line.js';
 import { matchesFilter } from '../filter-line.js';
 import { resolveIndex } from '../list-keys.js';
 import { useListKeys } from '../use-list-keys.js';
 import { useUiStore } from '../../store/context.js';
+import { useConsole } from '../console-context.js';
+import { RUNBOOKS_KEY } from '../screen-keys.js';
 import { clusterHaystack, fleetColumns } from './fleet-columns.js';
 
 export interface FleetScreenProps {
@@ -46,12 +48,17 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const ids = useMemo(() => rows.map(rowKey), [rows]);
   const selected = resolveIndex(selection, ids);
   const tableHeight = Math.max(2, height - 2);
+  const canStartRunbooks = useConsole().onRunbook !== undefined;
+  const current = ids[selected];
 
   useListKeys({
     ids,
     pageSize: tableHeight - 2,
     isActive,
     onOpen: (name) => ui.getState().actions.push({ kind: 'cluster', name }),
+    ...(canStartRunbooks && current !== undefined
+      ? { extra: { [RUNBOOKS_KEY]: () => ui.getState().actions.push({ kind: 'runbooks', cluster: current }) } }
+      : {}),
   });
 
   const nodeCount = useMemo(() => clusters.reduce((n, c) => n + c.nodes.length, 0), [clusters]);

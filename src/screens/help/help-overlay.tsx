@@ -7,6 +7,7 @@ import { useUiStore } from '../../store/context.js';
 import { fit, wrap } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
 import type { KeyHint } from '../../ui/key-hints.js';
+import { HEALTH_STYLE } from '../../ui/status-glyphs.js';
 
 export interface HelpOverlayProps {
   title: string;
@@ -17,7 +18,7 @@ export interface HelpOverlayProps {
 }
 
 const NOTES = [
-  'Health: ✓ OK  ▲ WARN  ✗ CRIT  ? UNKNOWN. The reason follows in words.',
+  `Health: ${Object.entries(HEALTH_STYLE).map(([level, s]) => `${s.glyph} ${level}`).join('  ')}. The reason follows in words.`,
   'A row marked ▲ stale keeps its last good values; its probe failed or is late.',
 ];
 

@@ -4,7 +4,7 @@
 
 import type { ClusterView, MetricPoint, NodeView } from '../../domain/types.js';
 import { formatAge, formatSeconds, wrap } from '../../ui/format.js';
-import { HEALTH_STYLE, healthColour, healthText } from '../../ui/health-badge.js';
+import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
 import { sparkline } from '../../ui/sparkline.js';
 import type { ScreenThresholds } from '../console-context.js';
 import { bucketize, freshness, latestValue, repairAge } from '../cluster/node-facts.js';

@@ -4,8 +4,7 @@
 import { formatDuration } from '../../actions/engine/timing.js';
 import type { RunView, StepView } from '../../store/runs.js';
 import type { KeyHint } from '../../ui/key-hints.js';
-
-export const STEP_GLYPHS = { pending: '○', running: '◐', ok: '✓', failed: '✗', skipped: '–' } as const;
+import { STEP_GLYPH } from '../../ui/status-glyphs.js';
 
 export function isRunActive(run: RunView): boolean {
   return run.status === 'running';
@@ -31,11 +30,11 @@ export function durationText(step: StepView, speed: number | undefined): string 
 }
 
 export function stepLine(step: StepView, index: number, speed: number | undefined): string {
-  const gate = step.danger === 'read' ? '' : ` [${step.danger}]`;
+  const gate = step.kind === 'checkpoint' ? ' [checkpoint]' : step.danger === 'read' ? '' : ` [${step.danger}]`;
   const node = step.node ? ` · ${step.node.name}` : '';
   const extra = step.status === 'running' ? progressText(step, speed) : durationText(step, speed);
   const why = step.unavailable ? ` · unavailable: ${step.unavailable}` : step.via === 'is-done' ? ' · found done on resume' : '';
-  return `${STEP_GLYPHS[step.status]} ${index + 1}. ${step.title}${node}${gate}${extra ? `  ${extra}` : ''}${why}`;
+  return `${STEP_GLYPH[step.status]} ${index + 1}. ${step.title}${node}${gate}${extra ? `  ${extra}` : ''}${why}`;
 }
 
 /** The step the detail pane follows: the one chosen, else the running or failed one, else the first pending. */

@@ -10,8 +10,9 @@ import type { GateRequestView } from '../../actions/engine/records.js';
 import { targetLine } from '../../actions/headless/reporter.js';
 import type { RunsStore, RunView } from '../../store/runs.js';
 import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
-import { fit } from '../../ui/format.js';
+import { fit, wrap } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
+import { CHECK_GLYPH, checkGlyph } from '../../ui/status-glyphs.js';
 import { focusStep, outputWindow, runHints, stepLine } from './run-lines.js';
 
 export interface RunScreenProps {
@@ -86,11 +87,19 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
 
   const focus = focusStep(run, chosen);
   const step = run.steps[focus];
-  const promptLines = gate ? promptHeight(gate.request) : isAbortAsked ? 3 : run.blocked || run.reason ? 2 : 0;
-  const stepRows = Math.min(run.steps.length, Math.max(3, Math.floor(height / 3)));
-  const first = Math.min(Math.max(0, focus - stepRows + 1), Math.max(0, run.steps.length - stepRows));
+  // Why the run is blocked or how it ended, wrapped here so its height is known: a preflight
+  // reason naming every down node of a ring runs to many lines, and must not push the screen over.
+  const outcome = gate || isAbortAsked ? [] : outcomeLines(run, isRunning, width, Math.max(2, Math.floor(height / 4)));
+  const promptLines = gate ? promptHeight(gate.request) : isAbortAsked ? 3 : outcome.length;
   const describeRows = Math.min(step?.describe.length ?? 0, 3);
-  const outputRows = Math.max(0, height - 1 - stepRows - 1 - describeRows - promptLines - 1);
+  // Before the start the plan is what there is to read: the steps get the room the preflight lines leave.
+  // Once running, a third of the screen, and the output of the step gets the rest.
+  const fixedRows = 1 + 1 + describeRows + promptLines + 1;
+  const planRoom = isPlanned || isOffered ? height - fixedRows - (run.preflight.length > 0 ? run.preflight.length + 1 : 0) : 0;
+  const stepRows = Math.min(run.steps.length, Math.max(3, Math.floor(height / 3), planRoom));
+  const first = Math.min(Math.max(0, focus - stepRows + 1), Math.max(0, run.steps.length - stepRows));
+  const outputRows = Math.max(0, height - stepRows - fixedRows);
+  const hidden = run.steps.length - stepRows;
 
   return (
     <Box flexDirection="column" width={width} height={height}>
@@ -103,7 +112,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
         </Text>
       ))}
       <Text dimColor wrap="truncate">
-        {fit(`─ ${focus + 1}. ${step?.title ?? ''}${step?.node ? ` · ${step.node.name}` : ''} `, width, 'left', false)}
+        {fit(step === undefined ? '─ no steps planned ' : `─ ${focus + 1}. ${step.title}${step.node ? ` · ${step.node.name}` : ''}${hidden > 0 ? ` ─ steps ${first + 1}-${first + stepRows} of ${run.steps.length}, ↑↓ for the rest` : ''} `, width, 'left', false)}
       </Text>
       {(step?.describe ?? []).slice(0, describeRows).map((d, i) => (
         <Text key={`d${i}`} wrap="truncate">
@@ -111,7 +120,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
         </Text>
       ))}
       <Box flexDirection="column" height={outputRows} overflowY="hidden">
-        {isPlanned && step?.output.length === 0
+        {isPlanned && (step === undefined || step.output.length === 0)
           ? preflightLines(run, outputRows, width)
           : outputWindow(step, outputRows).map((l, i) => (
               <Text key={`o${i}`} wrap="truncate" dimColor>
@@ -131,11 +140,13 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
           onCancel={() => setAbortAsked(false)}
           isActive={isActive}
         />
-      ) : run.blocked ? (
-        <Text color="red" wrap="wrap">{`✗ blocked: ${run.blocked}`}</Text>
-      ) : run.reason && !isRunning ? (
-        <Text color={run.status === 'succeeded' ? 'green' : 'red'} wrap="wrap">{`${run.status}: ${run.reason}`}</Text>
-      ) : null}
+      ) : (
+        outcome.map((l, i) => (
+          <Text key={`r${i}`} color={run.status === 'succeeded' && !run.blocked ? 'green' : 'red'} wrap="truncate">
+            {l}
+          </Text>
+        ))
+      )}
       <Text wrap="truncate">
         {fit(
           runHints(run, { isPlanned, isOffered, hasGate: gate !== undefined || isAbortAsked })
@@ -148,6 +159,17 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       </Text>
     </Box>
   );
+}
+
+/** The blocked reason or the run's end, wrapped to the width, at most `max` lines. */
+function outcomeLines(run: RunView, isRunning: boolean, width: number, max: number): string[] {
+  const text = run.blocked ? `${CHECK_GLYPH.failed} blocked: ${run.blocked}` : run.reason && !isRunning ? `${run.status}: ${run.reason}` : '';
+  if (!text) return [];
+  const lines = wrap(text, Math.max(10, width));
+  if (lines.length <= max) return lines;
+  // A blocked plan never started, so it has no journal to point to.
+  const more = run.blocked ? `… ${lines.length - max + 1} more lines` : `… (nightshift show ${run.id} has all of it)`;
+  return [...lines.slice(0, max - 1), fit(more, width, 'left', false)];
 }
 
 function statusWord(run: RunView, isOffered: boolean): string {
@@ -164,7 +186,7 @@ function colorOf(status: string): string | undefined {
 function preflightLines(run: RunView, rows: number, width: number) {
   const lines = [
     ...(run.preflight.length > 0 ? ['preflight:'] : []),
-    ...run.preflight.map((c) => `  ${c.status === 'ok' ? '✓' : c.status === 'overridden' ? '!' : c.status === 'not-run' ? '○' : '✗'} ${c.title}: ${c.detail}`),
+    ...run.preflight.map((c) => `  ${checkGlyph(c.status)} ${c.title}: ${c.detail}`),
   ];
   return lines.slice(0, rows).map((l, i) => (
     <Text key={`p${i}`} wrap="truncate">

@@ -63,10 +63,10 @@ describe('repair runbook (on an in-test ring)', () => {
     expect(outcome.status).toBe('succeeded');
     expect(env.ring.tagWrites).toHaveLength(1);
     expect(env.ring.tagWrites[0]!.id).toBe('i-002');
-    // Four sessions of a fleet minute each: the tag is the fleet's time, not the wall clock's.
-    expect(env.ring.tagOf(1)).toBe('2026-11-21T01:04:00Z');
+    // Four sessions of a fleet minute each, seen by a poll every 5 s: the tag is the fleet's time, not the wall clock's.
+    expect(env.ring.tagOf(1)).toBe('2026-11-21T01:04:05Z');
     const repairStep = view!.steps.find((s) => s.id === 'repair')!;
-    expect(repairStep.virtualMs).toBe(4 * 60_000);
+    expect(repairStep.virtualMs).toBe(4 * 60_000 + 5_000);
     expect(repairStep.output.map((l) => l.text).join('\n')).toMatch(/Repair command #1 finished/);
     expect(eventsOf(deps.events, 'step-progress').map((p) => p.percent)).toEqual([25, 50, 75, 100]);
     expect(env.lock.held.size).toBe(0);
@@ -117,75 +117,64 @@ describe('repair runbook (on an in-test ring)', () => {
     const repairs = (env: ReturnType<typeof setup>) => env.ring.commands.filter((c) => c.command.endsWith('repair -pr')).length;
 
     /**
-     * Starts a run whose session then "dies": its promises are left hanging on
-     * a clock nobody advances. The resumed session gets a clock of its own
-     * that carries on from the same fleet time, as a new process would.
+     * Starts a run whose session then "dies": its fleet clock is moved on only
+     * until `until` holds, then nobody advances it again, so its promises hang
+     * as a killed process's would. The resumed session gets a clock of its own
+     * that carries on from the same fleet time, as a new process would. Jobs
+     * live on the "node" (the ring's MemoryJobs), so they outlive the session.
      */
-    async function startAndAbandon(env: ReturnType<typeof setup>, until: (deps: ReturnType<typeof makeDeps>) => void) {
+    async function startAndAbandon(env: ReturnType<typeof setup>, until: (deps: ReturnType<typeof makeDeps>) => boolean) {
       const deps = makeDeps(env.backends, createHeadlessGate({ yes: true }), env.stateDir);
       const prepared = await prepareRun(repairRunbook, { cluster: 'ring-a' }, deps, new AbortController().signal);
       void executeRun(prepared, deps, new AbortController().signal);
-      await vi.waitFor(() => until(deps));
+      for (let i = 0; i < 10_000 && !until(deps); i++) {
+        await new Promise((r) => setImmediate(r));
+        const next = env.clock.nextDeadline();
+        if (next !== undefined) env.clock.advanceTo(next);
+      }
+      expect(until(deps)).toBe(true);
       const clock = new TestClock(env.clock.now());
       const resumed = makeDeps({ ...env.backends, clock }, createHeadlessGate({ yes: true }), env.stateDir);
       return { runId: prepared.runId, clock, resumed };
     }
 
-    it('re-runs an interrupted repair that never finished, then tags once', async () => {
+    it('re-attaches to a repair still running on the node: no second repair, one tag', async () => {
       const env = setup({ tags: TAGS, sessionMs: 0 });
-      env.ring.holdRepair = new Promise<void>(() => {});
-      const { runId, clock, resumed } = await startAndAbandon(env, (d) =>
-        expect(eventsOf(d.events, 'step-progress').map((p) => p.percent)).toContain(100),
-      );
-      env.ring.holdRepair = undefined;
-      const out = await drive(clock, resumeRun(repairRunbook, runId, resumed, new AbortController().signal));
-      expect(out.status).toBe('succeeded');
-      expect(repairs(env)).toBe(2);
-      expect(env.ring.tagWrites.map((w) => w.id)).toEqual(['i-002']);
-      const view = foldRun(readJournal(journalPath(env.stateDir, runId)).records)!;
-      expect(view.steps.find((s) => s.id === 'repair')!.attempts).toBe(2);
-    });
-
-    it('does not repeat a repair whose completion line and exit 0 reached the journal', async () => {
-      const env = setup({ tags: TAGS, sessionMs: 0 });
-      const inv = env.backends.inventory;
-      env.backends.inventory = { ...inv, setTags: () => new Promise<void>(() => {}) };
-      const { runId, clock, resumed } = await startAndAbandon(env, (d) =>
-        expect(eventsOf(d.events, 'step-started').map((e) => e.stepId)).toContain('tag'),
-      );
-      // The kill came right after the repair's exit code was on disk: cut the journal there.
-      const path = journalPath(env.stateDir, runId);
-      const lines = readFileSync(path, 'utf8').split('\n');
-      const factAt = lines.findIndex((l) => l.includes('"type":"step-fact"'));
-      writeFileSync(path, lines.slice(0, factAt + 1).join('\n') + '\n');
-      expect(foldRun(readJournal(path).records)!.steps.find((s) => s.id === 'repair')!.status).toBe('running');
-
-      resumed.backends.inventory = inv;
+      let release!: () => void;
+      env.ring.holdRepair = new Promise<void>((r) => (release = r));
+      const { runId, clock, resumed } = await startAndAbandon(env, (d) => eventsOf(d.events, 'step-progress').some((p) => p.percent === 100));
+      // The repair ends on the node only once the resumed session has found it running and followed it.
+      const onEvent = resumed.onEvent!;
+      resumed.onEvent = (r) => {
+        onEvent(r);
+        if (r.type === 'step-started' && r.stepId === 'repair') release();
+      };
       const out = await drive(clock, resumeRun(repairRunbook, runId, resumed, new AbortController().signal));
       expect(out.status).toBe('succeeded');
       expect(repairs(env)).toBe(1);
       expect(env.ring.tagWrites.map((w) => w.id)).toEqual(['i-002']);
-      const view = foldRun(readJournal(path).records)!;
-      expect(view.steps.map((s) => `${s.id}:${s.status}:${s.via}`)).toEqual(['pick:ok:run', 'repair:ok:is-done', 'tag:ok:run']);
+      const view = foldRun(readJournal(journalPath(env.stateDir, runId)).records)!;
+      const step = view.steps.find((s) => s.id === 'repair')!;
+      expect(step.attempts).toBe(2);
+      // The output read before the kill is not handed on twice.
+      expect(step.output.filter((l) => /progress: 25%/.test(l.text))).toHaveLength(1);
+      expect(step.output.some((l) => /Repair command #1 finished/.test(l.text))).toBe(true);
     });
 
-    it('repeats the repair when the journal has the completion line but no exit code', async () => {
+    it('the job\'s own record on the node decides: a repair that finished while nightshift was away is not run again', async () => {
       const env = setup({ tags: TAGS, sessionMs: 0 });
-      const inv = env.backends.inventory;
-      env.backends.inventory = { ...inv, setTags: () => new Promise<void>(() => {}) };
-      const { runId, clock, resumed } = await startAndAbandon(env, (d) =>
-        expect(eventsOf(d.events, 'step-started').map((e) => e.stepId)).toContain('tag'),
-      );
-      const path = journalPath(env.stateDir, runId);
-      const lines = readFileSync(path, 'utf8').split('\n');
-      const factAt = lines.findIndex((l) => l.includes('"type":"step-fact"'));
-      expect(lines.slice(0, factAt).join('\n')).toMatch(/Repair command #1 finished/);
-      writeFileSync(path, lines.slice(0, factAt).join('\n') + '\n');
-      resumed.backends.inventory = inv;
+      let release!: () => void;
+      env.ring.holdRepair = new Promise<void>((r) => (release = r));
+      const { runId, clock, resumed } = await startAndAbandon(env, (d) => eventsOf(d.events, 'step-fact').some((f) => f.facts.job !== undefined));
+      // The journal holds only the job's id; the repair ends on the node after the "kill".
+      release();
+      await vi.waitFor(() => expect(env.ring.commands.some((c) => c.command.endsWith('repair -pr'))).toBe(true));
+      await new Promise((r) => setImmediate(r));
       const out = await drive(clock, resumeRun(repairRunbook, runId, resumed, new AbortController().signal));
       expect(out.status).toBe('succeeded');
-      expect(repairs(env)).toBe(2);
-      expect(env.ring.tagWrites).toHaveLength(1);
+      expect(repairs(env)).toBe(1);
+      const view = foldRun(readJournal(journalPath(env.stateDir, runId)).records)!;
+      expect(view.steps.map((s) => `${s.id}:${s.status}:${s.via}`)).toEqual(['pick:ok:run', 'repair:ok:is-done', 'tag:ok:run']);
     });
 
     it("the tag step's isDone sees a tag written after the run started, and does not tag again", async () => {
@@ -193,7 +182,7 @@ describe('repair runbook (on an in-test ring)', () => {
       const inv = env.backends.inventory;
       // The tag is written, then the session dies before the step's end reaches the journal.
       env.backends.inventory = { ...inv, setTags: async (...a) => { await inv.setTags(...a); await new Promise<void>(() => {}); } };
-      const { runId, clock, resumed } = await startAndAbandon(env, () => expect(env.ring.tagWrites).toHaveLength(1));
+      const { runId, clock, resumed } = await startAndAbandon(env, () => env.ring.tagWrites.length === 1);
       resumed.backends.inventory = inv;
       const out = await drive(clock, resumeRun(repairRunbook, runId, resumed, new AbortController().signal));
       expect(out.status).toBe('succeeded');
@@ -206,9 +195,7 @@ describe('repair runbook (on an in-test ring)', () => {
       const env = setup({ tags: TAGS, sessionMs: 0 });
       const inv = env.backends.inventory;
       env.backends.inventory = { ...inv, setTags: () => new Promise<void>(() => {}) };
-      const { runId, clock, resumed } = await startAndAbandon(env, (d) =>
-        expect(eventsOf(d.events, 'step-started').map((e) => e.stepId)).toContain('tag'),
-      );
+      const { runId, clock, resumed } = await startAndAbandon(env, (d) => eventsOf(d.events, 'step-started').some((e) => e.stepId === 'tag'));
       resumed.backends.inventory = inv;
       const out = await drive(clock, resumeRun(repairRunbook, runId, resumed, new AbortController().signal));
       expect(out.status).toBe('succeeded');

@@ -24,6 +24,8 @@ const ARGS: Record<string, unknown[]> = {
   'lock.acquire': ['orders', { runId: 'r', owner: 'me@here', startedAt: '2026-03-01T01:00:00Z' }],
   'lock.release': ['orders', 'r'],
   'lock.breakLock': ['orders', 'r'],
+  'jobs.start': [{ id: FLEET[0]!.id, name: 'orders-db-1', privateIp: '10.0.0.1' }, { id: 'run/step.1', command: 'nodetool repair -pr' }],
+  'jobs.cancel': [{ id: FLEET[0]!.id, name: 'orders-db-1', privateIp: '10.0.0.1' }, 'run/step.1'],
 };
 
 describe('--read-only on the AWS backend', () => {

@@ -5,10 +5,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { parseNodetoolStatus, REPAIR_FINISHED } from '../../../src/backends/engines/cassandra.js';
 import { EngineProbes } from '../../../src/backends/engines/index.js';
-import { fleet, openSim, pastConnectTimeout } from './sim-helpers.js';
+import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
+import { fleet, openSim, pastConnectTimeout, tempStateDir } from './sim-helpers.js';
 
-async function ring() {
-  const b = await openSim();
+async function ring(given?: SimBackends) {
+  const b = given ?? (await openSim());
   const f = await fleet(b);
   const c = f.clusters.find((x) => x.engine === 'cassandra')!;
   return { b, f, nodes: f.members(c.name) };
@@ -27,11 +28,29 @@ describe('simulated nodetool', () => {
     expect(facts.kind === 'cassandra' && facts.cassandra.status).toBe('UN');
   });
 
+  it('on a ring whose keyspaces replicate differently prints Owns ? and the Note, as real rings do, and still parses', async () => {
+    const { b, nodes } = await ring();
+    const ringName = b.world.view().cassandra[nodes[0]!.id]!.ring;
+    b.world.mutate((w) => {
+      w.rings[ringName]!.keyspaces.push('audit');
+    });
+    const res = await b.shell.exec(nodes[0]!, 'nodetool -u cassandra -pw S3cret status');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/--  Address +Load +Tokens +Owns +Host ID +Rack\n/);
+    expect(res.stdout).toMatch(/\n\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n$/);
+    const peers = parseNodetoolStatus(res.stdout);
+    expect(peers).toHaveLength(nodes.length);
+    expect(peers.every((p) => p.owns === '?')).toBe(true);
+    const facts = await new EngineProbes(b.shell).probe(nodes[1]!, 'cassandra');
+    expect(facts.kind === 'cassandra' && facts.cassandra.status).toBe('UN');
+  });
+
   it('streams a repair over virtual minutes and finishes with "Repair command #N finished"', async () => {
     const { b, nodes } = await ring();
     const chunks: string[] = [];
     const started = b.clock.now();
-    const run = b.shell.exec(nodes[0]!, 'nodetool repair -pr', { onStdout: (c) => chunks.push(c) });
+    // A limit long enough for a repair: without one, ssh's 30 s applies (see below).
+    const run = b.shell.exec(nodes[0]!, 'nodetool repair -pr', { onStdout: (c) => chunks.push(c), timeoutMs: 3_600_000 });
     await vi.waitFor(() => expect(chunks.join('')).toMatch(/Starting repair command #1 \([0-9a-f-]{36}\), repairing keyspace system_auth with repair options \(parallelism: parallel, primary range: true/));
     const before = chunks.length;
     b.world.advance(60_000);
@@ -64,6 +83,33 @@ describe('simulated nodetool', () => {
     await vi.waitFor(() => expect(b.world.repairs().at(-1)!.outcome).toBe('aborted'));
   });
 
+  it("without a limit of its own, a command gets ssh's (30 s), so a plain exec of a repair fails as over ssh", async () => {
+    const { b, nodes } = await ring();
+    const t0 = b.clock.now();
+    const run = b.shell.exec(nodes[1]!, 'nodetool repair -pr');
+    let settled = false;
+    const err = run.then(() => undefined, (e: unknown) => e as Error).finally(() => (settled = true));
+    b.world.advance(29_000);
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    b.world.advance(2_000);
+    expect((await err)?.message).toMatch(/timed out after 30000 ms: nodetool repair -pr$/);
+    expect(b.clock.now() - t0).toBe(31_000);
+    await vi.waitFor(() => expect(b.world.repairs().at(-1)!.outcome).toBe('aborted'));
+  });
+
+  it('takes the default limit from the config it is given (ssh.commandTimeoutSeconds)', async () => {
+    const b = await createSimBackends({ scenario: 'healthy', seed: 1, speed: 1, stateDir: tempStateDir(), realNow: () => 0, commandTimeoutMs: 90_000 });
+    const { nodes } = await ring(b);
+    const err = b.shell.exec(nodes[1]!, 'nodetool repair -pr').then(() => undefined, (e: unknown) => e as Error);
+    b.world.advance(60_000);
+    b.world.advance(31_000);
+    expect((await err)?.message).toMatch(/timed out after 90000 ms/);
+    // Short commands are not touched by it.
+    expect((await b.shell.exec(nodes[1]!, 'nodetool version')).stdout).toMatch(/^ReleaseVersion: /);
+    await b.close();
+  });
+
   it('times out on the virtual clock', async () => {
     const { b, nodes } = await ring();
     const run = b.shell.exec(nodes[1]!, 'nodetool repair -pr', { timeoutMs: 60_000 });
@@ -74,7 +120,7 @@ describe('simulated nodetool', () => {
   it('fails with exit 2 and nodetool\'s error when a fault is injected', async () => {
     const { b, nodes } = await ring();
     b.world.inject({ kind: 'repair-fails', node: nodes[2]!.id, message: 'Stream failed' });
-    const run = b.shell.exec(nodes[2]!, 'nodetool repair -pr');
+    const run = b.shell.exec(nodes[2]!, 'nodetool repair -pr', { timeoutMs: 3_600_000 });
     b.world.advance(30 * 60_000);
     const res = await run;
     expect(res.code).toBe(2);
@@ -82,7 +128,7 @@ describe('simulated nodetool', () => {
     expect(res.stdout.trimEnd().split('\n').at(-1)).toMatch(/Repair command #\d+ finished with error$/);
     expect(b.world.repairs().at(-1)!.outcome).toBe('failed');
     // The fault was used up: the next repair succeeds.
-    const again = b.shell.exec(nodes[2]!, 'nodetool repair -pr');
+    const again = b.shell.exec(nodes[2]!, 'nodetool repair -pr', { timeoutMs: 3_600_000 });
     b.world.advance(30 * 60_000);
     expect((await again).code).toBe(0);
   });
@@ -92,7 +138,7 @@ describe('simulated nodetool', () => {
     b.world.inject({ kind: 'kill-node', node: nodes[3]!.name });
     const status = parseNodetoolStatus((await b.shell.exec(nodes[0]!, 'nodetool status')).stdout);
     expect(status.find((p) => p.address === nodes[3]!.privateIp)!.status).toBe('DN');
-    const run = b.shell.exec(nodes[0]!, 'nodetool repair -pr');
+    const run = b.shell.exec(nodes[0]!, 'nodetool repair -pr', { timeoutMs: 3_600_000 });
     b.world.advance(30 * 60_000);
     const res = await run;
     expect(res.code).toBe(2);

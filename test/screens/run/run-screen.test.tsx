@@ -14,14 +14,14 @@ import { cleanupInk, renderInk } from '../../helpers/render.js';
 
 afterEach(cleanupInk);
 
-async function setup() {
+async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }) {
   const clock = new TestClock();
   const ring = new TestRing(clock, { tags: ['2026-11-10T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-08T00:00:00Z'] });
   const backends: Backends = makeBackends(clock, { inventory: ring.inventory(), shell: ring.shell(), lock: new MemoryLock() });
   const config: Config = { ...configSchema.parse({}), target: 'sim', stateDir: tempStateDir() };
   const runs = createRunsStore();
   const runner = createConsoleRunner({ config, backends, runs, engine: { who: 'alice@bastion' } });
-  const controller = await runner.plan('repair', { cluster: 'ring-a' });
+  const controller = await runner.plan('repair', params);
   const onBack = vi.fn();
   const app = await renderInk(
     <RunScreen runId={controller.runId} runs={runs} controller={controller} width={100} height={24} isActive onBack={onBack} />,
@@ -40,6 +40,22 @@ describe('run screen', () => {
     await app.press(keys.down);
     await app.waitForText('$ on cass-2 (i-002, 10.0.0.2): nodetool repair -pr');
     expect(ring.commands.some((c) => c.command.endsWith('repair -pr'))).toBe(false);
+  });
+
+  it('shows the whole of a plan over several nodes before the start, checkpoints marked, and says what scrolled away once running', async () => {
+    const { app, controller, clock } = await setup({ cluster: 'ring-a', allOverdue: true });
+    const frame = await app.waitForText('plan: ⏎ to start');
+    // Three overdue nodes, oldest first: 1 pick + 3 × (repair, tag) + 2 checkpoints.
+    expect(frame).toContain('○ 2. nodetool repair -pr · cass-2 [caution]');
+    expect(frame).toContain('○ 4. 1 of 3 repaired; next: cass-3 [checkpoint]');
+    expect(frame).toContain('○ 9. tag last-repaired · cass-1');
+    expect(frame).not.toContain('↑↓ for the rest');
+    await app.press(keys.enter);
+    await app.waitForText('[y/N]');
+    // Running, the output gets the room: the step list is a window, and says so.
+    expect(app.lastFrame()).toMatch(/steps 1-\d of 9, ↑↓ for the rest/);
+    controller.abort();
+    await drive(clock, controller.done);
   });
 
   it('Enter at the caution gate means No: the run stops and nothing is repaired', async () => {
@@ -86,6 +102,42 @@ describe('run screen', () => {
     await app.press('a');
     expect((await controller.done)?.status).toBe('failed');
     expect(ring.tagWrites).toEqual([]);
+  });
+});
+
+describe('a plan blocked by its preflight', () => {
+  it('keeps the screen whole at 80x24 when the reason runs to many lines, and shows each check', async () => {
+    const runs = createRunsStore();
+    const downs = Array.from({ length: 12 }, (_, i) => `ring-0${i % 3} is DN (seen from ring-1${i})`).join('; ');
+    const reason = `every node UN in nodetool status: ${downs}`;
+    runs.getState().actions.apply(
+      stamp('r9', 0, {
+        type: 'planned',
+        runbook: 'repair',
+        title: 'Cassandra repair',
+        cluster: 'ring',
+        plan: [],
+        preflight: [
+          { id: 'ring', title: 'the cluster is a Cassandra ring', status: 'ok', detail: 'ring: Cassandra, 6 nodes', overridable: false },
+          { id: 'all-up', title: 'every node UN in nodetool status', status: 'failed', detail: downs, overridable: false },
+        ],
+        blocked: `preflight ${reason}`,
+      }),
+    );
+    const controller: RunController = { runId: 'r9', isStarted: false, start: vi.fn(), abort: () => {}, answer: () => {}, done: new Promise(() => {}) };
+    const app = await renderInk(<RunScreen runId="r9" runs={runs} controller={controller} width={80} height={22} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
+    const frame = await app.waitForText('more lines');
+    const lines = frame.split('\n');
+    expect(lines[0]).toBe('Cassandra repair on ring · BLOCKED');
+    expect(lines.length).toBeLessThanOrEqual(22);
+    expect(frame).toContain('─ no steps planned');
+    expect(frame).toContain('✓ the cluster is a Cassandra ring: ring: Cassandra, 6 nodes');
+    expect(frame).toContain('✗ blocked: preflight every node UN in nodetool status: ring-00 is DN');
+    expect(frame).toMatch(/… \d+ more lines/);
+    // No journal to point to: the plan never started.
+    expect(frame).not.toContain('nightshift show');
+    await app.press(keys.enter);
+    expect(controller.start).not.toHaveBeenCalled();
   });
 });
 

@@ -1,7 +1,5 @@
 // A CPU history in one line of block glyphs: shape without colour.
 
-import { Text } from 'ink';
-
 const BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
 
 /**
@@ -19,14 +17,4 @@ export function sparkline(values: readonly number[], width: number, min = 0, max
     return BARS[Math.min(BARS.length - 1, Math.floor(ratio * BARS.length))] ?? ' ';
   });
   return ' '.repeat(width - bars.length) + bars.join('');
-}
-
-export interface SparklineProps {
-  values: readonly number[];
-  width: number;
-  max?: number;
-}
-
-export function Sparkline({ values, width, max = 100 }: SparklineProps) {
-  return <Text>{sparkline(values, width, 0, max)}</Text>;
 }

@@ -1,0 +1,221 @@
+// The runbooks the console can start, as the runbook picker shows them: for
+// each, which clusters it is for, whether it applies to one now (and why, or
+// why not), and the form of its parameters. Pure: everything comes from the
+// fleet store's data (a ClusterView), nothing is asked of a backend here; the
+// runbook's own preflight is still what decides at plan time.
+//
+// switchover, failover, rebuild and rotate register here as they are written;
+// a runbook that cannot be started yet is not listed at all.
+
+import { orderRepairNodes } from '../../domain/repair-choice.js';
+import type { CassandraPeer, ClusterView, EngineKind, NodeView } from '../../domain/types.js';
+import { formatSeconds } from '../../ui/format.js';
+import { repairRunbook } from './repair.js';
+
+/** One answer of a choice field. A disabled one is shown, with why, and cannot be chosen. */
+export interface ChoiceOption {
+  value: string;
+  label: string;
+  detail?: string;
+  disabled?: string;
+}
+
+export type Field =
+  | { key: string; label: string; kind: 'choice'; options: ChoiceOption[]; default: string }
+  | { key: string; label: string; kind: 'boolean'; default: boolean }
+  | { key: string; label: string; kind: 'text'; default: string };
+
+export type FieldValue = string | boolean;
+export type FieldValues = Readonly<Record<string, FieldValue>>;
+
+export interface Offer {
+  /** True when the runbook is called for now; one that does not apply can still be planned (its preflight says more). */
+  applies: boolean;
+  /** One line: "3 nodes overdue, oldest 14 d (gc_grace 10 d)", "not now — cass-4 is DN". */
+  reason: string;
+}
+
+export interface OfferContext {
+  /** Wall clock, epoch ms, for ages the catalog computes itself (the fleet's own ages are in the views). */
+  now: number;
+  /** Cassandra gc_grace_seconds: a node repaired longer ago is overdue. */
+  gcGraceSeconds: number;
+}
+
+export interface CatalogEntry {
+  /** The engine's name for it (`nightshift run NAME`). */
+  name: string;
+  title: string;
+  summary: string;
+  engines: readonly EngineKind[];
+  /** Only for clusters backed by an Auto Scaling Group. */
+  needsAsg?: boolean;
+  offer(cluster: ClusterView, ctx: OfferContext): Offer;
+  fields(cluster: ClusterView, ctx: OfferContext): Field[];
+  /** The form's answers as the runbook's parameters (what `prepareRun` validates). */
+  toParams(cluster: string, values: FieldValues): Record<string, unknown>;
+}
+
+const ENGINE_NAMES: Record<EngineKind, string> = { mysql: 'MySQL', cassandra: 'Cassandra', generic: 'generic' };
+
+// ---- repair ----
+
+const LEAST_RECENT = 'least-recent';
+const ALL_OVERDUE = 'all-overdue';
+/** Node values carry a prefix, so a node named like one of the choices above is still that node. */
+const NODE = 'node:';
+
+function isOverdue(n: NodeView, gcGraceSeconds: number): boolean {
+  return n.repairAgeSeconds === undefined || n.repairAgeSeconds > gcGraceSeconds;
+}
+
+function nodeName(n: NodeView): string {
+  return n.instance.name || n.instance.id;
+}
+
+/**
+ * What stops a repair from doing its work, by node name: a member that is not
+ * running ("stopped"), or not UN as a node with fresh data sees the ring
+ * ("DN"): the preflight's own test. A stale node's view of the ring is not
+ * trusted to block.
+ */
+function repairBlockers(cluster: ClusterView): Map<string, string> {
+  const found = new Map<string, string>();
+  const byIp = new Map(cluster.nodes.map((n) => [n.instance.privateIp, nodeName(n)]));
+  for (const n of cluster.nodes) {
+    if (n.instance.state !== 'running') found.set(nodeName(n), n.instance.state);
+  }
+  // The poller shares one ring list among the members that see the same ring: read each list once,
+  // or a big ring costs members × peers on every refresh while the picker is open.
+  const rings = new Set<readonly CassandraPeer[]>();
+  for (const n of cluster.nodes) {
+    if (n.stale || n.facts?.kind !== 'cassandra' || rings.has(n.facts.cassandra.ring)) continue;
+    rings.add(n.facts.cassandra.ring);
+    for (const peer of n.facts.cassandra.ring) {
+      if (peer.status === 'UN') continue;
+      const who = byIp.get(peer.address) ?? peer.address;
+      if (!found.has(who)) found.set(who, peer.status);
+    }
+  }
+  return found;
+}
+
+/** Members in the order the runbook repairs them (its own rule): never repaired first, then the oldest repair. */
+function byLeastRecentRepair(nodes: readonly NodeView[]): NodeView[] {
+  const byId = new Map(nodes.map((n) => [n.instance.id, n]));
+  const candidates = nodes.map((n) => ({ id: n.instance.id, name: nodeName(n), ...(n.lastRepaired !== undefined ? { lastRepaired: n.lastRepaired } : {}) }));
+  return orderRepairNodes(candidates).map((c) => byId.get(c.id)!);
+}
+
+function repairAgeText(n: NodeView): string {
+  if (n.lastRepaired === undefined) return 'never repaired';
+  if (n.repairAgeSeconds === undefined) return `tag "${n.lastRepaired}" is not a time`;
+  return `repaired ${formatSeconds(n.repairAgeSeconds)} ago`;
+}
+
+function listed(items: readonly string[], max = 2): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+const repairEntry: CatalogEntry = {
+  name: repairRunbook.name,
+  title: repairRunbook.title,
+  summary: repairRunbook.summary,
+  engines: ['cassandra'],
+  offer(cluster, { gcGraceSeconds }) {
+    const grace = `gc_grace ${formatSeconds(gcGraceSeconds)}`;
+    if (cluster.nodes.length === 0) return { applies: false, reason: 'not now — the cluster has no member instances' };
+    const blockers = [...repairBlockers(cluster)].map(([who, what]) => `${who} is ${what}`);
+    if (blockers.length > 0) return { applies: false, reason: `not now — ${listed(blockers)}; a repair needs every node UN` };
+    const overdue = cluster.nodes.filter((n) => isOverdue(n, gcGraceSeconds));
+    if (overdue.length === 0) {
+      const next = byLeastRecentRepair(cluster.nodes)[0]!;
+      const dueIn = gcGraceSeconds - (next.repairAgeSeconds ?? 0);
+      return { applies: false, reason: `not due — every node repaired within ${formatSeconds(gcGraceSeconds)}; next ${nodeName(next)}, due in ${formatSeconds(dueIn)}` };
+    }
+    const never = overdue.filter((n) => n.repairAgeSeconds === undefined).length;
+    const count = `${overdue.length} node${overdue.length > 1 ? 's' : ''} overdue`;
+    if (never === overdue.length) {
+      return { applies: true, reason: `${overdue.length === 1 ? `${nodeName(overdue[0]!)} never` : `${overdue.length} nodes never`} repaired (${grace})` };
+    }
+    const oldest = Math.max(...overdue.map((n) => n.repairAgeSeconds ?? 0));
+    const withNever = never > 0 ? ` (${never} never repaired)` : '';
+    return { applies: true, reason: `${count}${withNever}, oldest ${formatSeconds(oldest)} (${grace})` };
+  },
+  fields(cluster, { gcGraceSeconds }) {
+    const ordered = byLeastRecentRepair(cluster.nodes);
+    const blockers = repairBlockers(cluster);
+    const overdue = ordered.filter((n) => isOverdue(n, gcGraceSeconds));
+    // The runbook's own order, so the form names the node the plan will name.
+    const nextNode = ordered[0];
+    const options: ChoiceOption[] = [
+      {
+        value: LEAST_RECENT,
+        label: 'least recently repaired',
+        detail: nextNode ? `now ${nodeName(nextNode)}, ${repairAgeText(nextNode)}` : 'no member to repair',
+      },
+      {
+        value: ALL_OVERDUE,
+        label: 'all overdue',
+        ...(overdue.length > 0
+          ? { detail: `${overdue.length} node${overdue.length > 1 ? 's' : ''}, oldest first, checkpoint between` }
+          : { disabled: `none is overdue (${formatSeconds(gcGraceSeconds)} gc_grace)` }),
+      },
+      ...ordered.map((n) => {
+        const notes = [repairAgeText(n)];
+        if (isOverdue(n, gcGraceSeconds)) notes.push('overdue');
+        const blocked = blockers.get(nodeName(n));
+        if (blocked !== undefined) notes.push(blocked);
+        return { value: `${NODE}${nodeName(n)}`, label: nodeName(n), detail: notes.join(' · ') };
+      }),
+    ];
+    return [{ key: 'node', label: 'which node', kind: 'choice', options, default: LEAST_RECENT }];
+  },
+  toParams(cluster, values) {
+    const node = values['node'];
+    if (node === ALL_OVERDUE) return { cluster, allOverdue: true };
+    if (typeof node === 'string' && node.startsWith(NODE)) return { cluster, node: node.slice(NODE.length) };
+    return { cluster };
+  },
+};
+
+/** Every runbook the console can start, in the order the picker lists them. */
+export const CATALOG: readonly CatalogEntry[] = [repairEntry];
+
+export function catalogEntry(name: string): CatalogEntry | undefined {
+  return CATALOG.find((e) => e.name === name);
+}
+
+/** The runbooks for this cluster's engine (and ASG, where one is needed), among those the console can start. */
+export function catalogFor(cluster: Pick<ClusterView, 'engine' | 'asg'>, available: readonly string[] = CATALOG.map((e) => e.name)): CatalogEntry[] {
+  return CATALOG.filter((e) => available.includes(e.name) && e.engines.includes(cluster.engine) && (!e.needsAsg || cluster.asg !== undefined));
+}
+
+/** The line shown instead of an empty list: the key did something, and says what exists. */
+export function noRunbookText(engine: EngineKind, available: readonly string[] = CATALOG.map((e) => e.name)): string {
+  const elsewhere = CATALOG.filter((e) => available.includes(e.name)).map((e) => `${e.name} (${e.engines.map((k) => ENGINE_NAMES[k]).join(', ')})`);
+  return `no runbook for ${ENGINE_NAMES[engine]} clusters in this version yet${elsewhere.length > 0 ? `; the console can start ${elsewhere.join(', ')}` : ''}`;
+}
+
+/**
+ * The form's answers as they stand: each field's value when it is still a
+ * valid one (a refresh can take a node away), else its default.
+ */
+export function resolveValues(fields: readonly Field[], given: FieldValues): Record<string, FieldValue> {
+  const out: Record<string, FieldValue> = {};
+  for (const f of fields) {
+    const v = given[f.key];
+    switch (f.kind) {
+      case 'choice':
+        out[f.key] = typeof v === 'string' && f.options.some((o) => o.value === v && o.disabled === undefined) ? v : f.default;
+        break;
+      case 'boolean':
+        out[f.key] = typeof v === 'boolean' ? v : f.default;
+        break;
+      case 'text':
+        out[f.key] = typeof v === 'string' ? v : f.default;
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+// NO_COLOR=1 gives a console without colour, bold or inverse video, and the
+// screen still says everything: glyphs and words, the cursor as ›. Started
+// from bin/ in a pseudo-terminal (script(1)), as an engineer starts it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** The fleet table is drawn once a row of the ring shows; everything written until then is checked. */
+const DRAWN = 'timeline-ring';
+
+function framesUntilDrawn(extraEnv: Record<string, string>): Promise<string> {
+  const state = mkdtempSync(join(tmpdir(), 'ns-nocolor-'));
+  const { CI: _ci, NO_COLOR: _noColor, FORCE_COLOR: _force, ...env } = process.env;
+  return new Promise<string>((resolve, reject) => {
+    const command = `stty cols 80 rows 24; exec '${process.execPath}' bin/nightshift.js --sim --scenario repair-overdue`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { ...env, XDG_STATE_HOME: state, NIGHTSHIFT_CONFIG: '', ...extraEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (!out.includes(DRAWN) || !out.includes(' help')) return;
+      child.stdin.end('q');
+      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+      resolve(out);
+    });
+    child.on('exit', (code) => reject(new Error(`exited (${code}) before its first frame:\n${out}`)));
+  }).finally(() => rmSync(state, { recursive: true, force: true }));
+}
+
+/** SGR sequences: colour, bold, inverse (not cursor movement or screen modes). */
+const STYLE = /\u001B\[[0-9;]*m/g;
+
+describe('NO_COLOR', () => {
+  it('draws no colour, bold or inverse, and the frame still carries glyphs, words and the cursor', { timeout: 60_000 }, async () => {
+    const plain = await framesUntilDrawn({ NO_COLOR: '1' });
+    expect(plain).toContain('REHEARSAL');
+    expect(plain).toContain('› ');
+    expect(plain).toMatch(/▲ WARN/);
+    expect(plain.match(STYLE) ?? []).toEqual([]);
+    // The same terminal without NO_COLOR is in colour, so the zero above means something.
+    const coloured = await framesUntilDrawn({});
+    expect((coloured.match(STYLE) ?? []).length).toBeGreaterThan(0);
+  });
+});
