@@ -25,26 +25,31 @@ function tagFacts(world: WorldState, before: WorldState) {
   return { tagged: tagged.sort(), otherChanges: otherChanges.sort() };
 }
 
-/** The nodetool repairs the world ran to their end since `before`: a killed one never ends, so a second one on a node is a repair done twice. */
-function completedRepairs(world: WorldState, before: WorldState): string[] {
-  const earlier = new Set(before.repairs.map((r) => r.id));
-  return world.repairs
-    .filter((r) => r.outcome === 'ok' && !earlier.has(r.id))
-    .map((r) => `nodetool repair ran to its end on ${world.instances[r.node]?.name ?? r.node}`);
+/**
+ * What repair does to the world, since `before`: every job it started on a
+ * node (a resume re-attaches to the running one; a second start is the
+ * repair done twice), and every nodetool repair that ran to its end.
+ */
+function repairEffects(world: WorldState, before: WorldState): string[] {
+  const name = (id: string) => world.instances[id]?.name ?? id;
+  const earlierRepairs = new Set(before.repairs.map((r) => r.id));
+  const earlierJobs = before.jobStarts.length;
+  return [
+    ...world.jobStarts.slice(earlierJobs).map((j) => `job started on ${name(j.node)}: ${j.command}`),
+    ...world.repairs.filter((r) => r.outcome === 'ok' && !earlierRepairs.has(r.id)).map((r) => `nodetool repair ran to its end on ${name(r.node)}`),
+  ];
 }
 
-/** A case for every N up to the first run that ended before its kill, and a kill after every kind of record the run writes. */
+/** A case for every N up to the first run that ended before its kill, and a kill right after every record of the uninterrupted run. */
 function expectEveryRecordKilled(report: KillReport): void {
-  expect(report.cases.map((c) => c.n)).toEqual(report.cases.map((_, i) => i + 1));
+  expect(report.cases.map((c) => c.at.n)).toEqual(report.cases.map((_, i) => i + 1));
   expect(report.cases.at(-1)!.killed).toBe(false);
-  const killedAfter = new Set(report.cases.filter((c) => c.killed).map((c) => c.after));
-  const written = new Set(report.reference.records.map((r) => ('stepId' in r && typeof r.stepId === 'string' ? `${r.type}:${r.stepId}` : r.type)));
-  expect([...written].filter((w) => !killedAfter.has(w))).toEqual([]);
+  expect(report.uncovered).toEqual([]);
 }
 
 function summary(report: KillReport): string {
-  const killed = report.cases.filter((c) => c.killed).length;
-  return `${report.cases.length} cases (${killed} killed) for ${report.reference.records.length} records, ${Math.round(report.realMs / 1000)} s`;
+  const killed = [...report.cases, ...report.targeted].filter((c) => c.killed).length;
+  return `${report.cases.length} + ${report.targeted.length} cases (${killed} killed) for ${report.reference.records.length} records, ${Math.round(report.realMs / 1000)} s`;
 }
 
 describe('kill harness (processes on the simulated fleet)', () => {
@@ -59,11 +64,12 @@ describe('kill harness (processes on the simulated fleet)', () => {
       seed,
       speed: SPEED,
       facts: tagFacts,
-      effects: completedRepairs,
+      effects: repairEffects,
     });
     console.log(`kill harness, repair: ${summary(report)}`);
     expect(report.reference.status).toBe('succeeded');
-    expect(report.reference.effects).toHaveLength(1);
+    const never = ring.nodes.find((n) => n.tags[REPAIR_TAG] === undefined)!.name;
+    expect(report.reference.effects).toEqual([`job started on ${never}: nodetool repair -pr`, `nodetool repair ran to its end on ${never}`]);
     expect(report.problems).toEqual([]);
     expectEveryRecordKilled(report);
   });
@@ -88,12 +94,12 @@ describe('kill harness (processes on the simulated fleet)', () => {
       seed,
       speed: SPEED,
       facts: tagFacts,
-      effects: completedRepairs,
+      effects: repairEffects,
     });
     console.log(`kill harness, repair --all-overdue: ${summary(report)}`);
     expect(report.reference.status).toBe('succeeded');
     expect(report.reference.facts).toEqual({ tagged: overdue.slice(0, 2).sort(), otherChanges: [] });
-    expect(report.reference.effects).toHaveLength(2);
+    expect(report.reference.effects).toHaveLength(4);
     expect(report.problems).toEqual([]);
     expectEveryRecordKilled(report);
   });

@@ -6,6 +6,12 @@
 // one does: same status, same world facts, no effect of a mutating step twice,
 // the cluster lock free, and a journal that `show` reads whole.
 //
+// Runs differ a little in length: a remote job is polled on a clock that
+// follows real time, so how many polls bring output varies. Killing after
+// every N alone would then leave some records after the last poll (the tag,
+// the lock's release, run-finished) unkilled by chance; a second pass kills
+// after the k-th record of a type for each such record the first pass missed.
+//
 // Each case is two node processes on its own copy of one freshly generated
 // world (its own XDG_STATE_HOME); cases run two at a time.
 
@@ -61,8 +67,14 @@ export interface KillSpec extends SimTarget {
   setup?: string[][];
   /** Cases at once (each is two node processes). */
   parallel?: number;
-  /** Only these N (a failing case to look at again); default every N. */
-  only?: number[];
+  /** Only these kill points (a failing case to look at again); default every N, then the records missed. */
+  only?: KillPoint[];
+}
+
+/** Right after the process's Nth record, or its Nth record of `type`. */
+export interface KillPoint {
+  n: number;
+  type?: string;
 }
 
 export interface RunResult {
@@ -74,10 +86,11 @@ export interface RunResult {
 }
 
 export interface KillCase {
-  /** Killed right after this record of the first process. */
-  n: number;
-  /** The type of record N (`step-started:repair`, …); absent when the run ended before writing it. */
+  /** Where the first process was to be killed. */
+  at: KillPoint;
+  /** The record it was killed after (`step-started:repair`, …), by kind and as `type#k`, the k-th of its type; absent when the run ended first. */
   after?: string;
+  afterKey?: string;
   killed: boolean;
   resumed: boolean;
   problems: string[];
@@ -85,8 +98,16 @@ export interface KillCase {
 
 export interface KillReport {
   reference: RunResult;
+  /** The first pass, one case per N from 1 on, in order. */
   cases: KillCase[];
-  /** Every problem of every case, each naming its N: empty when the harness passes. */
+  /** The second pass: the k-th record of a type, for records of the reference the first pass did not kill after. */
+  targeted: KillCase[];
+  /**
+   * Records of the uninterrupted run (`type#k`) no case was killed right after,
+   * though the run that aimed at one reached it: empty when every record was covered.
+   */
+  uncovered: string[];
+  /** Every problem of every case, each naming its kill point: empty when the harness passes. */
   problems: string[];
   realMs: number;
 }
@@ -165,6 +186,20 @@ function recordName(r: RunRecord | undefined): string | undefined {
   return 'stepId' in r && typeof r.stepId === 'string' ? `${r.type}:${r.stepId}` : r.type;
 }
 
+/** `type#k` for every record: the k-th record of its type, as NIGHTSHIFT_TEST_KILL_AFTER_RECORD=k:type names it. */
+function recordKeys(records: RunRecord[]): string[] {
+  const seen = new Map<string, number>();
+  return records.map((r) => {
+    const k = (seen.get(r.type) ?? 0) + 1;
+    seen.set(r.type, k);
+    return `${r.type}#${k}`;
+  });
+}
+
+function pointText(at: KillPoint): string {
+  return at.type ? `its record ${at.type} #${at.n}` : `record ${at.n}`;
+}
+
 function duplicates(list: string[]): string[] {
   const seen = new Set<string>();
   const twice = new Set<string>();
@@ -174,10 +209,10 @@ function duplicates(list: string[]): string[] {
 
 /**
  * Runs `spec` once uninterrupted, then once per journal record N killed right
- * after record N and resumed; returns what every case found. N goes from 1 to
- * the number of records the uninterrupted run wrote, and on while runs are
- * still killed (at high simulated speed the count of progress records varies
- * a little from run to run).
+ * after record N and resumed (N from 1 to the uninterrupted run's count, and
+ * on while runs are still killed), then once per record of the uninterrupted
+ * run that no case was killed right after, by its type and rank; returns what
+ * every case found.
  */
 export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
   const t0 = performance.now();
@@ -225,37 +260,45 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
     rmSync(referenceHome, { recursive: true, force: true });
 
     const cluster = (refJournal.records[0] as Extract<RunRecord, { type: 'run-started' }>).cluster;
-    const cases: KillCase[] = [];
-    const runCase = async (n: number): Promise<KillCase> => {
+    const runCase = async (at: KillPoint): Promise<KillCase> => {
       const home = freshHome();
       try {
-        return await killAndResume(spec, home, n, runArgs, reference, before, cluster);
+        return await killAndResume(spec, home, at, runArgs, reference, before, cluster);
       } finally {
         rmSync(home, { recursive: true, force: true });
       }
     };
-
-    if (spec.only) {
-      for (const n of spec.only) cases.push(await runCase(n));
-    } else {
-      // 1..R in a small pool, then on past R for as long as runs are still killed.
-      let next = 1;
-      const total = reference.records.length;
+    const pool = async (points: KillPoint[]): Promise<KillCase[]> => {
+      const done: KillCase[] = [];
+      let next = 0;
       const worker = async () => {
-        for (let n = next++; n <= total; n = next++) cases.push(await runCase(n));
+        for (let i = next++; i < points.length; i = next++) done[i] = await runCase(points[i]!);
       };
       await Promise.all(Array.from({ length: spec.parallel ?? 2 }, worker));
-      for (let n = total + 1; ; n++) {
-        const c = await runCase(n);
-        cases.push(c);
-        if (!c.killed) break;
-      }
+      return done;
+    };
+
+    const cases: KillCase[] = [];
+    const targeted: KillCase[] = [];
+    if (spec.only) {
+      cases.push(...(await pool(spec.only)));
+    } else {
+      const total = reference.records.length;
+      cases.push(...(await pool(Array.from({ length: total }, (_, i) => ({ n: i + 1 })))));
+      for (let n = total + 1; cases.at(-1)!.killed; n++) cases.push(await runCase({ n }));
+      const killedAfter = new Set(cases.filter((c) => c.killed).map((c) => c.afterKey));
+      const missed = recordKeys(reference.records).filter((key) => !killedAfter.has(key));
+      targeted.push(...(await pool(missed.map((key) => ({ n: Number(key.split('#')[1]), type: key.split('#')[0]! })))));
     }
-    cases.sort((a, b) => a.n - b.n);
+    const covered = new Set([...cases, ...targeted].filter((c) => c.killed).map((c) => c.afterKey));
+    const all = [...cases, ...targeted];
     return {
       reference,
       cases,
-      problems: cases.flatMap((c) => c.problems.map((p) => `killed after record ${c.n}${c.after ? ` (${c.after})` : ''}: ${p}`)),
+      targeted,
+      // A targeted run that ended before reaching its record wrote fewer of that type (fewer polls): nothing there to kill after.
+      uncovered: spec.only ? [] : recordKeys(reference.records).filter((key) => !covered.has(key) && !targeted.some((c) => !c.killed && `${c.at.type}#${c.at.n}` === key)),
+      problems: all.flatMap((c) => c.problems.map((p) => `killed after ${pointText(c.at)}${c.after ? ` (${c.after})` : ''}: ${p}`)),
       realMs: performance.now() - t0,
     };
   } finally {
@@ -266,15 +309,15 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
 async function killAndResume(
   spec: KillSpec,
   home: string,
-  n: number,
+  at: KillPoint,
   runArgs: string[],
   reference: RunResult,
   before: WorldState,
   cluster: string,
 ): Promise<KillCase> {
   const problems: string[] = [];
-  const result: KillCase = { n, killed: false, resumed: false, problems };
-  const first = await nightshift(home, spec, runArgs, { [KILL_VAR]: String(n) });
+  const result: KillCase = { at, killed: false, resumed: false, problems };
+  const first = await nightshift(home, spec, runArgs, { [KILL_VAR]: at.type ? `${at.n}:${at.type}` : String(at.n) });
   result.killed = first.signal === 'SIGKILL';
   const journals = journalsOf(home);
   if (journals.size !== 1) {
@@ -282,12 +325,19 @@ async function killAndResume(
     return result;
   }
   const [runId, killed] = [...journals][0]!;
-  result.after = recordName(killed.records[n - 1]);
-  if (result.killed && killed.records.length !== n) {
-    problems.push(`the journal holds ${killed.records.length} records after a kill right after record ${n}`);
+  // Which of the journal's records the point names: the Nth, or the Nth of its type.
+  const keys = recordKeys(killed.records);
+  const index = at.type ? keys.indexOf(`${at.type}#${at.n}`) : at.n - 1;
+  const reached = index >= 0 && index < killed.records.length;
+  if (reached) {
+    result.after = recordName(killed.records[index]);
+    result.afterKey = keys[index];
   }
-  if (!result.killed && killed.records.length >= n) {
-    problems.push(`not killed (exit ${first.code ?? first.signal}) although it wrote ${killed.records.length} records:\n${first.out}`);
+  if (result.killed && index !== killed.records.length - 1) {
+    problems.push(`the journal holds ${killed.records.length} records after a kill right after ${pointText(at)} (record ${index + 1})`);
+  }
+  if (!result.killed && reached) {
+    problems.push(`not killed (exit ${first.code ?? first.signal}) although it wrote ${pointText(at)}:\n${first.out}`);
   }
   if (killed.bad.length > 0 || killed.torn !== undefined) problems.push(`unreadable journal lines after the kill: ${[...killed.bad, killed.torn].filter(Boolean).join(', ')}`);
 
