@@ -257,6 +257,8 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** How many virtual ms pass per real ms (1 on a live fleet). */
   readonly speed: number;
+  /** Moves a clock that lives in a process (the simulated fleet's) up to a time already seen elsewhere; never back. */
+  catchUp?(virtualNow: number): void;
 }
 
 // ---------------------------------------------------------------- the set

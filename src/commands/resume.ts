@@ -3,6 +3,8 @@
 // that was interrupted is checked with its isDone first.
 
 import type { Command } from 'commander';
+import type { GlobalFlags } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { engineDeps } from '../actions/engine/deps.js';
 import { createHeadlessGate } from '../actions/engine/gate.js';
 import { createRedactor } from '../actions/engine/redact.js';
@@ -11,7 +13,7 @@ import { resumeRun, type RunOutcome } from '../actions/engine/runner.js';
 import { createReporter, targetLine } from '../actions/headless/reporter.js';
 import { sameTarget } from '../domain/target.js';
 import { getRunbook } from '../actions/runbooks/index.js';
-import type { Target } from '../domain/types.js';
+import type { RunView } from '../actions/engine/run-view.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { interruptible } from './run.js';
 import type { CommandContext, RegisterCommand } from './types.js';
@@ -21,6 +23,8 @@ export interface ResumeFlags {
   confirm?: string[];
   breakLock?: boolean;
   json?: boolean;
+  /** `--speed` was on this command line: the simulated clock runs at it, not at the run's. */
+  isSpeedGiven?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -34,8 +38,9 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .option('--confirm <name>', 'pass a destructive gate by naming exactly what it destroys (repeatable)', collect, [])
     .option('--break-lock', 'break a stale cluster lock (with --confirm CLUSTER)')
     .option('--json', 'one JSON record per line instead of text')
-    .action(async (run: string | undefined, flags: ResumeFlags) => {
-      await resumeCommand(ctx, run, flags);
+    .action(async (run: string | undefined, flags: ResumeFlags, command: Command) => {
+      const isSpeedGiven = command.optsWithGlobals<GlobalFlags>().speed !== undefined;
+      await resumeCommand(ctx, run, { ...flags, isSpeedGiven });
     });
 };
 
@@ -45,7 +50,7 @@ export async function resumeCommand(
   flags: ResumeFlags,
   signal?: AbortSignal,
 ): Promise<RunOutcome | undefined> {
-  const config = await ctx.loadConfig();
+  let config = await ctx.loadConfig();
   let runId = runArg;
   if (runId === undefined) {
     const resumable = listResumableRuns(config.stateDir);
@@ -61,6 +66,8 @@ export async function resumeCommand(
   }
   const loaded = loadRun(config.stateDir, runId);
   const view = loaded.view;
+  const speed = simSpeedFor(config, view, flags.isSpeedGiven === true);
+  config = speed.config;
   const backends = await ctx.openBackends(config);
   try {
     if (view.target && !sameTarget(view.target, backends.target)) {
@@ -68,6 +75,8 @@ export async function resumeCommand(
         `run ${view.id} ran against ${targetLine(view.target)}, but this nightshift is looking at ${targetLine(backends.target)}; choose the same target to resume it`,
       );
     }
+    if (!flags.json) ctx.io.stdout.write(`${targetLine(backends.target)}\n`);
+    if (speed.note) (flags.json ? ctx.io.stderr : ctx.io.stdout).write(`${speed.note}\n`);
     const reporter = createReporter(ctx.io.stdout, { json: flags.json === true });
     reporter.seed(view);
     const gate = createHeadlessGate({ yes: flags.yes === true, confirm: flags.confirm ?? [], breakLock: flags.breakLock === true });
@@ -91,4 +100,16 @@ function getRunbookOrFail(name: string) {
   return getRunbook(name);
 }
 
-/** Same fleet, whatever the speed: a run on one world must not be resumed on another. */
+/**
+ * A run rehearsed on the simulated fleet resumes at the speed it was started
+ * with: at the default ×1 a repair of seconds would take minutes. `--speed` on
+ * the resume's own command line wins, and the output says the clock differs.
+ */
+export function simSpeedFor(config: Config, view: RunView, isSpeedGiven: boolean): { config: Config; note?: string } {
+  const ran = view.target?.kind === 'sim' ? view.target.speed : undefined;
+  if (config.target !== 'sim' || ran === undefined || ran === config.sim.speed) return { config };
+  if (isSpeedGiven) {
+    return { config, note: `note: the simulated clock runs at ×${config.sim.speed} (--speed), not at ×${ran} as run ${view.id} was started` };
+  }
+  return { config: { ...config, sim: { ...config.sim, speed: ran } } };
+}

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { parseJournal } from '../../src/actions/engine/journal.js';
 import type { RunRecord } from '../../src/actions/engine/records.js';
+import { statePathOf } from '../../src/backends/sim/state-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // NIGHTSHIFT_BIN: another launcher to test (a build, or a wrapper while the CLI is being wired).
@@ -46,20 +47,26 @@ function cassandraRing(stateHome: string): { name: string; nodes: LsNode[] } {
 }
 
 function simWorld(stateHome: string): { repairs?: unknown[] } {
-  const dir = join(stateHome, 'nightshift', 'sim');
-  const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-  if (!file) throw new Error(`no simulated world in ${dir}`);
-  return JSON.parse(readFileSync(join(dir, file), 'utf8')) as { repairs?: unknown[] };
+  const path = statePathOf(join(stateHome, 'nightshift'), 'healthy', 7, null);
+  if (!existsSync(path)) throw new Error(`no simulated world at ${path}`);
+  return JSON.parse(readFileSync(path, 'utf8')) as { repairs?: unknown[] };
 }
 
-function journalOf(stateHome: string): { path: string; records: RunRecord[]; text: string } | undefined {
-  const dir = join(stateHome, 'nightshift', 'runs');
-  if (!existsSync(dir)) return undefined;
-  const file = readdirSync(dir).find((f) => f.endsWith('.jsonl'));
-  if (!file) return undefined;
-  const path = join(dir, file);
+/**
+ * The journal of one run, by its id: a state dir holds several (the refused
+ * second run writes its own), and which one readdir lists first is the file
+ * system's choice.
+ */
+function journalOf(stateHome: string, runId: string): { path: string; records: RunRecord[]; text: string } | undefined {
+  const path = join(stateHome, 'nightshift', 'runs', `${runId}.jsonl`);
+  if (!existsSync(path)) return undefined;
   const text = readFileSync(path, 'utf8');
   return { path, text, records: parseJournal(path, text).records };
+}
+
+/** The id the run printed as it started ("run 20261121-233601-repair-3f9a started by …"). */
+function startedRunId(output: string): string | undefined {
+  return /^run (\S+) started by /m.exec(output)?.[1];
 }
 
 describe('headless repair, killed mid-repair and resumed (process test, simulated fleet)', () => {
@@ -82,9 +89,12 @@ describe('headless repair, killed mid-repair and resumed (process test, simulate
     const exitedEarly = exited.then((code) => {
       throw new Error(`nightshift exited (${code}) before the repair step started:\n${out}`);
     });
+    let runId = '';
     await Promise.race([exitedEarly, vi.waitFor(
       () => {
-        const j = journalOf(stateHome);
+        runId = startedRunId(out) ?? '';
+        expect(runId, out).not.toBe('');
+        const j = journalOf(stateHome, runId);
         expect(j?.records.some((r) => r.type === 'step-started' && r.stepId === 'repair'), out).toBe(true);
         expect(j?.records.some((r) => r.type === 'step-output' && r.stepId === 'repair')).toBe(true);
       },
@@ -94,8 +104,8 @@ describe('headless repair, killed mid-repair and resumed (process test, simulate
     child.kill('SIGKILL');
     await exited;
 
-    const killed = journalOf(stateHome)!;
-    const runId = killed.records[0]!.runId;
+    const killed = journalOf(stateHome, runId)!;
+    expect(killed.records[0]).toMatchObject({ type: 'run-started', runId });
     // Killed in the middle: the repair had not finished, nothing was tagged.
     expect(killed.records.some((r) => r.type === 'step-finished' && r.stepId === 'repair')).toBe(false);
     expect(killed.records.some((r) => r.type === 'run-finished')).toBe(false);
@@ -119,7 +129,7 @@ describe('headless repair, killed mid-repair and resumed (process test, simulate
     expect(changed[0]!.tags['last-repaired']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
 
     // The journal: started, repair attempt 1 (interrupted), resumed, repair attempt 2 ok, one tag, finished.
-    const story = journalOf(stateHome)!;
+    const story = journalOf(stateHome, runId)!;
     const kinds = story.records.map((r) => (r.type === 'step-started' || r.type === 'step-finished' ? `${r.type}:${r.stepId}` : r.type));
     const seq = kinds.filter((k) => /^(run-|step-started|step-finished)/.test(k));
     expect(seq).toEqual([
@@ -163,6 +173,7 @@ describe('headless repair, killed mid-repair and resumed (process test, simulate
     expect(tagsOf(cassandraRing(stateHome).nodes)).toEqual(tagsOf(before.nodes));
     // The world remembers every nodetool repair it ran: none.
     expect(simWorld(stateHome).repairs ?? []).toEqual([]);
-    expect(journalOf(stateHome)).toBeUndefined();
+    const runs = join(stateHome, 'nightshift', 'runs');
+    expect(existsSync(runs) ? readdirSync(runs).filter((f) => f.endsWith('.jsonl')) : []).toEqual([]);
   });
 });

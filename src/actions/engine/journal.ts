@@ -23,6 +23,10 @@ import { createRedactor, type Redactor } from './redact.js';
 /** Longest string kept in a record; output is bounded before this, params rarely come close. */
 const MAX_STRING = 64 * 1024;
 
+// Test fault injection (the kill harness): "N" SIGKILLs this process right after its Nth record is on disk, "N:TYPE" after its Nth record of that type.
+const KILL_AFTER = /^([1-9]\d*)(?::([a-z-]+))?$/.exec(process.env.NIGHTSHIFT_TEST_KILL_AFTER_RECORD ?? '');
+let appended = 0;
+
 export function runsDir(stateDir: string): string {
   return join(stateDir, 'runs');
 }
@@ -89,6 +93,7 @@ export class Journal {
     const line = serialize(this.redactor.deep(record));
     writeSync(this.fd, line);
     if (this.fsync) fsyncSync(this.fd);
+    if (KILL_AFTER && (KILL_AFTER[2] === undefined || KILL_AFTER[2] === record.type) && ++appended === Number(KILL_AFTER[1])) process.kill(process.pid, 'SIGKILL');
   }
 
   close(): void {

@@ -317,6 +317,9 @@ export async function resumeRun(
   if (view.status !== 'running' && view.status !== 'paused') {
     throw new UsageError(`run ${runId} already finished (${view.status}${view.reason ? `: ${view.reason}` : ''}); start a new run instead`);
   }
+  // A simulated fleet's fast clock died with the killed process; its journal saw that time, and the fleet's never runs back.
+  const seenVt = read.records.at(-1)?.vt;
+  if (seenVt !== undefined) deps.backends.clock.catchUp?.(seenVt);
   const alive = deps.isProcessAlive ?? isProcessAlive;
   if (view.status === 'running' && view.host === (deps.host ?? currentHost()) && view.pid !== undefined && view.pid !== (deps.pid ?? process.pid) && alive(view.pid)) {
     throw new UsageError(`run ${runId} is still running (pid ${view.pid} on this host); it cannot be resumed twice`);

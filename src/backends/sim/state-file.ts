@@ -3,7 +3,8 @@
 // a short cross-process critical section around read-modify-write so a repair
 // finishing in one process and a tag written by another never lose each other.
 
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { WorldState } from './state.js';
 
@@ -71,6 +72,8 @@ export class StateFile {
     readonly path: string,
     /** How long a stat result is trusted, in real ms (keeps 5,000 probes per tick from stat-ing 5,000 times). */
     private readonly statEveryMs = 25,
+    /** How long `exclusive` waits for a section held by a live process before it gives up. */
+    private readonly sectionWaitMs = SECTION_WAIT_MS,
   ) {}
 
   read(): WorldState | undefined {
@@ -114,32 +117,45 @@ export class StateFile {
   exclusive<T>(fn: () => T): T {
     const lock = `${this.path}.lock`;
     mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
+    // The owner is in the file from its first instant (written aside, then
+    // linked into place), so a waiter can always tell whose it is.
+    const tmp = `${lock}.${process.pid}.${++this.tmpCounter}.tmp`;
+    const ours = writeOwner(tmp);
     const started = performance.now();
-    for (;;) {
-      try {
-        const fd = openSync(lock, 'wx', 0o600);
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (isStale(lock)) {
-          rmSync(lock, { force: true });
-          continue;
+    try {
+      for (;;) {
+        try {
+          linkSync(tmp, lock);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const holder = readSectionLock(lock);
+          if (holder && isAbandoned(holder)) {
+            takeOver(lock, holder.ino);
+            continue;
+          }
+          if (performance.now() - started > this.sectionWaitMs) {
+            const who = holder?.pid !== undefined ? ` by pid ${holder.pid} on ${holder.host ?? 'this host'}` : '';
+            throw new Error(
+              `the simulated world ${this.path} stayed locked${who} for ${this.sectionWaitMs / 1000} s; if no other nightshift runs, delete ${lock}`,
+            );
+          }
+          sleepSync(2);
         }
-        if (performance.now() - started > SECTION_WAIT_MS) {
-          throw new Error(`the simulated world ${this.path} stayed locked for ${SECTION_WAIT_MS / 1000} s; if no other nightshift runs, delete ${lock}`);
-        }
-        sleepSync(2);
       }
+    } finally {
+      rmSync(tmp, { force: true });
     }
     try {
       return fn();
     } finally {
-      try {
-        unlinkSync(lock);
-      } catch {
-        // broken as stale by someone else; nothing to release
+      // Only our own: a lock taken over from us (we stalled past SECTION_STALE_MS) is someone else's now.
+      if (inodeOf(lock) === ours) {
+        try {
+          unlinkSync(lock);
+        } catch {
+          // gone meanwhile
+        }
       }
     }
   }
@@ -154,11 +170,93 @@ export class StateFile {
   }
 }
 
-function isStale(path: string): boolean {
+/** Writes this process's name as a section's owner; returns the file's inode. */
+function writeOwner(path: string): number {
+  const fd = openSync(path, 'w', 0o600);
   try {
-    return Date.now() - statSync(path).mtimeMs > SECTION_STALE_MS;
+    writeSync(fd, `${process.pid} ${hostname()}\n`);
+    return fstatSync(fd).ino;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
   } catch {
-    return false;
+    return undefined;
+  }
+}
+
+interface SectionHolder {
+  ino: number;
+  mtimeMs: number;
+  pid?: number;
+  host?: string;
+}
+
+function readSectionLock(path: string): SectionHolder | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    const m = /^(\d+)(?: (\S+))?/.exec(readFileSync(fd, 'utf8'));
+    return {
+      ino: st.ino,
+      mtimeMs: st.mtimeMs,
+      ...(m ? { pid: Number(m[1]) } : {}),
+      ...(m?.[2] !== undefined ? { host: m[2] } : {}),
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A section whose process is gone (SIGKILL, a crash) is free at once: its
+ * owner can only be checked on this host (older files name no host: they were
+ * written here). Anything else is free only once older than any section lasts.
+ */
+function isAbandoned(holder: SectionHolder): boolean {
+  if (holder.pid !== undefined && (holder.host === undefined || holder.host === hostname()) && !isAlive(holder.pid)) return true;
+  return Date.now() - holder.mtimeMs > SECTION_STALE_MS;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, it is just not ours.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the abandoned lock `ino`, and only it: two waiters may judge the same
+ * dead lock, and the slower must not delete the one the faster has taken since.
+ * Renaming is atomic, so exactly one of them moves any given file aside; the
+ * one that moved a live lock by mistake puts it back.
+ */
+function takeOver(lock: string, ino: number): void {
+  const aside = `${lock}.${process.pid}.taken`;
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return; // someone else moved it first
+  }
+  try {
+    if (statSync(aside).ino !== ino) linkSync(aside, lock);
+  } catch {
+    // EEXIST: a third process took the section meanwhile; the one we moved has lost it
+  } finally {
+    rmSync(aside, { force: true });
   }
 }
 

@@ -1,0 +1,407 @@
+// The kill harness: runs a runbook headless in a child process on the
+// simulated fleet, SIGKILLs it right after journal record N for every N (the
+// journal's own fault injection, NIGHTSHIFT_TEST_KILL_AFTER_RECORD, so the
+// point is exact, not a race against a file watcher), resumes it with
+// `nightshift resume RUN`, and checks that the run ends as an uninterrupted
+// one does: same status, same world facts, no effect of a mutating step twice,
+// the cluster lock free, and a journal that `show` reads whole.
+//
+// Runs differ a little in length: a remote job is polled on a clock that
+// follows real time, so how many polls bring output varies. Killing after
+// every N alone would then leave some records after the last poll (the tag,
+// the lock's release, run-finished) unkilled by chance; a second pass kills
+// after the k-th record of a type for each such record the first pass missed.
+//
+// Each case is two node processes on its own copy of one freshly generated
+// world (its own XDG_STATE_HOME); cases run two at a time.
+
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { parseJournal } from '../../src/actions/engine/journal.js';
+import type { RunRecord, RunStatus } from '../../src/actions/engine/records.js';
+import { createSimBackends } from '../../src/backends/sim/index.js';
+import { SimLock } from '../../src/backends/sim/lock.js';
+import type { WorldState } from '../../src/backends/sim/state.js';
+import { lockDirOf, statePathOf } from '../../src/backends/sim/state-file.js';
+import { showCommand } from '../../src/commands/show.js';
+import type { CommandContext } from '../../src/commands/types.js';
+import type { Config } from '../../src/config/schema.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// NIGHTSHIFT_BIN: another launcher to test; by default the built bundle through bin/ (the test setup builds it).
+const bin = process.env.NIGHTSHIFT_BIN ?? join(root, 'bin', 'nightshift.js');
+export const KILL_VAR = 'NIGHTSHIFT_TEST_KILL_AFTER_RECORD';
+
+export interface SimTarget {
+  scenario: string;
+  seed: number;
+  speed: number;
+}
+
+export interface KillSpec extends SimTarget {
+  runbook: string;
+  /** After `run RUNBOOK`: `--cluster NAME`, `--param k=v`, … (`--yes` and `--confirm` are added). */
+  args: string[];
+  /** Destructive gates' names, passed as `--confirm` to the run and to the resume. */
+  confirm?: string[];
+  /**
+   * What the run leaves in the world, compared with an uninterrupted run's:
+   * e.g. which node got a new tag. `before` is the world the run started from.
+   */
+  facts(world: WorldState, before: WorldState): unknown;
+  /**
+   * One string per effect of a mutating step found in the world (a repair that
+   * ran to its end, a job started): none may appear twice, and the list must
+   * be the uninterrupted run's.
+   */
+  effects(world: WorldState, before: WorldState): string[];
+  /**
+   * Commands (after the global flags) run once on the world before anything
+   * else, through the CLI, to bring it where the runbook should start from.
+   */
+  setup?: string[][];
+  /** Cases at once (each is two node processes). */
+  parallel?: number;
+  /** Only these kill points (a failing case to look at again); default every N, then the records missed. */
+  only?: KillPoint[];
+}
+
+/** Right after the process's Nth record, or its Nth record of `type`. */
+export interface KillPoint {
+  n: number;
+  type?: string;
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus | undefined;
+  records: RunRecord[];
+  facts: unknown;
+  effects: string[];
+}
+
+export interface KillCase {
+  /** Where the first process was to be killed. */
+  at: KillPoint;
+  /** The record it was killed after (`step-started:repair`, …), by kind and as `type#k`, the k-th of its type; absent when the run ended first. */
+  after?: string;
+  afterKey?: string;
+  killed: boolean;
+  resumed: boolean;
+  problems: string[];
+}
+
+export interface KillReport {
+  reference: RunResult;
+  /** The first pass, one case per N from 1 on, in order. */
+  cases: KillCase[];
+  /** The second pass: the k-th record of a type, for records of the reference the first pass did not kill after. */
+  targeted: KillCase[];
+  /**
+   * Records of the uninterrupted run (`type#k`) no case was killed right after,
+   * though the run that aimed at one reached it: empty when every record was covered.
+   */
+  uncovered: string[];
+  /** Every problem of every case, each naming its kill point: empty when the harness passes. */
+  problems: string[];
+  realMs: number;
+}
+
+interface Spawned {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+}
+
+/**
+ * `nightshift` in a child process on the simulated fleet, as a user (or cron)
+ * runs it; without `speed` the command line has no `--speed`. A child still
+ * running after `timeoutMs` is killed (SIGKILL) and reported so.
+ */
+export function nightshift(
+  stateHome: string,
+  target: Partial<SimTarget> & Pick<SimTarget, 'scenario' | 'seed'>,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<Spawned> {
+  const sim = ['--sim', '--scenario', target.scenario, '--seed', String(target.seed), ...(target.speed !== undefined ? ['--speed', String(target.speed)] : [])];
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1', NIGHTSHIFT_CONFIG: '', ...env };
+  if (!(KILL_VAR in env)) delete childEnv[KILL_VAR];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...sim, ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, out }));
+  });
+}
+
+/** The first Cassandra ring of a simulated world and its members' names and tags, found in a throw-away copy of it. */
+export async function cassandraRing(scenario: string, seed: number): Promise<{ name: string; nodes: Array<{ name: string; tags: Record<string, string> }> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'nightshift-ring-'));
+  try {
+    const sim = await createSimBackends({ scenario, seed, speed: 1, stateDir: dir });
+    const found = await sim.inventory.discover();
+    await sim.close();
+    const ring = found.clusters.find((c) => c.engine === 'cassandra');
+    if (!ring) throw new Error(`scenario ${scenario} seed ${seed} has no Cassandra ring`);
+    const byId = new Map(found.instances.map((i) => [i.id, i]));
+    return { name: ring.name, nodes: ring.instanceIds.map((id) => ({ name: byId.get(id)!.name, tags: byId.get(id)!.tags })) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function stateDirOf(stateHome: string): string {
+  return join(stateHome, 'nightshift');
+}
+
+/** The journals in a state home, by run id. */
+export function journalsOf(stateHome: string): Map<string, { text: string; records: RunRecord[]; bad: number[]; torn?: number }> {
+  const dir = join(stateDirOf(stateHome), 'runs');
+  const found = new Map<string, { text: string; records: RunRecord[]; bad: number[]; torn?: number }>();
+  if (!existsSync(dir)) return found;
+  for (const f of readdirSync(dir).filter((name) => name.endsWith('.jsonl'))) {
+    const path = join(dir, f);
+    const text = readFileSync(path, 'utf8');
+    const read = parseJournal(path, text);
+    found.set(basename(f, '.jsonl'), { text, records: read.records, bad: read.bad.map((b) => b.line), ...(read.torn ? { torn: read.torn.line } : {}) });
+  }
+  return found;
+}
+
+function readWorld(stateHome: string, t: SimTarget): WorldState {
+  return JSON.parse(readFileSync(statePathOf(stateDirOf(stateHome), t.scenario, t.seed, null), 'utf8')) as WorldState;
+}
+
+function recordName(r: RunRecord | undefined): string | undefined {
+  if (!r) return undefined;
+  return 'stepId' in r && typeof r.stepId === 'string' ? `${r.type}:${r.stepId}` : r.type;
+}
+
+/** `type#k` for every record: the k-th record of its type, as NIGHTSHIFT_TEST_KILL_AFTER_RECORD=k:type names it. */
+function recordKeys(records: RunRecord[]): string[] {
+  const seen = new Map<string, number>();
+  return records.map((r) => {
+    const k = (seen.get(r.type) ?? 0) + 1;
+    seen.set(r.type, k);
+    return `${r.type}#${k}`;
+  });
+}
+
+function pointText(at: KillPoint): string {
+  return at.type ? `its record ${at.type} #${at.n}` : `record ${at.n}`;
+}
+
+function duplicates(list: string[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const x of list) (seen.has(x) ? twice : seen).add(x);
+  return [...twice];
+}
+
+/**
+ * Runs `spec` once uninterrupted, then once per journal record N killed right
+ * after record N and resumed (N from 1 to the uninterrupted run's count, and
+ * on while runs are still killed), then once per record of the uninterrupted
+ * run that no case was killed right after, by its type and rank; returns what
+ * every case found.
+ */
+export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
+  const t0 = performance.now();
+  // Memory, where there is a tmpfs: hundreds of small journals fsync'd, and a SIGKILL (unlike a power cut) loses no page cache.
+  const scratch = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `nightshift-kill-${spec.runbook}-`));
+  try {
+    // One world for every case, generated once: a case copies it instead of generating its own.
+    const pristineHome = join(scratch, 'pristine');
+    const pristine = await createSimBackends({ scenario: spec.scenario, seed: spec.seed, speed: 1, stateDir: stateDirOf(pristineHome) });
+    await pristine.close();
+    for (const args of spec.setup ?? []) {
+      const done = await nightshift(pristineHome, spec, args);
+      if (done.code !== 0) throw new Error(`setup \`nightshift ${args.join(' ')}\` exited ${done.code ?? done.signal}:\n${done.out}`);
+    }
+    // Only the world goes on to the cases: the setup's journals and locks stay behind.
+    const worldFile = statePathOf(stateDirOf(pristineHome), spec.scenario, spec.seed, null);
+    const before = JSON.parse(readFileSync(worldFile, 'utf8')) as WorldState;
+    let homes = 0;
+    const freshHome = (): string => {
+      const home = join(scratch, `case-${++homes}`);
+      const to = statePathOf(stateDirOf(home), spec.scenario, spec.seed, null);
+      mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+      copyFileSync(worldFile, to);
+      return home;
+    };
+    const runArgs = ['run', spec.runbook, ...spec.args, '--yes', ...(spec.confirm ?? []).flatMap((c) => ['--confirm', c])];
+
+    const referenceHome = freshHome();
+    const ref = await nightshift(referenceHome, spec, runArgs);
+    const refJournals = journalsOf(referenceHome);
+    if (refJournals.size !== 1) throw new Error(`the uninterrupted run wrote ${refJournals.size} journals (exit ${ref.code}):\n${ref.out}`);
+    const [refId, refJournal] = [...refJournals][0]!;
+    const refFinished = refJournal.records.at(-1);
+    const refWorld = readWorld(referenceHome, spec);
+    const reference: RunResult = {
+      runId: refId,
+      status: refFinished?.type === 'run-finished' ? refFinished.status : undefined,
+      records: refJournal.records,
+      facts: spec.facts(refWorld, before),
+      effects: spec.effects(refWorld, before),
+    };
+    if (reference.status === undefined) throw new Error(`the uninterrupted run did not finish (exit ${ref.code}):\n${ref.out}`);
+    const refTwice = duplicates(reference.effects);
+    if (refTwice.length > 0) throw new Error(`the uninterrupted run itself has effects twice: ${refTwice.join(', ')}`);
+    rmSync(referenceHome, { recursive: true, force: true });
+
+    const cluster = (refJournal.records[0] as Extract<RunRecord, { type: 'run-started' }>).cluster;
+    const runCase = async (at: KillPoint): Promise<KillCase> => {
+      const home = freshHome();
+      try {
+        return await killAndResume(spec, home, at, runArgs, reference, before, cluster);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    };
+    const pool = async (points: KillPoint[]): Promise<KillCase[]> => {
+      const done: KillCase[] = [];
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < points.length; i = next++) done[i] = await runCase(points[i]!);
+      };
+      await Promise.all(Array.from({ length: spec.parallel ?? 2 }, worker));
+      return done;
+    };
+
+    const cases: KillCase[] = [];
+    const targeted: KillCase[] = [];
+    if (spec.only) {
+      cases.push(...(await pool(spec.only)));
+    } else {
+      const total = reference.records.length;
+      cases.push(...(await pool(Array.from({ length: total }, (_, i) => ({ n: i + 1 })))));
+      for (let n = total + 1; cases.at(-1)!.killed; n++) cases.push(await runCase({ n }));
+      const killedAfter = new Set(cases.filter((c) => c.killed).map((c) => c.afterKey));
+      const missed = recordKeys(reference.records).filter((key) => !killedAfter.has(key));
+      targeted.push(...(await pool(missed.map((key) => ({ n: Number(key.split('#')[1]), type: key.split('#')[0]! })))));
+    }
+    const covered = new Set([...cases, ...targeted].filter((c) => c.killed).map((c) => c.afterKey));
+    const all = [...cases, ...targeted];
+    return {
+      reference,
+      cases,
+      targeted,
+      // A targeted run that ended before reaching its record wrote fewer of that type (fewer polls): nothing there to kill after.
+      uncovered: spec.only ? [] : recordKeys(reference.records).filter((key) => !covered.has(key) && !targeted.some((c) => !c.killed && `${c.at.type}#${c.at.n}` === key)),
+      problems: all.flatMap((c) => c.problems.map((p) => `killed after ${pointText(c.at)}${c.after ? ` (${c.after})` : ''}: ${p}`)),
+      realMs: performance.now() - t0,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function killAndResume(
+  spec: KillSpec,
+  home: string,
+  at: KillPoint,
+  runArgs: string[],
+  reference: RunResult,
+  before: WorldState,
+  cluster: string,
+): Promise<KillCase> {
+  const problems: string[] = [];
+  const result: KillCase = { at, killed: false, resumed: false, problems };
+  const first = await nightshift(home, spec, runArgs, { [KILL_VAR]: at.type ? `${at.n}:${at.type}` : String(at.n) });
+  result.killed = first.signal === 'SIGKILL';
+  const journals = journalsOf(home);
+  if (journals.size !== 1) {
+    problems.push(`${journals.size} journals after the first process (exit ${first.code ?? first.signal}):\n${first.out}`);
+    return result;
+  }
+  const [runId, killed] = [...journals][0]!;
+  // Which of the journal's records the point names: the Nth, or the Nth of its type.
+  const keys = recordKeys(killed.records);
+  const index = at.type ? keys.indexOf(`${at.type}#${at.n}`) : at.n - 1;
+  const reached = index >= 0 && index < killed.records.length;
+  if (reached) {
+    result.after = recordName(killed.records[index]);
+    result.afterKey = keys[index];
+  }
+  if (result.killed && index !== killed.records.length - 1) {
+    problems.push(`the journal holds ${killed.records.length} records after a kill right after ${pointText(at)} (record ${index + 1})`);
+  }
+  if (!result.killed && reached) {
+    problems.push(`not killed (exit ${first.code ?? first.signal}) although it wrote ${pointText(at)}:\n${first.out}`);
+  }
+  if (killed.bad.length > 0 || killed.torn !== undefined) problems.push(`unreadable journal lines after the kill: ${[...killed.bad, killed.torn].filter(Boolean).join(', ')}`);
+
+  const finishedAlready = killed.records.at(-1)?.type === 'run-finished';
+  if (!finishedAlready) {
+    // No --speed: a resume on the sim runs at the speed the run was started with.
+    const resume = await nightshift(home, { scenario: spec.scenario, seed: spec.seed }, ['resume', runId, '--yes', ...(spec.confirm ?? []).flatMap((c) => ['--confirm', c])]);
+    result.resumed = true;
+    const expectedCode = reference.status === 'succeeded' ? 0 : 1;
+    if (resume.code !== expectedCode) problems.push(`resume exited ${resume.code ?? resume.signal}, not ${expectedCode}:\n${resume.out.split('\n').slice(-15).join('\n')}`);
+  }
+
+  const after = journalsOf(home);
+  const story = after.get(runId)!;
+  if (after.size !== 1) problems.push(`journals: ${[...after.keys()].join(', ')} (the resume started another run)`);
+  if (story.bad.length > 0 || story.torn !== undefined) problems.push(`unreadable journal lines at the end: ${[...story.bad, story.torn].filter(Boolean).join(', ')}`);
+  const last = story.records.at(-1);
+  const status = last?.type === 'run-finished' ? last.status : undefined;
+  if (status !== reference.status) {
+    const why = last?.type === 'run-finished' ? `${last.status}${last.reason ? ` (${last.reason})` : ''}` : `without run-finished (last: ${recordName(last)})`;
+    problems.push(`ended ${why}, not ${reference.status}`);
+  }
+  // The fleet's time only goes forward, across a kill too: a postmortem timeline must not run backwards.
+  for (let i = 1; i < story.records.length; i++) {
+    if (story.records[i]!.vt < story.records[i - 1]!.vt) {
+      problems.push(`fleet time goes back ${story.records[i - 1]!.vt - story.records[i]!.vt} ms at record ${i + 1} (${recordName(story.records[i])}) after ${recordName(story.records[i - 1])}`);
+      break;
+    }
+  }
+
+  const world = readWorld(home, spec);
+  const facts = spec.facts(world, before);
+  if (!isDeepStrictEqual(facts, reference.facts)) problems.push(`world facts ${JSON.stringify(facts)}, uninterrupted: ${JSON.stringify(reference.facts)}`);
+  const effects = spec.effects(world, before);
+  for (const e of duplicates(effects)) problems.push(`effect happened twice: ${e}`);
+  if (!isDeepStrictEqual([...effects].sort(), [...reference.effects].sort())) {
+    problems.push(`effects ${JSON.stringify(effects)}, uninterrupted: ${JSON.stringify(reference.effects)}`);
+  }
+
+  const stateDir = stateDirOf(home);
+  const holder = await new SimLock(lockDirOf(stateDir, spec.scenario, spec.seed, null)).holder(cluster);
+  if (holder) problems.push(`cluster ${cluster} is still locked by run ${holder.runId}`);
+  const sectionLock = `${statePathOf(stateDir, spec.scenario, spec.seed, null)}.lock`;
+  if (existsSync(sectionLock)) problems.push(`the world's section lock ${sectionLock} is left behind`);
+
+  const shown = await show(stateDir, runId);
+  if (!shown.includes(runId)) problems.push(`show ${runId} printed no timeline:\n${shown}`);
+  if (/note: .*(damaged|cut short)/.test(shown)) problems.push(`show ${runId} found damage:\n${shown}`);
+  return result;
+}
+
+/** `nightshift show RUN`, in this process: only the journal is read. */
+async function show(stateDir: string, runId: string): Promise<string> {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  const ctx: CommandContext = {
+    io: { stdout: out, stderr: out, isInteractive: false },
+    loadConfig: async () => ({ stateDir }) as Config,
+    openBackends: () => Promise.reject(new Error('show opens no backends')),
+  };
+  try {
+    return await showCommand(ctx, runId, {});
+  } catch (err) {
+    return `show failed: ${(err as Error).message}\n${text}`;
+  }
+}
