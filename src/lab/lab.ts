@@ -24,6 +24,9 @@ export const LAB_CLUSTER = 'lab';
 export const LAB_REPL_USER = 'repl';
 // A lab-only password on loopback; it is written to the replicas' master.info, like any replication setup.
 const LAB_REPL_PASSWORD = 'lab-repl-only';
+/** The heartbeat writer's account: no SUPER, so read_only stops it on every server but the writable master. */
+const LAB_HEARTBEAT_USER = 'heartbeat';
+const LAB_HEARTBEAT_PASSWORD = 'lab-heartbeat-only';
 export const LAB_HEARTBEAT_TABLE = 'nightshift_lab.heartbeat';
 /** The unit name the lab's service scripts answer to, as systemd's does on Debian. */
 export const LAB_SERVICE_UNIT = 'mariadb';
@@ -37,6 +40,12 @@ export interface LabOptions {
   detached?: boolean;
   /** Bounds every wait (server start, replication catching up). */
   timeoutMs?: number;
+  /**
+   * Run a heartbeat writer (pt-heartbeat --update, once a second, on whichever
+   * server is writable), so lag read from the heartbeat table stays true.
+   * Default: when detached (`lab up`); tests that count transactions go without.
+   */
+  heartbeat?: boolean;
 }
 
 export interface LabNodeState {
@@ -64,6 +73,8 @@ export interface LabState {
   user: string;
   sshPort: number;
   sshdPid: number;
+  /** The heartbeat writer, 0 when the lab runs without one. */
+  heartbeatPid: number;
   nodes: LabNodeState[];
   files: {
     inventory: string;
@@ -125,6 +136,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     user,
     sshPort,
     sshdPid: 0,
+    heartbeatPid: 0,
     nodes,
     files,
     startedAt: new Date().toISOString(),
@@ -150,6 +162,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     ]);
     await lab.setUpReplication(timeoutMs);
     for (const node of nodes) writeServiceScript(bins, node, isRoot);
+    if (opts.heartbeat ?? opts.detached === true) {
+      const script = writeHeartbeatScript(bins, dir, nodes);
+      state.heartbeatPid = startProcess('/bin/sh', [script], join(dir, 'heartbeat.log'), opts.detached).pid!;
+      saveState(state);
+    }
     writeFileSync(files.replPassword, `${LAB_REPL_PASSWORD}\n`, { mode: 0o600 });
     chmodSync(files.replPassword, 0o600);
     await writeInventory(state);
@@ -406,6 +423,33 @@ esac
   chmodSync(node.service, 0o755);
 }
 
+/**
+ * pt-heartbeat --update --utc for the lab: once a second, every server is
+ * asked to stamp the heartbeat row as a user without SUPER, so only a
+ * writable one does; lag then reads true through a switchover, as it would
+ * with pt-heartbeat following the writer record.
+ */
+function writeHeartbeatScript(bins: LabBinaries, dir: string, nodes: LabNodeState[]): string {
+  const file = join(dir, 'heartbeat');
+  const q = shellQuote;
+  const update = `UPDATE ${LAB_HEARTBEAT_TABLE} SET ts = DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'), server_id = @@server_id WHERE id = 1`;
+  writeFileSync(
+    file,
+    `#!/bin/sh
+# Written by \`nightshift lab up\`: the lab's heartbeat writer (${file}).
+export MYSQL_PWD=${q(LAB_HEARTBEAT_PASSWORD)}
+while :; do
+${nodes
+  .map((n) => `  ${q(bins.client)} --no-defaults -h ${n.ip} -P ${n.mysqlPort} -u ${LAB_HEARTBEAT_USER} --connect-timeout=1 -e ${q(update)} 2>/dev/null`)
+  .join('\n')}
+  sleep 1
+done
+`,
+    { mode: 0o755 },
+  );
+  return file;
+}
+
 function startProcess(bin: string, args: string[], logFile: string, detached = false): ChildProcess {
   const fd = openSync(logFile, 'a');
   const child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached });
@@ -522,10 +566,12 @@ export class Lab {
       [
         `CREATE USER '${LAB_REPL_USER}'@'%' IDENTIFIED BY '${LAB_REPL_PASSWORD}'`,
         `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${LAB_REPL_USER}'@'%'`,
+        `CREATE USER '${LAB_HEARTBEAT_USER}'@'%' IDENTIFIED BY '${LAB_HEARTBEAT_PASSWORD}'`,
         'CREATE DATABASE nightshift_lab',
         `CREATE TABLE ${LAB_HEARTBEAT_TABLE} (id INT PRIMARY KEY, ts VARCHAR(26) NOT NULL, server_id INT UNSIGNED NOT NULL)`,
         'CREATE TABLE nightshift_lab.writes (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
         `INSERT INTO ${LAB_HEARTBEAT_TABLE} VALUES (1, DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)`,
+        `GRANT SELECT, UPDATE ON ${LAB_HEARTBEAT_TABLE} TO '${LAB_HEARTBEAT_USER}'@'%'`,
         '',
       ].join(';\n'),
     );
@@ -592,7 +638,7 @@ export function nodePid(state: LabState, node: LabNodeState): number {
 }
 
 async function stopPids(state: LabState): Promise<boolean> {
-  const pids = [state.sshdPid, ...state.nodes.map((n) => nodePid(state, n))].filter((p) => p > 0 && isOurs(p, state.dir));
+  const pids = [state.sshdPid, state.heartbeatPid ?? 0, ...state.nodes.map((n) => nodePid(state, n))].filter((p) => p > 0 && isOurs(p, state.dir));
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGTERM');

@@ -7,7 +7,7 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { clientsFor } from '../../src/backends/engines/clients.js';
 import { createInventoryBackends } from '../../src/backends/inventory/index.js';
 import type { Backends } from '../../src/backends/ports.js';
@@ -21,7 +21,7 @@ import { LAB_HEARTBEAT_TABLE, LAB_SERVICE_UNIT } from '../../src/lab/lab.js';
 import { describeLab, useTestLab } from '../helpers/lab.js';
 
 describeLab('the config `lab up` writes', () => {
-  const fx = useTestLab();
+  const fx = useTestLab({ heartbeat: true });
   let backends: Backends | undefined;
   let config: Config | undefined;
   afterAll(async () => {
@@ -55,6 +55,17 @@ describeLab('the config `lab up` writes', () => {
     expect(clientsFor(m3, { engines: c.engines, target: backends!.target }).service.start(LAB_SERVICE_UNIT)).toBe(
       `${fx.lab.node('m3').service} start ${LAB_SERVICE_UNIT}`,
     );
+  });
+
+  it('the heartbeat writer stamps the row on the writable master only, so lag from the table stays true', async () => {
+    const first = await fx.lab.value('m3', `SELECT ts FROM ${LAB_HEARTBEAT_TABLE}`);
+    await vi.waitFor(async () => expect(await fx.lab.value('m3', `SELECT ts FROM ${LAB_HEARTBEAT_TABLE}`)).not.toBe(first), {
+      timeout: 10_000,
+      interval: 200,
+    });
+    expect(await fx.lab.value('m3', `SELECT server_id FROM ${LAB_HEARTBEAT_TABLE}`)).toBe('1');
+    // Replicas never executed a heartbeat of their own: no errant transaction (domain 0, server ids 2 and 3).
+    for (const r of ['m2', 'm3']) expect(await fx.lab.value(r, 'SELECT @@gtid_binlog_pos')).toMatch(/^0-1-\d+$/);
   });
 
   it('the replication credentials resolve, and m2 connects to m1 with them as repl', async () => {
