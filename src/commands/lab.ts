@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { CommandFailed } from '../errors.js';
-import { defaultLabDir, labStatus, startLab, stopLab } from '../lab/lab.js';
+import { defaultLabDir, LAB_REPL_USER, labStatus, startLab, stopLab } from '../lab/lab.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
 interface LabFlags {
@@ -19,7 +19,7 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
 
   lab
     .command('up')
-    .description('start (or restart from scratch) the lab and write its inventory file')
+    .description('start (or restart from scratch) the lab and write its inventory and config (replication credentials, fence and service commands)')
     .option(...dirOption)
     .option('--ip-prefix <a.b.c>', 'loopback /24 for the nodes (.11, .12, .13)', '127.0.0')
     .action(async (opts: LabFlags) => {
@@ -36,8 +36,10 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
           `lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
           `  sshd      ${s.nodes.map((n) => `${n.ip}:${s.sshPort}`).join(', ')} (pid ${s.sshdPid}, user ${s.user})`,
           ...s.nodes.map((n) => `  ${n.name} ${n.role.padEnd(7)} mariadb ${n.ip}:${n.mysqlPort} (pid ${n.pid})`),
+          `  inventory ${s.files.inventory} (each host's service and fence: ${s.dir}/mN/service)`,
+          `  config    ${s.files.config} (replication user ${LAB_REPL_USER}, password in ${s.files.replPassword}; heartbeat table)`,
           '',
-          'open the console on it:',
+          'open the console on it (the config beside the inventory is read with it):',
           `  nightshift --inventory ${s.files.inventory}`,
           'a shell on a node:',
           `  ssh -F ${s.files.sshConfig} ${s.nodes[0]!.ip}`,

@@ -3,9 +3,10 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type * as z from 'zod';
 import { ConfigError, UsageError } from '../errors.js';
+import { prepareReplicationCredentials } from './credentials.js';
 import { configSchema, type Config } from './schema.js';
 import { lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
 
@@ -30,7 +31,12 @@ export interface LoadOptions {
   cwd?: string;
 }
 
-/** Which file to read: the first that applies; explicit ones must exist. */
+/**
+ * Which file to read: the first that applies; explicit ones must exist. A
+ * `nightshift.yaml` beside the `--inventory` file comes after ./nightshift.yaml
+ * and before the user's own: what a fleet needs (replication credentials,
+ * fences) travels with its inventory, as the lab's does.
+ */
 export function findConfigFile(flags: GlobalFlags, opts: LoadOptions = {}): string | undefined {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
@@ -45,6 +51,10 @@ export function findConfigFile(flags: GlobalFlags, opts: LoadOptions = {}): stri
   }
   const local = resolve(cwd, 'nightshift.yaml');
   if (existsSync(local)) return local;
+  if (flags.inventory !== undefined) {
+    const beside = join(dirname(resolve(cwd, flags.inventory)), 'nightshift.yaml');
+    if (existsSync(beside)) return beside;
+  }
   const xdg = join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'nightshift', 'config.yaml');
   if (existsSync(xdg)) return xdg;
   return undefined;
@@ -57,7 +67,9 @@ export function loadConfig(flags: GlobalFlags, opts: LoadOptions = {}): Config {
     ? parseYamlSource(file, readFileSync(file, 'utf8'), 'the file must be a mapping of keys (for example `refreshSeconds: 5`)')
     : undefined;
   const parsed = validate(source);
-  return applyFlags(parsed, flags, env, file);
+  const config = applyFlags(parsed, flags, env, file);
+  prepareReplicationCredentials(config.clusters, source, env);
+  return config;
 }
 
 function validate(source: YamlSource | undefined): z.output<typeof configSchema> {

@@ -19,6 +19,69 @@ export const commandPrefix = z
     message: 'one command on one line, to which nightshift appends `start UNIT`, `stop UNIT` or `is-active UNIT` (no ;, &, |, <, >, ` or $( )',
   });
 
+/**
+ * A whole command run as it is (a fence), on one line: a newline would make
+ * the plan show one thing and the host run two.
+ */
+export const oneLineCommand = z
+  .string()
+  .trim()
+  .min(1, 'a command, e.g. `sudo systemctl stop mariadb`')
+  .refine((s) => !/[\n\r\0]/.test(s), { message: 'one command on one line' });
+
+/** Who replicas connect as after a switchover or failover: the password from a file or the environment, never the config. */
+export const replicationSchema = z
+  .object({
+    user: z.string().min(1, 'the replication user, e.g. `repl`'),
+    /** An environment variable holding the password; read when a runbook needs it. */
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name (letters, digits and _, not starting with a digit)')
+      .optional(),
+    /** A file holding the password (one line), mode 0600 or stricter; relative to the config file. */
+    passwordFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const given = [r.passwordEnv, r.passwordFile].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: given === 0 ? [] : ['passwordFile'],
+        message:
+          given === 0
+            ? 'name where the password is: passwordEnv (an environment variable) or passwordFile (a 0600 file)'
+            : 'give passwordEnv or passwordFile, not both',
+      });
+    }
+  });
+
+/**
+ * How a dead master is fenced before a replica is promoted: on a static
+ * inventory a command run over SSH on its host (`command`, when a host has no
+ * `fence:` of its own); on AWS the instance is stopped, or isolated in a
+ * security group that allows nothing (`method: isolate`).
+ */
+export const fenceSchema = z
+  .object({
+    command: oneLineCommand.optional(),
+    method: z.enum(['stop', 'isolate']).optional(),
+    /** The security group an isolated instance is left in (isolate only). */
+    securityGroup: z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id, e.g. sg-0123456789abcdef0').optional(),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if (f.method === 'isolate' && !f.securityGroup) {
+      ctx.addIssue({ code: 'custom', path: ['method'], message: 'method isolate needs the security group to leave the instance in (securityGroup: sg-...)' });
+    }
+    if (f.securityGroup && f.method !== 'isolate') {
+      ctx.addIssue({ code: 'custom', path: ['securityGroup'], message: 'a security group is only used by `method: isolate`; add it, or remove securityGroup' });
+    }
+    if (f.command === undefined && f.method === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'say how to fence: `command:` (static inventory) or `method: stop|isolate` (AWS)' });
+    }
+  });
+
 export const clusterOverrideSchema = z
   .object({
     engine: z.enum(['mysql', 'cassandra', 'generic']).optional(),
@@ -36,6 +99,8 @@ export const clusterOverrideSchema = z
     launchTemplate: z.string().optional(),
     /** Subnets a new node may launch in (one per AZ); without them RunInstances places by AZ alone (default VPC only). */
     subnets: z.array(z.string()).optional(),
+    replication: replicationSchema.optional(),
+    fence: fenceSchema.optional(),
   })
   .strict();
 

@@ -70,13 +70,36 @@ export interface Redactor {
   stream(): (line: string) => string;
 }
 
+/** Shorter literals would match ordinary text everywhere. */
+export const MIN_SECRET = 3;
+
+// Secrets learned while running (a replication password read from its file or
+// the environment when a runbook needs it): every redactor, made before or
+// after, hides them for the rest of the process.
+const learned = new Set<string>();
+
+/** Adds a secret for every redactor of this process; one too short to tell from ordinary text is refused. */
+export function registerSecret(secret: string): void {
+  if (secret.length < MIN_SECRET) throw new Error(`a secret shorter than ${MIN_SECRET} characters cannot be redacted`);
+  learned.add(secret);
+}
+
 export function createRedactor(secrets: readonly string[] = []): Redactor {
-  // Longest first, so a secret that contains another is replaced whole.
-  const literals = [...new Set(secrets.filter((s) => s.length >= 3))].sort((a, b) => b.length - a.length);
+  const own = [...secrets];
+  let known = -1;
+  let literals: string[] = [];
+  const current = (): string[] => {
+    if (known !== learned.size) {
+      known = learned.size;
+      // Longest first, so a secret that contains another is replaced whole.
+      literals = [...new Set([...own, ...learned].filter((s) => s.length >= MIN_SECRET))].sort((a, b) => b.length - a.length);
+    }
+    return literals;
+  };
 
   const text = (value: string): string => {
     let out = value;
-    for (const secret of literals) out = out.split(secret).join(REDACTED);
+    for (const secret of current()) out = out.split(secret).join(REDACTED);
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     out = out.split('\n').map(redactByLine).join('\n');
     // An opening PEM line without its end in the same text: cut from there on.

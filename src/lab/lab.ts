@@ -11,19 +11,25 @@
 // where every host runs its own server: no per-node client command needed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { shellQuote } from '../backends/engines/shell-quote.js';
 import { findLabBinaries, type LabBinaries } from './binaries.js';
 
 export const LAB_CLUSTER = 'lab';
 export const LAB_REPL_USER = 'repl';
 // A lab-only password on loopback; it is written to the replicas' master.info, like any replication setup.
 const LAB_REPL_PASSWORD = 'lab-repl-only';
+/** The heartbeat writer's account: no SUPER, so read_only stops it on every server but the writable master. */
+const LAB_HEARTBEAT_USER = 'heartbeat';
+const LAB_HEARTBEAT_PASSWORD = 'lab-heartbeat-only';
 export const LAB_HEARTBEAT_TABLE = 'nightshift_lab.heartbeat';
+/** The unit name the lab's service scripts answer to, as systemd's does on Debian. */
+export const LAB_SERVICE_UNIT = 'mariadb';
 
 export interface LabOptions {
   /** Where everything lives (default ./.lab). */
@@ -34,6 +40,12 @@ export interface LabOptions {
   detached?: boolean;
   /** Bounds every wait (server start, replication catching up). */
   timeoutMs?: number;
+  /**
+   * Run a heartbeat writer (pt-heartbeat --update, once a second, on whichever
+   * server is writable), so lag read from the heartbeat table stays true.
+   * Default: when detached (`lab up`); tests that count transactions go without.
+   */
+  heartbeat?: boolean;
 }
 
 export interface LabNodeState {
@@ -45,6 +57,11 @@ export interface LabNodeState {
   socket: string;
   datadir: string;
   errorLog: string;
+  /** mariadbd's own pid file: the truth once a service script has restarted it. */
+  pidFile: string;
+  /** This node's service manager (`<it> start|stop|is-active mariadb`), run over ssh. */
+  service: string;
+  /** The pid at `lab up`; see pidFile. */
   pid: number;
 }
 
@@ -56,6 +73,8 @@ export interface LabState {
   user: string;
   sshPort: number;
   sshdPid: number;
+  /** The heartbeat writer, 0 when the lab runs without one. */
+  heartbeatPid: number;
   nodes: LabNodeState[];
   files: {
     inventory: string;
@@ -65,6 +84,10 @@ export interface LabState {
     hostKey: string;
     sshdConfig: string;
     sshdLog: string;
+    /** The nightshift config beside the inventory (replication credentials, heartbeat table). */
+    config: string;
+    /** The replication password, mode 0600. */
+    replPassword: string;
   };
   startedAt: string;
 }
@@ -100,6 +123,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       socket: join(dir, name, 'mysqld.sock'),
       datadir: join(dir, name, 'data'),
       errorLog: join(dir, name, 'error.log'),
+      pidFile: join(dir, name, 'mysqld.pid'),
+      service: join(dir, name, 'service'),
       pid: 0,
     };
   });
@@ -111,6 +136,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     user,
     sshPort,
     sshdPid: 0,
+    heartbeatPid: 0,
     nodes,
     files,
     startedAt: new Date().toISOString(),
@@ -135,7 +161,16 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       ...nodes.map((n) => lab.waitForServer(n, timeoutMs)),
     ]);
     await lab.setUpReplication(timeoutMs);
+    for (const node of nodes) writeServiceScript(bins, node, isRoot);
+    if (opts.heartbeat ?? opts.detached === true) {
+      const script = writeHeartbeatScript(bins, dir, nodes);
+      state.heartbeatPid = startProcess('/bin/sh', [script], join(dir, 'heartbeat.log'), opts.detached).pid!;
+      saveState(state);
+    }
+    writeFileSync(files.replPassword, `${LAB_REPL_PASSWORD}\n`, { mode: 0o600 });
+    chmodSync(files.replPassword, 0o600);
     await writeInventory(state);
+    await writeConfig(state);
     return lab;
   } catch (err) {
     await lab.stop();
@@ -282,6 +317,8 @@ async function writeSshFiles(
     hostKey,
     sshdConfig,
     sshdLog,
+    config: join(dir, 'nightshift.yaml'),
+    replPassword: join(dir, 'repl.password'),
   };
 }
 
@@ -306,7 +343,7 @@ function mariadbdArgs(node: LabNodeState, isRoot: boolean): string[] {
     `--socket=${node.socket}`,
     `--bind-address=${node.ip}`,
     `--port=${node.mysqlPort}`,
-    `--pid-file=${join(node.datadir, '..', 'mysqld.pid')}`,
+    `--pid-file=${node.pidFile}`,
     `--log-error=${node.errorLog}`,
     `--tmpdir=${join(node.datadir, '..')}`,
     `--server-id=${node.serverId}`,
@@ -319,6 +356,98 @@ function mariadbdArgs(node: LabNodeState, isRoot: boolean): string[] {
     ...(node.role === 'replica' ? ['--read-only'] : []),
     ...(isRoot ? ['--user=root'] : []),
   ];
+}
+
+/**
+ * `mN/service start|stop|is-active mariadb`: the node's service manager, as
+ * systemctl is on a real host, run over the lab's sshd as the lab user. stop
+ * waits for mariadbd to exit (a fence must not return while it can still
+ * write); start returns once the server answers. A restarted server comes
+ * back read-only, as production configs have it, so a fenced master that
+ * returns is never a second writer.
+ */
+function writeServiceScript(bins: LabBinaries, node: LabNodeState, isRoot: boolean): void {
+  const args = mariadbdArgs({ ...node, role: 'replica' }, isRoot).map(shellQuote).join(' ');
+  const q = shellQuote;
+  const script = `#!/bin/sh
+# Written by \`nightshift lab up\`: ${node.name}'s mariadbd as a service, for the
+# inventory's \`service:\` and \`fence:\`. Usage: service start|stop|is-active ${LAB_SERVICE_UNIT}
+verb=$1
+unit=\${2%.service}
+case "$unit" in
+  mariadb|mysql|mysqld) ;;
+  *) echo "Unit \${2:-(none)}.service not found on ${node.name}." >&2; exit 5 ;;
+esac
+pidfile=${q(node.pidFile)}
+marker=${q(`--datadir=${node.datadir}`)}
+# Ours only if its command line names this node's datadir: a pid may be reused.
+alive() { [ -n "$1" ] && { tr '\\0' '\\n' <"/proc/$1/cmdline"; } 2>/dev/null | grep -qxF -- "$marker"; }
+current() { [ -s "$pidfile" ] && pid=$(cat "$pidfile") && alive "$pid"; }
+answers() { ${q(bins.client)} --socket=${q(node.socket)} --batch -e 'SELECT 1' >/dev/null 2>&1; }
+case "$verb" in
+  is-active)
+    if current; then echo active; exit 0; fi
+    echo inactive; exit 3 ;;
+  stop)
+    if ! current; then echo "${node.name}: mariadbd is not running"; exit 0; fi
+    kill -TERM "$pid"
+    i=0
+    while alive "$pid"; do
+      i=$((i + 1))
+      # As systemd does after TimeoutStopSec: a fence cannot leave it half-stopped.
+      [ "$i" -eq 300 ] && kill -KILL "$pid" 2>/dev/null
+      [ "$i" -ge 400 ] && { echo "${node.name}: mariadbd (pid $pid) did not stop" >&2; exit 1; }
+      sleep 0.1
+    done
+    echo "${node.name}: mariadbd (pid $pid) stopped" ;;
+  start)
+    if current && answers; then echo "${node.name}: mariadbd already running (pid $pid)"; exit 0; fi
+    # Its own session, every descriptor redirected: it outlives this ssh channel.
+    setsid ${q(bins.mariadbd)} ${args} >>${q(join(node.datadir, '..', 'stdout.log'))} 2>&1 </dev/null &
+    child=$!
+    i=0
+    until answers; do
+      i=$((i + 1))
+      if ! kill -0 "$child" 2>/dev/null || [ "$i" -ge 600 ]; then
+        echo "${node.name}: mariadbd did not start: $(tail -n 5 ${q(node.errorLog)} | tr '\\n' ' ')" >&2
+        exit 1
+      fi
+      sleep 0.1
+    done
+    echo "${node.name}: mariadbd started (pid $child, read-only)" ;;
+  *)
+    echo "usage: $0 start|stop|is-active ${LAB_SERVICE_UNIT}" >&2; exit 2 ;;
+esac
+`;
+  writeFileSync(node.service, script, { mode: 0o755 });
+  chmodSync(node.service, 0o755);
+}
+
+/**
+ * pt-heartbeat --update --utc for the lab: once a second, every server is
+ * asked to stamp the heartbeat row as a user without SUPER, so only a
+ * writable one does; lag then reads true through a switchover, as it would
+ * with pt-heartbeat following the writer record.
+ */
+function writeHeartbeatScript(bins: LabBinaries, dir: string, nodes: LabNodeState[]): string {
+  const file = join(dir, 'heartbeat');
+  const q = shellQuote;
+  const update = `UPDATE ${LAB_HEARTBEAT_TABLE} SET ts = DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'), server_id = @@server_id WHERE id = 1`;
+  writeFileSync(
+    file,
+    `#!/bin/sh
+# Written by \`nightshift lab up\`: the lab's heartbeat writer (${file}).
+export MYSQL_PWD=${q(LAB_HEARTBEAT_PASSWORD)}
+while :; do
+${nodes
+  .map((n) => `  ${q(bins.client)} --no-defaults -h ${n.ip} -P ${n.mysqlPort} -u ${LAB_HEARTBEAT_USER} --connect-timeout=1 -e ${q(update)} 2>/dev/null`)
+  .join('\n')}
+  sleep 1
+done
+`,
+    { mode: 0o755 },
+  );
+  return file;
 }
 
 function startProcess(bin: string, args: string[], logFile: string, detached = false): ChildProcess {
@@ -354,11 +483,32 @@ async function writeInventory(state: LabState): Promise<void> {
       az: `lab-${String.fromCharCode(96 + n.serverId)}`,
       role: n.role,
       tags: { lab: 'true' },
+      service: shellQuote(n.service),
+      fence: `${shellQuote(n.service)} stop ${LAB_SERVICE_UNIT}`,
     })),
   };
   await writeFile(
     state.files.inventory,
     `# Written by \`nightshift lab up\`. Open the console on it:\n#   nightshift --inventory ${state.files.inventory}\n` +
+      `# (nightshift.yaml beside it is read as the config, unless ./nightshift.yaml or --config says otherwise)\n` +
+      stringify(doc),
+  );
+}
+
+/** The config a runbook needs on the lab, beside the inventory, where --inventory finds it. */
+async function writeConfig(state: LabState): Promise<void> {
+  const doc = {
+    engines: { heartbeatTable: LAB_HEARTBEAT_TABLE },
+    clusters: {
+      [state.cluster]: {
+        replication: { user: LAB_REPL_USER, passwordFile: 'repl.password' },
+      },
+    },
+  };
+  await writeFile(
+    state.files.config,
+    `# Written by \`nightshift lab up\`: read for --inventory ${state.files.inventory}\n` +
+      `# (fences and service commands are per host, in the inventory).\n` +
       stringify(doc),
   );
 }
@@ -416,10 +566,12 @@ export class Lab {
       [
         `CREATE USER '${LAB_REPL_USER}'@'%' IDENTIFIED BY '${LAB_REPL_PASSWORD}'`,
         `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${LAB_REPL_USER}'@'%'`,
+        `CREATE USER '${LAB_HEARTBEAT_USER}'@'%' IDENTIFIED BY '${LAB_HEARTBEAT_PASSWORD}'`,
         'CREATE DATABASE nightshift_lab',
         `CREATE TABLE ${LAB_HEARTBEAT_TABLE} (id INT PRIMARY KEY, ts VARCHAR(26) NOT NULL, server_id INT UNSIGNED NOT NULL)`,
         'CREATE TABLE nightshift_lab.writes (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
         `INSERT INTO ${LAB_HEARTBEAT_TABLE} VALUES (1, DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)`,
+        `GRANT SELECT, UPDATE ON ${LAB_HEARTBEAT_TABLE} TO '${LAB_HEARTBEAT_USER}'@'%'`,
         '',
       ].join(';\n'),
     );
@@ -455,6 +607,11 @@ export class Lab {
   async stop(): Promise<void> {
     await stopPids(this.state);
   }
+
+  /** This node's mariadbd pid now (after a service restart, not the one `lab up` started). */
+  pidOf(nodeName: string): number {
+    return nodePid(this.state, this.node(nodeName));
+  }
 }
 
 /** Stops the lab recorded in `dir`, if any; true when something was running. */
@@ -469,8 +626,19 @@ export async function stopLab(dir: string): Promise<boolean> {
   return stopPids(state);
 }
 
+/** A node's mariadbd now: the pid file its service script's restart left, else the one `lab up` started. */
+export function nodePid(state: LabState, node: LabNodeState): number {
+  try {
+    const pid = Number(readFileSync(node.pidFile ?? join(state.dir, node.name, 'mysqld.pid'), 'utf8').trim());
+    if (pid > 0 && isOurs(pid, state.dir)) return pid;
+  } catch {
+    /* no pid file: stopped, or never started */
+  }
+  return node.pid;
+}
+
 async function stopPids(state: LabState): Promise<boolean> {
-  const pids = [state.sshdPid, ...state.nodes.map((n) => n.pid)].filter((p) => p > 0 && isOurs(p, state.dir));
+  const pids = [state.sshdPid, state.heartbeatPid ?? 0, ...state.nodes.map((n) => nodePid(state, n))].filter((p) => p > 0 && isOurs(p, state.dir));
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGTERM');
@@ -529,7 +697,10 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     dir: state.dir,
     state,
     sshd: sshdUp ? 'up' : 'down',
-    nodes: state.nodes.map((n) => ({ name: n.name, role: n.role, pid: n.pid, process: isOurs(n.pid, state.dir) ? 'up' : 'down' })),
+    nodes: state.nodes.map((n) => {
+      const pid = nodePid(state, n);
+      return { name: n.name, role: n.role, pid, process: isOurs(pid, state.dir) ? ('up' as const) : ('down' as const) };
+    }),
   };
 }
 

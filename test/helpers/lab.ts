@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { createSshShell, type SshShell } from '../../src/backends/ssh/index.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import type { Instance } from '../../src/domain/types.js';
-import { startLab, type Lab } from '../../src/lab/lab.js';
+import { startLab, type Lab, type LabOptions } from '../../src/lab/lab.js';
 
 
 /**
@@ -63,9 +63,9 @@ export function labInstance(lab: Lab, name: string): Instance {
   };
 }
 
-export async function startTestLab(): Promise<LabFixture> {
+export async function startTestLab(opts: Pick<LabOptions, 'heartbeat'> = {}): Promise<LabFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'ns-lab-'));
-  const lab = await startLab({ dir, ipPrefix: randomPrefix(), timeoutMs: 90_000 });
+  const lab = await startLab({ dir, ipPrefix: randomPrefix(), timeoutMs: 90_000, ...opts });
   const config = labConfig(lab);
   const shell = createSshShell(config);
   return {
@@ -87,12 +87,12 @@ export async function startTestLab(): Promise<LabFixture> {
  * cannot start, every test that touches it FAILS with the reason (rather
  * than vitest reporting the tests as skipped after a failed hook).
  */
-export function useTestLab(): LabFixture {
+export function useTestLab(opts: Pick<LabOptions, 'heartbeat'> = {}): LabFixture {
   let fixture: LabFixture | undefined;
   let failure: unknown;
   beforeAll(async () => {
     try {
-      fixture = await startTestLab();
+      fixture = await startTestLab(opts);
     } catch (err) {
       failure = err;
     }

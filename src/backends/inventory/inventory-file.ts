@@ -22,12 +22,13 @@
 //       mysqlClient: sudo mysql
 //       nodetool: /opt/cassandra/bin/nodetool
 //       service: sudo systemctl   # default: engines.serviceCommand from the config
+//       fence: sudo systemctl stop mariadb   # failover runs it here when this master is dead but reachable
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { lineOf, parseYamlSource } from '../../config/yaml-source.js';
 import * as z from 'zod';
-import { commandPrefix } from '../../config/schema.js';
+import { commandPrefix, oneLineCommand } from '../../config/schema.js';
 import { ConfigError } from '../../errors.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit');
@@ -51,6 +52,8 @@ export const inventoryHostSchema = z
     nodetool: z.string().min(1).optional(),
     /** The service manager on this host (`sudo systemctl`, `systemctl --user`): nightshift appends start|stop|is-active UNIT. */
     service: commandPrefix.optional(),
+    /** What fences this host when it is a dead master (a whole command, run as it is); default: clusters.C.fence.command. */
+    fence: oneLineCommand.optional(),
   })
   .strict();
 

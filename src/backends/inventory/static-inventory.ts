@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { FENCE_TAG } from '../../config/fence.js';
 import type { ClusterRef, EngineKind, Instance } from '../../domain/types.js';
 import { MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG } from '../engines/clients.js';
 import type { Discovery, Inventory } from '../ports.js';
@@ -65,6 +66,7 @@ export class StaticInventory implements Inventory {
       ...(h.mysqlClient ? { [MYSQL_CLIENT_TAG]: h.mysqlClient } : {}),
       ...(h.nodetool ? { [NODETOOL_TAG]: h.nodetool } : {}),
       ...(h.service ? { [SERVICE_TAG]: h.service } : {}),
+      ...(h.fence ? { [FENCE_TAG]: h.fence } : {}),
       ...(overlay?.set ?? {}),
     };
     for (const k of overlay?.deleted ?? []) delete tags[k];
