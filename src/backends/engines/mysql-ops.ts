@@ -285,10 +285,17 @@ export function waitForGtidSql(t: MysqlTarget, gtid: string, timeoutSeconds: num
  * position; MySQL: WAIT_FOR_EXECUTED_GTID_SET on a set), up to
  * `timeoutSeconds` on the server. A timeout is an outcome, not an error.
  */
-export async function waitForGtid(shell: Shell, t: MysqlTarget, gtid: string, timeoutSeconds: number, opts: OpOptions & { now?: () => number } = {}): Promise<GtidWaitOutcome> {
+export async function waitForGtid(
+  shell: Shell,
+  t: MysqlTarget,
+  gtid: string,
+  timeoutSeconds: number,
+  /** `clock`: the fleet's (the simulated one is virtual), for waitedMs. */
+  opts: OpOptions & { clock?: { now(): number } } = {},
+): Promise<GtidWaitOutcome> {
   const op = `wait for GTID ${gtid}`;
   const sql = waitForGtidSql(t, gtid, timeoutSeconds);
-  const now = opts.now ?? Date.now;
+  const now = opts.clock ? () => opts.clock!.now() : Date.now;
   const started = now();
   // The exec outlives the server's own wait, so the server's answer, not the channel, says "timed out".
   const out = await runSql(shell, t, { sql, op, readOnly: true }, opts, Math.ceil(timeoutSeconds) * 1000 + DEFAULT_TIMEOUT_MS);

@@ -150,6 +150,23 @@ describe.each(VARIANTS)('MySQL operations on simulated %s', (_label, flavour, ve
     expect(plan).not.toContain(PASSWORD);
   });
 
+  it('in a failover: with the master dead and the IO thread stopped, waits for the relay log on the retrieved position', async () => {
+    const { b, shell, master, r1, target } = await clusterOf(flavour, version);
+    const t1 = await target(r1);
+    b.world.inject({ kind: 'lag', node: r1.id, seconds: 20 });
+    b.world.advance(30_000);
+    b.world.inject({ kind: 'stop-mysqld', node: master.id });
+    await stopIoThread(shell, t1);
+    const facts = await probeMysql(b, r1);
+    const retrieved = facts.replica!.gtidRetrieved!;
+    expect(retrieved).not.toBe('');
+    // Behind what it has retrieved: it applies its relay log with the master gone.
+    const outcome = await whileTimePasses(b, waitForGtid(shell, t1, retrieved, 60, { clock: b.world }));
+    expect(outcome.reached).toBe(true);
+    if (outcome.reached) expect(outcome.waitedMs).toBeGreaterThan(0);
+    expect((await probeMysql(b, r1)).gtidExecuted).not.toBe(facts.gtidExecuted);
+  });
+
   it('kills the application connections and leaves replication and its own alone', async () => {
     const { b, shell, master, target } = await clusterOf(flavour, version);
     const t = await target(master);
