@@ -321,6 +321,15 @@ export interface RepointSpec {
    * otherwise the new master would send them back to it.
    */
   wasMaster?: boolean;
+  /** Replicate over TLS (`SOURCE_SSL=1` / `MASTER_SSL=1`); the server must have a certificate. */
+  tls?: boolean;
+  /**
+   * MySQL only: fetch the source's RSA key for the password exchange
+   * (`GET_SOURCE_PUBLIC_KEY=1`). MySQL 8's default caching_sha2_password
+   * refuses a replica that never connected before (an old master) over a
+   * plain connection unless it has this or `tls`.
+   */
+  getSourcePublicKey?: boolean;
 }
 
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^[0-9a-fA-F:]+$/;
@@ -344,8 +353,10 @@ function repointStatements(t: MysqlTarget, spec: RepointSpec, password: string, 
   if (isMaria && spec.gtidStrictMode !== undefined) statements.push(`SET GLOBAL gtid_strict_mode=${spec.gtidStrictMode ? 1 : 0}`);
   if (isMaria && spec.wasMaster) statements.push(`SET GLOBAL gtid_slave_pos=${binlogPos === undefined ? '@@gtid_binlog_pos' : sqlString(binlogPos)}`);
   const position = isMaria ? 'MASTER_USE_GTID=slave_pos' : `${o}AUTO_POSITION=1`;
+  let extra = spec.tls === undefined ? '' : `, ${o}SSL=${spec.tls ? 1 : 0}`;
+  if (!isMaria && spec.getSourcePublicKey !== undefined) extra += `, GET_${o}PUBLIC_KEY=${spec.getSourcePublicKey ? 1 : 0}`;
   statements.push(
-    `${w.changeSource} ${o}HOST=${sqlString(spec.host)}, ${o}PORT=${spec.port}, ${o}USER=${sqlString(spec.user)}, ${o}PASSWORD=${password}, ${position}`,
+    `${w.changeSource} ${o}HOST=${sqlString(spec.host)}, ${o}PORT=${spec.port}, ${o}USER=${sqlString(spec.user)}, ${o}PASSWORD=${password}, ${position}${extra}`,
     `START ${w.replica}`,
   );
   return statements;

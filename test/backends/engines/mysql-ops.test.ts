@@ -220,6 +220,19 @@ describe('statement words by version', () => {
     expect(replicationWords({ flavour: 'mysql', version: '8.4.2' })).toMatchObject({ replica: 'REPLICA', option: 'SOURCE_' });
   });
 
+  it('asks for TLS and (MySQL) the source public key only when told, in the words of the version', async () => {
+    const { b, shell, master, r1, target } = await clusterOf('mysql', /^8\.4/);
+    const t = await target(r1);
+    const spec = { host: '10.0.0.9', port: 3306, user: 'repl', password: PASSWORD };
+    expect(describeRepoint(t, spec)).not.toMatch(/SSL|PUBLIC_KEY/);
+    expect(describeRepoint(t, { ...spec, tls: true, getSourcePublicKey: true })).toContain('SOURCE_AUTO_POSITION=1, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1');
+    expect(describeRepoint({ ...t, server: { flavour: 'mysql', version: '8.0.21' } }, { ...spec, getSourcePublicKey: true })).toContain('MASTER_AUTO_POSITION=1, GET_MASTER_PUBLIC_KEY=1');
+    expect(describeRepoint({ ...t, server: { flavour: 'mariadb', version: '10.11.9-MariaDB' } }, { ...spec, tls: true, getSourcePublicKey: true })).toMatch(/MASTER_USE_GTID=slave_pos, MASTER_SSL=1; START SLAVE\)$/);
+    // The simulated 8.4 takes them.
+    await repoint(shell, t, { ...spec, host: master.privateIp, tls: true, getSourcePublicKey: true });
+    expect((await probeMysql(b, r1)).replica).toMatchObject({ sourceHost: master.privateIp, ioThread: 'Yes' });
+  });
+
   it('refuses a repoint spec that would put unvalidated text into SQL', async () => {
     const { master, target } = await clusterOf('mariadb');
     const t = await target(master);
