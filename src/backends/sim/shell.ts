@@ -175,8 +175,12 @@ export class SimShell implements Shell {
         }
       } else if (CLIENT_OPTIONS_WITH_ARG.has(a)) i++;
     }
-    // Without -e the client reads its statements from stdin, as the real one does (and runs none when it is empty).
-    if (script === undefined) script = ctx.stdin ?? '';
+    // Without -e the client reads its statements from stdin, as the real one does. With none
+    // given, the channel's stdin stays open and the client waits on it until the command's limit.
+    if (script === undefined) {
+      if (ctx.stdin === undefined) return ctx.sleepUntil(Infinity).then(() => ({ code: 0, stdout: '', stderr: '' }));
+      script = ctx.stdin;
+    }
     if (script.trim() === '') return { code: 0, stdout: '', stderr: '' };
     return runSql(this.world, target, script, { ctx, skipColumnNames, ...(force ? { force } : {}) });
   }

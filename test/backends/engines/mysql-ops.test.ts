@@ -267,7 +267,15 @@ describe('simulated mysql client input', () => {
     const { b, master } = await clusterOf('mariadb');
     const res = await b.shell.exec(master, 'mysql --batch', { stdin: 'SELECT 1 AS one;\nSELECT 2 AS two;\n' });
     expect(res).toMatchObject({ code: 0, stdout: 'one\n1\ntwo\n2\n' });
-    expect(await b.shell.exec(master, 'mysql --batch')).toMatchObject({ code: 0, stdout: '' });
+    expect(await b.shell.exec(master, 'mysql --batch', { stdin: '' })).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('waits on an open stdin until the command limit when given none, as over ssh', async () => {
+    const { b, master } = await clusterOf('mariadb');
+    const res = whileTimePasses(b, b.shell.exec(master, 'mysql --batch', { timeoutMs: 5_000 }).catch((e: unknown) => e));
+    const err = await res;
+    expect(err).toMatchObject({ name: 'TimeoutError' });
+    expect((err as Error).message).toMatch(/timed out after 5000 ms/);
   });
 
   it('goes on past a failed statement with --force and exits 1', async () => {
