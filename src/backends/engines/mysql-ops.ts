@@ -85,8 +85,11 @@ function versionAtLeast(version: string, major: number, minor: number, patch: nu
 // ---------------------------------------------------------------- running SQL
 
 const DEFAULT_TIMEOUT_MS = 15_000;
-/** Client errors that mean the server was not reached: nothing ran. */
-const UNREACHED = new Set([2002, 2003, 2005, 2006, 2013]);
+/**
+ * Client errors that mean the server was not reached: nothing ran. Not 2006
+ * or 2013 (gone away, lost during the query): a statement may have run.
+ */
+const UNREACHED = new Set([2002, 2003, 2005]);
 
 interface Run {
   /** SQL to run; its result sets are split by marker SELECTs. */
@@ -95,6 +98,8 @@ interface Run {
   /** Sent on stdin instead of the command line (it holds a secret). */
   viaStdin?: boolean;
   readOnly?: boolean;
+  /** Never in an error message: the server quotes a statement back ("near '…'"), password and all. */
+  secrets?: string[];
 }
 
 /** Runs SQL on the target; resolves with stdout, or rejects with a MysqlOpError. */
@@ -111,7 +116,7 @@ async function runSql(shell: Shell, t: MysqlTarget, run: Run, opts: OpOptions, d
     });
   } catch (err) {
     if (opts.signal?.aborted) throw err;
-    const why = (err as Error).message;
+    const why = redact((err as Error).message, run.secrets);
     const code = (err as { code?: unknown }).code;
     // A timeout or a dropped channel leaves a mutating statement's outcome unknown: not transient, the step's isDone decides.
     const transient = typeof code === 'string' && /^(connect|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH)$/.test(code);
@@ -121,8 +126,14 @@ async function runSql(shell: Shell, t: MysqlTarget, run: Run, opts: OpOptions, d
   const line = res.stderr.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
   const m = /^ERROR (\d+) \(([0-9A-Z]{5})\)/.exec(line);
   const info = m ? { code: Number(m[1]), sqlState: m[2]! } : undefined;
-  const why = line || `exit code ${res.code ?? res.signal}`;
+  const why = redact(line, run.secrets) || `exit code ${res.code ?? res.signal}`;
   throw new MysqlOpError(`${node.name}: ${run.op} failed: ${why}${hint(info, t)}`, node.name, run.op, info, info !== undefined && UNREACHED.has(info.code));
+}
+
+function redact(text: string, secrets: string[] | undefined): string {
+  let out = text;
+  for (const secret of secrets ?? []) if (secret) out = out.split(secret).join('[redacted]');
+  return out;
 }
 
 /** The next thing to type, for the refusals an operator can act on. */
@@ -382,7 +393,9 @@ export async function repoint(shell: Shell, t: MysqlTarget, spec: RepointSpec, o
     binlogPos = gtidForWait(t, sectionRows(t, op, out, 'pos')[0]?.get('pos') ?? '');
   }
   const sql = repointStatements(t, spec, sqlString(spec.password), binlogPos).join(';\n');
-  await runSql(shell, t, { sql, op: `repoint to ${spec.host}:${spec.port}`, viaStdin: true }, opts);
+  // Quoted too, as the server would echo it back in an error.
+  const secrets = [spec.password, sqlString(spec.password).slice(1, -1)];
+  await runSql(shell, t, { sql, op: `repoint to ${spec.host}:${spec.port}`, viaStdin: true, secrets }, opts);
 }
 
 // ---------------------------------------------------------------- client connections

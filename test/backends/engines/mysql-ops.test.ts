@@ -233,6 +233,17 @@ describe('statement words by version', () => {
     expect((await probeMysql(b, r1)).replica).toMatchObject({ sourceHost: master.privateIp, ioThread: 'Yes' });
   });
 
+  it('keeps the password out of the error when the server quotes the statement back', async () => {
+    const { shell, r1, target } = await clusterOf('mysql', /^8\.4/);
+    // 8.4 has no CHANGE MASTER (8.0.22 still says it): the server refuses, quoting the statement, password and all.
+    const t = { ...(await target(r1)), server: { flavour: 'mysql' as const, version: '8.0.22' } };
+    const err = await repoint(shell, t, { host: '10.0.0.9', port: 3306, user: 'repl', password: PASSWORD }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MysqlOpError);
+    expect((err as MysqlOpError).mysql?.code).toBe(1064);
+    expect((err as Error).message).toMatch(/repoint to 10\.0\.0\.9:3306 failed: ERROR 1064/);
+    expect((err as Error).message).not.toContain(PASSWORD);
+  });
+
   it('refuses a repoint spec that would put unvalidated text into SQL', async () => {
     const { master, target } = await clusterOf('mariadb');
     const t = await target(master);
