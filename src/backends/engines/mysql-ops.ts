@@ -202,7 +202,7 @@ export function readOnlySql(t: MysqlTarget, isOn: boolean, timeoutMs = DEFAULT_T
 /** Makes the server read-only (on) or writable (off); resolves with the state it then reports. */
 export async function setReadOnly(shell: Shell, t: MysqlTarget, isOn: boolean, opts: OpOptions = {}): Promise<ReadOnlyState> {
   const op = `set read_only=${isOn ? 'ON' : 'OFF'}`;
-  const sql = `${readOnlySql(t, isOn, opts.timeoutMs)}; ${readOnlySelect(t.server.flavour)}`;
+  const sql = opSql(t, { kind: 'set-read-only', isOn }, opts.timeoutMs);
   const state = parseReadOnly(t, op, await runSql(shell, t, { sql, op }, opts));
   const isHeld = isOn ? state.readOnly && state.superReadOnly !== false : !state.readOnly && !state.superReadOnly;
   if (!isHeld) throw new MysqlOpError(`${t.node.name}: ${op}: the server still reports ${describeReadOnly(state)}`, t.node.name, op);
@@ -241,28 +241,65 @@ export function promoteSql(t: MysqlTarget, timeoutMs?: number): string {
 
 /** Stops the IO thread only (failover: no more relay log, the SQL thread applies what is there). */
 export async function stopIoThread(shell: Shell, t: MysqlTarget, opts: OpOptions = {}): Promise<void> {
-  await runSql(shell, t, { sql: stopIoThreadSql(t), op: 'stop the IO thread' }, opts);
+  await runSql(shell, t, { sql: opSql(t, { kind: 'stop-io-thread' }), op: 'stop the IO thread' }, opts);
 }
 
 export async function stopReplica(shell: Shell, t: MysqlTarget, opts: OpOptions = {}): Promise<void> {
-  await runSql(shell, t, { sql: stopReplicaSql(t), op: 'stop replication' }, opts);
+  await runSql(shell, t, { sql: opSql(t, { kind: 'stop-replica' }), op: 'stop replication' }, opts);
 }
 
 export async function startReplica(shell: Shell, t: MysqlTarget, opts: OpOptions = {}): Promise<void> {
-  await runSql(shell, t, { sql: startReplicaSql(t), op: 'start replication' }, opts);
+  await runSql(shell, t, { sql: opSql(t, { kind: 'start-replica' }), op: 'start replication' }, opts);
 }
 
 export async function resetReplicaAll(shell: Shell, t: MysqlTarget, opts: OpOptions = {}): Promise<void> {
-  await runSql(shell, t, { sql: resetReplicaAllSql(t), op: 'reset replication' }, opts);
+  await runSql(shell, t, { sql: opSql(t, { kind: 'reset-replica-all' }), op: 'reset replication' }, opts);
 }
 
 /** Stop and forget replication, then writable; resolves with the read-only state the server then reports. */
 export async function promote(shell: Shell, t: MysqlTarget, opts: OpOptions = {}): Promise<ReadOnlyState> {
   const op = 'promote';
-  const sql = `${promoteSql(t, opts.timeoutMs)}; ${readOnlySelect(t.server.flavour)}`;
+  const sql = opSql(t, { kind: 'promote' }, opts.timeoutMs);
   const state = parseReadOnly(t, op, await runSql(shell, t, { sql, op }, opts));
   if (state.readOnly || state.superReadOnly) throw new MysqlOpError(`${t.node.name}: ${op}: the server still reports ${describeReadOnly(state)}`, t.node.name, op);
   return state;
+}
+
+// ---------------------------------------------------------------- plans
+
+/** The operations whose whole SQL is known before they run (repoint: describeRepoint). */
+export type MysqlOp =
+  | { kind: 'set-read-only'; isOn: boolean }
+  | { kind: 'stop-io-thread' }
+  | { kind: 'stop-replica' }
+  | { kind: 'start-replica' }
+  | { kind: 'reset-replica-all' }
+  | { kind: 'promote' }
+  | { kind: 'wait-for-gtid'; gtid: string; timeoutSeconds: number };
+
+/** The SQL an operation sends, read-backs included: what runs is what the plan shows. */
+export function opSql(t: MysqlTarget, op: MysqlOp, timeoutMs?: number): string {
+  switch (op.kind) {
+    case 'set-read-only':
+      return `${readOnlySql(t, op.isOn, timeoutMs)}; ${readOnlySelect(t.server.flavour)}`;
+    case 'stop-io-thread':
+      return stopIoThreadSql(t);
+    case 'stop-replica':
+      return stopReplicaSql(t);
+    case 'start-replica':
+      return startReplicaSql(t);
+    case 'reset-replica-all':
+      return resetReplicaAllSql(t);
+    case 'promote':
+      return `${promoteSql(t, timeoutMs)}; ${readOnlySelect(t.server.flavour)}`;
+    case 'wait-for-gtid':
+      return waitForGtidSql(t, op.gtid, op.timeoutSeconds);
+  }
+}
+
+/** A step's plan line: the node and the exact command the operation runs there (pass the step's timeoutMs, if any). */
+export function describeOp(t: MysqlTarget, op: MysqlOp, timeoutMs?: number): string {
+  return `${t.node.name}: ${mysqlCommand(t.client, opSql(t, op, timeoutMs))}`;
 }
 
 // ---------------------------------------------------------------- GTID wait
@@ -305,7 +342,7 @@ export async function waitForGtid(
   opts: OpOptions & { clock?: { now(): number } } = {},
 ): Promise<GtidWaitOutcome> {
   const op = `wait for GTID ${gtid}`;
-  const sql = waitForGtidSql(t, gtid, timeoutSeconds);
+  const sql = opSql(t, { kind: 'wait-for-gtid', gtid, timeoutSeconds });
   const now = opts.clock ? () => opts.clock!.now() : Date.now;
   const started = now();
   // The exec outlives the server's own wait, so the server's answer, not the channel, says "timed out".

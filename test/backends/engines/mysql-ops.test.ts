@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_HEARTBEAT_TABLE,
+  describeOp,
   describeRepoint,
   gtidForWait,
   killClientConnections,
@@ -84,6 +85,8 @@ describe.each(VARIANTS)('MySQL operations on simulated %s', (_label, flavour, ve
     expect(await probeMysql(b, master)).toMatchObject({ readOnly: true, ...(flavour === 'mysql' ? { superReadOnly: true } : {}) });
     expect(await readOnlyState(shell, t)).toMatchObject({ readOnly: true });
     expect(await setReadOnly(shell, t, false)).toEqual(flavour === 'mysql' ? { readOnly: false, superReadOnly: false } : { readOnly: false });
+    // The plan shows exactly what ran.
+    expect(`${master.name}: ${shell.calls[1]!.command}`).toBe(describeOp(t, { kind: 'set-read-only', isOn: true }));
     const sent = shell.calls.map((c) => c.command).join('\n');
     if (flavour === 'mysql') expect(sent).toContain('SET GLOBAL super_read_only=0; SET GLOBAL read_only=0');
     else expect(sent).not.toContain('super_read_only');
