@@ -158,7 +158,8 @@ function sectionRows(t: MysqlTarget, op: string, out: string, name: string): Arr
 }
 
 function flag(t: MysqlTarget, op: string, value: string | null | undefined, column: string): boolean {
-  if (value === '1' || value === 'ON') return true;
+  // MariaDB 11.x made read_only an enum whose NO_LOCK forms are read-only too.
+  if (value === '1' || value === 'ON' || value === 'NO_LOCK' || value === 'NO_LOCK_NO_ADMIN') return true;
   if (value === '0' || value === 'OFF') return false;
   throw new MysqlOpError(`${t.node.name}: ${op}: ${column} is "${value}", not 0/1`, t.node.name, op);
 }
