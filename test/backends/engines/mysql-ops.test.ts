@@ -260,6 +260,19 @@ describe('statement words by version', () => {
     }
   });
 
+  it("reads MariaDB 11's read_only enum: NO_LOCK is read-only, and an unknown answer is an error, not a guess", async () => {
+    const { master, target } = await clusterOf('mariadb');
+    const t = await target(master);
+    const answering = (value: string): Shell => ({
+      exec: async () => ({ code: 0, signal: null, stdout: `nightshift_section\nro\nread_only\n${value}\n`, stderr: '' }),
+      loginCommand: () => '',
+      close: async () => undefined,
+    });
+    expect(await readOnlyState(answering('NO_LOCK'), t)).toEqual({ readOnly: true });
+    expect(await readOnlyState(answering('OFF'), t)).toEqual({ readOnly: false });
+    await expect(readOnlyState(answering('MAYBE'), t)).rejects.toThrow(`${master.name}: read read_only: read_only is "MAYBE", not 0/1`);
+  });
+
   it('refuses a repoint spec that would put unvalidated text into SQL', async () => {
     const { master, target } = await clusterOf('mariadb');
     const t = await target(master);
