@@ -50,6 +50,12 @@ export interface ExecOptions extends CallOptions {
    * `--read-only` only such commands run; everything else is refused.
    */
   readOnly?: boolean;
+  /**
+   * Written to the command's standard input, which is then closed. Secrets
+   * (a replication password in CHANGE MASTER) go here, never on the command
+   * line, where `ps` on the node, the plan and the journal would show them.
+   */
+  stdin?: string;
 }
 
 /** A non-zero exit code is a result, not an exception. */

@@ -7,6 +7,8 @@ export interface ExecContext {
   sleepUntil(t: number): Promise<void>;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /** What the caller wrote to the command's standard input (closed after it). */
+  stdin?: string;
 }
 
 export class CommandTimeoutError extends Error {

@@ -32,7 +32,7 @@ import {
 } from './replication.js';
 import { nearText, optionList, selectItem, splitStatements, splitTopLevel, stringLiteral } from './sql-text.js';
 import type { ExecContext } from './exec-context.js';
-import type { MysqlNode, ReplicaConfig, WorldState } from './state.js';
+import type { MysqlNode, ReplicaConfig, TableWrite, WorldState } from './state.js';
 import type { SimWorld } from './world.js';
 
 export class SqlError extends Error {
@@ -48,7 +48,14 @@ export class SqlError extends Error {
 export interface SqlRunOptions {
   ctx: ExecContext;
   skipColumnNames?: boolean;
+  /** The client's --force: go on past a failed statement, report each, exit 1 at the end. */
+  force?: boolean;
+  /** This client's connection (CONNECTION_ID()); given on the first statement. */
+  connectionId?: number;
 }
+
+/** Connection ids handed out by the simulated servers, as a server counts its connections. */
+let lastConnectionId = 1000;
 
 export interface SqlResult {
   code: number;
@@ -129,29 +136,37 @@ export function runSql(world: SimWorld, id: string, script: string, opts: SqlRun
     if (scripts.size >= CACHE_LIMIT) scripts.clear();
     scripts.set(script, (statements = prepare(script)));
   }
+  opts.connectionId ??= ++lastConnectionId;
   return runStatements(world, id, statements, 0, '', { sqlLogBin: true }, opts);
 }
 
 /** Runs statements[from..] after `stdout` was printed; the client stops at the first error. */
-function runStatements(world: SimWorld, id: string, statements: Prepared[], from: number, stdout: string, session: Session, opts: SqlRunOptions): SqlResult | Promise<SqlResult> {
+function runStatements(world: SimWorld, id: string, statements: Prepared[], from: number, stdout: string, session: Session, opts: SqlRunOptions, stderr = ''): SqlResult | Promise<SqlResult> {
   for (let i = from; i < statements.length; i++) {
     const st = statements[i]!;
     let answer: string | Promise<string>;
     try {
       answer = statement(world, id, st, session, opts);
     } catch (err) {
-      return failed(err, st, stdout);
+      const f = failed(err, st, stdout);
+      if (!opts.force) return { ...f, stderr: stderr + f.stderr };
+      stderr += f.stderr;
+      continue;
     }
     if (typeof answer !== 'string') {
       const before = stdout;
       return answer.then(
-        (out) => runStatements(world, id, statements, i + 1, before + printed(out, opts), session, opts),
-        (err: unknown) => failed(err, st, before),
+        (out) => runStatements(world, id, statements, i + 1, before + printed(out, opts), session, opts, stderr),
+        (err: unknown) => {
+          const f = failed(err, st, before);
+          if (!opts.force) return { ...f, stderr: stderr + f.stderr };
+          return runStatements(world, id, statements, i + 1, before, session, opts, stderr + f.stderr);
+        },
       );
     }
     stdout += printed(answer, opts);
   }
-  return { code: 0, stdout, stderr: '' };
+  return { code: stderr ? 1 : 0, stdout, stderr };
 }
 
 function printed(out: string, opts: SqlRunOptions): string {
@@ -215,7 +230,11 @@ function statement(world: SimWorld, id: string, st: Prepared, session: Session, 
   const sql = st.sql;
   let m: RegExpExecArray | null;
 
-  if (st.selectList !== undefined) return select(world, id, (st.select ??= planSelect(st.selectList)), opts);
+  if (st.selectList !== undefined) {
+    const plan = (st.select ??= planSelect(st.selectList));
+    if (plan.missingTable !== undefined) return fromTable(world, id, plan.missingTable, st, opts);
+    return select(world, id, plan, opts);
+  }
 
   // The probes' statements first, by plain comparison: they run thousands of times a tick.
   switch (st.upper) {
@@ -267,7 +286,13 @@ function statement(world: SimWorld, id: string, st: Prepared, session: Session, 
     return changeSource(world, id, m[2]!);
   }
   if (/^FLUSH /i.test(sql)) return '';
-  if (/^(INSERT|REPLACE|UPDATE|DELETE|CREATE|DROP|ALTER|TRUNCATE) /i.test(sql)) return write(world, id, session);
+  if ((m = /^KILL (?:(CONNECTION|QUERY) )?(\S+)$/i.exec(sql))) return kill(world, id, m[2]!, (m[1] ?? 'CONNECTION').toUpperCase() === 'QUERY', opts);
+  if ((m = /^CREATE TABLE (IF NOT EXISTS )?([`\w$.]+)\s*\(/i.exec(sql))) return createTable(world, id, m[2]!, !!m[1], session);
+  if ((m = /^(?:REPLACE|INSERT) INTO ([`\w$.]+)\s*\(\s*`?server_id`?\s*,\s*`?ts`?\s*\) VALUES \((.*)\)$/i.exec(sql))) return writeHeartbeatRow(world, id, m[1]!, m[2]!, session);
+  if (/^(INSERT|REPLACE|UPDATE|DELETE|CREATE|DROP|ALTER|TRUNCATE) /i.test(sql)) {
+    write(world, id, session);
+    return '';
+  }
   throw syntaxError(node, sql);
 }
 
@@ -392,6 +417,8 @@ async function callFunction(world: SimWorld, id: string, fn: string, written: st
   switch (fn) {
     case 'VERSION':
       return node.version;
+    case 'CONNECTION_ID':
+      return String(opts.connectionId ?? 0);
     case 'SLEEP':
       await opts.ctx.sleepUntil(world.now() + Number(args[0] ?? 0) * 1000);
       return '0';
@@ -604,7 +631,7 @@ function set(world: SimWorld, id: string, assignments: string, session: Session)
     if (known === undefined && !['sql_slave_skip_counter', 'gtid_slave_pos', 'gtid_purged', 'gtid_strict_mode', 'sync_binlog'].includes(name)) {
       throw new SqlError(1193, 'HY000', `Unknown system variable '${m[3]}'`);
     }
-    if (node.flavour === 'mysql' && name === 'gtid_slave_pos') throw new SqlError(1193, 'HY000', `Unknown system variable '${m[3]}'`);
+    if (node.flavour === 'mysql' && (name === 'gtid_slave_pos' || name === 'gtid_strict_mode')) throw new SqlError(1193, 'HY000', `Unknown system variable '${m[3]}'`);
     if (READ_ONLY_VARIABLES.has(name)) throw new SqlError(1238, 'HY000', `Variable '${name}' is a read only variable`);
     if ((scope === 'SESSION' || scope === 'LOCAL') && ['read_only', 'super_read_only', 'gtid_slave_pos', 'gtid_purged'].includes(name)) {
       throw new SqlError(1229, 'HY000', `Variable '${name}' is a GLOBAL variable and should be set with SET GLOBAL`);
@@ -874,14 +901,138 @@ const MYSQL_MASTER_CHANGE = new Set(['MASTER_HOST', 'MASTER_PORT', 'MASTER_USER'
 
 // ---------------------------------------------------------------- writes
 
-function write(world: SimWorld, id: string, session: Session): string {
+function write(world: SimWorld, id: string, session: Session, then?: (w: WorldState, gtid: { segment: string; seq: number } | undefined) => void): void {
   world.mutate((w, t) => {
     const node = w.mysql[id]!;
     // The console connects as an administrator: read_only does not stop it, super_read_only does.
     if (node.flavour === 'mysql' && node.superReadOnly) {
       throw new SqlError(1290, 'HY000', 'The MySQL server is running with the --super-read-only option so it cannot execute this statement');
     }
-    if (session.sqlLogBin && node.logBin) recordWrite(world.env, id, t);
+    const gtid = session.sqlLogBin && node.logBin ? recordWrite(world.env, id, t) : undefined;
+    then?.(w, gtid);
+  });
+}
+
+// ---------------------------------------------------------------- the runbooks' tables (heartbeat)
+
+/** Table writes kept per world; the oldest rows go first (a CREATE stays: the table exists). */
+const TABLE_WRITES_KEPT = 500;
+
+function tableName(node: MysqlNode, raw: string): string {
+  const name = raw.replace(/`/g, '').toLowerCase();
+  if (!name.includes('.')) throw new SqlError(1046, '3D000', 'No database selected');
+  return name;
+}
+
+/** The writes to `table` this node has executed, oldest first. */
+function visibleWrites(world: SimWorld, id: string, table: string): TableWrite[] {
+  const w = world.view();
+  const cluster = w.instances[id]!.cluster;
+  const writes = (w.tableWrites ?? []).filter((x) => x.cluster === cluster && x.table === table);
+  if (writes.length === 0) return writes;
+  const k = executed(world.env, id, world.now());
+  return writes.filter((x) => (k[x.segment] ?? -1) >= x.seq);
+}
+
+function keep(w: WorldState, entry: TableWrite): void {
+  const list = (w.tableWrites ??= []);
+  list.push(entry);
+  if (list.length > TABLE_WRITES_KEPT) {
+    const oldestRow = list.findIndex((x) => x.row !== undefined);
+    if (oldestRow !== -1) list.splice(oldestRow, 1);
+  }
+}
+
+function createTable(world: SimWorld, id: string, raw: string, ifNotExists: boolean, session: Session): string {
+  const node = flavourOf(world, id);
+  const table = tableName(node, raw);
+  const exists = visibleWrites(world, id, table).some((x) => x.row === undefined);
+  if (exists && !ifNotExists) throw new SqlError(1050, '42S01', `Table '${table.split('.')[1]}' already exists`);
+  // CREATE TABLE IF NOT EXISTS is written to the binlog even when the table exists: one more transaction.
+  write(world, id, session, (w, gtid) => {
+    if (!exists && gtid) keep(w, { cluster: w.instances[id]!.cluster, table, segment: gtid.segment, seq: gtid.seq });
+  });
+  return '';
+}
+
+/** REPLACE INTO <table> (server_id, ts) VALUES (N, 'ts'): the heartbeat's row, keyed by the writer's server_id. */
+function writeHeartbeatRow(world: SimWorld, id: string, raw: string, valuesText: string, session: Session): string {
+  const node = flavourOf(world, id);
+  const table = tableName(node, raw);
+  const values = splitTopLevel(valuesText).map((v) => v.trim());
+  const serverId = values[0] !== undefined && /^\d+$/.test(values[0]) ? Number(values[0]) : undefined;
+  const ts = values[1] === undefined ? undefined : stringLiteral(values[1]);
+  if (values.length !== 2 || serverId === undefined || ts === undefined) throw syntaxError(node, valuesText);
+  if (!visibleWrites(world, id, table).some((x) => x.row === undefined)) throw new SqlError(1146, '42S02', `Table '${table}' doesn't exist`);
+  write(world, id, session, (w, gtid) => {
+    if (gtid) keep(w, { cluster: w.instances[id]!.cluster, table, segment: gtid.segment, seq: gtid.seq, row: { serverId, ts } });
+  });
+  return '';
+}
+
+/** SELECT <columns> FROM <table> [WHERE server_id = N]: the runbooks' tables and the process list; any other table is missing. */
+function fromTable(world: SimWorld, id: string, rawTable: string, st: Prepared, opts: SqlRunOptions): string {
+  const node = flavourOf(world, id);
+  const table = rawTable.toLowerCase();
+  const m = /^SELECT (.+?) FROM [`\w$.]+(?: WHERE `?(\w+)`? ?= ?(\d+))?$/is.exec(st.sql);
+  const isProcesslist = table === 'information_schema.processlist';
+  const created = isProcesslist ? [] : visibleWrites(world, id, table);
+  if (!isProcesslist && !created.some((x) => x.row === undefined)) {
+    throw new SqlError(1146, '42S02', `Table '${table.includes('.') ? table : `mysql.${table}`}' doesn't exist`);
+  }
+  if (!m) throw syntaxError(node, st.sql);
+  const items = splitTopLevel(m[1]!).map(selectItem);
+  let rows: Array<Record<string, Value>>;
+  if (isProcesslist) rows = processlist(world, id, opts);
+  else {
+    const byServer = new Map<number, string>();
+    for (const x of created) if (x.row) byServer.set(x.row.serverId, x.row.ts);
+    rows = [...byServer].map(([serverId, ts]) => ({ server_id: String(serverId), ts }));
+  }
+  if (m[2] !== undefined) rows = rows.filter((r) => r[m[2]!.toLowerCase()] === m[3]);
+  const out = rows.map((r) =>
+    items.map((i) => {
+      const v = r[i.expr.replace(/`/g, '').toLowerCase()];
+      if (v === undefined) throw new SqlError(1054, '42S22', `Unknown column '${i.expr}' in 'field list'`);
+      return v;
+    }),
+  );
+  return formatBatch(items.map((i) => i.column), out);
+}
+
+/** The server's connections: its own threads, replication's, three application sessions, and this client. */
+function processlist(world: SimWorld, id: string, opts: SqlRunOptions): Array<Record<string, Value>> {
+  const w = world.view();
+  const node = w.mysql[id]!;
+  const isMaria = node.flavour === 'mariadb';
+  const row = (pid: number, user: string, host: string, command: string) => ({ id: String(pid), user, host, db: null, command, time: '0', state: '', info: null });
+  const rows = [row(5, 'event_scheduler', 'localhost', 'Daemon')];
+  const r = node.replica;
+  if (r?.io) rows.push(row(11, 'system user', '', isMaria ? 'Slave_IO' : 'Connect'));
+  if (r?.sql) rows.push(row(12, 'system user', '', isMaria ? 'Slave_SQL' : 'Query'));
+  let pid = 20;
+  for (const other of world.membersOf(w.instances[id]!.cluster)) {
+    const rr = w.mysql[other]?.replica;
+    if (other !== id && rr?.io && world.nodeByHost(rr.sourceHost) === id) rows.push(row(pid++, rr.user, `${w.instances[other]!.privateIp}:41234`, isMaria ? 'Binlog Dump' : 'Binlog Dump GTID'));
+  }
+  const killed = new Set(node.killedConnections ?? []);
+  for (const app of APP_CONNECTIONS) if (!killed.has(app)) rows.push(row(app, 'app', '10.0.9.17:52110', 'Sleep'));
+  rows.push(row(opts.connectionId ?? 0, 'root', 'localhost', 'Query'));
+  return rows;
+}
+
+const APP_CONNECTIONS = [101, 102, 103];
+
+function kill(world: SimWorld, id: string, raw: string, queryOnly: boolean, opts: SqlRunOptions): string {
+  const node = flavourOf(world, id);
+  if (!/^\d+$/.test(raw)) throw syntaxError(node, raw);
+  const pid = Number(raw);
+  if (!processlist(world, id, opts).some((r) => r.id === raw)) throw new SqlError(1094, 'HY000', `Unknown thread id: ${pid}`);
+  if (pid === opts.connectionId) throw new SqlError(1317, '70100', 'Query execution was interrupted');
+  if (queryOnly || !APP_CONNECTIONS.includes(pid)) return '';
+  world.mutate((w) => {
+    const n = w.mysql[id]!;
+    (n.killedConnections ??= []).push(pid);
   });
   return '';
 }

@@ -291,14 +291,16 @@ function openNew(w: WorldState, id: string, cluster: string, startSeq: number, a
 }
 
 /** A client transaction on this node (a heartbeat row, an operator's INSERT): one GTID of its own. */
-export function recordWrite(env: ReplEnv, id: string, at: number): void {
+export function recordWrite(env: ReplEnv, id: string, at: number): { segment: string; seq: number } {
   const inst = env.w.instances[id]!;
   const node = env.w.mysql[id]!;
   const start = nextSeq(env, id, at);
   const open = openSegment(env.w, node);
   if (open) open.endT = Math.max(open.startT, at);
-  openNew(env.w, id, inst.cluster, start, at, 0, 1);
+  const seg = openNew(env.w, id, inst.cluster, start, at, 0, 1);
   if (open) openNew(env.w, id, inst.cluster, start + 1, at, open.rate, 0);
+  // A node has this transaction once its knowledge of the segment reaches seq.
+  return { segment: seg.id, seq: start + 1 };
 }
 
 /** Transactions in the node's own binary log, for coordinates. */

@@ -155,6 +155,7 @@ export class SimShell implements Shell {
   private mysqlClient(id: string, args: string[], ctx: ExecContext): RunResult | Promise<RunResult> {
     let script: string | undefined;
     let skipColumnNames = false;
+    let force = false;
     let target = id;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -162,6 +163,7 @@ export class SimShell implements Shell {
       else if (a.startsWith('--execute=')) script = a.slice('--execute='.length);
       else if (a.startsWith('-e') && !a.startsWith('--')) script = a.slice(2);
       else if (a === '-N' || a === '--skip-column-names') skipColumnNames = true;
+      else if (a === '-f' || a === '--force') force = true;
       else if (a === '-h' || a === '--host' || a.startsWith('--host=') || (a.startsWith('-h') && a.length > 2)) {
         const host = a === '-h' || a === '--host' ? args[++i]! : a.startsWith('--host=') ? a.slice(7) : a.slice(2);
         if (!['localhost', '127.0.0.1', '::1'].includes(host)) {
@@ -173,9 +175,14 @@ export class SimShell implements Shell {
         }
       } else if (CLIENT_OPTIONS_WITH_ARG.has(a)) i++;
     }
-    // Without -e the client reads statements from stdin; the simulated channel has none.
-    if (script === undefined) return { code: 0, stdout: '', stderr: '' };
-    return runSql(this.world, target, script, { ctx, skipColumnNames });
+    // Without -e the client reads its statements from stdin, as the real one does. With none
+    // given, the channel's stdin stays open and the client waits on it until the command's limit.
+    if (script === undefined) {
+      if (ctx.stdin === undefined) return ctx.sleepUntil(Infinity).then(() => ({ code: 0, stdout: '', stderr: '' }));
+      script = ctx.stdin;
+    }
+    if (script.trim() === '') return { code: 0, stdout: '', stderr: '' };
+    return runSql(this.world, target, script, { ctx, skipColumnNames, ...(force ? { force } : {}) });
   }
 
   private systemctl(id: string, args: string[]) {
@@ -219,6 +226,7 @@ class CommandContext implements ExecContext {
   readonly signal: AbortSignal | undefined;
   readonly onStdout: ((chunk: string) => void) | undefined;
   readonly onStderr: ((chunk: string) => void) | undefined;
+  readonly stdin: string | undefined;
   private readonly deadline: number;
 
   constructor(
@@ -232,6 +240,7 @@ class CommandContext implements ExecContext {
     this.signal = opts.signal;
     this.onStdout = opts.onStdout;
     this.onStderr = opts.onStderr;
+    this.stdin = opts.stdin;
     this.deadline = timeoutMs > 0 ? world.now() + timeoutMs : Infinity;
   }
 

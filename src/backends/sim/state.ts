@@ -78,6 +78,8 @@ export interface MysqlNode {
   lag: LagProfile;
   /** The lag curve before an io-stuck fault, restored when it heals. */
   lagBefore?: LagProfile;
+  /** Client connections KILLed here (they do not come back in the rehearsal). */
+  killedConnections?: number[];
   /** When mysqld (or its host) went away; replicas' relay logs end there. */
   downSince?: number;
   binlogBase: number;
@@ -263,6 +265,24 @@ export interface WorldState {
   /** By `<instance id>|<job id>`. Absent in worlds saved before jobs existed. */
   jobs: Record<string, SimJob>;
   jobStarts: JobStartRecord[];
+  /** Tables the runbooks write (the heartbeat), by the transactions that made them. Absent in older worlds. */
+  tableWrites?: TableWrite[];
+}
+
+/**
+ * A CREATE TABLE or a row written by REPLACE INTO a runbook's table (the
+ * heartbeat): it is one transaction, so a node sees it once it has executed
+ * that transaction, and it replicates, lags and is lost exactly as the
+ * transaction is.
+ */
+export interface TableWrite {
+  cluster: string;
+  /** `schema.table`, lower case, without quotes. */
+  table: string;
+  segment: string;
+  seq: number;
+  /** Absent: the CREATE TABLE. */
+  row?: { serverId: number; ts: string };
 }
 
 export function dnsKey(zoneId: string, name: string, type: string): string {

@@ -250,6 +250,8 @@ export class SshShell implements Shell {
             ch.close();
             return;
           }
+          // Closing stdin once written: a client reading its statements from it (mysql) ends there.
+          if (opts.stdin !== undefined) ch.end(opts.stdin);
           ch.on('data', (chunk: Buffer) => {
             const text = outDecoder.write(chunk);
             out.push(text);
