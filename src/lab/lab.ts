@@ -432,7 +432,8 @@ esac
 function writeHeartbeatScript(bins: LabBinaries, dir: string, nodes: LabNodeState[]): string {
   const file = join(dir, 'heartbeat');
   const q = shellQuote;
-  const update = `UPDATE ${LAB_HEARTBEAT_TABLE} SET ts = DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'), server_id = @@server_id WHERE id = 1`;
+  // One row per writer: after a switchover the new master stamps a row of its own, and lag is read from MAX(ts).
+  const update = `INSERT INTO ${LAB_HEARTBEAT_TABLE} (server_id, ts) VALUES (@@server_id, DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f')) ON DUPLICATE KEY UPDATE ts = VALUES(ts)`;
   writeFileSync(
     file,
     `#!/bin/sh
@@ -568,10 +569,11 @@ export class Lab {
         `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${LAB_REPL_USER}'@'%'`,
         `CREATE USER '${LAB_HEARTBEAT_USER}'@'%' IDENTIFIED BY '${LAB_HEARTBEAT_PASSWORD}'`,
         'CREATE DATABASE nightshift_lab',
-        `CREATE TABLE ${LAB_HEARTBEAT_TABLE} (id INT PRIMARY KEY, ts VARCHAR(26) NOT NULL, server_id INT UNSIGNED NOT NULL)`,
+        // pt-heartbeat's layout: a row per writer, keyed by server_id (what mysql-ops' writeHeartbeat writes too).
+        `CREATE TABLE ${LAB_HEARTBEAT_TABLE} (server_id INT UNSIGNED NOT NULL PRIMARY KEY, ts VARCHAR(26) NOT NULL)`,
         'CREATE TABLE nightshift_lab.writes (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
-        `INSERT INTO ${LAB_HEARTBEAT_TABLE} VALUES (1, DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)`,
-        `GRANT SELECT, UPDATE ON ${LAB_HEARTBEAT_TABLE} TO '${LAB_HEARTBEAT_USER}'@'%'`,
+        `INSERT INTO ${LAB_HEARTBEAT_TABLE} (server_id, ts) VALUES (@@server_id, DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f'))`,
+        `GRANT SELECT, INSERT, UPDATE ON ${LAB_HEARTBEAT_TABLE} TO '${LAB_HEARTBEAT_USER}'@'%'`,
         '',
       ].join(';\n'),
     );

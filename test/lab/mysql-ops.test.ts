@@ -21,7 +21,7 @@ import {
   type MysqlTarget,
 } from '../../src/backends/engines/mysql-ops.js';
 import type { ExecOptions, Shell } from '../../src/backends/ports.js';
-import { LAB_REPL_USER } from '../../src/lab/lab.js';
+import { LAB_HEARTBEAT_TABLE, LAB_REPL_USER } from '../../src/lab/lab.js';
 import { describeLab, useTestLab } from '../helpers/lab.js';
 
 /** The lab's replication password (src/lab/lab.ts); the repoints below only connect if it is right. */
@@ -73,8 +73,9 @@ describeLab('MySQL operations on the lab (MariaDB over real ssh)', () => {
     const spec = { host: source.ip, port: source.mysqlPort, user: LAB_REPL_USER, password: LAB_REPL_PASSWORD, gtidStrictMode };
     await repoint(shell, t(from), { ...spec, wasMaster: true });
     await repoint(shell, t(other), spec);
-    // A write on the new master reaches both: the verify a switchover ends with.
-    const beat = await writeHeartbeat(shell, t(to), DEFAULT_HEARTBEAT_TABLE, Date.now());
+    // A write on the new master reaches both: the verify a switchover ends with, in the
+    // lab's configured table (pt-heartbeat's layout) one way and the default one back.
+    const beat = await writeHeartbeat(shell, t(to), gtidStrictMode ? LAB_HEARTBEAT_TABLE : DEFAULT_HEARTBEAT_TABLE, Date.now());
     for (const name of [from, other]) {
       await vi.waitFor(async () => expect(await readHeartbeat(shell, t(name), beat)).toMatchObject({ arrived: true }), { timeout: 15_000, interval: 100 });
       const s = await slaveStatus(name);

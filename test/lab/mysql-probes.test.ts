@@ -34,7 +34,7 @@ describeLab('MySQL probes on the lab (MariaDB, GTID replication)', () => {
       { length: n },
       () =>
         `INSERT INTO nightshift_lab.writes (note) VALUES ('tick'); ` +
-        `UPDATE ${LAB_HEARTBEAT_TABLE} SET ts = DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f') WHERE id = 1;`,
+        `UPDATE ${LAB_HEARTBEAT_TABLE} SET ts = DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%f') WHERE server_id = 1;`,
     ).join('\n');
     await fx.lab.sql('m1', stmts);
   }
