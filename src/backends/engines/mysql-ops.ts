@@ -10,8 +10,12 @@ import { formatGtidSet, GtidParseError, parseGtidSet } from '../../domain/gtid.j
 import type { Instance, MysqlFacts, MysqlFlavour } from '../../domain/types.js';
 import type { Shell } from '../ports.js';
 import { BatchParseError, markerSelect, scanSections } from './mysql-batch.js';
-import { sqlString } from './mysql-commands.js';
 import { mysqlCommand } from './mysql.js';
+
+/** A SQL string literal: quotes and backslashes escaped (the server's NO_BACKSLASH_ESCAPES is assumed off). */
+export function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
 
 /** The node, how its client runs, and what server answers there (from the probe's facts). */
 export interface MysqlTarget {

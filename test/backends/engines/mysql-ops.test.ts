@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  sqlString,
   DEFAULT_HEARTBEAT_TABLE,
   describeOp,
   describeRepoint,
@@ -340,5 +341,12 @@ describe('reset replication', () => {
       await resetReplicaAll(shell, await target(r2));
       expect((await probeMysql(b, r2)).replica).toBeUndefined();
     }
+  });
+});
+
+describe('sqlString', () => {
+  it('quotes a literal: quotes doubled, backslashes escaped', () => {
+    expect(sqlString("it's")).toBe("'it''s'");
+    expect(sqlString('a\\b')).toBe("'a\\\\b'");
   });
 });

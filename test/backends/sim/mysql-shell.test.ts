@@ -5,7 +5,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatBatch as enginesFormatBatch } from '../../../src/backends/engines/mysql-batch.js';
-import { changeSource, masterPositionSql, promote, setReadOnly, startReplica, waitForGtid } from '../../../src/backends/engines/mysql-commands.js';
 import { shellQuote } from '../../../src/backends/engines/shell-quote.js';
 import { formatBatch } from '../../../src/backends/sim/mysql-server.js';
 import { splitWords } from '../../../src/backends/sim/posix-words.js';
@@ -76,48 +75,6 @@ describe('simulated mysql client', () => {
         expect(splitWords(`mysql --batch -e ${shellQuote(arg)}`).words).toEqual(['mysql', '--batch', '-e', arg]);
       }),
     );
-  });
-});
-
-describe.each([
-  ['mariadb' as const, undefined],
-  ['mysql' as const, /^8\.0/],
-  ['mysql' as const, /^8\.4/],
-])('switchover on %s %s, with the runbooks\' SQL', (flavour, version) => {
-  it('moves the master: read-only, wait for the candidate, promote, repoint, and writes reach the new replicas', async () => {
-    const { b, master, r1, r2 } = await clusterOf(flavour, version);
-    const run = async (node: typeof master, statement: string) => {
-      const res = await sql(b, node, statement);
-      expect(res.stderr).toBe('');
-      expect(res.code).toBe(0);
-      return res.stdout;
-    };
-    await run(master, setReadOnly(flavour, true).sql);
-    expect((await probeMysql(b, master)).readOnly).toBe(true);
-    const pos = (await run(master, masterPositionSql(flavour).sql)).split('\n')[1]!.replace(/\\n/g, '\n');
-    // The wait is virtual: it parks on the clock until the candidate has applied the position.
-    const waiting = run(r1, waitForGtid(flavour, pos, 60).sql);
-    b.world.advance(60_000);
-    expect((await waiting).trim().split('\n')[1]).toBe('0');
-    await run(r1, promote(flavour).sql);
-    const promoted = await probeMysql(b, r1);
-    expect(promoted.readOnly).toBe(false);
-    expect(promoted.replica).toBeUndefined();
-    const to = { host: r1.privateIp, port: 3306, user: 'repl', password: "s3cr'et" };
-    for (const n of [r2, master]) {
-      await run(n, `${flavour === 'mariadb' ? 'STOP SLAVE' : 'STOP REPLICA'}; ${changeSource(flavour, to).sql}; ${startReplica(flavour).sql}`);
-    }
-    b.world.advance(120_000);
-    for (const n of [r2, master]) {
-      const facts = await probeMysql(b, n);
-      expect(facts.replica).toMatchObject({ sourceHost: r1.privateIp, ioThread: 'Yes', sqlThread: 'Yes', usingGtid: true });
-    }
-    // A write on the new master reaches the others.
-    await run(r1, 'INSERT INTO nightshift.heartbeat VALUES (1)');
-    const after = (await probeMysql(b, r1)).gtidExecuted;
-    b.world.advance(30_000);
-    const reached = await run(r2, waitForGtid(flavour, after, 5).sql);
-    expect(reached.trim().split('\n')[1]).toBe('0');
   });
 });
 
