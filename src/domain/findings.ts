@@ -153,7 +153,7 @@ function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
  * that domain) and are timing, not errant: drop them. A write made on the
  * replica carries the replica's own uuid or server id, and stays.
  */
-function withoutProbeSkew(errant: GtidSet, master: GtidSet): GtidSet {
+export function withoutProbeSkew(errant: GtidSet, master: GtidSet): GtidSet {
   if (errant.flavour === 'mysql' && master.flavour === 'mysql') {
     return { flavour: 'mysql', sources: new Map([...errant.sources].filter(([uuid]) => !master.sources.has(uuid))) };
   }
