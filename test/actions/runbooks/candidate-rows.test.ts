@@ -103,10 +103,10 @@ describe('on the simulated fleet', () => {
       const first = b.world.view();
       const name = Object.values(first.clusters).find((c) => c.engine === 'mysql')!.name;
       const ref = b.writerDns(name)!;
-      const current = (await b.dns.getRecord(ref.zoneId, ref.name, ref.type))!;
+      const current = (await b.dns!.getRecord(ref.zoneId, ref.name, ref.type))!;
       const replica = Object.values(first.instances).find((i) => i.cluster === name && first.mysql[i.id]?.replica)!;
       moved = name;
-      await b.dns.swapRecord(current, { ...current, values: [replica.privateIp] });
+      await b.dns!.swapRecord(current, { ...current, values: [replica.privateIp] });
     });
     const c = clusters.find((x) => x.name === moved)!;
     expect(c.writer?.node).toMatch(/-0[23]$/);
