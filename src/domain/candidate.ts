@@ -51,6 +51,14 @@ export interface SwitchoverOptions {
   pick?: string;
   /** The whole fleet, to say which cluster a pick from elsewhere is in. */
   fleet?: readonly ClusterView[];
+  /**
+   * Count every transaction the master lacks as errant. By default those from
+   * a source the master already has are taken for probe timing (see
+   * withoutProbeSkew), which also hides writes on a replica that was once the
+   * master; once the master is read-only nothing is in flight, and a runbook
+   * should check exactly.
+   */
+  exact?: boolean;
 }
 
 export interface FailoverReplica {
@@ -123,7 +131,7 @@ export function rankSwitchover(cluster: ClusterView, opts: SwitchoverOptions): R
     row.excluded.push(...binlogProblems(r));
     if (r.flavour !== m.flavour) row.excluded.push(`${flavourName(r.flavour)}, the master is ${flavourName(m.flavour)}`);
     else {
-      const errant = masterSet ? errantOf(r, masterSet) : undefined;
+      const errant = masterSet ? errantOf(r, masterSet, opts.exact ?? false) : undefined;
       if (errant) row.excluded.push(`errant GTIDs ${errant} (writes ${master.instance.name} never had)`);
       if (!masterSet) row.excluded.push(`the master's GTID set does not parse: cannot check for errant transactions`);
     }
@@ -188,7 +196,7 @@ export function chooseFailover(cluster: ClusterView, replicas: readonly Failover
       else if (!set) row.excluded.push(`its executed set "${r.executed}" does not parse`);
       row.excluded.push(...binlogProblems(f));
       if (set && masterSet) {
-        const errant = errantOf({ ...f, gtidExecuted: r.executed }, masterSet);
+        const errant = errantOf({ ...f, gtidExecuted: r.executed }, masterSet, false);
         if (errant) row.excluded.push(`errant GTIDs ${errant} (writes the master never had)`);
       }
       const older = opts.masterVersion !== undefined ? olderThan(f.version, opts.masterVersion) : undefined;
@@ -310,7 +318,7 @@ function binlogProblems(f: MysqlFacts): string[] {
 }
 
 /** Transactions a replica has that the master never had, as text; undefined when none (probe timing aside: see withoutProbeSkew). */
-function errantOf(r: MysqlFacts, master: GtidSet): string | undefined {
+function errantOf(r: MysqlFacts, master: GtidSet, exact: boolean): string | undefined {
   let set: GtidSet;
   try {
     set = parseGtidSet(r.flavour, r.gtidExecuted);
@@ -318,7 +326,8 @@ function errantOf(r: MysqlFacts, master: GtidSet): string | undefined {
     return undefined; // reported by the caller as unparsable
   }
   if (set.flavour !== master.flavour) return undefined;
-  const errant = withoutProbeSkew(gtidDifference(set, master), master);
+  const diff = gtidDifference(set, master);
+  const errant = exact ? diff : withoutProbeSkew(diff, master);
   return isEmptyGtidSet(errant) ? undefined : formatGtidSet(errant);
 }
 

@@ -125,6 +125,12 @@ describe('rankSwitchover', () => {
     expect(r.ranked.find((x) => x.name === 'db-2')!.excluded).toEqual([reason]);
   });
 
+  it('a replica ahead of the master in a source the master has is probe timing, unless asked to be exact (master read-only)', () => {
+    const c = base([{ gtid: `${U1}:1-101` }]);
+    expect(rankSwitchover(c, LIMIT).ranked.find((x) => x.name === 'db-2')!.excluded).toEqual([]);
+    expect(rankSwitchover(c, { ...LIMIT, exact: true }).ranked.find((x) => x.name === 'db-2')!.excluded).toEqual([`errant GTIDs ${U1}:101 (writes db-1 never had)`]);
+  });
+
   it('MariaDB: errant is a domain the master never wrote, or a seq past its own server\'s in a domain', () => {
     const c = clusterOf('maria', [
       { name: 'db-1', flavour: 'mariadb', gtid: '0-1-100' },
