@@ -87,7 +87,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
     fleet.getState().actions.setTarget(backends.target);
     const opened = backends;
     void opened.targetSettled?.().then(() => fleet.getState().actions.setTarget({ ...opened.target }));
-    poller = new Poller(backends, fleet, pollerOptions(config));
+    poller = new Poller(backends, fleet, pollerOptions(config, backends));
     poller.start();
     runner = createConsoleRunner({ config, backends, runs });
     await offerResume(runner, config, backends, ui);

@@ -2,11 +2,18 @@
 
 import type { Config } from './config/schema.js';
 import type { PollerOptions } from './store/poller.js';
+import type { Backends } from './backends/ports.js';
+import type { WriterRecordRef } from './domain/types.js';
 import { engineOptionsFromConfig } from './backends/engines/index.js';
 
 export const REPAIR_TAG = 'last-repaired';
 
-export function pollerOptions(config: Config): PollerOptions {
+/** A target that names writer records of its own (the simulated fleet's clusters). */
+export type WriterDnsSource = Backends & { writerDns?: (cluster: string) => WriterRecordRef | undefined };
+
+/** `backends`: the target, for the writer records it names itself; the config's clusters.C.writerDns wins. */
+export function pollerOptions(config: Config, backends?: WriterDnsSource): PollerOptions {
+  const own = backends?.writerDns;
   return {
     refreshSeconds: config.refreshSeconds,
     thresholds: config.thresholds,
@@ -14,5 +21,6 @@ export function pollerOptions(config: Config): PollerOptions {
     repairTag: REPAIR_TAG,
     engine: engineOptionsFromConfig(config),
     targetReplicas: (cluster) => config.clusters[cluster]?.targetReplicas,
+    writerDns: (cluster) => config.clusters[cluster]?.writerDns ?? own?.(cluster),
   };
 }

@@ -2,7 +2,8 @@
 
 import type { Command } from 'commander';
 import { targetLine } from '../domain/target.js';
-import type { ClusterView, NodeView, Target } from '../domain/types.js';
+import { replicationSource, writerText } from '../domain/cluster-view.js';
+import type { ClusterView, NodeView, Target, ThreadState } from '../domain/types.js';
 import { pollerOptions } from '../poller-options.js';
 import { createFleetStore } from '../store/fleet.js';
 import { Poller } from '../store/poller.js';
@@ -22,7 +23,7 @@ export function register(program: Command, ctx: CommandContext): void {
       const backends = await ctx.openBackends(config);
       try {
         const store = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
-        await new Poller(backends, store, pollerOptions(config)).refreshNow();
+        await new Poller(backends, store, pollerOptions(config, backends)).refreshNow();
         const state = store.getState();
         if (state.error) throw new CommandFailed(state.error);
         let clusters = state.clusters;
@@ -47,6 +48,8 @@ export interface LsJson {
     health: { level: string; reasons: string[] };
     findings: Array<{ kind: string; level: string; message: string; nodes: string[] }>;
     worstLagSeconds: number | null;
+    /** Present when the cluster has a writer record configured (clusters.C.writerDns; the sim's own). */
+    writer?: LsWriter;
     nodes: Array<{
       id: string;
       name: string;
@@ -59,8 +62,29 @@ export interface LsJson {
       stale: boolean;
       tags: Record<string, string>;
       updatedAt: string | null;
+      /** MySQL nodes whose probe has answered at least once (the last good answer when stale). */
+      mysql?: LsMysql;
     }>;
   }>;
+}
+
+export interface LsWriter {
+  name: string;
+  type: 'A' | 'CNAME';
+  values: string[];
+  /** The NAME of the node the record points at, or null. */
+  node: string | null;
+  /** Why values are unknown or old: no DNS on this target, or the read failed. */
+  error?: string;
+}
+
+export interface LsMysql {
+  readOnly: boolean;
+  /** The NAME of the node it replicates from, host:port when that is outside the cluster, null when it replicates from no one. */
+  source: string | null;
+  ioThread: ThreadState | null;
+  sqlThread: ThreadState | null;
+  gtidExecuted: string;
 }
 
 export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
@@ -72,6 +96,7 @@ export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
       health: c.health,
       findings: c.findings,
       worstLagSeconds: c.worstLagSeconds,
+      ...(c.writer ? { writer: lsWriter(c) } : {}),
       nodes: c.nodes.map((n) => ({
         id: n.instance.id,
         name: n.instance.name,
@@ -84,8 +109,27 @@ export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
         stale: n.stale,
         tags: n.instance.tags,
         updatedAt: n.updatedAt > 0 ? new Date(n.updatedAt).toISOString() : null,
+        ...(n.facts?.kind === 'mysql' ? { mysql: lsMysql(n, c.nodes) } : {}),
       })),
     })),
+  };
+}
+
+function lsWriter(c: ClusterView): LsWriter {
+  const w = c.writer!;
+  const out: LsWriter = { name: w.name, type: w.type, values: w.values, node: w.node };
+  if (w.error !== undefined) out.error = w.error;
+  return out;
+}
+
+function lsMysql(n: NodeView, nodes: readonly NodeView[]): LsMysql {
+  const m = (n.facts as Extract<NodeView['facts'], { kind: 'mysql' }>).mysql;
+  return {
+    readOnly: m.readOnly,
+    source: replicationSource(n, nodes) ?? null,
+    ioThread: m.replica?.ioThread ?? null,
+    sqlThread: m.replica?.sqlThread ?? null,
+    gtidExecuted: m.gtidExecuted,
   };
 }
 
@@ -94,6 +138,7 @@ function lsText(target: Target, clusters: ClusterView[]): string {
   for (const c of clusters) {
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
     lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
+    if (c.writer) lines.push(`    ${writerText(c.writer).text}`);
     for (const f of c.findings) lines.push(`    ! ${f.message}`);
     for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);
   }

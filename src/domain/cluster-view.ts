@@ -3,12 +3,34 @@
 
 import { clusterFindings, clusterHealth, sortClusters, worstLag } from './findings.js';
 import { lagOf, nodeHealth, roleOf, type NodeHealthInput, type Thresholds } from './health.js';
-import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Health, Instance, NodeMetrics, NodeView } from './types.js';
+import type {
+  CassandraPeer,
+  ClusterRef,
+  ClusterView,
+  ClusterWriter,
+  EngineFacts,
+  Health,
+  Instance,
+  NodeMetrics,
+  NodeView,
+  WriterRecordRef,
+} from './types.js';
 
 export interface ProbeOutcome {
   facts?: EngineFacts;
   /** Real-time epoch ms of this probe. */
   at: number;
+  error?: string;
+}
+
+/** One read of a cluster's writer record through the Dns port. */
+export interface WriterLookup {
+  ref: WriterRecordRef;
+  /** What the record held at the last good read (kept through a failed one). */
+  values?: string[];
+  /** The last read found no such record. */
+  missing?: boolean;
+  /** Why the last read gave no answer: no DNS on this target, or the lookup failed. */
   error?: string;
 }
 
@@ -30,6 +52,8 @@ export interface ViewInputs {
   roleTag: string;
   repairTag: string;
   targetReplicas: (cluster: string) => number | undefined;
+  /** The writer record of each cluster that has one configured, as last read. */
+  writers?: ReadonlyMap<string, WriterLookup>;
 }
 
 export function buildClusterViews(input: ViewInputs): ClusterView[] {
@@ -40,10 +64,13 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       if (instance) nodes.push(buildNode(ref, instance, input));
     }
     nodes.sort((a, b) => roleOrder(a) - roleOrder(b) || a.instance.name.localeCompare(b.instance.name));
+    const lookup = input.writers?.get(ref.name);
+    const writer = lookup ? resolveWriter(lookup, nodes) : undefined;
     const findings = clusterFindings(ref.engine, nodes, {
       roleTag: input.roleTag,
       targetReplicas: input.targetReplicas(ref.name),
       thresholds: input.thresholds,
+      ...(writer ? { writer } : {}),
     });
     const view: ClusterView = {
       name: ref.name,
@@ -54,6 +81,7 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       worstLagSeconds: worstLag(nodes),
     };
     if (ref.asg) view.asg = ref.asg;
+    if (writer) view.writer = writer;
     return view;
   });
   return sortClusters(views);
@@ -92,6 +120,67 @@ function buildNode(ref: ClusterRef, instance: Instance, input: ViewInputs): Node
   if (lastRepaired !== undefined) node.lastRepaired = lastRepaired;
   if (repairAgeSeconds !== undefined) node.repairAgeSeconds = repairAgeSeconds;
   return node;
+}
+
+/**
+ * The node a writer record points at: an A record by the node's private
+ * address (or its ssh host, as on the lab), a CNAME by its name (the whole
+ * name or its first label). Null unless every value names the same node:
+ * a record that splits writes between two nodes points at no one writer.
+ */
+export function resolveWriter(lookup: WriterLookup, nodes: readonly NodeView[]): ClusterWriter {
+  const values = lookup.values ?? [];
+  const writer: ClusterWriter = { zoneId: lookup.ref.zoneId, name: lookup.ref.name, type: lookup.ref.type, values, node: null };
+  if (lookup.missing) writer.missing = true;
+  if (lookup.error !== undefined) writer.error = lookup.error;
+  let found: NodeView | undefined;
+  for (const value of values) {
+    const n = nodes.find((node) => pointsAt(lookup.ref.type, value, node.instance));
+    if (!n || (found && found !== n)) return writer;
+    found = n;
+  }
+  if (found) {
+    writer.node = found.instance.name;
+    writer.nodeId = found.instance.id;
+  }
+  return writer;
+}
+
+function pointsAt(type: WriterRecordRef['type'], value: string, instance: Instance): boolean {
+  const v = value.endsWith('.') ? value.slice(0, -1).toLowerCase() : value.toLowerCase();
+  if (type === 'A') return v === instance.privateIp || v === instance.ssh?.host;
+  const name = instance.name.toLowerCase();
+  return v === name || v.startsWith(`${name}.`) || v === instance.ssh?.host?.toLowerCase() || v === instance.privateIp;
+}
+
+/**
+ * The writer record in one line, as the cluster screen and `ls` show it:
+ * `writer db.example.internal → db-1`, or `→ 10.0.0.9 (no node)`. `bad`
+ * when it points at no node or does not exist (drawn red); what it cannot
+ * know (no DNS here, a failed read) it says after the values.
+ */
+export function writerText(w: ClusterWriter): { text: string; bad: boolean } {
+  const head = `writer ${w.name}`;
+  if (w.missing) return { text: `${head} → (no such ${w.type} record in ${w.zoneId})`, bad: true };
+  if (w.values.length === 0) return { text: `${head}: not read (${w.error ?? 'no answer yet'})`, bad: false };
+  const target = w.node ?? `${w.values.join(', ')} (no node)`;
+  const why = w.error !== undefined ? `  [${w.error}]` : '';
+  return { text: `${head} → ${target}${why}`, bad: w.node === null && w.error === undefined };
+}
+
+/**
+ * Whom a MySQL node replicates from: the NAME of the cluster's node at that
+ * address (private address, name, or ssh host), or host:port when it is
+ * outside the cluster; undefined when it replicates from no one.
+ */
+export function replicationSource(node: NodeView, nodes: readonly NodeView[]): string | undefined {
+  const replica = node.facts?.kind === 'mysql' ? node.facts.mysql.replica : undefined;
+  if (!replica) return undefined;
+  const host = replica.sourceHost.toLowerCase();
+  const source = nodes.find(
+    (n) => n !== node && (n.instance.privateIp === host || n.instance.name.toLowerCase() === host || n.instance.ssh?.host?.toLowerCase() === host),
+  );
+  return source ? source.instance.name : `${replica.sourceHost}:${replica.sourcePort}`;
 }
 
 /** Seconds between an ISO time and now; NaN-safe (a bad tag value counts as never). */

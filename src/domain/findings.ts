@@ -4,19 +4,22 @@
 
 import { errantTransactions, formatGtidSet, isEmptyGtidSet, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
-import type { ClusterView, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
+import type { ClusterView, ClusterWriter, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
 
 export interface FindingOptions {
   roleTag: string;
   /** Replicas the cluster should have (MySQL); undefined = no target. */
   targetReplicas?: number;
   thresholds: Thresholds;
+  /** The cluster's writer record as last read, when one is configured. */
+  writer?: ClusterWriter;
 }
 
 export function clusterFindings(engine: EngineKind, nodes: NodeView[], opts: FindingOptions): Finding[] {
   const findings: Finding[] = [];
   if (engine === 'mysql') findings.push(...mysqlFindings(nodes, opts));
   if (engine === 'cassandra') findings.push(...cassandraFindings(nodes, opts));
+  if (opts.writer) findings.push(...writerFindings(opts.writer, nodes));
   return findings;
 }
 
@@ -150,7 +153,7 @@ function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
  * that domain) and are timing, not errant: drop them. A write made on the
  * replica carries the replica's own uuid or server id, and stays.
  */
-function withoutProbeSkew(errant: GtidSet, master: GtidSet): GtidSet {
+export function withoutProbeSkew(errant: GtidSet, master: GtidSet): GtidSet {
   if (errant.flavour === 'mysql' && master.flavour === 'mysql') {
     return { flavour: 'mysql', sources: new Map([...errant.sources].filter(([uuid]) => !master.sources.has(uuid))) };
   }
@@ -161,6 +164,38 @@ function withoutProbeSkew(errant: GtidSet, master: GtidSet): GtidSet {
     };
   }
   return errant;
+}
+
+/**
+ * Applications write where the writer record points: at no node, at a
+ * read-only one or at a stopped one, every write fails. Only what is known
+ * now counts: a failed lookup or a node whose probe is stale says nothing.
+ */
+export function writerFindings(writer: ClusterWriter, nodes: readonly NodeView[]): Finding[] {
+  if (writer.error !== undefined) return [];
+  const record = `writer record ${writer.name}`;
+  if (writer.missing) {
+    return [finding(`${record} (${writer.type}) does not exist in zone ${writer.zoneId}: applications cannot find the master`, [])];
+  }
+  if (writer.node === null) {
+    const at = writer.values.length > 0 ? writer.values.join(', ') : 'nothing';
+    const why = writer.values.length > 1 ? 'not one node of this cluster' : 'no node of this cluster';
+    return [finding(`${record} points at ${at}, ${why}: application writes go nowhere`, [])];
+  }
+  const node = nodes.find((n) => n.instance.id === writer.nodeId);
+  if (!node) return [];
+  if (node.instance.state !== 'running') {
+    return [finding(`${record} points at ${node.instance.name}, which is ${node.instance.state}: application writes fail`, [node.instance.id])];
+  }
+  const mysql = node.facts?.kind === 'mysql' ? node.facts.mysql : undefined;
+  if (!node.stale && mysql?.readOnly === true) {
+    return [finding(`${record} points at ${node.instance.name}, which is read-only: application writes fail`, [node.instance.id])];
+  }
+  return [];
+}
+
+function finding(message: string, nodes: string[]): Finding {
+  return { kind: 'writer-record', level: 'CRIT', message, nodes };
 }
 
 function normaliseRole(tag: string): string {

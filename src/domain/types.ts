@@ -165,7 +165,8 @@ export type FindingKind =
   | 'errant-gtid'
   | 'redundancy-below-target'
   | 'node-down'
-  | 'no-node-answered';
+  | 'no-node-answered'
+  | 'writer-record';
 
 export interface Finding {
   kind: FindingKind;
@@ -185,6 +186,32 @@ export interface ClusterView {
   /** Worst replication lag among the nodes, null where none applies. */
   worstLagSeconds: number | null;
   asg?: string;
+  /** The cluster's writer DNS record, when one is configured (clusters.C.writerDns; the sim's own). */
+  writer?: ClusterWriter;
+}
+
+/** Where a cluster's writer record is: clusters.C.writerDns in the config, or the simulated fleet's own. */
+export interface WriterRecordRef {
+  zoneId: string;
+  name: string;
+  type: 'A' | 'CNAME';
+}
+
+/** The writer record as last read, and the node it points at. */
+export interface ClusterWriter {
+  zoneId: string;
+  name: string;
+  type: 'A' | 'CNAME';
+  /** What the record holds (addresses for A, a host name for CNAME); empty when unknown or absent. */
+  values: string[];
+  /** The NAME of the node it points at, or null when it points at none (or is unknown: see error). */
+  node: string | null;
+  /** That node's instance id. */
+  nodeId?: string;
+  /** The record does not exist in its zone (a finding). */
+  missing?: boolean;
+  /** Why the values are not known right now: no DNS on this target, or the lookup failed. */
+  error?: string;
 }
 
 /** What the console is looking at; drawn in the header at all times. */

@@ -6,10 +6,10 @@
 
 import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
-import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs } from '../domain/cluster-view.js';
+import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs, type WriterLookup } from '../domain/cluster-view.js';
 import { sortClusters } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
-import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView } from '../domain/types.js';
+import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView, WriterRecordRef } from '../domain/types.js';
 import { cleanDeep, cleanForTerminal } from '../domain/terminal-text.js';
 import type { FleetStore } from './fleet.js';
 
@@ -20,6 +20,8 @@ export interface PollerOptions {
   repairTag: string;
   engine: EngineOptions;
   targetReplicas?: (cluster: string) => number | undefined;
+  /** Where each cluster's writer record is (clusters.C.writerDns; the sim's own); undefined = none configured. */
+  writerDns?: (cluster: string) => WriterRecordRef | undefined;
   /** Probes in flight at once; the SSH shell has its own limit as well. */
   probeConcurrency?: number;
   metricsMinutes?: number;
@@ -126,6 +128,9 @@ export class Poller {
    */
   private readonly lastProbes = new Map<string, ProbeOutcome>();
   private readonly inFlight = new Map<string, InFlight>();
+  /** Each cluster's writer record as last read, and the reads still on their way (by cluster). */
+  private readonly writers = new Map<string, WriterLookup>();
+  private readonly writersInFlight = new Set<string>();
   /** The ring last seen per Cassandra cluster, which its members' answers share (see shareFacts). */
   private readonly rings = new Map<string, readonly CassandraPeer[]>();
   /** Frozen facts (a ring's shared peer list) already cleaned for the terminal. */
@@ -308,6 +313,7 @@ export class Poller {
         this.views.delete(name);
         this.probedAt.delete(name);
         this.rings.delete(name);
+        this.writers.delete(name);
       }
     }
     const ticks = Math.max(1, Math.min(Math.ceil(count / NODES_PER_TICK), Math.floor((this.options.refreshSeconds * 1000) / MIN_TICK_MS)));
@@ -371,6 +377,7 @@ export class Poller {
       roleTag: this.options.roleTag,
       repairTag: this.options.repairTag,
       targetReplicas: this.options.targetReplicas ?? (() => undefined),
+      writers: this.writers,
     };
     // A few clusters at a time, with a turn of the event loop between slices, as for the probes:
     // 500 clusters in one go hold a key press for tens of milliseconds.
@@ -421,15 +428,20 @@ export class Poller {
     const previous = new Map<string, EngineFacts | undefined>();
     const left: number[] = [];
     const settle: Array<() => void> = [];
+    const lookups: Array<Promise<unknown>> = [];
     const settled = slices.map((slice, i) => {
       left.push(0);
+      const reads: Array<Promise<void>> = [];
       for (const cluster of slice) {
+        const read = this.readWriter(cluster);
+        if (read) reads.push(this.patiently(read));
         for (const n of this.views.get(cluster.name)?.nodes ?? []) previous.set(n.instance.id, n.facts);
         for (const node of round.running.get(cluster.name)!) {
           nodes.push({ node, cluster, slice: i });
           left[i]!++;
         }
       }
+      lookups.push(Promise.all(reads));
       return new Promise<number>((resolve) => {
         settle.push(() => resolve(performance.now() - started));
         if (left[i] === 0) settle[i]!();
@@ -473,7 +485,45 @@ export class Poller {
         // Stopped (or broken) on the way: whatever waits on a slice is let go (publish sees an abort).
         for (let i = 0; i < settled.length; i++) if (left[i]! > 0) settle[i]!();
       });
-    return settled;
+    // A slice is in once its nodes have answered and its writer records been read (each within patience).
+    return settled.map((probed, i) => Promise.all([probed, lookups[i]]).then(([ms]) => ms));
+  }
+
+  /**
+   * Reads a cluster's writer record through the Dns port: once a round per
+   * cluster, beside its nodes' probes. Undefined when there is nothing to
+   * wait for (none configured, no Dns on this target, a read still on its way).
+   */
+  private readWriter(cluster: ClusterRef): Promise<void> | undefined {
+    const name = cluster.name;
+    const ref = this.options.writerDns?.(name);
+    if (!ref) {
+      this.writers.delete(name);
+      return undefined;
+    }
+    const dns = this.backends.dns;
+    if (!dns) {
+      this.writers.set(name, { ref, error: this.backends.unavailable?.dns ?? 'this target has no DNS to read the writer record from' });
+      return undefined;
+    }
+    if (this.writersInFlight.has(name)) return undefined;
+    this.writersInFlight.add(name);
+    const signal = this.controller.signal;
+    return dns.getRecord(ref.zoneId, ref.name, ref.type, { signal }).then(
+      (record) => {
+        this.writersInFlight.delete(name);
+        if (signal.aborted) return;
+        this.writers.set(name, record ? { ref, values: cleanDeep(record.values, ONE_LINE) } : { ref, missing: true });
+      },
+      (err: unknown) => {
+        this.writersInFlight.delete(name);
+        if (signal.aborted) return;
+        // The last values read stay on show, with why they may be old; findings ignore them.
+        const last = this.writers.get(name);
+        const kept = last && sameRef(last.ref, ref) && last.values ? { values: last.values } : {};
+        this.writers.set(name, { ref, ...kept, error: `reading ${ref.name} failed: ${cleanForTerminal(messageOf(err), ONE_LINE)}` });
+      },
+    );
   }
 
   /** Sends one probe; its outcome goes to lastProbes when it comes, however late. */
@@ -539,6 +589,10 @@ function cleanDiscovery(found: Discovery): Discovery {
     }
   }
   return instances || clusters ? { ...found, instances: instances ?? found.instances, clusters: clusters ?? found.clusters } : found;
+}
+
+function sameRef(a: WriterRecordRef, b: WriterRecordRef): boolean {
+  return a.zoneId === b.zoneId && a.name === b.name && a.type === b.type;
 }
 
 function messageOf(err: unknown): string {

@@ -19,6 +19,10 @@ const lsSchema = z
         health: z.object({ level, reasons: z.array(z.string()).min(1) }),
         findings: z.array(z.object({ kind: z.string(), level, message: z.string(), nodes: z.array(z.string()) })),
         worstLagSeconds: z.number().nullable(),
+        writer: z
+          .object({ name: z.string(), type: z.enum(['A', 'CNAME']), values: z.array(z.string()), node: z.string().nullable(), error: z.string().optional() })
+          .strict()
+          .optional(),
         nodes: z.array(
           z.object({
             id: z.string().regex(/^i-[0-9a-f]{17}$/),
@@ -32,6 +36,16 @@ const lsSchema = z
             stale: z.boolean(),
             tags: z.record(z.string(), z.string()),
             updatedAt: z.string().nullable(),
+            mysql: z
+              .object({
+                readOnly: z.boolean(),
+                source: z.string().nullable(),
+                ioThread: z.enum(['Yes', 'No', 'Connecting']).nullable(),
+                sqlThread: z.enum(['Yes', 'No', 'Connecting']).nullable(),
+                gtidExecuted: z.string(),
+              })
+              .strict()
+              .optional(),
           }),
         ),
       }),
@@ -53,6 +67,28 @@ describe('nightshift ls', () => {
     expect(ring.nodes.every((n) => n.lagSeconds === null)).toBe(true);
     expect(ring.nodes.some((n) => 'last-repaired' in n.tags)).toBe(true);
     expect(json.clusters.flatMap((c) => c.findings).map((f) => f.kind)).toContain('two-writable-masters');
+  });
+
+  it('every simulated MySQL cluster has its writer record at its master, and every MySQL node says whom it replicates from', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const { code, stdout } = await run(['ls', '--json', '--state-dir', stateDir]);
+    expect(code).toBe(0);
+    const json = lsSchema.parse(JSON.parse(stdout));
+    const mysql = json.clusters.filter((c) => c.engine === 'mysql');
+    expect(mysql.length).toBe(4);
+    for (const c of mysql) {
+      const master = c.nodes.find((n) => n.role === 'master')!;
+      expect(c.writer).toEqual({ name: `${c.name}.writer.sim.internal`, type: 'A', values: [master.privateIp], node: master.name });
+      expect(master.mysql).toMatchObject({ readOnly: false, source: null, ioThread: null, sqlThread: null });
+      for (const n of c.nodes.filter((x) => x.role === 'replica')) {
+        expect(n.mysql).toMatchObject({ readOnly: true, source: master.name, ioThread: 'Yes', sqlThread: 'Yes' });
+        expect(n.mysql!.gtidExecuted).not.toBe('');
+      }
+    }
+    for (const c of json.clusters.filter((x) => x.engine !== 'mysql')) {
+      expect(c.writer).toBeUndefined();
+      expect(c.nodes.every((n) => n.mysql === undefined)).toBe(true);
+    }
   });
 
   it('says the same in text, REHEARSAL first', async () => {

@@ -57,6 +57,22 @@ describe('cluster screen', () => {
     expect(frame).toContain('▲ WARN db-billing-2: role tag says replica');
   });
 
+  it('shows the writer record in one line under the title, "(no node)" when it points at none', async () => {
+    const nodes = [mysqlNode('db-w', { id: 'i-w1', name: 'db-w-1', role: 'master' })];
+    const at = (values: string[], node: string | null) => ({
+      ...cluster('db-w', 'mysql', nodes),
+      writer: { zoneId: 'Z1', name: 'db.example.internal', type: 'A' as const, values, node },
+    });
+    const app = await openCluster('db-w', {}, [at(['10.0.0.1'], 'db-w-1')]);
+    const lines = app.lastFrame().split('\n');
+    const i = lines.findIndex((l) => l.startsWith('writer db.example.internal → db-w-1'));
+    expect(i).toBe(lines.findIndex((l) => l.includes('Fleet › db-w')) + 1);
+    cleanupInk();
+    // Red comes from writerText's `bad` (test/domain/cluster-view-writer.test.ts): these frames carry no colour.
+    const lost = await openCluster('db-w', {}, [at(['10.0.0.9'], null)]);
+    expect(lost.lastFrame()).toContain('writer db.example.internal → 10.0.0.9 (no node)');
+  });
+
   it('shows Cassandra repair age, flagging overdue (against gc_grace_seconds) and never-repaired nodes', async () => {
     const app = await openCluster('cass-events');
     const frame = app.lastFrame();

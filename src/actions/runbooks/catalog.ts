@@ -7,6 +7,7 @@
 // switchover, failover, rebuild and rotate register here as they are written;
 // a runbook that cannot be started yet is not listed at all.
 
+import { chooseFailover, rankSwitchover, type CandidateRow } from '../../domain/candidate.js';
 import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { CassandraPeer, ClusterView, EngineKind, NodeView } from '../../domain/types.js';
 import { formatSeconds } from '../../ui/format.js';
@@ -178,6 +179,75 @@ const repairEntry: CatalogEntry = {
     return { cluster };
   },
 };
+
+// ---- the switchover and failover candidate list (their forms will use it) ----
+
+/** RUNBOOKS.md's switchover lag limit, when the form is given none. */
+export const DEFAULT_SWITCHOVER_LAG_LIMIT_SECONDS = 10;
+
+/** One candidate as the form lists it: a choice answer, with the row it was made from. */
+export interface CandidateOption extends ChoiceOption {
+  row: CandidateRow;
+  /** The node the runbook takes when the operator picks none. */
+  isDefault: boolean;
+}
+
+export interface CandidateList {
+  /** `switchover` while the cluster has a live writable master, else `failover`. */
+  kind: 'switchover' | 'failover';
+  options: CandidateOption[];
+  /** Why none can be taken, when none can (a switchover refused; every replica excluded). */
+  refusal?: string;
+}
+
+/**
+ * The candidates for a new master, best first, each with its AZ, lag,
+ * promotion rule and GTID position, and why it cannot be taken if it cannot.
+ * With a live writable master, the switchover ranking; without one, the
+ * failover order on the sets the replicas report now: which replica is most
+ * advanced is settled only once they have applied their relay logs (the
+ * runbook's step), so the form shows the order and leaves the choice to it.
+ */
+export function candidateRows(cluster: ClusterView, opts: { lagLimitSeconds?: number } = {}): CandidateList {
+  const lagLimitSeconds = opts.lagLimitSeconds ?? DEFAULT_SWITCHOVER_LAG_LIMIT_SECONDS;
+  const hasMaster = cluster.nodes.some((n) => !n.stale && n.instance.state === 'running' && n.facts?.kind === 'mysql' && !n.facts.mysql.readOnly && !n.facts.mysql.replica);
+  if (hasMaster) {
+    const r = rankSwitchover(cluster, { lagLimitSeconds });
+    const best = r.ok ? r.chosen.id : undefined;
+    const list: CandidateList = { kind: 'switchover', options: r.ranked.map((row) => candidateOption(row, row.id === best)) };
+    if (!r.ok) list.refusal = r.reason;
+    return list;
+  }
+  const replicas = cluster.nodes.filter((n) => !n.stale && n.facts?.kind === 'mysql' && n.facts.mysql.replica);
+  const r = chooseFailover(
+    cluster,
+    replicas.map((node) => ({ node, executed: node.facts?.kind === 'mysql' ? node.facts.mysql.gtidExecuted : '' })),
+  );
+  const best = r.ranked.find((row) => row.excluded.length === 0)?.id;
+  const list: CandidateList = { kind: 'failover', options: r.ranked.map((row) => candidateOption(row, row.id === best)) };
+  if (best === undefined) list.refusal = r.ok ? 'no replica answers' : r.reason;
+  return list;
+}
+
+function candidateOption(row: CandidateRow, isDefault: boolean): CandidateOption {
+  const lag = row.lagSeconds === null ? 'lag ?' : `lag ${formatSeconds(row.lagSeconds)}`;
+  const rule = row.rule === 'none' ? '' : ` · ${row.rule}`;
+  const option: CandidateOption = {
+    value: `${NODE}${row.id}`,
+    label: row.name,
+    detail: `${row.az} · ${lag}${rule} · ${shortGtid(row.gtidExecuted)}`,
+    row,
+    isDefault,
+  };
+  if (row.excluded.length > 0) option.disabled = row.excluded.join('; ');
+  return option;
+}
+
+/** A GTID position short enough for a form line: MySQL uuids to their first 8 digits. */
+export function shortGtid(set: string): string {
+  if (set === '') return 'no GTIDs';
+  return set.replace(/\s+/g, '').replace(/\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '$1…');
+}
 
 /** Every runbook the console can start, in the order the picker lists them. */
 export const CATALOG: readonly CatalogEntry[] = [repairEntry];

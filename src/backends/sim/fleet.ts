@@ -2,7 +2,7 @@
 // always give the same instances, ids, addresses, tags and topology. Nothing
 // here reads the wall clock; times are offsets from a fixed virtual epoch.
 
-import type { EngineKind, Instance, MysqlFlavour } from '../../domain/types.js';
+import type { EngineKind, Instance, MysqlFlavour, WriterRecordRef } from '../../domain/types.js';
 import { hash32, Prng } from './prng.js';
 import { naturalDelayAt, seqAt } from './replication.js';
 import { STATE_FORMAT, dnsKey, type Segment, type WorldState } from './state.js';
@@ -295,6 +295,20 @@ function buildMysql(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'mysql
     };
     seedReplicaBase(w, id, master);
   }
+}
+
+/**
+ * A simulated cluster's writer record, as an AWS target has it from
+ * `clusters.C.writerDns`: every MySQL cluster gets one at birth, and the sim
+ * keeps following it when a swap renames it. A record deleted since is still
+ * configured (the poller then finds it missing).
+ */
+export function writerDnsConfig(w: WorldState, cluster: string): WriterRecordRef | undefined {
+  const key = w.clusters[cluster]?.writerDns;
+  if (!key) return undefined;
+  const [zoneId, name, type] = key.split('|');
+  if (!zoneId || !name || (type !== 'A' && type !== 'CNAME')) return undefined;
+  return { zoneId, name, type };
 }
 
 /**

@@ -13,6 +13,8 @@ import { isScenario, SCENARIOS } from './scenarios.js';
 import { SimShell } from './shell.js';
 import { lockDirOf } from './state-file.js';
 import { SimVolumes } from './volumes.js';
+import { writerDnsConfig } from './fleet.js';
+import type { WriterRecordRef } from '../../domain/types.js';
 import { SimWorld, type SimWorldOptions } from './world.js';
 
 export { SCENARIOS, isScenario, type ScenarioInfo } from './scenarios.js';
@@ -23,7 +25,11 @@ export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS } from './fl
 export type { Fault, StoredFault, RepairRecord, SimJob, JobStartRecord } from './state.js';
 export { SimJobs } from './jobs.js';
 
-export type SimBackends = Backends & { world: SimWorld };
+export type SimBackends = Backends & {
+  world: SimWorld;
+  /** Each MySQL cluster's writer record, as a live target's config names it (clusters.C.writerDns). */
+  writerDns: (cluster: string) => WriterRecordRef | undefined;
+};
 
 export interface SimBackendOptions extends SimWorldOptions {
   /** A command's limit when it names none; ssh's (ssh.commandTimeoutSeconds) by default. */
@@ -57,6 +63,7 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
     scaling: new SimScaling(world),
     compute: new SimCompute(world),
     world,
+    writerDns: (cluster) => writerDnsConfig(world.view(), cluster),
     async close() {
       await shell.close();
       world.close();

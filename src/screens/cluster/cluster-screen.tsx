@@ -2,6 +2,7 @@
 
 import { Box, Text } from 'ink';
 import { useMemo } from 'react';
+import { writerText } from '../../domain/cluster-view.js';
 import type { ClusterView, Finding, NodeView } from '../../domain/types.js';
 import { useFleet, useUi, useUiStore } from '../../store/context.js';
 import { selectCluster } from '../../store/fleet.js';
@@ -52,7 +53,8 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
 
   const findings = cluster?.findings ?? [];
   const findingLines = findings.length === 0 ? 1 : Math.min(findings.length, MAX_FINDING_LINES);
-  const tableHeight = Math.max(2, height - 2 - findingLines);
+  const writerLines = cluster?.writer ? 1 : 0;
+  const tableHeight = Math.max(2, height - 2 - findingLines - writerLines);
 
   const canStartRunbooks = onRunbook !== undefined;
   const extra = useMemo(
@@ -95,6 +97,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
         position={rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined}
         width={width}
       />
+      {cluster.writer ? <WriterLine text={writerText(cluster.writer)} width={width} /> : null}
       <Findings findings={findings} width={width} />
       <Table
         rows={rows}
@@ -132,6 +135,11 @@ function nodeDetailText(node: NodeView, now: number, refreshSeconds: number, thr
 function clusterSummary(cluster: ClusterView): string {
   const lag = cluster.engine === 'mysql' ? ` · worst lag ${formatLag(cluster.worstLagSeconds, true)}` : '';
   return `${healthText(cluster.health.level)}${lag}${cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
+}
+
+/** Where applications send their writes; red when that is no node. */
+function WriterLine({ text, width }: { text: { text: string; bad: boolean }; width: number }) {
+  return <Line segments={[{ text: fit(text.text, width, 'left', false), ...(text.bad ? { colour: healthColour('CRIT') } : {}) }]} width={width} />;
 }
 
 function Findings({ findings, width }: { findings: readonly Finding[]; width: number }) {
