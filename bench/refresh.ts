@@ -70,7 +70,7 @@ async function bench(nodes: number | undefined): Promise<void> {
   const timings: RefreshTiming[] = [];
   const fleet = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
   let onTiming = (t: RefreshTiming) => void timings.push(t);
-  const poller = new Poller(backends, fleet, { ...pollerOptions(config), onTiming: (t) => onTiming(t) });
+  const poller = new Poller(backends, fleet, { ...pollerOptions(config, backends), onTiming: (t) => onTiming(t) });
   // Subscribed before the App, so this runs before React draws: the moment the new clusters land.
   let storeAt = NaN;
   fleet.subscribe((state, prev) => {
