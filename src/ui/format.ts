@@ -55,3 +55,8 @@ export function wrap(text: string, width: number): string[] {
   }
   return lines;
 }
+
+/** "1 cluster", "6 clusters": the count with its noun. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

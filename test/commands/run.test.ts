@@ -84,6 +84,9 @@ describe('nightshift run repair', () => {
     expect(md).toMatch(/\| 2 \| nodetool repair -pr \| cass-2 \| ✓ ok \| .* \| 4m 05s \|/);
     expect(md).toContain('**Target recovery time:** 30m 00s; met: 4m 05s (14 % of it)');
     expect(md).toContain('gate caution (step 2): approved by --yes');
+    // A tag write passes no gate but changes the world: the postmortem says both.
+    expect(md).toContain('### 3. tag last-repaired · cass-2 [changes, no gate]');
+    expect(md).toContain('### 1. pick the node to repair [read]');
   });
 
   it('`resume` with nothing interrupted says so', async () => {

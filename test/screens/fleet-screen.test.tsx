@@ -25,6 +25,13 @@ describe('fleet screen', () => {
     expect(frame).toContain('» db-billing: ✗ CRIT two writable masters: db-billing-1, db-billing-2');
   });
 
+  it('counts in words: one cluster is "1 cluster", not "1 clusters"', async () => {
+    const web = sampleFleet().filter((c) => c.name === 'web');
+    const frame = await (await renderApp(web)).waitForText('Fleet ·');
+    expect(frame).toMatch(new RegExp(`Fleet · 1 cluster · ${web[0]!.nodes.length} nodes?\\b`));
+    expect(frame).not.toContain('1 clusters');
+  });
+
   it('moves with arrows and j/k, jumps with g/G, and opens a cluster with enter', async () => {
     const app = await renderApp(sampleFleet());
     await app.waitForText('1/4');

@@ -55,7 +55,8 @@ export function buildTimeline(rawView: RunView, rawRecords: readonly RunRecord[]
     id: s.id,
     title: s.title,
     ...(s.node ? { node: s.node.name } : {}),
-    danger: s.danger,
+    // "read" means no gate, not that nothing changes: a tag write says so.
+    danger: s.danger === 'read' && s.mutates ? 'changes, no gate' : s.danger,
     status: s.status,
     describe: s.describe,
     attempts: [],

@@ -1,6 +1,7 @@
 // Every cluster on one screen, worst first: the first thing an engineer sees
 // when paged.
 
+import { plural } from '../../ui/format.js';
 import { Box } from 'ink';
 import { useMemo } from 'react';
 import type { ClusterView } from '../../domain/types.js';
@@ -65,7 +66,9 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   // Keyed on the name width, not the clusters: the columns (and so every row) stay the same across refreshes.
   const nameWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, c.name.length), 0), [clusters]);
   const columns = useMemo(() => fleetColumns(nameWidth), [nameWidth]);
-  const counted = filter ? `${rows.length} of ${clusters.length} clusters match` : `${clusters.length} clusters · ${nodeCount} nodes`;
+  const counted = filter
+    ? `${rows.length} of ${plural(clusters.length, 'cluster')} match`
+    : `${plural(clusters.length, 'cluster')} · ${plural(nodeCount, 'node')}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine
