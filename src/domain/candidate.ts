@@ -15,6 +15,7 @@
 // otherwise those transactions are lost, or worse, kept on one replica only.
 // The most advanced replica is the one whose set contains every other's.
 
+import { compareNames } from './names.js';
 import { withoutProbeSkew } from './findings.js';
 import { formatGtidSet, gtidDifference, gtidUnion, isEmptyGtidSet, parseGtidSet, transactionsBehind, type GtidSet } from './gtid.js';
 import type { ClusterView, MysqlFacts, NodeView } from './types.js';
@@ -306,7 +307,7 @@ function rankRows(rows: CandidateRow[], order: (a: CandidateRow, b: CandidateRow
     (a, b) =>
       Number(a.excluded.length > 0) - Number(b.excluded.length > 0) ||
       (a.excluded.length === 0 ? order(a, b) : 0) ||
-      a.name.localeCompare(b.name),
+      compareNames(a.name, b.name),
   );
 }
 

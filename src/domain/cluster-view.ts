@@ -1,6 +1,7 @@
 // Assembles what the screens and `ls` show from what the backends said.
 // Pure: the poller gathers the inputs, this decides what they mean.
 
+import { compareNames } from './names.js';
 import { clusterFindings, clusterHealth, sortClusters, worstLag } from './findings.js';
 import { lagOf, nodeHealth, roleOf, type NodeHealthInput, type Thresholds } from './health.js';
 import type {
@@ -63,7 +64,7 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       const instance = input.instances.get(id);
       if (instance) nodes.push(buildNode(ref, instance, input));
     }
-    nodes.sort((a, b) => roleOrder(a) - roleOrder(b) || a.instance.name.localeCompare(b.instance.name));
+    nodes.sort((a, b) => roleOrder(a) - roleOrder(b) || compareNames(a.instance.name, b.instance.name));
     const lookup = input.writers?.get(ref.name);
     const writer = lookup ? resolveWriter(lookup, nodes) : undefined;
     const findings = clusterFindings(ref.engine, nodes, {

@@ -2,6 +2,7 @@
 // any one node. Pure. Only fresh facts count: a stale node's last words are
 // shown on its row but never used to claim, say, two writable masters.
 
+import { compareNames } from './names.js';
 import { errantTransactions, formatGtidSet, isEmptyGtidSet, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
 import type { ClusterView, ClusterWriter, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
@@ -265,7 +266,7 @@ export function worstLag(nodes: NodeView[]): number | null {
 
 /** Worst first, then by name: the order every screen and `ls` shows. */
 export function sortClusters(clusters: ClusterView[]): ClusterView[] {
-  return [...clusters].sort((a, b) => compareLevel(b.health.level, a.health.level) || a.name.localeCompare(b.name));
+  return [...clusters].sort((a, b) => compareLevel(b.health.level, a.health.level) || compareNames(a.name, b.name));
 }
 
 function names(nodes: NodeView[]): string {

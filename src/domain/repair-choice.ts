@@ -1,6 +1,8 @@
 // Which Cassandra node to repair next: one that was never repaired first (its
 // tag is missing or not a time), else the one repaired longest ago. Pure.
 
+import { compareNames } from './names.js';
+
 export interface RepairCandidate {
   id: string;
   name: string;
@@ -33,7 +35,7 @@ export function orderRepairNodes(
   overdueAfter?: { now: number; gcGraceSeconds: number },
 ): RepairChoice[] {
   const parsed = candidates.map((c) => ({ c, t: c.lastRepaired !== undefined ? Date.parse(c.lastRepaired) : Number.NaN }));
-  const byName = (a: { c: RepairCandidate }, b: { c: RepairCandidate }) => a.c.name.localeCompare(b.c.name) || a.c.id.localeCompare(b.c.id);
+  const byName = (a: { c: RepairCandidate }, b: { c: RepairCandidate }) => compareNames(a.c.name, b.c.name) || a.c.id.localeCompare(b.c.id);
   const never = parsed.filter((p) => Number.isNaN(p.t)).sort(byName);
   const dated = parsed
     .filter((p) => !Number.isNaN(p.t) && (!overdueAfter || overdueAfter.now - p.t > overdueAfter.gcGraceSeconds * 1000))

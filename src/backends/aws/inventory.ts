@@ -1,5 +1,6 @@
 // Discovery (clusters by tag, Auto Scaling Group or security group) and tags.
 
+import { compareNames } from '../../domain/names.js';
 import {
   CreateTagsCommand,
   DeleteTagsCommand,
@@ -52,7 +53,7 @@ export class AwsInventory implements Inventory {
         else clusters.set(c.name, { ...c, instanceIds: [...c.instanceIds] });
       }
     }
-    return { instances, clusters: [...clusters.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+    return { instances, clusters: [...clusters.values()].sort((a, b) => compareNames(a.name, b.name)) };
   }
 
   async setTags(instanceId: string, tags: Record<string, string>, opts: CallOptions = {}): Promise<void> {
