@@ -64,7 +64,7 @@ function sourceOf(b: SimBackends, cluster: string, name: string): string | undef
 
 async function writerValues(b: SimBackends, cluster: string): Promise<string[]> {
   const ref = b.writerDns(cluster)!;
-  return (await b.dns.getRecord(ref.zoneId, ref.name, ref.type))!.values;
+  return (await b.dns!.getRecord(ref.zoneId, ref.name, ref.type))!.values;
 }
 
 /** A Shell whose exec fails on `node` for any command matching `pattern`, as a server refusing the statement would. */
