@@ -9,6 +9,7 @@ import { createHeadlessGate, type Gate } from '../../../src/actions/engine/gate.
 import { readJournal } from '../../../src/actions/engine/journal.js';
 import type { RunRecord } from '../../../src/actions/engine/records.js';
 import { executeRun, prepareRun } from '../../../src/actions/engine/runner.js';
+import { buildParams } from '../../../src/commands/run.js';
 import { switchoverRunbook } from '../../../src/actions/runbooks/switchover.js';
 import type { Shell } from '../../../src/backends/ports.js';
 import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
@@ -67,13 +68,21 @@ async function writerValues(b: SimBackends, cluster: string): Promise<string[]> 
   return (await b.dns!.getRecord(ref.zoneId, ref.name, ref.type))!.values;
 }
 
-/** A Shell whose exec fails on `node` for any command matching `pattern`, as a server refusing the statement would. */
-function failingShell(shell: Shell, nodeName: string, pattern: RegExp): Shell {
+/**
+ * A Shell whose exec fails on `node` for any command matching `pattern`: as a
+ * server refusing the statement would (`refused`), or after the statement ran,
+ * its answer lost with the channel (`lost`).
+ */
+function failingShell(shell: Shell, nodeName: string, pattern: RegExp, how: 'refused' | 'lost' = 'refused'): Shell {
   return new Proxy(shell, {
     get(target, prop) {
       if (prop === 'exec') {
         return (async (node, command, opts) => {
           if (node.name === nodeName && pattern.test(command + (opts?.stdin ?? ''))) {
+            if (how === 'lost') {
+              await target.exec(node, command, opts);
+              throw Object.assign(new Error(`${nodeName}: channel closed before the command's exit status arrived`), { code: 'ECONNRESET' });
+            }
             return { code: 1, signal: null, stdout: '', stderr: 'ERROR 1227 (42000): Access denied; you need (at least one of) the SUPER privilege(s) for this operation\n' };
           }
           return target.exec(node, command, opts);
@@ -164,6 +173,23 @@ describe('switchover refusals and the way back', () => {
     expect(await backends.lock.holder(cluster)).toBeUndefined();
   });
 
+  it('a promotion that ran but whose answer was lost is undone too: the candidate read-only and a replica again before the old master is writable', async () => {
+    const { backends, stateDir } = await world();
+    const [m1, m2, m3] = members(backends, cluster);
+    const shell = failingShell(backends.shell, m2!.name, /RESET (SLAVE|REPLICA) ALL/, 'lost');
+    const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { shell });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain('channel closed');
+    expect(violations).toEqual([]);
+    expectUndone(outcome.journal!);
+    const comps = readJournal(outcome.journal!).records.filter((r) => r.type === 'compensation' && r.status === 'ok');
+    expect(comps.find((c) => c.type === 'compensation' && c.stepId === 'promote')).toMatchObject({ via: 'run' });
+    expect(writable(backends, cluster)).toEqual([m1!.name]);
+    expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
+    expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
+    expect(members(backends, cluster).find((m) => m.name === m2!.name)!.mysql.readOnly).toBe(true);
+  });
+
   it('declining the promotion gate inside the section stops the run with the old master writable again', async () => {
     const { backends, stateDir } = await world();
     const [m1, m2] = members(backends, cluster);
@@ -178,6 +204,24 @@ describe('switchover refusals and the way back', () => {
   });
 
   const before = (b: SimBackends) => JSON.stringify(members(b, cluster).map((m) => [m.name, m.mysql.readOnly, m.mysql.replica?.sourceHost]));
+
+  it('a writer record pointing elsewhere than the master is refused before anything changes', async () => {
+    const { backends, stateDir } = await world();
+    const [, , m3] = members(backends, cluster);
+    const ref = backends.writerDns(cluster)!;
+    const rec = (await backends.dns!.getRecord(ref.zoneId, ref.name, ref.type))!;
+    await onVirtualTime(backends, backends.dns!.swapRecord(rec, { ...rec, values: [m3!.ip] }));
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster });
+    expect(prepared.blocked).toContain(`${ref.name} → ${m3!.ip} (${m3!.name}), not the master`);
+    expect(outcome.status).toBe('blocked');
+    expect(before(backends)).toBe(was);
+    expect(await writerValues(backends, cluster)).toEqual([m3!.ip]);
+  });
+
+  it('--candidate reaches the runbook as its candidate parameter', () => {
+    expect(buildParams({ cluster, candidate: 'catalog-db-03' })).toEqual({ cluster, candidate: 'catalog-db-03' });
+  });
 
   it('an unknown candidate is refused before anything changes', async () => {
     const { backends, stateDir } = await world();
