@@ -16,7 +16,8 @@ const row = (frame: string, text: string) => frame.split('\n').find((l) => l.inc
 
 async function openCluster(name: string, opts: Parameters<typeof renderApp>[1] = {}, clusters = sampleFleet()) {
   const app = await renderApp(clusters, opts);
-  await app.waitForText('clusters');
+  // "1 cluster" or "4 clusters": the fleet header is drawn.
+  await app.waitForText(' cluster');
   app.ui.getState().actions.push({ kind: 'cluster', name });
   await app.waitForText(`Fleet › ${name}`);
   return app;
