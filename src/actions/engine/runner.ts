@@ -506,7 +506,12 @@ class Execution {
         return await this.finish({ status: view.undo.status, reason: undone ? `${view.undo.reason}; ${undone}` : view.undo.reason });
       }
       const section = view.section;
-      if (section?.state === 'open') {
+      // The step that closes the section finished, and the kill came before the record
+      // saying the section closed: it is closed; undoing a finished promotion would be wrong.
+      const closer = section?.state === 'open' ? this.steps.find((s) => s.closesSection === section.name) : undefined;
+      if (section?.state === 'open' && closer && this.history.get(closer.id)?.status === 'ok') {
+        this.emit({ type: 'section', action: 'closed', name: section.name, stepId: section.stepId, budgetMs: section.budgetMs, deadlineVt: section.deadlineVt });
+      } else if (section?.state === 'open') {
         const opener = this.steps.find((s) => s.id === section.stepId);
         const last = Math.max(0, from < 0 ? this.steps.length - 1 : from);
         if (!opener?.opensSection || this.clock.now() >= section.deadlineVt) {

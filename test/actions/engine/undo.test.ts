@@ -121,6 +121,22 @@ describe('critical sections', () => {
   });
 });
 
+describe('a kill between the closing step and the record that closes its section', () => {
+  it('resumes forward: the section is closed, the finished promotion is not undone, even past the budget', async () => {
+    const world = fresh();
+    const rb = writesStopped(world);
+    const { outcome, stateDir, clock } = await runIt(rb, createHeadlessGate({ yes: true }));
+    // Died right after "promote" finished, before the section's "closed" record.
+    cutJournal(stateDir, outcome.runId, (lines) => lines.slice(0, indexOf(lines, (r) => r.type === 'step-finished' && r.stepId === 'promote') + 1));
+    Object.assign(world, { writable: false, promoted: true, undone: [] });
+    clock.advance(BUDGET * 2);
+    const deps = makeDeps(makeBackends(clock, { lock: new MemoryLock() }), createHeadlessGate({ yes: true }), stateDir);
+    const resumed = await drive(clock, resumeRun(rb, outcome.runId, deps, new AbortController().signal));
+    expect(resumed.status, resumed.reason).toBe('succeeded');
+    expect(world).toMatchObject({ writable: false, promoted: true, undone: [] });
+  });
+});
+
 describe('undo after a crash', () => {
   it('a crash during the undo resumes into the undo, never forward, and never undoes twice', async () => {
     const world = fresh();
