@@ -108,7 +108,7 @@ describe('run screen slot and errors', () => {
     const app = await renderApp(sampleFleet(), {
       props: { renderRunScreen: (runId) => (runId === 'good' ? <Text>run screen for good</Text> : <Broken />) },
     });
-    await app.waitForText('clusters');
+    await app.waitForText(' cluster');
     app.ui.getState().actions.push({ kind: 'run', runId: 'good' });
     await app.waitForText('run screen for good');
     app.ui.getState().actions.pop();

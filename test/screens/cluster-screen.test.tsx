@@ -11,7 +11,7 @@ const line = (frame: string, name: string) => frame.split('\n').find((l) => l.st
 
 async function openCluster(name: string, opts: Parameters<typeof renderApp>[1] = {}, clusters = sampleFleet()) {
   const app = await renderApp(clusters, opts);
-  await app.waitForText('clusters');
+  await app.waitForText(' cluster');
   app.ui.getState().actions.push({ kind: 'cluster', name });
   await app.waitForText(`Fleet › ${name}`);
   return app;
@@ -169,7 +169,7 @@ describe('cluster screen', () => {
 describe('node screen', () => {
   it('shows every fact: instance, engine facts with the GTID set and binlog, and all tags', async () => {
     const app = await renderApp(sampleFleet(), { rows: 80 });
-    await app.waitForText('clusters');
+    await app.waitForText(' cluster');
     app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
     app.ui.getState().actions.push({ kind: 'node', cluster: 'db-orders', id: 'i-0a000000000000002' });
     const frame = await app.waitForText('Tags (');
@@ -182,7 +182,7 @@ describe('node screen', () => {
       mysqlNode('db-x', { id: 'i-x1', name: 'db-x-1', sqlThread: 'No', lagSeconds: null, level: 'CRIT', reason: 'SQL thread stopped: 1062', lastSqlError: { code: 1062, message: "Duplicate entry '42' for key 'PRIMARY'" }, tags: { 'nightshift:role': 'master' } }),
     ]);
     const app = await renderApp([broken], { rows: 80 });
-    await app.waitForText('clusters');
+    await app.waitForText(' cluster');
     app.ui.getState().actions.push({ kind: 'node', cluster: 'db-x', id: 'i-x1' });
     const frame = await app.waitForText('last SQL error');
     expect(frame).toContain("1062: Duplicate entry '42'");
@@ -191,7 +191,7 @@ describe('node screen', () => {
 
   it('scrolls at 80x24 and filters lines (a tag by name)', async () => {
     const app = await renderApp(sampleFleet());
-    await app.waitForText('clusters');
+    await app.waitForText(' cluster');
     app.ui.getState().actions.push({ kind: 'cluster', name: 'cass-events' });
     app.ui.getState().actions.push({ kind: 'node', cluster: 'cass-events', id: 'i-0c000000000000002' });
     let frame = await app.waitForText('Health');
@@ -216,7 +216,7 @@ describe('freshness edge cases', () => {
       { ...mysqlNode('db-dead', { id: 'i-d2', name: 'db-dead-2', az: 'eu-west-1b', stale: true, level: 'CRIT', reason: 'unreachable' }), updatedAt: 0 },
     ]);
     const app = await renderApp([dead]);
-    await app.waitForText('clusters');
+    await app.waitForText(' cluster');
     app.ui.getState().actions.push({ kind: 'cluster', name: 'db-dead' });
     const frame = await app.waitForText('Fleet › db-dead');
     const row = line(frame, 'db-dead-2');
@@ -229,7 +229,7 @@ describe('freshness edge cases', () => {
 describe('narrow terminal', () => {
   it('at 60 columns still shows every row\'s freshness and health', async () => {
     const app = await renderApp(sampleFleet(), { columns: 60, rows: 20 });
-    await app.waitForText('clusters');
+    await app.waitForText(' cluster');
     app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
     const frame = await app.waitForText('Fleet › db-orders');
     expect(line(frame, 'db-orders-3')).toContain('▲ stale 42 s');

@@ -61,7 +61,7 @@ async function openConsole() {
 
 /** Fleet → the ring → R → repair → its form. */
 async function openRepairForm(app: Awaited<ReturnType<typeof openConsole>>['app']) {
-  await app.waitForText('clusters');
+  await app.waitForText(' cluster');
   await app.press('/', ...'ring', keys.enter, keys.enter);
   await app.waitForText(`Fleet › ${RING} ·`);
   await app.press('R');
