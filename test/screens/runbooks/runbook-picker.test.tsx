@@ -16,7 +16,7 @@ const row = (frame: string, text: string) => frame.split('\n').find((l) => l.inc
 
 async function openCluster(name: string, opts: Parameters<typeof renderApp>[1] = {}, clusters = sampleFleet()) {
   const app = await renderApp(clusters, opts);
-  await app.waitForText('clusters');
+  await app.waitForText(' cluster');
   app.ui.getState().actions.push({ kind: 'cluster', name });
   await app.waitForText(`Fleet › ${name}`);
   return app;
