@@ -16,6 +16,7 @@ import type { CommandContext, RegisterCommand } from './types.js';
 export interface RunFlags {
   cluster?: string;
   node?: string;
+  candidate?: string;
   allOverdue?: boolean;
   param?: string[];
   dryRun?: boolean;
@@ -36,6 +37,7 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .argument('<runbook>', `the runbook: ${runbookNames().join(', ')}`)
     .option('--cluster <name>', 'the cluster to act on')
     .option('--node <name>', 'repair: this node instead of the least recently repaired one')
+    .option('--candidate <name>', 'switchover: promote this replica instead of the best ranked one')
     .option('--all-overdue', 'repair: every overdue or never-repaired node, oldest first, one at a time (checkpoint between nodes)')
     .option('--param <key=value>', 'a runbook parameter (repeatable)', collect, [])
     .option('--dry-run', 'run preflight and print the full plan; change nothing')
@@ -89,7 +91,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   }
 }
 
-export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'allOverdue' | 'param'>): Record<string, unknown> {
+export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidate' | 'allOverdue' | 'param'>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const p of flags.param ?? []) {
     const eq = p.indexOf('=');
@@ -100,6 +102,7 @@ export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'allOverd
   }
   if (flags.cluster !== undefined) params.cluster = flags.cluster;
   if (flags.node !== undefined) params.node = flags.node;
+  if (flags.candidate !== undefined) params.candidate = flags.candidate;
   if (flags.allOverdue) params.allOverdue = true;
   return params;
 }

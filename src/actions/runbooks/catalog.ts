@@ -12,6 +12,7 @@ import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { CassandraPeer, ClusterView, EngineKind, NodeView } from '../../domain/types.js';
 import { formatSeconds } from '../../ui/format.js';
 import { repairRunbook } from './repair.js';
+import { switchoverRunbook } from './switchover.js';
 
 /** One answer of a choice field. A disabled one is shown, with why, and cannot be chosen. */
 export interface ChoiceOption {
@@ -249,8 +250,42 @@ export function shortGtid(set: string): string {
   return set.replace(/\s+/g, '').replace(/\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '$1…');
 }
 
+// ---- switchover ----
+
+/** The picker's "let the runbook choose" answer: the runbook ranks the candidates itself at plan time. */
+const BEST_CANDIDATE = 'best';
+
+const switchoverEntry: CatalogEntry = {
+  name: switchoverRunbook.name,
+  title: switchoverRunbook.title,
+  summary: switchoverRunbook.summary,
+  engines: ['mysql'],
+  offer(cluster) {
+    const list = candidateRows(cluster);
+    if (list.kind !== 'switchover') return { applies: false, reason: 'not now — no writable master answers: a switchover needs a live master (failover is for a dead one)' };
+    if (list.refusal !== undefined) return { applies: false, reason: `not now — ${list.refusal}` };
+    const best = list.options.find((o) => o.isDefault)!;
+    const eligible = list.options.filter((o) => o.disabled === undefined).length;
+    return { applies: true, reason: `${eligible} eligible replica${eligible === 1 ? '' : 's'}; best ${best.label} (${best.detail ?? ''})` };
+  },
+  fields(cluster) {
+    const list = candidateRows(cluster);
+    const best = list.options.find((o) => o.isDefault);
+    const options: ChoiceOption[] = [
+      { value: BEST_CANDIDATE, label: 'best ranked', detail: best ? `now ${best.label}` : (list.refusal ?? 'no eligible replica') },
+      ...list.options.map(({ value, label, detail, disabled }) => ({ value, label, ...(detail !== undefined ? { detail } : {}), ...(disabled !== undefined ? { disabled } : {}) })),
+    ];
+    return [{ key: 'candidate', label: 'new master', kind: 'choice', options, default: BEST_CANDIDATE }];
+  },
+  toParams(cluster, values) {
+    const c = values['candidate'];
+    if (typeof c === 'string' && c.startsWith(NODE)) return { cluster, candidate: c.slice(NODE.length) };
+    return { cluster };
+  },
+};
+
 /** Every runbook the console can start, in the order the picker lists them. */
-export const CATALOG: readonly CatalogEntry[] = [repairEntry];
+export const CATALOG: readonly CatalogEntry[] = [repairEntry, switchoverEntry];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {
   return CATALOG.find((e) => e.name === name);

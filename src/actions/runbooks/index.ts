@@ -3,8 +3,9 @@
 
 import type { AnyRunbook } from '../engine/types.js';
 import { repairRunbook } from './repair.js';
+import { switchoverRunbook } from './switchover.js';
 
-export const RUNBOOKS: readonly AnyRunbook[] = [repairRunbook];
+export const RUNBOOKS: readonly AnyRunbook[] = [repairRunbook, switchoverRunbook];
 
 export function getRunbook(name: string): AnyRunbook | undefined {
   return RUNBOOKS.find((r) => r.name === name);

@@ -29,7 +29,16 @@ export type SimBackends = Backends & {
   world: SimWorld;
   /** Each MySQL cluster's writer record, as a live target's config names it (clusters.C.writerDns). */
   writerDns: (cluster: string) => WriterRecordRef | undefined;
+  /**
+   * The replication user a runbook repoints replicas with, as a live target's
+   * config names it (clusters.C.replication). The sim's CHANGE MASTER takes any
+   * password; this one is the sim's own, so no config is needed to rehearse.
+   */
+  replicationCredentials: (cluster: string) => { user: string; password: string } | undefined;
 };
+
+/** The simulated fleet's replication user (its replicas are born with it). */
+export const SIM_REPLICATION = { user: 'repl', password: 'sim-repl-not-a-secret' } as const;
 
 export interface SimBackendOptions extends SimWorldOptions {
   /** A command's limit when it names none; ssh's (ssh.commandTimeoutSeconds) by default. */
@@ -64,6 +73,7 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
     compute: new SimCompute(world),
     world,
     writerDns: (cluster) => writerDnsConfig(world.view(), cluster),
+    replicationCredentials: (cluster) => (world.view().clusters[cluster]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
     async close() {
       await shell.close();
       world.close();

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { catalogEntry, catalogFor, CATALOG, noRunbookText, resolveValues, type Field } from '../../../src/actions/runbooks/catalog.js';
 import { getRunbook } from '../../../src/actions/runbooks/index.js';
 import type { CassandraPeer, ClusterView, NodeView } from '../../../src/domain/types.js';
-import { cassandraNode, cluster, DAY, NOW, sampleFleet } from '../../helpers/fleet-fixtures.js';
+import { PROMOTION_TAG } from '../../../src/domain/candidate.js';
+import { cassandraNode, cluster, DAY, mysqlNode, NOW, sampleFleet } from '../../helpers/fleet-fixtures.js';
 
 const GRACE = 10 * 86_400;
 const CTX = { now: NOW, gcGraceSeconds: GRACE };
@@ -45,15 +46,15 @@ const choices = (fields: Field[]) => {
 };
 
 describe('the runbook catalog', () => {
-  it('lists repair for Cassandra rings only, and says so honestly for MySQL and generic clusters', () => {
+  it('lists repair for Cassandra rings, switchover for MySQL clusters, and says so honestly for generic ones', () => {
     const fleet = sampleFleet();
     const names = (name: string) => catalogFor(fleet.find((c) => c.name === name)!).map((e) => e.name);
     expect(names('cass-events')).toEqual(['repair']);
-    expect(names('db-orders')).toEqual([]);
+    expect(names('db-orders')).toEqual(['switchover']);
     expect(names('web')).toEqual([]);
     // Only what the console was told it can start.
     expect(catalogFor({ engine: 'cassandra', asg: undefined }, [])).toEqual([]);
-    expect(noRunbookText('mysql')).toBe('no runbook for MySQL clusters in this version yet; the console can start repair (Cassandra)');
+    expect(noRunbookText('generic')).toBe('no runbook for generic clusters in this version yet; the console can start repair (Cassandra), switchover (MySQL)');
     expect(noRunbookText('generic', [])).toBe('no runbook for generic clusters in this version yet');
   });
 
@@ -157,5 +158,40 @@ describe('resolveValues', () => {
     ];
     expect(resolveValues(fields, { who: 'b', fast: true, note: 'x' })).toEqual({ who: 'b', fast: true, note: 'x' });
     expect(resolveValues(fields, { who: 'gone', fast: 'yes', note: 3 as unknown as string })).toEqual({ who: 'a', fast: false, note: '' });
+  });
+});
+
+describe('switchover in the catalog', () => {
+  const switchover = catalogEntry('switchover')!;
+
+  function orders(masterRole: 'master' | 'replica' = 'master'): ClusterView {
+    const master = mysqlNode('orders', { id: 'i-1', name: 'db-1', role: masterRole, az: 'us-east-1a' });
+    const from = master.instance.privateIp;
+    return cluster('orders', 'mysql', [
+      master,
+      mysqlNode('orders', { id: 'i-2', name: 'db-2', az: 'us-east-1b', sourceHost: from, lagSeconds: 4 }),
+      mysqlNode('orders', { id: 'i-3', name: 'db-3', az: 'us-east-1c', sourceHost: from, lagSeconds: 1, tags: { [PROMOTION_TAG]: 'never' } }),
+    ]);
+  }
+
+  it('applies with one writable master and an eligible replica, naming the best; the form lists every candidate, the never one disabled', () => {
+    const offer = switchover.offer(orders(), CTX);
+    expect(offer.applies).toBe(true);
+    expect(offer.reason).toMatch(/^1 eligible replica; best db-2 \(us-east-1b · lag 4 s/);
+    const fields = switchover.fields(orders(), CTX);
+    expect(fields[0]!.kind === 'choice' && fields[0]!.options.map((o) => [o.label, o.disabled ?? ''])).toEqual([
+      ['best ranked', ''],
+      ['db-2', ''],
+      ['db-3', 'promotion rule never (tag nightshift:promotion=never)'],
+    ]);
+    expect(switchover.toParams('orders', { candidate: 'node:i-2' })).toEqual({ cluster: 'orders', candidate: 'i-2' });
+    expect(switchover.toParams('orders', { candidate: 'best' })).toEqual({ cluster: 'orders' });
+  });
+
+  it('does not apply without a writable master, or when no replica may be promoted, and says why', () => {
+    expect(switchover.offer(orders('replica'), CTX)).toEqual({ applies: false, reason: 'not now — no writable master answers: a switchover needs a live master (failover is for a dead one)' });
+    const lagging = orders();
+    lagging.nodes[1]!.lagSeconds = 400;
+    expect(switchover.offer(lagging, CTX).reason).toMatch(/^not now — no replica of db-1 can be promoted: db-2: lag 400 s over the 10 s limit/);
   });
 });

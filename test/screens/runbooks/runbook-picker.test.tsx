@@ -16,6 +16,7 @@ const row = (frame: string, text: string) => frame.split('\n').find((l) => l.inc
 
 async function openCluster(name: string, opts: Parameters<typeof renderApp>[1] = {}, clusters = sampleFleet()) {
   const app = await renderApp(clusters, opts);
+  // "1 cluster" or "4 clusters": the fleet header is drawn.
   await app.waitForText(' cluster');
   app.ui.getState().actions.push({ kind: 'cluster', name });
   await app.waitForText(`Fleet › ${name}`);
@@ -91,18 +92,27 @@ describe('the runbook picker', () => {
     expect(onRunbook).toHaveBeenLastCalledWith('repair', 'cass-events', { cluster: 'cass-events', allOverdue: true });
   });
 
-  it('on a MySQL cluster the key says there is no runbook for it yet, rather than doing nothing', async () => {
+  it('on a generic cluster the key says there is no runbook for it yet, rather than doing nothing', async () => {
     const onRunbook = vi.fn();
-    const app = await openCluster('db-orders', { props: { onRunbook } });
+    const app = await openCluster('web', { props: { onRunbook } });
     expect(footer(app.lastFrame())).toContain('R runbooks');
     await app.press('R');
-    const frame = await app.waitForText('no runbook for MySQL clusters in this version yet');
-    expect(frame.replace(/\n +/g, ' ')).toContain('the console can start repair (Cassandra).');
+    const frame = await app.waitForText('no runbook for generic clusters in this version yet');
+    expect(frame.replace(/\n +/g, ' ')).toContain('the console can start repair (Cassandra), switchover (MySQL).');
     await app.press(keys.enter);
-    expect(app.lastFrame()).toContain('no runbook for MySQL clusters');
+    expect(app.lastFrame()).toContain('no runbook for generic clusters');
+    await app.press(keys.escape);
+    await app.waitForText('Fleet › web ·');
+    expect(onRunbook).not.toHaveBeenCalled();
+  });
+
+  it('on a MySQL cluster whose replicas cannot be promoted, switchover is listed as not now, with why', async () => {
+    const app = await openCluster('db-orders', { props: { onRunbook: vi.fn() } });
+    await app.press('R');
+    const frame = await app.waitForText('switchover');
+    expect(frame.replace(/\n +/g, ' ')).toContain('not now — no replica of db-orders-1 can be promoted');
     await app.press(keys.escape);
     await app.waitForText('Fleet › db-orders ·');
-    expect(onRunbook).not.toHaveBeenCalled();
   });
 
   it('R on the fleet screen opens the runbooks of the selected cluster', async () => {

@@ -1,0 +1,256 @@
+// The switchover runbook on the simulated fleet, in process, on both flavours:
+// the sim's servers answer read_only, STOP/RESET/CHANGE/START, the GTID waits
+// and the heartbeat table, its writer records swap with INSYNC, and virtual
+// time moves only when nothing else can happen. After every journal record
+// the world is read directly: at no instant may two nodes accept writes.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHeadlessGate, type Gate } from '../../../src/actions/engine/gate.js';
+import { readJournal } from '../../../src/actions/engine/journal.js';
+import type { RunRecord } from '../../../src/actions/engine/records.js';
+import { executeRun, prepareRun } from '../../../src/actions/engine/runner.js';
+import { buildParams } from '../../../src/commands/run.js';
+import { switchoverRunbook } from '../../../src/actions/runbooks/switchover.js';
+import type { Shell } from '../../../src/backends/ports.js';
+import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
+import { foldRun } from '../../../src/store/runs.js';
+import { makeDeps, tempStateDir } from '../helpers.js';
+
+const opened: SimBackends[] = [];
+
+afterEach(async () => {
+  for (const b of opened.splice(0)) await b.close();
+});
+
+async function world() {
+  const stateDir = tempStateDir();
+  const frozen = Date.parse('2026-11-21T01:00:00Z');
+  const backends = await createSimBackends({ scenario: 'healthy', seed: 7, speed: 1, stateDir, realNow: () => frozen });
+  opened.push(backends);
+  return { backends, stateDir };
+}
+
+/** Runs the promise to its end, moving virtual time 100 ms at a time whenever nothing else can happen. */
+async function onVirtualTime<T>(backends: SimBackends, promise: Promise<T>): Promise<T> {
+  let done = false;
+  const watched = promise.finally(() => (done = true));
+  watched.catch(() => {});
+  for (let i = 0; i < 20_000 && !done; i++) {
+    await new Promise((r) => setImmediate(r));
+    if (!done) (backends.clock as unknown as { advance(ms: number): void }).advance(100);
+  }
+  return watched;
+}
+
+function members(b: SimBackends, cluster: string) {
+  const w = b.world.view();
+  return Object.values(w.instances)
+    .filter((i) => i.cluster === cluster)
+    .sort((a, c) => a.name.localeCompare(c.name))
+    .map((i) => ({ id: i.id, name: i.name, ip: i.privateIp, mysql: w.mysql[i.id]! }));
+}
+
+/** Nodes that accept writes now: read_only off (and super_read_only off) and not a replica. */
+function writable(b: SimBackends, cluster: string): string[] {
+  return members(b, cluster)
+    .filter((m) => !m.mysql.readOnly && !m.mysql.superReadOnly && !m.mysql.replica)
+    .map((m) => m.name);
+}
+
+function sourceOf(b: SimBackends, cluster: string, name: string): string | undefined {
+  const all = members(b, cluster);
+  const host = all.find((m) => m.name === name)!.mysql.replica?.sourceHost;
+  return host === undefined ? undefined : (all.find((m) => m.ip === host)?.name ?? host);
+}
+
+async function writerValues(b: SimBackends, cluster: string): Promise<string[]> {
+  const ref = b.writerDns(cluster)!;
+  return (await b.dns!.getRecord(ref.zoneId, ref.name, ref.type))!.values;
+}
+
+/**
+ * A Shell whose exec fails on `node` for any command matching `pattern`: as a
+ * server refusing the statement would (`refused`), or after the statement ran,
+ * its answer lost with the channel (`lost`).
+ */
+function failingShell(shell: Shell, nodeName: string, pattern: RegExp, how: 'refused' | 'lost' = 'refused'): Shell {
+  return new Proxy(shell, {
+    get(target, prop) {
+      if (prop === 'exec') {
+        return (async (node, command, opts) => {
+          if (node.name === nodeName && pattern.test(command + (opts?.stdin ?? ''))) {
+            if (how === 'lost') {
+              await target.exec(node, command, opts);
+              throw Object.assign(new Error(`${nodeName}: channel closed before the command's exit status arrived`), { code: 'ECONNRESET' });
+            }
+            return { code: 1, signal: null, stdout: '', stderr: 'ERROR 1227 (42000): Access denied; you need (at least one of) the SUPER privilege(s) for this operation\n' };
+          }
+          return target.exec(node, command, opts);
+        }) as Shell['exec'];
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+async function switchover(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate; shell?: Shell } = {}) {
+  const cluster = params.cluster as string;
+  const violations: string[] = [];
+  const backends = opts.shell ? ({ ...b, shell: opts.shell } as SimBackends) : b;
+  const deps = makeDeps(backends, opts.gate ?? createHeadlessGate({ yes: true, confirm: [members(b, cluster)[0]!.name] }), stateDir, {
+    onEvent: (r: RunRecord) => {
+      const w = writable(b, cluster);
+      if (w.length > 1) violations.push(`${r.type}${'stepId' in r ? ` ${String(r.stepId)}` : ''}: ${w.join(', ')} writable`);
+    },
+  });
+  const ac = new AbortController();
+  const prepared = await prepareRun(switchoverRunbook, params, deps, ac.signal);
+  const outcome = await onVirtualTime(b, executeRun(prepared, deps, ac.signal));
+  return { prepared, outcome, violations };
+}
+
+describe.each([
+  ['catalog-db', 'MariaDB 11.4'],
+  ['payments-db', 'MySQL 8.4'],
+  ['audit-db', 'MySQL 8.0'],
+])('switchover of %s (%s) on the simulated fleet', (cluster) => {
+  it('moves the writes to the candidate: new master writable, everyone replicates from it, writer record follows, never two writable', async () => {
+    const { backends, stateDir } = await world();
+    const [m1, m2, m3] = members(backends, cluster);
+    expect(writable(backends, cluster)).toEqual([m1!.name]);
+    const { prepared, outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name });
+    expect(prepared.blocked).toBeUndefined();
+    expect(outcome.status, outcome.reason).toBe('succeeded');
+    expect(violations).toEqual([]);
+    expect(writable(backends, cluster)).toEqual([m2!.name]);
+    expect(sourceOf(backends, cluster, m2!.name)).toBeUndefined();
+    expect(sourceOf(backends, cluster, m1!.name)).toBe(m2!.name);
+    expect(sourceOf(backends, cluster, m3!.name)).toBe(m2!.name);
+    const old = members(backends, cluster).find((m) => m.name === m1!.name)!.mysql;
+    expect(old.readOnly).toBe(true);
+    expect(old.replica?.io && old.replica.sql).toBe(true);
+    expect(await writerValues(backends, cluster)).toEqual([m2!.ip]);
+    const tags = (await backends.inventory.discover()).instances;
+    expect(tags.find((i) => i.id === m2!.id)!.tags['nightshift:role']).toBe('master');
+    expect(tags.find((i) => i.id === m1!.id)!.tags['nightshift:role']).toBe('replica');
+    const view = foldRun(readJournal(outcome.journal!).records)!;
+    expect(view.steps.map((s) => s.id)).toEqual(['readonly', 'catch-up', 'promote', `repoint:${m3!.name}`, 'old-master', 'dns', 'tags', 'verify']);
+    expect(view.steps.every((s) => s.status === 'ok')).toBe(true);
+    // The password reaches the servers on stdin only: never the journal.
+    expect(JSON.stringify(readJournal(outcome.journal!).records)).not.toContain('sim-repl-not-a-secret');
+    expect(await backends.lock.holder(cluster)).toBeUndefined();
+  });
+});
+
+/** The undo ran both compensations for real: the old master was read-only and the section was left by undo. */
+function expectUndone(journal: string) {
+  const records = readJournal(journal).records;
+  expect(records.some((r) => r.type === 'section' && r.action === 'opened')).toBe(true);
+  const comps = records.filter((r): r is Extract<RunRecord, { type: 'compensation' }> => r.type === 'compensation' && r.status === 'ok');
+  expect(comps.map((c) => c.stepId)).toContain('readonly');
+  expect(comps.find((c) => c.stepId === 'readonly')!.via).toBe('run');
+  expect(records.some((r) => r.type === 'undo' && r.action === 'finished' && r.ok)).toBe(true);
+}
+
+describe('switchover refusals and the way back', () => {
+  const cluster = 'catalog-db';
+
+  it('a promotion the candidate refuses (S5 fails) restores the old topology and fails the run', async () => {
+    const { backends, stateDir } = await world();
+    const [m1, m2, m3] = members(backends, cluster);
+    const shell = failingShell(backends.shell, m2!.name, /RESET (SLAVE|REPLICA) ALL/);
+    const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { shell });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain('Access denied');
+    expect(violations).toEqual([]);
+    expectUndone(outcome.journal!);
+    expect(writable(backends, cluster)).toEqual([m1!.name]);
+    expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
+    expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
+    expect(members(backends, cluster).find((m) => m.name === m2!.name)!.mysql.readOnly).toBe(true);
+    expect(await writerValues(backends, cluster)).toEqual([m1!.ip]);
+    expect(await backends.lock.holder(cluster)).toBeUndefined();
+  });
+
+  it('a promotion that ran but whose answer was lost is undone too: the candidate read-only and a replica again before the old master is writable', async () => {
+    const { backends, stateDir } = await world();
+    const [m1, m2, m3] = members(backends, cluster);
+    const shell = failingShell(backends.shell, m2!.name, /RESET (SLAVE|REPLICA) ALL/, 'lost');
+    const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { shell });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain('channel closed');
+    expect(violations).toEqual([]);
+    expectUndone(outcome.journal!);
+    const comps = readJournal(outcome.journal!).records.filter((r) => r.type === 'compensation' && r.status === 'ok');
+    expect(comps.find((c) => c.type === 'compensation' && c.stepId === 'promote')).toMatchObject({ via: 'run' });
+    expect(writable(backends, cluster)).toEqual([m1!.name]);
+    expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
+    expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
+    expect(members(backends, cluster).find((m) => m.name === m2!.name)!.mysql.readOnly).toBe(true);
+  });
+
+  it('declining the promotion gate inside the section stops the run with the old master writable again', async () => {
+    const { backends, stateDir } = await world();
+    const [m1, m2] = members(backends, cluster);
+    const gate = createHeadlessGate({ yes: false, confirm: [m1!.name] });
+    const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { gate });
+    expect(outcome.status).toBe('stopped');
+    expect(violations).toEqual([]);
+    expectUndone(outcome.journal!);
+    expect(writable(backends, cluster)).toEqual([m1!.name]);
+    expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
+    expect(await writerValues(backends, cluster)).toEqual([m1!.ip]);
+  });
+
+  const before = (b: SimBackends) => JSON.stringify(members(b, cluster).map((m) => [m.name, m.mysql.readOnly, m.mysql.replica?.sourceHost]));
+
+  it('a writer record pointing elsewhere than the master is refused before anything changes', async () => {
+    const { backends, stateDir } = await world();
+    const [, , m3] = members(backends, cluster);
+    const ref = backends.writerDns(cluster)!;
+    const rec = (await backends.dns!.getRecord(ref.zoneId, ref.name, ref.type))!;
+    await onVirtualTime(backends, backends.dns!.swapRecord(rec, { ...rec, values: [m3!.ip] }));
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster });
+    expect(prepared.blocked).toContain(`${ref.name} → ${m3!.ip} (${m3!.name}), not the master`);
+    expect(outcome.status).toBe('blocked');
+    expect(before(backends)).toBe(was);
+    expect(await writerValues(backends, cluster)).toEqual([m3!.ip]);
+  });
+
+  it('--candidate reaches the runbook as its candidate parameter', () => {
+    expect(buildParams({ cluster, candidate: 'catalog-db-03' })).toEqual({ cluster, candidate: 'catalog-db-03' });
+  });
+
+  it('an unknown candidate is refused before anything changes', async () => {
+    const { backends, stateDir } = await world();
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster, candidate: 'no-such-db' });
+    expect(prepared.blocked).toContain('no node "no-such-db" in cluster catalog-db');
+    expect(outcome.status).toBe('blocked');
+    expect(before(backends)).toBe(was);
+  });
+
+  it('a candidate tagged promotion=never is refused before anything changes', async () => {
+    const { backends, stateDir } = await world();
+    const [, m2] = members(backends, cluster);
+    await backends.inventory.setTags(m2!.id, { 'nightshift:promotion': 'never' });
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster, candidate: m2!.name });
+    expect(prepared.blocked).toContain(`${m2!.name} cannot be promoted: promotion rule never`);
+    expect(outcome.status).toBe('blocked');
+    expect(before(backends)).toBe(was);
+  });
+
+  it('a lagging candidate is refused before anything changes', async () => {
+    const { backends, stateDir } = await world();
+    const [, m2] = members(backends, cluster);
+    backends.world.inject({ kind: 'lag', node: m2!.id, seconds: 120, hold: true });
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster, candidate: m2!.name });
+    expect(prepared.blocked).toMatch(new RegExp(`${m2!.name}: lag \\d+ s over the 10 s limit`));
+    expect(outcome.status).toBe('blocked');
+    expect(before(backends)).toBe(was);
+  });
+});
