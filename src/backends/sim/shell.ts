@@ -244,14 +244,15 @@ class CommandContext implements ExecContext {
     this.deadline = timeoutMs > 0 ? world.now() + timeoutMs : Infinity;
   }
 
-  sleepUntil(t: number): Promise<void> {
-    const clock = this.world.clock;
-    if (t > this.deadline) {
-      return clock.sleepUntil(this.deadline, this.signal).then(() => {
-        throw new CommandTimeoutError(`${this.nodeName}: command timed out after ${this.timeoutMs} ms: ${summary(this.command)}`);
-      });
-    }
-    return clock.sleepUntil(t, this.signal);
+  async sleepUntil(t: number): Promise<void> {
+    const until = Math.min(t, this.deadline);
+    await this.world.clock.sleepUntil(until, this.signal);
+    // The world reads one instant per turn (a macrotask). A sleep whose end had
+    // already passed resolves in a microtask, inside the same turn: a command
+    // polling in a loop would then see the same instant for ever and spin with
+    // the event loop blocked (timers, budgets and signals dead). End the turn.
+    if (this.world.now() < until) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (t > this.deadline) throw new CommandTimeoutError(`${this.nodeName}: command timed out after ${this.timeoutMs} ms: ${summary(this.command)}`);
   }
 }
 

@@ -117,3 +117,30 @@ describe('replication semantics', () => {
     expect(res.stderr).toContain('ERROR 1198 (HY000)');
   });
 });
+
+describe('simulated waits on a running clock', () => {
+  // The world reads one instant per turn (a macrotask). A sleep whose end had
+  // already passed on the clock used to resolve inside the same turn, so the
+  // command woke to the instant it fell asleep at: a GTID wait polling that
+  // way spun for ever with the event loop blocked (a switchover hung at
+  // MASTER_GTID_WAIT and ignored SIGTERM). Here the real clock jumps 5 s at
+  // every reading, so every sleep is already over when it starts.
+  it.each(['mariadb', 'mysql'] as const)('%s: after SLEEP(2) the server clock has moved 2 s on', async (flavour) => {
+    let real = 0;
+    const { createSimBackends } = await import('../../../src/backends/sim/index.js');
+    const { tempStateDir } = await import('./sim-helpers.js');
+    const b = await createSimBackends({ scenario: 'healthy', seed: 1, speed: 1, stateDir: tempStateDir(), realNow: () => (real += 5_000), commandTimeoutMs: 3_600_000 });
+    try {
+      const f = await fleet(b);
+      const w = b.world.view();
+      const c = f.clusters.find((x) => x.engine === 'mysql' && w.mysql[x.instanceIds[0]!]!.flavour === flavour)!;
+      const replica = f.members(c.name)[1]!;
+      const res = await sql(b, replica, 'SELECT NOW() AS a; SELECT SLEEP(2) AS s; SELECT NOW() AS b');
+      expect(res.stderr).toBe('');
+      const [, before, , , , after] = res.stdout.trim().split('\n');
+      expect(Date.parse(`${after}Z`) - Date.parse(`${before}Z`)).toBeGreaterThanOrEqual(2_000);
+    } finally {
+      await b.close();
+    }
+  });
+});
