@@ -765,17 +765,40 @@ class Execution {
     return reply.choice;
   }
 
+  /**
+   * The steps a section opened by `step` runs: from it to the one that closes
+   * it. Their questions are all asked at its gate, before the section opens:
+   * an operator must never have to answer inside the budget.
+   */
+  private sectionSteps(step: AnyStep): AnyStep[] {
+    if (!step.opensSection) return [step];
+    const name = step.opensSection.name;
+    const from = this.steps.indexOf(step);
+    const to = this.steps.findIndex((s, i) => i > from && s.closesSection === name);
+    return this.steps.slice(from, to < 0 ? from + 1 : to + 1);
+  }
+
   private async gate(step: AnyStep, signal: AbortSignal): Promise<void> {
-    if (step.danger === 'read') return;
+    // Inside a section, the gate of the step that opened it answered for this one.
+    if (this.section) return;
+    const covered = this.sectionSteps(step);
+    const danger = covered.some((s) => s.danger === 'destructive') ? 'destructive' : covered.some((s) => s.danger === 'caution') ? 'caution' : 'read';
+    if (danger === 'read') return;
     const node = safe(() => step.node?.(this.ctx));
-    const expected = step.danger === 'destructive' ? (safe(() => step.confirmName?.(this.ctx)) ?? node?.name ?? this.ctx.run.cluster) : undefined;
-    const describe = safe(() => step.describe(this.ctx)) ?? [];
+    const expected = danger === 'destructive' ? (safe(() => step.confirmName?.(this.ctx)) ?? node?.name ?? this.ctx.run.cluster) : undefined;
+    const describe =
+      covered.length === 1
+        ? (safe(() => step.describe(this.ctx)) ?? [])
+        : [
+            `${step.opensSection!.name}: a critical section of ${covered.length} steps with a ${Math.round(step.opensSection!.budgetMs / 1000)} s budget; this one answer runs them all, and past the budget or on any failure their undo runs`,
+            ...covered.flatMap((s) => [`${s.title}${s.danger === 'read' ? '' : ` [${s.danger}]`}`, ...(safe(() => s.describe(this.ctx)) ?? []).map((l) => `  ${l}`)]),
+          ];
     const request: ConfirmRequest = {
-      kind: step.danger,
+      kind: danger,
       stepId: step.id,
       title: step.title,
       question:
-        step.danger === 'destructive'
+        danger === 'destructive'
           ? `This step is destructive. Type ${expected} to run it.`
           : `Run this step${node ? ` on ${node.name}` : ''}? [y/N]`,
       details: describe,
@@ -788,7 +811,7 @@ class Execution {
       : reply.approved && !approved
         ? `typed "${reply.typed ?? ''}", not "${expected}"`
         : undefined;
-    this.emit({ type: 'gate', kind: step.danger, stepId: step.id, decision: approved ? 'approved' : 'declined', via: reply.via, ...(detail ? { detail } : {}) });
+    this.emit({ type: 'gate', kind: danger, stepId: step.id, decision: approved ? 'approved' : 'declined', via: reply.via, ...(detail ? { detail } : {}) });
     if (approved) return;
     const why = reply.missing
       ? `stopped before "${step.title}": it needs confirmation; pass ${reply.missing}`

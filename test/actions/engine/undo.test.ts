@@ -70,18 +70,29 @@ const indexOf = (lines: string[], pred: (r: { type: string; stepId?: string; sta
   lines.findIndex((l) => pred(JSON.parse(l)));
 
 describe('critical sections', () => {
-  it('declining a gate inside the section undoes it instead of pausing half-way', async () => {
+  it('asks every question of a section once, before it opens, showing each step inside; nothing inside asks again', async () => {
     const world = fresh();
-    // --yes passes "readonly"; the promotion gate is destructive-free caution, so decline it by a gate that says no to it alone.
     const gate = createHeadlessGate({ yes: true });
-    const decline = { ...gate, confirm: async (req: Parameters<typeof gate.confirm>[0], s: AbortSignal) => (req.stepId === 'promote' ? { approved: false, via: 'operator' } : gate.confirm(req, s)) };
+    const asked: Array<{ stepId: string; kind: string; details: string[] }> = [];
+    const recording = { ...gate, confirm: async (req: Parameters<typeof gate.confirm>[0], s: AbortSignal) => (asked.push({ stepId: req.stepId, kind: req.kind, details: req.details }), gate.confirm(req, s)) };
+    const { outcome } = await runIt(writesStopped(world), recording);
+    expect(outcome.status).toBe('succeeded');
+    expect(asked.map((a) => a.stepId)).toEqual(['readonly']);
+    const details = asked[0]!.details.join('\n');
+    expect(details).toContain('writes stopped on db-1: a critical section of 3 steps with a 30 s budget');
+    expect(details).toContain('candidate catches up');
+    expect(details).toContain('promote db-2 [caution]');
+  });
+
+  it('declining the section\'s gate stops the run before writes stop: nothing to undo', async () => {
+    const world = fresh();
+    const gate = createHeadlessGate({ yes: true });
+    const decline = { ...gate, confirm: async (req: Parameters<typeof gate.confirm>[0], s: AbortSignal) => (req.stepId === 'readonly' ? { approved: false, via: 'operator' } : gate.confirm(req, s)) };
     const { outcome, view } = await runIt(writesStopped(world), decline);
-    expect(outcome.status).toBe('stopped');
-    expect(outcome.reason).toContain('inside "writes stopped on db-1"');
-    expect(outcome.reason).toContain('rolled back "old master read-only"');
-    expect(world.writable).toBe(true);
-    expect(view.undo).toMatchObject({ fromStep: 'promote', finished: true, ok: true });
-    expect(view.steps.find((s) => s.id === 'after')!.status).toBe('pending');
+    expect(outcome.status).toBe('paused');
+    expect(outcome.reason).toContain('stopped before "old master read-only"');
+    expect(world).toMatchObject({ writable: true, promoted: false, undone: [] });
+    expect(view.undo).toBeUndefined();
   });
 
   it('past its budget the step inside is stopped and the section undone; the run fails saying so', async () => {

@@ -190,17 +190,16 @@ describe('switchover refusals and the way back', () => {
     expect(members(backends, cluster).find((m) => m.name === m2!.name)!.mysql.readOnly).toBe(true);
   });
 
-  it('declining the promotion gate inside the section stops the run with the old master writable again', async () => {
+  it('asks once for the whole write outage, before it starts: --confirm without --yes promotes, then pauses at the first step after it', async () => {
     const { backends, stateDir } = await world();
-    const [m1, m2] = members(backends, cluster);
+    const [m1, m2, m3] = members(backends, cluster);
     const gate = createHeadlessGate({ yes: false, confirm: [m1!.name] });
     const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { gate });
-    expect(outcome.status).toBe('stopped');
+    expect(outcome.status).toBe('paused');
+    expect(outcome.reason).toContain(`stopped before "${m3!.name} replicates from the new master": it needs confirmation; pass --yes`);
     expect(violations).toEqual([]);
-    expectUndone(outcome.journal!);
-    expect(writable(backends, cluster)).toEqual([m1!.name]);
-    expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
-    expect(await writerValues(backends, cluster)).toEqual([m1!.ip]);
+    expect(writable(backends, cluster)).toEqual([m2!.name]);
+    expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
   });
 
   const before = (b: SimBackends) => JSON.stringify(members(b, cluster).map((m) => [m.name, m.mysql.readOnly, m.mysql.replica?.sourceHost]));
