@@ -253,3 +253,22 @@ describe('switchover refusals and the way back', () => {
     expect(before(backends)).toBe(was);
   });
 });
+
+describe('switchover on a running clock', () => {
+  // The other tests move virtual time by hand. Here it runs as in the console
+  // (real time × speed): a sim wait that polled inside one turn once spun for
+  // ever at the catch-up step, with every timer and signal dead.
+  it('succeeds at speed 60 with nothing driving the clock', { timeout: 60_000 }, async () => {
+    const stateDir = tempStateDir();
+    const b = await createSimBackends({ scenario: 'healthy', seed: 1, speed: 60, stateDir });
+    opened.push(b);
+    const cluster = 'billing-db';
+    const deps = makeDeps(b, createHeadlessGate({ yes: true, confirm: [members(b, cluster)[0]!.name] }), stateDir);
+    const ac = new AbortController();
+    const prepared = await prepareRun(switchoverRunbook, { cluster }, deps, ac.signal);
+    expect(prepared.blocked).toBeUndefined();
+    const outcome = await executeRun(prepared, deps, ac.signal);
+    expect(outcome.status, outcome.reason).toBe('succeeded');
+    expect(writable(b, cluster)).toHaveLength(1);
+  });
+});
