@@ -1,0 +1,40 @@
+// The runbooks under fault schedules: the world each starts from, the steps a
+// fault may hit, and what each end must look like (RUNBOOKS.md, issue 12).
+
+import { switchoverRunbook } from '../../src/actions/runbooks/switchover.js';
+import type { SimBackends } from '../../src/backends/sim/index.js';
+import { membersOf, topologyProblems, writableIn, writerTargets, type EndFacts, type RunbookCase } from './fault-schedule.js';
+
+/** Statuses a run ends with when it gave up: the cluster must then be whole, one way or the other. */
+const GAVE_UP = new Set(['failed', 'stopped', 'paused', 'aborted']);
+
+async function writerProblems(b: SimBackends, cluster: string, expected: string, what: string): Promise<string[]> {
+  const at = await writerTargets(b, cluster);
+  return at.length === 1 && at[0] === expected ? [] : [`${what}: the writer record points at ${at.join(', ') || 'nothing'}, expected ${expected}`];
+}
+
+export const switchoverCase: RunbookCase = {
+  runbook: switchoverRunbook,
+  slots: ['readonly', 'catch-up', 'promote', 'repoint:*', 'old-master', 'dns', 'tags', 'verify', 'undo:promote', 'undo:readonly'],
+  async setup(b, cluster) {
+    const [m1, m2] = membersOf(b, cluster);
+    return { params: { cluster, candidate: m2!.name }, confirm: [m1!.name], oldMaster: m1!.name, candidate: m2!.name };
+  },
+  writable: writableIn,
+  async checkEnd(end: EndFacts) {
+    const { b, cluster, setup, status, reason, endingFault } = end;
+    if (status === 'succeeded') {
+      return [...topologyProblems(b, cluster, setup.candidate, 'succeeded'), ...(await writerProblems(b, cluster, setup.candidate, 'succeeded'))];
+    }
+    if (!GAVE_UP.has(status)) return [`ended ${status}: ${reason}`];
+    if (endingFault?.inOutage) {
+      // Left inside the write outage: the undo must have put everything back.
+      return [...topologyProblems(b, cluster, setup.oldMaster, `${status} inside the write outage`), ...(await writerProblems(b, cluster, setup.oldMaster, `${status} inside the write outage`))];
+    }
+    // Left after the outage: one writable master that the writer record names, or a reason that says what is left.
+    const w = writableIn(b, cluster);
+    const at = await writerTargets(b, cluster);
+    if (w.length === 1 && at.length === 1 && at[0] === w[0]) return [];
+    return [`${status} after the write outage with writable ${w.join(', ') || 'none'} and the writer record on ${at.join(', ') || 'nothing'}; the reason does not say what is left: ${reason}`];
+  },
+};
