@@ -503,7 +503,7 @@ class Execution {
       if (view.undo && !view.undo.finished) {
         const at = Math.max(0, this.steps.findIndex((s) => s.id === view.undo!.fromStep));
         const undone = await this.undo(at, view.undo.status, view.undo.reason, { interrupted: interruptedUndo });
-        return await this.finish({ status: view.undo.status, reason: undone ? `${view.undo.reason}; ${undone}` : view.undo.reason });
+        return await this.finish({ status: view.undo.status, reason: [view.undo.reason, undone, this.leftBehind(at)].filter(Boolean).join('; ') });
       }
       const section = view.section;
       // The step that closes the section finished, and the kill came before the record
@@ -562,7 +562,42 @@ class Execution {
     this.section?.timer.abort();
     const undone = await this.undo(fromIndex, status, reason);
     if (this.section) this.closeSection('closed');
-    return this.finish({ status, reason: undone ? `${reason}; ${undone}` : reason });
+    const left = this.leftBehind(fromIndex);
+    return this.finish({ status, reason: [reason, undone, left].filter(Boolean).join('; ') });
+  }
+
+  /**
+   * Steps of a critical section whose closing step finished: final. The
+   * section's undo is its way out while it is open; once it closed, the work
+   * after it builds on it (a promoted master takes writes, replicas follow
+   * it), and undoing it then would leave the cluster with no master at all.
+   */
+  private finalSteps(): Set<string> {
+    const final = new Set<string>();
+    this.steps.forEach((opener, i) => {
+      const name = opener.opensSection?.name;
+      if (name === undefined) return;
+      const to = this.steps.findIndex((s, j) => j > i && s.closesSection === name);
+      if (to < 0 || this.history.get(this.steps[to]!.id)?.status !== 'ok') return;
+      for (const s of this.steps.slice(i, to + 1)) final.add(s.id);
+    });
+    return final;
+  }
+
+  /** After a finished section, what the run leaves for the operator: the steps from `fromIndex` on that did not finish. */
+  private leftBehind(fromIndex: number): string | undefined {
+    const final = this.finalSteps();
+    if (final.size === 0) return undefined;
+    const stands = this.steps.filter((s) => final.has(s.id) && s.closesSection !== undefined).map((s) => `"${s.title}"`);
+    const open = this.steps.slice(fromIndex).filter((s) => {
+      const st = this.history.get(s.id)?.status;
+      return st !== 'ok' && st !== 'skipped';
+    });
+    const what = open.map((s) => {
+      const node = safe(() => s.node?.(this.ctx));
+      return `"${s.title}"${node ? ` (${node.name})` : ''}`;
+    });
+    return `${stands.join(', ')} stands (a closed critical section is never undone)${what.length > 0 ? `; not done: ${what.join(', ')}` : ''}`;
   }
 
   private async runStep(i: number, runSignal: AbortSignal): Promise<void> {
@@ -936,11 +971,12 @@ class Execution {
   /** `resumed`: the undo had started before a crash; `interrupted` are the compensations it cut short. */
   private async undo(fromIndex: number, status: RunStatus, reason: string, resumed?: { interrupted: Set<string> }): Promise<string | undefined> {
     const interrupted = resumed?.interrupted ?? new Set<string>();
+    const final = this.finalSteps();
     const todo = this.steps
       .slice(0, fromIndex + 1)
       .reverse()
       .filter((step) => {
-        if (!step.compensate || this.undone.get(step.id) === 'ok') return false;
+        if (!step.compensate || this.undone.get(step.id) === 'ok' || final.has(step.id)) return false;
         // Only what actually started can need undoing.
         const started = this.history.get(step.id)?.status;
         return started === 'ok' || started === 'failed' || started === 'running';
