@@ -75,6 +75,10 @@ class SectionOverrun extends Error {
   override name = 'SectionOverrun';
 }
 
+/** How many times a compensation is tried, and the first pause between tries (doubling), before the undo says it failed. */
+const UNDO_ATTEMPTS = 3;
+const UNDO_BACKOFF_MS = 1_000;
+
 /** How often, and how patiently, the lock is released before the run says it still holds it. */
 const LOCK_RELEASE_ATTEMPTS = 5;
 const LOCK_RELEASE_BACKOFF_MS = 1_000;
@@ -989,22 +993,36 @@ class Execution {
       const undo = step.compensate!;
       // Its own signal: the run's may be the one that was aborted, and the undo must still happen.
       const own = new AbortController();
-      try {
-        if (interrupted.has(step.id) && undo.isDone && (await undo.isDone(this.ctx, own.signal))) {
-          this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'is-done' });
-          done.push(`rolled back "${step.title}" (found done on resume)`);
-          continue;
+      let delay = UNDO_BACKOFF_MS;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // Check, then act: an attempt cut short by a crash or a lost answer may have done its work.
+          if ((attempt > 1 || interrupted.has(step.id) || this.undone.get(step.id) === 'failed') && undo.isDone && (await undo.isDone(this.ctx, own.signal))) {
+            this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'is-done' });
+            done.push(`rolled back "${step.title}" (${attempt > 1 ? `found done after attempt ${attempt - 1}` : 'found done on resume'})`);
+            break;
+          }
+          const describe = safe(() => undo.describe(this.ctx)) ?? [];
+          this.emit({ type: 'compensation', stepId: step.id, status: 'started', describe });
+          await withTimeout(this.clock, step.timeoutMs, own.signal, (s) => undo.run(this.ctx, s));
+          this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'run' });
+          done.push(`rolled back "${step.title}"`);
+          break;
+        } catch (err) {
+          if (err instanceof JournalBroken) throw err;
+          // Any error, not only a transient one: an undo given up leaves the cluster as no one
+          // planned it (writes stopped for good), and a refusal may be a moment's (a lock wait).
+          if (attempt < UNDO_ATTEMPTS) {
+            this.emit({ type: 'compensation', stepId: step.id, status: 'failed', error: `${errorMessage(err)} (attempt ${attempt} of ${UNDO_ATTEMPTS}; trying again in ${formatDuration(delay)})` });
+            await this.clock.sleep(delay, own.signal);
+            delay *= 2;
+            continue;
+          }
+          ok = false;
+          this.emit({ type: 'compensation', stepId: step.id, status: 'failed', error: errorMessage(err) });
+          done.push(`ROLLBACK OF "${step.title}" FAILED after ${UNDO_ATTEMPTS} attempts: ${errorMessage(err)}`);
+          break;
         }
-        const describe = safe(() => undo.describe(this.ctx)) ?? [];
-        this.emit({ type: 'compensation', stepId: step.id, status: 'started', describe });
-        await withTimeout(this.clock, step.timeoutMs, own.signal, (s) => undo.run(this.ctx, s));
-        this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'run' });
-        done.push(`rolled back "${step.title}"`);
-      } catch (err) {
-        if (err instanceof JournalBroken) throw err;
-        ok = false;
-        this.emit({ type: 'compensation', stepId: step.id, status: 'failed', error: errorMessage(err) });
-        done.push(`ROLLBACK OF "${step.title}" FAILED: ${errorMessage(err)}`);
       }
     }
     this.emit({ type: 'undo', action: 'finished', ok });
