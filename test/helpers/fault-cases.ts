@@ -31,6 +31,7 @@ async function leftUnsaid(b: SimBackends, cluster: string, reason: string): Prom
 
 export const switchoverCase: RunbookCase = {
   runbook: switchoverRunbook,
+  undoTrigger: { at: 'promote', nth: 1, kind: 'fail' },
   slots: ['readonly', 'catch-up', 'promote', 'repoint:*', 'old-master', 'dns', 'tags', 'verify', 'undo:promote', 'undo:readonly'],
   async setup(b, cluster) {
     const [m1, m2] = membersOf(b, cluster);
@@ -52,3 +53,6 @@ export const switchoverCase: RunbookCase = {
     return leftUnsaid(b, cluster, reason).then((unsaid) => unsaid.map((u) => `${status} after the write outage: ${u}, and the reason does not say so: ${reason}`));
   },
 };
+
+/** By runbook name, for the bench. */
+export const CASES: Record<string, RunbookCase> = { switchover: switchoverCase };

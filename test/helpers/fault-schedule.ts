@@ -62,6 +62,8 @@ export interface Schedule {
 /** One runbook under fault schedules: its world, its steps, and what its end must look like. */
 export interface RunbookCase {
   runbook: AnyRunbook;
+  /** A fault that makes the run leave by its undo, so faults aimed at the undo have something to hit. */
+  undoTrigger: ScheduledFault;
   /** The step (and undo) slots a fault may target. */
   slots: readonly string[];
   /** Puts the world in the state the runbook starts from; returns the params and the cluster's roles. */
@@ -110,10 +112,17 @@ export function scheduleArbitrary(slots: readonly string[], flavours: readonly F
   return fc.record({ flavour: fc.constantFrom(...flavours), faults: fc.array(faultArbitrary(slots), { minLength: 1, maxLength: 3 }) });
 }
 
-/** Every slot × kind on its first command, once: the sweep that guarantees each step met each fault. */
-export function firstCommandSweep(slots: readonly string[], flavour: Flavour): Schedule[] {
+/**
+ * Every slot × kind on its first command, once: the sweep that guarantees each
+ * step met each fault. An undo only runs after something failed, so its slots
+ * come after `trigger` (a fault that makes the run leave by its undo).
+ */
+export function firstCommandSweep(slots: readonly string[], flavour: Flavour, trigger: ScheduledFault): Schedule[] {
   return slots.flatMap((at) =>
-    FAULT_KINDS.map((kind): Schedule => ({ flavour, faults: [{ at, nth: 1, kind, ...(kind.startsWith('kill') ? { downSeconds: 0 } : {}) }] })),
+    FAULT_KINDS.map((kind): Schedule => {
+      const fault: ScheduledFault = { at, nth: 1, kind, ...(kind.startsWith('kill') ? { downSeconds: 0 } : {}) };
+      return { flavour, faults: at.startsWith('undo:') ? [trigger, fault] : [fault] };
+    }),
   );
 }
 
