@@ -31,8 +31,11 @@ async function leftUnsaid(b: SimBackends, cluster: string, reason: string): Prom
 
 export const switchoverCase: RunbookCase = {
   runbook: switchoverRunbook,
-  undoTrigger: { at: 'promote', nth: 1, kind: 'fail' },
-  slots: ['readonly', 'catch-up', 'promote', 'repoint:*', 'old-master', 'dns', 'tags', 'verify', 'undo:promote', 'undo:readonly'],
+  slots: ['readonly', 'catch-up', 'promote', 'repoint:*', 'old-master', 'dns', 'tags', 'verify', 'undo:promote', 'undo:readonly', 'resume'],
+  triggers: [
+    { slot: 'undo:*', fault: { at: 'promote', nth: 1, kind: 'fail' } },
+    { slot: 'resume', fault: { at: 'promote', nth: 1, kind: 'kill-after', downSeconds: 0 } },
+  ],
   async setup(b, cluster) {
     const [m1, m2] = membersOf(b, cluster);
     return { params: { cluster, candidate: m2!.name }, confirm: [m1!.name], oldMaster: m1!.name, candidate: m2!.name };

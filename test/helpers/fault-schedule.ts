@@ -43,7 +43,11 @@ export type FaultKind = 'fail' | 'hang' | 'lost' | 'kill' | 'kill-after';
 export const FAULT_KINDS: readonly FaultKind[] = ['fail', 'hang', 'lost', 'kill', 'kill-after'];
 
 export interface ScheduledFault {
-  /** A step id (`repoint:*` matches every step whose id starts with `repoint:`), or `undo:<step id>` for its compensation. */
+  /**
+   * A step id (`repoint:*` matches every step whose id starts with `repoint:`),
+   * `undo:<step id>` for its compensation, or `resume` for what a new process
+   * checks before it goes on.
+   */
   at: string;
   /** The nth command (port call) made while that step or undo runs, counted across attempts and processes. */
   nth: number;
@@ -62,8 +66,12 @@ export interface Schedule {
 /** One runbook under fault schedules: its world, its steps, and what its end must look like. */
 export interface RunbookCase {
   runbook: AnyRunbook;
-  /** A fault that makes the run leave by its undo, so faults aimed at the undo have something to hit. */
-  undoTrigger: ScheduledFault;
+  /**
+   * Slots only reached after something else went wrong, and a fault that gets
+   * there: an undo runs after a failure, `resume` (the new process's first
+   * checks) after a kill.
+   */
+  triggers: Array<{ slot: string; fault: ScheduledFault }>;
   /** The step (and undo) slots a fault may target. */
   slots: readonly string[];
   /** Puts the world in the state the runbook starts from; returns the params and the cluster's roles. */
@@ -114,14 +122,15 @@ export function scheduleArbitrary(slots: readonly string[], flavours: readonly F
 
 /**
  * Every slot × kind on its first command, once: the sweep that guarantees each
- * step met each fault. An undo only runs after something failed, so its slots
- * come after `trigger` (a fault that makes the run leave by its undo).
+ * step met each fault. A slot only reached after something else went wrong
+ * (an undo, a resume) comes after its trigger.
  */
-export function firstCommandSweep(slots: readonly string[], flavour: Flavour, trigger: ScheduledFault): Schedule[] {
-  return slots.flatMap((at) =>
+export function firstCommandSweep(spec: Pick<RunbookCase, 'slots' | 'triggers'>, flavour: Flavour): Schedule[] {
+  return spec.slots.flatMap((at) =>
     FAULT_KINDS.map((kind): Schedule => {
       const fault: ScheduledFault = { at, nth: 1, kind, ...(kind.startsWith('kill') ? { downSeconds: 0 } : {}) };
-      return { flavour, faults: at.startsWith('undo:') ? [trigger, fault] : [fault] };
+      const trigger = spec.triggers.find((t) => matches(t.slot, at))?.fault;
+      return { flavour, faults: trigger ? [trigger, fault] : [fault] };
     }),
   );
 }
@@ -174,7 +183,9 @@ class FaultPlan {
     if (r.type === 'step-started' || r.type === 'step-retry') this.current = r.stepId;
     else if (r.type === 'step-finished') this.current = undefined;
     else if (r.type === 'compensation') this.current = r.status === 'started' ? `undo:${r.stepId}` : undefined;
-    else if (r.type === 'run-resumed' || r.type === 'run-finished') this.current = undefined;
+    // A new process first asks isDone of whatever was running when the last one died.
+    else if (r.type === 'run-resumed') this.current = 'resume';
+    else if (r.type === 'run-finished') this.current = undefined;
     else if (r.type === 'section') this.inOutage = r.action !== 'closed';
   }
 

@@ -12,7 +12,7 @@ import type { AnyRunbook, AnyStep } from '../../../src/actions/engine/types.js';
 import { switchoverCase } from '../../helpers/fault-cases.js';
 import { describeSchedule, FAULT_KINDS, firstCommandSweep, runSchedule, scheduleArbitrary, type Flavour, type RunbookCase, type ScheduleResult } from '../../helpers/fault-schedule.js';
 
-/** Random schedules per flavour: with the sweep's 50 per flavour, 500 in all. */
+/** Random schedules per flavour: with the sweep's 55 per flavour, 510 in all. */
 const RANDOM_RUNS = 200;
 const SEED = 12_006;
 
@@ -28,8 +28,8 @@ describe.each<[Flavour, string]>([
   ['mariadb', 'MariaDB 11.4'],
   ['mysql', 'MySQL 8.4'],
 ])('switchover under fault schedules, %s (%s)', (flavour) => {
-  it('every step and every undo meets fail, hang, lost, kill and kill-after on its first command', { timeout: 120_000 }, async () => {
-    const schedules = firstCommandSweep(switchoverCase.slots, flavour, switchoverCase.undoTrigger);
+  it('every step, every undo and a resume meet fail, hang, lost, kill and kill-after on their first command', { timeout: 120_000 }, async () => {
+    const schedules = firstCommandSweep(switchoverCase, flavour);
     expect(schedules).toHaveLength(switchoverCase.slots.length * FAULT_KINDS.length);
     const problems: string[] = [];
     for (const s of schedules) {
