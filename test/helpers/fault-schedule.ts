@@ -16,7 +16,7 @@
 // answered again and none of its timers fire, so the dead runner writes
 // nothing more, as a SIGKILLed one would not.
 
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
@@ -474,7 +474,25 @@ export async function runSchedule(spec: RunbookCase, schedule: Schedule): Promis
     return result;
   } finally {
     await b.close();
+    closeLeftOpen(stateDir);
     rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A killed runner's journal stays open (a SIGKILL would have closed it): close
+ * what is still open under the schedule's directory, or thousands of schedules
+ * run out of file descriptors.
+ */
+function closeLeftOpen(dir: string): void {
+  const fds = '/proc/self/fd';
+  if (!existsSync(fds)) return;
+  for (const fd of readdirSync(fds)) {
+    try {
+      if (readlinkSync(join(fds, fd)).startsWith(`${dir}/`)) closeSync(Number(fd));
+    } catch {
+      // gone meanwhile (the listing's own descriptor)
+    }
   }
 }
 
