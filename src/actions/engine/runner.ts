@@ -588,20 +588,26 @@ class Execution {
     return final;
   }
 
-  /** After a finished section, what the run leaves for the operator: the steps from `fromIndex` on that did not finish. */
+  /**
+   * What a run that gives up leaves standing, for the operator who takes over:
+   * the changes no undo took back (a closed section's, a step without one) and
+   * the steps from `fromIndex` on that did not finish. Nothing when every
+   * change was undone.
+   */
   private leftBehind(fromIndex: number): string | undefined {
     const final = this.finalSteps();
-    if (final.size === 0) return undefined;
-    const stands = this.steps.filter((s) => final.has(s.id) && s.closesSection !== undefined).map((s) => `"${s.title}"`);
+    const named = (s: AnyStep) => {
+      const node = safe(() => s.node?.(this.ctx));
+      return `"${s.title}"${node ? ` (${node.name})` : ''}`;
+    };
+    const stands = this.steps.filter((s) => s.mutates && this.history.get(s.id)?.status === 'ok' && this.undone.get(s.id) !== 'ok' && (final.has(s.id) || !s.compensate));
+    if (stands.length === 0) return undefined;
     const open = this.steps.slice(fromIndex).filter((s) => {
       const st = this.history.get(s.id)?.status;
       return st !== 'ok' && st !== 'skipped';
     });
-    const what = open.map((s) => {
-      const node = safe(() => s.node?.(this.ctx));
-      return `"${s.title}"${node ? ` (${node.name})` : ''}`;
-    });
-    return `${stands.join(', ')} stands (a closed critical section is never undone)${what.length > 0 ? `; not done: ${what.join(', ')}` : ''}`;
+    const why = stands.some((s) => final.has(s.id)) ? ' (a closed critical section is never undone)' : '';
+    return `done and left as it is: ${stands.map(named).join(', ')}${why}${open.length > 0 ? `; not done: ${open.map(named).join(', ')}` : ''}`;
   }
 
   private async runStep(i: number, runSignal: AbortSignal): Promise<void> {
