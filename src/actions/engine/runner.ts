@@ -590,9 +590,9 @@ class Execution {
 
   /**
    * What a run that gives up leaves standing, for the operator who takes over:
-   * the changes no undo took back (a closed section's, a step without one) and
-   * the steps from `fromIndex` on that did not finish. Nothing when every
-   * change was undone.
+   * the changes no undo took back (a closed section's, a step without one),
+   * a failed step that may have acted before it failed, and the steps from
+   * `fromIndex` on that did not finish. Nothing when every change was undone.
    */
   private leftBehind(fromIndex: number): string | undefined {
     const final = this.finalSteps();
@@ -600,14 +600,23 @@ class Execution {
       const node = safe(() => s.node?.(this.ctx));
       return `"${s.title}"${node ? ` (${node.name})` : ''}`;
     };
-    const stands = this.steps.filter((s) => s.mutates && this.history.get(s.id)?.status === 'ok' && this.undone.get(s.id) !== 'ok' && (final.has(s.id) || !s.compensate));
-    if (stands.length === 0) return undefined;
+    const kept = (s: AnyStep, ...statuses: string[]) =>
+      s.mutates && statuses.includes(this.history.get(s.id)?.status ?? '') && this.undone.get(s.id) !== 'ok' && (final.has(s.id) || !s.compensate);
+    const stands = this.steps.filter((s) => kept(s, 'ok'));
+    const maybe = this.steps.filter((s) => kept(s, 'failed', 'running'));
+    if (stands.length === 0 && maybe.length === 0) return undefined;
     const open = this.steps.slice(fromIndex).filter((s) => {
       const st = this.history.get(s.id)?.status;
-      return st !== 'ok' && st !== 'skipped';
+      return st !== 'ok' && st !== 'skipped' && !maybe.includes(s);
     });
     const why = stands.some((s) => final.has(s.id)) ? ' (a closed critical section is never undone)' : '';
-    return `done and left as it is: ${stands.map(named).join(', ')}${why}${open.length > 0 ? `; not done: ${open.map(named).join(', ')}` : ''}`;
+    return [
+      stands.length > 0 ? `done and left as it is: ${stands.map(named).join(', ')}${why}` : '',
+      maybe.length > 0 ? `failed, and may have acted before it did: ${maybe.map(named).join(', ')}` : '',
+      open.length > 0 ? `not done: ${open.map(named).join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
   }
 
   private async runStep(i: number, runSignal: AbortSignal): Promise<void> {

@@ -98,7 +98,7 @@ describe('the schedules find what they look for', () => {
     expect(r.violations).toEqual([]);
     expect(r.status).toBe('failed');
     expect(r.reason).toMatch(/done and left as it is: .*"promote the candidate" \(payments-db-02\)/);
-    expect(r.reason).toContain('not done: "writer record to the new master"');
+    expect(r.reason).toContain('failed, and may have acted before it did: "writer record to the new master"; not done: "role tags (nightshift:role)"');
   });
 
   it('an undo that hangs once is tried again: the old master takes writes again (it once stayed read-only)', async () => {
