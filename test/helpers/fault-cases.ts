@@ -1,6 +1,7 @@
 // The runbooks under fault schedules: the world each starts from, the steps a
 // fault may hit, and what each end must look like (RUNBOOKS.md, issue 12).
 
+import { failoverRunbook } from '../../src/actions/runbooks/failover.js';
 import { switchoverRunbook } from '../../src/actions/runbooks/switchover.js';
 import type { SimBackends } from '../../src/backends/sim/index.js';
 import { membersOf, topologyProblems, writableIn, writerTargets, type EndFacts, type RunbookCase } from './fault-schedule.js';
@@ -44,7 +45,8 @@ export const switchoverCase: RunbookCase = {
   async checkEnd(end: EndFacts) {
     const { b, cluster, setup, status, reason, endingFault } = end;
     if (status === 'succeeded') {
-      return [...topologyProblems(b, cluster, setup.candidate, 'succeeded'), ...(await writerProblems(b, cluster, setup.candidate, 'succeeded'))];
+      const cand = setup.candidate!;
+      return [...topologyProblems(b, cluster, cand, 'succeeded'), ...(await writerProblems(b, cluster, cand, 'succeeded'))];
     }
     if (!GAVE_UP.has(status)) return [`ended ${status}: ${reason}`];
     if (endingFault?.inOutage) {
@@ -57,5 +59,61 @@ export const switchoverCase: RunbookCase = {
   },
 };
 
+const FENCED_STATES = new Set(['stopping', 'stopped', 'terminated']);
+
+/**
+ * Failover: the master's host hangs (no SSH, no MySQL) and its replicas'
+ * IO threads fail to reconnect. Fenced means stopped: until then the dead
+ * master still counts as writable (it would be, back on its feet), so a
+ * promotion before the fence shows up as two writable masters.
+ */
+export const failoverCase: RunbookCase = {
+  runbook: failoverRunbook,
+  slots: ['fence', 'relay-logs', 'choose', 'promote', 'repoint', 'dns', 'tags', 'verify', 'resume'],
+  triggers: [{ slot: 'resume', fault: { at: 'promote', nth: 1, kind: 'kill-after', downSeconds: 0 } }],
+  async setup(b, cluster) {
+    const [m1] = membersOf(b, cluster);
+    b.world.inject({ kind: 'kill-node', node: m1!.id });
+    (b.clock as unknown as { advance(ms: number): void }).advance(5_000);
+    return { params: { cluster }, confirm: [cluster], oldMaster: m1!.name };
+  },
+  writable: writableIn,
+  async checkEnd(end: EndFacts) {
+    const { b, cluster, setup, status, reason, records } = end;
+    const old = membersOf(b, cluster).find((m) => m.name === setup.oldMaster)!;
+    const isFenced = FENCED_STATES.has(old.state);
+    const fenceFinished = records.some((r) => r.type === 'step-finished' && r.stepId === 'fence' && r.status === 'ok');
+    const problems: string[] = [];
+    // Once fenced, for good: nothing may start it again, whatever the run's end.
+    if (fenceFinished && !isFenced) problems.push(`${old.name} was fenced, and is ${old.state} at the end`);
+    const live = writableIn(b, cluster).filter((n) => n !== old.name);
+    if (status === 'succeeded') {
+      if (live.length !== 1) return [...problems, `succeeded with writable ${live.join(', ') || 'none'}`];
+      const now = live[0]!;
+      problems.push(...topologyProblems(b, cluster, now, 'succeeded', [old.name]));
+      problems.push(...(await writerProblems(b, cluster, now, 'succeeded')));
+      if (!isFenced) problems.push(`succeeded with ${old.name} ${old.state}, not fenced`);
+      return problems;
+    }
+    if (!GAVE_UP.has(status)) return [...problems, `ended ${status}: ${reason}`];
+    // Gave up: the reason must name what is left.
+    const unsaid: string[] = [];
+    if (!isFenced && !reason.includes('"fence the old master"')) unsaid.push(`${old.name} is not fenced (${old.state})`);
+    if (live.length > 1) problems.push(`${status} with two writable masters: ${live.join(', ')}`);
+    else if (live.length === 0) {
+      if (!reason.includes('"promote the new master"')) unsaid.push('no writable master: the promotion was not done');
+    } else {
+      const now = live[0]!;
+      for (const m of membersOf(b, cluster)) {
+        if (m.name === now || m.name === old.name || (m.source === now && m.io && m.sql)) continue;
+        if (!reason.includes(m.name) && !reason.includes('"the other replicas replicate from the new master"')) unsaid.push(`${m.name} does not follow ${now}`);
+      }
+      const at = await writerTargets(b, cluster);
+      if ((at.length !== 1 || at[0] !== now) && !reason.includes('writer record')) unsaid.push(`the writer record points at ${at.join(', ') || 'nothing'}, not ${now}`);
+    }
+    return [...problems, ...unsaid.map((u) => `${status}: ${u}, and the reason does not say so: ${reason}`)];
+  },
+};
+
 /** By runbook name, for the bench. */
-export const CASES: Record<string, RunbookCase> = { switchover: switchoverCase };
+export const CASES: Record<string, RunbookCase> = { switchover: switchoverCase, failover: failoverCase };

@@ -25,7 +25,7 @@ import { readJournal } from '../../src/actions/engine/journal.js';
 import type { RunRecord, RunStatus } from '../../src/actions/engine/records.js';
 import { executeRun, prepareRun, resumeRun, type EngineDeps, type RunOutcome } from '../../src/actions/engine/runner.js';
 import type { AnyRunbook } from '../../src/actions/engine/types.js';
-import type { Clock, Dns, ExecResult, Inventory, Lock, Shell } from '../../src/backends/ports.js';
+import type { Clock, Compute, Dns, ExecResult, Inventory, Lock, Shell } from '../../src/backends/ports.js';
 import { CommandTimeoutError } from '../../src/backends/sim/exec-context.js';
 import { createSimBackends, DEFAULT_COMMAND_TIMEOUT_MS, statePathOf, type SimBackends } from '../../src/backends/sim/index.js';
 import { makeDeps } from '../actions/helpers.js';
@@ -85,9 +85,9 @@ export interface RunbookCase {
 export interface CaseSetup {
   params: Record<string, unknown>;
   confirm: string[];
-  /** The master when the run starts, and the node the run should promote. */
+  /** The master when the run starts, and the node the run should promote (failover chooses it as it goes). */
   oldMaster: string;
-  candidate: string;
+  candidate?: string;
 }
 
 export interface EndFacts {
@@ -99,6 +99,8 @@ export interface EndFacts {
   /** The last fault that fired outside an undo, and whether the write outage was open then. */
   endingFault?: FiredFault;
   firedInUndo: FiredFault[];
+  /** The run's journal, as read at the end. */
+  records: RunRecord[];
 }
 
 export interface FiredFault extends ScheduledFault {
@@ -229,6 +231,7 @@ class Process {
       shell: this.shell(world.shell),
       dns: this.dns(world.dns!),
       inventory: this.inventory(world.inventory),
+      compute: this.compute(world.compute!),
       lock: this.lock(world.lock),
     } as SimBackends;
   }
@@ -345,6 +348,21 @@ class Process {
     return inv;
   }
 
+  private compute(base: Compute): Compute {
+    const aws = (name: string, message: string) => Object.assign(new Error(message), { name });
+    const faults = (signal: AbortSignal | undefined) => ({
+      fail: (): never => {
+        throw aws('UnauthorizedOperation', 'You are not authorized to perform this operation.');
+      },
+      hang: () => this.hang(30_000, signal, () => aws('TimeoutError', 'Connection timed out after 30000 ms')),
+      lost: () => Object.assign(aws('Error', 'socket hang up'), { code: 'ECONNRESET' }),
+    });
+    return {
+      launch: (spec, opts) => this.call(`Compute.launch(${spec.az})`, () => base.launch(spec, opts), faults(opts?.signal)),
+      stop: (id, opts) => this.call(`Compute.stop(${id})`, () => base.stop(id, opts), faults(opts?.signal)),
+    };
+  }
+
   /** The lock is not a fault target, but a dead process must not release it. */
   private lock(base: Lock): Lock {
     const guard = <A extends unknown[], T>(f: (...a: A) => Promise<T>) => (...a: A) => (this.alive ? this.live(f(...a)) : never<T>());
@@ -427,7 +445,12 @@ export async function runSchedule(spec: RunbookCase, schedule: Schedule): Promis
         },
       });
       if (runId === undefined) {
-        const prepared = await prepareRun(spec.runbook, setup.params, deps, ac.signal);
+        // Preflight waits on the fleet's clock too (a dead master's probes time out).
+        const prepared = await onVirtualTime(b, prepareRun(spec.runbook, setup.params, deps, ac.signal), never());
+        if (prepared === 'timeout' || prepared === 'killed') {
+          violations.push(`preflight did not end (${prepared})`);
+          return result;
+        }
         if (prepared.blocked) {
           violations.push(`blocked before any fault: ${prepared.blocked}`);
           return result;
@@ -466,6 +489,7 @@ export async function runSchedule(spec: RunbookCase, schedule: Schedule): Promis
         reason: result.reason,
         ...(endingFault ? { endingFault } : {}),
         firedInUndo: plan.fired.filter((f) => f.at.startsWith('undo:')),
+        records: readJournal(outcome.journal!).records,
       })),
     );
     return result;
@@ -573,13 +597,13 @@ export async function writerTargets(b: SimBackends, cluster: string): Promise<st
   return (rec?.values ?? []).map((v) => members.find((m) => m.ip === v)?.name ?? v);
 }
 
-/** Every other member replicates from `master` with both threads running; the problems otherwise. */
-export function topologyProblems(b: SimBackends, cluster: string, master: string, what: string): string[] {
+/** Every other member (but `except`) replicates from `master` with both threads running; the problems otherwise. */
+export function topologyProblems(b: SimBackends, cluster: string, master: string, what: string, except: string[] = []): string[] {
   const problems: string[] = [];
   const w = writableIn(b, cluster);
   if (w.length !== 1 || w[0] !== master) problems.push(`${what}: writable ${w.length ? w.join(', ') : 'none'}, expected ${master} alone`);
   for (const m of membersOf(b, cluster)) {
-    if (m.name === master) continue;
+    if (m.name === master || except.includes(m.name)) continue;
     if (m.source !== master) problems.push(`${what}: ${m.name} replicates from ${m.source ?? 'no one'}, expected ${master}`);
     else if (!m.io || !m.sql) problems.push(`${what}: ${m.name} IO ${m.io ? 'running' : 'stopped'}, SQL ${m.sql ? 'running' : 'stopped'}`);
   }
