@@ -1,7 +1,7 @@
 // The runbooks under fault schedules: the world each starts from, the steps a
 // fault may hit, and what each end must look like (RUNBOOKS.md, issue 12).
 
-import { failoverRunbook } from '../../src/actions/runbooks/failover.js';
+import { failoverRunbook, FENCED_TAG } from '../../src/actions/runbooks/failover.js';
 import { switchoverRunbook } from '../../src/actions/runbooks/switchover.js';
 import type { SimBackends } from '../../src/backends/sim/index.js';
 import { membersOf, topologyProblems, writableIn, writerTargets, type EndFacts, type RunbookCase } from './fault-schedule.js';
@@ -78,6 +78,10 @@ export const failoverCase: RunbookCase = {
     return { params: { cluster }, confirm: [cluster], oldMaster: m1!.name };
   },
   writable: writableIn,
+  async facts(b, cluster, setup) {
+    const old = (await b.inventory.discover()).instances.find((i) => i.name === setup.oldMaster);
+    return { fencedTag: old?.tags[FENCED_TAG], oldMasterState: old?.state };
+  },
   async checkEnd(end: EndFacts) {
     const { b, cluster, setup, status, reason, records } = end;
     const old = membersOf(b, cluster).find((m) => m.name === setup.oldMaster)!;

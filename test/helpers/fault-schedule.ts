@@ -80,6 +80,8 @@ export interface RunbookCase {
   checkEnd(end: EndFacts): Promise<string[]>;
   /** Nodes that may accept writes now, read from the world. */
   writable(b: SimBackends, cluster: string): string[];
+  /** Facts read from the world at the end, for tests to look at after it is gone. */
+  facts?(b: SimBackends, cluster: string, setup: CaseSetup): Promise<Record<string, unknown>>;
 }
 
 export interface CaseSetup {
@@ -390,6 +392,8 @@ export interface ScheduleResult {
   fired: FiredFault[];
   violations: string[];
   virtualMs: number;
+  /** What the case's `facts` read at the end. */
+  facts: Record<string, unknown>;
 }
 
 /** Turns of the event loop a run may take before it counts as hung for ever (each moves the fleet 100 ms). */
@@ -414,7 +418,7 @@ export async function runSchedule(spec: RunbookCase, schedule: Schedule): Promis
   const { b, stateDir } = await freshWorld();
   const violations: string[] = [];
   const plan = new FaultPlan(schedule.faults);
-  const result: ScheduleResult = { schedule, status: 'never-ended', reason: '', processes: 0, fired: plan.fired, violations, virtualMs: 0 };
+  const result: ScheduleResult = { schedule, status: 'never-ended', reason: '', processes: 0, fired: plan.fired, violations, virtualMs: 0, facts: {} };
   const t0 = b.clock.now();
   try {
     const setup = await spec.setup(b, cluster);
@@ -477,6 +481,7 @@ export async function runSchedule(spec: RunbookCase, schedule: Schedule): Promis
     }
     result.status = outcome.status;
     result.reason = outcome.reason ?? '';
+    result.facts = (await spec.facts?.(b, cluster, setup)) ?? {};
     violations.push(...checkJournal(outcome));
     violations.push(...(await checkLock(b, cluster, runId!, outcome.status)));
     const endingFault = [...plan.fired].reverse().find((f) => !f.at.startsWith('undo:'));
