@@ -238,8 +238,10 @@ const fenceStep: FailoverStep = {
     const fence = need(ctx.state.fence, 'the fence');
     if (fence.kind !== 'stop') return false;
     const found = await ctx.backends.inventory.discover({ signal });
-    const state = found.instances.find((i) => i.id === masterOf(ctx).instance.id)?.state;
-    return state === 'stopped' || state === 'stopping' || state === 'terminated' || state === 'shutting-down';
+    const inst = found.instances.find((i) => i.id === masterOf(ctx).instance.id);
+    const state = inst?.state;
+    // Stopped but not tagged (a crash between the two): run it again; stopping a stopped instance changes nothing, and the tag says who fenced it.
+    return (state === 'stopped' || state === 'stopping' || state === 'terminated' || state === 'shutting-down') && inst?.tags[FENCED_TAG] === ctx.run.id;
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {

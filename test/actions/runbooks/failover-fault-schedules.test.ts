@@ -62,4 +62,12 @@ describe('failover faults worth naming', () => {
     expect(r.status).toBe('failed');
     expect(r.reason).toContain('not done: "stop the IO threads; each replica applies what it received", "choose the most advanced replica", "promote the new master"');
   });
+
+  it('killed after the old master stopped, before its tag: the resumed fence tags it (it was left untagged)', async () => {
+    const r = await runSchedule(failoverCase, { flavour: 'mariadb', faults: [{ at: 'fence', nth: 1, kind: 'kill-after', downSeconds: 0 }] });
+    expect(r.violations).toEqual([]);
+    expect(r.status).toBe('succeeded');
+    expect(r.processes).toBe(2);
+    expect(r.facts).toEqual({ fencedTag: expect.stringMatching(/^\d{8}-\d{6}-failover-/), oldMasterState: 'stopped' });
+  });
 });
