@@ -98,7 +98,7 @@ async function switchover(b: SimBackends, stateDir: string, params: Record<strin
   const cluster = params.cluster as string;
   const violations: string[] = [];
   const backends = opts.shell ? ({ ...b, shell: opts.shell } as SimBackends) : b;
-  const deps = makeDeps(backends, opts.gate ?? createHeadlessGate({ yes: true, confirm: [members(b, cluster)[0]!.name] }), stateDir, {
+  const deps = makeDeps(backends, opts.gate ?? createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir, {
     onEvent: (r: RunRecord) => {
       const w = writable(b, cluster);
       if (w.length > 1) violations.push(`${r.type}${'stepId' in r ? ` ${String(r.stepId)}` : ''}: ${w.join(', ')} writable`);
@@ -193,7 +193,7 @@ describe('switchover refusals and the way back', () => {
   it('asks once for the whole write outage, before it starts: --confirm without --yes promotes, then pauses at the first step after it', async () => {
     const { backends, stateDir } = await world();
     const [m1, m2, m3] = members(backends, cluster);
-    const gate = createHeadlessGate({ yes: false, confirm: [m1!.name] });
+    const gate = createHeadlessGate({ yes: false, confirm: [cluster] });
     const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { gate });
     expect(outcome.status).toBe('paused');
     expect(outcome.reason).toContain(`stopped before "${m3!.name} replicates from the new master": it needs confirmation; pass --yes`);
@@ -263,7 +263,7 @@ describe('switchover on a running clock', () => {
     const b = await createSimBackends({ scenario: 'healthy', seed: 1, speed: 60, stateDir });
     opened.push(b);
     const cluster = 'billing-db';
-    const deps = makeDeps(b, createHeadlessGate({ yes: true, confirm: [members(b, cluster)[0]!.name] }), stateDir);
+    const deps = makeDeps(b, createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir);
     const ac = new AbortController();
     const prepared = await prepareRun(switchoverRunbook, { cluster }, deps, ac.signal);
     expect(prepared.blocked).toBeUndefined();
