@@ -112,6 +112,19 @@ export async function clusterView(ctx: Ctx, signal: AbortSignal): Promise<Cluste
   return view;
 }
 
+/** Every cluster of the discovery, by its members alone: what a pick from another cluster is told. */
+export async function fleetViews(ctx: Ctx, signal: AbortSignal): Promise<ClusterView[]> {
+  const found = await discover(ctx, signal);
+  return found.clusters.map((c) => ({
+    name: c.name,
+    engine: c.engine,
+    health: { level: 'OK' as const, reasons: [] },
+    findings: [],
+    worstLagSeconds: null,
+    nodes: membersOf(found, c.name).map((instance): NodeView => ({ instance, role: 'unknown', engine: c.engine, health: { level: 'OK', reason: '' }, lagSeconds: null, updatedAt: 0, stale: true })),
+  }));
+}
+
 export const mysqlOf = (n: NodeView): MysqlFacts | undefined => (n.facts?.kind === 'mysql' ? n.facts.mysql : undefined);
 
 export function member(n: NodeView): Member {
