@@ -18,15 +18,27 @@
 //   npx tsx bench/runbooks-lab.ts [--runs N] [--skip-failover]
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseJournal } from '../src/actions/engine/journal.js';
 import type { RunRecord } from '../src/actions/engine/records.js';
-import { startLab, type Lab } from '../src/lab/lab.js';
+import { startLab } from '../src/lab/lab.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The checkout: the working directory when it is one (run-all runs benches
+ * there; a bundle under a symlinked node_modules would otherwise find the
+ * checkout the link points into), else the first above this file.
+ */
+function findRoot(): string {
+  if (existsSync(join(process.cwd(), 'bin', 'nightshift.js'))) return process.cwd();
+  for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, 'bin', 'nightshift.js'))) return d;
+  }
+  throw new Error(`no bin/nightshift.js above ${fileURLToPath(import.meta.url)}: run it from the checkout (npx tsx bench/runbooks-lab.ts)`);
+}
+const root = findRoot();
 const bin = join(root, 'bin', 'nightshift.js');
 const args = process.argv.slice(2);
 const RUNS = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 5;
@@ -122,7 +134,8 @@ function setMaster(name: string): void {
 }
 
 try {
-  console.log(`runbooks on the lab (${lab.state.dir}): ${RUNS} runs each, headless --yes --confirm lab`);
+  // Every figure here is wall time on a shared machine: say how busy it was.
+  console.log(`runbooks on the lab (${lab.state.dir}): ${RUNS} runs each, headless --yes --confirm lab; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
   const total: number[] = [];
   const outage: number[] = [];
   const phases = new Map<string, number[]>();
@@ -164,6 +177,7 @@ try {
       breakdown(r, phase);
       await restore();
     }
+    console.log(`load average now ${loadavg()[0]!.toFixed(1)}`);
     console.log(`failover (${RUNS} runs, kill -9 of m1's mariadbd, then the lab restored):`);
     line('process start → new master writable', fromProcess, BUDGET.failoverMs);
     line('journal run-started → new master writable', fromJournal, BUDGET.failoverMs);
