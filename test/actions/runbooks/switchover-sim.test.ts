@@ -17,10 +17,11 @@ import { foldRun } from '../../../src/store/runs.js';
 import { makeDeps, tempStateDir } from '../helpers.js';
 import { failingShell, members, onVirtualTime, opened, sourceOf, world, writable, writerValues } from './mysql-sim.js';
 
-async function switchover(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate; shell?: Shell } = {}) {
+async function switchover(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate; shell?: Shell; backends?: SimBackends } = {}) {
   const cluster = params.cluster as string;
   const violations: string[] = [];
-  const backends = opts.shell ? ({ ...b, shell: opts.shell } as SimBackends) : b;
+  const base = opts.backends ?? b;
+  const backends = opts.shell ? ({ ...base, shell: opts.shell } as SimBackends) : base;
   const deps = makeDeps(backends, opts.gate ?? createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir, {
     onEvent: (r: RunRecord) => {
       const w = writable(b, cluster);
@@ -123,6 +124,32 @@ describe('switchover refusals and the way back', () => {
     expect(violations).toEqual([]);
     expect(writable(backends, cluster)).toEqual([m2!.name]);
     expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
+  });
+
+  it('a writer record changed by someone else during the run is not overwritten: the run fails saying what it found, the old topology restored', async () => {
+    const { backends, stateDir } = await world();
+    const [m1, m2, m3] = members(backends, cluster);
+    const dns = backends.dns!;
+    const meddling = {
+      ...backends,
+      dns: {
+        getRecord: dns.getRecord.bind(dns),
+        swapRecord: async (current: Parameters<typeof dns.swapRecord>[0], next: Parameters<typeof dns.swapRecord>[1], opts?: Parameters<typeof dns.swapRecord>[2]) => {
+          // Someone points the record at m3 a moment before nightshift's change lands.
+          await dns.swapRecord(current, { ...current, values: [m3!.ip] });
+          return dns.swapRecord(current, next, opts);
+        },
+      },
+    } as unknown as SimBackends;
+    const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { backends: meddling });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain(`changed during the run: it is now ${m3!.ip}`);
+    expect(violations).toEqual([]);
+    expect(await writerValues(backends, cluster)).toEqual([m3!.ip]);
+    expect(writable(backends, cluster)).toEqual([m1!.name]);
+    expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
+    expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
+    expect(sourceOf(backends, cluster, m1!.name)).toBeUndefined();
   });
 
   const before = (b: SimBackends) => JSON.stringify(members(b, cluster).map((m) => [m.name, m.mysql.readOnly, m.mysql.replica?.sourceHost]));
