@@ -24,7 +24,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'nightshift.js');
 const NODES = ['m1', 'm2', 'm3'] as const;
 /** Long enough that m3 has not applied the last batch when the run starts, on a loaded machine too. */
-const RELAY_DELAY_SECONDS = 8;
+const RELAY_DELAY_SECONDS = 10;
 
 interface LsNode {
   name: string;
