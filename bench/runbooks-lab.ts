@@ -129,6 +129,7 @@ async function currentMaster(): Promise<string> {
   throw new Error('no writable master on the lab');
 }
 
+/** The lab's in-memory roles, which its waitForReplicasInSync reads; lab.json on disk stays as startLab wrote it. */
 function setMaster(name: string): void {
   for (const n of lab.state.nodes) n.role = n.name === name ? 'master' : 'replica';
 }
