@@ -84,6 +84,8 @@ const readOnlyStep: SwitchoverStep = {
   mutates: true,
   timeoutMs: 15_000,
   node: (ctx) => ctx.state.master?.instance,
+  // The issue's contract (`--confirm C`): the outage is the whole cluster's, so its name is what the operator types.
+  confirmName: (ctx) => ctx.run.cluster,
   opensSection: { name: 'writes stopped', budgetMs: 30_000 },
   describe: (ctx) => [describeOp(target(ctx, masterOf(ctx)), { kind: 'set-read-only', isOn: true }, 15_000)],
   async run(ctx, signal) {
