@@ -39,7 +39,7 @@ export const switchoverCase: RunbookCase = {
   ],
   async setup(b, cluster) {
     const [m1, m2] = membersOf(b, cluster);
-    return { params: { cluster, candidate: m2!.name }, confirm: [m1!.name], oldMaster: m1!.name, candidate: m2!.name };
+    return { params: { cluster, candidate: m2!.name }, confirm: [cluster], oldMaster: m1!.name, candidate: m2!.name };
   },
   writable: writableIn,
   async checkEnd(end: EndFacts) {
@@ -49,13 +49,14 @@ export const switchoverCase: RunbookCase = {
       return [...topologyProblems(b, cluster, cand, 'succeeded'), ...(await writerProblems(b, cluster, cand, 'succeeded'))];
     }
     if (!GAVE_UP.has(status)) return [`ended ${status}: ${reason}`];
-    if (endingFault?.inOutage) {
-      // Left inside the write outage: the undo must have put everything back.
-      return [...topologyProblems(b, cluster, setup.oldMaster, `${status} inside the write outage`), ...(await writerProblems(b, cluster, setup.oldMaster, `${status} inside the write outage`))];
+    // Every way out is the way back (issue 12, main's switchover): the old topology, the writer record
+    // on the old master. Only an undo that failed, and says so, may leave less; then the reason names the rest.
+    if (/ROLLBACK OF .* FAILED/.test(reason)) {
+      const unsaid = await leftUnsaid(b, cluster, reason);
+      return unsaid.map((u) => `${status} with a failed rollback: ${u}, and the reason does not say so: ${reason}`);
     }
-    // Left after the outage: every member following one writable master that the writer record
-    // names, or a reason that names each thing left otherwise.
-    return leftUnsaid(b, cluster, reason).then((unsaid) => unsaid.map((u) => `${status} after the write outage: ${u}, and the reason does not say so: ${reason}`));
+    const what = `${status}${endingFault?.inOutage ? ' inside the write outage' : ' after the write outage'}`;
+    return [...topologyProblems(b, cluster, setup.oldMaster, what), ...(await writerProblems(b, cluster, setup.oldMaster, what))];
   },
 };
 

@@ -571,37 +571,18 @@ class Execution {
   }
 
   /**
-   * Steps of a critical section whose closing step finished: final. The
-   * section's undo is its way out while it is open; once it closed, the work
-   * after it builds on it (a promoted master takes writes, replicas follow
-   * it), and undoing it then would leave the cluster with no master at all.
-   */
-  private finalSteps(): Set<string> {
-    const final = new Set<string>();
-    this.steps.forEach((opener, i) => {
-      const name = opener.opensSection?.name;
-      if (name === undefined) return;
-      const to = this.steps.findIndex((s, j) => j > i && s.closesSection === name);
-      if (to < 0 || this.history.get(this.steps[to]!.id)?.status !== 'ok') return;
-      for (const s of this.steps.slice(i, to + 1)) final.add(s.id);
-    });
-    return final;
-  }
-
-  /**
    * What a run that gives up leaves standing, for the operator who takes over:
-   * the changes no undo took back (a closed section's, a step without one),
+   * the changes no undo took back (a step without one, or whose undo failed),
    * a failed step that may have acted before it failed, and the steps from
    * `fromIndex` on that did not finish. Nothing when every change was undone.
    */
   private leftBehind(fromIndex: number): string | undefined {
-    const final = this.finalSteps();
     const named = (s: AnyStep) => {
       const node = safe(() => s.node?.(this.ctx));
       return `"${s.title}"${node ? ` (${node.name})` : ''}`;
     };
     const kept = (s: AnyStep, ...statuses: string[]) =>
-      s.mutates && statuses.includes(this.history.get(s.id)?.status ?? '') && this.undone.get(s.id) !== 'ok' && (final.has(s.id) || !s.compensate);
+      s.mutates && statuses.includes(this.history.get(s.id)?.status ?? '') && this.undone.get(s.id) !== 'ok';
     const stands = this.steps.filter((s) => kept(s, 'ok'));
     const maybe = this.steps.filter((s) => kept(s, 'failed', 'running'));
     if (stands.length === 0 && maybe.length === 0) return undefined;
@@ -609,9 +590,8 @@ class Execution {
       const st = this.history.get(s.id)?.status;
       return st !== 'ok' && st !== 'skipped' && !maybe.includes(s);
     });
-    const why = stands.some((s) => final.has(s.id)) ? ' (a closed critical section is never undone)' : '';
     return [
-      stands.length > 0 ? `done and left as it is: ${stands.map(named).join(', ')}${why}` : '',
+      stands.length > 0 ? `done and left as it is: ${stands.map(named).join(', ')}` : '',
       maybe.length > 0 ? `failed, and may have acted before it did: ${maybe.map(named).join(', ')}` : '',
       open.length > 0 ? `not done: ${open.map(named).join(', ')}` : '',
     ]
@@ -990,12 +970,11 @@ class Execution {
   /** `resumed`: the undo had started before a crash; `interrupted` are the compensations it cut short. */
   private async undo(fromIndex: number, status: RunStatus, reason: string, resumed?: { interrupted: Set<string> }): Promise<string | undefined> {
     const interrupted = resumed?.interrupted ?? new Set<string>();
-    const final = this.finalSteps();
     const todo = this.steps
       .slice(0, fromIndex + 1)
       .reverse()
       .filter((step) => {
-        if (!step.compensate || this.undone.get(step.id) === 'ok' || final.has(step.id)) return false;
+        if (!step.compensate || this.undone.get(step.id) === 'ok') return false;
         // Only what actually started can need undoing.
         const started = this.history.get(step.id)?.status;
         return started === 'ok' || started === 'failed' || started === 'running';
