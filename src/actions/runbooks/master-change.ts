@@ -262,7 +262,14 @@ export function repointStep(id: string, title: string, pick: (ctx: Ctx) => Membe
   };
 }
 
-export const dnsStep = (configured: boolean): MasterChangeStep => ({
+const sameValues = (a: readonly string[], b: readonly string[]) => [...a].sort().join(',') === [...b].sort().join(',');
+
+/**
+ * `undoable`: the way back (switchover's undo) swaps the record back to the
+ * old master, so it never points at a node the undo made read-only; the same
+ * compare-and-swap, and never over a change someone else made.
+ */
+export const dnsStep = (configured: boolean, opts: { undoable?: boolean } = {}): MasterChangeStep => ({
   id: 'dns',
   title: 'writer record to the new master',
   danger: 'caution',
@@ -290,8 +297,13 @@ export const dnsStep = (configured: boolean): MasterChangeStep => ({
     try {
       res = await dns.swapRecord(before, { ...before, values: w.after }, { signal, onProgress: (s) => ctx.progress({ message: `change ${s}` }) });
     } catch (err) {
-      // The compare-and-swap refused: someone else moved the record since the plan read it.
       const now = await dns.getRecord(w.ref.zoneId, w.ref.name, w.ref.type, { signal }).catch(() => undefined);
+      // Our own change landed and only its answer was lost (a dropped connection): the record is where it should be.
+      if (now && sameValues(now.values, w.after)) {
+        ctx.output('stdout', `${w.ref.name} → ${w.after.join(', ')}: the change landed, its answer was lost (${(err as Error).message})\n`);
+        return;
+      }
+      // The compare-and-swap refused: someone else moved the record since the plan read it.
       if (now === undefined || now === null || now.values.join(',') !== before.values.join(',')) {
         throw new StepFailed(
           `${w.ref.name} changed during the run: it is now ${now ? now.values.join(', ') : '(gone)'}, the plan read ${before.values.join(', ')}; nightshift does not overwrite another change. Settle where writes go, then point the record by hand`,
@@ -308,6 +320,32 @@ export const dnsStep = (configured: boolean): MasterChangeStep => ({
     const rec = await ctx.backends.dns?.getRecord(w.ref.zoneId, w.ref.name, w.ref.type, { signal });
     return rec !== undefined && rec.values.join(',') === w.after.join(',');
   },
+  ...(configured && opts.undoable
+    ? {
+        compensate: {
+          describe: (ctx: Ctx) => {
+            const w = need(ctx.state.writer, 'the writer record');
+            return [`Dns.swapRecord(${w.ref.zoneId} ${w.ref.name} ${w.ref.type}: DELETE [${w.after.join(', ')}] + CREATE [${w.before?.values.join(', ') ?? '?'}] in one batch), if it points at the new master`];
+          },
+          async run(ctx: Ctx, signal: AbortSignal) {
+            const w = need(ctx.state.writer, 'the writer record');
+            const before = need(w.before ?? undefined, 'the writer record');
+            const dns = need(ctx.backends.dns, 'the DNS API');
+            const now = await dns.getRecord(w.ref.zoneId, w.ref.name, w.ref.type, { signal });
+            if (now && sameValues(now.values, before.values)) return;
+            if (!now || !sameValues(now.values, w.after)) {
+              throw new StepFailed(`${w.ref.name} is now ${now ? now.values.join(', ') : '(gone)'}, neither the old master's nor the new one's: someone else moved it; nightshift leaves it alone. Point it at the writable master by hand`);
+            }
+            await dns.swapRecord(now, { ...now, values: before.values }, { signal });
+          },
+          async isDone(ctx: Ctx, signal: AbortSignal) {
+            const w = need(ctx.state.writer, 'the writer record');
+            const now = await ctx.backends.dns?.getRecord(w.ref.zoneId, w.ref.name, w.ref.type, { signal });
+            return now !== undefined && w.before !== null && sameValues(now.values, w.before.values);
+          },
+        },
+      }
+    : {}),
 });
 
 /** The role tags follow the change: the candidate is the master, the old master `oldRole`. */

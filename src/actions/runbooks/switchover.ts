@@ -296,7 +296,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
       { ...promoteStep, closesSection: `writes stopped on ${master}` },
       ...ctx.state.others.map((o) => repointStep(`repoint:${o.instance.name}`, `${o.instance.name} replicates from the new master`, (c) => c.state.others.find((x) => x.instance.id === o.instance.id)!, false, 'repoint replicas')),
       repointStep('old-master', 'old master replicates from the new master', masterOf, true),
-      dnsStep(ctx.state.writer !== undefined),
+      dnsStep(ctx.state.writer !== undefined, { undoable: true }),
       tagsStep('replica'),
       verifyStep(ctx.params.verifySeconds * 1000, (c) => [masterOf(c), ...c.state.others]),
     ];
