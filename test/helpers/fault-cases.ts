@@ -32,8 +32,12 @@ async function leftUnsaid(b: SimBackends, cluster: string, reason: string): Prom
 
 export const switchoverCase: RunbookCase = {
   runbook: switchoverRunbook,
-  slots: ['readonly', 'catch-up', 'promote', 'repoint:*', 'old-master', 'dns', 'tags', 'verify', 'undo:promote', 'undo:readonly', 'resume'],
+  slots: ['readonly', 'catch-up', 'promote', 'repoint:*', 'old-master', 'dns', 'tags', 'verify', 'undo:dns', 'undo:old-master', 'undo:repoint:*', 'undo:promote', 'undo:readonly', 'resume'],
   triggers: [
+    // The undos of the steps after the outage run only when something after them fails.
+    { slot: 'undo:dns', fault: { at: 'verify', nth: 1, kind: 'fail' } },
+    { slot: 'undo:old-master', fault: { at: 'verify', nth: 1, kind: 'fail' } },
+    { slot: 'undo:repoint:*', fault: { at: 'verify', nth: 1, kind: 'fail' } },
     { slot: 'undo:*', fault: { at: 'promote', nth: 1, kind: 'fail' } },
     { slot: 'resume', fault: { at: 'promote', nth: 1, kind: 'kill-after', downSeconds: 0 } },
   ],

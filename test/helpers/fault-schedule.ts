@@ -10,7 +10,7 @@
 // what it left; the journal must read whole; the lock must be free unless a
 // paused run keeps it on purpose.
 //
-// The faults sit at the ports (Shell, Dns, Inventory) the runbook uses, so
+// The faults sit at the ports (Shell, Dns, Inventory, Compute) the runbooks use, so
 // the runbook and the engine run unchanged. A "process" is a set of wrapped
 // ports and a wrapped clock: when it dies, nothing it started is ever
 // answered again and none of its timers fire, so the dead runner writes
@@ -100,7 +100,6 @@ export interface EndFacts {
   reason: string;
   /** The last fault that fired outside an undo, and whether the write outage was open then. */
   endingFault?: FiredFault;
-  firedInUndo: FiredFault[];
   /** The run's journal, as read at the end. */
   records: RunRecord[];
 }
@@ -133,6 +132,7 @@ export function firstCommandSweep(spec: Pick<RunbookCase, 'slots' | 'triggers'>,
   return spec.slots.flatMap((at) =>
     FAULT_KINDS.map((kind): Schedule => {
       const fault: ScheduledFault = { at, nth: 1, kind, ...(kind.startsWith('kill') ? { downSeconds: 0 } : {}) };
+      // The first trigger whose slot matches: list the narrow ones first.
       const trigger = spec.triggers.find((t) => matches(t.slot, at))?.fault;
       return { flavour, faults: trigger ? [trigger, fault] : [fault] };
     }),
@@ -493,7 +493,6 @@ export async function runSchedule(spec: RunbookCase, schedule: Schedule): Promis
         status: outcome.status,
         reason: result.reason,
         ...(endingFault ? { endingFault } : {}),
-        firedInUndo: plan.fired.filter((f) => f.at.startsWith('undo:')),
         records: readJournal(outcome.journal!).records,
       })),
     );
@@ -613,9 +612,4 @@ export function topologyProblems(b: SimBackends, cluster: string, master: string
     else if (!m.io || !m.sql) problems.push(`${what}: ${m.name} IO ${m.io ? 'running' : 'stopped'}, SQL ${m.sql ? 'running' : 'stopped'}`);
   }
   return problems;
-}
-
-/** Temp dirs and the pristine world go when the test process does. */
-export function scratchDirs(): string {
-  return scratchRoot;
 }

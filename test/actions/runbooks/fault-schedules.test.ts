@@ -12,7 +12,7 @@ import type { AnyRunbook, AnyStep } from '../../../src/actions/engine/types.js';
 import { switchoverCase } from '../../helpers/fault-cases.js';
 import { describeSchedule, FAULT_KINDS, firstCommandSweep, runSchedule, scheduleArbitrary, type Flavour, type RunbookCase, type ScheduleResult } from '../../helpers/fault-schedule.js';
 
-/** Random schedules per flavour: with the sweep's 55 per flavour, 510 in all. */
+/** Random schedules per flavour: with the sweep's 70 per flavour, 540 in all. */
 const RANDOM_RUNS = 200;
 const SEED = 12_006;
 
