@@ -16,7 +16,7 @@
 // answered again and none of its timers fire, so the dead runner writes
 // nothing more, as a SIGKILLed one would not.
 
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
@@ -150,21 +150,24 @@ const SEED = 7;
 /** The real clock never moves: only the hand-driven virtual one does. */
 const FROZEN = Date.parse('2026-11-21T01:00:00Z');
 const scratchRoot = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-let pristine: string | undefined;
+/** The world's state file, generated once per process and kept in memory: generating it for every schedule would cost more than the run. */
+let pristine: Buffer | undefined;
 
-/** A fresh copy of one world generated once per process: generating it for every schedule would cost more than the run. */
 async function freshWorld(): Promise<{ b: SimBackends; stateDir: string }> {
   if (!pristine) {
     const dir = mkdtempSync(join(scratchRoot, 'nightshift-faults-pristine-'));
-    const b = await createSimBackends({ scenario: SCENARIO, seed: SEED, speed: 1, stateDir: dir, realNow: () => FROZEN });
-    await b.close();
-    pristine = statePathOf(dir, SCENARIO, SEED, null);
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    try {
+      const b = await createSimBackends({ scenario: SCENARIO, seed: SEED, speed: 1, stateDir: dir, realNow: () => FROZEN });
+      await b.close();
+      pristine = readFileSync(statePathOf(dir, SCENARIO, SEED, null));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   const stateDir = mkdtempSync(join(scratchRoot, 'nightshift-faults-'));
   const to = statePathOf(stateDir, SCENARIO, SEED, null);
   mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
-  copyFileSync(pristine, to);
+  writeFileSync(to, pristine, { mode: 0o600 });
   const b = await createSimBackends({ scenario: SCENARIO, seed: SEED, speed: 1, stateDir, realNow: () => FROZEN });
   return { b, stateDir };
 }
