@@ -241,7 +241,11 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         const view = await clusterView(ctx, signal);
         const r = rankSwitchover(view, { lagLimitSeconds: ctx.params.lagLimitSeconds, ...(ctx.params.candidate !== undefined ? { pick: ctx.params.candidate, fleet: await fleetViews(ctx, signal) } : {}) });
         if (!r.ok) return { ok: false, reason: r.reason };
-        return { ok: true, detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})` };
+        const skipped = r.ranked.filter((row) => row.excluded.length > 0).map((row) => `${row.name} (${row.excluded.join('; ')})`);
+        return {
+          ok: true,
+          detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})${skipped.length > 0 ? `; not eligible: ${skipped.join(', ')}` : ''}`,
+        };
       },
     },
     {

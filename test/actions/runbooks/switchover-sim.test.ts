@@ -167,6 +167,9 @@ describe('switchover refusals and the way back', () => {
     expect(outcome.status).toBe('blocked');
     expect(prepared.blocked).toMatch(new RegExp(`${m2!.name} cannot be promoted: .*errant GTIDs 0-${facts.serverId}-\\d+`));
     expect(before(backends)).toBe(was);
+    // Left to choose, the runbook takes another and says why m2 was passed over.
+    const ranked = await prepareRun(switchoverRunbook, { cluster }, makeDeps(backends, createHeadlessGate({ yes: true }), stateDir), new AbortController().signal);
+    expect(ranked.preflight.find((c) => c.id === 'candidate')!.detail).toMatch(new RegExp(`not eligible: ${m2!.name} \\(errant GTIDs 0-${facts.serverId}-`));
   });
 
   const before = (b: SimBackends) => JSON.stringify(members(b, cluster).map((m) => [m.name, m.mysql.readOnly, m.mysql.replica?.sourceHost]));
