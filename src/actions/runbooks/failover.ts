@@ -38,6 +38,8 @@ import {
   writerValues,
   type MasterChangeState,
   type Member,
+  credentialsCheck,
+  mysqlClusterCheck,
 } from './master-change.js';
 
 export const FENCED_TAG = 'nightshift:fenced';
@@ -424,17 +426,7 @@ export const failoverRunbook = defineRunbook<FailoverParams, FailoverState>({
   cluster: (p) => p.cluster,
   initialState: () => ({ others: [], replicas: [], applied: {} }),
   preflight: () => [
-    {
-      id: 'mysql-cluster',
-      title: 'the cluster is a MySQL cluster',
-      async run(ctx, signal) {
-        const found = await discover(ctx, signal);
-        const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-        if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${found.clusters.map((c) => c.name).join(', ') || '(none)'}` };
-        if (ref.engine !== 'mysql') return { ok: false, reason: `${ctx.run.cluster} is a ${ref.engine} cluster, not MySQL` };
-        return { ok: true, detail: `${ctx.run.cluster}: MySQL, ${ref.instanceIds.length} nodes` };
-      },
-    },
+    mysqlClusterCheck,
     {
       id: 'master-dead',
       title: 'the master is dead, not just out of reach: no MySQL from here, and no replica connected to it',
@@ -460,17 +452,7 @@ export const failoverRunbook = defineRunbook<FailoverParams, FailoverState>({
         };
       },
     },
-    {
-      id: 'credentials',
-      title: 'replication credentials',
-      async run(ctx) {
-        try {
-          return { ok: true, detail: `user ${credentials(ctx).user}` };
-        } catch (err) {
-          return { ok: false, reason: (err as Error).message };
-        }
-      },
-    },
+    credentialsCheck,
   ],
   async prepare(ctx, signal) {
     const v = await verdict(ctx, signal);
