@@ -112,6 +112,19 @@ export async function clusterView(ctx: Ctx, signal: AbortSignal): Promise<Cluste
   return view;
 }
 
+/** Every cluster of the discovery, by its members alone: what a pick from another cluster is told. */
+export async function fleetViews(ctx: Ctx, signal: AbortSignal): Promise<ClusterView[]> {
+  const found = await discover(ctx, signal);
+  return found.clusters.map((c) => ({
+    name: c.name,
+    engine: c.engine,
+    health: { level: 'OK' as const, reasons: [] },
+    findings: [],
+    worstLagSeconds: null,
+    nodes: membersOf(found, c.name).map((instance): NodeView => ({ instance, role: 'unknown', engine: c.engine, health: { level: 'OK', reason: '' }, lagSeconds: null, updatedAt: 0, stale: true })),
+  }));
+}
+
 export const mysqlOf = (n: NodeView): MysqlFacts | undefined => (n.facts?.kind === 'mysql' ? n.facts.mysql : undefined);
 
 export function member(n: NodeView): Member {
@@ -286,7 +299,12 @@ export function tagsStep(oldRole: string): MasterChangeStep {
   };
 }
 
-/** A heartbeat written on the new master must reach each of `readers` within `limitMs`. */
+/**
+ * A heartbeat written on the new master must reach each of `readers` within
+ * `limitMs`, plus the worst replication lag among them when the step starts:
+ * a replica that lags by minutes (a failover takes replicas as they are) is
+ * given its lag, and the progress line says so.
+ */
 export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): MasterChangeStep {
   return {
     id: 'verify',
@@ -296,7 +314,7 @@ export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): Ma
     describe: (ctx) => {
       const table = ctx.config.engines.heartbeatTable ?? DEFAULT_HEARTBEAT_TABLE;
       const names = readers(ctx).map((m) => m.instance.name).join(', ');
-      return [`${candidateOf(ctx).instance.name}: REPLACE INTO ${table} (server_id, ts) VALUES (@@server_id, <now>)`, `${names}: read it back, within ${limitMs / 1000} s`];
+      return [`${candidateOf(ctx).instance.name}: REPLACE INTO ${table} (server_id, ts) VALUES (@@server_id, <now>)`, `${names}: read it back, within ${limitMs / 1000} s plus the worst lag among them`];
     },
     async run(ctx, signal) {
       const table = ctx.config.engines.heartbeatTable ?? DEFAULT_HEARTBEAT_TABLE;
@@ -305,11 +323,14 @@ export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): Ma
       const started = ctx.backends.clock.now();
       const from = readers(ctx);
       const missing = new Set(from.map((r) => r.instance.name));
+      const lags = await Promise.all(from.map(async (r) => (await probe(ctx, r.instance, signal).catch(() => undefined))?.replica?.lagSeconds ?? 0));
+      const worstLag = Math.max(0, ...lags);
+      if (worstLag > 0) ctx.output('stdout', `worst replica lag now ${worstLag} s: the heartbeat may take that long to arrive\n`);
       await waitFor({
         clock: ctx.backends.clock,
         signal,
         what: `the heartbeat ${beat.ts} on ${[...missing].join(', ')}`,
-        timeoutMs: limitMs,
+        timeoutMs: limitMs + worstLag * 1000,
         intervalMs: 250,
         onProgress: (p) => ctx.progress(p),
         check: async (s) => {

@@ -29,6 +29,7 @@ import {
   credentials,
   discover,
   dnsStep,
+  fleetViews,
   isWritableMaster,
   masterOf,
   member,
@@ -233,7 +234,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
       title: 'the candidate may be promoted',
       async run(ctx, signal) {
         const view = await clusterView(ctx, signal);
-        const r = rankSwitchover(view, { lagLimitSeconds: ctx.params.lagLimitSeconds, ...(ctx.params.candidate !== undefined ? { pick: ctx.params.candidate } : {}) });
+        const r = rankSwitchover(view, { lagLimitSeconds: ctx.params.lagLimitSeconds, ...(ctx.params.candidate !== undefined ? { pick: ctx.params.candidate, fleet: await fleetViews(ctx, signal) } : {}) });
         if (!r.ok) return { ok: false, reason: r.reason };
         return { ok: true, detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})` };
       },
@@ -268,7 +269,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
   ],
   async prepare(ctx, signal) {
     const view = await clusterView(ctx, signal);
-    const r = rankSwitchover(view, { lagLimitSeconds: ctx.params.lagLimitSeconds, ...(ctx.params.candidate !== undefined ? { pick: ctx.params.candidate } : {}) });
+    const r = rankSwitchover(view, { lagLimitSeconds: ctx.params.lagLimitSeconds, ...(ctx.params.candidate !== undefined ? { pick: ctx.params.candidate, fleet: await fleetViews(ctx, signal) } : {}) });
     if (!r.ok) throw new StepFailed(r.reason);
     const master = view.nodes.find((n) => n.instance.name === r.master)!;
     const cand = view.nodes.find((n) => n.instance.id === r.chosen.id)!;
