@@ -242,6 +242,9 @@ export interface Transition {
  * An instance's security groups, once a fence changed them (absent: the
  * cluster's own group, as generated). The sim has no rules: a group set by
  * Compute.isolate is taken to let nothing in, as the AWS adapter checks.
+ * The sim cuts every connection of an isolated host; on EC2 a connection
+ * already tracked when the groups change lives on until it closes, so the
+ * sim is kinder there: a fence by isolation is for a master already dead.
  */
 export interface SimNetwork {
   groups: string[];
