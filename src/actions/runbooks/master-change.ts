@@ -7,7 +7,9 @@ import { clientsOf } from '../../backends/engines/clients.js';
 import { MysqlProber } from '../../backends/engines/mysql.js';
 import {
   DEFAULT_HEARTBEAT_TABLE,
+  describeOp,
   describeRepoint,
+  resetReplicaAll,
   mysqlTarget,
   readHeartbeat,
   repoint,
@@ -216,6 +218,27 @@ export function repointStep(id: string, title: string, pick: (ctx: Ctx) => Membe
     node: (ctx) => pick(ctx).instance,
     describe: (ctx) => [describeRepoint(target(ctx, pick(ctx)), specTo(ctx, candidateOf(ctx).instance, pick(ctx), { wasMaster }))],
     retry: { attempts: 2, backoffMs: 2_000 },
+    // The way back (switchover's undo): the old master stops replicating, to be made writable
+    // by the read-only step's undo; any other replica follows the old master again.
+    compensate: wasMaster
+      ? {
+          describe: (ctx) => [describeOp(target(ctx, pick(ctx)), { kind: 'reset-replica-all' })],
+          async run(ctx, signal) {
+            await resetReplicaAll(ctx.backends.shell, target(ctx, pick(ctx)), { signal });
+          },
+          async isDone(ctx, signal) {
+            return (await probe(ctx, pick(ctx).instance, signal)).replica === undefined;
+          },
+        }
+      : {
+          describe: (ctx) => [describeRepoint(target(ctx, pick(ctx)), specTo(ctx, masterOf(ctx).instance, pick(ctx)))],
+          async run(ctx, signal) {
+            await repoint(ctx.backends.shell, target(ctx, pick(ctx)), specTo(ctx, masterOf(ctx).instance, pick(ctx)), { signal, timeoutMs: 20_000 });
+          },
+          async isDone(ctx, signal) {
+            return replicatesFrom(await probe(ctx, pick(ctx).instance, signal), masterOf(ctx).instance);
+          },
+        },
     async run(ctx, signal) {
       const node = pick(ctx);
       await repoint(ctx.backends.shell, target(ctx, node), specTo(ctx, candidateOf(ctx).instance, node, { wasMaster }), { signal, timeoutMs: 20_000 });
@@ -263,7 +286,19 @@ export const dnsStep = (configured: boolean): MasterChangeStep => ({
     const dns = ctx.backends.dns;
     if (!dns) throw new StepFailed(`no DNS API on this target: ${ctx.backends.unavailable?.dns ?? 'unavailable'}`);
     const before = need(w.before ?? undefined, 'the writer record');
-    const res = await dns.swapRecord(before, { ...before, values: w.after }, { signal, onProgress: (s) => ctx.progress({ message: `change ${s}` }) });
+    let res: { changeId: string; insyncAfterMs: number };
+    try {
+      res = await dns.swapRecord(before, { ...before, values: w.after }, { signal, onProgress: (s) => ctx.progress({ message: `change ${s}` }) });
+    } catch (err) {
+      // The compare-and-swap refused: someone else moved the record since the plan read it.
+      const now = await dns.getRecord(w.ref.zoneId, w.ref.name, w.ref.type, { signal }).catch(() => undefined);
+      if (now === undefined || now === null || now.values.join(',') !== before.values.join(',')) {
+        throw new StepFailed(
+          `${w.ref.name} changed during the run: it is now ${now ? now.values.join(', ') : '(gone)'}, the plan read ${before.values.join(', ')}; nightshift does not overwrite another change. Settle where writes go, then point the record by hand`,
+        );
+      }
+      throw err;
+    }
     ctx.fact({ changeId: res.changeId, insyncAfterMs: res.insyncAfterMs });
     ctx.output('stdout', `${w.ref.name} → ${w.after.join(', ')}: INSYNC after ${res.insyncAfterMs} ms; resolvers holding the old answer drop it within the TTL (${before.ttl} s)\n`);
   },
