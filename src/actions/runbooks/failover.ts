@@ -210,14 +210,15 @@ const fenceStep: FailoverStep = {
     const master = masterOf(ctx).instance;
     switch (fence.kind) {
       case 'stop':
-        await need(ctx.backends.compute, 'the compute API').stop(master.id, { signal });
+        // Forced: a hung host never finishes a clean shutdown, and the step's budget is minutes.
+        await need(ctx.backends.compute, 'the compute API').stop(master.id, { signal, force: true });
         ctx.output('stdout', `${master.name}: stopped\n`);
         break;
       case 'isolate': {
-        const compute = ctx.backends.compute as { isolate?: (id: string, sg: string, o: { signal: AbortSignal }) => Promise<void> } | undefined;
-        if (!compute?.isolate) throw new StepFailed(`this target cannot isolate ${master.name} in ${fence.securityGroup}: fence it by hand, or configure clusters.${ctx.run.cluster}.fence.method: stop`);
-        await compute.isolate(master.id, fence.securityGroup, { signal });
-        ctx.output('stdout', `${master.name}: isolated in ${fence.securityGroup}\n`);
+        const res = await need(ctx.backends.compute, 'the compute API').isolate(master.id, fence.securityGroup, { signal });
+        // The groups it had, journaled: putting them back is by hand.
+        if (res.changed) ctx.fact({ groupsBefore: res.before.map((i) => `${i.interfaceId}: ${i.groups.join(' ')}`).join('; ') });
+        ctx.output('stdout', `${master.name}: isolated in ${fence.securityGroup}; connections already open to it may survive until they close\n`);
         break;
       }
       case 'command': {
@@ -238,10 +239,10 @@ const fenceStep: FailoverStep = {
   },
   async isDone(ctx, signal) {
     const fence = need(ctx.state.fence, 'the fence');
-    if (fence.kind !== 'stop') return false;
-    const found = await ctx.backends.inventory.discover({ signal });
-    const state = found.instances.find((i) => i.id === masterOf(ctx).instance.id)?.state;
-    return state === 'stopped' || state === 'stopping' || state === 'terminated' || state === 'shutting-down';
+    if ((fence.kind !== 'stop' && fence.kind !== 'isolate') || !ctx.backends.compute) return false;
+    // Stopping is not fenced yet (it may still answer): the step runs again and waits for stopped.
+    const sg = fence.kind === 'isolate' ? { securityGroupId: fence.securityGroup } : {};
+    return (await ctx.backends.compute.fenceState(masterOf(ctx).instance.id, { signal, ...sg })).state === 'fenced';
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {
