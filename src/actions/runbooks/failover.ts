@@ -242,7 +242,10 @@ const fenceStep: FailoverStep = {
     if ((fence.kind !== 'stop' && fence.kind !== 'isolate') || !ctx.backends.compute) return false;
     // Stopping is not fenced yet (it may still answer): the step runs again and waits for stopped.
     const sg = fence.kind === 'isolate' ? { securityGroupId: fence.securityGroup } : {};
-    return (await ctx.backends.compute.fenceState(masterOf(ctx).instance.id, { signal, ...sg })).state === 'fenced';
+    if ((await ctx.backends.compute.fenceState(masterOf(ctx).instance.id, { signal, ...sg })).state !== 'fenced') return false;
+    // Fenced but not yet tagged (killed between the two): run again; a second stop or isolate is a no-op.
+    const found = await ctx.backends.inventory.discover({ signal });
+    return found.instances.find((i) => i.id === masterOf(ctx).instance.id)?.tags[FENCED_TAG] === ctx.run.id;
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {
