@@ -365,6 +365,8 @@ class Process {
     return {
       launch: (spec, opts) => this.call(`Compute.launch(${spec.az})`, () => base.launch(spec, opts), faults(opts?.signal)),
       stop: (id, opts) => this.call(`Compute.stop(${id})`, () => base.stop(id, opts), faults(opts?.signal)),
+      isolate: (id, sg, opts) => this.call(`Compute.isolate(${id}, ${sg})`, () => base.isolate(id, sg, opts), faults(opts?.signal)),
+      fenceState: (id, opts) => this.call(`Compute.fenceState(${id})`, () => base.fenceState(id, opts), faults(opts?.signal)),
     };
   }
 

@@ -20,7 +20,7 @@ import {
 } from '../../backends/engines/mysql-ops.js';
 import { rankSwitchover } from '../../domain/candidate.js';
 import { resolveWriter } from '../../domain/cluster-view.js';
-import { formatGtidSet, gtidDifference, isEmptyGtidSet, parseGtidSet } from '../../domain/gtid.js';
+import { formatGtidSet, gtidDifference, mariadbBinlogStateErrant, parseGtidSet } from '../../domain/gtid.js';
 import { StepFailed } from '../engine/timing.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
 import {
@@ -45,6 +45,8 @@ import {
   writerRef,
   writerValues,
   type MasterChangeState,
+  credentialsCheck,
+  mysqlClusterCheck,
 } from './master-change.js';
 
 export { ROLE_TAG } from './master-change.js';
@@ -134,9 +136,12 @@ function waitStep(budgetMs: number): SwitchoverStep {
       ctx.fact({ masterGtid: mf.gtidExecuted });
       // Exact now: with the master read-only nothing is in flight.
       const cf = await probe(ctx, cand.instance, signal);
-      const errant = gtidDifference(parseGtidSet(cf.flavour, cf.gtidExecuted), parseGtidSet(mf.flavour, mf.gtidExecuted));
-      if (!isEmptyGtidSet(errant)) {
-        throw new StepFailed(`${cand.instance.name} has errant GTIDs ${formatGtidSet(errant)} (writes ${master.instance.name} never had); promoting it would send them to every replica`);
+      const errant =
+        cf.flavour === 'mariadb' && cf.gtidBinlogState !== undefined && mf.gtidBinlogState !== undefined
+          ? mariadbBinlogStateErrant(cf.gtidBinlogState, mf.gtidBinlogState)
+          : formatGtidSet(gtidDifference(parseGtidSet(cf.flavour, cf.gtidExecuted), parseGtidSet(mf.flavour, mf.gtidExecuted)));
+      if (errant !== '') {
+        throw new StepFailed(`${cand.instance.name} has errant GTIDs ${errant} (writes ${master.instance.name} never had); promoting it would send them to every replica`);
       }
       const left = budgetMs - (ctx.backends.clock.now() - (ctx.state.readOnlyAt ?? ctx.backends.clock.now()));
       const seconds = Math.max(1, Math.floor(left / 1000) - 1);
@@ -193,17 +198,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
   cluster: (p) => p.cluster,
   initialState: () => ({ others: [] }),
   preflight: () => [
-    {
-      id: 'mysql-cluster',
-      title: 'the cluster is a MySQL cluster',
-      async run(ctx, signal) {
-        const found = await discover(ctx, signal);
-        const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-        if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${found.clusters.map((c) => c.name).join(', ') || '(none)'}` };
-        if (ref.engine !== 'mysql') return { ok: false, reason: `${ctx.run.cluster} is a ${ref.engine} cluster, not MySQL` };
-        return { ok: true, detail: `${ctx.run.cluster}: MySQL, ${ref.instanceIds.length} nodes` };
-      },
-    },
+    mysqlClusterCheck,
     {
       id: 'replicas-healthy',
       title: 'one writable master; every replica reachable, replicating, within the lag limit',
@@ -238,7 +233,11 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         const view = await clusterView(ctx, signal);
         const r = rankSwitchover(view, { lagLimitSeconds: ctx.params.lagLimitSeconds, ...(ctx.params.candidate !== undefined ? { pick: ctx.params.candidate, fleet: await fleetViews(ctx, signal) } : {}) });
         if (!r.ok) return { ok: false, reason: r.reason };
-        return { ok: true, detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})` };
+        const skipped = r.ranked.filter((row) => row.excluded.length > 0).map((row) => `${row.name} (${row.excluded.join('; ')})`);
+        return {
+          ok: true,
+          detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})${skipped.length > 0 ? `; not eligible: ${skipped.join(', ')}` : ''}`,
+        };
       },
     },
     {
@@ -257,17 +256,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         return { ok: true, detail: `${ref.name} → ${master.instance.name}` };
       },
     },
-    {
-      id: 'credentials',
-      title: 'replication credentials',
-      async run(ctx) {
-        try {
-          return { ok: true, detail: `user ${credentials(ctx).user}` };
-        } catch (err) {
-          return { ok: false, reason: (err as Error).message };
-        }
-      },
-    },
+    credentialsCheck,
   ],
   async prepare(ctx, signal) {
     const view = await clusterView(ctx, signal);

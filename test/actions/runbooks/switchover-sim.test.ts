@@ -14,6 +14,7 @@ import { switchoverRunbook } from '../../../src/actions/runbooks/switchover.js';
 import type { Shell } from '../../../src/backends/ports.js';
 import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
 import { foldRun } from '../../../src/store/runs.js';
+import { probeMysql, sql } from '../../backends/sim/sim-helpers.js';
 import { makeDeps, tempStateDir } from '../helpers.js';
 import { failingShell, members, onVirtualTime, opened, sourceOf, world, writable, writerValues } from './mysql-sim.js';
 
@@ -150,6 +151,25 @@ describe('switchover refusals and the way back', () => {
     expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
     expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
     expect(sourceOf(backends, cluster, m1!.name)).toBeUndefined();
+  });
+
+  it('MariaDB: a replica with a write of its own is refused as candidate, even once its gtid_current_pos no longer shows it', async () => {
+    const { backends, stateDir } = await world();
+    const [, m2] = members(backends, cluster);
+    const node = (await backends.inventory.discover()).instances.find((i) => i.id === m2!.id)!;
+    const local = await sql(backends, node, "SET GLOBAL read_only=0; CREATE DATABASE IF NOT EXISTS app; CREATE TABLE IF NOT EXISTS app.t (id INT PRIMARY KEY); REPLACE INTO app.t (id) VALUES (1); SET GLOBAL read_only=1");
+    expect(local.stderr).toBe('');
+    const facts = await probeMysql(backends, node);
+    // The server's own id in its binlog state, and not in the master's: the position alone does not show it.
+    expect(facts.gtidBinlogState).toMatch(new RegExp(`(^|,)0-${facts.serverId}-\\d+`));
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster, candidate: m2!.name });
+    expect(outcome.status).toBe('blocked');
+    expect(prepared.blocked).toMatch(new RegExp(`${m2!.name} cannot be promoted: .*errant GTIDs 0-${facts.serverId}-\\d+`));
+    expect(before(backends)).toBe(was);
+    // Left to choose, the runbook takes another and says why m2 was passed over.
+    const ranked = await prepareRun(switchoverRunbook, { cluster }, makeDeps(backends, createHeadlessGate({ yes: true }), stateDir), new AbortController().signal);
+    expect(ranked.preflight.find((c) => c.id === 'candidate')!.detail).toMatch(new RegExp(`not eligible: ${m2!.name} \\(errant GTIDs 0-${facts.serverId}-`));
   });
 
   const before = (b: SimBackends) => JSON.stringify(members(b, cluster).map((m) => [m.name, m.mysql.readOnly, m.mysql.replica?.sourceHost]));
