@@ -20,11 +20,12 @@
 // if nightshift came back too late), which must take the way back.
 //
 // Each case is two node processes on its own copy of one freshly generated
-// world (its own XDG_STATE_HOME); cases run as many at a time as there are
-// cores, at least two.
+// world (its own XDG_STATE_HOME); cases run two per core at a time. The
+// processes share a V8 code cache of the CLI that the uninterrupted run
+// writes (code-cache-writer.mjs): most of a start is compiling otherwise.
 
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -43,6 +44,8 @@ import type { Config } from '../../src/config/schema.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // NIGHTSHIFT_BIN: another launcher to test; by default the built bundle through bin/ (the test setup builds it).
 const bin = process.env.NIGHTSHIFT_BIN ?? join(root, 'bin', 'nightshift.js');
+const bundle = join(root, 'dist', 'cli.cjs');
+const cacheWriter = join(root, 'test', 'helpers', 'code-cache-writer.mjs');
 export const KILL_VAR = 'NIGHTSHIFT_TEST_KILL_AFTER_RECORD';
 
 export interface SimTarget {
@@ -88,7 +91,7 @@ export interface KillSpec extends SimTarget {
    * before the resume, and at the end. One string per violation.
    */
   invariant?(world: WorldState, before: WorldState): string[];
-  /** Cases at once (each is two node processes); by default the cores, at least two. */
+  /** Cases at once (each is two node processes); by default twice the cores, as a process sleeps through fleet-time waits part of its life. */
   parallel?: number;
   /** Only these kill points (a failing case to look at again); default every N, then the records missed. */
   only?: KillPoint[];
@@ -166,13 +169,14 @@ export function nightshift(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 120_000,
+  launcher: string[] = [bin],
 ): Promise<Spawned> {
   const sim = ['--sim', '--scenario', target.scenario, '--seed', String(target.seed), ...(target.speed !== undefined ? ['--speed', String(target.speed)] : [])];
   const childEnv: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1', NIGHTSHIFT_CONFIG: '', ...env };
   if (!(KILL_VAR in env)) delete childEnv[KILL_VAR];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...sim, ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(process.execPath, [...launcher, ...sim, ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -277,14 +281,16 @@ function ageWorld(stateHome: string, t: SimTarget, vt: number): void {
 export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
   const t0 = performance.now();
   const spent = { processes: 0, ms: 0 };
-  const run = async (...a: Parameters<typeof nightshift>): Promise<Spawned> => {
-    const done = await nightshift(...a);
+  // Memory, where there is a tmpfs: hundreds of small journals fsync'd, and a SIGKILL (unlike a power cut) loses no page cache.
+  const scratch = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `nightshift-kill-${spec.runbook}-`));
+  // The built CLI's code cache, written by the uninterrupted run (see code-cache-writer.mjs), where every later process finds it.
+  const codeCache = process.env.NIGHTSHIFT_BIN === undefined && existsSync(bundle) ? join(scratch, 'xdg-cache') : undefined;
+  const run: Runner = async (stateHome, target, args, env = {}, launcher) => {
+    const done = await nightshift(stateHome, target, args, { ...env, ...(codeCache ? { XDG_CACHE_HOME: codeCache } : {}) }, undefined, launcher);
     spent.processes++;
     spent.ms += done.ms;
     return done;
   };
-  // Memory, where there is a tmpfs: hundreds of small journals fsync'd, and a SIGKILL (unlike a power cut) loses no page cache.
-  const scratch = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `nightshift-kill-${spec.runbook}-`));
   try {
     // One world for every case, generated once: a case copies it instead of generating its own.
     const pristineHome = join(scratch, 'pristine');
@@ -314,7 +320,11 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
     const runArgs = ['run', spec.runbook, ...spec.args, '--yes', ...(spec.confirm ?? []).flatMap((c) => ['--confirm', c])];
 
     const referenceHome = freshHome();
-    const ref = await run(referenceHome, spec, runArgs);
+    const ref = await run(referenceHome, spec, runArgs, {}, codeCache ? [cacheWriter, bundle] : undefined);
+    if (codeCache) {
+      const said = await run(referenceHome, spec, ['--version'], { NIGHTSHIFT_DEBUG: '1' });
+      if (!/code cache used/.test(said.out)) throw new Error(`the CLI did not use the code cache the uninterrupted run wrote (bin/code-cache.js changed its file or format? see test/helpers/code-cache-writer.mjs):\n${said.out}`);
+    }
     const refJournals = journalsOf(referenceHome);
     if (refJournals.size !== 1) throw new Error(`the uninterrupted run wrote ${refJournals.size} journals (exit ${ref.code}):\n${ref.out}`);
     const [refId, refJournal] = [...refJournals][0]!;
@@ -336,25 +346,25 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
 
     const cluster = (refJournal.records[0] as Extract<RunRecord, { type: 'run-started' }>).cluster;
     const expected: Expected = { reference, restored: spec.restores ? { statuses: spec.restores, facts: spec.facts(before, before) } : undefined };
-    const sectionLeftOpen: KillPoint[] = [];
-    const runCase = async (at: KillPoint, pastBudget = false): Promise<KillCase> => {
+    const pastBudget: KillCase[] = [];
+    const runCase = async (at: KillPoint): Promise<KillCase> => {
       const home = freshHome();
       try {
-        const c = await killAndResume(spec, home, at, runArgs, expected, before, cluster, run, pastBudget);
-        if (!pastBudget && c.leftSectionOpen) sectionLeftOpen.push(at);
-        delete c.leftSectionOpen;
-        return c;
+        const { main, late } = await killAndResume(spec, home, at, runArgs, expected, before, cluster, run);
+        if (late) pastBudget.push(late);
+        return main;
       } finally {
         rmSync(home, { recursive: true, force: true });
+        rmSync(`${home}-late`, { recursive: true, force: true });
       }
     };
-    const pool = async (points: KillPoint[], pastBudget = false): Promise<KillCase[]> => {
+    const pool = async (points: KillPoint[]): Promise<KillCase[]> => {
       const done: KillCase[] = [];
       let next = 0;
       const worker = async () => {
-        for (let i = next++; i < points.length; i = next++) done[i] = await runCase(points[i]!, pastBudget);
+        for (let i = next++; i < points.length; i = next++) done[i] = await runCase(points[i]!);
       };
-      await Promise.all(Array.from({ length: spec.parallel ?? Math.max(2, availableParallelism()) }, worker));
+      await Promise.all(Array.from({ length: spec.parallel ?? 2 * availableParallelism() }, worker));
       return done;
     };
 
@@ -370,7 +380,7 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
       const missed = recordKeys(reference.records).filter((key) => !killedAfter.has(key));
       targeted.push(...(await pool(missed.map((key) => ({ n: Number(key.split('#')[1]), type: key.split('#')[0]! })))));
     }
-    const pastBudget = await pool(sectionLeftOpen, true);
+    pastBudget.sort((a, b) => a.at.n - b.at.n || (a.at.type ?? '').localeCompare(b.at.type ?? ''));
     const covered = new Set([...cases, ...targeted].filter((c) => c.killed).map((c) => c.afterKey));
     const all = [...cases, ...targeted, ...pastBudget];
     return {
@@ -390,6 +400,9 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
   }
 }
 
+/** `nightshift` as the harness starts it: counted, timed, with the shared code cache. */
+type Runner = (stateHome: string, target: Parameters<typeof nightshift>[1], args: string[], env?: Record<string, string>, launcher?: string[]) => Promise<Spawned>;
+
 /** The ends a case may have. */
 interface Expected {
   reference: RunResult;
@@ -397,6 +410,11 @@ interface Expected {
   restored: { statuses: RunStatus[]; facts: unknown } | undefined;
 }
 
+/**
+ * Kills a run after `at`, resumes it and checks its end; when the kill left a
+ * critical section open, also resumes a copy of what the kill left after the
+ * fleet's clock has passed the section's deadline (\`late\`).
+ */
 async function killAndResume(
   spec: KillSpec,
   home: string,
@@ -405,18 +423,16 @@ async function killAndResume(
   expected: Expected,
   before: WorldState,
   cluster: string,
-  run: typeof nightshift,
-  pastBudget: boolean,
-): Promise<KillCase & { leftSectionOpen?: boolean }> {
-  const { reference } = expected;
+  run: Runner,
+): Promise<{ main: KillCase; late?: KillCase }> {
   const problems: string[] = [];
-  const result: KillCase & { leftSectionOpen?: boolean } = { at, killed: false, resumed: false, problems, ...(pastBudget ? { pastBudget } : {}) };
+  const result: KillCase = { at, killed: false, resumed: false, problems };
   const first = await run(home, spec, runArgs, { [KILL_VAR]: at.type ? `${at.n}:${at.type}` : String(at.n) });
   result.killed = first.signal === 'SIGKILL';
   const journals = journalsOf(home);
   if (journals.size !== 1) {
     problems.push(`${journals.size} journals after the first process (exit ${first.code ?? first.signal}):\n${first.out}`);
-    return result;
+    return { main: result };
   }
   const [runId, killed] = [...journals][0]!;
   // Which of the journal's records the point names: the Nth, or the Nth of its type.
@@ -437,10 +453,35 @@ async function killAndResume(
   // The world as the dead process left it, before anything comes to repair it.
   for (const v of spec.invariant?.(readWorld(home, spec), before) ?? []) problems.push(`after the kill, before the resume: ${v}`);
 
-  const finishedAlready = killed.records.at(-1)?.type === 'run-finished';
-  const section = result.killed ? openSection(killed.records) : undefined;
-  if (section) result.leftSectionOpen = true;
-  if (section && pastBudget) ageWorld(home, spec, section.deadlineVt + 1000);
+  const section = result.killed && killed.records.at(-1)?.type !== 'run-finished' ? openSection(killed.records) : undefined;
+  let late: KillCase | undefined;
+  if (section) {
+    // The same dead run, found by a nightshift that came back after the budget: a copy, so both resumes start from one kill.
+    const lateHome = `${home}-late`;
+    cpSync(home, lateHome, { recursive: true });
+    ageWorld(lateHome, spec, section.deadlineVt + 1000);
+    late = { ...result, pastBudget: true, problems: [] };
+    await resumeAndCheck(spec, lateHome, runId, killed.records, late, expected, before, cluster, run);
+  }
+  await resumeAndCheck(spec, home, runId, killed.records, result, expected, before, cluster, run);
+  return { main: result, ...(late ? { late } : {}) };
+}
+
+/** Resumes the killed run `runId` in `home` (unless it had finished) and checks how it ended, into `result`. */
+async function resumeAndCheck(
+  spec: KillSpec,
+  home: string,
+  runId: string,
+  killedRecords: RunRecord[],
+  result: KillCase,
+  expected: Expected,
+  before: WorldState,
+  cluster: string,
+  run: Runner,
+): Promise<void> {
+  const { reference } = expected;
+  const problems = result.problems;
+  const finishedAlready = killedRecords.at(-1)?.type === 'run-finished';
   if (!finishedAlready) {
     // No --speed: a resume on the sim runs at the speed the run was started with.
     const resume = await run(home, { scenario: spec.scenario, seed: spec.seed }, ['resume', runId, '--yes', ...(spec.confirm ?? []).flatMap((c) => ['--confirm', c])]);
@@ -491,7 +532,6 @@ async function killAndResume(
   const shown = await show(stateDir, runId);
   if (!shown.includes(runId)) problems.push(`show ${runId} printed no timeline:\n${shown}`);
   if (/note: .*(damaged|cut short)/.test(shown)) problems.push(`show ${runId} found damage:\n${shown}`);
-  return result;
 }
 
 /** `nightshift show RUN`, in this process: only the journal is read. */
