@@ -12,6 +12,7 @@ import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { CassandraPeer, ClusterView, EngineKind, NodeView } from '../../domain/types.js';
 import { formatSeconds } from '../../ui/format.js';
 import { repairRunbook } from './repair.js';
+import { failoverRunbook } from './failover.js';
 import { switchoverRunbook } from './switchover.js';
 
 /** One answer of a choice field. A disabled one is shown, with why, and cannot be chosen. */
@@ -284,16 +285,47 @@ const switchoverEntry: CatalogEntry = {
   },
 };
 
-/** Every runbook the console can start, in the order the picker lists them. */
-export const CATALOG: readonly CatalogEntry[] = [repairEntry, switchoverEntry];
+// ---- failover ----
+
+const failoverEntry: CatalogEntry = {
+  name: failoverRunbook.name,
+  title: failoverRunbook.title,
+  summary: failoverRunbook.summary,
+  engines: ['mysql'],
+  offer(cluster) {
+    const list = candidateRows(cluster);
+    if (list.kind !== 'failover') return { applies: false, reason: 'not now — a writable master answers: failover is for a dead master (switchover moves a live one)' };
+    if (list.refusal !== undefined) return { applies: false, reason: `not now — ${list.refusal}` };
+    const best = list.options.find((o) => o.isDefault)!;
+    return { applies: true, reason: `no writable master; most advanced now ${best.label} (${best.detail ?? ''}); the run checks the master is dead first` };
+  },
+  fields(cluster) {
+    const list = candidateRows(cluster);
+    const best = list.options.find((o) => o.isDefault);
+    const options: ChoiceOption[] = [
+      { value: BEST_CANDIDATE, label: 'most advanced', detail: best ? `now ${best.label}; settled once the relay logs are applied` : (list.refusal ?? 'no eligible replica') },
+      ...list.options.map(({ value, label, detail, disabled }) => ({ value, label, ...(detail !== undefined ? { detail } : {}), ...(disabled !== undefined ? { disabled } : {}) })),
+    ];
+    return [{ key: 'candidate', label: 'new master', kind: 'choice', options, default: BEST_CANDIDATE }];
+  },
+  toParams: (cluster, values) => switchoverEntry.toParams(cluster, values),
+};
+
+/** Every runbook the console can start, in the order the picker lists them (catalogFor puts failover first when it applies). */
+export const CATALOG: readonly CatalogEntry[] = [repairEntry, switchoverEntry, failoverEntry];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {
   return CATALOG.find((e) => e.name === name);
 }
 
 /** The runbooks for this cluster's engine (and ASG, where one is needed), among those the console can start. */
-export function catalogFor(cluster: Pick<ClusterView, 'engine' | 'asg'>, available: readonly string[] = CATALOG.map((e) => e.name)): CatalogEntry[] {
-  return CATALOG.filter((e) => available.includes(e.name) && e.engines.includes(cluster.engine) && (!e.needsAsg || cluster.asg !== undefined));
+export function catalogFor(cluster: Pick<ClusterView, 'engine' | 'asg'> & Partial<Pick<ClusterView, 'nodes'>>, available: readonly string[] = CATALOG.map((e) => e.name)): CatalogEntry[] {
+  const entries = CATALOG.filter((e) => available.includes(e.name) && e.engines.includes(cluster.engine) && (!e.needsAsg || cluster.asg !== undefined));
+  // A MySQL cluster with no writable master: failover is what the engineer came for.
+  if (cluster.engine === 'mysql' && cluster.nodes && candidateRows(cluster as ClusterView).kind === 'failover') {
+    return [...entries.filter((e) => e === failoverEntry), ...entries.filter((e) => e !== failoverEntry)];
+  }
+  return entries;
 }
 
 /** The line shown instead of an empty list: the key did something, and says what exists. */

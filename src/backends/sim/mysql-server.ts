@@ -25,6 +25,7 @@ import {
   recordWrite,
   replicaProgress,
   seqAt,
+  sourceAt,
   sourceOf,
   sqlApplying,
   updateWriters,
@@ -1098,8 +1099,8 @@ function showReplicaStatus(world: SimWorld, id: string, oldNames: boolean): stri
   const srcNode = src ? w.mysql[src] : undefined;
   const ioPoint = relayEnd ?? t;
   const tau = applyPoint ?? node.baseAt;
-  const retrieved = src ? executed(env, src, Math.min(ioPoint, t)) : {};
-  const applied = src ? executed(env, src, Math.min(tau, t)) : {};
+  const retrieved = src ? sourceAt(env, src, Math.min(ioPoint, t)) : {};
+  const applied = src ? sourceAt(env, src, Math.min(tau, t)) : {};
   const readCoords = src ? coordinates(world, src, retrieved) : { file: '', position: 4 };
   const execCoords = src ? coordinates(world, src, applied) : { file: '', position: 4 };
   const mine = executed(env, id, t);

@@ -174,13 +174,23 @@ function computeExecuted(env: ReplEnv, id: string, t: number, depth: number): Kn
   if (source === undefined) return out;
   const tau = applyPointOf(env, id, node.replica, source, t);
   if (tau === null) return out;
-  const src = executed(env, source, tau, depth + 1);
+  const src = sourceAt(env, source, tau, depth + 1);
   for (const sid in src) {
     const seg = env.w.segments[sid]!;
-    // The source's materialised knowledge may be newer than τ; nothing can be ahead of the segment itself.
-    const v = Math.min(src[sid]!, seqAt(seg, tau));
-    if (v > (out[sid] ?? seg.startSeq)) out[sid] = v;
+    if (src[sid]! > (out[sid] ?? seg.startSeq)) out[sid] = src[sid]!;
   }
+  return out;
+}
+
+/**
+ * What `source` had executed at τ, as a replica reading it then saw it. The
+ * source's materialised knowledge may be newer than τ (it was frozen later);
+ * nothing can be ahead of the segment itself at τ.
+ */
+export function sourceAt(env: ReplEnv, source: string, tau: number, depth = 0): Knowledge {
+  const src = executed(env, source, tau, depth);
+  const out: Record<string, number> = {};
+  for (const sid in src) out[sid] = Math.min(src[sid]!, seqAt(env.w.segments[sid]!, tau));
   return out;
 }
 

@@ -73,7 +73,7 @@ describe('critical sections', () => {
   it('asks every question of a section once, before it opens, showing each step inside; nothing inside asks again', async () => {
     const world = fresh();
     const gate = createHeadlessGate({ yes: true });
-    const asked: Array<{ stepId: string; kind: string; details: string[] }> = [];
+    const asked: Array<{ stepId: string | undefined; kind: string; details: string[] }> = [];
     const recording = { ...gate, confirm: async (req: Parameters<typeof gate.confirm>[0], s: AbortSignal) => (asked.push({ stepId: req.stepId, kind: req.kind, details: req.details }), gate.confirm(req, s)) };
     const { outcome } = await runIt(writesStopped(world), recording);
     expect(outcome.status).toBe('succeeded');

@@ -50,11 +50,11 @@ describe('the runbook catalog', () => {
     const fleet = sampleFleet();
     const names = (name: string) => catalogFor(fleet.find((c) => c.name === name)!).map((e) => e.name);
     expect(names('cass-events')).toEqual(['repair']);
-    expect(names('db-orders')).toEqual(['switchover']);
+    expect(names('db-orders')).toEqual(['switchover', 'failover']);
     expect(names('web')).toEqual([]);
     // Only what the console was told it can start.
     expect(catalogFor({ engine: 'cassandra', asg: undefined }, [])).toEqual([]);
-    expect(noRunbookText('generic')).toBe('no runbook for generic clusters in this version yet; the console can start repair (Cassandra), switchover (MySQL)');
+    expect(noRunbookText('generic')).toBe('no runbook for generic clusters in this version yet; the console can start repair (Cassandra), switchover (MySQL), failover (MySQL)');
     expect(noRunbookText('generic', [])).toBe('no runbook for generic clusters in this version yet');
   });
 
@@ -193,5 +193,27 @@ describe('switchover in the catalog', () => {
     const lagging = orders();
     lagging.nodes[1]!.lagSeconds = 400;
     expect(switchover.offer(lagging, CTX).reason).toMatch(/^not now — no replica of db-1 can be promoted: db-2: lag 400 s over the 10 s limit/);
+  });
+
+  it('failover: applies when no writable master answers, listed first then; with a live master it is listed after switchover, not now', () => {
+    const failover = catalogEntry('failover')!;
+    const dead = orders('replica');
+    dead.nodes[0]!.stale = true;
+    delete dead.nodes[0]!.facts;
+    const offer = failover.offer(dead, CTX);
+    expect(offer.applies).toBe(true);
+    expect(offer.reason).toMatch(/^no writable master; most advanced now db-2 \(us-east-1b/);
+    expect(offer.reason).toContain('the run checks the master is dead first');
+    expect(catalogFor(dead).map((e) => e.name)).toEqual(['failover', 'switchover']);
+    const fields = failover.fields(dead, CTX);
+    expect(fields[0]!.kind === 'choice' && fields[0]!.options.map((o) => [o.label, o.disabled ?? ''])).toEqual([
+      ['most advanced', ''],
+      ['db-2', ''],
+      ['db-3', 'promotion rule never (tag nightshift:promotion=never)'],
+    ]);
+    expect(failover.toParams('orders', { candidate: 'node:i-2' })).toEqual({ cluster: 'orders', candidate: 'i-2' });
+
+    expect(failover.offer(orders(), CTX)).toEqual({ applies: false, reason: 'not now — a writable master answers: failover is for a dead master (switchover moves a live one)' });
+    expect(catalogFor(orders()).map((e) => e.name)).toEqual(['switchover', 'failover']);
   });
 });

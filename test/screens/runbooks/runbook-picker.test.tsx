@@ -98,7 +98,7 @@ describe('the runbook picker', () => {
     expect(footer(app.lastFrame())).toContain('R runbooks');
     await app.press('R');
     const frame = await app.waitForText('no runbook for generic clusters in this version yet');
-    expect(frame.replace(/\n +/g, ' ')).toContain('the console can start repair (Cassandra), switchover (MySQL).');
+    expect(frame.replace(/\n +/g, ' ')).toContain('the console can start repair (Cassandra), switchover (MySQL), failover (MySQL).');
     await app.press(keys.enter);
     expect(app.lastFrame()).toContain('no runbook for generic clusters');
     await app.press(keys.escape);
@@ -113,6 +113,24 @@ describe('the runbook picker', () => {
     expect(frame.replace(/\n +/g, ' ')).toContain('not now — no replica of db-orders-1 can be promoted');
     await app.press(keys.escape);
     await app.waitForText('Fleet › db-orders ·');
+  });
+
+  it('on a MySQL cluster whose master is dead, failover comes first and applies; ⏎ opens its form with the candidates', async () => {
+    const fleet = sampleFleet();
+    const orders = fleet.find((c) => c.name === 'db-orders')!;
+    const master = orders.nodes.find((n) => n.facts?.kind === 'mysql' && !n.facts.mysql.replica)!;
+    master.stale = true;
+    delete master.facts;
+    for (const n of orders.nodes) if (n !== master && n.facts?.kind === 'mysql' && n.facts.mysql.replica) n.facts.mysql.replica.ioThread = 'Connecting';
+    const app = await openCluster('db-orders', { props: { onRunbook: vi.fn() } }, fleet);
+    await app.press('R');
+    const frame = await app.waitForText('failover');
+    const lines = frame.split('\n');
+    expect(lines.findIndex((l) => l.includes('failover'))).toBeLessThan(lines.findIndex((l) => l.includes('switchover')));
+    expect(frame.replace(/\n +/g, ' ')).toContain('no writable master; most advanced now');
+    await app.press(keys.enter);
+    const form = await app.waitForText('new master');
+    expect(form).toContain('most advanced');
   });
 
   it('R on the fleet screen opens the runbooks of the selected cluster', async () => {
