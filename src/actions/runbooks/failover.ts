@@ -238,8 +238,11 @@ const fenceStep: FailoverStep = {
     const fence = need(ctx.state.fence, 'the fence');
     if (fence.kind !== 'stop') return false;
     const found = await ctx.backends.inventory.discover({ signal });
-    const state = found.instances.find((i) => i.id === masterOf(ctx).instance.id)?.state;
-    return state === 'stopped' || state === 'stopping' || state === 'terminated' || state === 'shutting-down';
+    const inst = found.instances.find((i) => i.id === masterOf(ctx).instance.id);
+    const state = inst?.state;
+    if (state === 'terminated' || state === 'shutting-down') return true;
+    // Stopped but not yet tagged (killed between the two): run again; a stop of a stopped instance is nothing, and the tag follows.
+    return (state === 'stopped' || state === 'stopping') && inst?.tags[FENCED_TAG] === ctx.run.id;
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {
