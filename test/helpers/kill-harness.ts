@@ -14,7 +14,7 @@
 //
 // A runbook with a way back (a critical section's undo) may also end with the
 // world as it was before the run: the spec names the statuses that end may
-// have (\`restores\`), and a case ends either as the uninterrupted run or
+// have (`restores`), and a case ends either as the uninterrupted run or
 // restored. A kill inside an open critical section is resumed twice: at once,
 // and once more after the fleet's clock has passed the section's deadline (as
 // if nightshift came back too late), which must take the way back.
@@ -413,7 +413,7 @@ interface Expected {
 /**
  * Kills a run after `at`, resumes it and checks its end; when the kill left a
  * critical section open, also resumes a copy of what the kill left after the
- * fleet's clock has passed the section's deadline (\`late\`).
+ * fleet's clock has passed the section's deadline (`late`).
  */
 async function killAndResume(
   spec: KillSpec,
