@@ -9,7 +9,7 @@
 //
 //   npm run bench                      every bench that needs nothing but this machine
 //   npm run bench -- refresh ui        some of them
-//   npm run bench -- --lab             also ssh-probe (needs the lab: real sshd + MariaDB)
+//   npm run bench -- --lab             also ssh-probe and runbooks-lab (need the lab: real sshd + MariaDB)
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -40,6 +40,7 @@ const BENCHES: Bench[] = [
   { name: 'aws-calls', file: 'aws-calls.ts', what: 'AWS API calls for one 5,000-instance refresh (mocked clients)', fromSources: true },
   { name: 'journal', file: 'journal.ts', what: 'journal append + fsync per record' },
   { name: 'ssh-probe', file: 'ssh-probe.ts', what: 'SSH probes on the lab', lab: true },
+  { name: 'runbooks-lab', file: 'runbooks-lab.ts', what: 'switchover and failover on the lab against their budgets (10 s, 2 s, 10 s; medians of 5)', lab: true },
 ];
 
 const args = process.argv.slice(2);

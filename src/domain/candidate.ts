@@ -17,7 +17,7 @@
 
 import { compareNames } from './names.js';
 import { withoutProbeSkew } from './findings.js';
-import { formatGtidSet, gtidDifference, gtidUnion, isEmptyGtidSet, parseGtidSet, transactionsBehind, type GtidSet } from './gtid.js';
+import { formatGtidSet, gtidDifference, gtidUnion, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, transactionsBehind, type GtidSet } from './gtid.js';
 import type { ClusterView, MysqlFacts, NodeView } from './types.js';
 
 /** `prefer` first, `never` not at all (a node kept for backups, another region's DR copy). */
@@ -132,7 +132,7 @@ export function rankSwitchover(cluster: ClusterView, opts: SwitchoverOptions): R
     row.excluded.push(...binlogProblems(r));
     if (r.flavour !== m.flavour) row.excluded.push(`${flavourName(r.flavour)}, the master is ${flavourName(m.flavour)}`);
     else {
-      const errant = masterSet ? errantOf(r, masterSet, opts.exact ?? false) : undefined;
+      const errant = masterSet ? errantOf(r, masterSet, opts.exact ?? false, m) : undefined;
       if (errant) row.excluded.push(`errant GTIDs ${errant} (writes ${master.instance.name} never had)`);
       if (!masterSet) row.excluded.push(`the master's GTID set does not parse: cannot check for errant transactions`);
     }
@@ -319,7 +319,15 @@ function binlogProblems(f: MysqlFacts): string[] {
 }
 
 /** Transactions a replica has that the master never had, as text; undefined when none (probe timing aside: see withoutProbeSkew). */
-function errantOf(r: MysqlFacts, master: GtidSet, exact: boolean): string | undefined {
+function errantOf(r: MysqlFacts, master: GtidSet, exact: boolean, masterFacts?: MysqlFacts): string | undefined {
+  // MariaDB: the binlog state keeps a replica's own writes after the master writes again.
+  if (r.flavour === 'mariadb' && r.gtidBinlogState !== undefined && masterFacts?.gtidBinlogState !== undefined) {
+    try {
+      return mariadbBinlogStateErrant(r.gtidBinlogState, masterFacts.gtidBinlogState, exact ? undefined : masterFacts.serverId) || undefined;
+    } catch {
+      // an unparsable state: fall back to the positions
+    }
+  }
   let set: GtidSet;
   try {
     set = parseGtidSet(r.flavour, r.gtidExecuted);

@@ -3,7 +3,7 @@
 // shown on its row but never used to claim, say, two writable masters.
 
 import { compareNames } from './names.js';
-import { errantTransactions, formatGtidSet, isEmptyGtidSet, parseGtidSet, type GtidSet } from './gtid.js';
+import { errantTransactions, formatGtidSet, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
 import type { ClusterView, ClusterWriter, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
 
@@ -127,9 +127,20 @@ function errantFindings(master: NodeView, nodes: NodeView[]): Finding[] {
   for (const n of nodes) {
     const r = n.facts?.kind === 'mysql' ? n.facts.mysql : undefined;
     if (!r?.replica || r.flavour !== m.flavour || n === master) continue;
+    let errant: string;
+    if (r.flavour === 'mariadb' && r.gtidBinlogState !== undefined && m.gtidBinlogState !== undefined) {
+      // The binlog state keeps a replica's own writes after the master writes again.
+      try {
+        errant = mariadbBinlogStateErrant(r.gtidBinlogState, m.gtidBinlogState, m.serverId);
+      } catch {
+        continue;
+      }
+      if (errant === '') continue;
+      out.push({ kind: 'errant-gtid', level: 'WARN', message: `errant GTIDs on ${n.instance.name}: ${errant} (writes ${master.instance.name} never had)`, nodes: [n.instance.id] });
+      continue;
+    }
     // A replica that has caught up prints the master's set: nothing errant, nothing to parse.
     if (r.gtidExecuted === m.gtidExecuted) continue;
-    let errant: string;
     try {
       const set = withoutProbeSkew(errantTransactions(parseGtidSet(r.flavour, r.gtidExecuted), masterSet), masterSet);
       if (isEmptyGtidSet(set)) continue;

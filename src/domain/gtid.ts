@@ -253,3 +253,35 @@ export function transactionsBehind(behind: GtidSet, ahead: GtidSet): number {
   }
   return n;
 }
+
+/**
+ * MariaDB's errant transactions, from `@@gtid_binlog_state`: unlike
+ * `gtid_current_pos` (one GTID per domain, overwritten by the next write that
+ * replicates in), the binlog state keeps the last GTID of every
+ * (domain, server) pair the binary log has seen, so a write made on a replica
+ * stays visible after the master writes again. An entry of the replica's state
+ * is errant when the master's state has no entry for its (domain, server) or
+ * an older one. Entries of `skipServer` (the master itself, probed a moment
+ * earlier than the replica) are timing, not errant. Returns the errant
+ * entries, `D-S-N` comma-separated, or '' when there are none.
+ */
+export function mariadbBinlogStateErrant(replica: string, master: string, skipServer?: number): string {
+  const parse = (text: string) => {
+    const out = new Map<string, MariadbGtid>();
+    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = MARIADB_GTID.exec(part);
+      if (!m) throw new GtidParseError(text, `"${part}" is not domain-server-seq`);
+      const g = { domain: Number(m[1]), server: Number(m[2]), seq: Number(m[3]) };
+      out.set(`${g.domain}-${g.server}`, g);
+    }
+    return out;
+  };
+  const theirs = parse(master);
+  const errant: string[] = [];
+  for (const [key, g] of parse(replica)) {
+    if (g.server === skipServer) continue;
+    const m = theirs.get(key);
+    if (!m || m.seq < g.seq) errant.push(`${g.domain}-${g.server}-${g.seq}`);
+  }
+  return errant.join(',');
+}

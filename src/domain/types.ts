@@ -71,6 +71,12 @@ export interface MysqlFacts {
   logReplicaUpdates: boolean;
   /** Executed GTID set in the flavour's own notation. */
   gtidExecuted: string;
+  /**
+   * MariaDB only: `@@gtid_binlog_state`, the last GTID of every
+   * (domain, server) in the binary log. Errant writes stay visible here after
+   * the master writes again; in `gtidExecuted` (gtid_current_pos) they do not.
+   */
+  gtidBinlogState?: string;
   /** Own binary log position, when binary logging is on. */
   binlog?: { file: string; position: number };
   /** Present when the server is configured as a replica. */

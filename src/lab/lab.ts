@@ -614,6 +614,36 @@ export class Lab {
   pidOf(nodeName: string): number {
     return nodePid(this.state, this.node(nodeName));
   }
+
+  /** `kill -9` of the node's mariadbd, as a crash: returns the pid once the process is gone. */
+  async crash(nodeName: string, timeoutMs = 30_000): Promise<number> {
+    const pid = this.pidOf(nodeName);
+    if (!isOurs(pid, this.state.dir)) throw new Error(`${nodeName}: mariadbd is not running (pid ${pid})`);
+    process.kill(pid, 'SIGKILL');
+    const end = Date.now() + timeoutMs;
+    while (isAlive(pid)) {
+      if (Date.now() > end) throw new Error(`${nodeName}: mariadbd (pid ${pid}) still alive ${timeoutMs} ms after SIGKILL`);
+      await delay(20);
+    }
+    return pid;
+  }
+
+  /** `mN/service start mariadb`, as the operator would after a fence: the server comes back read-only. */
+  async startService(nodeName: string): Promise<void> {
+    const node = this.node(nodeName);
+    const r = await run(node.service, ['start', LAB_SERVICE_UNIT]);
+    if (r.code !== 0) throw new Error(`${node.name}: ${node.service} start ${LAB_SERVICE_UNIT} exited ${r.code}: ${tailText(r.stderr || r.stdout)}`);
+  }
+
+  /**
+   * A former master rejoins as a replica of `master`. Its own writes are in
+   * its binlog, not in gtid_slave_pos, so the position is taken from the
+   * binlog first; otherwise the new master would send them back to it.
+   */
+  async rejoin(nodeName: string, master: string): Promise<void> {
+    await this.sql(nodeName, 'SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos');
+    await this.pointAt(nodeName, master);
+  }
 }
 
 /** Stops the lab recorded in `dir`, if any; true when something was running. */

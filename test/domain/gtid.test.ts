@@ -8,6 +8,7 @@ import {
   gtidEquals,
   gtidUnion,
   isEmptyGtidSet,
+  mariadbBinlogStateErrant,
   isGtidSubset,
   parseGtidSet,
   transactionsBehind,
@@ -159,5 +160,25 @@ describe('GTID set properties', () => {
         expect(formatGtidSet(parseGtidSet('mariadb', formatGtidSet(a)))).toBe(formatGtidSet(a));
       }),
     );
+  });
+});
+
+describe('MariaDB errant transactions from gtid_binlog_state', () => {
+  it('a write made on the replica stays errant after the master writes again', () => {
+    // m3 wrote 0-3-38 locally; the master's next write (0-2-39) replaced it in gtid_current_pos, not in the binlog state.
+    expect(mariadbBinlogStateErrant('0-2-39,0-3-38', '0-2-39')).toBe('0-3-38');
+  });
+  it('a (domain, server) the master has at the same or a later seq is not errant; an older one is', () => {
+    expect(mariadbBinlogStateErrant('0-1-10,0-2-39', '0-1-10,0-2-39')).toBe('');
+    expect(mariadbBinlogStateErrant('0-1-10,0-2-39', '0-1-12,0-2-40')).toBe('');
+    expect(mariadbBinlogStateErrant('0-1-10,1-1-5', '0-1-10,1-1-4')).toBe('1-1-5');
+  });
+  it('skips the master\'s own server id (a replica probed after the master saw newer writes of it), but only when asked', () => {
+    expect(mariadbBinlogStateErrant('0-2-41', '0-2-39', 2)).toBe('');
+    expect(mariadbBinlogStateErrant('0-2-41', '0-2-39')).toBe('0-2-41');
+  });
+  it('an empty state has nothing errant; a malformed one is an error naming the part', () => {
+    expect(mariadbBinlogStateErrant('', '0-1-1')).toBe('');
+    expect(() => mariadbBinlogStateErrant('0-1-x', '')).toThrow(/"0-1-x" is not domain-server-seq/);
   });
 });

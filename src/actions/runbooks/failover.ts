@@ -456,7 +456,11 @@ export const failoverRunbook = defineRunbook<FailoverParams, FailoverState>({
         if (v.refusal) return { ok: false, reason: v.refusal };
         const r = await preview(ctx, v, signal);
         if (!r.ok) return { ok: false, reason: r.reason };
-        return { ok: true, detail: `${r.chosen.name} by what the replicas have received now (settled once their relay logs are applied)` };
+        const skipped = r.ranked.filter((row) => row.excluded.length > 0).map((row) => `${row.name} (${row.excluded.join('; ')})`);
+        return {
+          ok: true,
+          detail: `${r.chosen.name} by what the replicas have received now (settled once their relay logs are applied)${skipped.length > 0 ? `; not eligible: ${skipped.join(', ')}` : ''}`,
+        };
       },
     },
     {

@@ -7,7 +7,9 @@ import { clientsOf } from '../../backends/engines/clients.js';
 import { MysqlProber } from '../../backends/engines/mysql.js';
 import {
   DEFAULT_HEARTBEAT_TABLE,
+  describeOp,
   describeRepoint,
+  resetReplicaAll,
   mysqlTarget,
   readHeartbeat,
   repoint,
@@ -216,6 +218,27 @@ export function repointStep(id: string, title: string, pick: (ctx: Ctx) => Membe
     node: (ctx) => pick(ctx).instance,
     describe: (ctx) => [describeRepoint(target(ctx, pick(ctx)), specTo(ctx, candidateOf(ctx).instance, pick(ctx), { wasMaster }))],
     retry: { attempts: 2, backoffMs: 2_000 },
+    // The way back (switchover's undo): the old master stops replicating, to be made writable
+    // by the read-only step's undo; any other replica follows the old master again.
+    compensate: wasMaster
+      ? {
+          describe: (ctx) => [describeOp(target(ctx, pick(ctx)), { kind: 'reset-replica-all' })],
+          async run(ctx, signal) {
+            await resetReplicaAll(ctx.backends.shell, target(ctx, pick(ctx)), { signal });
+          },
+          async isDone(ctx, signal) {
+            return (await probe(ctx, pick(ctx).instance, signal)).replica === undefined;
+          },
+        }
+      : {
+          describe: (ctx) => [describeRepoint(target(ctx, pick(ctx)), specTo(ctx, masterOf(ctx).instance, pick(ctx)))],
+          async run(ctx, signal) {
+            await repoint(ctx.backends.shell, target(ctx, pick(ctx)), specTo(ctx, masterOf(ctx).instance, pick(ctx)), { signal, timeoutMs: 20_000 });
+          },
+          async isDone(ctx, signal) {
+            return replicatesFrom(await probe(ctx, pick(ctx).instance, signal), masterOf(ctx).instance);
+          },
+        },
     async run(ctx, signal) {
       const node = pick(ctx);
       await repoint(ctx.backends.shell, target(ctx, node), specTo(ctx, candidateOf(ctx).instance, node, { wasMaster }), { signal, timeoutMs: 20_000 });
@@ -263,7 +286,19 @@ export const dnsStep = (configured: boolean): MasterChangeStep => ({
     const dns = ctx.backends.dns;
     if (!dns) throw new StepFailed(`no DNS API on this target: ${ctx.backends.unavailable?.dns ?? 'unavailable'}`);
     const before = need(w.before ?? undefined, 'the writer record');
-    const res = await dns.swapRecord(before, { ...before, values: w.after }, { signal, onProgress: (s) => ctx.progress({ message: `change ${s}` }) });
+    let res: { changeId: string; insyncAfterMs: number };
+    try {
+      res = await dns.swapRecord(before, { ...before, values: w.after }, { signal, onProgress: (s) => ctx.progress({ message: `change ${s}` }) });
+    } catch (err) {
+      // The compare-and-swap refused: someone else moved the record since the plan read it.
+      const now = await dns.getRecord(w.ref.zoneId, w.ref.name, w.ref.type, { signal }).catch(() => undefined);
+      if (now === undefined || now === null || now.values.join(',') !== before.values.join(',')) {
+        throw new StepFailed(
+          `${w.ref.name} changed during the run: it is now ${now ? now.values.join(', ') : '(gone)'}, the plan read ${before.values.join(', ')}; nightshift does not overwrite another change. Settle where writes go, then point the record by hand`,
+        );
+      }
+      throw err;
+    }
     ctx.fact({ changeId: res.changeId, insyncAfterMs: res.insyncAfterMs });
     ctx.output('stdout', `${w.ref.name} → ${w.after.join(', ')}: INSYNC after ${res.insyncAfterMs} ms; resolvers holding the old answer drop it within the TTL (${before.ttl} s)\n`);
   },
@@ -299,7 +334,12 @@ export function tagsStep(oldRole: string): MasterChangeStep {
   };
 }
 
-/** A heartbeat written on the new master must reach each of `readers` within `limitMs`. */
+/**
+ * A heartbeat written on the new master must reach each of `readers` within
+ * `limitMs`, plus the worst replication lag among them when the step starts:
+ * a replica that lags by minutes (a failover takes replicas as they are) is
+ * given its lag, and the progress line says so.
+ */
 export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): MasterChangeStep {
   return {
     id: 'verify',
@@ -309,7 +349,7 @@ export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): Ma
     describe: (ctx) => {
       const table = ctx.config.engines.heartbeatTable ?? DEFAULT_HEARTBEAT_TABLE;
       const names = readers(ctx).map((m) => m.instance.name).join(', ');
-      return [`${candidateOf(ctx).instance.name}: REPLACE INTO ${table} (server_id, ts) VALUES (@@server_id, <now>)`, `${names}: read it back, within ${limitMs / 1000} s`];
+      return [`${candidateOf(ctx).instance.name}: REPLACE INTO ${table} (server_id, ts) VALUES (@@server_id, <now>)`, `${names}: read it back, within ${limitMs / 1000} s plus the worst lag among them`];
     },
     async run(ctx, signal) {
       const table = ctx.config.engines.heartbeatTable ?? DEFAULT_HEARTBEAT_TABLE;
@@ -318,11 +358,14 @@ export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): Ma
       const started = ctx.backends.clock.now();
       const from = readers(ctx);
       const missing = new Set(from.map((r) => r.instance.name));
+      const lags = await Promise.all(from.map(async (r) => (await probe(ctx, r.instance, signal).catch(() => undefined))?.replica?.lagSeconds ?? 0));
+      const worstLag = Math.max(0, ...lags);
+      if (worstLag > 0) ctx.output('stdout', `worst replica lag now ${worstLag} s: the heartbeat may take that long to arrive\n`);
       await waitFor({
         clock: ctx.backends.clock,
         signal,
         what: `the heartbeat ${beat.ts} on ${[...missing].join(', ')}`,
-        timeoutMs: limitMs,
+        timeoutMs: limitMs + worstLag * 1000,
         intervalMs: 250,
         onProgress: (p) => ctx.progress(p),
         check: async (s) => {

@@ -20,7 +20,7 @@ import {
 } from '../../backends/engines/mysql-ops.js';
 import { rankSwitchover } from '../../domain/candidate.js';
 import { resolveWriter } from '../../domain/cluster-view.js';
-import { formatGtidSet, gtidDifference, isEmptyGtidSet, parseGtidSet } from '../../domain/gtid.js';
+import { formatGtidSet, gtidDifference, mariadbBinlogStateErrant, parseGtidSet } from '../../domain/gtid.js';
 import { StepFailed } from '../engine/timing.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
 import {
@@ -84,6 +84,8 @@ const readOnlyStep: SwitchoverStep = {
   mutates: true,
   timeoutMs: 15_000,
   node: (ctx) => ctx.state.master?.instance,
+  // The issue's contract (`--confirm C`): the outage is the whole cluster's, so its name is what the operator types.
+  confirmName: (ctx) => ctx.run.cluster,
   opensSection: { name: 'writes stopped', budgetMs: 30_000 },
   describe: (ctx) => [describeOp(target(ctx, masterOf(ctx)), { kind: 'set-read-only', isOn: true }, 15_000)],
   async run(ctx, signal) {
@@ -132,9 +134,12 @@ function waitStep(budgetMs: number): SwitchoverStep {
       ctx.fact({ masterGtid: mf.gtidExecuted });
       // Exact now: with the master read-only nothing is in flight.
       const cf = await probe(ctx, cand.instance, signal);
-      const errant = gtidDifference(parseGtidSet(cf.flavour, cf.gtidExecuted), parseGtidSet(mf.flavour, mf.gtidExecuted));
-      if (!isEmptyGtidSet(errant)) {
-        throw new StepFailed(`${cand.instance.name} has errant GTIDs ${formatGtidSet(errant)} (writes ${master.instance.name} never had); promoting it would send them to every replica`);
+      const errant =
+        cf.flavour === 'mariadb' && cf.gtidBinlogState !== undefined && mf.gtidBinlogState !== undefined
+          ? mariadbBinlogStateErrant(cf.gtidBinlogState, mf.gtidBinlogState)
+          : formatGtidSet(gtidDifference(parseGtidSet(cf.flavour, cf.gtidExecuted), parseGtidSet(mf.flavour, mf.gtidExecuted)));
+      if (errant !== '') {
+        throw new StepFailed(`${cand.instance.name} has errant GTIDs ${errant} (writes ${master.instance.name} never had); promoting it would send them to every replica`);
       }
       const left = budgetMs - (ctx.backends.clock.now() - (ctx.state.readOnlyAt ?? ctx.backends.clock.now()));
       const seconds = Math.max(1, Math.floor(left / 1000) - 1);
@@ -236,7 +241,11 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         const view = await clusterView(ctx, signal);
         const r = rankSwitchover(view, { lagLimitSeconds: ctx.params.lagLimitSeconds, ...(ctx.params.candidate !== undefined ? { pick: ctx.params.candidate, fleet: await fleetViews(ctx, signal) } : {}) });
         if (!r.ok) return { ok: false, reason: r.reason };
-        return { ok: true, detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})` };
+        const skipped = r.ranked.filter((row) => row.excluded.length > 0).map((row) => `${row.name} (${row.excluded.join('; ')})`);
+        return {
+          ok: true,
+          detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})${skipped.length > 0 ? `; not eligible: ${skipped.join(', ')}` : ''}`,
+        };
       },
     },
     {

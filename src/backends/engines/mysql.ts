@@ -78,7 +78,7 @@ function buildProbeSql(flavour: MysqlFlavour, version: string): string {
     return [
       markerSelect('vars'),
       'SELECT @@server_id AS server_id, @@read_only AS read_only, @@log_bin AS log_bin, ' +
-        '@@log_slave_updates AS log_replica_updates, @@gtid_current_pos AS gtid_executed',
+        '@@log_slave_updates AS log_replica_updates, @@gtid_current_pos AS gtid_executed, @@gtid_binlog_state AS gtid_binlog_state',
       markerSelect('binlog'),
       'SHOW MASTER STATUS',
       markerSelect('replica'),
@@ -214,6 +214,8 @@ export function parseProbe(flavour: MysqlFlavour, version: string, output: strin
     gtidExecuted: own(oneLine(vars.get('gtid_executed') ?? '')),
   };
   if (flavour === 'mysql') facts.superReadOnly = bool(vars, 'super_read_only');
+  const state = vars.get('gtid_binlog_state');
+  if (flavour === 'mariadb' && state !== undefined && state !== null) facts.gtidBinlogState = own(oneLine(state));
   if (binlogRow) facts.binlog = { file: own(str(binlogRow, 'File')), position: int(binlogRow, 'Position') };
   if (replicaRow) facts.replica = parseReplica(flavour, replicaRow);
   return facts;

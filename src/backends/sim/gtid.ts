@@ -58,6 +58,23 @@ export function mariadbGtidPos(segments: Segments, k: Knowledge, only?: (seg: Se
   return text;
 }
 
+/** `@@gtid_binlog_state`: the last transaction of every (domain, server) the binary log holds, by domain then server. */
+export function mariadbBinlogState(segments: Segments, k: Knowledge, only: (seg: Segment) => boolean): string {
+  const last = new Map<string, { domain: number; server: number; seq: number }>();
+  for (const sid in k) {
+    const seg = segments[sid]!;
+    const seq = k[sid]!;
+    if (seq <= seg.startSeq || !only(seg)) continue;
+    const key = `${seg.domain}-${seg.serverId}`;
+    const had = last.get(key);
+    if (!had || seq > had.seq) last.set(key, { domain: seg.domain, server: seg.serverId, seq });
+  }
+  return [...last.values()]
+    .sort((a, b) => a.domain - b.domain || a.server - b.server)
+    .map((g) => `${g.domain}-${g.server}-${g.seq}`)
+    .join(',');
+}
+
 /** The last transaction per domain, in domain order; as for MySQL sets, small ordered arrays. */
 function formatMariadbGtidPos(segments: Segments, k: Knowledge, only?: (seg: Segment) => boolean): string {
   const domains: number[] = [];

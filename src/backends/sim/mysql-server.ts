@@ -9,6 +9,7 @@ import { escapeBatchValue } from '../engines/mysql-batch.js';
 import { isoSeconds } from './fleet.js';
 import {
   GtidSyntaxError,
+  mariadbBinlogState,
   mariadbGtidPos,
   mariadbPosReached,
   mysqlGtidSet,
@@ -502,6 +503,7 @@ const VARIABLE_NAMES = [
   'datadir',
   'enforce_gtid_consistency',
   'gtid_binlog_pos',
+  'gtid_binlog_state',
   'gtid_current_pos',
   'gtid_domain_id',
   'gtid_executed',
@@ -535,7 +537,7 @@ function canonicalVariable(name: string): string {
 }
 
 const MYSQL_ONLY = new Set(['enforce_gtid_consistency', 'gtid_executed', 'gtid_mode', 'gtid_purged', 'log_replica_updates', 'server_uuid', 'super_read_only']);
-const MARIADB_ONLY = new Set(['gtid_binlog_pos', 'gtid_current_pos', 'gtid_domain_id', 'gtid_slave_pos', 'gtid_strict_mode']);
+const MARIADB_ONLY = new Set(['gtid_binlog_pos', 'gtid_binlog_state', 'gtid_current_pos', 'gtid_domain_id', 'gtid_slave_pos', 'gtid_strict_mode']);
 
 /** A variable's value as SELECT @@x (0/1) or SHOW VARIABLES (ON/OFF) prints it; undefined when the flavour has no such variable. */
 function variable(world: SimWorld, id: string, name: string, as: 'select' | 'show'): Value | undefined {
@@ -583,6 +585,8 @@ function variable(world: SimWorld, id: string, name: string, as: 'select' | 'sho
       return currentPos(world, id, t);
     case 'gtid_binlog_pos':
       return node.logBin ? mariadbGtidPos(w.segments, executed(world.env, id, t), (s) => s.node === id || node.logReplicaUpdates) : '';
+    case 'gtid_binlog_state':
+      return node.logBin ? mariadbBinlogState(w.segments, executed(world.env, id, t), (s) => s.node === id || node.logReplicaUpdates) : '';
     case 'gtid_slave_pos':
       return mariadbGtidPos(w.segments, executed(world.env, id, t), (s) => s.node !== id);
     case 'gtid_domain_id':
@@ -610,7 +614,7 @@ function currentPos(world: SimWorld, id: string, t: number): string {
   return mariadbGtidPos(world.view().segments, executed(world.env, id, t));
 }
 
-const READ_ONLY_VARIABLES = new Set(['version', 'version_comment', 'server_uuid', 'hostname', 'port', 'datadir', 'log_bin', 'log_slave_updates', 'log_replica_updates', 'gtid_executed', 'gtid_current_pos', 'gtid_binlog_pos']);
+const READ_ONLY_VARIABLES = new Set(['version', 'version_comment', 'server_uuid', 'hostname', 'port', 'datadir', 'log_bin', 'log_slave_updates', 'log_replica_updates', 'gtid_executed', 'gtid_current_pos', 'gtid_binlog_pos', 'gtid_binlog_state']);
 
 function set(world: SimWorld, id: string, assignments: string, session: Session): string {
   const node = flavourOf(world, id);

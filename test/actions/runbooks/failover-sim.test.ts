@@ -15,6 +15,7 @@ import { failoverRunbook, FENCED_TAG } from '../../../src/actions/runbooks/failo
 import type { SimBackends } from '../../../src/backends/sim/index.js';
 import { foldRun } from '../../../src/store/runs.js';
 import { sql } from '../../backends/sim/sim-helpers.js';
+import { delayAt } from '../../../src/backends/sim/replication.js';
 import { makeDeps } from '../helpers.js';
 import { members, onVirtualTime, sourceOf, world, writable, writerValues } from './mysql-sim.js';
 
@@ -75,6 +76,23 @@ describe.each([
     expect(view.steps.map((s) => s.id)).toEqual(['fence', 'relay-logs', 'choose', 'promote', 'repoint', 'dns', 'tags', 'verify', 'redundancy']);
     expect(JSON.stringify(readJournal(outcome.journal!).records)).not.toContain('sim-repl-not-a-secret');
     expect(await backends.lock.holder(cluster)).toBeUndefined();
+  });
+});
+
+describe('failover with a lagging replica', () => {
+  it('waits for the heartbeat as long as the replica lags, and says so', async () => {
+    // master-down: search-db's master is dead; its third node's lag wanders up to minutes.
+    const { backends, stateDir } = await world('master-down');
+    const cluster = 'search-db';
+    const [, m2, m3] = members(backends, cluster);
+    const advance = (ms: number) => (backends.clock as unknown as { advance(ms: number): void }).advance(ms);
+    for (let i = 0; i < 120 && delayAt(backends.world.view(), m3!.id, backends.clock.now()) < 100; i++) advance(60_000);
+    expect(delayAt(backends.world.view(), m3!.id, backends.clock.now())).toBeGreaterThanOrEqual(100);
+    const { outcome, violations } = await failover(backends, stateDir, { cluster, candidate: m2!.name });
+    expect(outcome.status, outcome.reason).toBe('succeeded');
+    expect(violations).toEqual([]);
+    const out = readJournal(outcome.journal!).records.filter((r) => r.type === 'step-output' && r.stepId === 'verify').map((r) => (r as { text: string }).text).join('');
+    expect(out).toMatch(/worst replica lag now \d+ s: the heartbeat may take that long to arrive/);
   });
 });
 

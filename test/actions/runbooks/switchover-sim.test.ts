@@ -14,14 +14,16 @@ import { switchoverRunbook } from '../../../src/actions/runbooks/switchover.js';
 import type { Shell } from '../../../src/backends/ports.js';
 import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
 import { foldRun } from '../../../src/store/runs.js';
+import { probeMysql, sql } from '../../backends/sim/sim-helpers.js';
 import { makeDeps, tempStateDir } from '../helpers.js';
 import { failingShell, members, onVirtualTime, opened, sourceOf, world, writable, writerValues } from './mysql-sim.js';
 
-async function switchover(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate; shell?: Shell } = {}) {
+async function switchover(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate; shell?: Shell; backends?: SimBackends } = {}) {
   const cluster = params.cluster as string;
   const violations: string[] = [];
-  const backends = opts.shell ? ({ ...b, shell: opts.shell } as SimBackends) : b;
-  const deps = makeDeps(backends, opts.gate ?? createHeadlessGate({ yes: true, confirm: [members(b, cluster)[0]!.name] }), stateDir, {
+  const base = opts.backends ?? b;
+  const backends = opts.shell ? ({ ...base, shell: opts.shell } as SimBackends) : base;
+  const deps = makeDeps(backends, opts.gate ?? createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir, {
     onEvent: (r: RunRecord) => {
       const w = writable(b, cluster);
       if (w.length > 1) violations.push(`${r.type}${'stepId' in r ? ` ${String(r.stepId)}` : ''}: ${w.join(', ')} writable`);
@@ -116,13 +118,58 @@ describe('switchover refusals and the way back', () => {
   it('asks once for the whole write outage, before it starts: --confirm without --yes promotes, then pauses at the first step after it', async () => {
     const { backends, stateDir } = await world();
     const [m1, m2, m3] = members(backends, cluster);
-    const gate = createHeadlessGate({ yes: false, confirm: [m1!.name] });
+    const gate = createHeadlessGate({ yes: false, confirm: [cluster] });
     const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { gate });
     expect(outcome.status).toBe('paused');
     expect(outcome.reason).toContain(`stopped before "${m3!.name} replicates from the new master": it needs confirmation; pass --yes`);
     expect(violations).toEqual([]);
     expect(writable(backends, cluster)).toEqual([m2!.name]);
     expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
+  });
+
+  it('a writer record changed by someone else during the run is not overwritten: the run fails saying what it found, the old topology restored', async () => {
+    const { backends, stateDir } = await world();
+    const [m1, m2, m3] = members(backends, cluster);
+    const dns = backends.dns!;
+    const meddling = {
+      ...backends,
+      dns: {
+        getRecord: dns.getRecord.bind(dns),
+        swapRecord: async (current: Parameters<typeof dns.swapRecord>[0], next: Parameters<typeof dns.swapRecord>[1], opts?: Parameters<typeof dns.swapRecord>[2]) => {
+          // Someone points the record at m3 a moment before nightshift's change lands.
+          await dns.swapRecord(current, { ...current, values: [m3!.ip] });
+          return dns.swapRecord(current, next, opts);
+        },
+      },
+    } as unknown as SimBackends;
+    const { outcome, violations } = await switchover(backends, stateDir, { cluster, candidate: m2!.name }, { backends: meddling });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain(`changed during the run: it is now ${m3!.ip}`);
+    expect(violations).toEqual([]);
+    expect(await writerValues(backends, cluster)).toEqual([m3!.ip]);
+    expect(writable(backends, cluster)).toEqual([m1!.name]);
+    expect(sourceOf(backends, cluster, m2!.name)).toBe(m1!.name);
+    expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
+    expect(sourceOf(backends, cluster, m1!.name)).toBeUndefined();
+  });
+
+  it('MariaDB: a replica with a write of its own is refused as candidate, even once its gtid_current_pos no longer shows it', async () => {
+    const { backends, stateDir } = await world();
+    const [, m2] = members(backends, cluster);
+    const node = (await backends.inventory.discover()).instances.find((i) => i.id === m2!.id)!;
+    const local = await sql(backends, node, "SET GLOBAL read_only=0; CREATE DATABASE IF NOT EXISTS app; CREATE TABLE IF NOT EXISTS app.t (id INT PRIMARY KEY); REPLACE INTO app.t (id) VALUES (1); SET GLOBAL read_only=1");
+    expect(local.stderr).toBe('');
+    const facts = await probeMysql(backends, node);
+    // The server's own id in its binlog state, and not in the master's: the position alone does not show it.
+    expect(facts.gtidBinlogState).toMatch(new RegExp(`(^|,)0-${facts.serverId}-\\d+`));
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster, candidate: m2!.name });
+    expect(outcome.status).toBe('blocked');
+    expect(prepared.blocked).toMatch(new RegExp(`${m2!.name} cannot be promoted: .*errant GTIDs 0-${facts.serverId}-\\d+`));
+    expect(before(backends)).toBe(was);
+    // Left to choose, the runbook takes another and says why m2 was passed over.
+    const ranked = await prepareRun(switchoverRunbook, { cluster }, makeDeps(backends, createHeadlessGate({ yes: true }), stateDir), new AbortController().signal);
+    expect(ranked.preflight.find((c) => c.id === 'candidate')!.detail).toMatch(new RegExp(`not eligible: ${m2!.name} \\(errant GTIDs 0-${facts.serverId}-`));
   });
 
   const before = (b: SimBackends) => JSON.stringify(members(b, cluster).map((m) => [m.name, m.mysql.readOnly, m.mysql.replica?.sourceHost]));
@@ -186,7 +233,7 @@ describe('switchover on a running clock', () => {
     const b = await createSimBackends({ scenario: 'healthy', seed: 1, speed: 60, stateDir });
     opened.push(b);
     const cluster = 'billing-db';
-    const deps = makeDeps(b, createHeadlessGate({ yes: true, confirm: [members(b, cluster)[0]!.name] }), stateDir);
+    const deps = makeDeps(b, createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir);
     const ac = new AbortController();
     const prepared = await prepareRun(switchoverRunbook, { cluster }, deps, ac.signal);
     expect(prepared.blocked).toBeUndefined();
