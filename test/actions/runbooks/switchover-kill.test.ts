@@ -58,7 +58,8 @@ describe.each([
     const report = await killEveryRecord({
       runbook: 'switchover',
       args: ['--cluster', cluster, '--candidate', candidate, '--param', `writeBudgetSeconds=${WRITE_BUDGET_SECONDS}`],
-      confirm: [master],
+      // The destructive gate is passed by typing the cluster's name.
+      confirm: [cluster],
       scenario,
       seed,
       speed: SPEED,
