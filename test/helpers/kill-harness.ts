@@ -47,6 +47,9 @@ const bin = process.env.NIGHTSHIFT_BIN ?? join(root, 'bin', 'nightshift.js');
 const bundle = join(root, 'dist', 'cli.cjs');
 const cacheWriter = join(root, 'test', 'helpers', 'code-cache-writer.mjs');
 export const KILL_VAR = 'NIGHTSHIFT_TEST_KILL_AFTER_RECORD';
+// Two cases per core: a case's processes sleep through fleet-time waits part of
+// their lives. At most eight, ~80 MB each: a wide CI machine runs other files too.
+const DEFAULT_PARALLEL = Math.min(8, 2 * availableParallelism());
 
 export interface SimTarget {
   scenario: string;
@@ -91,7 +94,7 @@ export interface KillSpec extends SimTarget {
    * before the resume, and at the end. One string per violation.
    */
   invariant?(world: WorldState, before: WorldState): string[];
-  /** Cases at once (each is two node processes); by default twice the cores, as a process sleeps through fleet-time waits part of its life. */
+  /** Cases at once (each is two node processes); by default two per core, at most eight. */
   parallel?: number;
   /** Only these kill points (a failing case to look at again); default every N, then the records missed. */
   only?: KillPoint[];
@@ -364,7 +367,7 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
       const worker = async () => {
         for (let i = next++; i < points.length; i = next++) done[i] = await runCase(points[i]!);
       };
-      await Promise.all(Array.from({ length: spec.parallel ?? 2 * availableParallelism() }, worker));
+      await Promise.all(Array.from({ length: spec.parallel ?? DEFAULT_PARALLEL }, worker));
       return done;
     };
 
