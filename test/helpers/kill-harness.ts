@@ -20,7 +20,7 @@
 // if nightshift came back too late), which must take the way back.
 //
 // Each case is two node processes on its own copy of one freshly generated
-// world (its own XDG_STATE_HOME); cases run two per core at a time. The
+// world (its own XDG_STATE_HOME); cases run two per core (at most eight) at a time. The
 // processes share a V8 code cache of the CLI that the uninterrupted run
 // writes (code-cache-writer.mjs): most of a start is compiling otherwise.
 
