@@ -222,14 +222,66 @@ export interface Scaling {
 
 // ---------------------------------------------------------------- Compute
 
+/**
+ * Whether an instance is fenced: it can no longer be reached, or it is down
+ * for good, so it can never serve writes beside a new master.
+ * - `fenced`: stopped, terminated (or gone), or every network interface in
+ *   the isolation group alone;
+ * - `fencing`: on its way there (stopping, shutting-down): it may still
+ *   answer for a while, so it is not fenced yet;
+ * - `open`: running (or pending) and reachable as before.
+ */
+export interface FenceState {
+  state: 'fenced' | 'fencing' | 'open';
+  /** The instance's state as the cloud reports it; `gone` when it no longer exists. */
+  instanceState: string;
+  /** Set when fenced or open by its network: the groups of each interface, as they are now. */
+  groups?: InterfaceGroups[];
+  /** One line for the plan and the journal: "stopped", "isolated in sg-1 (eni-1)", "running in sg-db". */
+  detail: string;
+}
+
+export interface InterfaceGroups {
+  /** The network interface (eni-…); the simulated fleet names one per instance. */
+  interfaceId: string;
+  /** Security group ids, in the order the cloud reports them. */
+  groups: string[];
+}
+
+export interface IsolateResult {
+  /** False when every interface was in the isolation group alone already (a rerun). */
+  changed: boolean;
+  /** The groups each interface had before, so an operator can put them back by hand. */
+  before: InterfaceGroups[];
+}
+
 export interface Compute {
   /** Launches from the cluster's launch template in an AZ. Mutating. */
   launch(
     spec: { launchTemplate: string; az: string; tags: Record<string, string> },
     opts?: CallOptions,
   ): Promise<Instance>;
-  /** Stops (fences) an instance and waits until it is stopped. Mutating. */
-  stop(instanceId: string, opts?: CallOptions): Promise<void>;
+  /**
+   * Stops (fences) an instance and waits until it is stopped. Already stopped
+   * or terminated: done, nothing sent. `force` skips the OS's clean shutdown
+   * (a hung host never finishes one). Mutating.
+   */
+  stop(instanceId: string, opts?: CallOptions & { force?: boolean }): Promise<void>;
+  /**
+   * Fences by network: every interface of the instance gets `securityGroupId`
+   * as its only group, then reads it back. Already so: done, nothing changed.
+   * The instance keeps running. Connections already established when the
+   * groups change may survive (EC2 security groups track connections); new
+   * ones fail. Mutating.
+   */
+  isolate(instanceId: string, securityGroupId: string, opts?: CallOptions): Promise<IsolateResult>;
+  /** How fenced the instance is; `securityGroupId` is the isolation group, when the fence is by network. Read-only. */
+  fenceState(instanceId: string, opts?: CallOptions & { securityGroupId?: string }): Promise<FenceState>;
+}
+
+/** True when the fence holds (a runbook step's isDone): `fencing` is not enough. */
+export async function isFenced(compute: Compute, instanceId: string, opts?: CallOptions & { securityGroupId?: string }): Promise<boolean> {
+  return (await compute.fenceState(instanceId, opts)).state === 'fenced';
 }
 
 // ---------------------------------------------------------------- Lock
@@ -302,7 +354,7 @@ export const MUTATING_METHODS = {
   dns: ['swapRecord'],
   volumes: ['create', 'attach', 'detach', 'snapshot', 'remove'],
   scaling: ['terminateInGroup'],
-  compute: ['launch', 'stop'],
+  compute: ['launch', 'stop', 'isolate'],
   lock: ['acquire', 'release', 'breakLock'],
   jobs: ['start', 'cancel'],
 } as const;

@@ -43,7 +43,7 @@ export function fenceFor(
         kind: 'isolate',
         instanceId: node.id,
         securityGroup: configured.securityGroup,
-        plan: `EC2 ModifyInstanceAttribute ${who}: security groups replaced by ${configured.securityGroup} alone, then tag nightshift:fenced`,
+        plan: `EC2 ModifyNetworkInterfaceAttribute on every interface of ${who}: security groups replaced by ${configured.securityGroup} alone, then tag nightshift:fenced`,
       };
     }
     return { kind: 'stop', instanceId: node.id, plan: `EC2 StopInstances ${who} (force), then tag nightshift:fenced` };

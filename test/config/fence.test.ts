@@ -111,7 +111,7 @@ describe('fenceFor', () => {
       kind: 'isolate',
       instanceId: 'i-0abc',
       securityGroup: 'sg-0123456789abcdef0',
-      plan: 'EC2 ModifyInstanceAttribute i-0abc (db-a1): security groups replaced by sg-0123456789abcdef0 alone, then tag nightshift:fenced',
+      plan: 'EC2 ModifyNetworkInterfaceAttribute on every interface of i-0abc (db-a1): security groups replaced by sg-0123456789abcdef0 alone, then tag nightshift:fenced',
     });
   });
 

@@ -38,6 +38,8 @@ import {
   writerValues,
   type MasterChangeState,
   type Member,
+  credentialsCheck,
+  mysqlClusterCheck,
 } from './master-change.js';
 
 export const FENCED_TAG = 'nightshift:fenced';
@@ -208,14 +210,15 @@ const fenceStep: FailoverStep = {
     const master = masterOf(ctx).instance;
     switch (fence.kind) {
       case 'stop':
-        await need(ctx.backends.compute, 'the compute API').stop(master.id, { signal });
+        // Forced: a hung host never finishes a clean shutdown, and the step's budget is minutes.
+        await need(ctx.backends.compute, 'the compute API').stop(master.id, { signal, force: true });
         ctx.output('stdout', `${master.name}: stopped\n`);
         break;
       case 'isolate': {
-        const compute = ctx.backends.compute as { isolate?: (id: string, sg: string, o: { signal: AbortSignal }) => Promise<void> } | undefined;
-        if (!compute?.isolate) throw new StepFailed(`this target cannot isolate ${master.name} in ${fence.securityGroup}: fence it by hand, or configure clusters.${ctx.run.cluster}.fence.method: stop`);
-        await compute.isolate(master.id, fence.securityGroup, { signal });
-        ctx.output('stdout', `${master.name}: isolated in ${fence.securityGroup}\n`);
+        const res = await need(ctx.backends.compute, 'the compute API').isolate(master.id, fence.securityGroup, { signal });
+        // The groups it had, journaled: putting them back is by hand.
+        if (res.changed) ctx.fact({ groupsBefore: res.before.map((i) => `${i.interfaceId}: ${i.groups.join(' ')}`).join('; ') });
+        ctx.output('stdout', `${master.name}: isolated in ${fence.securityGroup}; connections already open to it may survive until they close\n`);
         break;
       }
       case 'command': {
@@ -236,13 +239,13 @@ const fenceStep: FailoverStep = {
   },
   async isDone(ctx, signal) {
     const fence = need(ctx.state.fence, 'the fence');
-    if (fence.kind !== 'stop') return false;
+    if ((fence.kind !== 'stop' && fence.kind !== 'isolate') || !ctx.backends.compute) return false;
+    // Stopping is not fenced yet (it may still answer): the step runs again and waits for stopped.
+    const sg = fence.kind === 'isolate' ? { securityGroupId: fence.securityGroup } : {};
+    if ((await ctx.backends.compute.fenceState(masterOf(ctx).instance.id, { signal, ...sg })).state !== 'fenced') return false;
+    // Fenced but not yet tagged (killed between the two): run again; a second stop or isolate is a no-op.
     const found = await ctx.backends.inventory.discover({ signal });
-    const inst = found.instances.find((i) => i.id === masterOf(ctx).instance.id);
-    const state = inst?.state;
-    if (state === 'terminated' || state === 'shutting-down') return true;
-    // Stopped but not yet tagged (killed between the two): run again; a stop of a stopped instance is nothing, and the tag follows.
-    return (state === 'stopped' || state === 'stopping') && inst?.tags[FENCED_TAG] === ctx.run.id;
+    return found.instances.find((i) => i.id === masterOf(ctx).instance.id)?.tags[FENCED_TAG] === ctx.run.id;
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {
@@ -427,17 +430,7 @@ export const failoverRunbook = defineRunbook<FailoverParams, FailoverState>({
   cluster: (p) => p.cluster,
   initialState: () => ({ others: [], replicas: [], applied: {} }),
   preflight: () => [
-    {
-      id: 'mysql-cluster',
-      title: 'the cluster is a MySQL cluster',
-      async run(ctx, signal) {
-        const found = await discover(ctx, signal);
-        const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-        if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${found.clusters.map((c) => c.name).join(', ') || '(none)'}` };
-        if (ref.engine !== 'mysql') return { ok: false, reason: `${ctx.run.cluster} is a ${ref.engine} cluster, not MySQL` };
-        return { ok: true, detail: `${ctx.run.cluster}: MySQL, ${ref.instanceIds.length} nodes` };
-      },
-    },
+    mysqlClusterCheck,
     {
       id: 'master-dead',
       title: 'the master is dead, not just out of reach: no MySQL from here, and no replica connected to it',
@@ -463,17 +456,7 @@ export const failoverRunbook = defineRunbook<FailoverParams, FailoverState>({
         };
       },
     },
-    {
-      id: 'credentials',
-      title: 'replication credentials',
-      async run(ctx) {
-        try {
-          return { ok: true, detail: `user ${credentials(ctx).user}` };
-        } catch (err) {
-          return { ok: false, reason: (err as Error).message };
-        }
-      },
-    },
+    credentialsCheck,
   ],
   async prepare(ctx, signal) {
     const v = await verdict(ctx, signal);

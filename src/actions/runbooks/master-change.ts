@@ -23,7 +23,7 @@ import { replicationCredentials, type ReplicationCredentials } from '../../confi
 import { lagOf, roleOf } from '../../domain/health.js';
 import type { ClusterView, Instance, MysqlFacts, MysqlFlavour, NodeView, WriterRecordRef } from '../../domain/types.js';
 import { StepFailed } from '../engine/timing.js';
-import type { RunContext, Step } from '../engine/types.js';
+import type { Check, RunContext, Step } from '../engine/types.js';
 import { waitFor } from '../engine/wait.js';
 
 export const ROLE_TAG = 'nightshift:role';
@@ -386,3 +386,29 @@ export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): Ma
   };
 }
 
+
+// ---------------------------------------------------------------- preflight both share
+
+export const mysqlClusterCheck: Check<unknown, MasterChangeState> = {
+  id: 'mysql-cluster',
+  title: 'the cluster is a MySQL cluster',
+  async run(ctx, signal) {
+    const found = await discover(ctx, signal);
+    const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
+    if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${found.clusters.map((c) => c.name).join(', ') || '(none)'}` };
+    if (ref.engine !== 'mysql') return { ok: false, reason: `${ctx.run.cluster} is a ${ref.engine} cluster, not MySQL` };
+    return { ok: true, detail: `${ctx.run.cluster}: MySQL, ${ref.instanceIds.length} nodes` };
+  },
+};
+
+export const credentialsCheck: Check<unknown, MasterChangeState> = {
+  id: 'credentials',
+  title: 'replication credentials',
+  async run(ctx) {
+    try {
+      return { ok: true, detail: `user ${credentials(ctx).user}` };
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+  },
+};

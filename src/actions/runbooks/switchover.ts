@@ -45,6 +45,8 @@ import {
   writerRef,
   writerValues,
   type MasterChangeState,
+  credentialsCheck,
+  mysqlClusterCheck,
 } from './master-change.js';
 
 export { ROLE_TAG } from './master-change.js';
@@ -196,17 +198,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
   cluster: (p) => p.cluster,
   initialState: () => ({ others: [] }),
   preflight: () => [
-    {
-      id: 'mysql-cluster',
-      title: 'the cluster is a MySQL cluster',
-      async run(ctx, signal) {
-        const found = await discover(ctx, signal);
-        const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-        if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${found.clusters.map((c) => c.name).join(', ') || '(none)'}` };
-        if (ref.engine !== 'mysql') return { ok: false, reason: `${ctx.run.cluster} is a ${ref.engine} cluster, not MySQL` };
-        return { ok: true, detail: `${ctx.run.cluster}: MySQL, ${ref.instanceIds.length} nodes` };
-      },
-    },
+    mysqlClusterCheck,
     {
       id: 'replicas-healthy',
       title: 'one writable master; every replica reachable, replicating, within the lag limit',
@@ -264,17 +256,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         return { ok: true, detail: `${ref.name} → ${master.instance.name}` };
       },
     },
-    {
-      id: 'credentials',
-      title: 'replication credentials',
-      async run(ctx) {
-        try {
-          return { ok: true, detail: `user ${credentials(ctx).user}` };
-        } catch (err) {
-          return { ok: false, reason: (err as Error).message };
-        }
-      },
-    },
+    credentialsCheck,
   ],
   async prepare(ctx, signal) {
     const view = await clusterView(ctx, signal);

@@ -1,25 +1,42 @@
 // EC2 instances: launch a node from its cluster's launch template (rebuild),
-// stop one to fence it (failover).
+// fence one (failover): stop it, or isolate it in a security group that lets
+// nothing in, and tell whether it is fenced.
+//
+// Isolation sets the groups of every network interface with
+// ModifyNetworkInterfaceAttribute, never ModifyInstanceAttribute: one path for
+// an instance with one interface or several (an interface left in its old
+// groups would leave the database reachable through it), and a narrower
+// permission to grant (ModifyInstanceAttribute also rewrites user data, which
+// runs as root at the next boot).
 
 import {
   DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  ModifyNetworkInterfaceAttributeCommand,
   RunInstancesCommand,
   StopInstancesCommand,
   type Instance as Ec2Instance,
+  type IpPermission,
 } from '@aws-sdk/client-ec2';
 import type { Instance } from '../../domain/types.js';
-import type { CallOptions, Compute } from '../ports.js';
+import type { CallOptions, Compute, FenceState, InterfaceGroups, IsolateResult } from '../ports.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
 import { tagList, toInstance } from './ec2-shapes.js';
 import { AwsError } from './errors.js';
-import { pollUntil } from './wait.js';
+import { pollUntil, retryThrottled } from './wait.js';
 
 const POLL_MS = 5_000;
 const RUNNING_TIMEOUT_MS = 10 * 60_000;
 /** A clean OS shutdown of a busy database host can take minutes; EC2 forces it by itself eventually. */
 const STOPPED_TIMEOUT_MS = 15 * 60_000;
+/** EC2 reads are eventually consistent: a group change can take a few seconds to show in DescribeInstances. */
+const READ_BACK_POLL_MS = 2_000;
+const READ_BACK_TIMEOUT_MS = 60_000;
+
+const DOWN_FOR_GOOD = new Set(['stopped', 'terminated']);
+const GOING_DOWN = new Set(['stopping', 'shutting-down']);
 
 export class AwsCompute implements Compute {
   constructor(private readonly ctx: AwsContext) {}
@@ -56,13 +73,172 @@ export class AwsCompute implements Compute {
     return toInstance(running, 'initializing');
   }
 
-  async stop(instanceId: string, opts: CallOptions = {}): Promise<void> {
+  async stop(instanceId: string, opts: CallOptions & { force?: boolean } = {}): Promise<void> {
     const r = this.ctx.router.forInstance(instanceId);
-    await call(this.ctx, { action: 'ec2:StopInstances', region: r.region, doing: `stopping ${instanceId}` }, () =>
-      r.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: opts.signal }),
+    const now = await this.describe(r, instanceId, opts.signal);
+    const state = now?.State?.Name;
+    // Gone, stopped or terminated: fenced already, and StopInstances would only be refused.
+    if (!now || (state && DOWN_FOR_GOOD.has(state))) return;
+    // Stopping goes on by itself; asked again only to force a clean shutdown that hangs.
+    if (state === 'shutting-down' || (state === 'stopping' && !opts.force)) {
+      await this.waitForState(r, instanceId, ['stopped', 'terminated'], `${instanceId} to stop`, STOPPED_TIMEOUT_MS, opts.signal);
+      return;
+    }
+    const doing = `stopping ${instanceId}${opts.force ? ' (force)' : ''}`;
+    await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+      call(this.ctx, { action: 'ec2:StopInstances', region: r.region, doing }, () =>
+        r.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId], ...(opts.force ? { Force: true } : {}) }), { abortSignal: opts.signal }),
+      ),
     );
     // Terminated is fenced too: it can never come back writable.
     await this.waitForState(r, instanceId, ['stopped', 'terminated'], `${instanceId} to stop`, STOPPED_TIMEOUT_MS, opts.signal);
+  }
+
+  async isolate(instanceId: string, securityGroupId: string, opts: CallOptions = {}): Promise<IsolateResult> {
+    const r = this.ctx.router.forInstance(instanceId);
+    const inst = await this.describe(r, instanceId, opts.signal);
+    // A terminated instance has no interfaces left to isolate, and can never come back.
+    if (!inst || inst.State?.Name === 'terminated' || inst.State?.Name === 'shutting-down') return { changed: false, before: [] };
+    const before = interfacesOf(inst);
+    if (before.length === 0) {
+      throw new AwsError(
+        'NoNetworkInterface',
+        'other',
+        `isolating ${instanceId}: EC2 lists no network interface on it, so there is nothing to put in ${securityGroupId}: stop it instead (clusters.<name>.fence.method: stop)`,
+        'ec2:DescribeInstances',
+        undefined,
+        r.region,
+      );
+    }
+    // Checked on a rerun too: a fence group that lets traffic in (the database's own group, by a slip in the
+    // config) would otherwise pass for "isolated already".
+    const problem = await this.isolationGroupProblem(r, securityGroupId, instanceId, inst.VpcId, opts.signal);
+    if (problem) throw problem;
+    if (before.every((i) => isolatedIn(i, securityGroupId))) return { changed: false, before };
+    for (const eni of before) {
+      if (isolatedIn(eni, securityGroupId)) continue;
+      const doing = `isolating ${instanceId}: interface ${eni.interfaceId} into ${securityGroupId} alone`;
+      await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+        call(this.ctx, { action: 'ec2:ModifyNetworkInterfaceAttribute', region: r.region, doing }, () =>
+          r.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni.interfaceId, Groups: [securityGroupId] }), {
+            abortSignal: opts.signal,
+          }),
+        ),
+      );
+    }
+    // Read back: the fence is what EC2 says the interfaces have, not what we asked for.
+    let last = before;
+    try {
+      await pollUntil(
+        { clock: this.ctx.clock, intervalMs: READ_BACK_POLL_MS, timeoutMs: READ_BACK_TIMEOUT_MS, signal: opts.signal, what: `${instanceId} to show ${securityGroupId} alone` },
+        async () => {
+          const now = await this.describe(r, instanceId, opts.signal);
+          if (!now) return true;
+          last = interfacesOf(now);
+          // An interface attached meanwhile (by a person or an agent) would be a way in: isolate it too on a rerun.
+          return last.every((i) => isolatedIn(i, securityGroupId)) ? true : undefined;
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof AwsError) || err.kind !== 'timeout') throw err;
+      throw new AwsError(
+        'IsolationNotVisible',
+        'timeout',
+        `isolated ${instanceId} but EC2 still shows ${describeGroups(last.filter((i) => !isolatedIn(i, securityGroupId)))} after ${READ_BACK_TIMEOUT_MS / 1000} s: check the instance's interfaces in the console, then retry the step (it isolates only what is left)`,
+        'ec2:DescribeInstances',
+        undefined,
+        r.region,
+        { cause: err },
+      );
+    }
+    return { changed: true, before };
+  }
+
+  async fenceState(instanceId: string, opts: CallOptions & { securityGroupId?: string } = {}): Promise<FenceState> {
+    const r = this.ctx.router.forInstance(instanceId);
+    const inst = await this.describe(r, instanceId, opts.signal);
+    if (!inst) return { state: 'fenced', instanceState: 'gone', detail: `${instanceId} no longer exists (terminated a while ago)` };
+    const state = inst.State?.Name ?? 'unknown';
+    if (DOWN_FOR_GOOD.has(state)) return { state: 'fenced', instanceState: state, detail: `${instanceId} is ${state}` };
+    if (GOING_DOWN.has(state)) return { state: 'fencing', instanceState: state, detail: `${instanceId} is ${state}: it may still answer until it is down` };
+    const groups = interfacesOf(inst);
+    const sg = opts.securityGroupId;
+    if (sg && groups.length > 0 && groups.every((i) => isolatedIn(i, sg))) {
+      const problem = await this.isolationGroupProblem(r, sg, instanceId, inst.VpcId, opts.signal);
+      if (problem) return { state: 'open', instanceState: state, groups, detail: `${instanceId} is ${state}, in ${sg} alone, but ${problem.sentence}` };
+      return { state: 'fenced', instanceState: state, groups, detail: `${instanceId} is ${state}, isolated in ${sg} (${groups.map((i) => i.interfaceId).join(', ')})` };
+    }
+    return { state: 'open', instanceState: state, groups, detail: `${instanceId} is ${state}, ${describeGroups(groups)}` };
+  }
+
+  /**
+   * The isolation group must exist, be in the instance's VPC (EC2 refuses
+   * otherwise, with a sentence about "different networks") and let nothing in:
+   * a group with inbound rules would be a fence with a gate in it.
+   */
+  private async isolationGroupProblem(
+    r: RegionClients,
+    sg: string,
+    instanceId: string,
+    vpcId: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<AwsError | undefined> {
+    const where = 'clusters.<name>.fence.securityGroup';
+    let res;
+    try {
+      const doing = `reading the isolation group ${sg}`;
+      res = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(signal ? { signal } : {}) }, () =>
+        call(this.ctx, { action: 'ec2:DescribeSecurityGroups', region: r.region, doing }, () =>
+          r.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [sg] }), { abortSignal: signal }),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof AwsError && (err.code === 'InvalidGroup.NotFound' || err.code === 'InvalidGroupId.Malformed')) {
+        return new AwsError(err.code, 'not-found', `the isolation group ${sg} does not exist in ${r.region}: set ${where} to a group of ${vpcId ?? "the instance's VPC"} that allows nothing in`, err.action, err.requestId, r.region, { cause: err });
+      }
+      throw err;
+    }
+    const group = res.SecurityGroups?.find((g) => g.GroupId === sg);
+    if (!group) {
+      return new AwsError('InvalidGroup.NotFound', 'not-found', `the isolation group ${sg} does not exist in ${r.region}: set ${where} to a group that allows nothing in`, 'ec2:DescribeSecurityGroups', res.$metadata?.requestId, r.region);
+    }
+    if (vpcId && group.VpcId && group.VpcId !== vpcId) {
+      return new AwsError(
+        'IsolationGroupInOtherVpc',
+        'other',
+        `the isolation group ${sg} is in ${group.VpcId} but ${instanceId} is in ${vpcId}, and an instance can only take groups of its own VPC: set ${where} to a group of ${vpcId} that allows nothing in`,
+        'ec2:DescribeSecurityGroups',
+        res.$metadata?.requestId,
+        r.region,
+      );
+    }
+    const inbound = group.IpPermissions ?? [];
+    if (inbound.length > 0) {
+      return new AwsError(
+        'IsolationGroupAllowsTraffic',
+        'other',
+        `the isolation group ${sg} lets traffic in (${inbound.map(ruleText).join('; ')}), so ${instanceId} would not be fenced: remove its inbound rules, or set ${where} to a group that has none`,
+        'ec2:DescribeSecurityGroups',
+        res.$metadata?.requestId,
+        r.region,
+      );
+    }
+    return undefined;
+  }
+
+  /** The instance as EC2 describes it now, or undefined when EC2 no longer knows it. Throttled reads are tried again. */
+  private async describe(r: RegionClients, instanceId: string, signal?: AbortSignal): Promise<Ec2Instance | undefined> {
+    try {
+      const res = await retryThrottled({ clock: this.ctx.clock, what: `reading ${instanceId}`, ...(signal ? { signal } : {}) }, () =>
+        call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing: `reading ${instanceId}` }, () =>
+          r.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: signal }),
+        ),
+      );
+      return res.Reservations?.[0]?.Instances?.find((i) => i.InstanceId === instanceId);
+    } catch (err) {
+      if (err instanceof AwsError && err.code === 'InvalidInstanceID.NotFound') return undefined;
+      throw err;
+    }
   }
 
   /** The configured subnet of the cluster (from the cluster tag) that lies in the wanted AZ, if any are configured. */
@@ -109,8 +285,39 @@ export class AwsCompute implements Compute {
       } catch (err) {
         // A just-launched instance is briefly unknown to DescribeInstances (eventual consistency).
         if (err instanceof AwsError && err.code === 'InvalidInstanceID.NotFound') return undefined;
+        // A throttled look is just a look missed: the next poll tries again, within the same bound.
+        if (err instanceof AwsError && err.kind === 'throttled') return undefined;
         throw err;
       }
     });
   }
+}
+
+/** Each network interface's groups, primary (device 0) first. */
+function interfacesOf(i: Ec2Instance): InterfaceGroups[] {
+  return [...(i.NetworkInterfaces ?? [])]
+    .sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0))
+    .flatMap((n) =>
+      n.NetworkInterfaceId ? [{ interfaceId: n.NetworkInterfaceId, groups: (n.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])) }] : [],
+    );
+}
+
+function isolatedIn(i: InterfaceGroups, sg: string): boolean {
+  return i.groups.length === 1 && i.groups[0] === sg;
+}
+
+function describeGroups(list: InterfaceGroups[]): string {
+  return list.map((i) => `${i.interfaceId} in ${i.groups.join(', ') || 'no group'}`).join('; ');
+}
+
+/** "tcp 3306 from sg-app, 10.0.0.0/16" */
+function ruleText(p: IpPermission): string {
+  const proto = p.IpProtocol === '-1' ? 'all traffic' : `${p.IpProtocol ?? '?'} ${p.FromPort === p.ToPort ? (p.FromPort ?? '') : `${p.FromPort}-${p.ToPort}`}`.trim();
+  const from = [
+    ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId ?? '?'),
+    ...(p.IpRanges ?? []).map((x) => x.CidrIp ?? '?'),
+    ...(p.Ipv6Ranges ?? []).map((x) => x.CidrIpv6 ?? '?'),
+    ...(p.PrefixListIds ?? []).map((x) => x.PrefixListId ?? '?'),
+  ];
+  return from.length > 0 ? `${proto} from ${from.join(', ')}` : proto;
 }

@@ -10,7 +10,7 @@ import {
 import type { CallOptions, Dns, DnsRecord } from '../ports.js';
 import { call, type AwsContext } from './context.js';
 import { AwsError } from './errors.js';
-import { pollUntil } from './wait.js';
+import { pollUntil, retryThrottled } from './wait.js';
 
 const INSYNC_POLL_MS = 3_000;
 /** Route 53 normally reaches INSYNC within a minute; ten is "something is wrong". */
@@ -72,20 +72,47 @@ export class AwsDns implements Dns {
   ): Promise<{ changeId: string; insyncAfterMs: number }> {
     const started = this.ctx.clock.now();
     const doing = `swapping ${current.name} ${current.type} from ${current.values.join(',')} to ${next.values.join(',')}`;
-    const { changeId, status } = await this.changeBatch(
-      current.zoneId,
-      [
-        // DELETE must match the live record exactly, or Route 53 rejects the whole batch: that is the compare.
-        { Action: 'DELETE', ResourceRecordSet: toRecordSet(current) },
-        { Action: 'CREATE', ResourceRecordSet: toRecordSet(next) },
-      ],
-      `nightshift: ${current.name} ${current.values.join(',')} -> ${next.values.join(',')}`,
-      doing,
-      opts.signal,
-    );
+    const { changeId, status } = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+      this.changeBatch(
+        current.zoneId,
+        [
+          // DELETE must match the live record exactly, or Route 53 rejects the whole batch: that is the compare.
+          { Action: 'DELETE', ResourceRecordSet: toRecordSet(current) },
+          { Action: 'CREATE', ResourceRecordSet: toRecordSet(next) },
+        ],
+        `nightshift: ${current.name} ${current.values.join(',')} -> ${next.values.join(',')}`,
+        doing,
+        opts.signal,
+      ),
+    ).catch((err: unknown) => this.explainConflict(err, current, next, opts.signal));
     opts.onProgress?.(status);
     if (status !== 'INSYNC') await this.waitInsync(changeId, started, opts);
     return { changeId, insyncAfterMs: this.ctx.clock.now() - started };
+  }
+
+  /**
+   * A refused compare: say what the record is now, so the operator sees at
+   * once whether someone else moved the writer (and where) or the record was
+   * read long ago. Anything else, or a record that reads as expected after
+   * all, keeps its own error.
+   */
+  private async explainConflict(err: unknown, current: DnsRecord, next: DnsRecord, signal?: AbortSignal): Promise<never> {
+    if (!(err instanceof AwsError) || err.kind !== 'conflict') throw err;
+    const live = await this.getRecord(current.zoneId, current.name, current.type, signal ? { signal } : {}).catch(() => null);
+    if (live === null) throw err;
+    const show = (r: DnsRecord) => `${r.values.join(', ')} (TTL ${r.ttl} s)`;
+    if (live && show(live) === show(current)) throw err;
+    // Already what we wanted: a retried request of ours that landed, or someone made the same change.
+    const already = live && show(live) === show(next) ? ', which is already the new value' : '';
+    throw new AwsError(
+      err.code,
+      'conflict',
+      `the record ${current.name} ${current.type} changed under us: now ${live ? show(live) : 'absent'}${already}, expected ${show(current)}; nothing was changed — find out who moved it before running the step again`,
+      err.action,
+      err.requestId,
+      err.region,
+      { cause: err },
+    );
   }
 
   /** One ChangeResourceRecordSets batch; shared with the lock, which needs the same error sentences. */

@@ -175,9 +175,11 @@ export function toAwsError(err: unknown, ctx: AwsCallContext): AwsError {
     return make('credentials', `AWS rejected the ${credentialsWho(ctx.profile)} (${name}): ${loginHint(ctx.profile)} and try again`);
   }
   if (DENIED.has(name)) {
+    // What was being done names the resource ("stopping i-0a1…"): a policy may allow the action on some instances only.
+    const what = ctx.doing ? `${ctx.doing}: ` : '';
     return make(
       'denied',
-      `not allowed to call ${ctx.action}${where(ctx)} (${name}): grant it to this role — \`nightshift iam-policy\` prints the policy nightshift needs`,
+      `${what}not allowed to call ${ctx.action}${where(ctx)} (${name}): grant it to this role — \`nightshift iam-policy\` prints the policy nightshift needs`,
     );
   }
   if (name === 'InvalidChangeBatch') {

@@ -23,6 +23,11 @@ export const PORT_ACTIONS = {
   // iam:PassRole: a launch template with an instance profile hands its role to the instance.
   'compute.launch': ['ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeInstances', 'ec2:DescribeSubnets', 'iam:PassRole'],
   'compute.stop': ['ec2:StopInstances', 'ec2:DescribeInstances'],
+  // Groups set per network interface (never ModifyInstanceAttribute, which can also rewrite user data);
+  // DescribeSecurityGroups checks the isolation group lets nothing in before it is used.
+  'compute.isolate': ['ec2:DescribeInstances', 'ec2:DescribeSecurityGroups', 'ec2:ModifyNetworkInterfaceAttribute'],
+  // An instance in the isolation group alone counts as fenced only if that group lets nothing in.
+  'compute.fenceState': ['ec2:DescribeInstances', 'ec2:DescribeSecurityGroups'],
   // The lock is a Route 53 TXT record where the cluster has writerDns, else a tag lease on its members
   // (found by a discovery): both ways are listed, since clusters may use either.
   'lock.acquire': [
@@ -69,7 +74,8 @@ export const FEATURES = {
   view: VIEW,
   repair: [...VIEW, ...LOCK, 'inventory.setTags'],
   switchover: SWITCHOVER,
-  failover: [...SWITCHOVER, 'compute.stop'],
+  // Both fences, stop and isolate: the config chooses per cluster (clusters.C.fence.method).
+  failover: [...SWITCHOVER, 'compute.stop', 'compute.isolate', 'compute.fenceState'],
   rebuild: [
     ...VIEW,
     ...LOCK,

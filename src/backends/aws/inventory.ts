@@ -15,6 +15,7 @@ import type { CallOptions, Discovery, Inventory } from '../ports.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
 import { chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
+import { retryThrottled } from './wait.js';
 
 const ENGINES: ReadonlySet<string> = new Set<EngineKind>(['mysql', 'cassandra', 'generic']);
 /** Terminated instances are history, not members. */
@@ -58,8 +59,12 @@ export class AwsInventory implements Inventory {
 
   async setTags(instanceId: string, tags: Record<string, string>, opts: CallOptions = {}): Promise<void> {
     const r = this.ctx.router.forInstance(instanceId);
-    await call(this.ctx, { action: 'ec2:CreateTags', region: r.region, doing: `tagging ${instanceId}` }, () =>
-      r.ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: tagList(tags) }), { abortSignal: opts.signal }),
+    const doing = `tagging ${instanceId}`;
+    // Tagging is idempotent, and a runbook tags right after a fence or a promotion: a busy API is waited out.
+    await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+      call(this.ctx, { action: 'ec2:CreateTags', region: r.region, doing }, () =>
+        r.ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: tagList(tags) }), { abortSignal: opts.signal }),
+      ),
     );
   }
 

@@ -4,7 +4,7 @@
 // ring in place of the dead member). Stopping an instance fences it.
 
 import type { Instance } from '../../domain/types.js';
-import type { CallOptions, Compute, GroupMember, Scaling, ScalingGroup } from '../ports.js';
+import type { CallOptions, Compute, FenceState, GroupMember, InterfaceGroups, IsolateResult, Scaling, ScalingGroup } from '../ports.js';
 import { AZS, TAGS } from './fleet.js';
 import { hash32 } from './prng.js';
 import type { AsgState, WorldState } from './state.js';
@@ -23,7 +23,9 @@ export class SimScaling implements Scaling {
     if (!g) return undefined;
     const members: GroupMember[] = g.members.map((id) => {
       const inst = w.instances[id]!;
-      const healthy = inst.state === 'pending' || (inst.state === 'running' && this.world.hostUp(id) && inst.statusChecks !== 'impaired');
+      // EC2 health checks look at the hypervisor, not the network: an isolated instance stays Healthy.
+      const reachableOrIsolated = this.world.hostUp(id) || inst.net?.isolatedIn !== undefined;
+      const healthy = inst.state === 'pending' || (inst.state === 'running' && reachableOrIsolated && inst.statusChecks !== 'impaired');
       return {
         instanceId: id,
         az: inst.az,
@@ -119,21 +121,72 @@ export class SimCompute implements Compute {
     });
   }
 
-  async stop(instanceId: string, opts?: CallOptions): Promise<void> {
+  async stop(instanceId: string, opts?: CallOptions & { force?: boolean }): Promise<void> {
+    opts?.signal?.throwIfAborted();
     const world = this.world;
     const at = world.mutate((w, t) => {
       const inst = w.instances[instanceId];
-      if (!inst || inst.state === 'terminated') throw new SimEc2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
-      if (inst.state === 'stopped') return t;
-      if (inst.state !== 'stopping') {
-        inst.state = 'stopping';
-        world.markLiveness([instanceId], t);
-        const when = t + 20_000 + (hash32(w.seed, 6, t) % 20_000);
-        world.schedule({ at: when, kind: 'instance-stopped', id: instanceId });
-        return when;
+      if (!inst) throw new SimEc2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
+      // Down for good already: fenced, as the AWS adapter answers without asking EC2 to stop it.
+      if (inst.state === 'stopped' || inst.state === 'terminated') return t;
+      if (inst.state === 'shutting-down') return w.transitions.find((tr) => tr.kind === 'instance-terminated' && tr.id === instanceId)?.at ?? t;
+      if (inst.state === 'pending') {
+        throw new SimEc2Error('IncorrectInstanceState', `The instance '${instanceId}' is not in a state from which it can be stopped.`);
       }
-      return w.transitions.find((tr) => tr.kind === 'instance-stopped' && tr.id === instanceId)?.at ?? t;
+      const pending = w.transitions.find((tr) => tr.kind === 'instance-stopped' && tr.id === instanceId);
+      // A forced stop skips the OS shutdown: seconds, where a clean one takes half a minute or more.
+      const when = opts?.force ? t + 5_000 + (hash32(w.seed, 8, t) % 5_000) : t + 20_000 + (hash32(w.seed, 6, t) % 20_000);
+      if (inst.state === 'stopping' && pending) {
+        if (!opts?.force || pending.at <= when) return pending.at;
+        w.transitions.splice(w.transitions.indexOf(pending), 1);
+      }
+      inst.state = 'stopping';
+      world.markLiveness([instanceId], t);
+      world.schedule({ at: when, kind: 'instance-stopped', id: instanceId });
+      return when;
     });
     await world.clock.sleepUntil(at, opts?.signal);
   }
+
+  async isolate(instanceId: string, securityGroupId: string, opts?: CallOptions): Promise<IsolateResult> {
+    opts?.signal?.throwIfAborted();
+    if (!/^sg-[0-9a-z-]+$/.test(securityGroupId)) {
+      throw new SimEc2Error('InvalidGroupId.Malformed', `Invalid id: "${securityGroupId}" (expecting "sg-...")`);
+    }
+    const world = this.world;
+    return world.mutate((w, t) => {
+      const inst = w.instances[instanceId];
+      if (!inst) throw new SimEc2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
+      if (inst.state === 'terminated' || inst.state === 'shutting-down') return { changed: false, before: [] };
+      const before = [interfaceOf(inst)];
+      if (inst.net?.isolatedIn === securityGroupId && inst.net.groups.length === 1) return { changed: false, before };
+      inst.net = { groups: [securityGroupId], isolatedIn: securityGroupId };
+      world.bump();
+      // Its replicas' IO threads lose it and its writers stop, as when a host hangs; it keeps running.
+      world.markLiveness([instanceId], t, true);
+      return { changed: true, before };
+    });
+  }
+
+  async fenceState(instanceId: string, opts?: CallOptions & { securityGroupId?: string }): Promise<FenceState> {
+    opts?.signal?.throwIfAborted();
+    const inst = this.world.view().instances[instanceId];
+    if (!inst) throw new SimEc2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
+    const state = inst.state;
+    if (state === 'stopped' || state === 'terminated') return { state: 'fenced', instanceState: state, detail: `${instanceId} is ${state}` };
+    if (state === 'stopping' || state === 'shutting-down') {
+      return { state: 'fencing', instanceState: state, detail: `${instanceId} is ${state}: it may still answer until it is down` };
+    }
+    const groups = [interfaceOf(inst)];
+    const sg = opts?.securityGroupId;
+    if (sg && inst.net?.isolatedIn === sg) {
+      return { state: 'fenced', instanceState: state, groups, detail: `${instanceId} is ${state}, isolated in ${sg} (${groups[0]!.interfaceId})` };
+    }
+    return { state: 'open', instanceState: state, groups, detail: `${instanceId} is ${state}, ${groups[0]!.interfaceId} in ${groups[0]!.groups.join(', ')}` };
+  }
+}
+
+/** The sim gives each instance one interface, named after it, in its cluster's group until a fence changes that. */
+function interfaceOf(inst: WorldState['instances'][string]): InterfaceGroups {
+  return { interfaceId: `eni-${inst.id.replace(/^i-/, '')}`, groups: inst.net ? [...inst.net.groups] : [`sg-${inst.cluster}-db`] };
 }

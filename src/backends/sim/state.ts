@@ -238,6 +238,20 @@ export interface Transition {
   id: string;
 }
 
+/**
+ * An instance's security groups, once a fence changed them (absent: the
+ * cluster's own group, as generated). The sim has no rules: a group set by
+ * Compute.isolate is taken to let nothing in, as the AWS adapter checks.
+ * The sim cuts every connection of an isolated host; on EC2 a connection
+ * already tracked when the groups change lives on until it closes, so the
+ * sim is kinder there: a fence by isolation is for a master already dead.
+ */
+export interface SimNetwork {
+  groups: string[];
+  /** The isolation group, while the instance is in it alone: no new connection reaches the host. */
+  isolatedIn?: string;
+}
+
 export interface WorldState {
   format: number;
   scenario: string;
@@ -248,7 +262,7 @@ export interface WorldState {
   epochMs: number;
   counters: Record<'instance' | 'volume' | 'snapshot' | 'change' | 'repair' | 'segment', number>;
   order: string[];
-  instances: Record<string, Instance & { cluster: string; engine: EngineKind }>;
+  instances: Record<string, Instance & { cluster: string; engine: EngineKind; net?: SimNetwork }>;
   mysql: Record<string, MysqlNode>;
   cassandra: Record<string, CassandraNode>;
   clusters: Record<string, ClusterState>;

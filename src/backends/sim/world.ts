@@ -294,7 +294,8 @@ export class SimWorld {
     const inst = this.state.instances[id];
     if (!inst || inst.state !== 'running') return false;
     this.index();
-    return !this.azDown.has(inst.az) && !this.hasFault(id, 'kill-node');
+    // Isolated (Compute.isolate): running, but nothing new reaches it, so to every prober and peer it is a hung host.
+    return !this.azDown.has(inst.az) && !this.hasFault(id, 'kill-node') && inst.net?.isolatedIn === undefined;
   }
 
   sshState(id: string): SshState {

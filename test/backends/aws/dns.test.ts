@@ -57,11 +57,46 @@ describe('AWS DNS (Route 53)', () => {
 
     expect(err).toBeInstanceOf(AwsError);
     expect(err).toMatchObject({ code: 'InvalidChangeBatch', kind: 'conflict', requestId: 'req-r53' });
-    expect((err as AwsError).message).toMatch(
-      /orders-writer\.db\.internal A .*changed since nightshift read it .*nothing was changed; read it again/,
+    expect((err as AwsError).message).toBe(
+      'the record orders-writer.db.internal A changed under us: now 127.0.1.3 (TTL 30 s), expected 127.0.1.1 (TTL 30 s); nothing was changed — find out who moved it before running the step again',
     );
+    expect(account.route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
     expect(account.route53.commandCalls(GetChangeCommand)).toHaveLength(0);
     expect(account.records.get(`${WRITER_NAME}|A`)?.values).toEqual(['127.0.1.3']);
+  });
+
+  it('says the record is gone when it was deleted meanwhile, and when it already holds the new value', async () => {
+    const current = (await dns.getRecord(WRITER_ZONE, WRITER_NAME, 'A'))!;
+    account.records.delete(`${WRITER_NAME}|A`);
+    await expect(dns.swapRecord(current, { ...current, values: ['127.0.1.2'] })).rejects.toThrow(
+      /changed under us: now absent, expected 127\.0\.1\.1 \(TTL 30 s\)/,
+    );
+    account.records.set(`${WRITER_NAME}|A`, { ttl: 30, values: ['127.0.1.2'] });
+    await expect(dns.swapRecord(current, { ...current, values: ['127.0.1.2'] })).rejects.toThrow(
+      /changed under us: now 127\.0\.1\.2 \(TTL 30 s\), which is already the new value, expected 127\.0\.1\.1/,
+    );
+  });
+
+  it('rides out a throttled change batch (after the SDK gave up): the swap is sent again and lands once', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400, requestId: 'req-t' } });
+    const current = (await dns.getRecord(WRITER_ZONE, WRITER_NAME, 'A'))!;
+    let attempts = 0;
+    const records = account.records;
+    account.route53.on(ChangeResourceRecordSetsCommand).callsFake(() => {
+      attempts++;
+      if (attempts === 1) throw throttled;
+      records.set(`${WRITER_NAME}|A`, { ttl: 30, values: ['127.0.1.2'] });
+      return { ChangeInfo: { Id: '/change/C9', Status: 'PENDING', SubmittedAt: new Date() } };
+    });
+    const before = clock.now();
+
+    const out = await dns.swapRecord(current, { ...current, values: ['127.0.1.2'] });
+
+    expect(attempts).toBe(2);
+    expect(out.changeId).toBe('C9');
+    // 2 s of backoff, then one INSYNC poll 3 s after the change was accepted.
+    expect(clock.now() - before).toBe(5_000);
+    expect(account.records.get(`${WRITER_NAME}|A`)?.values).toEqual(['127.0.1.2']);
   });
 
   it('refuses an alias record instead of swapping it as plain values', async () => {

@@ -47,7 +47,7 @@ describe('AWS errors become sentences', () => {
     account.ec2.on(DescribeInstancesCommand).rejects(serviceError('UnauthorizedOperation', 'You are not authorized to perform this operation.'));
     const b = await createAwsBackends(awsConfig(), { shell: unreachableShell });
     await expect(b.inventory.discover()).rejects.toThrow(
-      'not allowed to call ec2:DescribeInstances in us-east-1 (UnauthorizedOperation): grant it to this role — `nightshift iam-policy` prints the policy nightshift needs',
+      'listing instances: not allowed to call ec2:DescribeInstances in us-east-1 (UnauthorizedOperation): grant it to this role — `nightshift iam-policy` prints the policy nightshift needs',
     );
   });
 

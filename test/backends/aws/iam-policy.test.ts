@@ -16,9 +16,10 @@ import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { Command } from 'commander';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
-import { actionsFor, FEATURES, PORT_ACTIONS, policyFor, type PortMethod } from '../../../src/backends/aws/iam-actions.js';
+import { actionsFor, FEATURE_NAMES, FEATURES, PORT_ACTIONS, policyFor, type PortMethod } from '../../../src/backends/aws/iam-actions.js';
 import { register } from '../../../src/commands/iam-policy.js';
 import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
+import { FENCE_SG, mockNetwork } from './network-mock.js';
 
 let account: MockedAccount;
 let b: AwsBackends;
@@ -74,6 +75,16 @@ const CALLS: Record<PortMethod, (b: AwsBackends) => Promise<unknown>> = {
   'scaling.waitForReplacement': (b) => b.scaling!.waitForReplacement('g', []),
   'compute.launch': (b) => b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1a', tags: { 'nightshift:cluster': 'orders' } }),
   'compute.stop': (b) => b.compute!.stop(FLEET[0]!.id),
+  // Every step of an isolation: the group checked, the interface changed, the change read back.
+  'compute.isolate': async (b) => {
+    mockNetwork(account);
+    expect((await b.compute!.isolate(FLEET[0]!.id, FENCE_SG)).changed).toBe(true);
+  },
+  'compute.fenceState': async (b) => {
+    const net = mockNetwork(account);
+    net.interfaces.set(FLEET[0]!.id, [{ id: 'eni-1', groups: [FENCE_SG] }]);
+    expect((await b.compute!.fenceState(FLEET[0]!.id, { securityGroupId: FENCE_SG })).state).toBe('fenced');
+  },
   'lock.acquire': async (b) => {
     await b.lock.acquire('orders', owner);
     await b.lock.acquire('events', owner);
@@ -121,7 +132,12 @@ describe('the IAM action table', () => {
   it('gives each runbook what its steps need, and no more than the features asked for', () => {
     expect(actionsFor(['rotate'])).toContain('autoscaling:TerminateInstanceInAutoScalingGroup');
     expect(actionsFor(['rotate'])).not.toContain('ec2:StopInstances');
-    expect(actionsFor(['failover'])).toEqual(expect.arrayContaining(['ec2:StopInstances', 'route53:ChangeResourceRecordSets']));
+    expect(actionsFor(['failover'])).toEqual(
+      expect.arrayContaining(['ec2:StopInstances', 'ec2:ModifyNetworkInterfaceAttribute', 'ec2:DescribeSecurityGroups', 'route53:ChangeResourceRecordSets']),
+    );
+    // Isolation never needs ModifyInstanceAttribute, which could rewrite an instance's user data.
+    expect(actionsFor(FEATURE_NAMES)).not.toContain('ec2:ModifyInstanceAttribute');
+    expect(actionsFor(['switchover'])).not.toContain('ec2:ModifyNetworkInterfaceAttribute');
     expect(actionsFor(['rebuild'])).toEqual(expect.arrayContaining(['ec2:CreateSnapshot', 'ec2:RunInstances', 'iam:PassRole']));
     expect(actionsFor(['repair'])).not.toContain('ec2:RunInstances');
     expect(Object.keys(FEATURES)).toEqual(['view', 'repair', 'switchover', 'failover', 'rebuild', 'rotate']);

@@ -21,6 +21,7 @@ const ARGS: Record<string, unknown[]> = {
   'scaling.terminateInGroup': [FLEET[0]!.id],
   'compute.launch': [{ launchTemplate: 'orders-db', az: 'us-east-1a', tags: {} }],
   'compute.stop': [FLEET[0]!.id],
+  'compute.isolate': [FLEET[0]!.id, 'sg-0fence'],
   'lock.acquire': ['orders', { runId: 'r', owner: 'me@here', startedAt: '2026-03-01T01:00:00Z' }],
   'lock.release': ['orders', 'r'],
   'lock.breakLock': ['orders', 'r'],

@@ -9,7 +9,6 @@ import {
   DescribeVolumesCommand,
   DetachVolumeCommand,
   RunInstancesCommand,
-  StopInstancesCommand,
   type Volume as Ec2Volume,
   type VolumeState,
 } from '@aws-sdk/client-ec2';
@@ -161,6 +160,7 @@ describe('AWS scaling', () => {
   });
 });
 
+// Stopping (fencing) is tested in fence.test.ts, with isolation and fenceState.
 describe('AWS compute', () => {
   it('launches from the launch template in the configured subnet of the AZ and waits for running', async () => {
     const fresh = { ...FLEET[2]!, id: 'i-0new0000000000001', ip: '127.0.1.9' };
@@ -189,23 +189,5 @@ describe('AWS compute', () => {
         { ResourceType: 'volume', Tags: [{ Key: 'nightshift:cluster', Value: 'orders' }] },
       ],
     });
-  });
-
-  it('stops an instance and waits until it is stopped', async () => {
-    account.ec2.on(StopInstancesCommand).resolves({});
-    account.ec2
-      .on(DescribeInstancesCommand)
-      .resolvesOnce({ Reservations: [{ Instances: [{ ...ec2Instance(FLEET[0]!), State: { Name: 'stopping' } }] }] })
-      .resolves({ Reservations: [{ Instances: [{ ...ec2Instance(FLEET[0]!), State: { Name: 'stopped' } }] }] });
-    const before = clock.now();
-
-    await b.compute!.stop(FLEET[0]!.id);
-
-    expect(account.ec2.commandCalls(StopInstancesCommand)[0]!.args[0].input).toEqual({ InstanceIds: [FLEET[0]!.id] });
-    const describes = account.ec2.commandCalls(DescribeInstancesCommand);
-    expect(describes).toHaveLength(2);
-    // Asking by id: never MaxResults with InstanceIds.
-    for (const c of describes) expect(c.args[0].input.MaxResults).toBeUndefined();
-    expect(clock.now() - before).toBe(5_000);
   });
 });
