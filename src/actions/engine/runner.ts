@@ -601,7 +601,9 @@ class Execution {
     }
     await this.gate(step, this.sectionSignal(runSignal));
     if (step.opensSection && !this.section) this.openSection(step, this.clock.now() + step.opensSection.budgetMs);
+    this.enforceBudget();
     const signal = this.sectionSignal(runSignal);
+    signal.throwIfAborted();
 
     // Set once an attempt has run in this session: every later attempt asks isDone first.
     let hasRun = false;
@@ -701,6 +703,19 @@ class Execution {
   /** The run's signal, plus the open section's: past its budget, whatever runs inside it is stopped. */
   private sectionSignal(signal: AbortSignal): AbortSignal {
     return this.section ? AbortSignal.any([signal, this.section.overrun.signal]) : signal;
+  }
+
+  /**
+   * The budget's timer fires only when the event loop gets a turn; a step
+   * inside the section starts only if the deadline has not passed meanwhile.
+   */
+  private enforceBudget(): void {
+    const section = this.section;
+    if (!section || section.overrun.signal.aborted || this.clock.now() < section.deadlineVt) return;
+    const step = this.steps.find((s) => s.id === section.stepId);
+    const budgetMs = step?.opensSection?.budgetMs ?? 0;
+    this.safeEmit({ type: 'section', action: 'overrun', name: section.name, stepId: section.stepId, budgetMs, deadlineVt: section.deadlineVt });
+    section.overrun.abort(new SectionOverrun(`critical section "${section.name}" ran over its budget of ${formatDuration(budgetMs)}`));
   }
 
   private openSection(step: AnyStep, deadlineVt: number, isNew = true): void {
