@@ -40,6 +40,7 @@ import { lockDirOf, statePathOf } from '../../src/backends/sim/state-file.js';
 import { showCommand } from '../../src/commands/show.js';
 import type { CommandContext } from '../../src/commands/types.js';
 import type { Config } from '../../src/config/schema.js';
+import { expect } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // NIGHTSHIFT_BIN: another launcher to test; by default the built bundle through bin/ (the test setup builds it).
@@ -552,4 +553,11 @@ async function show(stateDir: string, runId: string): Promise<string> {
   } catch (err) {
     return `show failed: ${(err as Error).message}\n${text}`;
   }
+}
+
+/** Every journal record of the reference run had a kill after it, in order, and the last case ran to its end. */
+export function expectEveryRecordKilled(report: KillReport): void {
+  expect(report.cases.map((c) => c.at.n)).toEqual(report.cases.map((_, i) => i + 1));
+  expect(report.cases.at(-1)!.killed).toBe(false);
+  expect(report.uncovered).toEqual([]);
 }

@@ -12,7 +12,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { WorldState } from '../../../src/backends/sim/state.js';
-import { killEveryRecord, type KillReport } from '../../helpers/kill-harness.js';
+import { expectEveryRecordKilled, killEveryRecord, type KillReport } from '../../helpers/kill-harness.js';
 import { acceptsWrites, clusterFacts, dnsChanges, summary } from './topology-facts.js';
 
 // Fleet-time waits (the writer record's INSYNC, up to a minute; the heartbeat's
@@ -41,11 +41,6 @@ function oneWriter(cluster: string) {
   };
 }
 
-function expectEveryRecordKilled(report: KillReport): void {
-  expect(report.cases.map((c) => c.at.n)).toEqual(report.cases.map((_, i) => i + 1));
-  expect(report.cases.at(-1)!.killed).toBe(false);
-  expect(report.uncovered).toEqual([]);
-}
 
 describe.each([
   ['catalog-db', 'MariaDB 11.4'],
