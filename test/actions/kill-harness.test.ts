@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { WorldState } from '../../src/backends/sim/state.js';
-import { cassandraRing, killEveryRecord, type KillReport } from '../helpers/kill-harness.js';
+import { cassandraRing, expectEveryRecordKilled, killEveryRecord, type KillReport } from '../helpers/kill-harness.js';
 
 const REPAIR_TAG = 'last-repaired';
 // A repair of fleet minutes in milliseconds: every case is two processes, hundreds of cases a runbook.
@@ -41,11 +41,6 @@ function repairEffects(world: WorldState, before: WorldState): string[] {
 }
 
 /** A case for every N up to the first run that ended before its kill, and a kill right after every record of the uninterrupted run. */
-function expectEveryRecordKilled(report: KillReport): void {
-  expect(report.cases.map((c) => c.at.n)).toEqual(report.cases.map((_, i) => i + 1));
-  expect(report.cases.at(-1)!.killed).toBe(false);
-  expect(report.uncovered).toEqual([]);
-}
 
 function summary(report: KillReport): string {
   const killed = [...report.cases, ...report.targeted].filter((c) => c.killed).length;

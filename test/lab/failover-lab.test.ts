@@ -11,61 +11,25 @@
 // the budgets bench does between its runs.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { expect, it, vi } from 'vitest';
-import { parseJournal } from '../../src/actions/engine/journal.js';
 import { LAB_HEARTBEAT_TABLE, LAB_SERVICE_UNIT } from '../../src/lab/lab.js';
 import { describeLab, useTestLab } from '../helpers/lab.js';
+import { healthy, labCli } from './mysql-lab.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'bin', 'nightshift.js');
 const NODES = ['m1', 'm2', 'm3'] as const;
 /** Long enough that m3 has not applied the last batch when the run starts, on a loaded machine too. */
 const RELAY_DELAY_SECONDS = 10;
 
-interface LsNode {
-  name: string;
-  mysql?: { readOnly: boolean; source: string | null; ioThread: string; sqlThread: string };
-}
-
 describeLab('failover over real ssh on the lab', () => {
   const fx = useTestLab();
 
-  function cli(stateHome: string, args: string[]) {
-    const env = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1', NIGHTSHIFT_CONFIG: '' };
-    return spawnSync(process.execPath, [bin, '--inventory', fx.lab.state.files.inventory, ...args], { cwd: root, env, encoding: 'utf8', timeout: 180_000 });
-  }
+  const { cli, topology, journalRecords } = labCli(fx);
 
   /** The command issue 12 documents for the lab, word for word (the inventory flag comes first in cli()). */
   const failover = ['run', 'failover', '--cluster', 'lab', '--yes', '--confirm', 'lab'];
-
-  /** Each node as `ls --json` reports it; a node whose MySQL does not answer reads "down". */
-  function topology(stateHome: string): Record<string, string> {
-    const ls = cli(stateHome, ['ls', '--json']);
-    expect(ls.status, ls.stderr).toBe(0);
-    const nodes = (JSON.parse(ls.stdout) as { clusters: Array<{ nodes: LsNode[] }> }).clusters[0]!.nodes;
-    return Object.fromEntries(
-      nodes.map((n) => [
-        n.name,
-        !n.mysql ? 'down' : n.mysql.source === null ? `master read_only=${n.mysql.readOnly}` : `replica of ${n.mysql.source} io=${n.mysql.ioThread} sql=${n.mysql.sqlThread} read_only=${n.mysql.readOnly}`,
-      ]),
-    );
-  }
-
-  const healthy = (master: string, a: string, b: string) => ({
-    [master]: 'master read_only=false',
-    [a]: `replica of ${master} io=Yes sql=Yes read_only=true`,
-    [b]: `replica of ${master} io=Yes sql=Yes read_only=true`,
-  });
-
-  function journalRecords(stateHome: string) {
-    const dir = join(stateHome, 'nightshift', 'runs');
-    const file = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;
-    return parseJournal(join(dir, file), readFileSync(join(dir, file), 'utf8')).records;
-  }
 
   /** One pt-heartbeat stamp on the master, so the replicas' lag (read from the table) is the truth, not the lab's age. */
   async function stamp(master: string): Promise<void> {

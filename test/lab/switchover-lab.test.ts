@@ -10,57 +10,24 @@
 // the master's next write): each run is preceded by one heartbeat stamped on
 // the master, as the writer would, so the replicas' lag reads true.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { parseJournal } from '../../src/actions/engine/journal.js';
 import { LAB_HEARTBEAT_TABLE } from '../../src/lab/lab.js';
 import { describeLab, useTestLab } from '../helpers/lab.js';
+import { healthy, labCli } from './mysql-lab.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'bin', 'nightshift.js');
 const NODES = ['m1', 'm2', 'm3'] as const;
-
-interface LsNode {
-  name: string;
-  mysql?: { readOnly: boolean; source: string | null; ioThread: string; sqlThread: string };
-}
 
 describeLab('switchover over real ssh on the lab', () => {
   const fx = useTestLab();
 
-  function cli(stateHome: string, args: string[], inventory = fx.lab.state.files.inventory) {
-    const env = { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: '1', NIGHTSHIFT_CONFIG: '' };
-    return spawnSync(process.execPath, [bin, '--inventory', inventory, ...args], { cwd: root, env, encoding: 'utf8', timeout: 180_000 });
-  }
+  const { cli, topology, journalRecords } = labCli(fx);
 
   /** The command issue 12 documents for the lab, word for word (the inventory flag comes first in cli()). */
   const documented = ['run', 'switchover', '--cluster', 'lab', '--yes', '--confirm', 'lab'];
-
-  function topology(stateHome: string): Record<string, string> {
-    const ls = cli(stateHome, ['ls', '--json']);
-    expect(ls.status, ls.stderr).toBe(0);
-    const nodes = (JSON.parse(ls.stdout) as { clusters: Array<{ nodes: LsNode[] }> }).clusters[0]!.nodes;
-    return Object.fromEntries(
-      nodes.map((n) => [n.name, n.mysql!.source === null ? `master read_only=${n.mysql!.readOnly}` : `replica of ${n.mysql!.source} io=${n.mysql!.ioThread} sql=${n.mysql!.sqlThread} read_only=${n.mysql!.readOnly}`]),
-    );
-  }
-
-  const healthy = (master: string, a: string, b: string) => ({
-    [master]: 'master read_only=false',
-    [a]: `replica of ${master} io=Yes sql=Yes read_only=true`,
-    [b]: `replica of ${master} io=Yes sql=Yes read_only=true`,
-  });
-
-  function journalRecords(stateHome: string) {
-    const dir = join(stateHome, 'nightshift', 'runs');
-    const file = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;
-    return parseJournal(join(dir, file), readFileSync(join(dir, file), 'utf8')).records;
-  }
 
   /** Fleet ms from the readonly step's start to the promote step's finish, from the run's journal. */
   function writeOutageMs(stateHome: string): number {

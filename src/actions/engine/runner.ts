@@ -13,7 +13,7 @@ import { Journal, journalPath, readJournal, stamp, type JournalRead } from './jo
 import { DEFAULT_OUTPUT_LIMITS, StepOutput, type OutputLimits, type OutputWrite } from './output.js';
 import { isJournaled, type CheckResult, type PlanStep, type RunEvent, type RunRecord, type RunStatus } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
-import { errorMessage, formatDuration, RunAborted, StepFailed, withRetry, withTimeout } from './timing.js';
+import { errorMessage, formatDuration, RunAborted, StepFailed, StepTimeoutError, withRetry, withTimeout } from './timing.js';
 import type { AnyRunbook, AnyStep, Json, PreviousAttempts, Progress, RunConfig, RunContext, StepContext } from './types.js';
 
 /** How long a preflight check may take (fleet clock) before it counts as failed. */
@@ -183,10 +183,14 @@ async function runChecks(
     }
     let outcome;
     try {
-      outcome = await withTimeout(deps.backends.clock, CHECK_TIMEOUT_MS, signal, (s) => check.run(ctx, s));
+      // A backstop for the operator waiting at the screen: real minutes. On a simulated fleet
+      // running ×N, nightshift's own work costs N× its real time in fleet time, and a loaded
+      // machine would otherwise time checks out that only waited for the CPU.
+      const speed = Math.max(1, deps.backends.clock.speed);
+      outcome = await withTimeout(deps.backends.clock, CHECK_TIMEOUT_MS * speed, signal, (s) => check.run(ctx, s));
     } catch (err) {
       if (signal.aborted) throw err;
-      outcome = { ok: false as const, reason: errorMessage(err) };
+      outcome = { ok: false as const, reason: err instanceof StepTimeoutError ? `timed out after ${formatDuration(CHECK_TIMEOUT_MS)}` : errorMessage(err) };
     }
     if (outcome.ok) {
       results.push({ id: check.id, title: check.title, status: 'ok', detail: outcome.detail, overridable });
@@ -635,7 +639,9 @@ class Execution {
     }
     await this.gate(step, this.sectionSignal(runSignal));
     if (step.opensSection && !this.section) this.openSection(step, this.clock.now() + step.opensSection.budgetMs);
+    this.enforceBudget();
     const signal = this.sectionSignal(runSignal);
+    signal.throwIfAborted();
 
     // Set once an attempt has run in this session: every later attempt asks isDone first.
     let hasRun = false;
@@ -735,6 +741,19 @@ class Execution {
   /** The run's signal, plus the open section's: past its budget, whatever runs inside it is stopped. */
   private sectionSignal(signal: AbortSignal): AbortSignal {
     return this.section ? AbortSignal.any([signal, this.section.overrun.signal]) : signal;
+  }
+
+  /**
+   * The budget's timer fires only when the event loop gets a turn; a step
+   * inside the section starts only if the deadline has not passed meanwhile.
+   */
+  private enforceBudget(): void {
+    const section = this.section;
+    if (!section || section.overrun.signal.aborted || this.clock.now() < section.deadlineVt) return;
+    const step = this.steps.find((s) => s.id === section.stepId);
+    const budgetMs = step?.opensSection?.budgetMs ?? 0;
+    this.safeEmit({ type: 'section', action: 'overrun', name: section.name, stepId: section.stepId, budgetMs, deadlineVt: section.deadlineVt });
+    section.overrun.abort(new SectionOverrun(`critical section "${section.name}" ran over its budget of ${formatDuration(budgetMs)}`));
   }
 
   private openSection(step: AnyStep, deadlineVt: number, isNew = true): void {

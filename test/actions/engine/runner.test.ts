@@ -98,6 +98,18 @@ describe('preflight', () => {
     expect(yes.view.overrides).toMatchObject([{ checkId: 'disk', reason: 'only 3 GiB free' }]);
     expect(yes.view.preflight[0]!.status).toBe('overridden');
   });
+
+  it('a check is given two real minutes: on a fleet running ×100 that is 200 fleet minutes, and the reason says real time', async () => {
+    const slow = (fleetMs: number): Check<P, S> => ({ id: 'slow', title: 'slow check', run: async (ctx, signal) => (await ctx.backends.clock.sleep(fleetMs, signal), { ok: true, detail: 'done' }) });
+    const prepare = async (speed: number, fleetMs: number) => {
+      const clock = new TestClock(Date.parse('2026-11-21T01:00:00Z'), speed);
+      const deps = makeDeps(makeBackends(clock, { lock: new MemoryLock() }), createHeadlessGate({ yes: true }), tempStateDir());
+      return drive(clock, prepareRun(runbookOf(() => [step('a')], [slow(fleetMs)]), { cluster: 'c1' }, deps, new AbortController().signal));
+    };
+    expect((await prepare(1, 150_000)).blocked).toContain('timed out after 2m 00s');
+    expect((await prepare(100, 150_000)).blocked).toBeUndefined();
+    expect((await prepare(100, 13_000_000)).blocked).toContain('timed out after 2m 00s');
+  });
 });
 
 describe('steps', () => {

@@ -291,3 +291,23 @@ describe('resume keeps the whole story', () => {
     expect(view.undo).toMatchObject({ status: 'failed', finished: true });
   });
 });
+
+describe('a budget whose timer never got a turn', () => {
+  /** The fleet's clock runs on while timers starve (a loaded machine, a high --speed): sleepers are not woken. */
+  class StarvedClock extends TestClock {
+    skew = 0;
+    override now(): number {
+      return super.now() + this.skew;
+    }
+  }
+
+  it('is still enforced: a step inside the section does not start past the deadline, and the section is undone', async () => {
+    const world = fresh();
+    const clock = new StarvedClock();
+    const rb = writesStopped(world, { wait: { run: async () => void (clock.skew += BUDGET * 3) } });
+    const { outcome } = await runIt(rb, createHeadlessGate({ yes: true }), { clock });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/critical section "writes stopped on db-1" ran over its budget of 30 s/);
+    expect(world).toMatchObject({ writable: true, promoted: false, undone: ['readonly'] });
+  });
+});

@@ -201,6 +201,15 @@ describe('switchover refusals and the way back', () => {
     expect(before(backends)).toBe(was);
   });
 
+  it('a candidate from another cluster is refused naming its cluster, before anything changes', async () => {
+    const { backends, stateDir } = await world();
+    const was = before(backends);
+    const { prepared, outcome } = await switchover(backends, stateDir, { cluster, candidate: 'audit-db-02' });
+    expect(prepared.blocked).toContain('audit-db-02 is a node of cluster audit-db, not of catalog-db');
+    expect(outcome.status).toBe('blocked');
+    expect(before(backends)).toBe(was);
+  });
+
   it('a candidate tagged promotion=never is refused before anything changes', async () => {
     const { backends, stateDir } = await world();
     const [, m2] = members(backends, cluster);
