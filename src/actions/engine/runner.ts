@@ -843,8 +843,9 @@ class Execution {
       covered.length === 1
         ? (safe(() => step.describe(this.ctx)) ?? [])
         : [
-            `${step.opensSection!.name}: a critical section of ${covered.length} steps with a ${Math.round(step.opensSection!.budgetMs / 1000)} s budget; this one answer runs them all, and past the budget or on any failure their undo runs`,
-            ...covered.flatMap((s) => [`${s.title}${s.danger === 'read' ? '' : ` [${s.danger}]`}`, ...(safe(() => s.describe(this.ctx)) ?? []).map((l) => `  ${l}`)]),
+            `one answer, ${covered.length} steps: ${step.opensSection!.name}, ${Math.round(step.opensSection!.budgetMs / 1000)} s at most`,
+            ...covered.map((s, i) => `${i + 1}. ${s.title}${s.danger === 'read' ? '' : ` [${s.danger}]`}`),
+            'over budget or on a failure inside it, the undo runs',
           ];
     const request: ConfirmRequest = {
       kind: danger,

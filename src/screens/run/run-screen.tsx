@@ -199,8 +199,11 @@ function preflightLines(run: RunView, rows: number, width: number) {
   ));
 }
 
+/** A gate's own lines: a critical section's single question lists every step it covers. */
+const GATE_DETAIL_LINES = 6;
+
 function promptHeight(req: GateRequestView): number {
-  return 2 + Math.min(req.details.length, 2) + (req.expected ? 2 : 0) + (req.loginCommand ? 1 : 0);
+  return 2 + Math.min(req.details.length, GATE_DETAIL_LINES) + (req.expected ? 2 : 0) + (req.loginCommand ? 1 : 0);
 }
 
 interface GatePromptProps {
@@ -212,7 +215,7 @@ interface GatePromptProps {
 
 /** The engine's question. Confirmations default to No; typed ones need the exact name. */
 function GatePrompt({ request, isActive, width, onAnswer }: GatePromptProps) {
-  const details = request.details.slice(0, 2).map((d, i) => (
+  const details = request.details.slice(0, GATE_DETAIL_LINES).map((d, i) => (
     <Text key={i} wrap="truncate">
       {fit(`  ${d}`, width, 'left', false)}
     </Text>

@@ -79,9 +79,9 @@ describe('critical sections', () => {
     expect(outcome.status).toBe('succeeded');
     expect(asked.map((a) => a.stepId)).toEqual(['readonly']);
     const details = asked[0]!.details.join('\n');
-    expect(details).toContain('writes stopped on db-1: a critical section of 3 steps with a 30 s budget');
-    expect(details).toContain('candidate catches up');
-    expect(details).toContain('promote db-2 [caution]');
+    expect(details).toContain('one answer, 3 steps: writes stopped on db-1, 30 s at most');
+    expect(details).toContain('2. candidate catches up');
+    expect(details).toContain('3. promote db-2 [caution]');
   });
 
   it('declining the section\'s gate stops the run before writes stop: nothing to undo', async () => {

@@ -142,16 +142,24 @@ describe('a plan blocked by its preflight', () => {
 });
 
 describe('run screen gates (planted questions)', () => {
-  function planted(kind: 'destructive' | 'caution') {
+  function planted(kind: 'destructive' | 'caution', details = ['SET GLOBAL read_only=1']) {
     const runs = createRunsStore();
     const apply = runs.getState().actions.apply;
     apply(stamp('r1', 0, { type: 'planned', runbook: 'test', title: 'Test', cluster: 'db-a', preflight: [], plan: [{ id: 's', title: 'make read-only', kind: 'action', danger: kind, mutates: true, describe: ['SET GLOBAL read_only=1'] }] }));
     apply(stamp('r1', 0, { type: 'run-started', runbook: 'test', title: 'Test', cluster: 'db-a', who: 'a@b', host: 'b', pid: 1, target: { kind: 'sim', scenario: 'x', seed: 1, speed: 1 }, params: {}, plan: [{ id: 's', title: 'make read-only', kind: 'action', danger: kind, mutates: true, describe: ['SET GLOBAL read_only=1'] }], preflight: [], startedAt: '2026-11-21T01:00:00Z', speed: 1, state: {} }));
-    apply(stamp('r1', 0, { type: 'gate-pending', gateId: 'g1', request: { kind, stepId: 's', title: 'make read-only', question: kind === 'destructive' ? 'Type db-a1 to run it.' : 'Run it? [y/N]', details: ['SET GLOBAL read_only=1'], ...(kind === 'destructive' ? { expected: 'db-a1' } : {}) } }));
+    apply(stamp('r1', 0, { type: 'gate-pending', gateId: 'g1', request: { kind, stepId: 's', title: 'make read-only', question: kind === 'destructive' ? 'Type db-a1 to run it.' : 'Run it? [y/N]', details, ...(kind === 'destructive' ? { expected: 'db-a1' } : {}) } }));
     const answers: unknown[] = [];
     const controller: RunController = { runId: 'r1', isStarted: true, start: () => {}, abort: () => {}, answer: (_id, reply) => void answers.push(reply), done: new Promise(() => {}) };
     return { runs, controller, answers };
   }
+
+  it('a critical section\'s single question shows every step it covers, at 80x24', async () => {
+    const lines = ['one answer, 3 steps: writes stopped on db-a1, 30 s at most', '1. old master read-only [destructive]', '2. candidate catches up', '3. promote the candidate [caution]', 'over budget or on a failure inside it, the undo runs'];
+    const { runs, controller } = planted('destructive', lines);
+    const app = await renderInk(<RunScreen runId="r1" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
+    const frame = await app.waitForText('Type  db-a1  to confirm');
+    for (const l of lines) expect(frame).toContain(l);
+  });
 
   it('a destructive gate refuses a wrong name and confirms only the exact one', async () => {
     const { runs, controller, answers } = planted('destructive');
