@@ -618,3 +618,12 @@ export function topologyProblems(b: SimBackends, cluster: string, master: string
   }
   return problems;
 }
+
+/** A schedule's end in words, for a failing test: what ran, what fired, what broke. */
+export function explainSchedule(r: ScheduleResult): string {
+  return [
+    `schedule ${describeSchedule(r.schedule)} ended ${r.status}: ${r.reason}`,
+    `fired: ${r.fired.map((f) => `${f.kind} at ${f.at} #${f.nth} (${f.command})`).join('; ') || 'none'}`,
+    ...r.violations,
+  ].join('\n  ');
+}

@@ -10,19 +10,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { failoverCase } from '../../helpers/fault-cases.js';
-import { describeSchedule, FAULT_KINDS, firstCommandSweep, runSchedule, scheduleArbitrary, type Flavour, type ScheduleResult } from '../../helpers/fault-schedule.js';
+import { describeSchedule, explainSchedule, FAULT_KINDS, firstCommandSweep, runSchedule, scheduleArbitrary, type Flavour } from '../../helpers/fault-schedule.js';
 
 /** Random schedules per flavour (a failover waits out a dead host's timeouts: each costs more than a switchover). */
 const RANDOM_RUNS = 100;
 const SEED = 12_007;
 
-function explain(r: ScheduleResult): string {
-  return [
-    `schedule ${describeSchedule(r.schedule)} ended ${r.status}: ${r.reason}`,
-    `fired: ${r.fired.map((f) => `${f.kind} at ${f.at} #${f.nth} (${f.command})`).join('; ') || 'none'}`,
-    ...r.violations,
-  ].join('\n  ');
-}
 
 describe.each<[Flavour, string]>([
   ['mariadb', 'MariaDB 11.4'],
@@ -36,7 +29,7 @@ describe.each<[Flavour, string]>([
       const r = await runSchedule(failoverCase, s);
       const aimed = s.faults.at(-1)!;
       if (!r.fired.some((f) => f.kind === aimed.kind && f.at === aimed.at)) problems.push(`${describeSchedule(s)}: never fired (ended ${r.status})`);
-      if (r.violations.length > 0) problems.push(explain(r));
+      if (r.violations.length > 0) problems.push(explainSchedule(r));
     }
     expect(problems).toEqual([]);
   });
@@ -47,7 +40,7 @@ describe.each<[Flavour, string]>([
       fc.asyncProperty(scheduleArbitrary(failoverCase.slots, [flavour]), async (s) => {
         const r = await runSchedule(failoverCase, s);
         if (r.fired.length > 0) fired++;
-        if (r.violations.length > 0) throw new Error(explain(r));
+        if (r.violations.length > 0) throw new Error(explainSchedule(r));
       }),
       { numRuns: RANDOM_RUNS, seed: SEED },
     );

@@ -10,19 +10,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AnyRunbook, AnyStep } from '../../../src/actions/engine/types.js';
 import { switchoverCase } from '../../helpers/fault-cases.js';
-import { describeSchedule, FAULT_KINDS, firstCommandSweep, runSchedule, scheduleArbitrary, type Flavour, type RunbookCase, type ScheduleResult } from '../../helpers/fault-schedule.js';
+import { describeSchedule, explainSchedule, FAULT_KINDS, firstCommandSweep, runSchedule, scheduleArbitrary, type Flavour, type RunbookCase } from '../../helpers/fault-schedule.js';
 
 /** Random schedules per flavour: with the sweep's 70 per flavour, 540 in all. */
 const RANDOM_RUNS = 200;
 const SEED = 12_006;
 
-function explain(r: ScheduleResult): string {
-  return [
-    `schedule ${describeSchedule(r.schedule)} ended ${r.status}: ${r.reason}`,
-    `fired: ${r.fired.map((f) => `${f.kind} at ${f.at} #${f.nth} (${f.command})`).join('; ') || 'none'}`,
-    ...r.violations,
-  ].join('\n  ');
-}
 
 describe.each<[Flavour, string]>([
   ['mariadb', 'MariaDB 11.4'],
@@ -37,7 +30,7 @@ describe.each<[Flavour, string]>([
       const aimed = s.faults.at(-1)!;
       // A fault that never fired tests nothing: the sweep must reach every slot.
       if (!r.fired.some((f) => f.kind === aimed.kind && f.at.startsWith(aimed.at.replace('*', '')))) problems.push(`${describeSchedule(s)}: never fired (ended ${r.status})`);
-      if (r.violations.length > 0) problems.push(explain(r));
+      if (r.violations.length > 0) problems.push(explainSchedule(r));
     }
     expect(problems).toEqual([]);
   });
@@ -48,7 +41,7 @@ describe.each<[Flavour, string]>([
       fc.asyncProperty(scheduleArbitrary(switchoverCase.slots, [flavour]), async (s) => {
         const r = await runSchedule(switchoverCase, s);
         if (r.fired.length > 0) fired++;
-        if (r.violations.length > 0) throw new Error(explain(r));
+        if (r.violations.length > 0) throw new Error(explainSchedule(r));
       }),
       { numRuns: RANDOM_RUNS, seed: SEED },
     );
