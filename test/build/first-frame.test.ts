@@ -26,15 +26,19 @@ function firstFrame(args: string[]): Promise<string> {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
+    let frame: string | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
+      if (frame !== undefined) return;
       out += chunk.toString();
       const end = out.indexOf(END_OF_FRAME);
       if (end === -1) return;
+      frame = out.slice(0, end + END_OF_FRAME.length);
       child.stdin.end('q');
       setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-      resolve(out.slice(0, end + END_OF_FRAME.length));
     });
-    child.on('exit', (code) => reject(new Error(`exited (${code}) before its first frame:\n${out}`)));
+    // Settled when the console has exited: it writes its state until then, and a
+    // directory removed under it comes back as ENOTEMPTY.
+    child.on('exit', (code) => (frame !== undefined ? resolve(frame) : reject(new Error(`exited (${code}) before its first frame:\n${out}`))));
   }).finally(() => rmSync(state, { recursive: true, force: true }));
 }
 
