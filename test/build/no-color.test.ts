@@ -20,14 +20,17 @@ function framesUntilDrawn(extraEnv: Record<string, string>): Promise<string> {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
+    let drawn: string | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
+      if (drawn !== undefined) return;
       out += chunk.toString();
       if (!out.includes(DRAWN) || !out.includes(' help')) return;
+      drawn = out;
       child.stdin.end('q');
       setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-      resolve(out);
     });
-    child.on('exit', (code) => reject(new Error(`exited (${code}) before its first frame:\n${out}`)));
+    // Settled when the console has exited: the state dir is removed only then (ENOTEMPTY otherwise).
+    child.on('exit', (code) => (drawn !== undefined ? resolve(drawn) : reject(new Error(`exited (${code}) before its first frame:\n${out}`))));
   }).finally(() => rmSync(state, { recursive: true, force: true }));
 }
 
