@@ -39,6 +39,8 @@ import { makeDeps } from '../actions/helpers.js';
  * before the command is sent; `kill-after`: it dies after the command ran,
  * before its answer arrived.
  */
+const EC2_REFUSAL = { name: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.' };
+
 export type FaultKind = 'fail' | 'hang' | 'lost' | 'kill' | 'kill-after';
 export const FAULT_KINDS: readonly FaultKind[] = ['fail', 'hang', 'lost', 'kill', 'kill-after'];
 
@@ -319,16 +321,21 @@ class Process {
     };
   }
 
-  private dns(base: Dns): Dns {
+  /** An AWS API's faults: its refusal, the SDK's socket timeout on a silent endpoint, a dropped socket. */
+  private awsFaults(signal: AbortSignal | undefined, refusal: { name: string; message: string }) {
     const aws = (name: string, message: string) => Object.assign(new Error(message), { name });
-    const faults = (signal: AbortSignal | undefined) => ({
+    return {
       fail: (): never => {
-        throw aws('AccessDenied', 'User: arn:aws:sts::123456789012:assumed-role/oncall/alice is not authorized to perform: route53:ChangeResourceRecordSets');
+        throw aws(refusal.name, refusal.message);
       },
-      // The SDK's socket timeout: a silent endpoint fails the call after it.
       hang: () => this.hang(30_000, signal, () => aws('TimeoutError', 'Connection timed out after 30000 ms')),
       lost: () => Object.assign(aws('Error', 'socket hang up'), { code: 'ECONNRESET' }),
-    });
+    };
+  }
+
+  private dns(base: Dns): Dns {
+    const faults = (signal: AbortSignal | undefined) =>
+      this.awsFaults(signal, { name: 'AccessDenied', message: 'User: arn:aws:sts::123456789012:assumed-role/oncall/alice is not authorized to perform: route53:ChangeResourceRecordSets' });
     return {
       getRecord: (zoneId, name, type, opts) => this.call(`Dns.getRecord(${name})`, () => base.getRecord(zoneId, name, type, opts), faults(opts?.signal)),
       swapRecord: (current, next, opts) =>
@@ -337,14 +344,7 @@ class Process {
   }
 
   private inventory(base: Inventory): Inventory {
-    const aws = (name: string, message: string) => Object.assign(new Error(message), { name });
-    const faults = (signal: AbortSignal | undefined) => ({
-      fail: (): never => {
-        throw aws('UnauthorizedOperation', 'You are not authorized to perform this operation.');
-      },
-      hang: () => this.hang(30_000, signal, () => aws('TimeoutError', 'Connection timed out after 30000 ms')),
-      lost: () => Object.assign(aws('Error', 'socket hang up'), { code: 'ECONNRESET' }),
-    });
+    const faults = (signal: AbortSignal | undefined) => this.awsFaults(signal, EC2_REFUSAL);
     const inv: Inventory = {
       discover: (opts) => this.call('Inventory.discover', () => base.discover(opts), faults(opts?.signal)),
       setTags: (id, tags, opts) => this.call(`Inventory.setTags(${id}, ${JSON.stringify(tags)})`, () => base.setTags(id, tags, opts), faults(opts?.signal)),
@@ -354,14 +354,7 @@ class Process {
   }
 
   private compute(base: Compute): Compute {
-    const aws = (name: string, message: string) => Object.assign(new Error(message), { name });
-    const faults = (signal: AbortSignal | undefined) => ({
-      fail: (): never => {
-        throw aws('UnauthorizedOperation', 'You are not authorized to perform this operation.');
-      },
-      hang: () => this.hang(30_000, signal, () => aws('TimeoutError', 'Connection timed out after 30000 ms')),
-      lost: () => Object.assign(aws('Error', 'socket hang up'), { code: 'ECONNRESET' }),
-    });
+    const faults = (signal: AbortSignal | undefined) => this.awsFaults(signal, EC2_REFUSAL);
     return {
       launch: (spec, opts) => this.call(`Compute.launch(${spec.az})`, () => base.launch(spec, opts), faults(opts?.signal)),
       stop: (id, opts) => this.call(`Compute.stop(${id})`, () => base.stop(id, opts), faults(opts?.signal)),

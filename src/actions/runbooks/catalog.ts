@@ -256,6 +256,17 @@ export function shortGtid(set: string): string {
 /** The picker's "let the runbook choose" answer: the runbook ranks the candidates itself at plan time. */
 const BEST_CANDIDATE = 'best';
 
+/** The "new master" field of switchover and failover: the runbook's own choice first, then every candidate. */
+function candidateFields(cluster: ClusterView, bestLabel: string, bestNote: string): Field[] {
+  const list = candidateRows(cluster);
+  const best = list.options.find((o) => o.isDefault);
+  const options: ChoiceOption[] = [
+    { value: BEST_CANDIDATE, label: bestLabel, detail: best ? `now ${best.label}${bestNote}` : (list.refusal ?? 'no eligible replica') },
+    ...list.options.map(({ value, label, detail, disabled }) => ({ value, label, ...(detail !== undefined ? { detail } : {}), ...(disabled !== undefined ? { disabled } : {}) })),
+  ];
+  return [{ key: 'candidate', label: 'new master', kind: 'choice', options, default: BEST_CANDIDATE }];
+}
+
 const switchoverEntry: CatalogEntry = {
   name: switchoverRunbook.name,
   title: switchoverRunbook.title,
@@ -269,15 +280,7 @@ const switchoverEntry: CatalogEntry = {
     const eligible = list.options.filter((o) => o.disabled === undefined).length;
     return { applies: true, reason: `${eligible} eligible replica${eligible === 1 ? '' : 's'}; best ${best.label} (${best.detail ?? ''})` };
   },
-  fields(cluster) {
-    const list = candidateRows(cluster);
-    const best = list.options.find((o) => o.isDefault);
-    const options: ChoiceOption[] = [
-      { value: BEST_CANDIDATE, label: 'best ranked', detail: best ? `now ${best.label}` : (list.refusal ?? 'no eligible replica') },
-      ...list.options.map(({ value, label, detail, disabled }) => ({ value, label, ...(detail !== undefined ? { detail } : {}), ...(disabled !== undefined ? { disabled } : {}) })),
-    ];
-    return [{ key: 'candidate', label: 'new master', kind: 'choice', options, default: BEST_CANDIDATE }];
-  },
+  fields: (cluster) => candidateFields(cluster, 'best ranked', ''),
   toParams(cluster, values) {
     const c = values['candidate'];
     if (typeof c === 'string' && c.startsWith(NODE)) return { cluster, candidate: c.slice(NODE.length) };
@@ -299,15 +302,7 @@ const failoverEntry: CatalogEntry = {
     const best = list.options.find((o) => o.isDefault)!;
     return { applies: true, reason: `no writable master; most advanced now ${best.label} (${best.detail ?? ''}); the run checks the master is dead first` };
   },
-  fields(cluster) {
-    const list = candidateRows(cluster);
-    const best = list.options.find((o) => o.isDefault);
-    const options: ChoiceOption[] = [
-      { value: BEST_CANDIDATE, label: 'most advanced', detail: best ? `now ${best.label}; settled once the relay logs are applied` : (list.refusal ?? 'no eligible replica') },
-      ...list.options.map(({ value, label, detail, disabled }) => ({ value, label, ...(detail !== undefined ? { detail } : {}), ...(disabled !== undefined ? { disabled } : {}) })),
-    ];
-    return [{ key: 'candidate', label: 'new master', kind: 'choice', options, default: BEST_CANDIDATE }];
-  },
+  fields: (cluster) => candidateFields(cluster, 'most advanced', '; settled once the relay logs are applied'),
   toParams: (cluster, values) => switchoverEntry.toParams(cluster, values),
 };
 
