@@ -66,9 +66,45 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** One end of a pipe between two nodes. */
+export interface PipeEnd {
+  node: Instance;
+  command: string;
+}
+
+export interface PipeOptions extends CallOptions {
+  /** Bytes relayed so far, a few times a second at most. */
+  onProgress?: (bytes: number) => void;
+  /** Each end's stderr, as it arrives (the backup tool's log is there). */
+  onStderr?: (end: 'from' | 'to', chunk: string) => void;
+  /** No byte relayed for this long: both ends are closed and the pipe fails (a hung source). */
+  idleTimeoutMs?: number;
+}
+
+export interface PipeResult {
+  /** The sending end; its stdout went to the other end, so `stdout` is ''. */
+  from: ExecResult;
+  /** The receiving end, with its own stdout. */
+  to: ExecResult;
+  /** Bytes relayed from one end to the other. */
+  bytes: number;
+}
+
 export interface Shell {
   /** Runs one command on the node. Rejects only when the command could not be run at all. */
   exec(node: Instance, command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * `from.command`'s stdout relayed byte for byte to `to.command`'s stdin
+   * through nightshift's own connections (the nodes need no trust between
+   * them), with backpressure; `to`'s stdin is closed when `from` ends. Both
+   * ends always run to their end, or are closed together (abort, idle
+   * timeout, a dropped connection): a remote process cut off that way sees
+   * EOF or EPIPE, but may run on for a while, so a caller that retries first
+   * ends what an earlier attempt left. Rejects only when an end could not be
+   * run at all, on abort, or on the idle timeout. Mutating. Every real
+   * shell has it; a test's fake shell may leave it out.
+   */
+  pipe?(from: PipeEnd, to: PipeEnd, opts?: PipeOptions): Promise<PipeResult>;
   /** The exact command an engineer types to open a shell on this node. */
   loginCommand(node: Instance): string;
   close(): Promise<void>;
@@ -169,25 +205,46 @@ export interface Snapshot {
   volumeId: string;
   state: 'pending' | 'completed' | 'error';
   progressPercent: number;
+  tags: Record<string, string>;
+  /** ISO-8601 */
+  startTime?: string;
 }
 
+/** Tags to find a resource by: every key must have the value given. */
+export type TagFilter = Record<string, string>;
+
 export interface Volumes {
+  /**
+   * Creates a volume and waits until it is available. With `clientToken`, a
+   * second call with the same token (a retry after a lost answer, a resume)
+   * returns the volume the first made instead of making another. Mutating.
+   */
   create(
-    spec: { az: string; sizeGiB: number; snapshotId?: string; tags?: Record<string, string> },
+    spec: { az: string; sizeGiB: number; snapshotId?: string; tags?: Record<string, string>; clientToken?: string },
     opts?: CallOptions,
   ): Promise<Volume>;
   get(volumeId: string, opts?: CallOptions): Promise<Volume | undefined>;
+  /** Volumes (not deleted) carrying every tag of `tags`. Read-only. */
+  find(tags: TagFilter, opts?: CallOptions): Promise<Volume[]>;
   /** Attaches and waits until the attachment is in use. Mutating. */
   attach(volumeId: string, instanceId: string, device: string, opts?: CallOptions): Promise<void>;
   /** Detaches and waits until the volume is available. Mutating. */
   detach(volumeId: string, opts?: CallOptions): Promise<void>;
-  /** Creates a snapshot and waits for it to complete, reporting percent. Mutating. */
-  snapshot(
-    volumeId: string,
-    opts?: CallOptions & { description?: string; onProgress?: (percent: number) => void },
-  ): Promise<Snapshot>;
-  /** Mutating. */
+  /**
+   * Starts a snapshot of the volume, tagged, and returns it pending (follow
+   * it with waitSnapshot). Snapshots take no token: find one by tag before
+   * starting another. Mutating.
+   */
+  snapshot(volumeId: string, opts?: CallOptions & { description?: string; tags?: Record<string, string> }): Promise<Snapshot>;
+  /** Follows a snapshot until it completes, reporting percent; rejects when it fails. Read-only. */
+  waitSnapshot(snapshotId: string, opts?: CallOptions & { onProgress?: (percent: number) => void }): Promise<Snapshot>;
+  getSnapshot(snapshotId: string, opts?: CallOptions): Promise<Snapshot | undefined>;
+  /** Snapshots (ours, not deleted) carrying every tag of `tags`. Read-only. */
+  findSnapshots(tags: TagFilter, opts?: CallOptions): Promise<Snapshot[]>;
+  /** Deletes a volume (it must be detached). Already gone: done. Mutating. */
   remove(volumeId: string, opts?: CallOptions): Promise<void>;
+  /** Deletes a snapshot. Already gone: done. Mutating. */
+  removeSnapshot(snapshotId: string, opts?: CallOptions): Promise<void>;
 }
 
 // ---------------------------------------------------------------- Scaling
@@ -256,11 +313,23 @@ export interface IsolateResult {
 }
 
 export interface Compute {
-  /** Launches from the cluster's launch template in an AZ. Mutating. */
+  /**
+   * Launches one instance from a launch template in an AZ (in `subnetId` when
+   * given), tagged; returns at once, pending. The tags decide membership: an
+   * instance without the cluster tag is no member of any cluster. With
+   * `clientToken`, a second call with the same token returns the instance the
+   * first launched. Mutating.
+   */
   launch(
-    spec: { launchTemplate: string; az: string; tags: Record<string, string> },
+    spec: { launchTemplate: string; az: string; tags: Record<string, string>; subnetId?: string; clientToken?: string },
     opts?: CallOptions,
   ): Promise<Instance>;
+  /** Instances (not terminated) carrying every tag of `tags`, member of a cluster or not. Read-only. */
+  find(tags: TagFilter, opts?: CallOptions): Promise<Instance[]>;
+  /** Waits until the instance runs and passes its status checks, reporting what it waits for. Read-only. */
+  waitReady(instanceId: string, opts?: CallOptions & { onProgress?: (status: string) => void }): Promise<Instance>;
+  /** Terminates (a launched instance a run gives up on). Already gone: done. Mutating. */
+  terminate(instanceId: string, opts?: CallOptions): Promise<void>;
   /**
    * Stops (fences) an instance and waits until it is stopped. Already stopped
    * or terminated: done, nothing sent. `force` skips the OS's clean shutdown
@@ -352,9 +421,9 @@ export interface Backends {
 export const MUTATING_METHODS = {
   inventory: ['setTags', 'deleteTags'],
   dns: ['swapRecord'],
-  volumes: ['create', 'attach', 'detach', 'snapshot', 'remove'],
+  volumes: ['create', 'attach', 'detach', 'snapshot', 'remove', 'removeSnapshot'],
   scaling: ['terminateInGroup'],
-  compute: ['launch', 'stop', 'isolate'],
+  compute: ['launch', 'stop', 'isolate', 'terminate'],
   lock: ['acquire', 'release', 'breakLock'],
   jobs: ['start', 'cancel'],
 } as const;

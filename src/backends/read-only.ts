@@ -34,6 +34,7 @@ function readOnlyShell(shell: Shell): Shell {
       opts?.readOnly === true
         ? shell.exec(node, command, opts)
         : Promise.reject(new ReadOnlyError(`running \`${command}\` on ${node.name}`)),
+    pipe: (from, to) => Promise.reject(new ReadOnlyError(`piping \`${from.command}\` on ${from.node.name} to \`${to.command}\` on ${to.node.name}`)),
     loginCommand: (node) => shell.loginCommand(node),
     close: () => shell.close(),
   };

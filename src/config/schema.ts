@@ -101,6 +101,8 @@ export const clusterOverrideSchema = z
     subnets: z.array(z.string()).optional(),
     replication: replicationSchema.optional(),
     fence: fenceSchema.optional(),
+    /** Rebuild snapshots of this cluster kept after a rebuild ends (newest first); older ones are deleted. */
+    keepSnapshots: z.number().int().nonnegative().default(1),
   })
   .strict();
 
@@ -184,6 +186,24 @@ export const enginesSchema = z
       .string()
       .regex(/^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$/, 'a table name, optionally schema.table (letters, digits, _ and $)')
       .optional(),
+    /**
+     * Prefix of the file-system and backup-tool commands a rebuild runs on a
+     * node (`du`, `mv`, `mount`, `mariadb-backup`, ...), which need root on a
+     * real host. `''` where the login user owns the datadir (the lab).
+     */
+    privileged: z
+      .string()
+      .trim()
+      .refine((s) => !/[\n\r;&|<>`]|\$\(/.test(s), { message: 'one command prefix on one line, e.g. `sudo -n` (no ;, &, |, <, >, ` or $( )' })
+      .default('sudo -n'),
+    /** Who owns a rebuilt datadir (`chown -R`). */
+    datadirOwner: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'user or user:group, e.g. mysql:mysql').default('mysql:mysql'),
+    /** Threads of the backup tool (`--parallel`). */
+    backupParallel: z.number().int().positive().max(64).default(4),
+    /** Memory the backup's prepare may use (`--use-memory`), MB. */
+    prepareMemoryMB: z.number().int().positive().default(1024),
+    /** The MySQL server's unit; default `mariadb` on MariaDB, `mysql` on MySQL. */
+    mysqlService: z.string().regex(/^[A-Za-z0-9@._-]+$/, 'a unit name, e.g. mariadb').optional(),
   })
   .strict();
 

@@ -22,6 +22,16 @@ export type InstanceState =
 export type StatusChecks = 'ok' | 'impaired' | 'initializing' | 'insufficient-data' | 'unknown';
 
 /** What the cloud (or the inventory file) knows about a machine. */
+/**
+ * An instance with this tag (any value) is no member of its cluster, even with
+ * the cluster tag: a static inventory's spare host, an instance a rebuild
+ * launched and has not finished. Every inventory lists it, outside its
+ * cluster's members; a rebuild's last step removes the tag.
+ */
+export const SPARE_TAG = 'nightshift:spare';
+/** The run that launched an instance for a rebuild: how a resume finds it again. */
+export const REBUILD_TAG = 'nightshift:rebuild';
+
 export interface Instance {
   id: string;
   name: string;

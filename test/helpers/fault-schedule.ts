@@ -360,6 +360,9 @@ class Process {
       stop: (id, opts) => this.call(`Compute.stop(${id})`, () => base.stop(id, opts), faults(opts?.signal)),
       isolate: (id, sg, opts) => this.call(`Compute.isolate(${id}, ${sg})`, () => base.isolate(id, sg, opts), faults(opts?.signal)),
       fenceState: (id, opts) => this.call(`Compute.fenceState(${id})`, () => base.fenceState(id, opts), faults(opts?.signal)),
+      find: (tags, opts) => this.call(`Compute.find(${JSON.stringify(tags)})`, () => base.find(tags, opts), faults(opts?.signal)),
+      waitReady: (id, opts) => this.call(`Compute.waitReady(${id})`, () => base.waitReady(id, opts), faults(opts?.signal)),
+      terminate: (id, opts) => this.call(`Compute.terminate(${id})`, () => base.terminate(id, opts), faults(opts?.signal)),
     };
   }
 

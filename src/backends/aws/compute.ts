@@ -73,6 +73,12 @@ export class AwsCompute implements Compute {
     return toInstance(running, 'initializing');
   }
 
+
+  // Issue 13 fills these in.
+  async find(): Promise<Instance[]> { throw new Error('not built yet (issue 13)'); }
+  async waitReady(): Promise<Instance> { throw new Error('not built yet (issue 13)'); }
+  async terminate(): Promise<void> { throw new Error('not built yet (issue 13)'); }
+
   async stop(instanceId: string, opts: CallOptions & { force?: boolean } = {}): Promise<void> {
     const r = this.ctx.router.forInstance(instanceId);
     const now = await this.describe(r, instanceId, opts.signal);

@@ -90,7 +90,7 @@ export class AwsVolumes implements Volumes {
 
   async snapshot(
     volumeId: string,
-    opts: CallOptions & { description?: string; onProgress?: (percent: number) => void } = {},
+    opts: CallOptions & { description?: string; tags?: Record<string, string>; onProgress?: (percent: number) => void } = {},
   ): Promise<Snapshot> {
     const r = this.ctx.router.forVolume(volumeId);
     const created = await call(this.ctx, { action: 'ec2:CreateSnapshot', region: r.region, doing: `snapshotting ${volumeId}` }, () =>
@@ -119,10 +119,18 @@ export class AwsVolumes implements Volumes {
         if (state === 'error') {
           throw new AwsError('SnapshotFailed', 'other', `snapshot ${snapshotId} of ${volumeId} failed: ${s?.StateMessage ?? 'no reason given'}; take it again`, 'ec2:CreateSnapshot', undefined, r.region);
         }
-        return state === 'completed' ? { id: snapshotId, volumeId, state, progressPercent: 100 } : undefined;
+        return state === 'completed' ? { id: snapshotId, volumeId, state, progressPercent: 100, tags: {} } : undefined;
       },
     );
   }
+
+
+  // Issue 13 fills these in.
+  async find(): Promise<Volume[]> { throw new Error('not built yet (issue 13)'); }
+  async waitSnapshot(): Promise<Snapshot> { throw new Error('not built yet (issue 13)'); }
+  async getSnapshot(): Promise<Snapshot | undefined> { throw new Error('not built yet (issue 13)'); }
+  async findSnapshots(): Promise<Snapshot[]> { throw new Error('not built yet (issue 13)'); }
+  async removeSnapshot(): Promise<void> { throw new Error('not built yet (issue 13)'); }
 
   async remove(volumeId: string, opts: CallOptions = {}): Promise<void> {
     const r = this.ctx.router.forVolume(volumeId);

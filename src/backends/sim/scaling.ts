@@ -121,6 +121,12 @@ export class SimCompute implements Compute {
     });
   }
 
+
+  // Issue 13 fills these in.
+  async find(): Promise<Instance[]> { throw new Error('not built yet (issue 13)'); }
+  async waitReady(): Promise<Instance> { throw new Error('not built yet (issue 13)'); }
+  async terminate(): Promise<void> { throw new Error('not built yet (issue 13)'); }
+
   async stop(instanceId: string, opts?: CallOptions & { force?: boolean }): Promise<void> {
     opts?.signal?.throwIfAborted();
     const world = this.world;

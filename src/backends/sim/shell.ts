@@ -5,7 +5,7 @@
 // host does not have exits 127, as sh says.
 
 import type { Instance } from '../../domain/types.js';
-import type { ExecOptions, ExecResult, Shell } from '../ports.js';
+import type { ExecOptions, ExecResult, PipeResult, Shell } from '../ports.js';
 import { abortError } from './clock.js';
 import { CommandTimeoutError, type ExecContext } from './exec-context.js';
 import { runSql } from './mysql-server.js';
@@ -68,6 +68,9 @@ export class SimShell implements Shell {
   ) {
     this.commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   }
+
+  // Issue 13 fills this in.
+  async pipe(): Promise<PipeResult> { throw new Error('not built yet (issue 13)'); }
 
   loginCommand(node: Instance): string {
     return `ssh ${node.privateIp}   # simulated host (rehearsal): nothing listens there`;

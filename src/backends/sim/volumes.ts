@@ -89,7 +89,7 @@ export class SimVolumes implements Volumes {
       const v = need(w, volumeId);
       const prng = new Prng(hash32(w.seed, 5, ++w.counters.snapshot));
       const ms = Math.min(2 * 3_600_000, Math.max(30_000, v.sizeGiB * 2_000)) * (0.8 + 0.4 * prng.next());
-      const s = { id: `snap-${prng.hex(17)}`, volumeId, state: 'pending' as const, progressPercent: 0, sizeGiB: v.sizeGiB, startedAt: t, doneAt: Math.round(t + ms) };
+      const s = { id: `snap-${prng.hex(17)}`, volumeId, state: 'pending' as const, progressPercent: 0, tags: {}, sizeGiB: v.sizeGiB, startedAt: t, doneAt: Math.round(t + ms) };
       w.snapshots[s.id] = s;
       this.world.schedule({ at: s.doneAt, kind: 'snapshot-done', id: s.id });
       return s;
@@ -100,8 +100,16 @@ export class SimVolumes implements Volumes {
       opts?.onProgress?.(p);
     }
     const s = this.world.view().snapshots[snap.id]!;
-    return { id: s.id, volumeId: s.volumeId, state: s.state, progressPercent: s.progressPercent };
+    return { id: s.id, volumeId: s.volumeId, state: s.state, progressPercent: s.progressPercent, tags: { ...s.tags } };
   }
+
+
+  // Issue 13 fills these in.
+  async find(): Promise<Volume[]> { throw new Error('not built yet (issue 13)'); }
+  async waitSnapshot(): Promise<Snapshot> { throw new Error('not built yet (issue 13)'); }
+  async getSnapshot(): Promise<Snapshot | undefined> { throw new Error('not built yet (issue 13)'); }
+  async findSnapshots(): Promise<Snapshot[]> { throw new Error('not built yet (issue 13)'); }
+  async removeSnapshot(): Promise<void> { throw new Error('not built yet (issue 13)'); }
 
   async remove(volumeId: string, opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();

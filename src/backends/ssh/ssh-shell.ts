@@ -12,7 +12,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import type { Instance } from '../../domain/types.js';
 import { ReadOnlyError } from '../../errors.js';
 import { shellQuote } from '../engines/shell-quote.js';
-import type { ExecOptions, ExecResult, Shell } from '../ports.js';
+import type { ExecOptions, ExecResult, PipeResult, Shell } from '../ports.js';
 import { deadline } from './abort.js';
 import { KeyStore, type AskPassphrase } from './auth.js';
 import { hopLabel, SshConnection, type ConnectionSettings } from './connection.js';
@@ -278,6 +278,9 @@ export class SshShell implements Shell {
       }
     });
   }
+
+  // Issue 13 fills this in.
+  async pipe(): Promise<PipeResult> { throw new Error('not built yet (issue 13)'); }
 
   loginCommand(node: Instance): string {
     const chain = this.resolveChain(node);

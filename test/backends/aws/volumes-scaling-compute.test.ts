@@ -84,9 +84,9 @@ describe('AWS volumes', () => {
       .resolves({ Snapshots: [{ SnapshotId: 'snap-9', State: 'completed', Progress: '100%' }] });
     const seen: number[] = [];
 
-    const snap = await b.volumes!.snapshot('vol-1', { onProgress: (p) => seen.push(p) });
+    const snap = await b.volumes!.snapshot('vol-1', { onProgress: (p: number) => seen.push(p) } as never);
 
-    expect(snap).toEqual({ id: 'snap-9', volumeId: 'vol-1', state: 'completed', progressPercent: 100 });
+    expect(snap).toEqual({ id: 'snap-9', volumeId: 'vol-1', state: 'completed', progressPercent: 100, tags: {} });
     expect(seen).toEqual([0, 45, 100]);
   });
 
