@@ -131,9 +131,12 @@ export class AwsCompute implements Compute {
         NextToken = page.NextToken;
       } while (NextToken);
       const running = found.filter((i) => i.State?.Name === 'running').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
-      const checks = await this.statusChecks(r, running, opts.signal);
+      const checks = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+        this.statusChecks(r, running, opts.signal),
+      );
       for (const i of found) {
-        const inst = toInstance(i, checks.get(i.InstanceId ?? '') ?? (i.State?.Name === 'running' ? 'initializing' : 'unknown'));
+        // As the inventory maps them: checks only for what runs and EC2 has checks for, else unknown.
+        const inst = toInstance(i, checks.get(i.InstanceId ?? '') ?? 'unknown');
         this.ctx.router.rememberInstance(inst.id, r.region);
         out.push(inst);
       }

@@ -13,7 +13,8 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createAwsBackends, createAwsClients, type AwsBackends } from '../../../src/backends/aws/index.js';
 import { SPARE_TAG } from '../../../src/domain/types.js';
 import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
 
@@ -250,5 +251,28 @@ describe('compute.terminate', () => {
   it('passes on any other refusal', async () => {
     account.ec2.on(TerminateInstancesCommand).rejects(ec2Error('OperationNotPermitted', 'The instance may not be terminated. Modify its disableApiTermination instance attribute and try again.'));
     await expect(b.compute!.terminate(NEW.id)).rejects.toMatchObject({ code: 'OperationNotPermitted' });
+  });
+});
+
+describe('two regions', () => {
+  it('finds in every region, and follows and terminates each instance through its own region\'s client', async () => {
+    const clients = createAwsClients({ regions: ['us-east-1', 'us-west-2'], credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' } });
+    // One mock per client instance (mocking an instance lifts the class-level mock, so both are mocked here).
+    const east = mockClient(clients.regional[0]!.ec2);
+    const west = mockClient(clients.regional[1]!.ec2);
+    east.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    west.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [launched('running', { Placement: { AvailabilityZone: 'us-west-2a' } })] }] });
+    west.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [status('running', 'ok', 'ok')] });
+    west.on(TerminateInstancesCommand).resolves({});
+    const two = await createAwsBackends(awsConfig({ aws: { regions: ['us-east-1', 'us-west-2'] } }), { shell: unreachableShell, clock, clients });
+
+    const found = await two.compute!.find({ 'nightshift:rebuild': 'r1' });
+    expect(found.map((i) => [i.id, i.az])).toEqual([[NEW.id, 'us-west-2a']]);
+    await expect(two.compute!.waitReady(NEW.id)).resolves.toMatchObject({ statusChecks: 'ok' });
+    await two.compute!.terminate(NEW.id);
+
+    expect(east.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+    expect(east.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+    expect(west.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
   });
 });

@@ -13,7 +13,8 @@ import {
   type Volume as Ec2Volume,
 } from '@aws-sdk/client-ec2';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createAwsBackends, createAwsClients, type AwsBackends } from '../../../src/backends/aws/index.js';
 import { awsConfig, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
 
 let account: MockedAccount;
@@ -328,5 +329,27 @@ describe('volumes.removeSnapshot and remove', () => {
     account.ec2.on(DeleteVolumeCommand).rejectsOnce(throttled()).resolves({});
     await b.volumes!.remove('vol-2');
     expect(account.ec2.commandCalls(DeleteVolumeCommand)).toHaveLength(2);
+  });
+});
+
+describe('two regions', () => {
+  it('finds snapshots in every region, and follows and removes each through its own region\'s client', async () => {
+    const clients = createAwsClients({ regions: ['us-east-1', 'us-west-2'], credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' } });
+    const east = mockClient(clients.regional[0]!.ec2);
+    const west = mockClient(clients.regional[1]!.ec2);
+    east.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    west.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snap('snap-w', 'completed', '100%')] });
+    west.on(DeleteSnapshotCommand).resolves({});
+    const two = await createAwsBackends(awsConfig({ aws: { regions: ['us-east-1', 'us-west-2'] } }), { shell: unreachableShell, clock, clients });
+
+    // Never seen: which region to ask cannot be guessed.
+    await expect(two.volumes!.getSnapshot('snap-w')).rejects.toThrow('snapshot snap-w has not been seen in any of us-east-1, us-west-2');
+    expect((await two.volumes!.findSnapshots({ 'nightshift:cluster': 'orders' })).map((s) => s.id)).toEqual(['snap-w']);
+    await expect(two.volumes!.waitSnapshot('snap-w')).resolves.toMatchObject({ state: 'completed' });
+    await two.volumes!.removeSnapshot('snap-w');
+
+    expect(east.commandCalls(DescribeSnapshotsCommand)).toHaveLength(1);
+    expect(east.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+    expect(west.commandCalls(DeleteSnapshotCommand)).toHaveLength(1);
   });
 });
