@@ -27,7 +27,7 @@ import type { Instance, StatusChecks } from '../../domain/types.js';
 import type { CallOptions, Compute, FenceState, InterfaceGroups, IsolateResult, TagFilter } from '../ports.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
-import { chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
+import { checkClientToken, chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
 import { AwsError } from './errors.js';
 import { pollUntil, retryThrottled } from './wait.js';
 
@@ -58,12 +58,13 @@ export class AwsCompute implements Compute {
     spec: { launchTemplate: string; az: string; tags: Record<string, string>; subnetId?: string; clientToken?: string },
     opts: CallOptions = {},
   ): Promise<Instance> {
+    const doing = `launching from ${spec.launchTemplate} in ${spec.az}`;
+    checkClientToken(spec.clientToken, doing);
     const r = this.ctx.router.forAz(spec.az);
     const subnet = spec.subnetId ?? (await this.subnetFor(r, spec, opts.signal));
     const template = spec.launchTemplate.startsWith('lt-')
       ? { LaunchTemplateId: spec.launchTemplate }
       : { LaunchTemplateName: spec.launchTemplate };
-    const doing = `launching from ${spec.launchTemplate} in ${spec.az}`;
     let res;
     try {
       // Throttled means not launched; with a token, even a launch whose answer was lost is asked again safely.

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { CallOptions, Snapshot, TagFilter, Volume, Volumes } from '../ports.js';
 import { call, type AwsContext } from './context.js';
-import { tagList, tagsOf } from './ec2-shapes.js';
+import { checkClientToken, tagList, tagsOf } from './ec2-shapes.js';
 import { AwsError } from './errors.js';
 import type { RegionClients } from './clients.js';
 import { pollUntil, retryThrottled } from './wait.js';
@@ -95,6 +95,7 @@ export class AwsVolumes implements Volumes {
   ): Promise<Volume> {
     const r = this.ctx.router.forAz(spec.az);
     const doing = `creating a ${spec.sizeGiB} GiB volume in ${spec.az}${spec.snapshotId ? ` from ${spec.snapshotId}` : ''}`;
+    checkClientToken(spec.clientToken, doing);
     let created;
     try {
       // A throttled call was not carried out, so asking again is safe with or without a token.

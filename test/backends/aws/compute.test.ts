@@ -128,6 +128,16 @@ describe('compute.launch', () => {
     );
   });
 
+  it('refuses a client token EC2 would refuse before sending anything', async () => {
+    const spec = { launchTemplate: 'orders-db', az: 'us-east-1b', tags: REBUILD_TAGS, subnetId: 'subnet-b', clientToken: 'r'.repeat(65) };
+    await expect(b.compute!.launch(spec)).rejects.toThrow(`launching from orders-db in us-east-1b: client token "${'r'.repeat(65)}" is not 1 to 64`);
+    expect(account.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    // 64 is allowed.
+    account.ec2.on(RunInstancesCommand).resolves({ Instances: [launched('pending')] });
+    await b.compute!.launch({ ...spec, clientToken: 'r'.repeat(64) });
+    expect(account.ec2.commandCalls(RunInstancesCommand)).toHaveLength(1);
+  });
+
   it('rides out throttling: one instance', async () => {
     account.ec2.on(RunInstancesCommand).rejectsOnce(throttled()).resolves({ Instances: [launched('pending')] });
     const inst = await b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1b', tags: REBUILD_TAGS, subnetId: 'subnet-b', clientToken: 'tok' });

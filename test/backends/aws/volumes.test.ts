@@ -115,6 +115,14 @@ describe('volumes.create', () => {
     );
   });
 
+  it('refuses a client token EC2 would refuse before sending anything', async () => {
+    await expect(b.volumes!.create({ az: 'us-east-1a', sizeGiB: 200, clientToken: 'x'.repeat(65) })).rejects.toThrow(
+      'is not 1 to 64 printable ASCII characters, as EC2 requires: derive a shorter one from the run id',
+    );
+    await expect(b.volumes!.create({ az: 'us-east-1a', sizeGiB: 200, clientToken: 'run-é' })).rejects.toThrow('printable ASCII');
+    expect(account.ec2.commandCalls(CreateVolumeCommand)).toHaveLength(0);
+  });
+
   it('returns a volume the token already made and an earlier attempt attached, instead of waiting for available', async () => {
     account.ec2.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-7' });
     account.ec2.on(DescribeVolumesCommand).resolves({
