@@ -162,9 +162,10 @@ async function freeBytes(ctx: Ctx, node: Instance, dir: string, signal: AbortSig
   return parseDf(res.stdout, `${node.name}:${dir}`).available;
 }
 
+/** Installed, as the shell finds it: mbstream knows no --version and says so, which is still an answer. */
 async function hasTool(ctx: Ctx, node: Instance, tool: string, signal: AbortSignal): Promise<boolean> {
   const res = await ctx.backends.shell.exec(node, cmd.version(tool), { signal, timeoutMs: 30_000, readOnly: true });
-  return res.code === 0;
+  return res.code !== 127 && !/(^|: )(command )?not found/m.test(res.stderr);
 }
 
 async function datadirOf(ctx: Ctx, node: Instance, signal: AbortSignal): Promise<string> {
