@@ -404,8 +404,8 @@ function planPrepare(w: WorldState, id: string, a: ToolArgs, dir: string, t: num
   const fl = w.mysql[id]!.flavour;
   const node = nodeAt(w, id, dir);
   const img = node?.image;
-  if (!node || !img || !img.complete) {
-    const name = img ? 'xtrabackup_checkpoints' : 'xtrabackup_checkpoints';
+  if (!node || !img || !img.complete || img.dataMoved) {
+    const name = 'xtrabackup_checkpoints';
     return fail(toolLine(fl, t, `Error: cannot open ${dir}/${img ? name.replace('xtrabackup_', prefixFor(img)) : name}`, '00', 'ERROR'));
   }
   const mem = (a.useMemoryMB ?? 100) * MB;
@@ -448,6 +448,7 @@ function planMoveBack(w: WorldState, id: string, a: ToolArgs, dir: string, t: nu
   if (!copy || !img || !img.complete) {
     return fail(toolLine(fl, t, `Error: cannot open ${dir}/${img ? `${prefixFor(img)}checkpoints` : 'xtrabackup_checkpoints'}`, '00', 'ERROR'));
   }
+  if (img.dataMoved) return fail(toolLine(fl, t, `Error: cannot open ${dir}/ibdata1 (errno 2 "No such file or directory"): its files were moved back already`, '00', 'ERROR'));
   const dd = nodeAt(w, id, datadir);
   if (dd && listDir(w, id, datadir).length > 0) {
     return fail(toolLine(fl, t, `Original data directory ${datadir} is not empty!`, '00', 'ERROR'));
@@ -558,9 +559,9 @@ function finishTool(world: SimWorld, w: WorldState, job: SimJob, ev: JobEvent, d
     const from = nodeAt(w, job.node, tool.from);
     if (from?.image) {
       dirNode.image = { ...from.image, movedBack: true };
-      // What stays behind: the tool's own files.
+      // What stays behind: the tool's own files (checkpoints, binlog info), still readable.
       from.bytes = 0;
-      delete from.image;
+      from.image.dataMoved = true;
     }
   }
   ev.stderr = (ev.stderr ?? '') + text + toolLine(fl, at, 'completed OK!');

@@ -212,6 +212,7 @@ function impliedNames(w: WorldState, id: string, node: FileNode): string[] {
   }
   const img = node.image;
   if (!img) return [];
+  if (img.dataMoved) return metaNames(img);
   const names = [...(img.flavour === 'mariadb' ? MARIADB_IMAGE : MYSQL_IMAGE)];
   if (img.bytes > 100 * 1_048_576) names.push(APP_SCHEMA);
   if (img.complete && !img.movedBack) names.push(...metaNames(img));

@@ -240,6 +240,8 @@ export interface BackupImage {
   complete: boolean;
   /** Moved back into a datadir: the tool's own files stayed behind. */
   movedBack?: boolean;
+  /** The copy whose data files a move-back took: only the tool's own files are left here. */
+  dataMoved?: boolean;
 }
 
 /** A directory or file. Directories only list what is stored under them, plus the names a datadir or an image implies. */
