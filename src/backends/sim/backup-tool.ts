@@ -559,6 +559,8 @@ function finishTool(world: SimWorld, w: WorldState, job: SimJob, ev: JobEvent, d
     const from = nodeAt(w, job.node, tool.from);
     if (from?.image) {
       dirNode.image = { ...from.image, movedBack: true };
+      // The files it moved in are root's, as the tool ran as root: mysqld cannot open them until a chown.
+      dirNode.owner = 'root:root';
       // What stays behind: the tool's own files (checkpoints, binlog info), still readable.
       from.bytes = 0;
       from.image.dataMoved = true;
