@@ -11,6 +11,11 @@
 // its own node stopping (JMX connection closed, exit 2), its host going down
 // (the process does not survive: the job is lost).
 //
+// mariadb-backup / xtrabackup --backup, --prepare and --move-back are
+// schedules too (backup-tool.ts): their bytes land in the directory they
+// write as time passes, and they fail on a full disk, a stopped source, an
+// injected fault, or their host going down (lost).
+//
 // Any other command is run at once through the simulated shell's exec, with
 // no time limit, inside the process that started it, and its result recorded
 // when it answers (the simulated commands besides repair and drain answer at

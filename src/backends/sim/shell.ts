@@ -1,6 +1,8 @@
 // The Shell port on the simulated fleet: it interprets the command lines the
 // engines send (`<client> --batch -e '<sql>'`, `<nodetool> status`, ...) and
-// answers byte-compatibly with the real tools, so the real parsers run.
+// the rebuild's file-system, disk and backup-tool commands (host-commands.ts,
+// backup-tool.ts), and answers byte-compatibly with the real tools, so the
+// real parsers run.
 // An unreachable host rejects the way an ssh connection fails; a command the
 // host does not have exits 127, as sh says.
 
@@ -223,7 +225,9 @@ export class SimShell implements Shell {
         return { code: 0, stdout: '', stderr: '' };
       case 'start':
       case 'restart': {
-        if (running) return { code: 0, stdout: '', stderr: '' };
+        if (running && verb === 'start') return { code: 0, stdout: '', stderr: '' };
+        // A restart reads the datadir again, as a start does.
+        if (running) this.world.inject({ kind, node: id });
         if (kind === 'stop-mysqld') {
           // mysqld starts on what its datadir holds now: a copy moved in, or nothing it can use.
           const refused = this.world.mutate((ws, t) => startMysqld(this.world, ws, id, t, service));

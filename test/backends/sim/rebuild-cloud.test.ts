@@ -161,7 +161,7 @@ describe('the lost-replica scenario', () => {
     const r = await probeMysql(b, replica);
     expect(r.replica).toMatchObject({ sourceHost: master.privateIp, ioThread: 'Yes', sqlThread: 'Yes' });
     expect(b.writerDns(name)).toBeDefined();
-    const rec = await b.dns.getRecord(b.writerDns(name)!.zoneId, b.writerDns(name)!.name, 'A');
+    const rec = await b.dns!.getRecord(b.writerDns(name)!.zoneId, b.writerDns(name)!.name, 'A');
     expect(rec!.values).toEqual([master.privateIp]);
   });
 });

@@ -215,6 +215,8 @@ describe('a rebuild by hand on the simulated fleet', () => {
       expect(await run(b, n, 'sudo -n chown -R mysql:mysql -- /var/lib/mysql')).toMatchObject({ code: 0 });
       const res = await run(b, n, `sudo -n systemctl start ${unit}`);
       expect(res.code).toBe(1);
+      // A restart tries again, and fails the same way.
+      expect((await run(b, n, `sudo -n systemctl restart ${unit}`)).code).toBe(1);
       expect(await run(b, n, `sudo -n systemctl is-active ${unit}`)).toMatchObject({ code: 3, stdout: 'failed\n' });
       expect((await run(b, n, 'cat -- /var/log/mysql/error.log')).stdout).toMatch(words);
     }

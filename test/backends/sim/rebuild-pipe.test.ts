@@ -7,7 +7,8 @@ import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Instance } from '../../../src/domain/types.js';
 import type { SimBackends } from '../../../src/backends/sim/index.js';
-import { openSim, probeMysql } from './sim-helpers.js';
+import { createSimBackends } from '../../../src/backends/sim/index.js';
+import { openSim, probeMysql, tempStateDir } from './sim-helpers.js';
 import { drive, launchSpare, mysqlCluster, run } from './rebuild-helpers.js';
 
 const FROM = 'sudo -n mariadb-backup --backup --stream=xbstream --slave-info --safe-slave-backup --parallel=4 --datadir=/var/lib/mysql --target-dir=/tmp/nightshift-t1';
@@ -149,4 +150,29 @@ describe('SimShell.pipe', () => {
     expect(await run(b, src, 'sudo -n pkill -f -- [n]ightshift-t1')).toMatchObject({ code: 1 });
     expect((await probeMysql(b, src)).replica?.sqlThread).toBe('No');
   });
+
+  it('a stream on a real clock at x200 runs to its end with the event loop turning', async () => {
+    const b = await createSimBackends({ scenario: 'healthy', seed: 3, speed: 200, stateDir: tempStateDir() });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    try {
+      const { name, members } = await mysqlCluster(b, 'mariadb', '10');
+      const src = members[1]!;
+      const spare = await b.compute!.launch({ launchTemplate: 'lt', az: src.az, tags: { 'nightshift:cluster': name, 'nightshift:spare': 'true' } });
+      const target = await b.compute!.waitReady(spare.id);
+      expect(await b.shell.exec(target, 'sudo -n mkdir -p -- /var/lib/mysql.nightshift-t1')).toMatchObject({ code: 0 });
+      const started = Date.now();
+      const t0 = b.clock.now();
+      let progress = 0;
+      const res = await b.shell.pipe!({ node: src, command: FROM }, { node: target, command: TO }, { onProgress: () => progress++ });
+      const realMs = Date.now() - started;
+      expect(res.from.code).toBe(0);
+      expect(progress).toBeGreaterThan(20);
+      expect((b.clock.now() - t0) / realMs).toBeGreaterThan(50);
+      expect(ticks).toBeGreaterThan(realMs / 10 / 4);
+    } finally {
+      clearInterval(timer);
+      await b.close();
+    }
+  }, 60_000);
 });
