@@ -98,6 +98,18 @@ describe('SimShell.pipe', () => {
     expect(await run(b, src, 'sudo -n pkill -f -- [n]ightshift-t1')).toMatchObject({ code: 1 });
   });
 
+  it('a backup-fails fault ends the source non-zero with InnoDB\'s I/O error, and mbstream on a cut stream', async () => {
+    const b = await openSim();
+    const { src, target } = await setUp(b);
+    b.world.inject({ kind: 'backup-fails', node: src.id });
+    const res = await drive(b, b.shell.pipe!({ node: src, command: FROM }, { node: target, command: TO }, {}), 2_000);
+    expect(res.from.code).toBe(1);
+    expect(res.from.stderr).toMatch(/InnoDB: Operating system error number 5 in a file operation\./);
+    expect(res.to.code).toBe(1);
+    expect(res.bytes).toBeGreaterThan(0);
+    expect((await run(b, target, 'ls -A -- /var/lib/mysql.nightshift-t1')).stdout).not.toMatch(/checkpoints/);
+  });
+
   it('a source that sends nothing for idleTimeoutMs fails the pipe', async () => {
     const b = await openSim();
     const { src, target } = await setUp(b);
