@@ -319,6 +319,15 @@ function binlogProblems(f: MysqlFacts): string[] {
 }
 
 /** Transactions a replica has that the master never had, as text; undefined when none (probe timing aside: see withoutProbeSkew). */
+/** The transactions a replica has that the master never had (as the errant-GTID finding reads them), or undefined. */
+export function errantAgainst(replica: MysqlFacts, master: MysqlFacts): string | undefined {
+  try {
+    return errantOf(replica, parseGtidSet(master.flavour, master.gtidExecuted), false, master);
+  } catch {
+    return undefined;
+  }
+}
+
 function errantOf(r: MysqlFacts, master: GtidSet, exact: boolean, masterFacts?: MysqlFacts): string | undefined {
   // MariaDB: the binlog state keeps a replica's own writes after the master writes again.
   if (r.flavour === 'mariadb' && r.gtidBinlogState !== undefined && masterFacts?.gtidBinlogState !== undefined) {

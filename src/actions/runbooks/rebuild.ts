@@ -38,6 +38,7 @@ import { clientsOf } from '../../backends/engines/clients.js';
 import { mysqlCommand } from '../../backends/engines/mysql.js';
 import { describeRepoint, repoint, startReplica } from '../../backends/engines/mysql-ops.js';
 import type { ExecResult } from '../../backends/ports.js';
+import { errantAgainst } from '../../domain/candidate.js';
 import { lagOf } from '../../domain/health.js';
 import { cleanForTerminal } from '../../domain/terminal-text.js';
 import { REBUILD_TAG, SPARE_TAG, type Instance, type MysqlFlavour, type NodeView } from '../../domain/types.js';
@@ -54,7 +55,6 @@ import {
   membersOf,
   mysqlClusterCheck,
   mysqlOf,
-  names,
   need,
   probe,
   replicatesFrom,
@@ -267,7 +267,11 @@ function chooseSource(ctx: Ctx, nodes: NodeView[], master: NodeView | undefined)
   return healthy[0] ? { node: healthy[0] } : { reason: `no replica of ${ctx.run.cluster} replicates with both threads running: no healthy source for a backup` };
 }
 
-/** The AZ that restores the spread: the cluster's AZ with the fewest running members. */
+/**
+ * The AZ that restores the spread: of the AZs the fleet uses (a cluster that
+ * lost its only node in an AZ no longer shows that AZ itself), the one with
+ * the fewest running members of the cluster.
+ */
 function spreadAz(members: Instance[], all: Instance[]): string | undefined {
   const azs = new Set(all.map((i) => i.az).filter((az) => az && az !== 'unknown'));
   const count = new Map([...azs].map((az) => [az, 0]));
@@ -1041,8 +1045,11 @@ async function picture(ctx: Ctx, signal: AbortSignal): Promise<Picture> {
         out.refusal = `${name} is not replicating (IO ${f.replica?.ioThread ?? '-'}, SQL ${f.replica?.sqlThread ?? '-'}${err ? `, error ${err.code}: ${oneLine(err.message)}` : ''}): a backup of it would start a new replica from a broken copy`;
       } else if ((lagOf(picked.node.facts) ?? Infinity) > ctx.params.sourceLagLimitSeconds) {
         out.refusal = `${name} lags ${lagOf(picked.node.facts) ?? '?'} s (limit ${ctx.params.sourceLagLimitSeconds} s): the backup would start far behind; pick another --source or wait`;
-      } else if (!replicatesFrom(f, master.instance) && !names(f.replica.sourceHost, master.instance)) {
+      } else if (!replicatesFrom(f, master.instance)) {
         out.refusal = `${name} replicates from ${f.replica.sourceHost}, not from the master ${master.instance.name}`;
+      } else {
+        const errant = errantAgainst(f, mysqlOf(master)!);
+        if (errant) out.refusal = `${name} has transactions the master ${master.instance.name} never had (errant GTIDs ${errant}): a copy of it would carry them into the new replica${f.flavour === 'mariadb' ? ', and the master would refuse it (error 1236)' : ''}; pick another --source`;
       }
     }
   }
@@ -1097,7 +1104,7 @@ const checks: Check<RebuildParams, RebuildState>[] = [
         const members = membersOf(found, ctx.run.cluster);
         const lt = launchTemplateOf(ctx, members);
         if (!lt) return { ok: false, reason: `no launch template for ${ctx.run.cluster}: set clusters.${ctx.run.cluster}.launchTemplate, or name a spare host with --target` };
-        const az = spreadAz(members, found.instances.filter((i) => i.tags[CLUSTER_TAG] === ctx.run.cluster || members.includes(i)));
+        const az = spreadAz(members, found.instances);
         return az ? { ok: true, detail: `a new instance from ${lt} in ${az} (the AZ with the fewest members)` } : { ok: false, reason: `no AZ known for ${ctx.run.cluster}'s members` };
       }
       const t = await pickTarget(ctx, signal);
@@ -1181,7 +1188,7 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
     } else {
       const found = await discover(asMc(ctx), signal);
       const members = membersOf(found, ctx.run.cluster);
-      const az = spreadAz(members, found.instances.filter((i) => i.tags[CLUSTER_TAG] === ctx.run.cluster || members.includes(i)));
+      const az = spreadAz(members, found.instances);
       const lt = launchTemplateOf(ctx, members);
       if (!az || !lt) throw new StepFailed(`cannot launch into ${ctx.run.cluster}: ${!lt ? 'no launch template' : 'no AZ known'}`);
       ctx.state.launch = { launchTemplate: lt, az, name: `${ctx.run.cluster}-rebuild-${ctx.state.tok.slice(-6)}`, token: `nightshift-${ctx.state.tok}` };

@@ -672,7 +672,7 @@ function setGlobal(world: SimWorld, id: string, name: string, value: string): vo
         if (node.replica && (node.replica.io || node.replica.sql)) throw runningReplica(node);
         const want = safeParse(() => parseMariadbGtidPos(value), 1941, `Could not parse GTID list`);
         materialize(world.env, affected(world.env, cluster), t);
-        setKnowledgeMariadb(world, id, want, t);
+        setKnowledgeMariadb(world, id, want, t, serversOf(value));
         world.forget();
         return;
       }
@@ -701,17 +701,37 @@ function safeParse<T>(fn: () => T, code: number, message: string): T {
 }
 
 /** A restored node's GTID position (rebuild S9): it has everything up to `want` in each domain. */
-function setKnowledgeMariadb(world: SimWorld, id: string, want: Map<number, number>, t: number): void {
+/** The server id of each domain's GTID in a MariaDB position (`0-102-4837801` → 0 ⇒ 102). */
+function serversOf(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)-(\d+)-(\d+)\s*$/.exec(part);
+    if (m) out.set(Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * A MariaDB position names one GTID per domain: the last one applied, by
+ * `server`. Applied means that server's segment up to it, and of the other
+ * servers' segments in the domain only what came before that segment began
+ * (sequence numbers go on across servers, so a dead master's writes that
+ * never reached its successor share numbers with the successor's own).
+ */
+function setKnowledgeMariadb(world: SimWorld, id: string, want: Map<number, number>, t: number, servers: Map<number, number> = new Map()): void {
   const w = world.view();
   const node = w.mysql[id]!;
   const cluster = w.instances[id]!.cluster;
   const k: Record<string, number> = {};
   for (const sid of node.ownSegments) k[sid] = node.base[sid] ?? seqAt(w.segments[sid]!, t);
-  for (const seg of Object.values(w.segments)) {
-    if (seg.cluster !== cluster || seg.node === id) continue;
+  const segments = Object.values(w.segments).filter((seg) => seg.cluster === cluster && seg.node !== id);
+  for (const seg of segments) {
     const target = want.get(seg.domain);
     if (target === undefined || target <= seg.startSeq) continue;
-    k[seg.id] = Math.min(target, seqAt(seg, t));
+    const server = servers.get(seg.domain);
+    const last = segments.filter((s) => s.domain === seg.domain && s.serverId === server && s.startSeq < target).sort((a, b) => b.startSeq - a.startSeq)[0];
+    if (last === undefined || last === seg || seg.serverId === server) k[seg.id] = Math.min(target, seqAt(seg, t));
+    else if (seg.startSeq < last.startSeq) k[seg.id] = Math.min(last.startSeq, seqAt(seg, t));
   }
   node.base = k;
   node.baseAt = t;

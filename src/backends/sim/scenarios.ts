@@ -89,9 +89,14 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       const at = SIM_EPOCH - 30 * MINUTE;
       materialize(world.env, affected(world.env, cluster), at);
       const p = w.mysql[promoted]!;
+      // A failover promotes the replica with everything any replica has (after the relay logs): the others hold nothing it lacks.
+      for (const id of others) for (const [seg, seq] of Object.entries(w.mysql[id]!.base)) if ((p.base[seg] ?? -1) < seq) p.base[seg] = seq;
       delete p.replica;
       p.readOnly = false;
       p.superReadOnly = false;
+      // The failover moved the role tags too.
+      w.instances[promoted]!.tags[TAGS.role] = 'master';
+      w.instances[old]!.tags[TAGS.role] = 'fenced';
       const ip = w.instances[promoted]!.privateIp;
       for (const id of others) {
         const r = w.mysql[id]!.replica!;
@@ -100,8 +105,9 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       }
       const dns = w.clusters[cluster]!.writerDns;
       if (dns) w.dns[dns]!.values = [ip];
-      // The old master was fenced by stopping it, then terminated: its AZ has no member now.
+      // The old master was fenced by stopping it, then terminated: its AZ has no member now, and it writes no more.
       w.instances[old]!.state = 'terminated';
+      for (const seg of Object.values(w.segments)) if (seg.node === old && seg.endT === null) seg.endT = at;
       world.bump();
       world.markLiveness([old], at, true);
       for (const id of others) world.startApplying(id, at);
