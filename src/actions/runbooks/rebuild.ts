@@ -500,8 +500,12 @@ const streamStep: RebuildStep = {
     );
     ctx.fact({ bytes: res.bytes, fromCode: res.from.code, toCode: res.to.code });
     const srcLog = log.join('');
+    // The receiving end first: when it dies (a full disk) the sender only sees its pipe break.
+    if (res.to.code !== 0) {
+      const then = res.from.code !== 0 ? `; then ${src.name}'s ${t.backup} exited ${res.from.code ?? res.from.signal}` : '';
+      throw new StepFailed(`${dst.name}: ${t.stream} exited ${res.to.code ?? res.to.signal}: ${oneLine(backupFailure(res.to.stderr))}${then}`);
+    }
     if (res.from.code !== 0) throw new StepFailed(`${src.name}: ${t.backup} exited ${res.from.code ?? res.from.signal}: ${oneLine(backupFailure(srcLog || res.from.stderr))}`);
-    if (res.to.code !== 0) throw new StepFailed(`${dst.name}: ${t.stream} exited ${res.to.code ?? res.to.signal}: ${oneLine(backupFailure(res.to.stderr))}`);
     if (!COMPLETED_OK.test(srcLog || res.from.stderr)) throw new StepFailed(`${src.name}: ${t.backup} ended without its "completed OK!" line: the copy may be incomplete`);
     const fixed = await restoreSourceSql(ctx, signal);
     if (fixed) ctx.output('stdout', `${fixed}\n`);

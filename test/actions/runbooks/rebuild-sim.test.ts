@@ -11,14 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { createHeadlessGate, type Gate } from '../../../src/actions/engine/gate.js';
 import { readJournal } from '../../../src/actions/engine/journal.js';
 import type { RunRecord } from '../../../src/actions/engine/records.js';
-import { executeRun, prepareRun } from '../../../src/actions/engine/runner.js';
+import { executeRun, prepareRun, resumeRun } from '../../../src/actions/engine/runner.js';
 import { rebuildRunbook } from '../../../src/actions/runbooks/rebuild.js';
 import type { SimBackends } from '../../../src/backends/sim/index.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { REBUILD_TAG, SPARE_TAG } from '../../../src/domain/types.js';
 import { foldRun } from '../../../src/store/runs.js';
 import { makeDeps } from '../helpers.js';
-import { drive } from '../../backends/sim/rebuild-helpers.js';
+import { drive, launchSpare } from '../../backends/sim/rebuild-helpers.js';
 import { members, world, writable } from './mysql-sim.js';
 
 const CLUSTERS = [
@@ -106,5 +106,94 @@ describe.each(CLUSTERS)('rebuild of %s (%s) on the simulated fleet, via %s', (cl
     );
     expect(JSON.stringify(readJournal(outcome.journal!).records)).not.toContain('sim-repl-not-a-secret');
     expect(await b.lock.holder(cluster)).toBeUndefined();
+  });
+});
+
+describe('rebuild refusals and failures on the simulated fleet', () => {
+  const cluster = 'catalog-db';
+
+  /** Nothing a refused or failed rebuild may leave: volumes, snapshots in progress, launched instances, a stopped SQL thread, the lock. */
+  async function expectNothingLeft(b: SimBackends) {
+    const left = leftovers(b);
+    expect(left.volumes).toEqual([]);
+    expect(left.launched).toEqual([]);
+    for (const m of members(b, cluster)) if (m.mysql.replica) expect(m.mysql.replica.sql, `${m.name} SQL thread`).toBe(true);
+    expect(await b.lock.holder(cluster)).toBeUndefined();
+  }
+
+  it('refuses the master as the source unless overridden, a member as the target, and a lagging source; nothing launched', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const [m1, m2, m3] = members(b, cluster);
+    const asMaster = await rebuild(b, stateDir, { cluster, source: m1!.name });
+    expect(asMaster.prepared.blocked).toMatch(new RegExp(`${m1!.name} is the master: .*--override source --confirm ${cluster}`));
+    const onMember = await rebuild(b, stateDir, { cluster, target: m2!.name });
+    expect(onMember.prepared.blocked).toMatch(new RegExp(`--target ${m2!.name} is a member of ${cluster}: rebuilding it would destroy a working node`));
+    for (const m of [m2!, m3!]) b.world.inject({ kind: 'lag', node: m.id, seconds: 900, hold: true });
+    b.world.advance(30_000);
+    const lagging = await rebuild(b, stateDir, { cluster });
+    expect(lagging.prepared.blocked).toMatch(/lags \d+ s \(limit 60 s\)/);
+    expect(Object.values(b.world.view().instances).filter((i) => i.tags[REBUILD_TAG] !== undefined)).toEqual([]);
+    await expectNothingLeft(b);
+  });
+
+  it('refuses a source without the backup tool, naming the node and the package', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const [, m2, m3] = members(b, cluster);
+    b.world.mutate((w) => {
+      for (const m of [m2!, m3!]) (w.hosts ??= {})[m.id] = { ...(w.hosts?.[m.id] ?? { mounts: [{ device: '/dev/nvme0n1p1', fs: `fs-${m.id}`, target: '/' }], datadir: '/var/lib/mysql' }), tools: [] };
+    });
+    const { prepared } = await rebuild(b, stateDir, { cluster });
+    expect(prepared.blocked).toMatch(/: mariadb-backup is not installed \(`mariadb-backup --version` says not found\): install the mariadb-backup package there/);
+    await expectNothingLeft(b);
+  });
+
+  it('a backup that fails part-way fails the run with the tool’s words; the volume, the launched node and the stopped SQL thread are undone', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const [, m2, m3] = members(b, cluster);
+    for (const m of [m2!, m3!]) b.world.inject({ kind: 'backup-fails', node: m.id });
+    const { outcome } = await rebuild(b, stateDir, { cluster, via: 'ebs' });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/mariadb-backup --backup exited 1: /);
+    expect(outcome.reason).toMatch(/rolled back "launch the new instance"/);
+    await expectNothingLeft(b);
+  });
+
+  it('a target disk that fills during the stream fails the run naming the node; the partial copy and the node go', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const yes = createHeadlessGate({ yes: true, confirm: [cluster] });
+    // Just before the stream starts, the new node's disk fills.
+    const gate: Gate = {
+      ...yes,
+      async confirm(req, signal) {
+        if (req.stepId === 'stream') {
+          const launched = Object.values(b.world.view().instances).find((i) => i.tags[REBUILD_TAG] !== undefined)!;
+          b.world.inject({ kind: 'disk-full', node: launched.id });
+        }
+        return yes.confirm(req, signal);
+      },
+    };
+    const { outcome } = await rebuild(b, stateDir, { cluster, via: 'stream' }, { gate });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/catalog-db-rebuild-\S+: mbstream exited|No space left on device|errno: 28/);
+    await expectNothingLeft(b);
+  });
+
+  it('a spare whose datadir holds files is rebuilt only when its own name is typed; the old datadir is kept aside', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const spare = await launchSpare(b, cluster, 'us-east-1a', 'spare-1');
+    // Without its name the run pauses before the move, holding the lock, the copy made: `resume` goes on.
+    const declined = await rebuild(b, stateDir, { cluster, target: spare.name, via: 'stream' });
+    expect(declined.outcome.status).toBe('paused');
+    expect(declined.outcome.reason).toContain(`--confirm ${spare.name}`);
+    expect((await b.inventory.discover()).clusters.find((c) => c.name === cluster)!.instanceIds).not.toContain(spare.id);
+    const deps = makeDeps(b, createHeadlessGate({ yes: true, confirm: [cluster, spare.name] }), stateDir);
+    deps.config = { ...deps.config, clusters: configSchema.parse({ clusters: launchTemplates(b) }).clusters };
+    const resumed = await drive(b, resumeRun(rebuildRunbook, declined.outcome.runId, deps, new AbortController().signal));
+    expect(resumed.status, resumed.reason).toBe('succeeded');
+    const confirmed = { outcome: resumed };
+    const found = await b.inventory.discover();
+    expect(found.clusters.find((c) => c.name === cluster)!.instanceIds).toContain(spare.id);
+    const listing = await drive(b, b.shell.exec(spare, `ls -A -- /var/lib/mysql.nightshift-old-${confirmed.outcome.runId}`, { timeoutMs: 0 }));
+    expect(listing.code).toBe(0);
   });
 });
