@@ -46,7 +46,7 @@ export interface LsJson {
     name: string;
     engine: string;
     health: { level: string; reasons: string[] };
-    findings: Array<{ kind: string; level: string; message: string; nodes: string[] }>;
+    findings: Array<{ kind: string; level: string; message: string; nodes: string[]; suggests?: string }>;
     worstLagSeconds: number | null;
     /** Present when the cluster has a writer record configured (clusters.C.writerDns; the sim's own). */
     writer?: LsWriter;

@@ -17,6 +17,9 @@ export interface RunFlags {
   cluster?: string;
   node?: string;
   candidate?: string;
+  source?: string;
+  target?: string;
+  via?: string;
   allOverdue?: boolean;
   param?: string[];
   dryRun?: boolean;
@@ -38,6 +41,9 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .option('--cluster <name>', 'the cluster to act on')
     .option('--node <name>', 'repair: this node instead of the least recently repaired one')
     .option('--candidate <name>', 'switchover, failover: promote this replica instead of the one the runbook would choose')
+    .option('--source <name>', 'rebuild: take the backup from this replica instead of the least lagging healthy one')
+    .option('--target <name>', 'rebuild: rebuild this spare host instead of launching a new instance')
+    .option('--via <way>', 'rebuild: how the copy moves: ebs (default where EBS exists) or stream')
     .option('--all-overdue', 'repair: every overdue or never-repaired node, oldest first, one at a time (checkpoint between nodes)')
     .option('--param <key=value>', 'a runbook parameter (repeatable)', collect, [])
     .option('--dry-run', 'run preflight and print the full plan; change nothing')
@@ -91,7 +97,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   }
 }
 
-export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidate' | 'allOverdue' | 'param'>): Record<string, unknown> {
+export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidate' | 'allOverdue' | 'param' | 'source' | 'target' | 'via'>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const p of flags.param ?? []) {
     const eq = p.indexOf('=');
@@ -103,6 +109,9 @@ export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidat
   if (flags.cluster !== undefined) params.cluster = flags.cluster;
   if (flags.node !== undefined) params.node = flags.node;
   if (flags.candidate !== undefined) params.candidate = flags.candidate;
+  if (flags.source !== undefined) params.source = flags.source;
+  if (flags.target !== undefined) params.target = flags.target;
+  if (flags.via !== undefined) params.via = flags.via;
   if (flags.allOverdue) params.allOverdue = true;
   return params;
 }

@@ -87,8 +87,9 @@ function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
       out.push({
         kind: 'redundancy-below-target',
         level: 'WARN',
-        message: `redundancy below target: ${healthy} of ${opts.targetReplicas} replicas`,
+        message: `redundancy below target: ${healthy} of ${opts.targetReplicas} replicas; rebuild one`,
         nodes: [],
+        suggests: 'rebuild',
       });
     }
   }

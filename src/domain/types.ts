@@ -191,6 +191,8 @@ export interface Finding {
   message: string;
   /** Instance ids concerned. */
   nodes: string[];
+  /** The runbook that answers it (`nightshift run NAME --cluster C`), when there is one. */
+  suggests?: string;
 }
 
 export interface ClusterView {

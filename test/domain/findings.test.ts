@@ -62,7 +62,8 @@ describe('clusterFindings (mysql)', () => {
   it('finds redundancy below the configured target', () => {
     const nodes = healthyCluster().slice(0, 2);
     const f = clusterFindings('mysql', nodes, { ...opts, targetReplicas: 2 });
-    expect(f.map((x) => x.message)).toContain('redundancy below target: 1 of 2 replicas');
+    expect(f.map((x) => x.message)).toContain('redundancy below target: 1 of 2 replicas; rebuild one');
+    expect(f.find((x) => x.kind === 'redundancy-below-target')?.suggests).toBe('rebuild');
   });
 });
 

@@ -13,6 +13,7 @@ import type { CassandraPeer, ClusterView, EngineKind, NodeView } from '../../dom
 import { formatSeconds } from '../../ui/format.js';
 import { repairRunbook } from './repair.js';
 import { failoverRunbook } from './failover.js';
+import { rebuildRunbook } from './rebuild.js';
 import { switchoverRunbook } from './switchover.js';
 
 /** One answer of a choice field. A disabled one is shown, with why, and cannot be chosen. */
@@ -306,8 +307,62 @@ const failoverEntry: CatalogEntry = {
   toParams: (cluster, values) => switchoverEntry.toParams(cluster, values),
 };
 
+// ---- rebuild ----
+
+const LEAST_LAG = 'least-lag';
+const DEFAULT_VIA = 'default';
+
+const rebuildEntry: CatalogEntry = {
+  name: rebuildRunbook.name,
+  title: rebuildRunbook.title,
+  summary: rebuildRunbook.summary,
+  engines: ['mysql'],
+  offer(cluster) {
+    const below = cluster.findings.find((f) => f.suggests === rebuildRunbook.name);
+    const replicas = cluster.nodes.filter((n) => n.role === 'replica' && !n.stale);
+    if (candidateRows(cluster).kind === 'failover') return { applies: false, reason: 'not now — no writable master answers: fail over first, then rebuild' };
+    if (replicas.length === 0) return { applies: false, reason: 'not now — no replica answers to take a backup from' };
+    if (below) return { applies: true, reason: below.message };
+    return { applies: false, reason: `redundancy is at its target (${replicas.length} replica${replicas.length === 1 ? '' : 's'}); a rebuild adds one more` };
+  },
+  fields(cluster) {
+    const replicas = cluster.nodes
+      .filter((n) => n.role === 'replica' && !n.stale)
+      .sort((a, b) => (a.lagSeconds ?? Infinity) - (b.lagSeconds ?? Infinity) || nodeName(a).localeCompare(nodeName(b)));
+    const source: ChoiceOption[] = [
+      { value: LEAST_LAG, label: 'least lagging healthy replica', detail: replicas[0] ? `now ${nodeName(replicas[0])}` : 'no replica answers' },
+      ...replicas.map((n) => ({ value: `${NODE}${nodeName(n)}`, label: nodeName(n), detail: `${n.instance.az} · ${n.lagSeconds === null ? 'lag ?' : `lag ${formatSeconds(n.lagSeconds)}`}` })),
+    ];
+    return [
+      { key: 'source', label: 'backup from', kind: 'choice', options: source, default: LEAST_LAG },
+      { key: 'target', label: 'spare host (empty: launch one)', kind: 'text', default: '' },
+      {
+        key: 'via',
+        label: 'copy by',
+        kind: 'choice',
+        options: [
+          { value: DEFAULT_VIA, label: 'default', detail: 'EBS snapshot where the target has EBS, else stream' },
+          { value: 'ebs', label: 'EBS snapshot' },
+          { value: 'stream', label: 'stream over SSH' },
+        ],
+        default: DEFAULT_VIA,
+      },
+    ];
+  },
+  toParams(cluster, values) {
+    const params: Record<string, unknown> = { cluster };
+    const s = values['source'];
+    if (typeof s === 'string' && s.startsWith(NODE)) params.source = s.slice(NODE.length);
+    const t = values['target'];
+    if (typeof t === 'string' && t.trim() !== '') params.target = t.trim();
+    const v = values['via'];
+    if (v === 'ebs' || v === 'stream') params.via = v;
+    return params;
+  },
+};
+
 /** Every runbook the console can start, in the order the picker lists them (catalogFor puts failover first when it applies). */
-export const CATALOG: readonly CatalogEntry[] = [repairEntry, switchoverEntry, failoverEntry];
+export const CATALOG: readonly CatalogEntry[] = [repairEntry, switchoverEntry, failoverEntry, rebuildEntry];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {
   return CATALOG.find((e) => e.name === name);

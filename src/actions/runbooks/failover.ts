@@ -414,7 +414,7 @@ const redundancyStep: FailoverStep = {
     const line =
       have >= want
         ? `${ctx.run.cluster} has ${have} replica${have === 1 ? '' : 's'} (target ${want})`
-        : `${ctx.run.cluster} has ${have} replica${have === 1 ? '' : 's'}, ${want - have} fewer than its target of ${want}: build ${want - have === 1 ? 'one' : 'them'} back (the rebuild runbook, RUNBOOKS.md) — ${masterOf(ctx).instance.name} stays fenced (tag ${FENCED_TAG}=${ctx.run.id})`;
+        : `${ctx.run.cluster} has ${have} replica${have === 1 ? '' : 's'}, ${want - have} fewer than its target of ${want}: build ${want - have === 1 ? 'one' : 'them'} back: nightshift run rebuild --cluster ${ctx.run.cluster} (or the runbook picker) — ${masterOf(ctx).instance.name} stays fenced (tag ${FENCED_TAG}=${ctx.run.id})`;
     ctx.fact({ replicas: have, targetReplicas: want });
     ctx.output('stdout', `${line}\n`);
   },

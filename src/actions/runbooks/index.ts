@@ -4,9 +4,10 @@
 import type { AnyRunbook } from '../engine/types.js';
 import { repairRunbook } from './repair.js';
 import { failoverRunbook } from './failover.js';
+import { rebuildRunbook } from './rebuild.js';
 import { switchoverRunbook } from './switchover.js';
 
-export const RUNBOOKS: readonly AnyRunbook[] = [repairRunbook, switchoverRunbook, failoverRunbook];
+export const RUNBOOKS: readonly AnyRunbook[] = [repairRunbook, switchoverRunbook, failoverRunbook, rebuildRunbook];
 
 export function getRunbook(name: string): AnyRunbook | undefined {
   return RUNBOOKS.find((r) => r.name === name);

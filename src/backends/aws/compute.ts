@@ -1,5 +1,6 @@
-// EC2 instances: launch a node from its cluster's launch template (rebuild),
-// fence one (failover): stop it, or isolate it in a security group that lets
+// EC2 instances: launch a node from its cluster's launch template (rebuild;
+// by client token and tags, so a resume finds or gets back the same one),
+// wait until it runs and passes its status checks, terminate it; fence one (failover): stop it, or isolate it in a security group that lets
 // nothing in, and tell whether it is fenced.
 //
 // Isolation sets the groups of every network interface with
@@ -11,24 +12,36 @@
 
 import {
   DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   ModifyNetworkInterfaceAttributeCommand,
   RunInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
+  type Filter,
   type Instance as Ec2Instance,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
-import type { Instance } from '../../domain/types.js';
-import type { CallOptions, Compute, FenceState, InterfaceGroups, IsolateResult } from '../ports.js';
+import type { Instance, StatusChecks } from '../../domain/types.js';
+import type { CallOptions, Compute, FenceState, InterfaceGroups, IsolateResult, TagFilter } from '../ports.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
-import { tagList, toInstance } from './ec2-shapes.js';
+import { checkClientToken, chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
 import { AwsError } from './errors.js';
 import { pollUntil, retryThrottled } from './wait.js';
 
 const POLL_MS = 5_000;
-const RUNNING_TIMEOUT_MS = 10 * 60_000;
+/** Boot plus both status checks: a few minutes usually, more for a large instance or a busy AZ. */
+const READY_TIMEOUT_MS = 15 * 60_000;
+/** Checks can fail briefly while an instance boots; failing this long, the instance is broken. */
+const IMPAIRED_GRACE_MS = 5 * 60_000;
+/** What find() lists: an instance on its way to terminated is no one's, not even a spare. */
+const FINDABLE_STATES = ['pending', 'running', 'stopping', 'stopped'];
+/** DescribeInstances' page maximum. */
+const PAGE_SIZE = 1000;
+/** DescribeInstanceStatus accepts at most 100 explicit ids per call. */
+const STATUS_IDS_PER_CALL = 100;
 /** A clean OS shutdown of a busy database host can take minutes; EC2 forces it by itself eventually. */
 const STOPPED_TIMEOUT_MS = 15 * 60_000;
 /** EC2 reads are eventually consistent: a group change can take a few seconds to show in DescribeInstances. */
@@ -42,42 +55,195 @@ export class AwsCompute implements Compute {
   constructor(private readonly ctx: AwsContext) {}
 
   async launch(
-    spec: { launchTemplate: string; az: string; tags: Record<string, string> },
+    spec: { launchTemplate: string; az: string; tags: Record<string, string>; subnetId?: string; clientToken?: string },
     opts: CallOptions = {},
   ): Promise<Instance> {
+    const doing = `launching from ${spec.launchTemplate} in ${spec.az}`;
+    checkClientToken(spec.clientToken, doing);
     const r = this.ctx.router.forAz(spec.az);
-    const subnet = await this.subnetFor(r, spec, opts.signal);
+    const subnet = spec.subnetId ?? (await this.subnetFor(r, spec, opts.signal));
     const template = spec.launchTemplate.startsWith('lt-')
       ? { LaunchTemplateId: spec.launchTemplate }
       : { LaunchTemplateName: spec.launchTemplate };
-    const res = await call(this.ctx, { action: 'ec2:RunInstances', region: r.region, doing: `launching from ${spec.launchTemplate} in ${spec.az}` }, () =>
-      r.ec2.send(
-        new RunInstancesCommand({
-          LaunchTemplate: { ...template, Version: '$Default' },
-          MinCount: 1,
-          MaxCount: 1,
-          // A subnet pins the AZ in a VPC; without one, Placement does (default VPC).
-          ...(subnet ? { SubnetId: subnet } : { Placement: { AvailabilityZone: spec.az } }),
-          TagSpecifications: [
-            { ResourceType: 'instance', Tags: tagList(spec.tags) },
-            { ResourceType: 'volume', Tags: tagList(spec.tags) },
-          ],
-        }),
-        { abortSignal: opts.signal },
-      ),
-    );
-    const id = res.Instances?.[0]?.InstanceId;
-    if (!id) throw new AwsError('NoInstance', 'other', `RunInstances from ${spec.launchTemplate} answered without an instance`, 'ec2:RunInstances', res.$metadata.requestId, r.region);
+    let res;
+    try {
+      // Throttled means not launched; with a token, even a launch whose answer was lost is asked again safely.
+      res = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+        call(this.ctx, { action: 'ec2:RunInstances', region: r.region, doing }, () =>
+          r.ec2.send(
+            new RunInstancesCommand({
+              LaunchTemplate: { ...template, Version: '$Default' },
+              MinCount: 1,
+              MaxCount: 1,
+              // A subnet pins the AZ in a VPC; without one, Placement does (default VPC).
+              ...(subnet ? { SubnetId: subnet } : { Placement: { AvailabilityZone: spec.az } }),
+              TagSpecifications: [
+                { ResourceType: 'instance', Tags: tagList(spec.tags) },
+                { ResourceType: 'volume', Tags: tagList(spec.tags) },
+              ],
+              ...(spec.clientToken ? { ClientToken: spec.clientToken } : {}),
+            }),
+            { abortSignal: opts.signal },
+          ),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof AwsError && err.code === 'IdempotentParameterMismatch') {
+        throw new AwsError(
+          err.code,
+          'conflict',
+          `${doing}: EC2 already launched for client token ${spec.clientToken ?? '?'} with other parameters (template, AZ, subnet or tags differ), so it launched nothing: find that instance by its tags (${Object.entries(spec.tags).map(([k, v]) => `${k}=${v}`).join(', ')}) and reuse or terminate it, or start a new run`,
+          err.action,
+          err.requestId,
+          r.region,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    const launched = res.Instances?.[0];
+    const id = launched?.InstanceId;
+    if (!launched || !id) throw new AwsError('NoInstance', 'other', `RunInstances from ${spec.launchTemplate} answered without an instance`, 'ec2:RunInstances', res.$metadata.requestId, r.region);
     this.ctx.router.rememberInstance(id, r.region);
-    const running = await this.waitForState(r, id, ['running'], `${id} to be running`, RUNNING_TIMEOUT_MS, opts.signal);
-    return toInstance(running, 'initializing');
+    // RunInstances' answer may leave the tags out; they were asked for with the launch, so they are the instance's.
+    const inst = toInstance({ ...launched, Tags: launched.Tags?.length ? launched.Tags : tagList(spec.tags) });
+    return { ...inst, az: inst.az || spec.az, statusChecks: inst.state === 'running' ? 'initializing' : 'unknown' };
   }
 
+  async find(tags: TagFilter, opts: CallOptions = {}): Promise<Instance[]> {
+    const entries = Object.entries(tags);
+    if (entries.length === 0) throw new Error("finding instances needs at least one tag: an empty filter matches all of the account's");
+    const Filters: Filter[] = [
+      ...entries.map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })),
+      { Name: 'instance-state-name', Values: FINDABLE_STATES },
+    ];
+    const doing = `finding instances tagged ${entries.map(([k, v]) => `${k}=${v}`).join(', ')}`;
+    const out: Instance[] = [];
+    for (const r of this.ctx.router.all) {
+      const found: Ec2Instance[] = [];
+      let NextToken: string | undefined;
+      do {
+        const page = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+          call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing }, () =>
+            r.ec2.send(new DescribeInstancesCommand({ Filters, MaxResults: PAGE_SIZE, NextToken }), { abortSignal: opts.signal }),
+          ),
+        );
+        for (const res of page.Reservations ?? []) found.push(...(res.Instances ?? []));
+        NextToken = page.NextToken;
+      } while (NextToken);
+      const running = found.filter((i) => i.State?.Name === 'running').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+      const checks = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+        this.statusChecks(r, running, opts.signal),
+      );
+      for (const i of found) {
+        // As the inventory maps them: checks only for what runs and EC2 has checks for, else unknown.
+        const inst = toInstance(i, checks.get(i.InstanceId ?? '') ?? 'unknown');
+        this.ctx.router.rememberInstance(inst.id, r.region);
+        out.push(inst);
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
 
-  // Issue 13 fills these in.
-  async find(): Promise<Instance[]> { throw new Error('not built yet (issue 13)'); }
-  async waitReady(): Promise<Instance> { throw new Error('not built yet (issue 13)'); }
-  async terminate(): Promise<void> { throw new Error('not built yet (issue 13)'); }
+  async waitReady(instanceId: string, opts: CallOptions & { onProgress?: (status: string) => void } = {}): Promise<Instance> {
+    const r = this.ctx.router.forInstance(instanceId);
+    let last = '';
+    const report = (status: string) => {
+      if (status !== last) opts.onProgress?.((last = status));
+    };
+    let impairedSince: number | undefined;
+    return pollUntil(
+      { clock: this.ctx.clock, intervalMs: POLL_MS, timeoutMs: READY_TIMEOUT_MS, signal: opts.signal, what: `${instanceId} to run and pass its status checks` },
+      async () => {
+        let i: Ec2Instance | undefined;
+        try {
+          const res = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing: `reading ${instanceId}` }, () =>
+            r.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: opts.signal }),
+          );
+          i = res.Reservations?.[0]?.Instances?.find((x) => x.InstanceId === instanceId);
+        } catch (err) {
+          // A just-launched instance is briefly unknown to DescribeInstances (eventual consistency);
+          // a throttled look is a look missed: the next poll tries again, within the same bound.
+          if (err instanceof AwsError && (err.code === 'InvalidInstanceID.NotFound' || err.kind === 'throttled')) return undefined;
+          throw err;
+        }
+        const state = i?.State?.Name;
+        if (!i || !state || state === 'pending') {
+          report('pending');
+          return undefined;
+        }
+        if (state !== 'running') {
+          const why = i.StateReason?.Message ? ` (${i.StateReason.Message})` : '';
+          throw new AwsError(
+            'InstanceNotRunning',
+            'other',
+            `${instanceId} is ${state}${why} and will not become ready: terminate it and launch another (check the launch template and the account's limits first)`,
+            'ec2:DescribeInstances',
+            undefined,
+            r.region,
+          );
+        }
+        let checks: StatusChecks;
+        try {
+          checks = (await this.statusChecks(r, [instanceId], opts.signal)).get(instanceId) ?? 'initializing';
+        } catch (err) {
+          if (err instanceof AwsError && err.kind === 'throttled') return undefined;
+          throw err;
+        }
+        report(`running, status checks ${checks}`);
+        if (checks === 'ok') return toInstance(i, 'ok');
+        if (checks === 'impaired') {
+          impairedSince ??= this.ctx.clock.now();
+          if (this.ctx.clock.now() - impairedSince >= IMPAIRED_GRACE_MS) {
+            throw new AwsError(
+              'InstanceImpaired',
+              'other',
+              `${instanceId} runs but its status checks have failed for ${Math.round(IMPAIRED_GRACE_MS / 60_000)} min: terminate it and launch another (its system log in the EC2 console says why)`,
+              'ec2:DescribeInstanceStatus',
+              undefined,
+              r.region,
+            );
+          }
+        } else {
+          impairedSince = undefined;
+        }
+        return undefined;
+      },
+    );
+  }
+
+  async terminate(instanceId: string, opts: CallOptions = {}): Promise<void> {
+    const r = this.ctx.router.forInstance(instanceId);
+    const doing = `terminating ${instanceId}`;
+    try {
+      // Terminating twice is harmless: EC2 answers with the state it is in.
+      await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
+        call(this.ctx, { action: 'ec2:TerminateInstances', region: r.region, doing }, () =>
+          r.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: opts.signal }),
+        ),
+      );
+    } catch (err) {
+      // Gone long ago is what we wanted (a resumed cleanup step).
+      if (err instanceof AwsError && err.code === 'InvalidInstanceID.NotFound') return;
+      throw err;
+    }
+  }
+
+  /** Both status checks of running instances folded into one word; a running instance EC2 has no checks for yet is left out. */
+  private async statusChecks(r: RegionClients, ids: string[], signal?: AbortSignal): Promise<Map<string, StatusChecks>> {
+    const out = new Map<string, StatusChecks>();
+    for (const InstanceIds of chunk(ids, STATUS_IDS_PER_CALL)) {
+      let NextToken: string | undefined;
+      do {
+        const page = await call(this.ctx, { action: 'ec2:DescribeInstanceStatus', region: r.region, doing: 'reading status checks' }, () =>
+          r.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds, NextToken }), { abortSignal: signal }),
+        );
+        for (const s of page.InstanceStatuses ?? []) if (s.InstanceId) out.set(s.InstanceId, toStatusChecks(s));
+        NextToken = page.NextToken;
+      } while (NextToken);
+    }
+    return out;
+  }
 
   async stop(instanceId: string, opts: CallOptions & { force?: boolean } = {}): Promise<void> {
     const r = this.ctx.router.forInstance(instanceId);

@@ -58,3 +58,18 @@ export function chunk<T>(items: T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/** EC2's limit on a client token (RunInstances, CreateVolume): 64 ASCII characters. */
+export const CLIENT_TOKEN_MAX = 64;
+
+/**
+ * Refuses a token EC2 would refuse, before anything is sent: a caller building
+ * it from a run id learns it here, in words, instead of from an
+ * InvalidParameterValue after the step started.
+ */
+export function checkClientToken(token: string | undefined, doing: string): void {
+  if (token === undefined) return;
+  if (token.length === 0 || token.length > CLIENT_TOKEN_MAX || !/^[\x20-\x7e]+$/.test(token)) {
+    throw new Error(`${doing}: client token ${JSON.stringify(token)} is not 1 to ${CLIENT_TOKEN_MAX} printable ASCII characters, as EC2 requires: derive a shorter one from the run id`);
+  }
+}

@@ -11,7 +11,12 @@ export type AwsErrorKind =
   | 'network'
   /** The principal lacks an IAM permission. */
   | 'denied'
-  /** Route 53 refused a change batch (the compare in compare-and-swap failed, or the record exists). */
+  /**
+   * The world is not as the call assumed, and asking again will not change it:
+   * Route 53 refused a change batch (the compare in compare-and-swap failed, or
+   * the record exists); a client token reused with other parameters; a volume
+   * still attached, a snapshot still used by an image.
+   */
   | 'conflict'
   | 'not-found'
   | 'timeout'

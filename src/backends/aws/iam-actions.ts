@@ -13,15 +13,24 @@ export const PORT_ACTIONS = {
   // Tag-on-create (TagSpecifications) is authorised as ec2:CreateTags.
   'volumes.create': ['ec2:CreateVolume', 'ec2:CreateTags', 'ec2:DescribeVolumes'],
   'volumes.get': ['ec2:DescribeVolumes'],
+  'volumes.find': ['ec2:DescribeVolumes'],
   'volumes.attach': ['ec2:AttachVolume', 'ec2:DescribeVolumes'],
   'volumes.detach': ['ec2:DetachVolume', 'ec2:DescribeVolumes'],
-  'volumes.snapshot': ['ec2:CreateSnapshot', 'ec2:CreateTags', 'ec2:DescribeSnapshots'],
-  'volumes.remove': ['ec2:DeleteVolume'],
+  'volumes.snapshot': ['ec2:CreateSnapshot', 'ec2:CreateTags'],
+  'volumes.waitSnapshot': ['ec2:DescribeSnapshots'],
+  'volumes.getSnapshot': ['ec2:DescribeSnapshots'],
+  'volumes.findSnapshots': ['ec2:DescribeSnapshots'],
+  'volumes.removeSnapshot': ['ec2:DeleteSnapshot'],
+  // DescribeVolumes only when the delete is refused, to name the instance the volume is still attached to.
+  'volumes.remove': ['ec2:DeleteVolume', 'ec2:DescribeVolumes'],
   'scaling.getGroup': ['autoscaling:DescribeAutoScalingGroups'],
   'scaling.terminateInGroup': ['autoscaling:TerminateInstanceInAutoScalingGroup'],
   'scaling.waitForReplacement': ['autoscaling:DescribeAutoScalingGroups'],
   // iam:PassRole: a launch template with an instance profile hands its role to the instance.
-  'compute.launch': ['ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeInstances', 'ec2:DescribeSubnets', 'iam:PassRole'],
+  'compute.launch': ['ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeSubnets', 'iam:PassRole'],
+  'compute.find': ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus'],
+  'compute.waitReady': ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus'],
+  'compute.terminate': ['ec2:TerminateInstances'],
   'compute.stop': ['ec2:StopInstances', 'ec2:DescribeInstances'],
   // Groups set per network interface (never ModifyInstanceAttribute, which can also rewrite user data);
   // DescribeSecurityGroups checks the isolation group lets nothing in before it is used.
@@ -76,16 +85,27 @@ export const FEATURES = {
   switchover: SWITCHOVER,
   // Both fences, stop and isolate: the config chooses per cluster (clusters.C.fence.method).
   failover: [...SWITCHOVER, 'compute.stop', 'compute.isolate', 'compute.fenceState'],
+  // A resume finds what an earlier attempt made by its tags (find, findSnapshots) and cleans up what a
+  // run gave up on (terminate, remove, removeSnapshot); the new node joins when its spare tag is deleted.
   rebuild: [
     ...VIEW,
     ...LOCK,
     'compute.launch',
+    'compute.find',
+    'compute.waitReady',
+    'compute.terminate',
     'volumes.create',
+    'volumes.find',
     'volumes.attach',
     'volumes.detach',
     'volumes.snapshot',
+    'volumes.waitSnapshot',
+    'volumes.getSnapshot',
+    'volumes.findSnapshots',
+    'volumes.removeSnapshot',
     'volumes.remove',
     'inventory.setTags',
+    'inventory.deleteTags',
   ],
   rotate: [
     ...VIEW,

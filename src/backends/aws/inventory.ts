@@ -10,7 +10,7 @@ import {
   type Instance as Ec2Instance,
 } from '@aws-sdk/client-ec2';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import type { ClusterRef, EngineKind, Instance, StatusChecks } from '../../domain/types.js';
+import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type StatusChecks } from '../../domain/types.js';
 import type { CallOptions, Discovery, Inventory } from '../ports.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
@@ -32,6 +32,11 @@ const STATUS_IDS_PER_CALL = 100;
 const STATUS_BY_ID_LIMIT = 500;
 /** Ids per DescribeInstances call when asking by id (kept well under the request-size limit). */
 const IDS_PER_DESCRIBE = 200;
+
+/** A spare (a rebuild's node not yet joined) is listed, but is no member of any cluster however it was found. */
+function isSpare(i: Ec2Instance): boolean {
+  return (i.Tags ?? []).some((t) => t.Key === SPARE_TAG);
+}
 
 interface RegionFinding {
   instances: Map<string, Ec2Instance>;
@@ -113,7 +118,7 @@ export class AwsInventory implements Inventory {
     for (const i of instances) {
       const inst = toInstance(i);
       const name = inst.tags[d.clusterTag];
-      if (!name) continue;
+      if (!name || isSpare(i)) continue;
       const entry = byName.get(name) ?? { ids: [], engineTags: [], asgs: new Set() };
       entry.ids.push(inst.id);
       const engine = inst.tags[d.engineTag];
@@ -159,7 +164,11 @@ export class AwsInventory implements Inventory {
     const clusters = wanted.flatMap((w): ClusterRef[] => {
       const members = groups.get(w.asg);
       if (!members) return []; // the group lives in another region
-      return [{ name: w.name, engine: w.engine, instanceIds: members.filter((id) => instances.has(id)).sort(), source: 'asg', asg: w.asg }];
+      const ids = members.filter((id) => {
+        const i = instances.get(id);
+        return i !== undefined && !isSpare(i);
+      });
+      return [{ name: w.name, engine: w.engine, instanceIds: ids.sort(), source: 'asg', asg: w.asg }];
     });
     return { instances, clusters };
   }
@@ -174,7 +183,7 @@ export class AwsInventory implements Inventory {
     const instances = new Map(described.flatMap((i) => (i.InstanceId ? [[i.InstanceId, i] as const] : [])));
     const clusters = wanted.flatMap((w): ClusterRef[] => {
       const ids = described
-        .filter((i) => i.SecurityGroups?.some((g) => g.GroupId === w.securityGroup))
+        .filter((i) => !isSpare(i) && i.SecurityGroups?.some((g) => g.GroupId === w.securityGroup))
         .flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
       return ids.length > 0 ? [{ name: w.name, engine: w.engine, instanceIds: ids.sort(), source: 'security-group' }] : [];
     });

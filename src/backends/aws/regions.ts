@@ -15,6 +15,7 @@ export class RegionRouter {
   private readonly instances = new Map<string, string>();
   private readonly volumes = new Map<string, string>();
   private readonly groups = new Map<string, string>();
+  private readonly snapshots = new Map<string, string>();
 
   constructor(readonly all: RegionClients[]) {
     for (const r of all) this.byName.set(r.region, r);
@@ -36,6 +37,9 @@ export class RegionRouter {
   rememberVolume(id: string, region: string): void {
     this.volumes.set(id, region);
   }
+  rememberSnapshot(id: string, region: string): void {
+    this.snapshots.set(id, region);
+  }
   rememberGroup(name: string, region: string): void {
     this.groups.set(name, region);
   }
@@ -54,6 +58,11 @@ export class RegionRouter {
   forVolume(id: string): RegionClients {
     const name = this.volumes.get(id);
     return name ? this.region(name) : this.only(`volume ${id}`);
+  }
+
+  forSnapshot(id: string): RegionClients {
+    const name = this.snapshots.get(id);
+    return name ? this.region(name) : this.only(`snapshot ${id}`);
   }
 
   /** Undefined when several regions are in view and the group has not been seen yet. */

@@ -383,6 +383,14 @@ export interface RepointSpec {
    * plain connection unless it has this or `tls`.
    */
   getSourcePublicKey?: boolean;
+  /**
+   * A node restored from a backup: replication starts where the backup
+   * stood. With a GTID position, MariaDB sets gtid_slave_pos to it; MySQL
+   * empties its own binlog and GTID history and sets gtid_purged to it
+   * (RESET MASTER, 8.4: RESET BINARY LOGS AND GTIDS), then auto-positions.
+   * Without one, the master's binlog file and position.
+   */
+  startAt?: { gtid?: string; file?: string; pos?: number };
 }
 
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^[0-9a-fA-F:]+$/;
@@ -394,6 +402,13 @@ function checkSpec(t: MysqlTarget, spec: RepointSpec): void {
   if (!HOST.test(spec.host)) throw bad(`source host "${spec.host}" is not a host name or address`);
   if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) throw bad(`source port ${spec.port} is not a port`);
   if (!USER.test(spec.user)) throw bad(`replication user "${spec.user}" is empty or holds a quote, backslash or newline`);
+  const at = spec.startAt;
+  if (at) {
+    if (at.gtid !== undefined) gtidForWait(t, at.gtid);
+    else if (at.file === undefined || !/^[\w.-]{1,255}$/.test(at.file) || !Number.isInteger(at.pos) || (at.pos ?? -1) < 4) {
+      throw bad(`start position ${at.file ?? '(no file)'}:${at.pos ?? '(no position)'} is not a binlog file and position`);
+    }
+  }
   if (spec.password === '' || /[\n\0]/.test(spec.password)) throw bad('the replication password is empty or holds a newline');
 }
 
@@ -405,7 +420,15 @@ function repointStatements(t: MysqlTarget, spec: RepointSpec, password: string, 
   const isMaria = t.server.flavour === 'mariadb';
   if (isMaria && spec.gtidStrictMode !== undefined) statements.push(`SET GLOBAL gtid_strict_mode=${spec.gtidStrictMode ? 1 : 0}`);
   if (isMaria && spec.wasMaster) statements.push(`SET GLOBAL gtid_slave_pos=${binlogPos === undefined ? '@@gtid_binlog_pos' : sqlString(binlogPos)}`);
-  const position = isMaria ? 'MASTER_USE_GTID=slave_pos' : `${o}AUTO_POSITION=1`;
+  let position = isMaria ? 'MASTER_USE_GTID=slave_pos' : `${o}AUTO_POSITION=1`;
+  const at = spec.startAt;
+  if (at?.gtid !== undefined) {
+    const gtid = sqlString(gtidForWait(t, at.gtid));
+    if (isMaria) statements.push(`SET GLOBAL gtid_slave_pos=${gtid}`);
+    else statements.push(versionAtLeast(t.server.version, 8, 4, 0) ? 'RESET BINARY LOGS AND GTIDS' : 'RESET MASTER', `SET GLOBAL gtid_purged=${gtid}`);
+  } else if (at) {
+    position = `${o}LOG_FILE=${sqlString(at.file!)}, ${o}LOG_POS=${at.pos!}, ${isMaria ? 'MASTER_USE_GTID=no' : `${o}AUTO_POSITION=0`}`;
+  }
   let extra = spec.tls === undefined ? '' : `, ${o}SSL=${spec.tls ? 1 : 0}`;
   if (!isMaria && spec.getSourcePublicKey !== undefined) extra += `, GET_${o}PUBLIC_KEY=${spec.getSourcePublicKey ? 1 : 0}`;
   statements.push(

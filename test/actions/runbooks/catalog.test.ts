@@ -50,11 +50,11 @@ describe('the runbook catalog', () => {
     const fleet = sampleFleet();
     const names = (name: string) => catalogFor(fleet.find((c) => c.name === name)!).map((e) => e.name);
     expect(names('cass-events')).toEqual(['repair']);
-    expect(names('db-orders')).toEqual(['switchover', 'failover']);
+    expect(names('db-orders')).toEqual(['switchover', 'failover', 'rebuild']);
     expect(names('web')).toEqual([]);
     // Only what the console was told it can start.
     expect(catalogFor({ engine: 'cassandra', asg: undefined }, [])).toEqual([]);
-    expect(noRunbookText('generic')).toBe('no runbook for generic clusters in this version yet; the console can start repair (Cassandra), switchover (MySQL), failover (MySQL)');
+    expect(noRunbookText('generic')).toBe('no runbook for generic clusters in this version yet; the console can start repair (Cassandra), switchover (MySQL), failover (MySQL), rebuild (MySQL)');
     expect(noRunbookText('generic', [])).toBe('no runbook for generic clusters in this version yet');
   });
 
@@ -204,7 +204,7 @@ describe('switchover in the catalog', () => {
     expect(offer.applies).toBe(true);
     expect(offer.reason).toMatch(/^no writable master; most advanced now db-2 \(us-east-1b/);
     expect(offer.reason).toContain('the run checks the master is dead first');
-    expect(catalogFor(dead).map((e) => e.name)).toEqual(['failover', 'switchover']);
+    expect(catalogFor(dead).map((e) => e.name)).toEqual(['failover', 'switchover', 'rebuild']);
     const fields = failover.fields(dead, CTX);
     expect(fields[0]!.kind === 'choice' && fields[0]!.options.map((o) => [o.label, o.disabled ?? ''])).toEqual([
       ['most advanced', ''],
@@ -214,6 +214,27 @@ describe('switchover in the catalog', () => {
     expect(failover.toParams('orders', { candidate: 'node:i-2' })).toEqual({ cluster: 'orders', candidate: 'i-2' });
 
     expect(failover.offer(orders(), CTX)).toEqual({ applies: false, reason: 'not now — a writable master answers: failover is for a dead master (switchover moves a live one)' });
-    expect(catalogFor(orders()).map((e) => e.name)).toEqual(['switchover', 'failover']);
+    expect(catalogFor(orders()).map((e) => e.name)).toEqual(['switchover', 'failover', 'rebuild']);
+  });
+
+  it('rebuild: applies when redundancy is below target (the finding says so), not without a master; the form becomes its params', () => {
+    const rebuild = catalogEntry('rebuild')!;
+    const short = orders();
+    expect(rebuild.offer(short, CTX).applies).toBe(false);
+    expect(rebuild.offer(short, CTX).reason).toMatch(/at its target \(2 replicas\)/);
+    short.findings.push({ kind: 'redundancy-below-target', level: 'WARN', message: 'redundancy below target: 2 of 3 replicas; rebuild one', nodes: [], suggests: 'rebuild' });
+    expect(rebuild.offer(short, CTX)).toEqual({ applies: true, reason: 'redundancy below target: 2 of 3 replicas; rebuild one' });
+    const dead = orders('replica');
+    dead.nodes[0]!.stale = true;
+    delete dead.nodes[0]!.facts;
+    expect(rebuild.offer(dead, CTX)).toEqual({ applies: false, reason: 'not now — no writable master answers: fail over first, then rebuild' });
+
+    const fields = rebuild.fields(short, CTX);
+    expect(fields.map((f) => f.key)).toEqual(['source', 'target', 'via']);
+    // Least lagging first: db-3 (1 s) before db-2 (4 s).
+    expect(fields[0]!.kind === 'choice' && fields[0]!.options.map((o) => o.label)).toEqual(['least lagging healthy replica', 'db-3', 'db-2']);
+    expect(rebuild.toParams('orders', { source: 'least-lag', target: '', via: 'default' })).toEqual({ cluster: 'orders' });
+    expect(rebuild.toParams('orders', { source: 'node:db-2', target: ' spare-1 ', via: 'stream' })).toEqual({ cluster: 'orders', source: 'db-2', target: 'spare-1', via: 'stream' });
+    expect(getRunbook('rebuild')!.params.safeParse(rebuild.toParams('orders', { source: 'node:db-2', target: 'spare-1', via: 'ebs' })).success).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import {
   AttachVolumeCommand,
   CreateSnapshotCommand,
   CreateVolumeCommand,
+  DeleteSnapshotCommand,
   DeleteVolumeCommand,
   DescribeSnapshotsCommand,
   DescribeSubnetsCommand,
@@ -9,6 +10,7 @@ import {
   DetachVolumeCommand,
   RunInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
   DescribeInstancesCommand,
   type Volume as Ec2Volume,
 } from '@aws-sdk/client-ec2';
@@ -42,6 +44,8 @@ beforeEach(async () => {
   account.ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-1' });
   account.ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-1', State: 'completed' }] });
   account.ec2.on(DeleteVolumeCommand).resolves({});
+  account.ec2.on(DeleteSnapshotCommand).resolves({});
+  account.ec2.on(TerminateInstancesCommand).resolves({});
   account.ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: 'subnet-a', AvailabilityZone: 'us-east-1a' }] });
   account.ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: FLEET[0]!.id }] });
   account.ec2.on(StopInstancesCommand).callsFake(() => {
@@ -68,12 +72,26 @@ const CALLS: Record<PortMethod, (b: AwsBackends) => Promise<unknown>> = {
   'volumes.get': (b) => b.volumes!.get('vol-1'),
   'volumes.attach': (b) => b.volumes!.attach('vol-1', FLEET[0]!.id, '/dev/sdf'),
   'volumes.detach': (b) => b.volumes!.detach('vol-1'),
-  'volumes.snapshot': (b) => b.volumes!.snapshot('vol-1'),
-  'volumes.remove': (b) => b.volumes!.remove('vol-1'),
+  'volumes.find': (b) => b.volumes!.find({ a: 'b' }),
+  'volumes.snapshot': (b) => b.volumes!.snapshot('vol-1', { tags: { a: 'b' } }),
+  'volumes.waitSnapshot': (b) => b.volumes!.waitSnapshot('snap-1'),
+  'volumes.getSnapshot': (b) => b.volumes!.getSnapshot('snap-1'),
+  'volumes.findSnapshots': (b) => b.volumes!.findSnapshots({ a: 'b' }),
+  'volumes.removeSnapshot': (b) => b.volumes!.removeSnapshot('snap-1'),
+  // Both ways: deleted, and refused while attached (then read, to name the instance).
+  'volumes.remove': async (b) => {
+    const inUse = Object.assign(new Error('Volume vol-1 is currently attached to i-1'), { name: 'VolumeInUse', $metadata: {} });
+    account.ec2.on(DeleteVolumeCommand).rejectsOnce(inUse).resolves({});
+    await expect(b.volumes!.remove('vol-1')).rejects.toThrow('still attached');
+    await b.volumes!.remove('vol-1');
+  },
   'scaling.getGroup': (b) => b.scaling!.getGroup('g'),
   'scaling.terminateInGroup': (b) => b.scaling!.terminateInGroup(FLEET[0]!.id),
   'scaling.waitForReplacement': (b) => b.scaling!.waitForReplacement('g', []),
   'compute.launch': (b) => b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1a', tags: { 'nightshift:cluster': 'orders' } }),
+  'compute.find': (b) => b.compute!.find({ 'nightshift:cluster': 'orders' }),
+  'compute.waitReady': (b) => b.compute!.waitReady(FLEET[0]!.id),
+  'compute.terminate': (b) => b.compute!.terminate(FLEET[0]!.id),
   'compute.stop': (b) => b.compute!.stop(FLEET[0]!.id),
   // Every step of an isolation: the group checked, the interface changed, the change read back.
   'compute.isolate': async (b) => {
@@ -140,6 +158,11 @@ describe('the IAM action table', () => {
     expect(actionsFor(['switchover'])).not.toContain('ec2:ModifyNetworkInterfaceAttribute');
     expect(actionsFor(['rebuild'])).toEqual(expect.arrayContaining(['ec2:CreateSnapshot', 'ec2:RunInstances', 'iam:PassRole']));
     expect(actionsFor(['repair'])).not.toContain('ec2:RunInstances');
+    // A resume finds what an earlier attempt made, and a run cleans up what it gave up on.
+    expect(actionsFor(['rebuild'])).toEqual(
+      expect.arrayContaining(['ec2:DescribeSnapshots', 'ec2:DeleteSnapshot', 'ec2:DeleteVolume', 'ec2:TerminateInstances', 'ec2:DeleteTags']),
+    );
+    expect(actionsFor(['failover'])).not.toContain('ec2:TerminateInstances');
     expect(Object.keys(FEATURES)).toEqual(['view', 'repair', 'switchover', 'failover', 'rebuild', 'rotate']);
   });
 

@@ -6,6 +6,7 @@ import {
   DescribeInstanceStatusCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
+import { SPARE_TAG } from '../../../src/domain/types.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsBackends, createAwsClients } from '../../../src/backends/aws/index.js';
 import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type FleetNode, type MockedAccount } from '../../helpers/aws-fleet.js';
@@ -152,6 +153,80 @@ describe('AWS inventory', () => {
     const b = await createAwsBackends(config, { shell: unreachableShell });
     const found = await b.inventory.discover();
     expect(found.clusters).toEqual([{ name: 'legacy', engine: 'mysql', instanceIds: [FLEET[0]!.id], source: 'security-group' }]);
+  });
+
+  describe('a spare (nightshift:spare, any value) is listed but no member', () => {
+    const spare = { ...FLEET[2]!, id: 'i-0a00000000000spare', name: 'orders-rebuild-1', ip: '127.0.1.9' };
+
+    it('in a tag-defined cluster, and joins once the tag is removed', async () => {
+      account = mockAwsAccount([...FLEET, spare]);
+      account.tags.get(spare.id)![SPARE_TAG] = '';
+      const b = await createAwsBackends(awsConfig(), { shell: unreachableShell });
+
+      const found = await b.inventory.discover();
+
+      expect(found.instances.map((i) => i.id)).toContain(spare.id);
+      expect(found.clusters.find((c) => c.name === 'orders')?.instanceIds).toEqual(FLEET.slice(0, 3).map((n) => n.id).sort());
+      await b.inventory.deleteTags(spare.id, [SPARE_TAG]);
+      const joined = await b.inventory.discover();
+      expect(joined.clusters.find((c) => c.name === 'orders')?.instanceIds).toContain(spare.id);
+    });
+
+    it('in an Auto Scaling Group cluster', async () => {
+      const nodes = manyNodes(3).map((n) => ({ ...n, cluster: '' }));
+      account.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
+        AutoScalingGroups: [
+          {
+            AutoScalingGroupName: 'ring-asg',
+            MinSize: 3,
+            MaxSize: 4,
+            DesiredCapacity: 3,
+            Instances: nodes.map((n) => ({ InstanceId: n.id, AvailabilityZone: n.az, LifecycleState: 'InService', HealthStatus: 'Healthy', ProtectedFromScaleIn: false })),
+          } as never,
+        ],
+      });
+      account.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
+        Reservations: [
+          {
+            Instances: input.InstanceIds
+              ? nodes.map((n, k) => ({ ...ec2Instance(n), Tags: k === 1 ? [{ Key: SPARE_TAG, Value: 'true' }] : [] }))
+              : [],
+          },
+        ],
+      }));
+      const config = awsConfig({ discovery: { asgClusters: [{ name: 'ring', asg: 'ring-asg', engine: 'cassandra' }] } });
+      const b = await createAwsBackends(config, { shell: unreachableShell });
+
+      const found = await b.inventory.discover();
+
+      expect(found.instances.map((i) => i.id).sort()).toEqual(nodes.map((n) => n.id).sort());
+      expect(found.clusters[0]?.instanceIds).toEqual([nodes[0]!.id, nodes[2]!.id].sort());
+    });
+
+    it('in a security-group cluster', async () => {
+      account.ec2.on(DescribeInstancesCommand).callsFake((input: { Filters?: Array<{ Name: string }> }) => {
+        const bySg = input.Filters?.some((f) => f.Name === 'instance.group-id');
+        return {
+          Reservations: [
+            {
+              Instances: bySg
+                ? [
+                    { ...ec2Instance(FLEET[0]!), Tags: [], SecurityGroups: [{ GroupId: 'sg-0db' }] },
+                    { ...ec2Instance(FLEET[1]!), Tags: [{ Key: SPARE_TAG, Value: 'true' }], SecurityGroups: [{ GroupId: 'sg-0db' }] },
+                  ]
+                : [],
+            },
+          ],
+        };
+      });
+      const config = awsConfig({ discovery: { securityGroupClusters: [{ name: 'legacy', securityGroup: 'sg-0db', engine: 'mysql' }] } });
+      const b = await createAwsBackends(config, { shell: unreachableShell });
+
+      const found = await b.inventory.discover();
+
+      expect(found.instances.map((i) => i.id).sort()).toEqual([FLEET[0]!.id, FLEET[1]!.id].sort());
+      expect(found.clusters).toEqual([{ name: 'legacy', engine: 'mysql', instanceIds: [FLEET[0]!.id], source: 'security-group' }]);
+    });
   });
 
   it('merges one cluster seen in two regions, each region asked with its own client', async () => {

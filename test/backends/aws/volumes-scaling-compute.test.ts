@@ -75,19 +75,39 @@ describe('AWS volumes', () => {
     expect(account.ec2.commandCalls(DescribeVolumesCommand)).toHaveLength(4);
   });
 
-  it('snapshots with percent progress until completed', async () => {
-    account.ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-9' });
-    account.ec2
-      .on(DescribeSnapshotsCommand)
-      .resolvesOnce({ Snapshots: [{ SnapshotId: 'snap-9', State: 'pending', Progress: '' }] })
-      .resolvesOnce({ Snapshots: [{ SnapshotId: 'snap-9', State: 'pending', Progress: '45%' }] })
-      .resolves({ Snapshots: [{ SnapshotId: 'snap-9', State: 'completed', Progress: '100%' }] });
-    const seen: number[] = [];
+  it('starts a snapshot tagged with the caller\'s tags and its volume, and returns it pending without waiting', async () => {
+    account.ec2.on(CreateSnapshotCommand).resolves({
+      SnapshotId: 'snap-9',
+      VolumeId: 'vol-1',
+      State: 'pending',
+      Progress: '',
+      StartTime: new Date('2026-03-01T01:00:00Z'),
+    });
 
-    const snap = await b.volumes!.snapshot('vol-1', { onProgress: (p: number) => seen.push(p) } as never);
+    const snap = await b.volumes!.snapshot('vol-1', { description: 'rebuild r1', tags: { 'nightshift:rebuild': 'r1' } });
 
-    expect(snap).toEqual({ id: 'snap-9', volumeId: 'vol-1', state: 'completed', progressPercent: 100, tags: {} });
-    expect(seen).toEqual([0, 45, 100]);
+    expect(snap).toEqual({
+      id: 'snap-9',
+      volumeId: 'vol-1',
+      state: 'pending',
+      progressPercent: 0,
+      tags: { 'nightshift:rebuild': 'r1', 'nightshift:source-volume': 'vol-1' },
+      startTime: '2026-03-01T01:00:00.000Z',
+    });
+    expect(account.ec2.commandCalls(CreateSnapshotCommand)[0]!.args[0].input).toEqual({
+      VolumeId: 'vol-1',
+      Description: 'rebuild r1',
+      TagSpecifications: [
+        {
+          ResourceType: 'snapshot',
+          Tags: [
+            { Key: 'nightshift:rebuild', Value: 'r1' },
+            { Key: 'nightshift:source-volume', Value: 'vol-1' },
+          ],
+        },
+      ],
+    });
+    expect(account.ec2.commandCalls(DescribeSnapshotsCommand)).toHaveLength(0);
   });
 
   it('gives up on a wait after its bound, and stops at once when aborted', async () => {
@@ -162,7 +182,7 @@ describe('AWS scaling', () => {
 
 // Stopping (fencing) is tested in fence.test.ts, with isolation and fenceState.
 describe('AWS compute', () => {
-  it('launches from the launch template in the configured subnet of the AZ and waits for running', async () => {
+  it('launches from the launch template in the configured subnet of the AZ and returns it pending at once', async () => {
     const fresh = { ...FLEET[2]!, id: 'i-0new0000000000001', ip: '127.0.1.9' };
     account.ec2.on(DescribeSubnetsCommand).resolves({
       Subnets: [
@@ -170,16 +190,13 @@ describe('AWS compute', () => {
         { SubnetId: 'subnet-b', AvailabilityZone: 'us-east-1b' },
       ],
     });
-    account.ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: fresh.id }] });
-    account.ec2
-      .on(DescribeInstancesCommand)
-      .resolvesOnce({ Reservations: [{ Instances: [{ ...ec2Instance(fresh), State: { Name: 'pending' } }] }] })
-      .resolves({ Reservations: [{ Instances: [ec2Instance(fresh)] }] });
+    account.ec2.on(RunInstancesCommand).resolves({ Instances: [{ ...ec2Instance(fresh), State: { Name: 'pending', Code: 0 } }] });
+    account.resetHistory();
 
     const inst = await b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1b', tags: { 'nightshift:cluster': 'orders' } });
 
-    expect(inst).toMatchObject({ id: fresh.id, privateIp: '127.0.1.9', state: 'running', statusChecks: 'initializing' });
-    expect(account.ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input).toMatchObject({
+    expect(inst).toMatchObject({ id: fresh.id, privateIp: '127.0.1.9', state: 'pending', statusChecks: 'unknown' });
+    expect(account.ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input).toEqual({
       LaunchTemplate: { LaunchTemplateName: 'orders-db', Version: '$Default' },
       MinCount: 1,
       MaxCount: 1,
@@ -189,5 +206,7 @@ describe('AWS compute', () => {
         { ResourceType: 'volume', Tags: [{ Key: 'nightshift:cluster', Value: 'orders' }] },
       ],
     });
+    // Pending at once: the wait for running and status checks is waitReady's.
+    expect(account.ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
   });
 });

@@ -98,7 +98,7 @@ describe('the runbook picker', () => {
     expect(footer(app.lastFrame())).toContain('R runbooks');
     await app.press('R');
     const frame = await app.waitForText('no runbook for generic clusters in this version yet');
-    expect(frame.replace(/\n +/g, ' ')).toContain('the console can start repair (Cassandra), switchover (MySQL), failover (MySQL).');
+    expect(frame.replace(/\n +/g, ' ')).toContain('the console can start repair (Cassandra), switchover (MySQL), failover (MySQL), rebuild (MySQL).');
     await app.press(keys.enter);
     expect(app.lastFrame()).toContain('no runbook for generic clusters');
     await app.press(keys.escape);
