@@ -164,7 +164,8 @@ async function freeBytes(ctx: Ctx, node: Instance, dir: string, signal: AbortSig
 
 async function hasTool(ctx: Ctx, node: Instance, tool: string, signal: AbortSignal): Promise<boolean> {
   const res = await ctx.backends.shell.exec(node, cmd.version(tool), { signal, timeoutMs: 30_000, readOnly: true });
-  return res.code === 0;
+  // 127 is the shell's "not found"; MariaDB's mbstream has no --version and exits 1 ("unknown option").
+  return res.code !== 127;
 }
 
 async function datadirOf(ctx: Ctx, node: Instance, signal: AbortSignal): Promise<string> {
