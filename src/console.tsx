@@ -49,6 +49,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
       height: slot.height,
       isActive: slot.isActive,
       onBack: () => ui.getState().actions.pop(),
+      onNext: (cluster, runbook) => ui.getState().actions.push({ kind: 'runbook-form', cluster, runbook }),
     });
   };
 

@@ -8,19 +8,23 @@ import { engineOptionsFromConfig } from './backends/engines/index.js';
 
 export const REPAIR_TAG = 'last-repaired';
 
-/** A target that names writer records of its own (the simulated fleet's clusters). */
-export type WriterDnsSource = Backends & { writerDns?: (cluster: string) => WriterRecordRef | undefined };
+/** A target that names writer records and redundancy targets of its own (the simulated fleet's clusters). */
+export type WriterDnsSource = Backends & {
+  writerDns?: (cluster: string) => WriterRecordRef | undefined;
+  targetReplicas?: (cluster: string) => number | undefined;
+};
 
 /** `backends`: the target, for the writer records it names itself; the config's clusters.C.writerDns wins. */
 export function pollerOptions(config: Config, backends?: WriterDnsSource): PollerOptions {
   const own = backends?.writerDns;
+  const ownTarget = backends?.targetReplicas;
   return {
     refreshSeconds: config.refreshSeconds,
     thresholds: config.thresholds,
     roleTag: config.discovery.roleTag,
     repairTag: REPAIR_TAG,
     engine: engineOptionsFromConfig(config),
-    targetReplicas: (cluster) => config.clusters[cluster]?.targetReplicas,
+    targetReplicas: (cluster) => config.clusters[cluster]?.targetReplicas ?? ownTarget?.(cluster),
     writerDns: (cluster) => config.clusters[cluster]?.writerDns ?? own?.(cluster),
   };
 }

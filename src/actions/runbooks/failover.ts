@@ -410,7 +410,8 @@ const redundancyStep: FailoverStep = {
   describe: (ctx) => [`count the replicas of ${ctx.run.cluster} against clusters.${ctx.run.cluster}.targetReplicas`],
   async run(ctx) {
     const have = ctx.state.others.length;
-    const want = ctx.config.clusters[ctx.run.cluster]?.targetReplicas ?? ctx.state.replicas.length;
+    const own = (ctx.backends as { targetReplicas?: (cluster: string) => number | undefined }).targetReplicas?.(ctx.run.cluster);
+    const want = ctx.config.clusters[ctx.run.cluster]?.targetReplicas ?? own ?? ctx.state.replicas.length;
     const line =
       have >= want
         ? `${ctx.run.cluster} has ${have} replica${have === 1 ? '' : 's'} (target ${want})`

@@ -162,10 +162,10 @@ async function freeBytes(ctx: Ctx, node: Instance, dir: string, signal: AbortSig
   return parseDf(res.stdout, `${node.name}:${dir}`).available;
 }
 
+/** Installed, as the shell finds it: mbstream knows no --version and says so, which is still an answer. */
 async function hasTool(ctx: Ctx, node: Instance, tool: string, signal: AbortSignal): Promise<boolean> {
   const res = await ctx.backends.shell.exec(node, cmd.version(tool), { signal, timeoutMs: 30_000, readOnly: true });
-  // 127 is the shell's "not found"; MariaDB's mbstream has no --version and exits 1 ("unknown option").
-  return res.code !== 127;
+  return res.code !== 127 && !/(^|: )(command )?not found/m.test(res.stderr);
 }
 
 async function datadirOf(ctx: Ctx, node: Instance, signal: AbortSignal): Promise<string> {
@@ -568,6 +568,15 @@ async function mountVolume(ctx: Ctx, node: Instance, volumeId: string, device: s
   await run(ctx, node, cmd.mount(p, dev, mount), `mount ${dev}`, signal);
 }
 
+/** This run's volume of a part is attached to the node and its file system mounted at `mount`. */
+async function volumeMounted(ctx: Ctx, node: Instance, part: string, device: string, mount: string, signal: AbortSignal): Promise<string | undefined> {
+  const v = await ourVolume(ctx, part, signal);
+  if (!v || v.attachedTo?.instanceId !== node.id) return undefined;
+  const dev = deviceOf((await run(ctx, node, cmd.lsblk(), 'list block devices', signal, { readOnly: true })).stdout, v.id, device);
+  const mounted = parseFindmnt(await ctx.backends.shell.exec(node, cmd.findmnt(mount), { signal, timeoutMs: 30_000, readOnly: true }));
+  return dev !== undefined && mounted === dev ? v.id : undefined;
+}
+
 /** Unmounted, detached and deleted: the undo of a temporary volume, and the cleanup. */
 async function dropVolume(ctx: Ctx, node: Instance | undefined, part: string, mount: string, signal: AbortSignal): Promise<string | undefined> {
   const volumes = need(ctx.backends.volumes, 'the volumes API');
@@ -607,6 +616,11 @@ const backupVolumeStep: RebuildStep = {
     ctx.fact({ volume: v.id });
     await mountVolume(ctx, src, v.id, BACKUP_DEVICE, BACKUP_MOUNT, true, signal);
     ctx.output('stdout', `${v.id} (${v.sizeGiB} GiB) mounted at ${src.name}:${BACKUP_MOUNT}\n`);
+  },
+  async isDone(ctx, signal) {
+    const id = await volumeMounted(ctx, sourceOf(ctx), 'backup', BACKUP_DEVICE, BACKUP_MOUNT, signal);
+    if (id) ctx.state.backupVolume = id;
+    return id !== undefined;
   },
   compensate: {
     describe: (ctx) => [`${sourceOf(ctx).name}: ${cmd.umount(P(ctx), BACKUP_MOUNT)}; Volumes.detach + remove(the backup volume)`],
@@ -763,6 +777,11 @@ const restoreVolumeStep: RebuildStep = {
     ctx.fact({ volume: v.id });
     await mountVolume(ctx, t, v.id, RESTORE_DEVICE, RESTORE_MOUNT, false, signal);
     ctx.output('stdout', `${v.id} from ${snapId} mounted at ${t.name}:${RESTORE_MOUNT}\n`);
+  },
+  async isDone(ctx, signal) {
+    const id = await volumeMounted(ctx, targetOf(ctx), 'restore', RESTORE_DEVICE, RESTORE_MOUNT, signal);
+    if (id) ctx.state.restoreVolume = id;
+    return id !== undefined;
   },
   compensate: {
     describe: (ctx) => [`${ctx.state.target?.name ?? 'the new instance'}: ${cmd.umount(P(ctx), RESTORE_MOUNT)}; Volumes.detach + remove(the restore volume)`],
@@ -978,7 +997,10 @@ const cleanupStep: RebuildStep = {
     } else {
       await run(ctx, targetOf(ctx), cmd.rmrf(P(ctx), copyDir(ctx), ctx.state.tok), 'delete the copy directory', signal, { timeoutMs: 600_000 });
     }
-    if (ctx.state.targetHasData) ctx.output('stdout', `${targetOf(ctx).name}: the old datadir stays at ${asideDir(ctx)}; delete it once you no longer need it\n`);
+    if (ctx.state.targetHasData && ctx.state.launch) {
+      // A launched instance's old datadir is the empty server its image made: nothing to keep.
+      await run(ctx, targetOf(ctx), cmd.rmrf(P(ctx), asideDir(ctx), ctx.state.tok), 'delete the empty datadir the image made', signal, { timeoutMs: 600_000 });
+    } else if (ctx.state.targetHasData) ctx.output('stdout', `${targetOf(ctx).name}: the old datadir stays at ${asideDir(ctx)}; delete it once you no longer need it\n`);
   },
   async isDone(ctx, signal) {
     if (ctx.state.via === 'ebs') return (await ourVolume(ctx, 'restore', signal)) === undefined && (await ourVolume(ctx, 'backup', signal)) === undefined;
@@ -1136,7 +1158,8 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
     const p = await picture(ctx, signal);
     if (p.refusal) throw new StepFailed(p.refusal);
     const f = mysqlOf(need(p.source, 'the source'))!;
-    ctx.state.tok = ctx.run.id.replace(/[^A-Za-z0-9]/g, '').slice(-16).toLowerCase();
+    // The run id itself (path-safe): a scratch directory on a node names the journal that made it.
+    ctx.state.tok = ctx.run.id.replace(/[^A-Za-z0-9-]/g, '-').slice(-48);
     ctx.state.via = ctx.params.via ?? (ctx.backends.volumes ? 'ebs' : 'stream');
     ctx.state.flavour = f.flavour;
     ctx.state.version = f.version;

@@ -37,7 +37,7 @@ export function isOwnScratch(path: string, token: string): boolean {
     path.startsWith(`${BACKUP_MOUNT}/`) ||
     path.startsWith(`${RESTORE_MOUNT}/`) ||
     path === `/tmp/nightshift-${token}` ||
-    path.endsWith(`.nightshift-${token}`)
+    new RegExp(`\\.nightshift-(?:[a-z]+-)?${token.replace(/[^A-Za-z0-9-]/g, '')}$`).test(path)
   );
 }
 

@@ -2,7 +2,7 @@
 // as on AWS, so a tag changed through setTags changes discovery too. Metrics
 // are functions of (seed, node, virtual time), with the faults on top.
 
-import type { ClusterRef, EngineKind, Instance, MetricPoint, NodeMetrics } from '../../domain/types.js';
+import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type MetricPoint, type NodeMetrics } from '../../domain/types.js';
 import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery } from '../ports.js';
 import { TAGS } from './fleet.js';
 import { keyOf, smoothNoise, unit3 } from './prng.js';
@@ -42,7 +42,8 @@ export class SimInventory implements Inventory {
         if (inst.asg) ref.asg = inst.asg;
         clusters.set(name, ref);
       }
-      ref.instanceIds.push(inst.id);
+      // A spare (a rebuild's instance until it joins) carries the cluster tag but is no member yet.
+      if (inst.tags[SPARE_TAG] === undefined) ref.instanceIds.push(inst.id);
       if (ref.asg && inst.asg !== ref.asg) delete ref.asg;
     }
     const discovery = { clusters: [...clusters.values()], instances };

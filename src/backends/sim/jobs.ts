@@ -11,6 +11,11 @@
 // its own node stopping (JMX connection closed, exit 2), its host going down
 // (the process does not survive: the job is lost).
 //
+// mariadb-backup / xtrabackup --backup, --prepare and --move-back are
+// schedules too (backup-tool.ts): their bytes land in the directory they
+// write as time passes, and they fail on a full disk, a stopped source, an
+// injected fault, or their host going down (lost).
+//
 // Any other command is run at once through the simulated shell's exec, with
 // no time limit, inside the process that started it, and its result recorded
 // when it answers (the simulated commands besides repair and drain answer at
@@ -21,6 +26,7 @@ import type { Instance } from '../../domain/types.js';
 import { JobError } from '../jobs/job-error.js';
 import { cutOutput } from '../jobs/job-output.js';
 import { isValidJobId, type CallOptions, type JobOffsets, type JobPoll, type Jobs, type JobSpec } from '../ports.js';
+import { isBackupProgram, playToolEvent, startTool } from './backup-tool.js';
 import { finishRecord, jmxClosedEvent, repairFailedEvents, repairFailure, startRepair } from './nodetool.js';
 import { hash32, keyOf } from './prng.js';
 import { parseCommand, type SimShell } from './shell.js';
@@ -70,8 +76,15 @@ export class SimJobs implements Jobs {
       const repairArgs = !parsed.error && !parsed.operator && parsed.program === 'nodetool' && ws.cassandra[id] ? repairArgsOf(parsed.args) : undefined;
       if (repairArgs && this.world.cassandraUp(id)) {
         const begun = startRepair(ws, id, repairArgs, t, me);
-        if ('result' in begun) end(job, t, begun.result.code, begun.result.stdout, begun.result.stderr);
+        if ('result' in begun) endJob(job, t, begun.result.code, begun.result.stdout, begun.result.stderr);
         else job.plan = { events: begun.events, next: 0, repair: { recordId: begun.recordId, node: id } };
+        return 'scheduled' as const;
+      }
+      // A backup tool (--backup, --prepare, --move-back) is a schedule too (backup-tool.ts).
+      if (!parsed.error && !parsed.operator && isBackupProgram(parsed.program)) {
+        const begun = startTool(this.world, ws, id, parsed.program, parsed.args, t);
+        if ('result' in begun) endJob(job, t, begun.result.code, begun.result.stdout, begun.result.stderr);
+        else job.plan = { events: begun.events, next: 0, tool: begun.tool };
         return 'scheduled' as const;
       }
       job.ranBy = me;
@@ -127,7 +140,7 @@ export class SimJobs implements Jobs {
       const job = ws.jobs[key];
       if (!job || job.state !== 'running') return;
       if (job.plan?.repair) finishRecord(ws, job.plan.repair.recordId, 'aborted', t, 'nodetool was sent TERM');
-      end(job, t, 143, '', '', 'SIGTERM');
+      endJob(job, t, 143, '', '', 'SIGTERM');
     });
     inProcess.get(this.local(key))?.abort(new Error(`job ${jobId} cancelled`));
   }
@@ -139,7 +152,7 @@ export class SimJobs implements Jobs {
     const record = (code: number | null, stdout: string, stderr: string, signal?: string) =>
       this.world.mutate((ws, t) => {
         const job = ws.jobs[key];
-        if (job?.state === 'running') end(job, t, code, stdout, stderr, signal);
+        if (job?.state === 'running') endJob(job, t, code, stdout, stderr, signal);
       });
     // 0: no time limit; a job has none.
     this.shell.exec(node, spec.command, { timeoutMs: 0, signal: abort.signal }).then(
@@ -197,6 +210,10 @@ function playOne(world: SimWorld, w: WorldState, job: SimJob): void {
       ev = plan.events[plan.next]!;
     }
   }
+  if (plan.tool) {
+    playToolEvent(world, w, job, ev);
+    ev = plan.events[plan.next]!;
+  }
   plan.next++;
   if (ev.stdout) job.stdout += ev.stdout;
   if (ev.stderr) job.stderr += ev.stderr;
@@ -205,7 +222,7 @@ function playOne(world: SimWorld, w: WorldState, job: SimJob): void {
       const message = ev.end.code === 0 ? undefined : failureMessage(job.stderr);
       finishRecord(w, repair.recordId, ev.end.code === 0 ? 'ok' : 'failed', ev.at, message);
     }
-    end(job, ev.at, ev.end.code, '', '', ev.end.signal);
+    endJob(job, ev.at, ev.end.code, '', '', ev.end.signal);
   }
 }
 
@@ -232,7 +249,7 @@ export function cassandraStopped(w: WorldState, node: string, at: number): void 
     const ev = jmxClosedEvent(at, keyspace);
     job.stderr += ev.stderr ?? '';
     finishRecord(w, plan.repair.recordId, 'failed', at, 'JMX connection closed');
-    end(job, at, 2, '', '');
+    endJob(job, at, 2, '', '');
   }
 }
 
@@ -249,7 +266,7 @@ function lose(job: SimJob, at: number, why: string): void {
   delete job.plan;
 }
 
-function end(job: SimJob, at: number, code: number | null, stdout: string, stderr: string, signal?: string): void {
+export function endJob(job: SimJob, at: number, code: number | null, stdout: string, stderr: string, signal?: string): void {
   job.stdout += stdout;
   job.stderr += stderr;
   job.state = 'exited';
@@ -281,7 +298,7 @@ function checkId(node: Instance, id: string): void {
 }
 
 /** Is the process `host:pid` (not this one) still alive? Another host's process cannot be asked: assume it is. */
-function isAliveElsewhere(ranBy: string, me: string): boolean {
+export function isAliveElsewhere(ranBy: string, me: string): boolean {
   if (ranBy === me) return false;
   const [host, pid] = ranBy.split(':');
   if (host !== hostname()) return true;

@@ -4,7 +4,7 @@
 // ring in place of the dead member). Stopping an instance fences it.
 
 import type { Instance } from '../../domain/types.js';
-import type { CallOptions, Compute, FenceState, GroupMember, InterfaceGroups, IsolateResult, Scaling, ScalingGroup } from '../ports.js';
+import type { CallOptions, Compute, FenceState, GroupMember, InterfaceGroups, IsolateResult, Scaling, ScalingGroup, TagFilter } from '../ports.js';
 import { AZS, TAGS } from './fleet.js';
 import { hash32 } from './prng.js';
 import type { AsgState, WorldState } from './state.js';
@@ -102,11 +102,20 @@ function groupOf(w: WorldState, instanceId: string): AsgState {
 export class SimCompute implements Compute {
   constructor(private readonly world: SimWorld) {}
 
-  async launch(spec: { launchTemplate: string; az: string; tags: Record<string, string> }, opts?: CallOptions): Promise<Instance> {
+  async launch(spec: { launchTemplate: string; az: string; tags: Record<string, string>; subnetId?: string; clientToken?: string }, opts?: CallOptions): Promise<Instance> {
     opts?.signal?.throwIfAborted();
     if (!(AZS as readonly string[]).includes(spec.az)) throw new SimEc2Error('InvalidParameterValue', `Invalid availability zone: [${spec.az}]`);
+    if (spec.subnetId !== undefined && !/^subnet-[0-9a-z]+$/.test(spec.subnetId)) throw new SimEc2Error('InvalidSubnetID.NotFound', `The subnet ID '${spec.subnetId}' does not exist`);
     const world = this.world;
     return world.mutate((w, t) => {
+      // The same token: the instance the first call launched (EC2 keeps tokens for days).
+      const tokenKey = spec.clientToken ? `instance:${spec.clientToken}` : undefined;
+      const known = tokenKey ? w.tokens?.[tokenKey] : undefined;
+      if (known && w.instances[known]) {
+        const had = w.instances[known]!;
+        if (had.az !== spec.az) throw new SimEc2Error('IdempotentParameterMismatch', `The client token '${spec.clientToken}' was used before with different parameters (${known} in ${had.az}).`);
+        return toInstance(had);
+      }
       const lt = Object.values(w.launchTemplates).find((l) => l.id === spec.launchTemplate || l.name === spec.launchTemplate);
       const cluster = spec.tags[TAGS.cluster] ?? Object.values(w.clusters).find((c) => c.launchTemplate === lt?.id)?.name;
       if (!cluster || !w.clusters[cluster]) {
@@ -117,15 +126,57 @@ export class SimCompute implements Compute {
         tags[TAGS.ltId] = lt.id;
         tags[TAGS.ltVersion] = String(lt.version);
       }
-      return toInstance(world.launchInstance({ cluster, az: spec.az, tags }, t));
+      const inst = world.launchInstance({ cluster, az: spec.az, tags }, t);
+      if (tokenKey) (w.tokens ??= {})[tokenKey] = inst.id;
+      return toInstance(inst);
     });
   }
 
+  async find(tags: TagFilter, opts?: CallOptions): Promise<Instance[]> {
+    opts?.signal?.throwIfAborted();
+    const w = this.world.view();
+    return w.order
+      .map((id) => w.instances[id]!)
+      .filter((i) => i.state !== 'terminated' && Object.entries(tags).every(([k, v]) => i.tags[k] === v))
+      .map(toInstance);
+  }
 
-  // Issue 13 fills these in.
-  async find(): Promise<Instance[]> { throw new Error('not built yet (issue 13)'); }
-  async waitReady(): Promise<Instance> { throw new Error('not built yet (issue 13)'); }
-  async terminate(): Promise<void> { throw new Error('not built yet (issue 13)'); }
+  async waitReady(instanceId: string, opts?: CallOptions & { onProgress?: (status: string) => void }): Promise<Instance> {
+    let said = '';
+    for (;;) {
+      opts?.signal?.throwIfAborted();
+      const w = this.world.view();
+      const inst = w.instances[instanceId];
+      if (!inst) throw new SimEc2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
+      if (inst.state === 'running' && inst.statusChecks === 'ok') return toInstance(inst);
+      if (inst.state !== 'pending' && inst.state !== 'running') {
+        throw new SimEc2Error('IncorrectInstanceState', `${instanceId} is ${inst.state}: it will not become ready`);
+      }
+      const status = inst.state === 'pending' ? 'pending' : `running, status checks ${inst.statusChecks}`;
+      if (status !== said) opts?.onProgress?.((said = status));
+      const t = this.world.now();
+      const next = w.transitions.find((tr) => tr.id === instanceId && (tr.kind === 'instance-running' || tr.kind === 'status-ok'))?.at;
+      // EC2's waiters ask every 15 s; an impaired host is asked again until someone gives up.
+      await this.world.clock.sleepUntil(next !== undefined && next > t ? Math.min(next, t + 15_000) : t + 15_000, opts?.signal);
+    }
+  }
+
+  async terminate(instanceId: string, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const world = this.world;
+    world.mutate((w, t) => {
+      const inst = w.instances[instanceId];
+      if (!inst || inst.state === 'terminated' || inst.state === 'shutting-down') return;
+      inst.state = 'shutting-down';
+      world.bump();
+      world.markLiveness([instanceId], t);
+      // Its data volumes come off it (DeleteOnTermination is off for attached ones).
+      for (const v of Object.values(w.volumes)) {
+        if (v.attachedTo?.instanceId === instanceId) world.schedule({ at: t + 20_000, kind: 'volume-available', id: v.id });
+      }
+      world.schedule({ at: t + 30_000 + (hash32(w.seed, 10, t) % 30_000), kind: 'instance-terminated', id: instanceId });
+    });
+  }
 
   async stop(instanceId: string, opts?: CallOptions & { force?: boolean }): Promise<void> {
     opts?.signal?.throwIfAborted();

@@ -21,6 +21,7 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
   { name: 'split-brain', description: 'the fourth MySQL cluster has two writable masters: a replica was promoted 20 min ago while the old master kept writing' },
   { name: 'ebs-stuck', description: 'a replica of the third MySQL cluster has I/O wait pegged; its SQL thread makes no progress and lag grows' },
   { name: 'az-outage', description: 'every node in us-east-1c unreachable since 5 min ago; replicas elsewhere lose their master, the ring shows DN' },
+  { name: 'lost-replica', description: 'the first MySQL cluster failed over 30 min ago: a replica was promoted, the old master terminated; one replica fewer than before, and its AZ has none (rehearse a rebuild)' },
   { name: 'stale-asg', description: 'Auto Scaling Group instances launched months before their launch template was last updated' },
 ];
 
@@ -82,6 +83,31 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
     case 'az-outage':
       world.applyFault({ kind: 'az-outage', az: 'us-east-1c' }, SIM_EPOCH - 5 * MINUTE);
       return;
+    case 'lost-replica': {
+      const cluster = mysqlClusters[0]!.name;
+      const [old, promoted, ...others] = members(cluster) as [string, string, ...string[]];
+      const at = SIM_EPOCH - 30 * MINUTE;
+      materialize(world.env, affected(world.env, cluster), at);
+      const p = w.mysql[promoted]!;
+      delete p.replica;
+      p.readOnly = false;
+      p.superReadOnly = false;
+      const ip = w.instances[promoted]!.privateIp;
+      for (const id of others) {
+        const r = w.mysql[id]!.replica!;
+        r.sourceHost = ip;
+        r.connectedAt = at;
+      }
+      const dns = w.clusters[cluster]!.writerDns;
+      if (dns) w.dns[dns]!.values = [ip];
+      // The old master was fenced by stopping it, then terminated: its AZ has no member now.
+      w.instances[old]!.state = 'terminated';
+      world.bump();
+      world.markLiveness([old], at, true);
+      for (const id of others) world.startApplying(id, at);
+      updateWriters(world.env, cluster, at);
+      return;
+    }
     case 'stale-asg': {
       for (const g of Object.values(w.asgs)) {
         const lt = w.launchTemplates[g.launchTemplate]!;

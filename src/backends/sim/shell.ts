@@ -1,15 +1,20 @@
 // The Shell port on the simulated fleet: it interprets the command lines the
 // engines send (`<client> --batch -e '<sql>'`, `<nodetool> status`, ...) and
-// answers byte-compatibly with the real tools, so the real parsers run.
+// the rebuild's file-system, disk and backup-tool commands (host-commands.ts,
+// backup-tool.ts), and answers byte-compatibly with the real tools, so the
+// real parsers run.
 // An unreachable host rejects the way an ssh connection fails; a command the
 // host does not have exits 127, as sh says.
 
 import type { Instance } from '../../domain/types.js';
-import type { ExecOptions, ExecResult, PipeResult, Shell } from '../ports.js';
+import type { ExecOptions, ExecResult, PipeEnd, PipeOptions, PipeResult, Shell } from '../ports.js';
 import { abortError } from './clock.js';
 import { CommandTimeoutError, type ExecContext } from './exec-context.js';
 import { runSql } from './mysql-server.js';
 import { runNodetool } from './nodetool.js';
+import { hasTool, isBackupProgram, isToolProgram, runPipe, startMysqld, toolArgs, versionOf } from './backup-tool.js';
+import { HOST_COMMANDS, runHostCommand } from './host-commands.js';
+import { hostOf } from './host-files.js';
 import { ShellSyntaxError, splitWords } from './posix-words.js';
 import type { SimWorld } from './world.js';
 
@@ -69,8 +74,10 @@ export class SimShell implements Shell {
     this.commandTimeoutMs = opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   }
 
-  // Issue 13 fills this in.
-  async pipe(): Promise<PipeResult> { throw new Error('not built yet (issue 13)'); }
+  /** The stream of a rebuild: a backup tool's --stream on one host into mbstream/xbstream on another (backup-tool.ts). */
+  pipe(from: PipeEnd, to: PipeEnd, opts: PipeOptions = {}): Promise<PipeResult> {
+    return runPipe(this.world, this, from, to, opts);
+  }
 
   loginCommand(node: Instance): string {
     return `ssh ${node.privateIp}   # simulated host (rehearsal): nothing listens there`;
@@ -151,6 +158,8 @@ export class SimShell implements Shell {
       case 'systemctl':
         return this.systemctl(id, p.args);
       default:
+        if (HOST_COMMANDS.has(p.program)) return runHostCommand(world, id, p.program, p.args, ctx);
+        if (isToolProgram(p.program)) return this.tool(id, p.program, p.args);
         return notFound(p.program);
     }
   }
@@ -188,6 +197,17 @@ export class SimShell implements Shell {
     return runSql(this.world, target, script, { ctx, skipColumnNames, ...(force ? { force } : {}) });
   }
 
+  /** A backup tool run over a channel: its version; the long runs belong in a job (SimJobs schedules them). */
+  private tool(id: string, program: string, args: string[]): RunResult {
+    const w = this.world.view();
+    if (!hasTool(w, id, program)) return notFound(program);
+    if (args.includes('--version') || args.includes('-v') || args.includes('-V')) return versionOf(w, id, program);
+    if (isBackupProgram(program) && toolArgs(args).mode) {
+      return { code: 2, stdout: '', stderr: `${program}: the simulated host runs --backup, --prepare and --move-back as jobs (the Jobs port) or as a pipe's source, not on a plain channel\n` };
+    }
+    return { code: 1, stdout: '', stderr: `${program}: reading the stream from a terminal; run it as the receiving end of a pipe\n` };
+  }
+
   private systemctl(id: string, args: string[]) {
     const [verb, unit] = args;
     const w = this.world.view();
@@ -196,15 +216,26 @@ export class SimShell implements Shell {
     if (!kind) return { code: 5, stdout: '', stderr: `Failed to ${verb ?? 'run'} ${unit ?? ''}.service: Unit ${unit ?? ''}.service not found.\n` };
     const running = !this.world.hasFault(id, kind);
     switch (verb) {
-      case 'is-active':
-        return { code: running ? 0 : 3, stdout: running ? 'active\n' : 'inactive\n', stderr: '' };
+      case 'is-active': {
+        const failed = !running && kind === 'stop-mysqld' && !!w.hosts?.[id]?.failed;
+        return { code: running ? 0 : 3, stdout: running ? 'active\n' : failed ? 'failed\n' : 'inactive\n', stderr: '' };
+      }
       case 'stop':
         if (running) this.world.inject({ kind, node: id });
         return { code: 0, stdout: '', stderr: '' };
       case 'start':
-      case 'restart':
-        if (!running) this.world.clearFault(id, kind);
+      case 'restart': {
+        if (running && verb === 'start') return { code: 0, stdout: '', stderr: '' };
+        // A restart reads the datadir again, as a start does.
+        if (running) this.world.inject({ kind, node: id });
+        if (kind === 'stop-mysqld') {
+          // mysqld starts on what its datadir holds now: a copy moved in, or nothing it can use.
+          const refused = this.world.mutate((ws, t) => startMysqld(this.world, ws, id, t, service));
+          if (refused) return refused;
+        }
+        this.world.clearFault(id, kind);
         return { code: 0, stdout: '', stderr: '' };
+      }
       default:
         return { code: 1, stdout: '', stderr: `Unknown command verb ${verb ?? ''}.\n` };
     }

@@ -164,6 +164,21 @@ export interface JobEvent {
   check?: { command: number; faultable: boolean; keyspace: string };
   /** The job ends here with this status. */
   end?: { code: number | null; signal?: string };
+  /** A backup tool's step (sim/backup-tool.ts): bytes written (moved, for a move-back) before the line, the lock phase, the end. */
+  tool?: { write?: number; file?: string; phase?: 'lock' | 'done' };
+}
+
+/** What a backup tool job works on (sim/backup-tool.ts). */
+export interface ToolPlan {
+  kind: 'backup' | 'prepare' | 'move-back';
+  /** The directory it writes (backup: the target dir; move-back: the datadir), and for a move-back the copy it moves from. */
+  dir: string;
+  from?: string;
+  /** The backup's source server (its own node), whether --safe-slave-backup was given and whether it stopped the SQL thread. */
+  safeSlave?: boolean;
+  sqlStopped?: boolean;
+  /** A move-back on one file system: renames. */
+  rename?: boolean;
 }
 
 /**
@@ -188,9 +203,98 @@ export interface SimJob {
   why?: string;
   endedAt?: number;
   /** What is still to come; dropped when the job ends. */
-  plan?: { events: JobEvent[]; next: number; repair?: { recordId: string; node: string } };
+  plan?: { events: JobEvent[]; next: number; repair?: { recordId: string; node: string }; tool?: ToolPlan };
   /** host:pid of the nightshift process running a job that is not a schedule (see sim/jobs.ts). */
   ranBy?: string;
+}
+
+// ---------------------------------------------------------------- hosts' files (issue 13)
+
+/**
+ * What a backup tool left in a directory: the copy of one source's datadir
+ * as of the backup's end. The files a parser reads (xtrabackup_checkpoints,
+ * ..._binlog_info, ..._slave_info) are rendered from it.
+ */
+export interface BackupImage {
+  flavour: MysqlFlavour;
+  /** The source server's version (the tool's own version follows it). */
+  version: string;
+  /** Instance id and Name of the source. */
+  source: string;
+  sourceName: string;
+  /** Virtual time the copy is consistent at (the backup's end). */
+  at: number;
+  /** What the source had executed then: segment id -> seq. */
+  knowledge: Record<string, number>;
+  /** The same in the flavour's notation (MariaDB gtid position, MySQL GTID set). */
+  gtid: string;
+  binlogFile: string;
+  binlogPos: number;
+  /** The source's own replication position when it was a replica (slave info). */
+  slaveInfo?: { host: string; gtidMode: ReplicaConfig['gtidMode']; gtid: string; file: string; pos: number };
+  bytes: number;
+  fromLsn: number;
+  toLsn: number;
+  prepared: boolean;
+  /** False while a tool still writes it, or when it died part-way. */
+  complete: boolean;
+  /** Moved back into a datadir: the tool's own files stayed behind. */
+  movedBack?: boolean;
+  /** The copy whose data files a move-back took: only the tool's own files are left here. */
+  dataMoved?: boolean;
+}
+
+/** A directory or file. Directories only list what is stored under them, plus the names a datadir or an image implies. */
+export interface FileNode {
+  kind: 'dir' | 'file';
+  /** Bytes of its own content (a directory: the data files it holds that are not stored one by one). */
+  bytes: number;
+  owner: string;
+  text?: string;
+  /** A MySQL datadir its server runs on. */
+  live?: boolean;
+  image?: BackupImage;
+}
+
+/** A file system: a host's root fs, or one made by mkfs on an EBS volume (it travels with the volume and its snapshots). */
+export interface SimFs {
+  sizeBytes: number;
+  label?: string;
+  /** Bytes taken by a disk-full fault. */
+  reserved?: number;
+  /** By path relative to the fs root ('' is the root). */
+  files: Record<string, FileNode>;
+}
+
+export interface HostMount {
+  /** The device as the kernel names it (/dev/nvme1n1). */
+  device: string;
+  /** File system id: `root:<instance>` or a volume id. */
+  fs: string;
+  target: string;
+}
+
+export interface HostState {
+  mounts: HostMount[];
+  datadir: string;
+  /** The MySQL unit failed to start (systemctl is-active says failed). */
+  failed?: { at: number; why: string };
+  /** Tools installed (absent: the flavour's backup tools, as the launch template installs them). */
+  tools?: string[];
+}
+
+/** A process on a host that belongs to no job: the sending end of a stream, run by a nightshift process over its channel. */
+export interface SimProcess {
+  node: string;
+  pid: number;
+  command: string;
+  /** host:pid of the nightshift process whose channel feeds on it. */
+  ranBy: string;
+  startedAt: number;
+  /** When it last wrote to its stdout: a process whose reader died notices at its next write. */
+  lastBeat: number;
+  /** Its --safe-slave-backup stopped the server's SQL thread. */
+  sqlStopped?: boolean;
 }
 
 /** Every job start, kept so tests (and the kill harness) can check that none happened twice. */
@@ -220,7 +324,13 @@ export type Fault =
   | { kind: 'io-stuck'; node: string }
   /** The next `times` repairs on the node (any node if absent) fail. */
   | { kind: 'repair-fails'; node?: string; message?: string; times?: number }
-  | { kind: 'az-outage'; az: string };
+  | { kind: 'az-outage'; az: string }
+  /** The file system holding `path` (the datadir's when absent) on the node fills up: the next write past what is free fails (errno 28). */
+  | { kind: 'disk-full'; node: string; path?: string }
+  /** The next `times` runs of the backup tool on the node (a backup, a stream's source) fail part-way. */
+  | { kind: 'backup-fails'; node: string; message?: string; times?: number }
+  /** Snapshots of the volume stop at `percent` (default 37) and stay pending until healed. */
+  | { kind: 'snapshot-stuck'; volume: string; percent?: number };
 
 export type StoredFault = Fault & { since: number };
 
@@ -269,7 +379,7 @@ export interface WorldState {
   rings: Record<string, RingState>;
   segments: Record<string, Segment>;
   dns: Record<string, DnsRecord & { changeId?: string; insyncAt?: number }>;
-  volumes: Record<string, Volume & { createdFrom?: string }>;
+  volumes: Record<string, Volume & { createdFrom?: string; attachedAt?: number }>;
   snapshots: Record<string, Snapshot & { sizeGiB: number; startedAt: number; doneAt: number }>;
   launchTemplates: Record<string, LaunchTemplateState>;
   asgs: Record<string, AsgState>;
@@ -281,6 +391,12 @@ export interface WorldState {
   jobStarts: JobStartRecord[];
   /** Tables the runbooks write (the heartbeat), by the transactions that made them. Absent in older worlds. */
   tableWrites?: TableWrite[];
+  /** Hosts' mounts and datadirs, file systems, snapshots' file systems, stray processes, idempotency tokens. Absent in older worlds. */
+  hosts?: Record<string, HostState>;
+  filesystems?: Record<string, SimFs>;
+  snapshotFiles?: Record<string, SimFs>;
+  procs?: Record<string, SimProcess>;
+  tokens?: Record<string, string>;
 }
 
 /**

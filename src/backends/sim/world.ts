@@ -19,6 +19,7 @@ import {
 } from './replication.js';
 import { cassandraStopped, hostWentDown, nextJobEventAt, playJobs } from './jobs.js';
 import { applyScenario } from './scenarios.js';
+import { fillDisk, releaseSnapshots, snapshotHeld, unfillDisk } from './volumes.js';
 import { StateFile, statePathOf } from './state-file.js';
 import { STATE_FORMAT, type Fault, type JobStartRecord, type RepairRecord, type SimJob, type StoredFault, type Transition, type WorldState } from './state.js';
 
@@ -260,7 +261,7 @@ export class SimWorld {
     this.azDown = new Set();
     for (const f of this.state.faults) {
       if (f.kind === 'az-outage') this.azDown.add(f.az);
-      else if (f.node) {
+      else if (f.kind !== 'snapshot-stuck' && f.node) {
         let set = this.nodeFaults.get(f.node);
         if (!set) this.nodeFaults.set(f.node, (set = new Set()));
         set.add(f.kind);
@@ -329,11 +330,11 @@ export class SimWorld {
   /** Clears the faults of one node (or all of them) and restarts replication threads stopped by an error. */
   heal(node?: string): void {
     this.mutate((w, t) => {
-      const id = node === undefined ? undefined : this.resolve(node);
+      const id = node === undefined ? undefined : w.volumes[node] ? node : this.resolve(node);
       const touched = new Set<string>();
       const keep: StoredFault[] = [];
       for (const f of w.faults) {
-        const hit = id === undefined || ('node' in f && f.node === id);
+        const hit = id === undefined || ('node' in f && f.node === id) || (f.kind === 'snapshot-stuck' && f.volume === node);
         if (!hit) {
           keep.push(f);
           continue;
@@ -341,8 +342,13 @@ export class SimWorld {
         if (f.kind === 'az-outage') for (const m of w.order) if (w.instances[m]!.az === f.az) touched.add(m);
         if ('node' in f && f.node) touched.add(f.node);
       }
+      const removed = w.faults.filter((f) => !keep.includes(f));
       w.faults = keep;
       this.bump();
+      for (const f of removed) {
+        if (f.kind === 'disk-full') unfillDisk(w, f.node);
+        if (f.kind === 'snapshot-stuck') releaseSnapshots(this, w, f.volume, t);
+      }
       for (const m of touched) {
         const inst = w.instances[m]!;
         if (inst.state === 'running') inst.statusChecks = 'ok';
@@ -427,6 +433,24 @@ export class SimWorld {
       const stored = { ...fault, since: at };
       if (fault.node !== undefined) stored.node = this.resolve(fault.node);
       w.faults.push(stored);
+      this.bump();
+      return;
+    }
+    if (fault.kind === 'snapshot-stuck') {
+      if (!w.volumes[fault.volume]) throw new Error(`no simulated volume "${fault.volume}"`);
+      w.faults.push({ ...fault, since: at });
+      this.bump();
+      return;
+    }
+    if (fault.kind === 'backup-fails') {
+      w.faults.push({ ...fault, node: this.resolve(fault.node), since: at });
+      this.bump();
+      return;
+    }
+    if (fault.kind === 'disk-full') {
+      const id = this.resolve(fault.node);
+      fillDisk(w, id, fault.path);
+      w.faults.push({ ...fault, node: id, since: at });
       this.bump();
       return;
     }
@@ -610,6 +634,7 @@ export class SimWorld {
       }
       case 'snapshot-done': {
         const s = w.snapshots[tr.id];
+        if (s && snapshotHeld(w, s.volumeId)) return;
         if (s) {
           s.state = 'completed';
           s.progressPercent = 100;
@@ -716,6 +741,7 @@ function upgrade(state: WorldState | undefined): WorldState | undefined {
   if (state) {
     state.jobs ??= {};
     state.jobStarts ??= [];
+    // Hosts' files, stray processes and tokens (issue 13) appear on first use: hostOf makes a host's layout when first asked.
   }
   return state;
 }

@@ -56,6 +56,22 @@ export function outputWindow(step: StepView | undefined, height: number): string
   return [...dropped, ...lines].slice(-height);
 }
 
+/** The key that opens the next runbook's form once a run is over. */
+export const NEXT_KEY = 'n';
+
+/**
+ * The runbook a finished run calls for: a failover that left the cluster
+ * below its target redundancy (its last step's count) offers rebuild.
+ */
+export function nextRunbook(run: RunView): { runbook: string; why: string } | undefined {
+  if (run.status !== 'succeeded' || run.runbook !== 'failover') return undefined;
+  const facts = run.steps.find((s) => s.id === 'redundancy')?.facts ?? {};
+  const have = facts['replicas'];
+  const want = facts['targetReplicas'];
+  if (typeof have !== 'number' || typeof want !== 'number' || have >= want) return undefined;
+  return { runbook: 'rebuild', why: `${run.cluster} has ${have} replica${have === 1 ? '' : 's'} of ${want}` };
+}
+
 export function runHints(run: RunView, opts: { isPlanned: boolean; isOffered?: boolean; hasGate: boolean }): KeyHint[] {
   if (opts.hasGate) return [];
   const hints: KeyHint[] = [{ keys: '↑/↓', short: '↑↓', label: 'step', isFooter: true }];
@@ -67,5 +83,7 @@ export function runHints(run: RunView, opts: { isPlanned: boolean; isOffered?: b
   }
   if (isRunActive(run)) hints.push({ keys: 'x', label: 'abort the run (undo steps run)', footerLabel: 'abort', isFooter: true });
   else hints.push({ keys: 'esc', label: 'back', isFooter: true });
+  const next = opts.isPlanned ? undefined : nextRunbook(run);
+  if (next) hints.push({ keys: NEXT_KEY, label: `${next.runbook} next (${next.why}): opens its form`, footerLabel: `${next.runbook} next`, isFooter: true });
   return hints;
 }

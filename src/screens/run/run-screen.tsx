@@ -14,7 +14,7 @@ import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
 import { fit, wrap } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
 import { CHECK_GLYPH, checkGlyph } from '../../ui/status-glyphs.js';
-import { focusStep, outputWindow, runHints, stepLine } from './run-lines.js';
+import { focusStep, NEXT_KEY, nextRunbook, outputWindow, runHints, stepLine } from './run-lines.js';
 
 export interface RunScreenProps {
   runId: string;
@@ -26,9 +26,11 @@ export interface RunScreenProps {
   isActive: boolean;
   /** Leave the screen (offered when the run is not running). */
   onBack(): void;
+  /** Open the form of the runbook a finished run calls for (a failover that left too few replicas: rebuild). */
+  onNext?(cluster: string, runbook: string): void;
 }
 
-export function RunScreen({ runId, runs, controller, width, height, isActive, onBack }: RunScreenProps) {
+export function RunScreen({ runId, runs, controller, width, height, isActive, onBack, onNext }: RunScreenProps) {
   const run = useStore(runs, (s) => s.runs[runId]);
   const [chosen, setChosen] = useState<number | undefined>(undefined);
   const [isAbortAsked, setAbortAsked] = useState(false);
@@ -74,13 +76,18 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
         setAbortAsked(true);
         return STOP;
       }
+      const next = onNext && !isRunning && !isPlanned ? nextRunbook(run) : undefined;
+      if (next && input === NEXT_KEY) {
+        onNext!(run.cluster, next.runbook);
+        return STOP;
+      }
       if (key.escape && !isRunning) {
         if (isPlanned) controller.abort('the operator left the plan');
         onBack();
         return STOP;
       }
     },
-    [run, gate, chosen, controller, isPlanned, isOffered, isRunning, onBack],
+    [run, gate, chosen, controller, isPlanned, isOffered, isRunning, onBack, onNext],
   );
   useKeys(handleKeys, { isActive: isActive && !isTypedOrConfirm && !isAbortAsked });
 
@@ -151,6 +158,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       <Text wrap="truncate">
         {fit(
           runHints(run, { isPlanned, isOffered, hasGate: gate !== undefined || isAbortAsked })
+            .filter((h) => onNext !== undefined || h.keys !== NEXT_KEY)
             .map((h) => `${h.short ?? h.keys} ${h.footerLabel ?? h.label}`)
             .join('  '),
           width,

@@ -100,9 +100,12 @@ describe('simulated Auto Scaling and EC2', () => {
     b.world.advance(30_000);
     await attaching;
     await expect(b.volumes!.remove(vol.id)).rejects.toThrow(/attached/);
-    const snapping = b.volumes!.snapshot(vol.id);
+    // A snapshot starts pending; waitSnapshot follows it to the end.
+    const snap = await b.volumes!.snapshot(vol.id);
+    expect(snap.state).toBe('pending');
+    const waiting = b.volumes!.waitSnapshot(snap.id);
     b.world.advance(3_600_000);
-    expect((await snapping).state).toBe('completed');
+    expect((await waiting).state).toBe('completed');
   });
 });
 

@@ -1,0 +1,110 @@
+// The rebuild runbook on the simulated fleet, in process, both paths and
+// both flavours: a new instance is launched in the AZ that restores the
+// spread, the backup of a healthy replica moves to it (EBS snapshot or a
+// stream), is prepared and moved back, the server starts and replicates from
+// the master from the backup's position, catches up and only then joins the
+// cluster. After every journal record the world is read directly: the new
+// node is never a member before the join step. The refusals and failures
+// the issue names leave no temporary resource behind.
+
+import { describe, expect, it } from 'vitest';
+import { createHeadlessGate, type Gate } from '../../../src/actions/engine/gate.js';
+import { readJournal } from '../../../src/actions/engine/journal.js';
+import type { RunRecord } from '../../../src/actions/engine/records.js';
+import { executeRun, prepareRun } from '../../../src/actions/engine/runner.js';
+import { rebuildRunbook } from '../../../src/actions/runbooks/rebuild.js';
+import type { SimBackends } from '../../../src/backends/sim/index.js';
+import { configSchema } from '../../../src/config/schema.js';
+import { REBUILD_TAG, SPARE_TAG } from '../../../src/domain/types.js';
+import { foldRun } from '../../../src/store/runs.js';
+import { makeDeps } from '../helpers.js';
+import { drive } from '../../backends/sim/rebuild-helpers.js';
+import { members, world, writable } from './mysql-sim.js';
+
+const CLUSTERS = [
+  ['catalog-db', 'MariaDB 11.4', 'stream'],
+  ['payments-db', 'MySQL 8.4', 'ebs'],
+  ['audit-db', 'MySQL 8.0', 'stream'],
+  ['search-db', 'MariaDB, a replica short after a failover', 'ebs'],
+] as const;
+
+function launchTemplates(b: SimBackends) {
+  const clusters: Record<string, { launchTemplate: string }> = {};
+  for (const c of Object.values(b.world.view().clusters)) if (c.engine === 'mysql') clusters[c.name] = { launchTemplate: `${c.name}-lt` };
+  return clusters;
+}
+
+async function rebuild(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate } = {}) {
+  const cluster = params.cluster as string;
+  const early: string[] = [];
+  let joinStarted = false;
+  const deps = makeDeps(b, opts.gate ?? createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir, {
+    onEvent: (r: RunRecord) => {
+      if (r.type === 'step-started' && r.stepId === 'join') joinStarted = true;
+      // A launched node is a member once it has the cluster tag and no spare tag.
+      for (const i of Object.values(b.world.view().instances)) {
+        if (i.tags[REBUILD_TAG] === undefined) continue;
+        if (i.tags[SPARE_TAG] === undefined && !joinStarted) early.push(`${r.type}: ${i.name} a member before the join step`);
+      }
+    },
+  });
+  deps.config = { ...deps.config, clusters: configSchema.parse({ clusters: launchTemplates(b) }).clusters };
+  const ac = new AbortController();
+  const prepared = await drive(b, prepareRun(rebuildRunbook, params, deps, ac.signal));
+  const outcome = await drive(b, executeRun(prepared, deps, ac.signal));
+  return { prepared, outcome, early };
+}
+
+/** Every rebuild-made volume and snapshot still there, and every instance it launched that is not terminated. */
+function leftovers(b: SimBackends) {
+  const w = b.world.view();
+  return {
+    volumes: Object.values(w.volumes).filter((v) => v.state !== 'deleted' && v.tags[REBUILD_TAG] !== undefined).map((v) => `${v.id} ${v.tags['nightshift:rebuild-part']}`),
+    snapshots: Object.values(w.snapshots).filter((s) => s.tags?.[REBUILD_TAG] !== undefined).map((s) => s.id),
+    launched: Object.values(w.instances).filter((i) => i.tags[REBUILD_TAG] !== undefined && i.state !== 'terminated' && i.state !== 'shutting-down').map((i) => i.name),
+  };
+}
+
+describe.each(CLUSTERS)('rebuild of %s (%s) on the simulated fleet, via %s', (cluster, _flavour, via) => {
+  it('launches a node, copies a replica to it, and it joins replicating from the master, caught up, with nothing temporary left', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const before = members(b, cluster);
+    const master = writable(b, cluster)[0]!;
+    const { prepared, outcome, early } = await rebuild(b, stateDir, { cluster, via });
+    expect(prepared.blocked).toBeUndefined();
+    expect(outcome.status, outcome.reason).toBe('succeeded');
+    expect(early).toEqual([]);
+
+    const found = await b.inventory.discover();
+    const ref = found.clusters.find((c) => c.name === cluster)!;
+    expect(ref.instanceIds).toHaveLength(before.length + 1);
+    const added = found.instances.find((i) => ref.instanceIds.includes(i.id) && !before.some((m) => m.id === i.id))!;
+    expect(added.tags['nightshift:role']).toBe('replica');
+    expect(added.tags[SPARE_TAG]).toBeUndefined();
+    // Replicating from the master, both threads, and it has what the master has.
+    const node = b.world.view().mysql[added.id]!;
+    const masterNode = before.find((m) => m.name === master)!;
+    expect(node.replica?.sourceHost).toBe(masterNode.ip);
+    expect(node.replica?.io && node.replica.sql).toBe(true);
+    expect(writable(b, cluster)).toEqual([master]);
+    // The AZ that had the fewest members.
+    const azs = before.map((m) => found.instances.find((i) => i.id === m.id)!.az);
+    const fewest = Math.min(...['us-east-1a', 'us-east-1b', 'us-east-1c'].map((az) => azs.filter((a) => a === az).length));
+    expect(azs.filter((a) => a === added.az).length).toBe(fewest);
+    // The source's SQL thread runs again; nothing temporary is left; one snapshot kept on the EBS path.
+    for (const m of members(b, cluster)) if (m.mysql.replica) expect(m.mysql.replica.sql, m.name).toBe(true);
+    const left = leftovers(b);
+    expect(left.volumes).toEqual([]);
+    expect(left.launched).toEqual([]);
+    expect(left.snapshots).toHaveLength(via === 'ebs' ? 1 : 0);
+
+    const view = foldRun(readJournal(outcome.journal!).records)!;
+    expect(view.steps.map((s) => s.id)).toEqual(
+      via === 'ebs'
+        ? ['launch', 'target-check', 'backup-volume', 'backup', 'prepare', 'detach', 'snapshot', 'restore-volume', 'stop-target', 'datadir', 'move-back', 'start', 'replicate', 'catch-up', 'join', 'cleanup']
+        : ['launch', 'target-check', 'stream', 'prepare', 'stop-target', 'datadir', 'move-back', 'start', 'replicate', 'catch-up', 'join', 'cleanup'],
+    );
+    expect(JSON.stringify(readJournal(outcome.journal!).records)).not.toContain('sim-repl-not-a-secret');
+    expect(await b.lock.holder(cluster)).toBeUndefined();
+  });
+});
