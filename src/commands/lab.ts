@@ -73,7 +73,7 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
           ].join('\n'),
         );
       }
-      const allUp = status.state !== undefined && status.sshd === 'up' && status.nodes.every((n) => n.process === 'up');
+      const allUp = status.state !== undefined && status.sshd === 'up' && status.nodes.every((n) => n.process === 'up' || n.role === 'spare');
       if (!allUp && status.state) throw new CommandFailed('the lab is not fully up (nightshift lab up restarts it)');
     });
 

@@ -2,9 +2,12 @@
 // open the console on something real. One OpenSSH sshd (its own config,
 // host key, user key and known_hosts, high port) and three MariaDB servers
 // with GTID replication (m1 master, m2 and m3 replicas), each with its own
-// datadir and socket.
+// datadir and socket. A fourth host, m4, is a spare, as a rebuild finds one:
+// reachable, MariaDB installed, its datadir empty and no server running, in
+// the inventory with `spare: true` (not a member of the cluster), and a
+// service script that starts a server on whatever a restore puts there.
 //
-// Each node has its own loopback address (127.0.0.11, .12, .13 by default):
+// Each node has its own loopback address (127.0.0.11, .12, .13, .14 by default):
 // mariadbd binds there, and the one sshd listens on each of them. A
 // `Match LocalAddress` block sets MYSQL_UNIX_PORT per address, so plain
 // `mysql` on "host" 127.0.0.12 talks to m2, exactly as on a real fleet
@@ -34,7 +37,7 @@ export const LAB_SERVICE_UNIT = 'mariadb';
 export interface LabOptions {
   /** Where everything lives (default ./.lab). */
   dir: string;
-  /** First three octets of the nodes' loopback addresses; nodes get .11, .12, .13. */
+  /** First three octets of the nodes' loopback addresses; nodes get .11, .12, .13 and the spare .14. */
   ipPrefix?: string;
   /** Servers outlive this process (`nightshift lab up`); otherwise they are this process's children. */
   detached?: boolean;
@@ -50,7 +53,10 @@ export interface LabOptions {
 
 export interface LabNodeState {
   name: string;
-  role: 'master' | 'replica';
+  /** `spare`: m4, no server until a rebuild restores one there. */
+  role: 'master' | 'replica' | 'spare';
+  /** Not a member of the cluster (whatever `role` a bench sets in memory). */
+  spare?: boolean;
   ip: string;
   mysqlPort: number;
   serverId: number;
@@ -71,6 +77,8 @@ export interface LabState {
   cluster: string;
   /** The OS user the lab's sshd lets in (the user who started it). */
   user: string;
+  /** That user's primary group (engines.datadirOwner is user:group). */
+  group: string;
   sshPort: number;
   sshdPid: number;
   /** The heartbeat writer, 0 when the lab runs without one. */
@@ -107,16 +115,19 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'ssh'), { recursive: true });
   const prefix = opts.ipPrefix ?? '127.0.0';
-  const ips = [11, 12, 13].map((n) => `${prefix}.${n}`);
+  const ips = [11, 12, 13, 14].map((n) => `${prefix}.${n}`);
+  const SPARES = 1;
   const user = safeUser();
   const isRoot = process.getuid?.() === 0;
 
   const [sshPort, mysqlPort] = await Promise.all([freePort(ips), freePort(ips)]);
   const nodes: LabNodeState[] = ips.map((ip, i) => {
     const name = `m${i + 1}`;
+    const isSpare = i >= ips.length - SPARES;
     return {
       name,
-      role: i === 0 ? 'master' : 'replica',
+      role: isSpare ? 'spare' : i === 0 ? 'master' : 'replica',
+      ...(isSpare ? { spare: true } : {}),
       ip,
       mysqlPort,
       serverId: i + 1,
@@ -134,6 +145,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     dir,
     cluster: LAB_CLUSTER,
     user,
+    group: primaryGroup(),
     sshPort,
     sshdPid: 0,
     heartbeatPid: 0,
@@ -147,10 +159,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const sshd = startProcess(bins.sshd, ['-D', '-f', files.sshdConfig, '-E', files.sshdLog], files.sshdLog, opts.detached);
     state.sshdPid = sshd.pid!;
     // One bootstrap, copied: parallel bootstraps collide on their temporary files, and a copy is faster.
-    await installDatadir(bins, nodes[0]!, isRoot);
-    for (const node of nodes.slice(1)) cpSync(nodes[0]!.datadir, node.datadir, { recursive: true });
+    const members = nodes.filter((n) => !n.spare);
+    await installDatadir(bins, members[0]!, isRoot);
+    for (const node of members.slice(1)) cpSync(members[0]!.datadir, node.datadir, { recursive: true });
+    // The spare's datadir: there and empty, as on a fresh host whose restore has not run yet.
+    for (const node of nodes.filter((n) => n.spare)) mkdirSync(node.datadir, { recursive: true });
     await Promise.all(
-      nodes.map(async (node) => {
+      members.map(async (node) => {
         const child = startProcess(bins.mariadbd, mariadbdArgs(node, isRoot), join(dir, node.name, 'stdout.log'), opts.detached);
         node.pid = child.pid!;
       }),
@@ -158,12 +173,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     saveState(state);
     await Promise.all([
       waitForPort(ips[0]!, sshPort, timeoutMs, () => tail(files.sshdLog)),
-      ...nodes.map((n) => lab.waitForServer(n, timeoutMs)),
+      ...members.map((n) => lab.waitForServer(n, timeoutMs)),
     ]);
     await lab.setUpReplication(timeoutMs);
     for (const node of nodes) writeServiceScript(bins, node, isRoot);
     if (opts.heartbeat ?? opts.detached === true) {
-      const script = writeHeartbeatScript(bins, dir, nodes);
+      const script = writeHeartbeatScript(bins, dir, members);
       state.heartbeatPid = startProcess('/bin/sh', [script], join(dir, 'heartbeat.log'), opts.detached).pid!;
       saveState(state);
     }
@@ -176,6 +191,20 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     await lab.stop();
     throw err;
   }
+}
+
+/** The primary group's name, as `id -gn` prints it (its gid when /etc/group has no name for it). */
+function primaryGroup(): string {
+  const gid = process.getgid?.() ?? 0;
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , id] = line.split(':');
+      if (name && Number(id) === gid) return name;
+    }
+  } catch {
+    /* no /etc/group: the number */
+  }
+  return String(gid);
 }
 
 function safeUser(): string {
@@ -482,7 +511,8 @@ async function writeInventory(state: LabState): Promise<void> {
       port: state.sshPort,
       user: state.user,
       az: `lab-${String.fromCharCode(96 + n.serverId)}`,
-      role: n.role,
+      // A spare has no role until it is rebuilt and joins; no server tells its datadir, so the file does.
+      ...(n.spare ? { spare: true, datadir: n.datadir } : { role: n.role }),
       tags: { lab: 'true' },
       service: shellQuote(n.service),
       fence: `${shellQuote(n.service)} stop ${LAB_SERVICE_UNIT}`,
@@ -499,7 +529,12 @@ async function writeInventory(state: LabState): Promise<void> {
 /** The config a runbook needs on the lab, beside the inventory, where --inventory finds it. */
 async function writeConfig(state: LabState): Promise<void> {
   const doc = {
-    engines: { heartbeatTable: LAB_HEARTBEAT_TABLE },
+    engines: {
+      heartbeatTable: LAB_HEARTBEAT_TABLE,
+      // The lab runs as its own user, who owns every datadir: no sudo, and a restored datadir is chowned back to that user.
+      privileged: '',
+      datadirOwner: `${state.user}:${state.group}`,
+    },
     clusters: {
       [state.cluster]: {
         replication: { user: LAB_REPL_USER, passwordFile: 'repl.password' },
@@ -525,7 +560,12 @@ export class Lab {
   }
 
   get replicas(): LabNodeState[] {
-    return this.state.nodes.filter((n) => n.role === 'replica');
+    return this.state.nodes.filter((n) => n.role === 'replica' && !n.spare);
+  }
+
+  /** Hosts outside the cluster, kept for a rebuild (m4). */
+  get spares(): LabNodeState[] {
+    return this.state.nodes.filter((n) => n.spare);
   }
 
   node(name: string): LabNodeState {

@@ -10,7 +10,7 @@ import { loadInventoryFile } from './inventory-file.js';
 import { StaticInventory } from './static-inventory.js';
 
 export { loadInventoryFile, parseInventory, readInventorySsh, type InventoryFile, type InventoryHost } from './inventory-file.js';
-export { MYSQL_CLIENT_TAG, NODETOOL_TAG, StaticInventory } from './static-inventory.js';
+export { DATADIR_TAG, MYSQL_CLIENT_TAG, NODETOOL_TAG, StaticInventory } from './static-inventory.js';
 export { FileLock } from './file-lock.js';
 
 export const realClock: Clock = {

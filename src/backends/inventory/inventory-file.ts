@@ -23,6 +23,10 @@
 //       nodetool: /opt/cassandra/bin/nodetool
 //       service: sudo systemctl   # default: engines.serviceCommand from the config
 //       fence: sudo systemctl stop mariadb   # failover runs it here when this master is dead but reachable
+//       datadir: /var/lib/mysql   # absolute; the rebuild's target datadir on this host
+//     - name: db-spare
+//       host: 10.0.1.19
+//       spare: true          # listed, but not a member of its cluster: a rebuild target
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -54,6 +58,14 @@ export const inventoryHostSchema = z
     service: commandPrefix.optional(),
     /** What fences this host when it is a dead master (a whole command, run as it is); default: clusters.C.fence.command. */
     fence: oneLineCommand.optional(),
+    /** Not a member of its cluster (yet): a host kept ready for a rebuild (tag nightshift:spare). */
+    spare: z.boolean({ error: 'true or false' }).optional(),
+    /** Where this host's MySQL datadir is, when not the server's own answer (tag nightshift:datadir). */
+    datadir: z
+      .string()
+      .min(1)
+      .refine((p) => isAbsolute(p) && !p.includes('\n'), 'an absolute path, e.g. /var/lib/mysql')
+      .optional(),
   })
   .strict();
 

@@ -7,12 +7,19 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FENCE_TAG } from '../../config/fence.js';
-import type { ClusterRef, EngineKind, Instance } from '../../domain/types.js';
+import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance } from '../../domain/types.js';
 import { MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG } from '../engines/clients.js';
 import type { Discovery, Inventory } from '../ports.js';
 import { loadInventoryFile, type InventoryHost } from './inventory-file.js';
 
 export { MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG };
+
+/**
+ * The host's MySQL datadir, from the inventory's `datadir`. Trusted on a
+ * static inventory only (the engineer's own file), by the rule of clientsFor:
+ * a path that decides where `rm -rf` and `mv` run is not anyone's tag to set.
+ */
+export const DATADIR_TAG = 'nightshift:datadir';
 
 export interface TagKeys {
   clusterTag: string;
@@ -48,11 +55,12 @@ export class StaticInventory implements Inventory {
     const overlay = await this.readOverlay();
     const instances = inv.hosts.map((h) => this.toInstance(h, launchTime, overlay[h.name]));
     const clusters = new Map<string, ClusterRef>();
-    for (const h of inv.hosts) {
+    inv.hosts.forEach((h, i) => {
       const c = clusters.get(h.cluster) ?? { name: h.cluster, engine: h.engine as EngineKind, instanceIds: [], source: 'inventory' as const };
-      c.instanceIds.push(h.name);
+      // A spare is listed but not a member, until a rebuild deletes its spare tag (the overlay).
+      if (!(SPARE_TAG in instances[i]!.tags)) c.instanceIds.push(h.name);
       clusters.set(h.cluster, c);
-    }
+    });
     return { clusters: [...clusters.values()], instances };
   }
 
@@ -67,6 +75,8 @@ export class StaticInventory implements Inventory {
       ...(h.nodetool ? { [NODETOOL_TAG]: h.nodetool } : {}),
       ...(h.service ? { [SERVICE_TAG]: h.service } : {}),
       ...(h.fence ? { [FENCE_TAG]: h.fence } : {}),
+      ...(h.spare ? { [SPARE_TAG]: 'true' } : {}),
+      ...(h.datadir ? { [DATADIR_TAG]: h.datadir } : {}),
       ...(overlay?.set ?? {}),
     };
     for (const k of overlay?.deleted ?? []) delete tags[k];

@@ -12,8 +12,9 @@ import type { Client, ClientChannel } from 'ssh2';
 import type { Instance } from '../../domain/types.js';
 import { ReadOnlyError } from '../../errors.js';
 import { shellQuote } from '../engines/shell-quote.js';
-import type { ExecOptions, ExecResult, PipeResult, Shell } from '../ports.js';
+import type { ExecOptions, ExecResult, PipeEnd, PipeOptions, PipeResult, Shell } from '../ports.js';
 import { deadline } from './abort.js';
+import { firstWords, relay, type OpenEnd } from './pipe.js';
 import { KeyStore, type AskPassphrase } from './auth.js';
 import { hopLabel, SshConnection, type ConnectionSettings } from './connection.js';
 import { OpenSshConfig, parseJumpSpec, type HopSpec, type OpenSshEnv, type ResolvedHop } from './openssh-config.js';
@@ -279,8 +280,128 @@ export class SshShell implements Shell {
     });
   }
 
-  // Issue 13 fills this in.
-  async pipe(): Promise<PipeResult> { throw new Error('not built yet (issue 13)'); }
+  /**
+   * Two exec channels, on the same pools, limits and host-key checks as exec;
+   * see relay() for how the bytes flow and how it ends. Opening both ends is
+   * bounded by the per-command timeout; the relay itself only by the idle
+   * timeout and the signal.
+   */
+  async pipe(from: PipeEnd, to: PipeEnd, opts: PipeOptions = {}): Promise<PipeResult> {
+    if (this.options.readOnly) {
+      throw new ReadOnlyError(`piping "${from.command}" on ${from.node.name} into "${to.command}" on ${to.node.name}`);
+    }
+    if (this.isClosed) throw new SshError('connect', from.node.name, `${from.node.name}: the ssh shell is closed`);
+    const timeoutMs = this.options.commandTimeoutMs ?? 30_000;
+    const limit = deadline(timeoutMs, opts.signal);
+    const opened: Array<{ end: OpenEnd; release: () => void }> = [];
+    const releaseAll = () => {
+      for (const o of opened.splice(0)) o.release();
+    };
+    let current: PipeEnd = to;
+    const phase = { text: '' };
+    try {
+      // The receiver first: a sender must never run with nowhere to send.
+      opened.push(await this.openEnd('to', to, limit.signal, phase));
+      current = from;
+      opened.push(await this.openEnd('from', from, limit.signal, phase));
+    } catch (err) {
+      // mbstream reading an empty stdin ends at once: nothing was written yet.
+      for (const o of opened) o.end.channel.close();
+      releaseAll();
+      limit.dispose();
+      if (limit.signal.aborted && !(err instanceof SshError && err.code !== 'timeout' && err.code !== 'aborted')) {
+        const what = `${current.node.name}: ${limit.isTimedOut() ? `timed out after ${timeoutMs} ms` : 'cancelled'} (${phase.text}) opening the pipe's ${current === to ? 'receiving' : 'sending'} end "${firstWords(current.command)}"`;
+        throw new SshError(limit.isTimedOut() ? 'timeout' : 'aborted', current.node.name, what, { cause: err });
+      }
+      throw err;
+    }
+    limit.dispose();
+    try {
+      const toEnd = opened[0]!.end;
+      const fromEnd = opened[1]!.end;
+      return await relay(fromEnd, toEnd, opts, this.options.maxOutputBytes ?? 8 * 1024 * 1024);
+    } finally {
+      releaseAll();
+    }
+  }
+
+  /** One end's channel: a channel slot, the connection, an exec slot, the command started. */
+  private async openEnd(end: 'from' | 'to', spec: PipeEnd, signal: AbortSignal, phase: { text: string }): Promise<{ end: OpenEnd; release: () => void }> {
+    const { node, command } = spec;
+    const { conn, key } = this.connectionFor(this.resolveChain(node));
+    phase.text = `waiting for a free channel to ${conn.label}`;
+    const releaseChannel = await this.channelLimits.get(key)!.acquire(signal);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        phase.text = `connecting to ${conn.label}`;
+        const client = await conn.get(signal, node.name);
+        phase.text = 'waiting for a free ssh slot';
+        const releaseGlobal = await this.global.acquire(signal);
+        phase.text = 'starting the command';
+        try {
+          const channel = await this.startChannel(client, conn, node, command, signal);
+          return {
+            end: { end, nodeName: node.name, command, label: conn.label, client, channel },
+            release: () => {
+              releaseGlobal();
+              releaseChannel();
+            },
+          };
+        } catch (err) {
+          releaseGlobal();
+          if (err instanceof NotStarted && attempt === 1) {
+            conn.discard(client);
+            continue;
+          }
+          if (err instanceof NotStarted) throw err.error;
+          throw err;
+        }
+      }
+    } catch (err) {
+      releaseChannel();
+      throw err;
+    }
+  }
+
+  private startChannel(client: Client, conn: SshConnection, node: Instance, command: string, signal: AbortSignal): Promise<ClientChannel> {
+    return new Promise<ClientChannel>((resolve, reject) => {
+      let settled = false;
+      const settle = (err: Error | undefined, ch?: ClientChannel) => {
+        if (settled) {
+          ch?.close();
+          return;
+        }
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        client.removeListener('close', onClose);
+        if (err) {
+          ch?.close();
+          reject(err);
+        } else resolve(ch!);
+      };
+      const onAbort = () => settle(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+      const onClose = () =>
+        settle(new NotStarted(new SshError('disconnected', conn.label, `${node.name}: the ssh connection dropped before "${firstWords(command)}" started`)));
+      signal.addEventListener('abort', onAbort, { once: true });
+      client.once('close', onClose);
+      try {
+        client.exec(command, (openErr, ch) => {
+          if (openErr) {
+            const message = `${node.name}: ${conn.label} refused an exec channel: ${openErr.message}`;
+            settle(
+              /not connected|no response|closed/i.test(openErr.message)
+                ? new NotStarted(new SshError('disconnected', conn.label, message, { cause: openErr }))
+                : new SshError('channel', conn.label, message, { cause: openErr }),
+            );
+            return;
+          }
+          settle(undefined, ch);
+        });
+      } catch (e) {
+        settle(new NotStarted(new SshError('disconnected', conn.label, `${node.name}: ${(e as Error).message}`, { cause: e })));
+      }
+    });
+  }
 
   loginCommand(node: Instance): string {
     const chain = this.resolveChain(node);
@@ -343,6 +464,3 @@ class Collector {
   }
 }
 
-function firstWords(command: string): string {
-  return command.length > 60 ? `${command.slice(0, 57)}...` : command;
-}

@@ -78,6 +78,18 @@ describe('inventory file', () => {
     expect(err.problem).toMatch(/not valid YAML/);
   });
 
+  it('refuses a relative datadir and a spare that is not a boolean, naming file, line and key', () => {
+    const base = 'hosts:\n  - name: a\n    cluster: c\n    engine: mysql\n    host: 10.0.0.1\n';
+    const rel = errorOf(`${base}    datadir: var/lib/mysql\n`);
+    expect([rel.file, rel.line, rel.key]).toEqual([F, 6, 'hosts[0].datadir']);
+    expect(rel.problem).toMatch(/absolute path/);
+    const spare = errorOf(`${base}    spare: "yes"\n`);
+    expect([spare.file, spare.line, spare.key]).toEqual([F, 6, 'hosts[0].spare']);
+    expect(spare.problem).toMatch(/true or false/);
+    const ok = parseInventory(F, `${base}    spare: true\n    datadir: /var/lib/mysql\n`).hosts[0]!;
+    expect([ok.spare, ok.datadir]).toEqual([true, '/var/lib/mysql']);
+  });
+
   it('refuses an empty host list and a file that is not a mapping', () => {
     expect(errorOf('hosts: []\n').problem).toMatch(/at least one host/);
     expect(errorOf('- just\n- a list\n').problem).toMatch(/mapping with a `hosts:` list/);

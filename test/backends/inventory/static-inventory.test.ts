@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FileLock } from '../../../src/backends/inventory/file-lock.js';
-import { createInventoryBackends, MYSQL_CLIENT_TAG } from '../../../src/backends/inventory/index.js';
+import { createInventoryBackends, DATADIR_TAG, MYSQL_CLIENT_TAG } from '../../../src/backends/inventory/index.js';
+import { SPARE_TAG } from '../../../src/domain/types.js';
 import type { Shell } from '../../../src/backends/ports.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
 
@@ -50,6 +51,32 @@ describe('static inventory backends', () => {
     expect((await b.inventory.discover()).instances[0]!.tags['nightshift:role']).toBeUndefined();
     expect(readFileSync(join(dir, 'fleet.yaml'), 'utf8')).toBe(TEXT);
     await expect(b.inventory.setTags('nope', { a: 'b' })).rejects.toThrow(/no host nope/);
+  });
+
+  it('lists a spare but leaves it out of its cluster until its spare tag is deleted; datadir becomes a tag', async () => {
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      TEXT + '  - { name: db-a4, cluster: orders, engine: mysql, host: 10.0.1.14, spare: true, datadir: /srv/mysql/data }\n',
+    );
+    const b = await createInventoryBackends(config, { shell: noShell });
+    const d = await b.inventory.discover();
+    expect(d.clusters[0]!.instanceIds).toEqual(['db-a1', 'db-a2']);
+    const a4 = d.instances.find((i) => i.id === 'db-a4')!;
+    expect(a4.tags).toMatchObject({ [SPARE_TAG]: 'true', [DATADIR_TAG]: '/srv/mysql/data', 'nightshift:cluster': 'orders' });
+    expect(d.instances.find((i) => i.id === 'db-a1')!.tags).not.toHaveProperty(SPARE_TAG);
+    expect(d.instances.find((i) => i.id === 'db-a1')!.tags).not.toHaveProperty(DATADIR_TAG);
+    // The rebuild's join: the overlay deletes the spare tag, and the host is a member from the next discover on.
+    await b.inventory.deleteTags('db-a4', [SPARE_TAG]);
+    const after = await b.inventory.discover();
+    expect(after.clusters[0]!.instanceIds).toEqual(['db-a1', 'db-a2', 'db-a4']);
+    expect(after.instances.find((i) => i.id === 'db-a4')!.tags).not.toHaveProperty(SPARE_TAG);
+  });
+
+  it('spare: false is a member like any host', async () => {
+    writeFileSync(join(dir, 'fleet.yaml'), TEXT + '  - { name: db-a4, cluster: orders, engine: mysql, host: 10.0.1.14, spare: false }\n');
+    const d = await (await createInventoryBackends(config, { shell: noShell })).inventory.discover();
+    expect(d.clusters[0]!.instanceIds).toEqual(['db-a1', 'db-a2', 'db-a4']);
+    expect(d.instances.find((i) => i.id === 'db-a4')!.tags).not.toHaveProperty(SPARE_TAG);
   });
 
   it('fails at open with file:line when the inventory is bad', async () => {

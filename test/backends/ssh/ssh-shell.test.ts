@@ -46,6 +46,14 @@ describe('SshShell without a network', () => {
     expect(shell.loginCommand(node({ privateIp: '192.168.1.9' }))).toBe('ssh ana@192.168.1.9');
   });
 
+  it('under --read-only refuses a pipe (it always changes something), before connecting', async () => {
+    const shell = new SshShell({ sshConfig, env, readOnly: true });
+    const err = await shell.pipe({ node: node(), command: 'mariadb-backup --backup --stream=xbstream' }, { node: node({ name: 'db-a2' }), command: 'mbstream -x -C /x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReadOnlyError);
+    expect((err as Error).message).toMatch(/piping "mariadb-backup --backup --stream=xbstream" on db-a1 into "mbstream -x -C \/x" on db-a2/);
+    expect(shell.connectedHops()).toEqual([]);
+  });
+
   it('under --read-only refuses a command not declared read-only, before connecting', async () => {
     const shell = new SshShell({ sshConfig, env, readOnly: true });
     await expect(shell.exec(node(), 'STOP SLAVE')).rejects.toBeInstanceOf(ReadOnlyError);
