@@ -35,6 +35,8 @@ import {
   type DirListing,
 } from '../../backends/engines/backup-ops.js';
 import { clientsOf } from '../../backends/engines/clients.js';
+// Trusted on a static inventory only (the engineer's own file): where the host's datadir is.
+import { DATADIR_TAG } from '../../backends/inventory/static-inventory.js';
 import { mysqlCommand } from '../../backends/engines/mysql.js';
 import { describeRepoint, repoint, startReplica } from '../../backends/engines/mysql-ops.js';
 import type { ExecResult } from '../../backends/ports.js';
@@ -66,8 +68,6 @@ import {
 } from './master-change.js';
 
 export const CLUSTER_TAG = 'nightshift:cluster';
-/** Trusted on a static inventory only (the engineer's own file): where the host's datadir is. */
-export const DATADIR_TAG = 'nightshift:datadir';
 /** Marks the temporary volumes and the snapshot of a rebuild: `<part>`. */
 const PART_TAG = 'nightshift:rebuild-part';
 const CLUSTER_OF_SNAPSHOT_TAG = 'nightshift:rebuild-cluster';
