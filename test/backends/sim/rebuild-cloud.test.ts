@@ -149,6 +149,13 @@ describe('the lost-replica scenario', () => {
     const now = f.members(name);
     const was = before.members(name);
     expect(now).toHaveLength(was.length - 1);
+    // The sim names its clusters' redundancy targets itself: the replicas they were generated with.
+    expect(b.targetReplicas(name)).toBe(was.length - 1);
+    expect(healthy.targetReplicas(name)).toBe(was.length - 1);
+    // A launch template to launch the new replica from, on every member as EC2 tags it.
+    const lt = b.world.view().clusters[name]!.launchTemplate;
+    expect(lt).toMatch(/^lt-/);
+    expect(now.every((i) => i.tags['aws:ec2launchtemplate:id'] === lt)).toBe(true);
     const gone = was.find((i) => !now.some((n) => n.id === i.id))!;
     expect(b.world.view().instances[gone.id]!.state).toBe('terminated');
     // The AZ that restores the spread is the one left without a member; a launch there works.
