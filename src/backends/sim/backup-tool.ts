@@ -22,7 +22,6 @@ import {
   hostOf,
   listDir,
   locate,
-  MYSQL_OWNER,
   nodeAt,
   normalise,
   writeInto,
@@ -408,9 +407,7 @@ function planBackup(world: SimWorld, w: WorldState, id: string, a: ToolArgs, dir
   now += 1_500 + prng.int(0, 3_000);
   events.push({ at: now, stderr: toolLine(fl, now, 'Finished backing up non-InnoDB tables and files'), tool: { write: 2 * MB } });
   now += 500 + prng.int(0, 1_000);
-  const last = events.at(-1)!;
   events.push({ at: now, tool: { phase: 'done' }, end: { code: 0 } });
-  void last;
   return { events, tool: { kind: 'backup', dir, safeSlave: a.safeSlave } };
 }
 
@@ -505,7 +502,7 @@ function planMoveBack(w: WorldState, id: string, a: ToolArgs, dir: string, t: nu
 /**
  * Plays a tool step before its line is written (inside the world's settle):
  * the bytes, the checks a real one would fail at, the lock phase, the end.
- * Returns false when the job ended here.
+ * A failure replaces the rest of the schedule with the tool's last lines and its exit.
  */
 export function playToolEvent(world: SimWorld, w: WorldState, job: SimJob, ev: JobEvent): void {
   const plan = job.plan!;
@@ -705,7 +702,6 @@ function startFailure(w: WorldState, id: string, dd: FileNode | undefined, datad
   return undefined;
 }
 
-export { MYSQL_OWNER };
 
 // ---------------------------------------------------------------- the stream (Shell.pipe)
 
@@ -922,10 +918,6 @@ async function sleepTurn(world: SimWorld, until: number, signal?: AbortSignal): 
   if (world.now() < until) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** For tests: is a stream of this process relaying from the source process `key`? */
-export function isRelaying(key: string): boolean {
-  return livePipes.has(key);
-}
 
 // ---------------------------------------------------------------- a tool run on a plain channel
 
