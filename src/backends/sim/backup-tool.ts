@@ -22,7 +22,6 @@ import {
   hostOf,
   listDir,
   locate,
-  MYSQL_OWNER,
   nodeAt,
   normalise,
   writeInto,
@@ -59,20 +58,22 @@ export function hasTool(w: WorldState, id: string, program: string): boolean {
   return !!node && (TOOLS[node.flavour] as readonly string[]).includes(program);
 }
 
-export function versionOf(w: WorldState, id: string, program: string): { code: number; stdout: string; stderr: string } {
+/** `T --version` (and mbstream's --help): what each tool prints, where, and its exit code (mbstream has no --version, as the lab saw). */
+export function versionOf(w: WorldState, id: string, program: string, args: string[] = ['--version']): { code: number; stdout: string; stderr: string } {
   const node = w.mysql[id]!;
   const server = node.version.replace(/-MariaDB.*$/, '');
-  if (node.flavour === 'mariadb') {
-    const text = STREAM_PROGRAMS.has(program)
-      ? `${program} Ver 1.0 for Linux (x86_64) using readline 5.1\n`
-      : `${program} based on MariaDB server ${server}-MariaDB Linux (x86_64)\n`;
-    return { code: 0, stdout: text, stderr: '' };
+  const help = args.includes('--help') || args.includes('-?');
+  if (STREAM_PROGRAMS.has(program)) {
+    if (program === 'mbstream' && !help) return { code: 1, stdout: '', stderr: `mbstream: unknown option '${args.find((a) => a.startsWith('-')) ?? '--version'}'\n` };
+    const head = program === 'mbstream' ? `mbstream  Ver 1.0 for Linux (x86_64) using readline 5.1\n` : `xbstream  Ver ${server}-${server.startsWith('8.4') ? '1' : '31'} for Linux (x86_64) (revision id: 55ec21d7)\n`;
+    return { code: 0, stdout: help ? `${head}Open source backup tool for InnoDB and XtraDB\n\nUsage: ${program} -c [OPTIONS...] FILES...    # stream specified files to standard output.\n       ${program} -x [OPTIONS...]             # extract files from the stream.\n` : head, stderr: '' };
   }
-  // xtrabackup writes its version to stderr.
-  const text = STREAM_PROGRAMS.has(program)
-    ? `xbstream  Ver 8.0 for Linux (x86_64)\n`
-    : `xtrabackup version ${server}-${server.startsWith('8.4') ? '1' : '31'} based on MySQL server ${server} Linux (x86_64) (revision id: 55ec21d7)\n`;
-  return { code: 0, stdout: STREAM_PROGRAMS.has(program) ? text : '', stderr: STREAM_PROGRAMS.has(program) ? '' : text };
+  // Both backup tools print their version on stderr.
+  const text =
+    node.flavour === 'mariadb'
+      ? `${program} based on MariaDB server ${server}-MariaDB Linux (x86_64)\n`
+      : `xtrabackup version ${server}-${server.startsWith('8.4') ? '1' : '31'} based on MySQL server ${server} Linux (x86_64) (revision id: 55ec21d7)\n`;
+  return { code: 0, stdout: '', stderr: text };
 }
 
 // ---------------------------------------------------------------- lines
@@ -258,6 +259,15 @@ function startSql(world: SimWorld, w: WorldState, id: string, at: number): void 
   world.bump();
 }
 
+/**
+ * When --safe-slave-backup stops the SQL thread: mariadb-backup (10.11, as
+ * the lab saw) before it copies anything, so for the whole copy; xtrabackup
+ * when it takes its lock for the non-InnoDB files.
+ */
+function safeSlaveAtStart(flavour: string): boolean {
+  return flavour === 'mariadb';
+}
+
 function safeSlaveStopLines(flavour: string, at: number): string {
   return (
     toolLine(flavour, at, flavour === 'mariadb' ? 'Stopping slave SQL thread.' : 'Stopping SQL thread.') +
@@ -369,6 +379,8 @@ function planBackup(world: SimWorld, w: WorldState, id: string, a: ToolArgs, dir
   const events: JobEvent[] = [];
   let now = t;
   events.push({ at: now, stderr: header(fl, w, id, now, datadir) + toolLine(fl, now, `>> log scanned up to (${1_000_000 + Math.floor(bytes / 4096)})`) });
+  const safeEarly = safeSlaveAtStart(fl);
+  if (a.safeSlave && safeEarly && w.mysql[id]!.replica) events.push({ at: now, stderr: safeSlaveStopLines(fl, now), tool: { phase: 'safe' } });
   const chunk = Math.max(512 * MB, Math.ceil(bytes / 80));
   const files = dataFiles(fl, bytes, prng);
   let thread = 0;
@@ -387,16 +399,15 @@ function planBackup(world: SimWorld, w: WorldState, id: string, a: ToolArgs, dir
   }
   now += 200;
   let lock = '';
-  if (a.safeSlave && w.mysql[id]!.replica) lock += safeSlaveStopLines(fl, now);
+  const safeLate = a.safeSlave && !safeEarly && !!w.mysql[id]!.replica;
+  if (safeLate) lock += safeSlaveStopLines(fl, now);
   lock += fl === 'mariadb' ? toolLine(fl, now, 'Acquiring BACKUP LOCKS...') : toolLine(fl, now, 'Executing LOCK INSTANCE FOR BACKUP ...');
   lock += toolLine(fl, now, 'Starting to backup non-InnoDB tables and files');
-  events.push({ at: now, stderr: lock, tool: { phase: 'lock' } });
+  events.push({ at: now, stderr: lock, tool: safeLate ? { phase: 'safe' } : {} });
   now += 1_500 + prng.int(0, 3_000);
   events.push({ at: now, stderr: toolLine(fl, now, 'Finished backing up non-InnoDB tables and files'), tool: { write: 2 * MB } });
   now += 500 + prng.int(0, 1_000);
-  const last = events.at(-1)!;
   events.push({ at: now, tool: { phase: 'done' }, end: { code: 0 } });
-  void last;
   return { events, tool: { kind: 'backup', dir, safeSlave: a.safeSlave } };
 }
 
@@ -491,7 +502,7 @@ function planMoveBack(w: WorldState, id: string, a: ToolArgs, dir: string, t: nu
 /**
  * Plays a tool step before its line is written (inside the world's settle):
  * the bytes, the checks a real one would fail at, the lock phase, the end.
- * Returns false when the job ended here.
+ * A failure replaces the rest of the schedule with the tool's last lines and its exit.
  */
 export function playToolEvent(world: SimWorld, w: WorldState, job: SimJob, ev: JobEvent): void {
   const plan = job.plan!;
@@ -527,7 +538,7 @@ export function playToolEvent(world: SimWorld, w: WorldState, job: SimJob, ev: J
     if (dirNode.image && tool.kind === 'backup') dirNode.image.bytes = dirNode.bytes;
     if (fits < step.write && !(tool.kind === 'move-back' && tool.rename)) return failWith(diskFullLines(fl, ev.at, step.file ?? tool.dir));
   }
-  if (step.phase === 'lock' && tool.kind === 'backup' && tool.safeSlave) tool.sqlStopped = stopSql(world, w, job.node, ev.at);
+  if (step.phase === 'safe' && tool.kind === 'backup' && tool.safeSlave) tool.sqlStopped = stopSql(world, w, job.node, ev.at) || !!tool.sqlStopped;
   if (step.phase === 'done') finishTool(world, w, job, ev, dirNode);
 }
 
@@ -691,11 +702,17 @@ function startFailure(w: WorldState, id: string, dd: FileNode | undefined, datad
   return undefined;
 }
 
-export { MYSQL_OWNER };
 
 // ---------------------------------------------------------------- the stream (Shell.pipe)
 
 const STREAM_BYTES_PER_S = { min: 100 * MB, max: 150 * MB };
+
+/**
+ * mbstream/xbstream when the sender stops part-way: a cut between two
+ * chunks reads as a clean end (exit 0, as the lab saw after a kill -9), so
+ * only the sender's exit and its `completed OK!` say the copy is whole.
+ */
+const CUT_STREAM: ExecResult = { code: 0, signal: null, stdout: '', stderr: '' };
 
 class PipeTimeoutError extends Error {
   override name = 'TimeoutError';
@@ -724,7 +741,7 @@ export async function runPipe(world: SimWorld, shell: SimShell, from: PipeEnd, t
   const e2 = simple(pt);
   if (e1 || e2) return { from: result(e1 ? 2 : 0, e1 ?? ''), to: result(e2 ? 2 : 0, e2 ?? ''), bytes: 0 };
 
-  type Go = { key: string; fl: string; total: number; rate: number; staging: string; datadir: string; files: DataFile[]; safeSlave: boolean; head: string };
+  type Go = { key: string; fl: string; total: number; rate: number; staging: string; datadir: string; files: DataFile[]; safeSlave: boolean; head: string; tmpDir: string };
   const started = world.mutate((w, t): { done: PipeResult } | { go: Go } => {
     pruneOrphans(w, t);
     const fl = w.mysql[src]?.flavour ?? 'mysql';
@@ -760,7 +777,7 @@ export async function runPipe(world: SimWorld, shell: SimShell, from: PipeEnd, t
     stagingNode.image = partialImage(w, src, t);
     const files = dataFiles(fl, total, prng);
     world.bump();
-    return { go: { key, fl, total, rate, staging, datadir, files, safeSlave: a.safeSlave, head: header(fl, w, src, t, datadir) } };
+    return { go: { key, fl, total, rate, staging, datadir, files, safeSlave: a.safeSlave, head: header(fl, w, src, t, datadir), tmpDir: normalise(a.targetDir ?? '/tmp') ?? '/tmp' } };
   });
   if ('done' in started) {
     emit('from', started.done.from.stderr);
@@ -768,7 +785,16 @@ export async function runPipe(world: SimWorld, shell: SimShell, from: PipeEnd, t
     return started.done;
   }
   const s = started.go;
+  const stoppedSql = { value: false };
   let fromErr = emit('from', s.head);
+  if (s.safeSlave && safeSlaveAtStart(s.fl)) {
+    stoppedSql.value = world.mutate((w, t) => {
+      const stopped = stopSql(world, w, src, t);
+      if (w.procs?.[s.key]) w.procs[s.key]!.sqlStopped = stopped;
+      return stopped;
+    });
+    if (stoppedSql.value) fromErr += emit('from', safeSlaveStopLines(s.fl, world.now()));
+  }
   let bytes = 0;
   let fileIdx = 0;
   let fileEnd = 0;
@@ -780,7 +806,6 @@ export async function runPipe(world: SimWorld, shell: SimShell, from: PipeEnd, t
       livePipes.delete(s.key);
       delete w.procs?.[s.key];
     });
-  const stoppedSql = { value: false };
   let locked = false;
   try {
     for (;;) {
@@ -790,16 +815,16 @@ export async function runPipe(world: SimWorld, shell: SimShell, from: PipeEnd, t
       await sleepTurn(world, next, opts.signal);
       const out = world.mutate((w, t) => {
         const fl = s.fl;
-        if (!w.procs?.[s.key]) return { end: { from: result(null, '', '', 'SIGTERM'), to: result(1, `${pt.program}: xb_stream_read_chunk(): premature end of stream\n`) } };
+        if (!w.procs?.[s.key]) return { end: { from: result(null, '', '', 'SIGTERM'), to: CUT_STREAM } };
         for (const [node, name] of [[src, from.node], [dst, to.node]] as const) {
           if (world.sshState(node) !== 'ok') return { drop: `${(name as Instance).privateIp}` };
         }
-        if (!world.mysqlUp(src)) return { end: { from: result(1, serverGoneLines(fl, t)), to: result(1, `${pt.program}: xb_stream_read_chunk(): premature end of stream\n`) } };
+        if (!world.mysqlUp(src)) return { end: { from: result(1, serverGoneLines(fl, t)), to: CUT_STREAM } };
         const io = world.hasFault(src, 'io-stuck');
         const want = io ? 0 : Math.min(s.total - bytes, Math.round((s.rate * (t - t0)) / 1000));
         if (bytes > s.total * 0.4 && want > 0) {
           const fault = backupFault(world, w, src);
-          if (fault) return { end: { from: result(1, faultLines(fl, t, fault, s.files[fileIdx]?.name ?? './ibdata1')), to: result(1, `${pt.program}: xb_stream_read_chunk(): premature end of stream\n`) } };
+          if (fault) return { end: { from: result(1, faultLines(fl, t, fault, s.files[fileIdx]?.name ?? './ibdata1')), to: CUT_STREAM } };
         }
         const fits = writeInto(w, dst, s.staging, want);
         const staged = nodeAt(w, dst, s.staging);
@@ -829,9 +854,11 @@ export async function runPipe(world: SimWorld, shell: SimShell, from: PipeEnd, t
         if (got >= s.total) {
           if (!locked) {
             locked = true;
-            stoppedSql.value = s.safeSlave && stopSql(world, w, src, t);
-            w.procs![s.key]!.sqlStopped = stoppedSql.value;
-            lines += stoppedSql.value ? safeSlaveStopLines(fl, t) : '';
+            if (s.safeSlave && !safeSlaveAtStart(fl)) {
+              stoppedSql.value = stopSql(world, w, src, t);
+              w.procs![s.key]!.sqlStopped = stoppedSql.value;
+              lines += stoppedSql.value ? safeSlaveStopLines(fl, t) : '';
+            }
             lines += toolLine(fl, t, fl === 'mariadb' ? 'Acquiring BACKUP LOCKS...' : 'Executing LOCK INSTANCE FOR BACKUP ...');
             // The non-InnoDB phase: a few seconds more before the end.
             return { fits, lines, lockUntil: t + 2_000 };
@@ -839,6 +866,7 @@ export async function runPipe(world: SimWorld, shell: SimShell, from: PipeEnd, t
           done = true;
           const img = imageOf(world, w, src, t, staged?.bytes ?? got);
           if (staged) staged.image = img;
+          lines += toolLine(fl, t, `Backup created in directory '${s.tmpDir}/'`);
           lines += toolLine(fl, t, `MySQL binlog position: filename '${img.binlogFile}', position '${img.binlogPos}', GTID of the last change '${img.gtid.replace(/\n/g, '')}'`);
           if (stoppedSql.value) {
             startSql(world, w, src, t);
@@ -890,7 +918,62 @@ async function sleepTurn(world: SimWorld, until: number, signal?: AbortSignal): 
   if (world.now() < until) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** For tests: is a stream of this process relaying from the source process `key`? */
-export function isRelaying(key: string): boolean {
-  return livePipes.has(key);
+
+// ---------------------------------------------------------------- a tool run on a plain channel
+
+/**
+ * `T --backup|--prepare|--move-back` run through exec rather than as a job:
+ * the same schedule, played inside the command on its clock, so it stops
+ * where the command's limit, the signal or a dropped channel stop it (what it
+ * did by then stays done; a SQL thread it stopped stays stopped). The
+ * process is listed for pkill while it runs.
+ */
+export async function runToolInline(
+  world: SimWorld,
+  id: string,
+  program: string,
+  args: string[],
+  command: string,
+  ctx: { sleepUntil(t: number): Promise<void>; onStderr?: ((chunk: string) => void) | undefined },
+): Promise<{ code: number; stdout: string; stderr: string; streamed: true }> {
+  const begun = world.mutate((w, t) => {
+    const start = startTool(world, w, id, program, args, t);
+    if ('result' in start) return start;
+    const pid = 3_000 + (hash32(w.seed, keyOf(id), t) % 60_000);
+    const key = `${id}|${pid}`;
+    (w.procs ??= {})[key] = { node: id, pid, command, ranBy: me(), startedAt: t, lastBeat: t };
+    livePipes.add(key);
+    return { ...start, key, at: t };
+  });
+  if ('result' in begun) {
+    if (begun.result.stderr) ctx.onStderr?.(begun.result.stderr);
+    return { ...begun.result, streamed: true };
+  }
+  const job: SimJob = { node: id, id: 'exec', command, pid: 0, startedAt: begun.at, state: 'running', stdout: '', stderr: '', plan: { events: begun.events, next: 0, tool: begun.tool } };
+  const plan = job.plan!;
+  let stderr = '';
+  try {
+    while (plan.next < plan.events.length) {
+      await ctx.sleepUntil(plan.events[plan.next]!.at);
+      const host = world.view().instances[id]!;
+      if (!world.hostUp(id)) throw new SimSshError(`read ETIMEDOUT: the connection to ${host.privateIp}:22 dropped while ${program} ran`, 'ETIMEDOUT', host.privateIp);
+      const ev = world.mutate((w) => {
+        if (!w.procs?.[begun.key]) return { at: world.now(), end: { code: 143 } } as JobEvent;
+        w.procs[begun.key]!.lastBeat = plan.events[plan.next]!.at;
+        playToolEvent(world, w, job, plan.events[plan.next]!);
+        return plan.events[plan.next++]!;
+      });
+      if (ev.stderr) {
+        stderr += ev.stderr;
+        ctx.onStderr?.(ev.stderr);
+      }
+      if (ev.end) return { code: ev.end.code ?? 1, stdout: '', stderr, streamed: true };
+    }
+    return { code: 0, stdout: '', stderr, streamed: true };
+  } finally {
+    livePipes.delete(begun.key);
+    world.mutate((w) => {
+      delete w.procs?.[begun.key];
+    });
+  }
 }

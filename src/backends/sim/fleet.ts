@@ -3,7 +3,7 @@
 // here reads the wall clock; times are offsets from a fixed virtual epoch.
 
 import type { EngineKind, Instance, MysqlFlavour, WriterRecordRef } from '../../domain/types.js';
-import { hash32, Prng } from './prng.js';
+import { hash32, keyOf, Prng } from './prng.js';
 import { naturalDelayAt, seqAt } from './replication.js';
 import { STATE_FORMAT, dnsKey, type Segment, type WorldState } from './state.js';
 
@@ -156,7 +156,38 @@ export function generateFleet(scenario: string, seed: number, nodes: number | nu
     else if (plan.kind === 'cassandra') buildRing(ctx, plan);
     else buildGeneric(ctx, plan);
   });
+  addMysqlLaunchTemplates(w);
   return w;
+}
+
+/**
+ * Every MySQL cluster's launch template, and its instances tagged with it as
+ * EC2 tags what it launches from one (a rebuild launches its new replica
+ * from it). Drawn from a PRNG of their own, so the rest of the generated
+ * fleet is what it was before they existed; a world saved without them gets
+ * them when opened.
+ */
+export function addMysqlLaunchTemplates(w: WorldState): void {
+  for (const c of Object.values(w.clusters)) {
+    if (c.engine !== 'mysql' || c.launchTemplate) continue;
+    const prng = new Prng(hash32(w.seed, 47, keyOf(c.name)));
+    const lt = { id: `lt-${prng.hex(17)}`, name: `${c.name}-lt`, version: prng.int(2, 9), updatedAt: isoSeconds(w.epochMs - prng.int(40, 90) * DAY) };
+    w.launchTemplates[lt.id] = lt;
+    c.launchTemplate = lt.id;
+    for (const id of w.order) {
+      const inst = w.instances[id]!;
+      if (inst.cluster !== c.name) continue;
+      inst.tags[TAGS.ltId] ??= lt.id;
+      inst.tags[TAGS.ltVersion] ??= String(lt.version);
+    }
+  }
+}
+
+/** The replicas a MySQL cluster was generated with: its redundancy target (a scenario may leave it short). */
+export function generatedReplicas(w: WorldState, cluster: string): number | undefined {
+  if (w.clusters[cluster]?.engine !== 'mysql') return undefined;
+  const born = w.order.filter((id) => w.instances[id]!.cluster === cluster && Date.parse(w.instances[id]!.launchTime) < w.epochMs).length;
+  return born > 0 ? born - 1 : undefined;
 }
 
 interface BuildContext {

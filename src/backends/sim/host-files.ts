@@ -236,13 +236,17 @@ export function impliedFile(node: FileNode, name: string): string | undefined {
   if (name === `${p}slave_info` && img.slaveInfo) {
     const s = img.slaveInfo;
     if (img.flavour === 'mariadb') {
+      // As mariadb-backup 10.11 writes it (seen on the lab), semicolons and all.
       return s.gtidMode === 'no'
-        ? `CHANGE MASTER TO MASTER_LOG_FILE='${s.file}', MASTER_LOG_POS=${s.pos}\n`
-        : `SET GLOBAL gtid_slave_pos = '${s.gtid}';\nCHANGE MASTER TO master_use_gtid = slave_pos\n`;
+        ? `CHANGE MASTER TO MASTER_LOG_FILE='${s.file}', MASTER_LOG_POS=${s.pos};\n`
+        : `SET GLOBAL gtid_slave_pos = '${s.gtid}';\nCHANGE MASTER TO master_use_gtid = slave_pos;\n`;
     }
+    // xtrabackup 8.4 writes the statements 8.4 still has; 8.0 the MASTER words.
+    const v84 = /^8\.([4-9]|\d\d)|^9\./.test(img.version);
+    const change = v84 ? 'CHANGE REPLICATION SOURCE TO SOURCE_' : 'CHANGE MASTER TO MASTER_';
     return s.gtidMode === 'auto'
-      ? `SET GLOBAL gtid_purged='${s.gtid}';\nCHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION=1;\n`
-      : `CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='${s.file}', SOURCE_LOG_POS=${s.pos};\n`;
+      ? `SET GLOBAL gtid_purged='${s.gtid}';\n${change}AUTO_POSITION=1;\n`
+      : `${change}LOG_FILE='${s.file}', ${v84 ? 'SOURCE_' : 'MASTER_'}LOG_POS=${s.pos};\n`;
   }
   if (name === `${p}info`) {
     return `tool_name = ${img.flavour === 'mariadb' ? 'mariadb-backup' : 'xtrabackup'}\nserver_version = ${img.version}\nbinlog_pos = filename '${img.binlogFile}', position '${img.binlogPos}', GTID of the last change '${img.gtid.replace(/\n/g, '')}'\ninnodb_from_lsn = 0\ninnodb_to_lsn = ${img.toLsn}\npartial = N\nformat = file\ncompressed = N\n`;

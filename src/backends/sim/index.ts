@@ -13,7 +13,7 @@ import { isScenario, SCENARIOS } from './scenarios.js';
 import { SimShell } from './shell.js';
 import { lockDirOf } from './state-file.js';
 import { SimVolumes } from './volumes.js';
-import { writerDnsConfig } from './fleet.js';
+import { generatedReplicas, writerDnsConfig } from './fleet.js';
 import type { WriterRecordRef } from '../../domain/types.js';
 import { SimWorld, type SimWorldOptions } from './world.js';
 
@@ -35,6 +35,8 @@ export type SimBackends = Backends & {
    * password; this one is the sim's own, so no config is needed to rehearse.
    */
   replicationCredentials: (cluster: string) => { user: string; password: string } | undefined;
+  /** Each MySQL cluster's redundancy target, as a live target's config names it (clusters.C.targetReplicas): the replicas it was generated with. */
+  targetReplicas: (cluster: string) => number | undefined;
 };
 
 /** The simulated fleet's replication user (its replicas are born with it). */
@@ -73,6 +75,7 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
     compute: new SimCompute(world),
     world,
     writerDns: (cluster) => writerDnsConfig(world.view(), cluster),
+    targetReplicas: (cluster) => generatedReplicas(world.view(), cluster),
     replicationCredentials: (cluster) => (world.view().clusters[cluster]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
     async close() {
       await shell.close();

@@ -672,7 +672,7 @@ function setGlobal(world: SimWorld, id: string, name: string, value: string): vo
         if (node.replica && (node.replica.io || node.replica.sql)) throw runningReplica(node);
         const want = safeParse(() => parseMariadbGtidPos(value), 1941, `Could not parse GTID list`);
         materialize(world.env, affected(world.env, cluster), t);
-        setKnowledgeMariadb(world, id, want, t, serversOf(value));
+        setKnowledgeMariadb(world, id, want, t, writersOf(value));
         world.forget();
         return;
       }
@@ -700,9 +700,8 @@ function safeParse<T>(fn: () => T, code: number, message: string): T {
   }
 }
 
-/** A restored node's GTID position (rebuild S9): it has everything up to `want` in each domain. */
-/** The server id of each domain's GTID in a MariaDB position (`0-102-4837801` → 0 ⇒ 102). */
-function serversOf(text: string): Map<number, number> {
+/** The server id of each domain's GTID in a position (`0-102-4839065` -> 0: 102). */
+function writersOf(text: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const part of text.split(',')) {
     const m = /^\s*(\d+)-(\d+)-(\d+)\s*$/.exec(part);
@@ -712,26 +711,32 @@ function serversOf(text: string): Map<number, number> {
 }
 
 /**
- * A MariaDB position names one GTID per domain: the last one applied, by
- * `server`. Applied means that server's segment up to it, and of the other
- * servers' segments in the domain only what came before that segment began
- * (sequence numbers go on across servers, so a dead master's writes that
- * never reached its successor share numbers with the successor's own).
+ * A restored node's GTID position (rebuild S9): in each domain it has the
+ * GTID named, and what the server that wrote that GTID had of the domain's
+ * history. After a failover that is not all the old master wrote: its last
+ * transactions never reached the new master, and a position on the new
+ * master's GTIDs does not claim them.
  */
-function setKnowledgeMariadb(world: SimWorld, id: string, want: Map<number, number>, t: number, servers: Map<number, number> = new Map()): void {
+function setKnowledgeMariadb(world: SimWorld, id: string, want: Map<number, number>, t: number, writers: Map<number, number> = new Map()): void {
   const w = world.view();
   const node = w.mysql[id]!;
   const cluster = w.instances[id]!.cluster;
   const k: Record<string, number> = {};
   for (const sid of node.ownSegments) k[sid] = node.base[sid] ?? seqAt(w.segments[sid]!, t);
-  const segments = Object.values(w.segments).filter((seg) => seg.cluster === cluster && seg.node !== id);
-  for (const seg of segments) {
+  // The segment that wrote each domain's GTID, and what its writer has of the rest.
+  const tops = new Map<number, { seg: string; knows: Record<string, number> }>();
+  for (const seg of Object.values(w.segments)) {
+    const target = want.get(seg.domain);
+    if (seg.cluster !== cluster || seg.node === id || target === undefined || writers.get(seg.domain) !== seg.serverId) continue;
+    if (target > seg.startSeq && target <= seqAt(seg, t) && !tops.has(seg.domain)) tops.set(seg.domain, { seg: seg.id, knows: executed(world.env, seg.node, t) });
+  }
+  for (const seg of Object.values(w.segments)) {
+    if (seg.cluster !== cluster || seg.node === id) continue;
     const target = want.get(seg.domain);
     if (target === undefined || target <= seg.startSeq) continue;
-    const server = servers.get(seg.domain);
-    const last = segments.filter((s) => s.domain === seg.domain && s.serverId === server && s.startSeq < target).sort((a, b) => b.startSeq - a.startSeq)[0];
-    if (last === undefined || last === seg || seg.serverId === server) k[seg.id] = Math.min(target, seqAt(seg, t));
-    else if (seg.startSeq < last.startSeq) k[seg.id] = Math.min(last.startSeq, seqAt(seg, t));
+    const top = tops.get(seg.domain);
+    const upTo = !top || top.seg === seg.id ? seqAt(seg, t) : Math.min(seqAt(seg, t), top.knows[seg.id] ?? seg.startSeq);
+    if (upTo > seg.startSeq) k[seg.id] = Math.min(target, upTo);
   }
   node.base = k;
   node.baseAt = t;

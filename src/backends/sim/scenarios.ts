@@ -85,18 +85,17 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       return;
     case 'lost-replica': {
       const cluster = mysqlClusters[0]!.name;
-      const [old, promoted, ...others] = members(cluster) as [string, string, ...string[]];
+      const [old, ...replicas] = members(cluster) as [string, ...string[]];
       const at = SIM_EPOCH - 30 * MINUTE;
       materialize(world.env, affected(world.env, cluster), at);
+      // The failover promoted the replica that had applied the most of the old master's writes.
+      const applied = (id: string) => Object.values(w.mysql[id]!.base).reduce((a, b) => a + b, 0);
+      const promoted = [...replicas].sort((a, b) => applied(b) - applied(a))[0]!;
+      const others = replicas.filter((id) => id !== promoted);
       const p = w.mysql[promoted]!;
-      // A failover promotes the replica with everything any replica has (after the relay logs): the others hold nothing it lacks.
-      for (const id of others) for (const [seg, seq] of Object.entries(w.mysql[id]!.base)) if ((p.base[seg] ?? -1) < seq) p.base[seg] = seq;
       delete p.replica;
       p.readOnly = false;
       p.superReadOnly = false;
-      // The failover moved the role tags too.
-      w.instances[promoted]!.tags[TAGS.role] = 'master';
-      w.instances[old]!.tags[TAGS.role] = 'fenced';
       const ip = w.instances[promoted]!.privateIp;
       for (const id of others) {
         const r = w.mysql[id]!.replica!;
@@ -105,13 +104,14 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       }
       const dns = w.clusters[cluster]!.writerDns;
       if (dns) w.dns[dns]!.values = [ip];
-      // The old master was fenced by stopping it, then terminated: its AZ has no member now, and it writes no more.
+      // Writes move to the new master (the old one's last segment ends) before the old one goes.
+      world.bump();
+      updateWriters(world.env, cluster, at);
+      // The old master was fenced by stopping it, then terminated: its AZ has no member now.
       w.instances[old]!.state = 'terminated';
-      for (const seg of Object.values(w.segments)) if (seg.node === old && seg.endT === null) seg.endT = at;
       world.bump();
       world.markLiveness([old], at, true);
       for (const id of others) world.startApplying(id, at);
-      updateWriters(world.env, cluster, at);
       return;
     }
     case 'stale-asg': {

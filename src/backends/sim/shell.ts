@@ -12,7 +12,7 @@ import { abortError } from './clock.js';
 import { CommandTimeoutError, type ExecContext } from './exec-context.js';
 import { runSql } from './mysql-server.js';
 import { runNodetool } from './nodetool.js';
-import { hasTool, isBackupProgram, isToolProgram, runPipe, startMysqld, toolArgs, versionOf } from './backup-tool.js';
+import { hasTool, isBackupProgram, isToolProgram, runPipe, runToolInline, startMysqld, toolArgs, versionOf } from './backup-tool.js';
 import { HOST_COMMANDS, runHostCommand } from './host-commands.js';
 import { hostOf } from './host-files.js';
 import { ShellSyntaxError, splitWords } from './posix-words.js';
@@ -159,7 +159,7 @@ export class SimShell implements Shell {
         return this.systemctl(id, p.args);
       default:
         if (HOST_COMMANDS.has(p.program)) return runHostCommand(world, id, p.program, p.args, ctx);
-        if (isToolProgram(p.program)) return this.tool(id, p.program, p.args);
+        if (isToolProgram(p.program)) return this.tool(id, p.program, p.args, command, ctx);
         return notFound(p.program);
     }
   }
@@ -198,12 +198,13 @@ export class SimShell implements Shell {
   }
 
   /** A backup tool run over a channel: its version; the long runs belong in a job (SimJobs schedules them). */
-  private tool(id: string, program: string, args: string[]): RunResult {
+  private tool(id: string, program: string, args: string[], command: string, ctx: ExecContext): RunResult | Promise<RunResult> {
     const w = this.world.view();
     if (!hasTool(w, id, program)) return notFound(program);
-    if (args.includes('--version') || args.includes('-v') || args.includes('-V')) return versionOf(w, id, program);
+    if (args.some((a) => ['--version', '-v', '-V', '--help', '-?'].includes(a))) return versionOf(w, id, program, args);
     if (isBackupProgram(program) && toolArgs(args).mode) {
-      return { code: 2, stdout: '', stderr: `${program}: the simulated host runs --backup, --prepare and --move-back as jobs (the Jobs port) or as a pipe's source, not on a plain channel\n` };
+      if (toolArgs(args).stream) return { code: 1, stdout: '', stderr: `${program}: the stream goes to a terminal; run it as the sending end of a pipe\n` };
+      return runToolInline(this.world, id, program, args, command, ctx);
     }
     return { code: 1, stdout: '', stderr: `${program}: reading the stream from a terminal; run it as the receiving end of a pipe\n` };
   }

@@ -165,7 +165,7 @@ export interface JobEvent {
   /** The job ends here with this status. */
   end?: { code: number | null; signal?: string };
   /** A backup tool's step (sim/backup-tool.ts): bytes written (moved, for a move-back) before the line, the lock phase, the end. */
-  tool?: { write?: number; file?: string; phase?: 'lock' | 'done' };
+  tool?: { write?: number; file?: string; phase?: 'safe' | 'lock' | 'done' };
 }
 
 /** What a backup tool job works on (sim/backup-tool.ts). */

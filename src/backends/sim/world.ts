@@ -5,7 +5,7 @@
 
 import type { EngineKind, Instance } from '../../domain/types.js';
 import { VirtualClock } from './clock.js';
-import { SIM_EPOCH, TAGS, addressOf, generateFleet, instanceId, isoSeconds } from './fleet.js';
+import { SIM_EPOCH, TAGS, addMysqlLaunchTemplates, addressOf, generateFleet, instanceId, isoSeconds } from './fleet.js';
 import { Prng, hash32 } from './prng.js';
 import {
   affected,
@@ -742,6 +742,7 @@ function upgrade(state: WorldState | undefined): WorldState | undefined {
     state.jobs ??= {};
     state.jobStarts ??= [];
     // Hosts' files, stray processes and tokens (issue 13) appear on first use: hostOf makes a host's layout when first asked.
+    addMysqlLaunchTemplates(state);
   }
   return state;
 }

@@ -54,7 +54,7 @@ describe('backup tool jobs on the simulated fleet', () => {
     expect((await run(b, src, 'cat -- /mnt/nightshift-backup/copy/xtrabackup_checkpoints')).stdout).toMatch(/^backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = \d+\nlast_lsn = \d+\n/);
     const info = (await run(b, src, 'cat -- /mnt/nightshift-backup/copy/xtrabackup_binlog_info')).stdout;
     expect(info).toMatch(/^mysql-bin\.\d{6}\t\d+\t\d+-\d+-\d+\n$/);
-    expect((await run(b, src, 'cat -- /mnt/nightshift-backup/copy/xtrabackup_slave_info')).stdout).toMatch(/^SET GLOBAL gtid_slave_pos = '\d+-\d+-\d+';\nCHANGE MASTER TO master_use_gtid = slave_pos\n$/);
+    expect((await run(b, src, 'cat -- /mnt/nightshift-backup/copy/xtrabackup_slave_info')).stdout).toMatch(/^SET GLOBAL gtid_slave_pos = '\d+-\d+-\d+';\nCHANGE MASTER TO master_use_gtid = slave_pos;\n$/);
   });
 
   it('du of the target grows while the backup runs', async () => {
@@ -164,13 +164,9 @@ describe('backup tool jobs on the simulated fleet', () => {
     const src = members[1]!;
     await backupVolume(b, src);
     await b.jobs.start(src, { id: 'r1/backup.1', command: BACKUP('/mnt/nightshift-backup/copy') });
-    // Step until the lock phase stopped the SQL thread.
-    let stopped = false;
-    for (let i = 0; i < 2_000 && !stopped; i++) {
-      b.world.advance(500);
-      stopped = !b.world.view().mysql[src.id]!.replica!.sql;
-    }
-    expect(stopped).toBe(true);
+    // mariadb-backup stops the SQL thread before it copies anything (as the lab's 10.11 does): stopped for the whole copy.
+    b.world.advance(30_000);
+    expect(b.world.view().mysql[src.id]!.replica!.sql).toBe(false);
     const p = await b.jobs.poll(src, 'r1/backup.1', ZERO);
     expect(p.state).toBe('running');
     expect(p.stderr).toMatch(/Stopping slave SQL thread\.\n.*Slave open temp tables: 0\n.*Slave is safe to backup\./);
@@ -291,4 +287,42 @@ describe('backup tool jobs on the simulated fleet', () => {
       await b.close();
     }
   }, 60_000);
+
+  it('xtrabackup stops the SQL thread only for its last phase', async () => {
+    const b = await openSim();
+    const { members } = await mysqlCluster(b, 'mysql', '8.0');
+    const src = members[1]!;
+    await b.jobs.start(src, { id: 'r1/backup.1', command: 'sudo -n xtrabackup --backup --slave-info --safe-slave-backup --parallel=4 --datadir=/var/lib/mysql --target-dir=/var/lib/mysql.nightshift-t1' });
+    const sql: boolean[] = [];
+    for (let i = 0; i < 5_000 && b.world.jobs()[0]!.state === 'running'; i++) {
+      b.world.advance(500);
+      sql.push(b.world.view().mysql[src.id]!.replica!.sql);
+    }
+    const stopped = sql.filter((x) => !x).length;
+    expect(stopped).toBeGreaterThan(0);
+    // A few seconds of a copy of minutes.
+    expect(stopped).toBeLessThan(sql.length / 20);
+    expect(sql.at(-1)).toBe(true);
+    expect(b.world.jobs()[0]!.stderr).toMatch(/\[Xtrabackup\] Stopping SQL thread\./);
+  });
+
+  it('run over a plain channel, prepare works as a job does, and a backup is cut by the command\'s limit', async () => {
+    const b = await openSim();
+    const { members } = await mysqlCluster(b, 'mariadb', '10');
+    const src = members[1]!;
+    await b.jobs.start(src, { id: 'r1/backup.1', command: BACKUP('/var/lib/mysql.nightshift-t1') });
+    await followJob(b, src, 'r1/backup.1');
+    const chunks: string[] = [];
+    const prep = await drive(b, b.shell.exec(src, 'sudo -n mariadb-backup --prepare --use-memory=128M --target-dir=/var/lib/mysql.nightshift-t1', { timeoutMs: 0, onStderr: (c) => chunks.push(c) }), 1_000);
+    expect(prep.code).toBe(0);
+    expect(prep.stderr).toMatch(/completed OK!\n$/);
+    expect(chunks.join('')).toBe(prep.stderr);
+    expect((await run(b, src, 'cat -- /var/lib/mysql.nightshift-t1/xtrabackup_checkpoints')).stdout).toMatch(/^backup_type = log-applied\n/);
+    // A backup over ssh's default 30 s limit: cut part-way, a partial copy left, the SQL thread left stopped.
+    const cut = drive(b, b.shell.exec(src, BACKUP('/var/lib/mysql.nightshift-t2')), 5_000);
+    await expect(cut).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect((await run(b, src, 'ls -A -- /var/lib/mysql.nightshift-t2')).stdout).not.toMatch(/checkpoints/);
+    expect(b.world.view().mysql[src.id]!.replica!.sql).toBe(false);
+    expect(await run(b, src, 'sudo -n pkill -f -- [n]ightshift-t2')).toMatchObject({ code: 1 });
+  });
 });

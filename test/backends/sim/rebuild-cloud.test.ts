@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SIM_TAGS, statePathOf } from '../../../src/backends/sim/index.js';
+import { mysqlCommand } from '../../../src/backends/engines/mysql.js';
 import { SPARE_TAG } from '../../../src/domain/types.js';
 import { fleet, openSim, probeMysql, tempStateDir } from './sim-helpers.js';
 import { drive, launchSpare, mysqlCluster, run } from './rebuild-helpers.js';
@@ -148,6 +149,13 @@ describe('the lost-replica scenario', () => {
     const now = f.members(name);
     const was = before.members(name);
     expect(now).toHaveLength(was.length - 1);
+    // The sim names its clusters' redundancy targets itself: the replicas they were generated with.
+    expect(b.targetReplicas(name)).toBe(was.length - 1);
+    expect(healthy.targetReplicas(name)).toBe(was.length - 1);
+    // A launch template to launch the new replica from, on every member as EC2 tags it.
+    const lt = b.world.view().clusters[name]!.launchTemplate;
+    expect(lt).toMatch(/^lt-/);
+    expect(now.every((i) => i.tags['aws:ec2launchtemplate:id'] === lt)).toBe(true);
     const gone = was.find((i) => !now.some((n) => n.id === i.id))!;
     expect(b.world.view().instances[gone.id]!.state).toBe('terminated');
     // The AZ that restores the spread is the one left without a member; a launch there works.
@@ -163,5 +171,21 @@ describe('the lost-replica scenario', () => {
     expect(b.writerDns(name)).toBeDefined();
     const rec = await b.dns!.getRecord(b.writerDns(name)!.zoneId, b.writerDns(name)!.name, 'A');
     expect(rec!.values).toEqual([master.privateIp]);
+  });
+
+  it('a node set to a GTID of the new master replicates from it: the old master\'s last writes, which never reached the new one, are not claimed', async () => {
+    const b = await openSim({ scenario: 'lost-replica' });
+    const name = Object.values(b.world.view().clusters).find((c) => c.engine === 'mysql')!.name;
+    const now = (await fleet(b)).members(name);
+    const master = now.find((i) => b.world.view().mysql[i.id]!.replica === undefined)!;
+    const spare = await launchSpare(b, name, master.az);
+    const pos = (await run(b, master, mysqlCommand('mysql', 'SELECT @@gtid_binlog_pos'))).stdout.trim().split('\n').at(-1)!;
+    expect(pos).toMatch(/^0-\d+-\d+$/);
+    const r = await run(b, spare, mysqlCommand('mysql', `SET GLOBAL gtid_slave_pos='${pos}'; CHANGE MASTER TO MASTER_HOST='${master.privateIp}', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='x', MASTER_USE_GTID=slave_pos; START SLAVE;`));
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    b.world.advance(30_000);
+    const f = await probeMysql(b, spare);
+    expect(f.replica?.lastIoError).toBeUndefined();
+    expect(f.replica).toMatchObject({ ioThread: 'Yes', sqlThread: 'Yes' });
   });
 });

@@ -51,6 +51,7 @@ describe('SimShell.pipe', () => {
     expect(res.from.stderr.trimEnd().split('\n').at(-1)).toMatch(/completed OK!$/);
     expect(stderr.every((s) => s.startsWith('from:'))).toBe(true);
     expect(res.from.stderr).toMatch(/Stopping slave SQL thread\./);
+    expect(res.from.stderr).toContain("Backup created in directory '/tmp/nightshift-t1/'");
     expect(b.world.view().mysql[src.id]!.replica!.sql).toBe(true);
     expect(await duOf(b, target, '/var/lib/mysql.nightshift-t1')).toBeGreaterThanOrEqual(size);
     expect((await run(b, target, 'cat -- /var/lib/mysql.nightshift-t1/xtrabackup_checkpoints')).stdout).toMatch(/^backup_type = full-backuped\n/);
@@ -95,6 +96,8 @@ describe('SimShell.pipe', () => {
     const piping = b.shell.pipe!({ node: src, command: FROM }, { node: target, command: TO }, { signal: ac.signal, onProgress: (n) => n > 2e9 && ac.abort(new Error('operator pressed stop')) });
     await expect(drive(b, piping, 2_000)).rejects.toThrow(/operator pressed stop/);
     expect(await duOf(b, target, '/var/lib/mysql.nightshift-t1')).toBeGreaterThan(2e9);
+    // mariadb-backup stopped the SQL thread before the copy; cut off, it never started it again.
+    expect((await probeMysql(b, src)).replica).toMatchObject({ ioThread: 'Yes', sqlThread: 'No' });
     expect(await run(b, src, 'sudo -n pkill -f -- [n]ightshift-t1')).toMatchObject({ code: 1 });
   });
 
@@ -105,7 +108,7 @@ describe('SimShell.pipe', () => {
     const res = await drive(b, b.shell.pipe!({ node: src, command: FROM }, { node: target, command: TO }, {}), 2_000);
     expect(res.from.code).toBe(1);
     expect(res.from.stderr).toMatch(/InnoDB: Operating system error number 5 in a file operation\./);
-    expect(res.to.code).toBe(1);
+    expect(res.to.code).toBe(0);
     expect(res.bytes).toBeGreaterThan(0);
     expect((await run(b, target, 'ls -A -- /var/lib/mysql.nightshift-t1')).stdout).not.toMatch(/checkpoints/);
   });
@@ -140,7 +143,9 @@ describe('SimShell.pipe', () => {
     expect(await run(b, src, 'sudo -n pkill -f -- [n]ightshift-t1')).toMatchObject({ code: 0 });
     const res = await drive(b, piping, 2_000);
     expect(res.from).toMatchObject({ code: null, signal: 'SIGTERM' });
-    expect(res.to.code).toBe(1);
+    // mbstream takes a stream cut between two chunks for a clean end (as the lab saw): only the sender tells.
+    expect(res.to.code).toBe(0);
+    expect((await run(b, target, 'ls -A -- /var/lib/mysql.nightshift-t1')).stdout).not.toMatch(/checkpoints/);
   });
 
   it('a stream whose nightshift died leaves its source running until its next write notices (30 s), with the SQL thread as it was; pkill ends it at once', async () => {
