@@ -1210,6 +1210,9 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
     steps.push(stopTargetStep);
     if (ctx.state.targetHasData) steps.push(datadirStep(launched ? 'caution' : 'destructive'));
     steps.push(moveBackStep, startStep, replicateStep, catchUpStep, joinStep, cleanupStep);
-    return steps;
+    // Copies take hours; each is bounded all the same (a snapshot stuck at 40 % must not wait for ever).
+    const copyMs = ctx.params.copyHours * 3_600_000;
+    const long = new Set(['stream', 'backup', 'prepare', 'snapshot', 'move-back']);
+    return steps.map((s) => (long.has(s.id) ? { ...s, timeoutMs: copyMs } : s));
   },
 });

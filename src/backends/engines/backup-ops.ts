@@ -180,8 +180,9 @@ export function parseSlaveInfo(text: string, where: string): { gtid?: string; fi
   const out: { gtid?: string; file?: string; pos?: number } = {};
   const gtid = /gtid_(?:slave_pos|purged)\s*=\s*'([^']*)'/i.exec(text);
   if (gtid) out.gtid = gtid[1]!.replace(/\s+/g, '');
-  const file = /MASTER_LOG_FILE\s*=\s*'([^']+)'/i.exec(text);
-  const pos = /MASTER_LOG_POS\s*=\s*(\d+)/i.exec(text);
+  // xtrabackup 8.x writes SOURCE_LOG_FILE / SOURCE_LOG_POS.
+  const file = /(?:MASTER|SOURCE)_LOG_FILE\s*=\s*'([^']+)'/i.exec(text);
+  const pos = /(?:MASTER|SOURCE)_LOG_POS\s*=\s*(\d+)/i.exec(text);
   if (file && pos) {
     out.file = file[1]!;
     out.pos = Number(pos[1]);

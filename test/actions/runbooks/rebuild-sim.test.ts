@@ -178,6 +178,26 @@ describe('rebuild refusals and failures on the simulated fleet', () => {
     await expectNothingLeft(b);
   });
 
+  it('a snapshot stuck part-way fails at the copy limit; the pending snapshot, both volumes and the launched node go', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const yes = createHeadlessGate({ yes: true, confirm: [cluster] });
+    const gate: Gate = {
+      ...yes,
+      async confirm(req, signal) {
+        if (req.stepId === 'snapshot') {
+          const vol = Object.values(b.world.view().volumes).find((v) => v.tags[REBUILD_TAG] !== undefined && v.state !== 'deleted')!;
+          b.world.inject({ kind: 'snapshot-stuck', volume: vol.id, percent: 40 });
+        }
+        return yes.confirm(req, signal);
+      },
+    };
+    const { outcome } = await rebuild(b, stateDir, { cluster, via: 'ebs', copyHours: 1 }, { gate });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/snapshot the backup volume.*(timed out|1h 00m)/);
+    await expectNothingLeft(b);
+    expect(leftovers(b).snapshots).toEqual([]);
+  });
+
   it('a spare whose datadir holds files is rebuilt only when its own name is typed; the old datadir is kept aside', { timeout: 60_000 }, async () => {
     const { backends: b, stateDir } = await world('lost-replica');
     const spare = await launchSpare(b, cluster, 'us-east-1a', 'spare-1');

@@ -88,6 +88,9 @@ describe('reading what the commands print', () => {
     expect(() => parseBinlogInfo('nonsense', 'm2:/b')).toThrow(/m2:\/b/);
     expect(parseSlaveInfo("SET GLOBAL gtid_slave_pos = '0-1-123';\nCHANGE MASTER TO master_use_gtid = slave_pos\n", 'x')).toEqual({ gtid: '0-1-123' });
     expect(parseSlaveInfo("CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=1234\n", 'x')).toEqual({ file: 'mysql-bin.000003', pos: 1234 });
+    expect(parseSlaveInfo("CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000007', SOURCE_LOG_POS=157;\n", 'x')).toEqual({ file: 'binlog.000007', pos: 157 });
+    // What the lab's MariaDB 10.11 wrote from a replica, trailing semicolons and all.
+    expect(parseSlaveInfo("SET GLOBAL gtid_slave_pos = '0-1-10';\nCHANGE MASTER TO master_use_gtid = slave_pos;\n", 'x')).toEqual({ gtid: '0-1-10' });
     expect(() => parseSlaveInfo('', 'x')).toThrow(/neither/);
 
     expect(backupPosition('mariadb-bin.000002\t900\t0-1-77\n', "SET GLOBAL gtid_slave_pos = '0-1-77';\n", 'x')).toEqual({ gtid: '0-1-77' });
