@@ -38,7 +38,7 @@ import { clientsOf } from '../../backends/engines/clients.js';
 // Trusted on a static inventory only (the engineer's own file): where the host's datadir is.
 import { DATADIR_TAG } from '../../backends/inventory/static-inventory.js';
 import { mysqlCommand } from '../../backends/engines/mysql.js';
-import { describeRepoint, repoint, startReplica } from '../../backends/engines/mysql-ops.js';
+import { describeOp, describeRepoint, repoint, setReadOnly, startReplica } from '../../backends/engines/mysql-ops.js';
 import type { ExecResult } from '../../backends/ports.js';
 import { errantAgainst } from '../../domain/candidate.js';
 import { lagOf } from '../../domain/health.js';
@@ -222,7 +222,8 @@ async function preparedAt(ctx: Ctx, node: Instance, dir: string, signal: AbortSi
 
 /** A job step: the tool's command as a job on the node, followed to its end; fails with the tool's own last words. */
 async function toolJob(ctx: SCtx, node: Instance, command: string, label: string, signal: AbortSignal, onLine?: (line: string) => void): Promise<void> {
-  const job = await runRemoteJob(ctx, node, command, signal, { label, pollMs: 5_000, ...(onLine ? { onLine: (_s, line) => onLine(line) } : {}) });
+  // Copies run for minutes to hours: a poll every half minute follows them closely enough.
+  const job = await runRemoteJob(ctx, node, command, signal, { label, pollMs: 30_000, ...(onLine ? { onLine: (_s, line) => onLine(line) } : {}) });
   ctx.fact({ exitCode: job.code, signal: job.signal });
   const all = `${job.stderrTail}\n${job.stdoutTail}`;
   if (job.code !== 0) throw new StepFailed(`${node.name}: ${label} exited ${job.code ?? job.signal}: ${oneLine(backupFailure(all))}`);
@@ -237,7 +238,7 @@ function watchBytes(ctx: SCtx, node: Instance, dir: string, label: string, signa
   void (async () => {
     while (!both.aborted) {
       try {
-        await ctx.backends.clock.sleep(10_000, both);
+        await ctx.backends.clock.sleep(30_000, both);
         const res = await ctx.backends.shell.exec(node, cmd.du(P(ctx), dir), { signal: both, timeoutMs: 30_000, readOnly: true });
         if (res.code === 0) {
           const done = parseDu(res.stdout, dir);
@@ -893,19 +894,26 @@ const replicateStep: RebuildStep = {
   node: (ctx) => ctx.state.target,
   describe: (ctx) => {
     if (!ctx.state.target) return [`the new instance: CHANGE MASTER to ${ctx.state.master?.instance.name ?? 'the master'} from the position the backup recorded; START`];
-    return [describeRepoint(mysqlTargetOf(asMc(ctx), newMember(ctx)), { ...specTo(asMc(ctx), masterOf(ctx), newMember(ctx)), startAt: ctx.state.position ?? { gtid: '<from the backup>' } })];
+    const t = mysqlTargetOf(asMc(ctx), newMember(ctx));
+    return [describeOp(t, { kind: 'set-read-only', isOn: true }), describeRepoint(t, { ...specTo(asMc(ctx), masterOf(ctx), newMember(ctx)), startAt: ctx.state.position ?? { gtid: '<from the backup>' } })];
   },
   async run(ctx, signal) {
+    // A replica takes no writes but its master's: read-only before it replicates (a copy of a
+    // replica starts with the server's own default, writable on most).
+    await setReadOnly(ctx.backends.shell, mysqlTargetOf(asMc(ctx), newMember(ctx)), true, { signal, timeoutMs: 30_000 });
     const spec = { ...specTo(asMc(ctx), masterOf(ctx), newMember(ctx)), startAt: need(ctx.state.position, 'the backup position') };
     await repoint(ctx.backends.shell, mysqlTargetOf(asMc(ctx), newMember(ctx)), spec, { signal, timeoutMs: 30_000 });
     ctx.output('stdout', `${targetOf(ctx).name} replicates from ${masterOf(ctx).name} from ${describePosition(ctx.state.position)}\n`);
   },
   async isDone(ctx, signal) {
-    return replicatesFrom(await probe(asMc(ctx), targetOf(ctx), signal), masterOf(ctx));
+    const f = await probe(asMc(ctx), targetOf(ctx), signal);
+    return f.readOnly && replicatesFrom(f, masterOf(ctx));
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {
-    const r = (await probe(asMc(ctx), targetOf(ctx), signal)).replica;
+    const f = await probe(asMc(ctx), targetOf(ctx), signal);
+    const r = f.replica;
+    if (!f.readOnly) return { ok: false, reason: `${targetOf(ctx).name} is writable (read_only=0): a replica must take no writes but its master's` };
     if (!r) return { ok: false, reason: `${targetOf(ctx).name} is not a replica` };
     const err = r.lastIoError ?? r.lastSqlError;
     if (r.ioThread !== 'Yes' || r.sqlThread !== 'Yes') return { ok: false, reason: `${targetOf(ctx).name}: IO thread ${r.ioThread}, SQL thread ${r.sqlThread}${err ? ` (error ${err.code}: ${oneLine(err.message)})` : ''}` };
@@ -929,7 +937,7 @@ const catchUpStep: RebuildStep = {
       signal,
       what: `${targetOf(ctx).name} to catch up with ${masterOf(ctx).name}`,
       timeoutMs: ctx.params.catchUpMinutes * 60_000,
-      intervalMs: 5_000,
+      intervalMs: 15_000,
       onProgress: (p) => ctx.progress(p),
       check: async (s) => {
         const f = await probe(asMc(ctx), targetOf(ctx), s);

@@ -86,6 +86,8 @@ describe.each(CLUSTERS)('rebuild of %s (%s) on the simulated fleet, via %s', (cl
     const masterNode = before.find((m) => m.name === master)!;
     expect(node.replica?.sourceHost).toBe(masterNode.ip);
     expect(node.replica?.io && node.replica.sql).toBe(true);
+    // Read-only, as a replica is: the master is the only writable node.
+    expect(node.readOnly).toBe(true);
     expect(writable(b, cluster)).toEqual([master]);
     // The AZ that had the fewest members.
     const azs = before.map((m) => found.instances.find((i) => i.id === m.id)!.az);
