@@ -1221,6 +1221,16 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
     // Copies take hours; each is bounded all the same (a snapshot stuck at 40 % must not wait for ever).
     const copyMs = ctx.params.copyHours * 3_600_000;
     const long = new Set(['stream', 'backup', 'prepare', 'snapshot', 'move-back']);
-    return steps.map((s) => (long.has(s.id) ? { ...s, timeoutMs: copyMs } : s));
+    // One question for the whole run, at its first step: a rebuild runs for hours, and a y/N
+    // waiting after a 40-minute snapshot would hold it until someone looks. The plan, shown
+    // before the start, lists every step; only moving a spare's own datadir aside asks again.
+    return steps.map((s, i) => {
+      const out: RebuildStep = long.has(s.id) ? { ...s, timeoutMs: copyMs } : { ...s };
+      if (i === 0) {
+        out.danger = 'caution';
+        out.describe = (c) => [...s.describe(c), `one answer for the whole rebuild: the ${steps.length - 1} steps after this one run without asking${steps.some((x) => x.danger === 'destructive') ? ", but for moving the spare's datadir aside, which asks for its name" : ''}`];
+      } else if (s.danger !== 'destructive') out.danger = 'read';
+      return out;
+    });
   },
 });

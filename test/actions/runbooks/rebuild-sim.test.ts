@@ -34,13 +34,14 @@ function launchTemplates(b: SimBackends) {
   return clusters;
 }
 
-async function rebuild(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate } = {}) {
+async function rebuild(b: SimBackends, stateDir: string, params: Record<string, unknown>, opts: { gate?: Gate; onStepStarted?: (stepId: string) => void } = {}) {
   const cluster = params.cluster as string;
   const early: string[] = [];
   let joinStarted = false;
   const deps = makeDeps(b, opts.gate ?? createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir, {
     onEvent: (r: RunRecord) => {
       if (r.type === 'step-started' && r.stepId === 'join') joinStarted = true;
+      if (r.type === 'step-started') opts.onStepStarted?.(r.stepId);
       // A launched node is a member once it has the cluster tag and no spare tag.
       for (const i of Object.values(b.world.view().instances)) {
         if (i.tags[REBUILD_TAG] === undefined) continue;
@@ -162,19 +163,13 @@ describe('rebuild refusals and failures on the simulated fleet', () => {
 
   it('a target disk that fills during the stream fails the run naming the node; the partial copy and the node go', { timeout: 60_000 }, async () => {
     const { backends: b, stateDir } = await world('lost-replica');
-    const yes = createHeadlessGate({ yes: true, confirm: [cluster] });
-    // Just before the stream starts, the new node's disk fills.
-    const gate: Gate = {
-      ...yes,
-      async confirm(req, signal) {
-        if (req.stepId === 'stream') {
-          const launched = Object.values(b.world.view().instances).find((i) => i.tags[REBUILD_TAG] !== undefined)!;
-          b.world.inject({ kind: 'disk-full', node: launched.id });
-        }
-        return yes.confirm(req, signal);
-      },
+    // As the stream starts, the new node's disk fills.
+    const onStepStarted = (stepId: string) => {
+      if (stepId !== 'stream') return;
+      const launched = Object.values(b.world.view().instances).find((i) => i.tags[REBUILD_TAG] !== undefined)!;
+      b.world.inject({ kind: 'disk-full', node: launched.id });
     };
-    const { outcome } = await rebuild(b, stateDir, { cluster, via: 'stream' }, { gate });
+    const { outcome } = await rebuild(b, stateDir, { cluster, via: 'stream' }, { onStepStarted });
     expect(outcome.status).toBe('failed');
     expect(outcome.reason).toMatch(/catalog-db-rebuild-\S+: mbstream exited|No space left on device|errno: 28/);
     await expectNothingLeft(b);
@@ -182,18 +177,12 @@ describe('rebuild refusals and failures on the simulated fleet', () => {
 
   it('a snapshot stuck part-way fails at the copy limit; the pending snapshot, both volumes and the launched node go', { timeout: 60_000 }, async () => {
     const { backends: b, stateDir } = await world('lost-replica');
-    const yes = createHeadlessGate({ yes: true, confirm: [cluster] });
-    const gate: Gate = {
-      ...yes,
-      async confirm(req, signal) {
-        if (req.stepId === 'snapshot') {
-          const vol = Object.values(b.world.view().volumes).find((v) => v.tags[REBUILD_TAG] !== undefined && v.state !== 'deleted')!;
-          b.world.inject({ kind: 'snapshot-stuck', volume: vol.id, percent: 40 });
-        }
-        return yes.confirm(req, signal);
-      },
+    const onStepStarted = (stepId: string) => {
+      if (stepId !== 'snapshot') return;
+      const vol = Object.values(b.world.view().volumes).find((v) => v.tags[REBUILD_TAG] !== undefined && v.state !== 'deleted')!;
+      b.world.inject({ kind: 'snapshot-stuck', volume: vol.id, percent: 40 });
     };
-    const { outcome } = await rebuild(b, stateDir, { cluster, via: 'ebs', copyHours: 1 }, { gate });
+    const { outcome } = await rebuild(b, stateDir, { cluster, via: 'ebs', copyHours: 1 }, { onStepStarted });
     expect(outcome.status).toBe('failed');
     expect(outcome.reason).toMatch(/snapshot the backup volume.*(timed out|1h 00m)/);
     await expectNothingLeft(b);
