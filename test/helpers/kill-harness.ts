@@ -99,6 +99,12 @@ export interface KillSpec extends SimTarget {
   parallel?: number;
   /** Only these kill points (a failing case to look at again); default every N, then the records missed. */
   only?: KillPoint[];
+  /**
+   * The kill points, chosen from the uninterrupted run's records instead of
+   * every one of them (a runbook whose long steps write dozens of alike
+   * progress and fact records: the first and last of each run of them).
+   */
+  select?: (records: RunRecord[]) => KillPoint[];
 }
 
 /** Right after the process's Nth record, or its Nth record of `type`. */
@@ -376,6 +382,8 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
     const targeted: KillCase[] = [];
     if (spec.only) {
       cases.push(...(await pool(spec.only)));
+    } else if (spec.select) {
+      cases.push(...(await pool(spec.select(reference.records))));
     } else {
       const total = reference.records.length;
       cases.push(...(await pool(Array.from({ length: total }, (_, i) => ({ n: i + 1 })))));
@@ -393,7 +401,7 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
       targeted,
       pastBudget,
       // A targeted run that ended before reaching its record wrote fewer of that type (fewer polls): nothing there to kill after.
-      uncovered: spec.only ? [] : recordKeys(reference.records).filter((key) => !covered.has(key) && !targeted.some((c) => !c.killed && `${c.at.type}#${c.at.n}` === key)),
+      uncovered: spec.only || spec.select ? [] : recordKeys(reference.records).filter((key) => !covered.has(key) && !targeted.some((c) => !c.killed && `${c.at.type}#${c.at.n}` === key)),
       problems: all.flatMap((c) => c.problems.map((p) => `killed after ${pointText(c.at)}${c.after ? ` (${c.after})` : ''}${c.pastBudget ? ', resumed past the section budget' : ''}: ${p}`)),
       realMs: performance.now() - t0,
       processes: spent.processes,
@@ -556,6 +564,26 @@ async function show(stateDir: string, runId: string): Promise<string> {
 }
 
 /** Every journal record of the reference run had a kill after it, in order, and the last case ran to its end. */
+/**
+ * The first and the last record of every run of alike records (same type and
+ * step): a kill inside a run of twenty progress records leaves what a kill
+ * after its first or last one does.
+ */
+export function boundaryPoints(records: RunRecord[]): KillPoint[] {
+  const kind = (r: RunRecord | undefined) => (r === undefined ? '' : `${r.type}:${'stepId' in r ? String(r.stepId) : ''}`);
+  const points: KillPoint[] = [];
+  records.forEach((r, i) => {
+    if (kind(r) !== kind(records[i - 1]) || kind(r) !== kind(records[i + 1])) points.push({ n: i + 1 });
+  });
+  // After the last record the run has ended: there is nothing left to kill.
+  return points.filter((p) => p.n < records.length);
+}
+
+/** With `select`: every chosen point killed its process (none came after the run's end). */
+export function expectEveryPointKilled(report: KillReport): void {
+  expect(report.cases.filter((c) => !c.killed).map((c) => pointText(c.at))).toEqual([]);
+}
+
 export function expectEveryRecordKilled(report: KillReport): void {
   expect(report.cases.map((c) => c.at.n)).toEqual(report.cases.map((_, i) => i + 1));
   expect(report.cases.at(-1)!.killed).toBe(false);

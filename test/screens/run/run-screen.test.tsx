@@ -204,3 +204,38 @@ describe('run screen: critical sections and the undo', () => {
     expect(undoing.split('\n')[0]).toContain('UNDOING: critical section ran over its budget');
   });
 });
+
+describe('run screen: what comes next', () => {
+  /** A failover that ended with `have` replicas of `want`, as its journal says. */
+  function finishedFailover(have: number, want: number) {
+    const runs = createRunsStore();
+    const apply = runs.getState().actions.apply;
+    const plan = [{ id: 'redundancy', title: 'redundancy left', kind: 'action' as const, danger: 'read' as const, mutates: false, describe: ['count the replicas'] }];
+    apply(stamp('f1', 0, { type: 'run-started', runbook: 'failover', title: 'MySQL master failover', cluster: 'orders-db', who: 'a@b', host: 'b', pid: 1, target: { kind: 'sim', scenario: 'master-down', seed: 1, speed: 1 }, params: {}, plan, preflight: [], startedAt: '2026-11-21T01:00:00Z', speed: 1, state: {} }));
+    apply(stamp('f1', 0, { type: 'step-started', stepId: 'redundancy', attempt: 1, describe: ['count the replicas'] }));
+    apply(stamp('f1', 0, { type: 'step-fact', stepId: 'redundancy', facts: { replicas: have, targetReplicas: want } }));
+    apply(stamp('f1', 0, { type: 'step-finished', stepId: 'redundancy', status: 'ok', via: 'run', realMs: 1, virtualMs: 1 }));
+    apply(stamp('f1', 0, { type: 'run-finished', status: 'succeeded', realMs: 10, virtualMs: 10 }));
+    const controller: RunController = { runId: 'f1', isStarted: true, start: () => {}, abort: () => {}, answer: () => {}, done: Promise.resolve(undefined) };
+    return { runs, controller };
+  }
+
+  it('a failover that left too few replicas offers rebuild: n opens its form for the cluster', async () => {
+    const { runs, controller } = finishedFailover(1, 2);
+    const onNext = vi.fn();
+    const app = await renderInk(<RunScreen runId="f1" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} onNext={onNext} />, { columns: 80, rows: 24 });
+    await app.waitForText('n rebuild next');
+    await app.press('n');
+    await vi.waitFor(() => expect(onNext).toHaveBeenCalledWith('orders-db', 'rebuild'));
+  });
+
+  it('a failover that kept its redundancy offers nothing, and n does nothing', async () => {
+    const { runs, controller } = finishedFailover(2, 2);
+    const onNext = vi.fn();
+    const app = await renderInk(<RunScreen runId="f1" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} onNext={onNext} />, { columns: 80, rows: 24 });
+    await app.waitForText('esc back');
+    expect(app.lastFrame()).not.toContain('rebuild next');
+    await app.press('n');
+    expect(onNext).not.toHaveBeenCalled();
+  });
+});
