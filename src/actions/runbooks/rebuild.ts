@@ -745,7 +745,7 @@ const snapshotStep: RebuildStep = {
     const snap = (await volumes.findSnapshots({ [REBUILD_TAG]: ctx.run.id }, { signal }))[0] ?? (await volumes.snapshot(v.id, { signal, description: `nightshift rebuild ${ctx.run.id} of ${ctx.run.cluster}`, tags: volumeTags(ctx, 'snapshot') }));
     ctx.state.snapshot = snap.id;
     ctx.fact({ snapshot: snap.id });
-    const done = await volumes.waitSnapshot(snap.id, { signal, onProgress: (percent) => ctx.progress({ percent, message: `snapshot ${snap.id} ${percent} %` }) });
+    const done = await volumes.waitSnapshot(snap.id, { signal, onProgress: (percent) => ctx.progress({ percent, message: `snapshot ${snap.id}` }) });
     ctx.output('stdout', `${done.id} completed\n`);
   },
   async isDone(ctx, signal) {

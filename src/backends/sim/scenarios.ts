@@ -104,6 +104,9 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       }
       const dns = w.clusters[cluster]!.writerDns;
       if (dns) w.dns[dns]!.values = [ip];
+      // The failover moved the role tags too.
+      w.instances[promoted]!.tags[TAGS.role] = 'master';
+      w.instances[old]!.tags[TAGS.role] = 'fenced';
       // Writes move to the new master (the old one's last segment ends) before the old one goes.
       world.bump();
       updateWriters(world.env, cluster, at);
