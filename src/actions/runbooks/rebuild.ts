@@ -600,6 +600,19 @@ async function dropVolume(ctx: Ctx, node: Instance | undefined, part: string, mo
   return v.id;
 }
 
+/** The undo of a temporary volume: unmounted on its node, detached, deleted. */
+function volumeUndo(part: 'backup' | 'restore', mount: string, nodeOf: (ctx: Ctx) => Instance | undefined): NonNullable<RebuildStep['compensate']> {
+  return {
+    describe: (ctx) => [`${nodeOf(ctx)?.name ?? 'the new instance'}: ${cmd.umount(P(ctx), mount)}; Volumes.detach + remove(the ${part} volume)`],
+    async run(ctx, signal) {
+      await dropVolume(ctx, nodeOf(ctx), part, mount, signal);
+    },
+    async isDone(ctx, signal) {
+      return (await ourVolume(ctx, part, signal)) === undefined;
+    },
+  };
+}
+
 const backupVolumeStep: RebuildStep = {
   id: 'backup-volume',
   title: 'a volume for the backup on the source',
@@ -631,15 +644,7 @@ const backupVolumeStep: RebuildStep = {
     if (id) ctx.state.backupVolume = id;
     return id !== undefined;
   },
-  compensate: {
-    describe: (ctx) => [`${sourceOf(ctx).name}: ${cmd.umount(P(ctx), BACKUP_MOUNT)}; Volumes.detach + remove(the backup volume)`],
-    async run(ctx, signal) {
-      await dropVolume(ctx, sourceOf(ctx), 'backup', BACKUP_MOUNT, signal);
-    },
-    async isDone(ctx, signal) {
-      return (await ourVolume(ctx, 'backup', signal)) === undefined;
-    },
-  },
+  compensate: volumeUndo('backup', BACKUP_MOUNT, (ctx) => ctx.state.source?.instance),
 };
 
 const backupStep: RebuildStep = {
@@ -792,15 +797,7 @@ const restoreVolumeStep: RebuildStep = {
     if (id) ctx.state.restoreVolume = id;
     return id !== undefined;
   },
-  compensate: {
-    describe: (ctx) => [`${ctx.state.target?.name ?? 'the new instance'}: ${cmd.umount(P(ctx), RESTORE_MOUNT)}; Volumes.detach + remove(the restore volume)`],
-    async run(ctx, signal) {
-      await dropVolume(ctx, ctx.state.target, 'restore', RESTORE_MOUNT, signal);
-    },
-    async isDone(ctx, signal) {
-      return (await ourVolume(ctx, 'restore', signal)) === undefined;
-    },
-  },
+  compensate: volumeUndo('restore', RESTORE_MOUNT, (ctx) => ctx.state.target),
 };
 
 // ---------------------------------------------------------------- steps: the new server

@@ -5,6 +5,7 @@
 // datadir runs for hours and only the idle timeout bounds it.
 
 import { StringDecoder } from 'node:string_decoder';
+import { OutputTail } from './output-tail.js';
 import type { Client, ClientChannel } from 'ssh2';
 import type { ExecResult, PipeOptions, PipeResult } from '../ports.js';
 import { SshError } from './ssh-error.js';
@@ -26,8 +27,8 @@ export const PROGRESS_INTERVAL_MS = 250;
 interface EndState {
   exit?: { code: number | null; signal: string | null };
   closed: boolean;
-  stdout: TextTail;
-  stderr: TextTail;
+  stdout: OutputTail;
+  stderr: OutputTail;
 }
 
 /**
@@ -40,8 +41,8 @@ export function relay(from: OpenEnd, to: OpenEnd, opts: PipeOptions, maxOutput: 
   return new Promise<PipeResult>((resolve, reject) => {
     const signal = opts.signal;
     const state: Record<'from' | 'to', EndState> = {
-      from: { closed: false, stdout: new TextTail(maxOutput), stderr: new TextTail(maxOutput) },
-      to: { closed: false, stdout: new TextTail(maxOutput), stderr: new TextTail(maxOutput) },
+      from: { closed: false, stdout: new OutputTail(maxOutput), stderr: new OutputTail(maxOutput) },
+      to: { closed: false, stdout: new OutputTail(maxOutput), stderr: new OutputTail(maxOutput) },
     };
     let bytes = 0;
     let reported = -1;
@@ -218,31 +219,6 @@ export function relay(from: OpenEnd, to: OpenEnd, opts: PipeOptions, maxOutput: 
   });
 }
 
-/** Keeps the last `max` characters of a text stream. */
-class TextTail {
-  private parts: string[] = [];
-  private size = 0;
-  private dropped = 0;
-  constructor(private readonly max: number) {}
-  push(s: string): void {
-    if (!s) return;
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > this.max * 2) this.compact();
-  }
-  private compact(): void {
-    const all = this.parts.join('');
-    const keep = all.slice(all.length - this.max);
-    this.dropped += all.length - keep.length;
-    this.parts = [keep];
-    this.size = keep.length;
-  }
-  text(): string {
-    if (this.size > this.max) this.compact();
-    const all = this.parts.join('');
-    return this.dropped > 0 ? `[nightshift: first ${this.dropped} characters of output dropped]\n${all}` : all;
-  }
-}
 
 export function firstWords(command: string): string {
   return command.length > 60 ? `${command.slice(0, 57)}...` : command;

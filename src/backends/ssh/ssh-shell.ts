@@ -15,6 +15,7 @@ import { shellQuote } from '../engines/shell-quote.js';
 import type { ExecOptions, ExecResult, PipeEnd, PipeOptions, PipeResult, Shell } from '../ports.js';
 import { deadline } from './abort.js';
 import { firstWords, relay, type OpenEnd } from './pipe.js';
+import { OutputTail } from './output-tail.js';
 import { KeyStore, type AskPassphrase } from './auth.js';
 import { hopLabel, SshConnection, type ConnectionSettings } from './connection.js';
 import { OpenSshConfig, parseJumpSpec, type HopSpec, type OpenSshEnv, type ResolvedHop } from './openssh-config.js';
@@ -205,8 +206,8 @@ export class SshShell implements Shell {
     return new Promise<ExecResult>((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let exit: { code: number | null; signal: string | null } | undefined;
-      const out = new Collector(max);
-      const err = new Collector(max);
+      const out = new OutputTail(max);
+      const err = new OutputTail(max);
       const outDecoder = new StringDecoder('utf8');
       const errDecoder = new StringDecoder('utf8');
       let done = false;
@@ -437,30 +438,4 @@ class NotStarted extends Error {
   }
 }
 
-/** Keeps at most `max` characters, dropping the oldest. */
-class Collector {
-  private parts: string[] = [];
-  private size = 0;
-  private dropped = 0;
-  constructor(private readonly max: number) {}
-  push(s: string): void {
-    if (!s) return;
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > this.max * 2) this.compact();
-  }
-  private compact(): void {
-    const all = this.parts.join('');
-    const keep = all.slice(all.length - this.max);
-    this.dropped += all.length - keep.length;
-    this.parts = [keep];
-    this.size = keep.length;
-  }
-  text(tail: string): string {
-    this.push(tail);
-    if (this.size > this.max) this.compact();
-    const all = this.parts.join('');
-    return this.dropped > 0 ? `[nightshift: first ${this.dropped} characters of output dropped]\n${all}` : all;
-  }
-}
 
