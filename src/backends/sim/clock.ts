@@ -49,7 +49,10 @@ export class VirtualClock implements Clock {
 
   sleepUntil(deadline: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.now() >= deadline) return Promise.resolve();
+    // Already past: resolve on the next macrotask, not in a microtask. The world reads one
+    // instant per turn; a caller looping on `world.now()` (waitReady, a snapshot's wait) would
+    // otherwise see the same instant for ever and spin with the event loop blocked.
+    if (this.now() >= deadline) return new Promise<void>((resolve) => setImmediate(resolve));
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         this.drop(sleeper);

@@ -10,11 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import type { WorldState } from '../../../src/backends/sim/state.js';
 import { REBUILD_TAG, SPARE_TAG } from '../../../src/domain/types.js';
-import { boundaryPoints, expectEveryPointKilled, killEveryRecord } from '../../helpers/kill-harness.js';
+import { boundaryPoints, expectEveryKindKilled, killEveryRecord } from '../../helpers/kill-harness.js';
 import { clusterFacts, summary } from './topology-facts.js';
 
-// Fleet minutes of copying at a hundredth: the kill points still land inside each step.
-const SPEED = 100;
+// Fleet minutes of copying at a thousandth: a run is seconds, and the kill points still land inside each step
+// (the rebuild has no critical section whose budget a loaded machine could overrun at this speed).
+const SPEED = 1000;
 const scenario = 'lost-replica';
 const seed = 7;
 const cluster = 'search-db';
@@ -33,12 +34,13 @@ function invariant(world: WorldState, before: WorldState): string[] {
 /** The cluster, plus what the rebuild may leave: its volumes, its snapshots, its launched instances. */
 function rebuildFacts(world: WorldState, before: WorldState) {
   const ours = (tags: Record<string, string> | undefined) => tags?.[REBUILD_TAG] !== undefined;
-  return {
+  // The launched node's name carries its run's id: every case names it alike.
+  return JSON.parse(JSON.stringify({
     ...clusterFacts(world, cluster),
     volumes: Object.values(world.volumes).filter((v) => v.state !== 'deleted' && ours(v.tags)).length,
     snapshots: Object.values(world.snapshots).filter((s) => ours(s.tags)).map((s) => s.state),
     launched: Object.values(world.instances).filter((i) => isNew(world, before)(i.id)).map((i) => `${i.state}${i.tags[SPARE_TAG] !== undefined ? ' spare' : ''}`),
-  };
+  }).replace(/-rebuild-[a-z]-[0-9a-f]+/g, '-rebuild-<new>')) as ReturnType<typeof clusterFacts> & { volumes: number; snapshots: string[]; launched: string[] };
 }
 
 /** Every job started, instance launched, volume created and snapshot taken since `before`: each once. */
@@ -57,7 +59,8 @@ describe('rebuild, killed after every journal record and resumed', () => {
   it('ends with one new replica of the master, a member; every job, launch, volume and snapshot made once; nothing temporary left', { timeout: 600_000 }, async () => {
     const report = await killEveryRecord({
       runbook: 'rebuild',
-      args: ['--cluster', cluster, '--via', 'ebs'],
+      // The scenario's replica lag wanders around a minute: the lag limit is not what is tested here.
+      args: ['--cluster', cluster, '--via', 'ebs', '--param', 'sourceLagLimitSeconds=3600'],
       confirm: [cluster],
       scenario,
       seed,
@@ -65,7 +68,7 @@ describe('rebuild, killed after every journal record and resumed', () => {
       facts: rebuildFacts,
       effects: rebuildEffects,
       invariant,
-      // 150-odd records, most of them a job's polls and progress: the first and last of each run.
+      // 150-odd records, most of them a job's polls and progress: the first and last of each kind in each step.
       select: boundaryPoints,
     });
     console.log(`kill harness, rebuild ${cluster}: ${summary(report)}`);
@@ -73,7 +76,7 @@ describe('rebuild, killed after every journal record and resumed', () => {
     expect(report.reference.status).toBe('succeeded');
     const facts = report.reference.facts as ReturnType<typeof rebuildFacts>;
     expect(facts.writable).toHaveLength(1);
-    const added = Object.keys(facts.sources).find((n) => n.includes('-rebuild-'))!;
+    const added = `${cluster}-rebuild-<new>`;
     expect(facts.sources[added]).toBe(facts.writable[0]);
     expect(facts.roles[added]).toBe('replica');
     expect(facts.volumes).toBe(0);
@@ -90,6 +93,6 @@ describe('rebuild, killed after every journal record and resumed', () => {
     ]);
 
     expect(report.problems).toEqual([]);
-    expectEveryPointKilled(report);
+    expectEveryKindKilled(report);
   });
 });
