@@ -458,7 +458,7 @@ const datadirStep = (danger: 'caution' | 'destructive'): RebuildStep => ({
 
 const streamStep: RebuildStep = {
   id: 'stream',
-  title: 'stream the backup from the source to the target',
+  title: 'stream the backup to the target',
   danger: 'caution',
   mutates: true,
   node: (ctx) => ctx.state.source?.instance,
@@ -649,7 +649,7 @@ const backupVolumeStep: RebuildStep = {
 
 const backupStep: RebuildStep = {
   id: 'backup',
-  title: 'back up the source onto the volume',
+  title: 'back up onto the volume',
   danger: 'caution',
   mutates: true,
   node: (ctx) => ctx.state.source?.instance,
@@ -680,7 +680,7 @@ function prepareStep(where: 'source' | 'target'): RebuildStep {
   const dirOf = (ctx: Ctx) => (where === 'source' ? backupDir(ctx) : copyDir(ctx));
   return {
     id: 'prepare',
-    title: 'prepare the backup (apply its redo log)',
+    title: 'prepare the backup',
     danger: 'caution',
     mutates: true,
     node: (ctx) => (where === 'source' ? ctx.state.source?.instance : ctx.state.target),
@@ -804,7 +804,7 @@ const restoreVolumeStep: RebuildStep = {
 
 const moveBackStep: RebuildStep = {
   id: 'move-back',
-  title: 'move the prepared copy into the datadir',
+  title: 'move the copy into the datadir',
   danger: 'caution',
   mutates: true,
   node: (ctx) => ctx.state.target,
@@ -922,7 +922,7 @@ const masterOf = (ctx: Ctx) => need(ctx.state.master, 'the master').instance;
 
 const catchUpStep: RebuildStep = {
   id: 'catch-up',
-  title: 'the new replica catches up with the master',
+  title: 'catch up with the master',
   danger: 'read',
   mutates: false,
   node: (ctx) => ctx.state.target,
