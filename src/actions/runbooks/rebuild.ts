@@ -350,7 +350,7 @@ const launchStep: RebuildStep = {
 /** What the target must have before the copy starts (a launched instance is only known now). */
 const targetCheckStep: RebuildStep = {
   id: 'target-check',
-  title: 'the target has the tools, the space and an empty datadir',
+  title: 'the target has the tools and the space',
   danger: 'read',
   mutates: false,
   node: (ctx) => ctx.state.target,
@@ -361,7 +361,7 @@ const targetCheckStep: RebuildStep = {
   async run(ctx, signal) {
     const problem = await targetProblem(ctx, signal);
     if (problem) throw new StepFailed(problem);
-    ctx.output('stdout', `${targetOf(ctx).name}: tools present, room for the copy, datadir ${ctx.state.targetHasData ? 'holds files (moved aside later, confirmed by name)' : 'empty'}\n`);
+    ctx.output('stdout', `${targetOf(ctx).name}: tools present, room for the copy, datadir ${ctx.state.targetHasData ? `holds files (moved aside later${ctx.state.launch ? ': the empty server the image made' : ', confirmed by its name'})` : 'empty'}\n`);
   },
 };
 
