@@ -82,6 +82,7 @@ export function hintsFor(screen: ScreenRef, { canStartRunbooks = false }: HintOp
         { keys: '↑/↓ j/k', short: '↑↓', label: 'move; in a choice the answer follows the cursor', footerLabel: 'choose', isFooter: true },
         { keys: '⏎', label: 'plan: preflight, then the plan to read; nothing runs yet', footerLabel: 'plan', isFooter: true },
         { keys: 'esc', label: 'back to the list of runbooks', footerLabel: 'back', isFooter: true },
+        { keys: 'tab', label: 'next field, every answer kept (shift-tab: the one before)' },
         { keys: 'space', label: 'switch a yes/no answer' },
         { keys: 'PgUp/PgDn', label: 'page up / down' },
         { keys: 'q', label: 'quit nightshift (in a text answer, q is a letter)', footerLabel: 'quit', isFooter: true },

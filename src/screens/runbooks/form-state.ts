@@ -5,7 +5,7 @@
 // never row numbers.
 //
 // In a choice the answer follows the cursor, as in a radio list: ↓ onto "all
-// overdue" is choosing it. ⏎ submits from anywhere, and submitting only
+// overdue" is choosing it. Tab goes to the next field with every answer kept. ⏎ submits from anywhere, and submitting only
 // plans: the run screen shows the plan, and nothing runs before ⏎ there.
 
 import type { Key } from 'ink';
@@ -57,6 +57,8 @@ function isFocusable(row: FormRow): boolean {
 
 export type FormIntent =
   | { type: 'move'; delta: number }
+  /** To the next (previous) field, its answer kept: past a choice without choosing on the way. */
+  | { type: 'field'; delta: 1 | -1 }
   | { type: 'toggle' }
   | { type: 'type'; text: string }
   | { type: 'erase' };
@@ -84,6 +86,11 @@ export function reduceForm(fields: readonly Field[], form: FormData, intent: For
       const row = rows[target]!;
       const values = row.kind === 'option' ? { ...form.values, [row.field]: row.option.value } : form.values;
       return { ...form, focus: row.field, values };
+    }
+    case 'field': {
+      const at = fields.indexOf(field) + intent.delta;
+      const next = fields[Math.min(fields.length - 1, Math.max(0, at))]!;
+      return next === field ? form : { ...form, focus: next.key };
     }
     case 'toggle': {
       if (field.kind !== 'boolean') return form;
@@ -113,7 +120,7 @@ export function formKeyIntent(input: string, key: Key, isTyping: boolean): FormK
   if (key.downArrow) return { type: 'move', delta: 1 };
   if (key.pageUp) return { type: 'page', direction: -1 };
   if (key.pageDown) return { type: 'page', direction: 1 };
-  if (key.tab) return { type: 'move', delta: key.shift ? -1 : 1 };
+  if (key.tab) return { type: 'field', delta: key.shift ? -1 : 1 };
   if (key.ctrl || key.meta) return null;
   if (isTyping) {
     if (key.backspace || key.delete) return { type: 'erase' };

@@ -133,6 +133,29 @@ describe('the runbook picker', () => {
     expect(form).toContain('most advanced');
   });
 
+  it('on a MySQL cluster below its replica target, rebuild applies; its form hands source, spare and way to onRunbook', async () => {
+    const fleet = sampleFleet();
+    const orders = fleet.find((c) => c.name === 'db-orders')!;
+    orders.findings.push({ kind: 'redundancy-below-target', level: 'WARN', message: 'redundancy below target: 1 of 2 replicas; rebuild one', nodes: [], suggests: 'rebuild' });
+    const onRunbook = vi.fn(async () => {});
+    const app = await openCluster('db-orders', { props: { onRunbook } }, fleet);
+    await app.press('R');
+    let frame = await app.waitForText('rebuild');
+    expect(row(frame, '● rebuild')).toContain('redundancy below target: 1 of 2 replicas; rebuild one');
+    while (!row(app.lastFrame(), 'rebuild').startsWith('›')) await app.press(keys.down);
+    await app.press(keys.enter);
+    frame = await app.waitForText('backup from');
+    expect(frame).toContain('spare host (empty: launch one)');
+    expect(frame).toContain('stream over SSH');
+    // Tab past the source (its answer kept) and the spare host to the way the copy moves; ↓↓ is stream.
+    await app.press(keys.tab, keys.tab, keys.down, keys.down);
+    frame = await app.waitForText('› ● stream over SSH');
+    expect(row(frame, 'least lagging healthy')).toMatch(/● least lagging healthy/);
+    await app.press(keys.enter);
+    await vi.waitFor(() => expect(onRunbook).toHaveBeenCalled());
+    expect(onRunbook).toHaveBeenLastCalledWith('rebuild', 'db-orders', { cluster: 'db-orders', via: 'stream' });
+  });
+
   it('R on the fleet screen opens the runbooks of the selected cluster', async () => {
     const app = await renderApp(sampleFleet(), { props: { onRunbook: vi.fn() } });
     await app.waitForText('4 clusters');
