@@ -122,7 +122,7 @@ async function ioThreadsOff(): Promise<void> {
 }
 
 async function currentMaster(): Promise<string> {
-  for (const n of lab.state.nodes) {
+  for (const n of lab.state.nodes.filter((m) => !m.spare)) {
     const isReplica = (await lab.sql(n.name, 'SHOW SLAVE STATUS').catch(() => 'down')).trim() !== '';
     if (!isReplica && (await lab.value(n.name, 'SELECT @@read_only')) === '0') return n.name;
   }
@@ -131,7 +131,7 @@ async function currentMaster(): Promise<string> {
 
 /** The lab's in-memory roles, which its waitForReplicasInSync reads; lab.json on disk stays as startLab wrote it. */
 function setMaster(name: string): void {
-  for (const n of lab.state.nodes) n.role = n.name === name ? 'master' : 'replica';
+  for (const n of lab.state.nodes) if (!n.spare) n.role = n.name === name ? 'master' : 'replica';
 }
 
 try {
