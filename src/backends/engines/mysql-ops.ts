@@ -441,7 +441,8 @@ function repointStatements(t: MysqlTarget, spec: RepointSpec, password: string, 
 /** The plan line of repoint: the statements it sends, the password shown as [redacted]. */
 export function describeRepoint(t: MysqlTarget, spec: RepointSpec): string {
   checkSpec(t, spec);
-  return `${t.node.name}: ${t.client} --batch < (${repointStatements(t, spec, '[redacted]').join('; ')})`;
+  // Quoted as the real one is: unquoted, a redactor's `NAME=value` rule would take the comma after it too.
+  return `${t.node.name}: ${t.client} --batch < (${repointStatements(t, spec, "'[redacted]'").join('; ')})`;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   parseSlaveInfo,
 } from '../../../src/backends/engines/backup-ops.js';
 import { describeRepoint, mysqlTarget } from '../../../src/backends/engines/mysql-ops.js';
+import { createRedactor } from '../../../src/domain/redact.js';
 import type { Instance } from '../../../src/domain/types.js';
 
 describe('the rebuild commands', () => {
@@ -115,6 +116,12 @@ describe('reading what the commands print', () => {
 describe('replication from a restored backup', () => {
   const node = { id: 'i-1', name: 'db-4', privateIp: '127.0.0.4' } as Instance;
   const spec = { host: '127.0.0.1', port: 3306, user: 'repl', password: 's3cret' };
+
+  it('shows the password as a quoted [redacted] that the redactor leaves as it is, comma and all', () => {
+    const line = describeRepoint(mysqlTarget(node, 'mysql', { flavour: 'mariadb', version: '10.11.6' }), spec);
+    expect(line).toContain("MASTER_PASSWORD='[redacted]', MASTER_USE_GTID=slave_pos");
+    expect(createRedactor([]).text(line)).toBe(line);
+  });
 
   it('MariaDB sets gtid_slave_pos to the backup’s position before it starts', () => {
     const line = describeRepoint(mysqlTarget(node, 'mysql', { flavour: 'mariadb', version: '10.11.6' }), { ...spec, startAt: { gtid: '0-1-77' } });
