@@ -2,7 +2,7 @@
 // fleet and the static inventory each implement these, so the poller and the
 // runbooks run unchanged against any of them. Nothing here names an SDK type.
 
-import type { ClusterRef, Instance, NodeMetrics, Target } from '../domain/types.js';
+import type { ClusterRef, Instance, NodeMetrics, ScalingGroup, Target } from '../domain/types.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -13,6 +13,12 @@ export interface CallOptions {
 export interface Discovery {
   clusters: ClusterRef[];
   instances: Instance[];
+  /**
+   * The Auto Scaling groups of the clusters, as last read: a few minutes old
+   * at most on AWS (read beside discovery, never ahead of it), absent where
+   * there are none (a static inventory) or none were read yet.
+   */
+  groups?: ScalingGroup[];
 }
 
 export interface Inventory {
@@ -249,23 +255,18 @@ export interface Volumes {
 
 // ---------------------------------------------------------------- Scaling
 
-export interface GroupMember {
-  instanceId: string;
-  az: string;
-  lifecycle: string; // InService, Pending, Terminating, Standby...
-  health: 'Healthy' | 'Unhealthy';
-  isProtected: boolean;
-}
+export type { GroupMember, ScalingGroup } from '../domain/types.js';
 
-export interface ScalingGroup {
-  name: string;
-  min: number;
-  max: number;
-  desired: number;
-  members: GroupMember[];
-}
+/**
+ * The group's processes that fight a rotation: AZRebalance terminates a
+ * second instance to even out AZs, ReplaceUnhealthy one that looks bad while
+ * it drains or joins, and the scaling policies and schedules change the
+ * desired capacity under it. Launch and Terminate stay: the replacement needs them.
+ */
+export const ROTATION_SUSPENDS = ['AZRebalance', 'ReplaceUnhealthy', 'AlarmNotification', 'ScheduledActions'] as const;
 
 export interface Scaling {
+  /** The group as it is now: sizes, members with their launch template versions, suspended processes. Read-only. */
   getGroup(name: string, opts?: CallOptions): Promise<ScalingGroup | undefined>;
   /** Terminates without lowering desired capacity, so a replacement launches. Mutating. */
   terminateInGroup(instanceId: string, opts?: CallOptions): Promise<void>;
@@ -275,6 +276,10 @@ export interface Scaling {
     known: string[],
     opts?: CallOptions & { timeoutMs?: number; onProgress?: (status: string) => void },
   ): Promise<string>;
+  /** Suspends the named processes (ROTATION_SUSPENDS); one already suspended stays so. Mutating. */
+  suspendProcesses(group: string, processes: readonly string[], opts?: CallOptions): Promise<void>;
+  /** Resumes the named processes; one not suspended stays so. Mutating. */
+  resumeProcesses(group: string, processes: readonly string[], opts?: CallOptions): Promise<void>;
 }
 
 // ---------------------------------------------------------------- Compute
@@ -422,7 +427,7 @@ export const MUTATING_METHODS = {
   inventory: ['setTags', 'deleteTags'],
   dns: ['swapRecord'],
   volumes: ['create', 'attach', 'detach', 'snapshot', 'remove', 'removeSnapshot'],
-  scaling: ['terminateInGroup'],
+  scaling: ['terminateInGroup', 'suspendProcesses', 'resumeProcesses'],
   compute: ['launch', 'stop', 'isolate', 'terminate'],
   lock: ['acquire', 'release', 'breakLock'],
   jobs: ['start', 'cancel'],

@@ -54,6 +54,33 @@ export interface SshEndpoint {
   user?: string;
 }
 
+/** One instance of an Auto Scaling group, as the group sees it. */
+export interface GroupMember {
+  instanceId: string;
+  az: string;
+  lifecycle: string; // InService, Pending, Terminating, Standby...
+  health: 'Healthy' | 'Unhealthy';
+  isProtected: boolean;
+  /** The launch template version it was launched from ("5"); absent when not launched from a template. */
+  launchTemplateVersion?: string;
+}
+
+/** An Auto Scaling group: sizes, members, the launch template it launches now, suspended processes. */
+export interface ScalingGroup {
+  name: string;
+  min: number;
+  max: number;
+  desired: number;
+  members: GroupMember[];
+  /**
+   * The template the group launches from. `version` is a number ("7") even
+   * when the group names `$Latest` or `$Default` (then `asked` says which).
+   */
+  launchTemplate?: { id: string; name: string; version: string; asked?: string };
+  /** Processes suspended now (AZRebalance, ReplaceUnhealthy...). */
+  suspended: string[];
+}
+
 /** A cluster as discovered: the name, its engine and its members' ids. */
 export interface ClusterRef {
   name: string;

@@ -20,6 +20,7 @@ function toGroup(g: AutoScalingGroup): ScalingGroup {
     min: g.MinSize ?? 0,
     max: g.MaxSize ?? 0,
     desired: g.DesiredCapacity ?? 0,
+    suspended: (g.SuspendedProcesses ?? []).map((p) => p.ProcessName ?? '').filter(Boolean),
     members: (g.Instances ?? []).map((i) => ({
       instanceId: i.InstanceId ?? '',
       az: i.AvailabilityZone ?? '',
@@ -31,6 +32,15 @@ function toGroup(g: AutoScalingGroup): ScalingGroup {
 }
 
 export class AwsScaling implements Scaling {
+  // Stubs until the issue-14 adapters land (helpers own them).
+  async suspendProcesses(group: string, processes: readonly string[]): Promise<void> {
+    throw new Error(`suspendProcesses(${group}, ${processes.join(', ')}): not written yet`);
+  }
+
+  async resumeProcesses(group: string, processes: readonly string[]): Promise<void> {
+    throw new Error(`resumeProcesses(${group}, ${processes.join(', ')}): not written yet`);
+  }
+
   constructor(private readonly ctx: AwsContext) {}
 
   async getGroup(name: string, opts: CallOptions = {}): Promise<ScalingGroup | undefined> {

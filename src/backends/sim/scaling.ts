@@ -14,6 +14,15 @@ import { toInstance, type SimWorld } from './world.js';
 const PROPAGATED = [TAGS.cluster, TAGS.engine, TAGS.role, 'env', 'team'];
 
 export class SimScaling implements Scaling {
+  // Stubs until the issue-14 adapters land (helpers own them).
+  async suspendProcesses(group: string, processes: readonly string[]): Promise<void> {
+    throw new Error(`suspendProcesses(${group}, ${processes.join(', ')}): not written yet`);
+  }
+
+  async resumeProcesses(group: string, processes: readonly string[]): Promise<void> {
+    throw new Error(`resumeProcesses(${group}, ${processes.join(', ')}): not written yet`);
+  }
+
   constructor(private readonly world: SimWorld) {}
 
   async getGroup(name: string, opts?: CallOptions): Promise<ScalingGroup | undefined> {
@@ -34,7 +43,7 @@ export class SimScaling implements Scaling {
         isProtected: g.isProtected[id] ?? false,
       };
     });
-    return { name: g.name, min: g.min, max: g.max, desired: g.desired, members };
+    return { name: g.name, min: g.min, max: g.max, desired: g.desired, members, suspended: [] };
   }
 
   async terminateInGroup(instanceId: string, opts?: CallOptions): Promise<void> {
