@@ -22,7 +22,8 @@ export interface ConfirmReply {
 }
 
 export type CheckpointChoice = 'continue' | 'pause' | 'stop';
-export type FailureChoice = 'retry' | 'skip' | 'abort';
+/** `pause` is offered only by a step that says waiting longer may still end well (a replacement still booting). */
+export type FailureChoice = 'retry' | 'skip' | 'pause' | 'abort';
 
 export interface Gate {
   confirm(request: ConfirmRequest, signal: AbortSignal): Promise<ConfirmReply>;
@@ -82,9 +83,10 @@ export function createHeadlessGate(opts: HeadlessGateOptions): Gate {
     async checkpoint() {
       return opts.yes ? { choice: 'continue', via: '--yes' } : { choice: 'pause', via: 'headless', missing: '--yes' };
     },
-    async failure() {
-      // Nobody to ask: the retry policy has had its go.
-      return { choice: 'abort', via: 'headless' };
+    async failure(req) {
+      // Nobody to ask: the retry policy has had its go. A step that offers a pause
+      // (waiting longer may still end well) keeps the run, for `resume`, rather than abort it.
+      return { choice: req.choices.includes('pause') ? 'pause' : 'abort', via: 'headless' };
     },
   };
 }

@@ -128,7 +128,8 @@ export type RunEvent =
    * runs, then the run ends with `status` and `reason`. A resume after a crash
    * finishes the undo instead of going forward.
    */
-  | { type: 'undo'; action: 'started'; fromStep: string; status: RunStatus; reason: string }
+  /** `only: 'holds'`: a stopped run gives back what it held (Step.holds), and undoes nothing else. */
+  | { type: 'undo'; action: 'started'; fromStep: string; status: RunStatus; reason: string; only?: 'holds' }
   | { type: 'undo'; action: 'finished'; ok: boolean }
   | { type: 'run-finished'; status: RunStatus; reason?: string; realMs: number; virtualMs: number }
   /** Not journaled: every output line as it arrives (redacted), for screens; the journal gets a bounded copy. */

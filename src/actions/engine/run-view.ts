@@ -81,7 +81,7 @@ export interface RunView {
   /** The critical section open now (opened, not yet closed or overrun), with its fleet-clock deadline. */
   section?: { name: string; stepId: string; budgetMs: number; deadlineVt: number; state: 'open' | 'closed' | 'overrun' };
   /** The run is leaving by its undo (or left by it): from which step, and how it will end. */
-  undo?: { fromStep: string; status: RunStatus; reason: string; finished: boolean; ok?: boolean };
+  undo?: { fromStep: string; status: RunStatus; reason: string; finished: boolean; ok?: boolean; only?: 'holds' };
   resumes: Array<{ who: string; host: string; pid: number; t: string; fromStep?: string }>;
   /** The runbook state after the last finished step (restored on resume). */
   state?: Json;
@@ -243,7 +243,7 @@ export function reduceRun(prev: RunView | undefined, r: RunRecord): RunView {
       return { ...run, section: { name: r.name, stepId: r.stepId, budgetMs: r.budgetMs, deadlineVt: r.deadlineVt, state: r.action === 'opened' ? 'open' : r.action } };
     case 'undo':
       return r.action === 'started'
-        ? { ...run, undo: { fromStep: r.fromStep, status: r.status, reason: r.reason, finished: false } }
+        ? { ...run, undo: { fromStep: r.fromStep, status: r.status, reason: r.reason, finished: false, ...(r.only ? { only: r.only } : {}) } }
         : { ...run, ...(run.undo ? { undo: { ...run.undo, finished: true, ok: r.ok } } : {}) };
     case 'compensation':
       return {

@@ -510,7 +510,7 @@ class Execution {
       // A crash during the undo: finish the undo, never go forward.
       if (view.undo && !view.undo.finished) {
         const at = Math.max(0, this.steps.findIndex((s) => s.id === view.undo!.fromStep));
-        const undone = await this.undo(at, view.undo.status, view.undo.reason, { interrupted: interruptedUndo });
+        const undone = await this.undo(at, view.undo.status, view.undo.reason, { interrupted: interruptedUndo }, view.undo.only);
         return await this.finish({ status: view.undo.status, reason: [view.undo.reason, undone, this.leftBehind(at)].filter(Boolean).join('; ') });
       }
       const section = view.section;
@@ -561,16 +561,18 @@ class Execution {
         end.message += `; inside "${section.name}", so the run is undone rather than left half-way`;
       }
       if (isUndo) return this.leaveByUndo(failedAt, end.status, end.message);
+      // A stop keeps what was done, but gives back what the run held (suspended processes).
+      if (end.status === 'stopped' && failedAt >= 0) return this.leaveByUndo(failedAt, end.status, end.message, 'holds');
       return this.finish({ status: end.status, reason: end.message });
     }
   }
 
   /** Runs the undo from `fromIndex` back, journaled so a crash resumes into it, then ends the run. */
-  private async leaveByUndo(fromIndex: number, status: RunStatus, reason: string): Promise<RunOutcome> {
+  private async leaveByUndo(fromIndex: number, status: RunStatus, reason: string, only?: 'holds'): Promise<RunOutcome> {
     this.section?.timer.abort();
-    const undone = await this.undo(fromIndex, status, reason);
+    const undone = await this.undo(fromIndex, status, reason, undefined, only);
     if (this.section) this.closeSection('closed');
-    const left = this.leftBehind(fromIndex);
+    const left = only ? undefined : this.leftBehind(fromIndex);
     return this.finish({ status, reason: [reason, undone, left].filter(Boolean).join('; ') });
   }
 
@@ -713,6 +715,9 @@ class Execution {
           this.emit({ type: 'step-finished', stepId: step.id, status: 'skipped', via: 'operator', realMs: 0, virtualMs: 0, detail: `skipped after: ${message}` });
           return;
         }
+        if (choice === 'pause') {
+          throw new RunEnd('paused', `paused after "${step.title}" failed: ${message}; resume with: nightshift resume ${this.runId} (it tries that step again)`);
+        }
         throw new RunEnd('failed', `step "${step.title}" failed: ${message}`);
       }
     }
@@ -795,7 +800,7 @@ class Execution {
   }
 
   private async askFailure(step: AnyStep, message: string, signal: AbortSignal): Promise<FailureChoice> {
-    const choices: FailureChoice[] = ['retry', ...(step.canSkip ? (['skip'] as const) : []), 'abort'];
+    const choices: FailureChoice[] = ['retry', ...(step.canSkip ? (['skip'] as const) : []), ...(step.pauseOnFailure ? (['pause'] as const) : []), 'abort'];
     const node = safe(() => step.node?.(this.ctx));
     const login = node ? safe(() => this.deps.backends.shell.loginCommand(node)) : undefined;
     const reply = await this.ask(
@@ -805,8 +810,12 @@ class Execution {
             kind: 'failure',
             stepId: step.id,
             title: `step failed: ${step.title}`,
-            question: `Retry, ${step.canSkip ? 'skip, ' : ''}or abort?`,
-            details: [message, ...(typeof step.canSkip === 'string' ? [`skipping is safe: ${step.canSkip}`] : [])],
+            question: `Retry, ${step.canSkip ? 'skip, ' : ''}${step.pauseOnFailure ? 'pause (resume later), ' : ''}or abort?`,
+            details: [
+              message,
+              ...(typeof step.canSkip === 'string' ? [`skipping is safe: ${step.canSkip}`] : []),
+              ...(step.pauseOnFailure ? [`pausing keeps the run: ${step.pauseOnFailure}`] : []),
+            ],
             choices,
             ...(login ? { loginCommand: login } : {}),
           },
@@ -988,19 +997,20 @@ class Execution {
   }
 
   /** `resumed`: the undo had started before a crash; `interrupted` are the compensations it cut short. */
-  private async undo(fromIndex: number, status: RunStatus, reason: string, resumed?: { interrupted: Set<string> }): Promise<string | undefined> {
+  private async undo(fromIndex: number, status: RunStatus, reason: string, resumed?: { interrupted: Set<string> }, only?: 'holds'): Promise<string | undefined> {
     const interrupted = resumed?.interrupted ?? new Set<string>();
     const todo = this.steps
       .slice(0, fromIndex + 1)
       .reverse()
       .filter((step) => {
         if (!step.compensate || this.undone.get(step.id) === 'ok') return false;
+        if (only === 'holds' && !step.holds) return false;
         // Only what actually started can need undoing.
         const started = this.history.get(step.id)?.status;
         return started === 'ok' || started === 'failed' || started === 'running';
       });
     if (todo.length === 0) return undefined;
-    if (!resumed) this.emit({ type: 'undo', action: 'started', fromStep: this.steps[fromIndex]!.id, status, reason });
+    if (!resumed) this.emit({ type: 'undo', action: 'started', fromStep: this.steps[fromIndex]!.id, status, reason, ...(only ? { only } : {}) });
     const done: string[] = [];
     let ok = true;
     for (const step of todo) {

@@ -153,6 +153,21 @@ export interface Step<P, S> {
   verifyWithinMs?: number;
   /** True, or the reason skipping is safe; the operator may then skip it after a failure. */
   canSkip?: boolean | string;
+  /**
+   * Why waiting longer may still end well (a replacement still booting): a
+   * failure then offers pause beside retry and abort, and a headless run
+   * pauses (lock and holds kept; `nightshift resume` tries the step again)
+   * instead of aborting.
+   */
+  pauseOnFailure?: string;
+  /**
+   * Words for what this step takes for the life of the run ("AZRebalance
+   * suspended on orders-asg"). Its `compensate` gives it back at every end
+   * but a pause: after a failure or abort with the rest of the undo, and
+   * also when the operator stops the run, which undoes nothing else. A later
+   * step of the plan gives it back on success (then compensate.isDone says so).
+   */
+  holds?: string;
   /** Undo, run (newest first) when this step or a later one fails and the run is aborted. */
   compensate?: Compensation<P, S>;
   /** This step opens a critical section (see CriticalSection). */

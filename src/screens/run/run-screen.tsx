@@ -59,7 +59,15 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       if (gate && gate.request.kind === 'failure') {
         const choices = gate.request.choices ?? [];
         const choice =
-          input === 'r' && choices.includes('retry') ? 'retry' : input === 's' && choices.includes('skip') ? 'skip' : input === 'a' ? 'abort' : undefined;
+          input === 'r' && choices.includes('retry')
+            ? 'retry'
+            : input === 's' && choices.includes('skip')
+              ? 'skip'
+              : input === 'p' && choices.includes('pause')
+                ? 'pause'
+                : input === 'a'
+                  ? 'abort'
+                  : undefined;
         if (choice === undefined) return;
         controller.answer(gate.gateId, { choice });
         return STOP;
@@ -244,7 +252,7 @@ function GatePrompt({ request, isActive, width, onAnswer }: GatePromptProps) {
         <Text bold color="red" wrap="truncate">{`✗ ${request.title}`}</Text>
         {details}
         {request.loginCommand ? <Text wrap="truncate">{fit(`  shell on the node: ${request.loginCommand}`, width, 'left', false)}</Text> : null}
-        <Text>{['r retry', ...(choices.includes('skip') ? ['s skip'] : []), 'a abort'].join(' · ')}</Text>
+        <Text>{['r retry', ...(choices.includes('skip') ? ['s skip'] : []), ...(choices.includes('pause') ? ['p pause (resume later)'] : []), 'a abort'].join(' · ')}</Text>
       </Box>
     );
   }
