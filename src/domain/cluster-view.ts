@@ -2,7 +2,7 @@
 // Pure: the poller gathers the inputs, this decides what they mean.
 
 import { compareNames } from './names.js';
-import { clusterFindings, clusterHealth, sortClusters, worstLag } from './findings.js';
+import { clusterFindings, clusterHealth, driftFindings, sortClusters, worstLag } from './findings.js';
 import { lagOf, nodeHealth, roleOf, type NodeHealthInput, type Thresholds } from './health.js';
 import type {
   CassandraPeer,
@@ -14,6 +14,7 @@ import type {
   Instance,
   NodeMetrics,
   NodeView,
+  ScalingGroup,
   WriterRecordRef,
 } from './types.js';
 
@@ -55,6 +56,8 @@ export interface ViewInputs {
   targetReplicas: (cluster: string) => number | undefined;
   /** The writer record of each cluster that has one configured, as last read. */
   writers?: ReadonlyMap<string, WriterLookup>;
+  /** Auto Scaling groups by name, as discovery last read them (launch template drift). */
+  groups?: ReadonlyMap<string, ScalingGroup>;
 }
 
 export function buildClusterViews(input: ViewInputs): ClusterView[] {
@@ -73,6 +76,8 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       thresholds: input.thresholds,
       ...(writer ? { writer } : {}),
     });
+    const group = ref.asg ? input.groups?.get(ref.asg) : undefined;
+    if (group) findings.push(...driftFindings(group));
     const view: ClusterView = {
       name: ref.name,
       engine: ref.engine,

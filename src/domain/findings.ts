@@ -5,7 +5,7 @@
 import { compareNames } from './names.js';
 import { errantTransactions, formatGtidSet, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
-import type { ClusterView, ClusterWriter, EngineKind, Finding, HealthLevel, NodeView } from './types.js';
+import type { ClusterView, ClusterWriter, EngineKind, Finding, HealthLevel, NodeView, ScalingGroup } from './types.js';
 
 export interface FindingOptions {
   roleTag: string;
@@ -283,4 +283,34 @@ export function sortClusters(clusters: ClusterView[]): ClusterView[] {
 
 function names(nodes: NodeView[]): string {
   return nodes.map((n) => n.instance.name).join(', ');
+}
+
+/** Lifecycle states of members that are on their way out: they need no rotation. */
+const LEAVING = new Set(['Terminating', 'Terminating:Wait', 'Terminating:Proceed', 'Terminated']);
+
+/**
+ * Members launched from an older launch template version than the group
+ * launches now: "3 of 6 instances on launch template v5, the group launches
+ * v7". `rotate` replaces them. Versions that are not numbers (unknown, or an
+ * instance not launched from the template) are not counted.
+ */
+export function driftFindings(group: ScalingGroup): Finding[] {
+  const now = Number(group.launchTemplate?.version);
+  if (!Number.isInteger(now)) return [];
+  const members = group.members.filter((m) => !LEAVING.has(m.lifecycle));
+  const stale = members.filter((m) => /^\d+$/.test(m.launchTemplateVersion ?? '') && Number(m.launchTemplateVersion) < now);
+  if (stale.length === 0) return [];
+  const counts = new Map<number, number>();
+  for (const m of stale) counts.set(Number(m.launchTemplateVersion), (counts.get(Number(m.launchTemplateVersion)) ?? 0) + 1);
+  const versions = [...counts.entries()].sort((a, b) => a[0] - b[0]);
+  const which = versions.length === 1 ? `launch template v${versions[0]![0]}` : `older launch template versions (${versions.map(([v, n]) => `v${v} ×${n}`).join(', ')})`;
+  return [
+    {
+      kind: 'launch-template-drift',
+      level: 'WARN',
+      message: `${stale.length} of ${members.length} instances on ${which}, the group launches v${now}`,
+      nodes: stale.map((m) => m.instanceId),
+      suggests: 'rotate',
+    },
+  ];
 }

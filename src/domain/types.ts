@@ -199,6 +199,7 @@ export interface NodeView {
 }
 
 export type FindingKind =
+  | 'launch-template-drift'
   | 'no-writable-master'
   | 'two-writable-masters'
   | 'replica-of-outsider'

@@ -9,7 +9,7 @@ import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs, type WriterLookup } from '../domain/cluster-view.js';
 import { sortClusters } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
-import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView, WriterRecordRef } from '../domain/types.js';
+import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView, ScalingGroup, WriterRecordRef } from '../domain/types.js';
 import { cleanDeep, cleanForTerminal } from '../domain/terminal-text.js';
 import type { FleetStore } from './fleet.js';
 
@@ -74,6 +74,8 @@ interface Round {
   clusters: ClusterRef[];
   names: Set<string>;
   instances: Map<string, Instance>;
+  /** The clusters' Auto Scaling groups by name, when the target has them. */
+  groups: Map<string, ScalingGroup>;
   running: Map<string, Instance[]>;
   runningIds: Set<string>;
   slices: ClusterRef[][];
@@ -280,6 +282,7 @@ export class Poller {
         clusters: [],
         names: new Set(),
         instances: new Map(),
+        groups: new Map(),
         running: new Map(),
         runningIds: new Set(),
         slices: [],
@@ -323,6 +326,7 @@ export class Poller {
       clusters: discovery.clusters,
       names,
       instances,
+      groups: new Map((discovery.groups ?? []).map((g) => [g.name, g])),
       running,
       runningIds: queued,
       slices,
@@ -368,6 +372,7 @@ export class Poller {
     const inputs: ViewInputs = {
       clusters,
       instances: round.instances,
+      groups: round.groups,
       metrics,
       probes: this.lastProbes,
       waiting,
@@ -588,7 +593,20 @@ function cleanDiscovery(found: Discovery): Discovery {
       clusters[i] = { ...ref, name, ...(asg !== undefined ? { asg } : {}) };
     }
   }
-  return instances || clusters ? { ...found, instances: instances ?? found.instances, clusters: clusters ?? found.clusters } : found;
+  // A group's and its template's names are anyone's text too; versions are numbers or are dropped.
+  const groups = found.groups?.map((g) => ({
+    ...g,
+    name: cleanForTerminal(g.name, ONE_LINE),
+    ...(g.launchTemplate ? { launchTemplate: { ...g.launchTemplate, name: cleanForTerminal(g.launchTemplate.name, ONE_LINE), version: numberOr(g.launchTemplate.version) } } : {}),
+    members: g.members.map((m) => ({ ...m, ...(m.launchTemplateVersion !== undefined ? { launchTemplateVersion: numberOr(m.launchTemplateVersion) } : {}) })),
+  }));
+  const cleaned = instances || clusters ? { ...found, instances: instances ?? found.instances, clusters: clusters ?? found.clusters } : found;
+  return groups ? { ...cleaned, groups } : cleaned;
+}
+
+/** A launch template version as a number's digits, or '?' for anything else. */
+function numberOr(version: string): string {
+  return /^\d{1,9}$/.test(version) ? version : '?';
 }
 
 function sameRef(a: WriterRecordRef, b: WriterRecordRef): boolean {
