@@ -109,6 +109,8 @@ export interface RebuildState extends MasterChangeState {
   targetDatadir?: string;
   /** The target's datadir had files: they are moved aside (confirmed by the target's name). */
   targetHasData?: boolean;
+  /** The target is a fresh instance (an Auto Scaling group's replacement): its datadir is the empty server its image made. */
+  fresh?: boolean;
   /** Path-safe run token: names the scratch directories and the processes of this run. */
   tok: string;
   backupVolume?: string;
@@ -119,7 +121,7 @@ export interface RebuildState extends MasterChangeState {
 
 type Ctx = RunContext<RebuildParams, RebuildState>;
 type SCtx = StepContext<RebuildParams, RebuildState>;
-type RebuildStep = Step<RebuildParams, RebuildState>;
+export type RebuildStep = Step<RebuildParams, RebuildState>;
 
 const asMc = (ctx: Ctx) => ctx as unknown as RunContext<unknown, MasterChangeState>;
 
@@ -348,7 +350,7 @@ const launchStep: RebuildStep = {
 };
 
 /** What the target must have before the copy starts (a launched instance is only known now). */
-const targetCheckStep: RebuildStep = {
+export const targetCheckStep: RebuildStep = {
   id: 'target-check',
   title: 'the target has the tools and the space',
   danger: 'read',
@@ -1010,7 +1012,7 @@ const cleanupStep: RebuildStep = {
     } else {
       await run(ctx, targetOf(ctx), cmd.rmrf(P(ctx), copyDir(ctx), ctx.state.tok), 'delete the copy directory', signal, { timeoutMs: 600_000 });
     }
-    if (ctx.state.targetHasData && ctx.state.launch) {
+    if (ctx.state.targetHasData && (ctx.state.launch || ctx.state.fresh)) {
       // A launched instance's old datadir is the empty server its image made: nothing to keep.
       await run(ctx, targetOf(ctx), cmd.rmrf(P(ctx), asideDir(ctx), ctx.state.tok), 'delete the empty datadir the image made', signal, { timeoutMs: 600_000 });
     } else if (ctx.state.targetHasData) ctx.output('stdout', `${targetOf(ctx).name}: the old datadir stays at ${asideDir(ctx)}; delete it once you no longer need it\n`);
@@ -1162,6 +1164,50 @@ function targetDatadirFor(ctx: Ctx, target: Instance, sourceDatadir: string): st
   return stripSlash(own ?? sourceDatadir);
 }
 
+/**
+ * Learns the master, the source replica and its datadir, and names the run's
+ * scratch (tok, via): what every rebuild needs before its target is known.
+ * Also for rotate, which rebuilds a group's replacement. Returns the source's datadir.
+ */
+export async function prepareSource(ctx: Ctx, signal: AbortSignal): Promise<{ dir: string; bytes: number }> {
+  const p = await picture(ctx, signal);
+  if (p.refusal) throw new StepFailed(p.refusal);
+  const f = mysqlOf(need(p.source, 'the source'))!;
+  // The run id itself (path-safe): a scratch directory on a node names the journal that made it.
+  ctx.state.tok ||= ctx.run.id.replace(/[^A-Za-z0-9-]/g, '-').slice(-48);
+  ctx.state.via = ctx.params.via ?? (ctx.backends.volumes ? 'ebs' : 'stream');
+  ctx.state.flavour = f.flavour;
+  ctx.state.version = f.version;
+  ctx.state.master = { instance: p.master!.instance, flavour: mysqlOf(p.master!)!.flavour, version: mysqlOf(p.master!)!.version };
+  ctx.state.source = { instance: p.source!.instance, flavour: f.flavour, version: f.version };
+  // How replicas name the master (address, name): the new one names it the same way.
+  ctx.state.sourceHost = f.replica?.sourceHost ?? p.master!.instance.privateIp;
+  ctx.state.port = f.replica?.sourcePort ?? 3306;
+  const dd = (ctx.scratch.get('datadir') as { dir: string; bytes: number } | undefined) ?? { dir: await datadirOf(ctx, p.source!.instance, signal), bytes: 0 };
+  ctx.state.sourceDatadir = stripSlash(dd.dir);
+  ctx.state.datadirBytes = dd.bytes;
+  return dd;
+}
+
+/**
+ * The copy and everything after it, onto a target that is known: backup,
+ * move, prepare, the target's server stopped, its datadir replaced, started,
+ * replicating, caught up, joined, cleaned up. `datadir`: the danger of
+ * moving the target's datadir aside, or undefined when it is empty.
+ */
+export function copySteps(params: Pick<RebuildParams, 'copyHours'>, via: 'ebs' | 'stream', datadir: 'caution' | 'destructive' | undefined): RebuildStep[] {
+  const steps: RebuildStep[] = [];
+  if (via === 'ebs') steps.push(backupVolumeStep, backupStep, prepareStep('source'), detachStep, snapshotStep, restoreVolumeStep);
+  else steps.push(streamStep, prepareStep('target'));
+  steps.push(stopTargetStep);
+  if (datadir) steps.push(datadirStep(datadir));
+  steps.push(moveBackStep, startStep, replicateStep, catchUpStep, joinStep, cleanupStep);
+  // Copies take hours; each is bounded all the same (a snapshot stuck at 40 % must not wait for ever).
+  const copyMs = params.copyHours * 3_600_000;
+  const long = new Set(['stream', 'backup', 'prepare', 'snapshot', 'move-back']);
+  return steps.map((s) => (long.has(s.id) ? { ...s, timeoutMs: copyMs } : s));
+}
+
 export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
   name: 'rebuild',
   title: 'MySQL rebuild a replica',
@@ -1171,22 +1217,7 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
   initialState: () => ({ others: [], tok: '' }),
   preflight: () => checks,
   async prepare(ctx, signal) {
-    const p = await picture(ctx, signal);
-    if (p.refusal) throw new StepFailed(p.refusal);
-    const f = mysqlOf(need(p.source, 'the source'))!;
-    // The run id itself (path-safe): a scratch directory on a node names the journal that made it.
-    ctx.state.tok = ctx.run.id.replace(/[^A-Za-z0-9-]/g, '-').slice(-48);
-    ctx.state.via = ctx.params.via ?? (ctx.backends.volumes ? 'ebs' : 'stream');
-    ctx.state.flavour = f.flavour;
-    ctx.state.version = f.version;
-    ctx.state.master = { instance: p.master!.instance, flavour: mysqlOf(p.master!)!.flavour, version: mysqlOf(p.master!)!.version };
-    ctx.state.source = { instance: p.source!.instance, flavour: f.flavour, version: f.version };
-    // How replicas name the master (address, name): the new one names it the same way.
-    ctx.state.sourceHost = f.replica?.sourceHost ?? p.master!.instance.privateIp;
-    ctx.state.port = f.replica?.sourcePort ?? 3306;
-    const dd = (ctx.scratch.get('datadir') as { dir: string; bytes: number } | undefined) ?? { dir: await datadirOf(ctx, p.source!.instance, signal), bytes: 0 };
-    ctx.state.sourceDatadir = stripSlash(dd.dir);
-    ctx.state.datadirBytes = dd.bytes;
+    const dd = await prepareSource(ctx, signal);
     if (ctx.params.target !== undefined) {
       const t = await pickTarget(ctx, signal);
       if (!t.instance) throw new StepFailed(t.reason!);
@@ -1210,19 +1241,12 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
     const launched = ctx.params.target === undefined;
     const steps: RebuildStep[] = [];
     if (launched) steps.push(launchStep, targetCheckStep);
-    if (ctx.state.via === 'ebs') steps.push(backupVolumeStep, backupStep, prepareStep('source'), detachStep, snapshotStep, restoreVolumeStep);
-    else steps.push(streamStep, prepareStep('target'));
-    steps.push(stopTargetStep);
-    if (ctx.state.targetHasData) steps.push(datadirStep(launched ? 'caution' : 'destructive'));
-    steps.push(moveBackStep, startStep, replicateStep, catchUpStep, joinStep, cleanupStep);
-    // Copies take hours; each is bounded all the same (a snapshot stuck at 40 % must not wait for ever).
-    const copyMs = ctx.params.copyHours * 3_600_000;
-    const long = new Set(['stream', 'backup', 'prepare', 'snapshot', 'move-back']);
+    steps.push(...copySteps(ctx.params, ctx.state.via ?? 'stream', ctx.state.targetHasData ? (launched ? 'caution' : 'destructive') : undefined));
     // One question for the whole run, at its first step: a rebuild runs for hours, and a y/N
     // waiting after a 40-minute snapshot would hold it until someone looks. The plan, shown
     // before the start, lists every step; only moving a spare's own datadir aside asks again.
     return steps.map((s, i) => {
-      const out: RebuildStep = long.has(s.id) ? { ...s, timeoutMs: copyMs } : { ...s };
+      const out: RebuildStep = { ...s };
       if (i === 0) {
         out.danger = 'caution';
         out.describe = (c) => [...s.describe(c), `one answer for the whole rebuild: the ${steps.length - 1} steps after this one run without asking${steps.some((x) => x.danger === 'destructive') ? ", but for moving the spare's datadir aside, which asks for its name" : ''}`];
