@@ -20,6 +20,9 @@ export interface RunFlags {
   source?: string;
   target?: string;
   via?: string;
+  order?: string;
+  /** false with --no-pause (commander's negation). */
+  pause?: boolean;
   allOverdue?: boolean;
   param?: string[];
   dryRun?: boolean;
@@ -43,7 +46,9 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .option('--candidate <name>', 'switchover, failover: promote this replica instead of the one the runbook would choose')
     .option('--source <name>', 'rebuild: take the backup from this replica instead of the least lagging healthy one')
     .option('--target <name>', 'rebuild: rebuild this spare host instead of launching a new instance')
-    .option('--via <way>', 'rebuild: how the copy moves: ebs (default where EBS exists) or stream')
+    .option('--via <way>', 'rebuild, rotate (MySQL): how the copy moves: ebs (default where EBS exists) or stream')
+    .option('--order <nodes>', 'rotate: oldest (every instance on an older launch template, oldest first; the default) or NODE,NODE… in that order')
+    .option('--no-pause', 'rotate: no operator checkpoint between instances')
     .option('--all-overdue', 'repair: every overdue or never-repaired node, oldest first, one at a time (checkpoint between nodes)')
     .option('--param <key=value>', 'a runbook parameter (repeatable)', collect, [])
     .option('--dry-run', 'run preflight and print the full plan; change nothing')
@@ -97,7 +102,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   }
 }
 
-export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidate' | 'allOverdue' | 'param' | 'source' | 'target' | 'via'>): Record<string, unknown> {
+export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidate' | 'allOverdue' | 'param' | 'source' | 'target' | 'via' | 'order' | 'pause'>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const p of flags.param ?? []) {
     const eq = p.indexOf('=');
@@ -112,6 +117,9 @@ export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidat
   if (flags.source !== undefined) params.source = flags.source;
   if (flags.target !== undefined) params.target = flags.target;
   if (flags.via !== undefined) params.via = flags.via;
+  if (flags.order !== undefined) params.order = flags.order;
+  // commander reads --no-pause as pause=false.
+  if (flags.pause === false) params.noPause = true;
   if (flags.allOverdue) params.allOverdue = true;
   return params;
 }

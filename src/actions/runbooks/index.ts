@@ -5,9 +5,10 @@ import type { AnyRunbook } from '../engine/types.js';
 import { repairRunbook } from './repair.js';
 import { failoverRunbook } from './failover.js';
 import { rebuildRunbook } from './rebuild.js';
+import { rotateRunbook } from './rotate.js';
 import { switchoverRunbook } from './switchover.js';
 
-export const RUNBOOKS: readonly AnyRunbook[] = [repairRunbook, switchoverRunbook, failoverRunbook, rebuildRunbook];
+export const RUNBOOKS: readonly AnyRunbook[] = [repairRunbook, switchoverRunbook, failoverRunbook, rebuildRunbook, rotateRunbook];
 
 export function getRunbook(name: string): AnyRunbook | undefined {
   return RUNBOOKS.find((r) => r.name === name);

@@ -3,13 +3,7 @@
 // after it finished cleanly tag it `last-repaired=<ISO-8601 UTC>`. RUNBOOKS.md.
 
 import * as z from 'zod';
-import {
-  isPeerOf,
-  nodetoolCommand,
-  probeCassandra,
-  REPAIR_FINISHED,
-  REPAIR_SUBCOMMAND,
-} from '../../backends/engines/cassandra.js';
+import { nodetoolCommand, REPAIR_FINISHED, REPAIR_SUBCOMMAND } from '../../backends/engines/cassandra.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import type { Discovery } from '../../backends/ports.js';
 import { orderRepairNodes } from '../../domain/repair-choice.js';
@@ -17,6 +11,7 @@ import type { Instance } from '../../domain/types.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
 import { jobOutcome, runRemoteJob } from '../engine/remote-job.js';
 import { StepFailed } from '../engine/timing.js';
+import { ringProblems } from './ring.js';
 
 export const REPAIR_TAG = 'last-repaired';
 
@@ -300,26 +295,7 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
         if (notRunning.length > 0) {
           return { ok: false, reason: notRunning.map((m) => `${m.name} is ${m.state}`).join('; ') };
         }
-        const timeoutMs = ctx.config.engines.probeTimeoutSeconds * 1000;
-        const probes = await Promise.allSettled(
-          members.map((m) => probeCassandra(ctx.backends.shell, m, { nodetool: clientsOf(ctx, m).nodetool, timeoutMs, signal })),
-        );
-        const problems: string[] = [];
-        // One line per peer that is not UN, naming every node that sees it so.
-        const seen = new Map<string, string[]>();
-        probes.forEach((p, i) => {
-          const m = members[i]!;
-          if (p.status === 'rejected') {
-            problems.push(`${m.name}: ${(p.reason as Error).message}`);
-            return;
-          }
-          for (const peer of p.value.ring) {
-            if (peer.status === 'UN') continue;
-            const who = `${members.find((x) => isPeerOf(peer.address, x))?.name ?? peer.address} is ${peer.status}`;
-            seen.set(who, [...(seen.get(who) ?? []), m.name]);
-          }
-        });
-        for (const [who, by] of seen) problems.push(`${who} (seen from ${by.join(', ')})`);
+        const problems = await ringProblems(ctx, members, signal);
         if (problems.length > 0) {
           // Repairing around a down replica is wasted work: it fails or repairs nothing.
           return { ok: false, reason: problems.join('; ') };
