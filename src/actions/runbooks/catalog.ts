@@ -14,6 +14,7 @@ import { formatSeconds } from '../../ui/format.js';
 import { repairRunbook } from './repair.js';
 import { failoverRunbook } from './failover.js';
 import { rebuildRunbook } from './rebuild.js';
+import { rotateRunbook } from './rotate.js';
 import { switchoverRunbook } from './switchover.js';
 
 /** One answer of a choice field. A disabled one is shown, with why, and cannot be chosen. */
@@ -361,8 +362,55 @@ const rebuildEntry: CatalogEntry = {
   },
 };
 
+// ---- rotate ----
+
+const OLDEST = 'oldest';
+
+const rotateEntry: CatalogEntry = {
+  name: rotateRunbook.name,
+  title: rotateRunbook.title,
+  summary: rotateRunbook.summary,
+  engines: ['mysql', 'cassandra', 'generic'],
+  needsAsg: true,
+  offer(cluster) {
+    const drift = cluster.findings.find((f) => f.suggests === rotateRunbook.name);
+    const down = cluster.nodes.filter((n) => n.instance.state !== 'running' || n.health.level === 'CRIT');
+    if (down.length > 0) return { applies: false, reason: `not now — ${listed(down.map((n) => `${nodeName(n)} is ${n.instance.state === 'running' ? n.health.level : n.instance.state}`))}; a rotation takes one more out` };
+    if (drift) return { applies: true, reason: drift.message };
+    return { applies: false, reason: 'every instance runs the launch template version its group launches; name instances to rotate them anyway' };
+  },
+  fields(cluster) {
+    const masters = new Set(cluster.nodes.filter((n) => n.role === 'master').map(nodeName));
+    return [
+      {
+        key: 'order',
+        label: 'instances',
+        kind: 'choice',
+        options: [
+          { value: OLDEST, label: 'every stale one, oldest first', detail: cluster.engine === 'mysql' ? 'never the master' : 'launch template older than the group' },
+          ...cluster.nodes.map((n) => ({
+            value: `${NODE}${nodeName(n)}`,
+            label: `only ${nodeName(n)}`,
+            detail: n.instance.az,
+            ...(masters.has(nodeName(n)) ? { disabled: 'the master: switch over first' } : {}),
+          })),
+        ],
+        default: OLDEST,
+      },
+      { key: 'noPause', label: 'no checkpoint between instances', kind: 'boolean', default: false },
+    ];
+  },
+  toParams(cluster, values) {
+    const params: Record<string, unknown> = { cluster };
+    const o = values['order'];
+    if (typeof o === 'string' && o.startsWith(NODE)) params.order = o.slice(NODE.length);
+    if (values['noPause'] === true) params.noPause = true;
+    return params;
+  },
+};
+
 /** Every runbook the console can start, in the order the picker lists them (catalogFor puts failover first when it applies). */
-export const CATALOG: readonly CatalogEntry[] = [repairEntry, switchoverEntry, failoverEntry, rebuildEntry];
+export const CATALOG: readonly CatalogEntry[] = [repairEntry, switchoverEntry, failoverEntry, rebuildEntry, rotateEntry];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {
   return CATALOG.find((e) => e.name === name);
