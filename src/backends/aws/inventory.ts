@@ -9,7 +9,6 @@ import {
   type Filter,
   type Instance as Ec2Instance,
 } from '@aws-sdk/client-ec2';
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type StatusChecks } from '../../domain/types.js';
 import type { CallOptions, Discovery, Inventory, ScalingGroup } from '../ports.js';
 import type { RegionClients } from './clients.js';
@@ -273,21 +272,12 @@ export class AwsInventory implements Inventory {
   private async asgClusters(r: RegionClients, signal?: AbortSignal): Promise<RegionFinding> {
     const wanted = this.ctx.config.discovery.asgClusters;
     const groups = new Map<string, string[]>();
-    let NextToken: string | undefined;
-    do {
-      const page = await call(this.ctx, { action: 'autoscaling:DescribeAutoScalingGroups', region: r.region, doing: 'reading Auto Scaling Groups' }, () =>
-        r.autoscaling.send(
-          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: wanted.map((w) => w.asg), MaxRecords: 100, NextToken }),
-          { abortSignal: signal },
-        ),
-      );
-      for (const g of page.AutoScalingGroups ?? []) {
-        if (!g.AutoScalingGroupName) continue;
-        this.ctx.router.rememberGroup(g.AutoScalingGroupName, r.region);
-        groups.set(g.AutoScalingGroupName, (g.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])));
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    // Auto Scaling refuses more names in one call than MaxRecords (100 at most): batched, not paged.
+    for (const g of await describeGroups(this.ctx, r, wanted.map((w) => w.asg), 'reading Auto Scaling Groups', signal)) {
+      if (!g.AutoScalingGroupName) continue;
+      this.ctx.router.rememberGroup(g.AutoScalingGroupName, r.region);
+      groups.set(g.AutoScalingGroupName, (g.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])));
+    }
 
     const ids = [...new Set([...groups.values()].flat())];
     const described = ids.length > 0 ? await this.describeInstances(r, { ids }, signal) : [];
