@@ -6,11 +6,12 @@ import {
   type AutoScalingGroup,
   type DescribeAutoScalingGroupsCommandOutput,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeInstanceStatusCommand, DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
+import { createAwsBackends, createAwsClients, type AwsBackends } from '../../../src/backends/aws/index.js';
 import type { AwsInventory } from '../../../src/backends/aws/inventory.js';
-import { awsConfig, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
+import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
 
 const ORDERS = FLEET.filter((n) => n.cluster === 'orders');
 const EVENTS = FLEET.filter((n) => n.cluster === 'events');
@@ -207,6 +208,37 @@ describe('Discovery.groups on AWS', () => {
     expect(inventory.groupsProblem).toBe(
       'group orders-asg launches from orders-db $Latest, which EC2 does not find (deleted, or in another account) in us-east-1',
     );
+  });
+
+  it('asks each region for its own groups, and a region that fails costs only its groups', async () => {
+    const west = { ...FLEET[3]!, id: 'i-0w00000000000000w', az: 'us-west-2a', ip: '127.0.3.1' };
+    const clients = createAwsClients({ regions: ['us-east-1', 'us-west-2'], credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' } });
+    const withAsg = (n: typeof west, asg: string) => ec2Instance(n, { 'aws:autoscaling:groupName': asg });
+    const [eastEc2, westEc2] = clients.regional.map((r) => mockClient(r.ec2));
+    const [eastAsg, westAsg] = clients.regional.map((r) => mockClient(r.autoscaling));
+    eastEc2!.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: ORDERS.map((n) => withAsg(n, 'orders-asg')) }] });
+    westEc2!.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [withAsg(west, 'events-west-asg')] }] });
+    for (const m of [eastEc2!, westEc2!]) m.on(DescribeInstanceStatusCommand).resolves({ InstanceStatuses: [] });
+    westEc2!.on(DescribeLaunchTemplatesCommand).resolves({
+      LaunchTemplates: [{ LaunchTemplateId: 'lt-0west', LaunchTemplateName: 'events-west', LatestVersionNumber: 9, DefaultVersionNumber: 9 }],
+    });
+    eastAsg!.on(DescribeAutoScalingGroupsCommand).rejects(serviceError('AccessDenied', 'not authorized in this region'));
+    westAsg!.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [group('events-west-asg', { LaunchTemplateId: 'lt-0west', LaunchTemplateName: 'events-west', Version: '$Latest' }, [[west.id, '8']])],
+    });
+    const two = await createAwsBackends(awsConfig({ aws: { regions: ['us-east-1', 'us-west-2'] } }), { shell: unreachableShell, clients, clock });
+    const inv = two.inventory as AwsInventory;
+
+    await two.inventory.discover();
+    await inv.groupsSettled();
+    const found = await two.inventory.discover();
+
+    expect(found.groups?.map((g) => [g.name, g.launchTemplate?.version, g.members.map((m) => m.launchTemplateVersion)])).toEqual([
+      ['events-west-asg', '9', ['8']],
+    ]);
+    expect(eastAsg!.commandCalls(DescribeAutoScalingGroupsCommand)[0]!.args[0].input.AutoScalingGroupNames).toEqual(['orders-asg']);
+    expect(westAsg!.commandCalls(DescribeAutoScalingGroupsCommand)[0]!.args[0].input.AutoScalingGroupNames).toEqual(['events-west-asg']);
+    expect(inv.groupsProblem).toMatch(/^groups orders-asg not read, .*autoscaling:DescribeAutoScalingGroups in us-east-1 \(AccessDenied\)/);
   });
 
   it("takes a member's version from EC2's tag on the instance when the group's record names none", async () => {
