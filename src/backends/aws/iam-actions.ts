@@ -4,7 +4,8 @@
 // No SDK import here: the iam-policy command loads this without the SDK.
 
 export const PORT_ACTIONS = {
-  'inventory.discover': ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus', 'autoscaling:DescribeAutoScalingGroups'],
+  // The clusters' groups and their launch templates are read beside discovery (the launch template drift finding).
+  'inventory.discover': ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus', 'autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeLaunchTemplates'],
   'inventory.setTags': ['ec2:CreateTags'],
   'inventory.deleteTags': ['ec2:DeleteTags'],
   'metrics.fetch': ['cloudwatch:GetMetricData'],
@@ -23,9 +24,13 @@ export const PORT_ACTIONS = {
   'volumes.removeSnapshot': ['ec2:DeleteSnapshot'],
   // DescribeVolumes only when the delete is refused, to name the instance the volume is still attached to.
   'volumes.remove': ['ec2:DeleteVolume', 'ec2:DescribeVolumes'],
-  'scaling.getGroup': ['autoscaling:DescribeAutoScalingGroups'],
+  // DescribeLaunchTemplates turns a group's $Latest or $Default into the version number it launches.
+  'scaling.getGroup': ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeLaunchTemplates'],
   'scaling.terminateInGroup': ['autoscaling:TerminateInstanceInAutoScalingGroup'],
   'scaling.waitForReplacement': ['autoscaling:DescribeAutoScalingGroups'],
+  // DescribeAutoScalingGroups only to find the group's region, when several are in view and discovery has not seen it.
+  'scaling.suspendProcesses': ['autoscaling:SuspendProcesses', 'autoscaling:DescribeAutoScalingGroups'],
+  'scaling.resumeProcesses': ['autoscaling:ResumeProcesses', 'autoscaling:DescribeAutoScalingGroups'],
   // iam:PassRole: a launch template with an instance profile hands its role to the instance.
   'compute.launch': ['ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeSubnets', 'iam:PassRole'],
   'compute.find': ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus'],
@@ -45,6 +50,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstances',
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
+    'ec2:DescribeLaunchTemplates',
     'ec2:CreateTags',
     'ec2:DeleteTags',
   ],
@@ -54,6 +60,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstances',
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
+    'ec2:DescribeLaunchTemplates',
     'ec2:DeleteTags',
   ],
   'lock.holder': [
@@ -61,6 +68,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstances',
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
+    'ec2:DescribeLaunchTemplates',
   ],
   'lock.breakLock': [
     'route53:ChangeResourceRecordSets',
@@ -68,6 +76,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstances',
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
+    'ec2:DescribeLaunchTemplates',
     'ec2:DeleteTags',
   ],
 } as const satisfies Record<string, readonly string[]>;
@@ -107,11 +116,16 @@ export const FEATURES = {
     'inventory.setTags',
     'inventory.deleteTags',
   ],
+  // The group's fighting processes are suspended for the run and resumed at its end, abort or resume;
+  // a replacement's status checks are awaited before its engine is.
   rotate: [
     ...VIEW,
     ...LOCK,
+    'scaling.suspendProcesses',
+    'scaling.resumeProcesses',
     'scaling.terminateInGroup',
     'scaling.waitForReplacement',
+    'compute.waitReady',
     'inventory.setTags',
   ],
 } satisfies Record<string, PortMethod[]>;

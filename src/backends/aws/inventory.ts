@@ -9,12 +9,12 @@ import {
   type Filter,
   type Instance as Ec2Instance,
 } from '@aws-sdk/client-ec2';
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type StatusChecks } from '../../domain/types.js';
-import type { CallOptions, Discovery, Inventory } from '../ports.js';
+import type { CallOptions, Discovery, Inventory, ScalingGroup } from '../ports.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
 import { chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
+import { describeGroups, LAUNCH_TEMPLATE_VERSION_TAG, readTemplates, toScalingGroup } from './groups.js';
 import { retryThrottled } from './wait.js';
 
 const ENGINES: ReadonlySet<string> = new Set<EngineKind>(['mysql', 'cassandra', 'generic']);
@@ -33,6 +33,15 @@ const STATUS_BY_ID_LIMIT = 500;
 /** Ids per DescribeInstances call when asking by id (kept well under the request-size limit). */
 const IDS_PER_DESCRIBE = 200;
 
+/**
+ * How often the clusters' groups are read again. They feed one finding (launch
+ * template drift) that can be minutes old; discovery runs every few seconds
+ * and must not wait on them or double its calls.
+ */
+const GROUPS_REFRESH_MS = 5 * 60_000;
+/** Groups last read longer ago than this are shown no more: a read that keeps failing leaves no finding rather than an old one. */
+const GROUPS_MAX_AGE_MS = 3 * GROUPS_REFRESH_MS;
+
 /** A spare (a rebuild's node not yet joined) is listed, but is no member of any cluster however it was found. */
 function isSpare(i: Ec2Instance): boolean {
   return (i.Tags ?? []).some((t) => t.Key === SPARE_TAG);
@@ -43,8 +52,34 @@ interface RegionFinding {
   clusters: ClusterRef[];
 }
 
+/** Group names wanted, by region. */
+type WantedGroups = Map<string, Set<string>>;
+
+/** One region's groups as last read well. */
+interface RegionGroups {
+  at: number;
+  groups: ScalingGroup[];
+}
+
 export class AwsInventory implements Inventory {
+  /** Per region, the groups as last read well: a region whose read fails keeps its last answer until it is too old. */
+  private readonly groupsRead = new Map<string, RegionGroups>();
+  /** The read in flight; a newer one (`seq`) makes its answer void. */
+  private groupsReading: { seq: number; done: Promise<void>; abort: AbortController } | undefined;
+  private groupsSeq = 0;
+  private groupsAttemptAt: number | undefined;
+  /**
+   * Why the groups (or some of them) were not read last time, in words; the
+   * drift finding is then missing for them. Undefined when all went well.
+   */
+  groupsProblem: string | undefined;
+
   constructor(private readonly ctx: AwsContext) {}
+
+  /** Settles when the group read in flight, if any, has ended (its answer then shows on the next discovery). Never rejects. */
+  groupsSettled(): Promise<void> {
+    return this.groupsReading?.done ?? Promise.resolve();
+  }
 
   async discover(opts: CallOptions = {}): Promise<Discovery> {
     const perRegion = await Promise.all(this.ctx.router.all.map((r) => this.discoverRegion(r, opts.signal)));
@@ -59,7 +94,12 @@ export class AwsInventory implements Inventory {
         else clusters.set(c.name, { ...c, instanceIds: [...c.instanceIds] });
       }
     }
-    return { instances, clusters: [...clusters.values()].sort((a, b) => compareNames(a.name, b.name)) };
+    const sorted = [...clusters.values()].sort((a, b) => compareNames(a.name, b.name));
+    const wanted = this.wantedGroups(sorted, instances);
+    // Started, never awaited: the groups of this round show on a later one.
+    this.refreshGroupsIfDue(wanted, instances);
+    const groups = this.groupsFor(wanted);
+    return { instances, clusters: sorted, ...(groups ? { groups } : {}) };
   }
 
   async setTags(instanceId: string, tags: Record<string, string>, opts: CallOptions = {}): Promise<void> {
@@ -81,6 +121,96 @@ export class AwsInventory implements Inventory {
         abortSignal: opts.signal,
       }),
     );
+  }
+
+  // ------------------------------------------------------------ groups
+
+  /** The groups the clusters' members name (aws:autoscaling:groupName) and the clusters found by group, each in its region. */
+  private wantedGroups(clusters: ClusterRef[], instances: Instance[]): WantedGroups {
+    const members = new Set(clusters.flatMap((c) => c.instanceIds));
+    const names = new Set<string>();
+    for (const c of clusters) if (c.asg) names.add(c.asg);
+    for (const i of instances) if (i.asg && members.has(i.id)) names.add(i.asg);
+    const wanted: WantedGroups = new Map();
+    for (const name of names) {
+      // Learnt by discovery; a group seen in no region (several in view) is left out.
+      const r = this.ctx.router.forGroup(name);
+      if (!r) continue;
+      const set = wanted.get(r.region) ?? new Set<string>();
+      set.add(name);
+      wanted.set(r.region, set);
+    }
+    return wanted;
+  }
+
+  private refreshGroupsIfDue(wanted: WantedGroups, instances: Instance[]): void {
+    if (wanted.size === 0) return;
+    const now = this.ctx.clock.now();
+    if (this.groupsAttemptAt !== undefined && now - this.groupsAttemptAt < GROUPS_REFRESH_MS) return;
+    // A read still going after a whole interval is stuck: it is dropped, and its answer would be ignored.
+    this.groupsReading?.abort.abort();
+    const seq = ++this.groupsSeq;
+    const abort = new AbortController();
+    this.groupsAttemptAt = now;
+    const tagged = new Map(instances.flatMap((i) => (i.tags[LAUNCH_TEMPLATE_VERSION_TAG] ? [[i.id, i.tags[LAUNCH_TEMPLATE_VERSION_TAG]] as const] : [])));
+    const done = this.readGroups(wanted, (id) => tagged.get(id), abort.signal).then(
+      ({ regions, problems }) => {
+        if (seq !== this.groupsSeq) return;
+        const at = this.ctx.clock.now();
+        for (const [region, groups] of regions) this.groupsRead.set(region, { at, groups });
+        this.groupsProblem = problems.length > 0 ? problems.join('; ') : undefined;
+      },
+      (err: unknown) => {
+        if (seq === this.groupsSeq) this.groupsProblem = `Auto Scaling groups not read: ${err instanceof Error ? err.message : String(err)}`;
+      },
+    ).finally(() => {
+      if (this.groupsReading?.seq === seq) this.groupsReading = undefined;
+    });
+    this.groupsReading = { seq, done, abort };
+  }
+
+  /**
+   * Every wanted group, per region: one DescribeAutoScalingGroups round and
+   * one DescribeLaunchTemplates round, regions side by side. A region that
+   * fails is a problem for its groups only.
+   */
+  private async readGroups(
+    wanted: WantedGroups,
+    memberTag: (instanceId: string) => string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ regions: Map<string, ScalingGroup[]>; problems: string[] }> {
+    const asked = [...wanted].map(([region, names]) => ({ r: this.ctx.router.region(region), names: [...names].sort() }));
+    const settled = await Promise.allSettled(
+      asked.map(async ({ r, names }) => {
+        const raw = await describeGroups(this.ctx, r, names, "reading the clusters' Auto Scaling groups", signal);
+        const templates = await readTemplates(this.ctx, r, raw, "reading their launch templates", signal);
+        return raw.map((g) => toScalingGroup(g, templates, memberTag));
+      }),
+    );
+    const regions = new Map<string, ScalingGroup[]>();
+    const problems: string[] = [];
+    settled.forEach((s, k) => {
+      const { r, names } = asked[k]!;
+      if (s.status === 'rejected') {
+        problems.push(`groups ${names.join(', ')} not read, so no launch template drift is shown for them: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}`);
+        return;
+      }
+      regions.set(r.region, s.value.map((read) => read.group));
+      for (const read of s.value) if (read.unresolved) problems.push(`${read.unresolved} in ${r.region}`);
+    });
+    return { regions, problems };
+  }
+
+  /** The wanted groups as last read, copied (callers may keep or change them); undefined when none were read or the read is too old. */
+  private groupsFor(wanted: WantedGroups): ScalingGroup[] | undefined {
+    const now = this.ctx.clock.now();
+    let out: ScalingGroup[] | undefined;
+    for (const [region, names] of wanted) {
+      const read = this.groupsRead.get(region);
+      if (!read || now - read.at > GROUPS_MAX_AGE_MS) continue;
+      out = [...(out ?? []), ...read.groups.filter((g) => names.has(g.name)).map((g) => structuredClone(g))];
+    }
+    return out;
   }
 
   // ------------------------------------------------------------ one region
@@ -142,21 +272,12 @@ export class AwsInventory implements Inventory {
   private async asgClusters(r: RegionClients, signal?: AbortSignal): Promise<RegionFinding> {
     const wanted = this.ctx.config.discovery.asgClusters;
     const groups = new Map<string, string[]>();
-    let NextToken: string | undefined;
-    do {
-      const page = await call(this.ctx, { action: 'autoscaling:DescribeAutoScalingGroups', region: r.region, doing: 'reading Auto Scaling Groups' }, () =>
-        r.autoscaling.send(
-          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: wanted.map((w) => w.asg), MaxRecords: 100, NextToken }),
-          { abortSignal: signal },
-        ),
-      );
-      for (const g of page.AutoScalingGroups ?? []) {
-        if (!g.AutoScalingGroupName) continue;
-        this.ctx.router.rememberGroup(g.AutoScalingGroupName, r.region);
-        groups.set(g.AutoScalingGroupName, (g.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])));
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    // Auto Scaling refuses more names in one call than MaxRecords (100 at most): batched, not paged.
+    for (const g of await describeGroups(this.ctx, r, wanted.map((w) => w.asg), 'reading Auto Scaling Groups', signal)) {
+      if (!g.AutoScalingGroupName) continue;
+      this.ctx.router.rememberGroup(g.AutoScalingGroupName, r.region);
+      groups.set(g.AutoScalingGroupName, (g.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])));
+    }
 
     const ids = [...new Set([...groups.values()].flat())];
     const described = ids.length > 0 ? await this.describeInstances(r, { ids }, signal) : [];

@@ -1,59 +1,45 @@
 // Auto Scaling for the rotate runbook: one instance out at a time, the group
-// keeps its desired capacity so a replacement launches.
+// keeps its desired capacity so a replacement launches, and the processes
+// that would fight the rotation are suspended for its length.
 
 import {
-  DescribeAutoScalingGroupsCommand,
+  ResumeProcessesCommand,
+  SuspendProcessesCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import type { CallOptions, Scaling, ScalingGroup } from '../ports.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
-import { pollUntil } from './wait.js';
+import { AwsError } from './errors.js';
+import { describeGroups, readTemplates, toScalingGroup } from './groups.js';
+import { pollUntil, retryThrottled } from './wait.js';
 
 const POLL_MS = 10_000;
 const REPLACEMENT_TIMEOUT_MS = 20 * 60_000;
 
-function toGroup(g: AutoScalingGroup): ScalingGroup {
-  return {
-    name: g.AutoScalingGroupName ?? '',
-    min: g.MinSize ?? 0,
-    max: g.MaxSize ?? 0,
-    desired: g.DesiredCapacity ?? 0,
-    suspended: (g.SuspendedProcesses ?? []).map((p) => p.ProcessName ?? '').filter(Boolean),
-    members: (g.Instances ?? []).map((i) => ({
-      instanceId: i.InstanceId ?? '',
-      az: i.AvailabilityZone ?? '',
-      lifecycle: i.LifecycleState ?? 'unknown',
-      health: i.HealthStatus === 'Healthy' ? 'Healthy' : 'Unhealthy',
-      isProtected: i.ProtectedFromScaleIn ?? false,
-    })),
-  };
-}
-
 export class AwsScaling implements Scaling {
-  // Stubs until the issue-14 adapters land (helpers own them).
-  async suspendProcesses(group: string, processes: readonly string[]): Promise<void> {
-    throw new Error(`suspendProcesses(${group}, ${processes.join(', ')}): not written yet`);
-  }
-
-  async resumeProcesses(group: string, processes: readonly string[]): Promise<void> {
-    throw new Error(`resumeProcesses(${group}, ${processes.join(', ')}): not written yet`);
-  }
-
   constructor(private readonly ctx: AwsContext) {}
 
+  /** The group now, its launch template's `$Latest`/`$Default` resolved to the number it launches (one DescribeLaunchTemplates at most). */
   async getGroup(name: string, opts: CallOptions = {}): Promise<ScalingGroup | undefined> {
-    const known = this.ctx.router.forGroup(name);
-    // Several regions and a group not seen yet: ask each region (group names are per region).
-    for (const r of known ? [known] : this.ctx.router.all) {
-      const g = await this.describe(r, name, opts.signal);
-      if (g) {
-        this.ctx.router.rememberGroup(name, r.region);
-        return toGroup(g);
-      }
+    const found = await this.find(name, opts.signal);
+    if (!found) return undefined;
+    const { r, g } = found;
+    const templates = await readTemplates(this.ctx, r, [g], `reading the launch template of group ${name}`, opts.signal);
+    const read = toScalingGroup(g, templates);
+    if (read.unresolved) {
+      // A group whose template is gone cannot launch a replacement: a rotation must not start on it.
+      throw new AwsError(
+        'LaunchTemplateNotFound',
+        'not-found',
+        `${read.unresolved} in ${r.region}: it cannot launch a replacement; point the group at an existing launch template (\`aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names ${name}\`) before rotating`,
+        'ec2:DescribeLaunchTemplates',
+        undefined,
+        r.region,
+      );
     }
-    return undefined;
+    return read.group;
   }
 
   async terminateInGroup(instanceId: string, opts: CallOptions = {}): Promise<void> {
@@ -82,8 +68,10 @@ export class AwsScaling implements Scaling {
         what: `a replacement instance InService in ${group}`,
       },
       async () => {
-        const g = await this.getGroup(group, opts);
-        const fresh = (g?.members ?? []).filter((m) => !old.has(m.instanceId));
+        // Members only: the launch template is not needed here, so no DescribeLaunchTemplates per poll.
+        const found = await this.find(group, opts.signal);
+        const members = found ? toScalingGroup(found.g).group.members : [];
+        const fresh = members.filter((m) => !old.has(m.instanceId));
         const ready = fresh.find((m) => m.lifecycle === 'InService' && m.health === 'Healthy');
         opts.onProgress?.(
           fresh.length === 0 ? `no replacement launched yet in ${group}` : fresh.map((m) => `${m.instanceId} ${m.lifecycle} ${m.health}`).join(', '),
@@ -93,14 +81,94 @@ export class AwsScaling implements Scaling {
     );
   }
 
-  private groupRegion(group: string, instanceId: string): RegionClients {
-    return this.ctx.router.forGroup(group) ?? this.ctx.router.forInstance(instanceId);
+  async suspendProcesses(group: string, processes: readonly string[], opts: CallOptions = {}): Promise<void> {
+    await this.changeProcesses('suspend', group, processes, opts.signal);
   }
 
-  private async describe(r: RegionClients, name: string, signal?: AbortSignal): Promise<AutoScalingGroup | undefined> {
-    const res = await call(this.ctx, { action: 'autoscaling:DescribeAutoScalingGroups', region: r.region, doing: `reading group ${name}` }, () =>
-      r.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }), { abortSignal: signal }),
-    );
-    return res.AutoScalingGroups?.[0];
+  async resumeProcesses(group: string, processes: readonly string[], opts: CallOptions = {}): Promise<void> {
+    await this.changeProcesses('resume', group, processes, opts.signal);
   }
+
+  /**
+   * Both calls are idempotent on AWS (suspending a suspended process, resuming
+   * a running one, change nothing), so a throttled or contended call is sent
+   * again, as a resume after an abort must get through.
+   */
+  private async changeProcesses(how: 'suspend' | 'resume', group: string, processes: readonly string[], signal?: AbortSignal): Promise<void> {
+    // To Auto Scaling an empty list means every process, Launch and Terminate included: nothing asked, nothing sent.
+    const list = [...new Set(processes)];
+    if (list.length === 0) return;
+    const r = await this.regionOf(group, signal);
+    const action = how === 'suspend' ? 'autoscaling:SuspendProcesses' : 'autoscaling:ResumeProcesses';
+    const doing = `${how === 'suspend' ? 'suspending' : 'resuming'} ${list.join(', ')} of group ${group}`;
+    const input = { AutoScalingGroupName: group, ScalingProcesses: list };
+    await retryThrottled({ clock: this.ctx.clock, what: doing, ...(signal ? { signal } : {}) }, () =>
+      call(this.ctx, { action, region: r.region, doing }, () =>
+        r.autoscaling.send(how === 'suspend' ? new SuspendProcessesCommand(input) : new ResumeProcessesCommand(input), { abortSignal: signal }),
+      ).catch((err: unknown) => {
+        throw contentionAsThrottling(err, doing) ?? err;
+      }),
+    ).catch((err: unknown) => {
+      throw groupNotFound(err, group, r.region) ?? err;
+    });
+  }
+
+  /** The group's region: known from discovery, or the one region in view, or asked of each. */
+  private async regionOf(group: string, signal?: AbortSignal): Promise<RegionClients> {
+    const known = this.ctx.router.forGroup(group);
+    if (known) return known;
+    const found = await this.find(group, signal);
+    if (found) return found.r;
+    throw new AwsError(
+      'GroupNotFound',
+      'not-found',
+      `group ${group} is in none of ${this.ctx.router.names.join(', ')}: check the group's name (clusters.C.asg, the aws:autoscaling:groupName tag) and aws.regions`,
+      'autoscaling:DescribeAutoScalingGroups',
+    );
+  }
+
+  private async find(name: string, signal?: AbortSignal): Promise<{ r: RegionClients; g: AutoScalingGroup } | undefined> {
+    const known = this.ctx.router.forGroup(name);
+    // Several regions and a group not seen yet: ask each region (group names are per region).
+    for (const r of known ? [known] : this.ctx.router.all) {
+      const [g] = await describeGroups(this.ctx, r, [name], `reading group ${name}`, signal);
+      if (g) {
+        this.ctx.router.rememberGroup(name, r.region);
+        return { r, g };
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Auto Scaling answers a change to a group that does not exist with a ValidationError; said plainly here. */
+function groupNotFound(err: unknown, group: string, region: string): AwsError | undefined {
+  if (!(err instanceof AwsError) || err.code !== 'ValidationError' || !/not found/i.test(err.sentence)) return undefined;
+  return new AwsError(
+    'GroupNotFound',
+    'not-found',
+    `group ${group} does not exist in ${region} (${err.action}): check the group's name (clusters.C.asg, the aws:autoscaling:groupName tag)`,
+    err.action,
+    err.requestId,
+    region,
+    { cause: err },
+  );
+}
+
+/**
+ * ResourceContentionFault: another change to the group is still being
+ * applied (a scaling activity, someone's update). It passes like throttling
+ * does, so it is waited out the same way.
+ */
+function contentionAsThrottling(err: unknown, doing: string): AwsError | undefined {
+  if (!(err instanceof AwsError) || err.code !== 'ResourceContentionFault') return undefined;
+  return new AwsError(
+    err.code,
+    'throttled',
+    `${doing}${err.region ? ` in ${err.region}` : ''}: another change to the group is in progress (ResourceContentionFault)`,
+    err.action,
+    err.requestId,
+    err.region,
+    { cause: err },
+  );
 }

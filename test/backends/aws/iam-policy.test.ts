@@ -12,12 +12,14 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   type Volume as Ec2Volume,
 } from '@aws-sdk/client-ec2';
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, ResumeProcessesCommand, SuspendProcessesCommand } from '@aws-sdk/client-auto-scaling';
 import { Command } from 'commander';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
+import type { AwsInventory } from '../../../src/backends/aws/inventory.js';
 import { actionsFor, FEATURE_NAMES, FEATURES, PORT_ACTIONS, policyFor, type PortMethod } from '../../../src/backends/aws/iam-actions.js';
 import { register } from '../../../src/commands/iam-policy.js';
 import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
@@ -52,8 +54,18 @@ beforeEach(async () => {
     account.ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ ...ec2Instance(FLEET[0]!), State: { Name: 'stopped' } }] }] });
     return {};
   });
-  const asg = { AutoScalingGroupName: 'g', MinSize: 1, MaxSize: 2, DesiredCapacity: 1, Instances: [{ InstanceId: 'i-new', LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'us-east-1a', ProtectedFromScaleIn: false }] };
+  const asg = {
+    AutoScalingGroupName: 'g',
+    MinSize: 1,
+    MaxSize: 2,
+    DesiredCapacity: 1,
+    // $Latest: reading the group resolves it with EC2.
+    LaunchTemplate: { LaunchTemplateId: 'lt-1', LaunchTemplateName: 'orders-db', Version: '$Latest' },
+    Instances: [{ InstanceId: 'i-new', LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'us-east-1a', ProtectedFromScaleIn: false }] };
   account.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [asg as never] });
+  account.ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-1', LaunchTemplateName: 'orders-db', LatestVersionNumber: 3, DefaultVersionNumber: 1 }] });
+  account.autoscaling.on(SuspendProcessesCommand).resolves({});
+  account.autoscaling.on(ResumeProcessesCommand).resolves({});
   account.resetHistory();
 });
 
@@ -62,7 +74,13 @@ const record = { zoneId: 'Z0NIGHTSHIFT', name: 'orders-writer.db.internal', type
 
 /** One call of each port method, as a runbook would make it. */
 const CALLS: Record<PortMethod, (b: AwsBackends) => Promise<unknown>> = {
-  'inventory.discover': (b) => b.inventory.discover(),
+  // A member of a group: the groups are read beside the discovery, and that read is part of it.
+  'inventory.discover': async (b) => {
+    account.tags.get(FLEET[0]!.id)!['aws:autoscaling:groupName'] = 'g';
+    await b.inventory.discover();
+    await (b.inventory as AwsInventory).groupsSettled();
+    expect((await b.inventory.discover()).groups?.map((g) => g.launchTemplate?.version)).toEqual(['3']);
+  },
   'inventory.setTags': (b) => b.inventory.setTags(FLEET[0]!.id, { a: 'b' }),
   'inventory.deleteTags': (b) => b.inventory.deleteTags(FLEET[0]!.id, ['a']),
   'metrics.fetch': (b) => b.metrics.fetch({ instanceIds: [FLEET[0]!.id], minutes: 30 }),
@@ -88,6 +106,8 @@ const CALLS: Record<PortMethod, (b: AwsBackends) => Promise<unknown>> = {
   'scaling.getGroup': (b) => b.scaling!.getGroup('g'),
   'scaling.terminateInGroup': (b) => b.scaling!.terminateInGroup(FLEET[0]!.id),
   'scaling.waitForReplacement': (b) => b.scaling!.waitForReplacement('g', []),
+  'scaling.suspendProcesses': (b) => b.scaling!.suspendProcesses('g', ['AZRebalance']),
+  'scaling.resumeProcesses': (b) => b.scaling!.resumeProcesses('g', ['AZRebalance']),
   'compute.launch': (b) => b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1a', tags: { 'nightshift:cluster': 'orders' } }),
   'compute.find': (b) => b.compute!.find({ 'nightshift:cluster': 'orders' }),
   'compute.waitReady': (b) => b.compute!.waitReady(FLEET[0]!.id),
@@ -148,7 +168,18 @@ describe('the IAM action table', () => {
   });
 
   it('gives each runbook what its steps need, and no more than the features asked for', () => {
-    expect(actionsFor(['rotate'])).toContain('autoscaling:TerminateInstanceInAutoScalingGroup');
+    expect(actionsFor(['rotate'])).toEqual(
+      expect.arrayContaining([
+        'autoscaling:TerminateInstanceInAutoScalingGroup',
+        'autoscaling:SuspendProcesses',
+        'autoscaling:ResumeProcesses',
+        'ec2:DescribeLaunchTemplates',
+      ]),
+    );
+    // The view shows the drift finding (launch templates read) but changes no group.
+    expect(actionsFor(['view'])).toContain('ec2:DescribeLaunchTemplates');
+    expect(actionsFor(['view'])).not.toContain('autoscaling:SuspendProcesses');
+    expect(actionsFor(['rebuild'])).not.toContain('autoscaling:SuspendProcesses');
     expect(actionsFor(['rotate'])).not.toContain('ec2:StopInstances');
     expect(actionsFor(['failover'])).toEqual(
       expect.arrayContaining(['ec2:StopInstances', 'ec2:ModifyNetworkInterfaceAttribute', 'ec2:DescribeSecurityGroups', 'route53:ChangeResourceRecordSets']),
@@ -208,6 +239,13 @@ describe('nightshift iam-policy', () => {
   it('adds runbook features, repeated or comma-separated', async () => {
     const { out } = await run(['iam-policy', '--feature', 'switchover,rotate']);
     expect(JSON.parse(out)).toEqual(policyFor(['switchover', 'rotate'], ['Z0NIGHTSHIFT']));
+  });
+
+  it("lists rotate's process and launch template actions", async () => {
+    const policy = JSON.parse((await run(['iam-policy', '--feature', 'rotate'])).out) as ReturnType<typeof policyFor>;
+    const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s.Action]));
+    expect(bySid.NightshiftChange).toEqual(expect.arrayContaining(['autoscaling:SuspendProcesses', 'autoscaling:ResumeProcesses']));
+    expect(bySid.NightshiftRead).toContain('ec2:DescribeLaunchTemplates');
   });
 
   it('refuses an unknown feature with the list of known ones', async () => {

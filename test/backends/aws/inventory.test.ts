@@ -133,6 +133,15 @@ describe('AWS inventory', () => {
     expect(byId[0]!.args[0].input.MaxResults).toBeUndefined();
   });
 
+  it('asks for many groups a hundred names a call (more in one call is refused)', async () => {
+    const asgClusters = Array.from({ length: 150 }, (_, k) => ({ name: `c${k}`, asg: `asg-${k}`, engine: 'generic' as const }));
+    const b = await createAwsBackends(awsConfig({ discovery: { asgClusters } }), { shell: unreachableShell });
+    await b.inventory.discover();
+    const calls = account.autoscaling.commandCalls(DescribeAutoScalingGroupsCommand);
+    expect(calls.map((c) => c.args[0].input.AutoScalingGroupNames?.length)).toEqual([100, 50]);
+    expect(calls.every((c) => c.args[0].input.MaxRecords === 100)).toBe(true);
+  });
+
   it('finds clusters by security group membership', async () => {
     account.ec2.on(DescribeInstancesCommand).callsFake((input: { Filters?: Array<{ Name: string }> }) => {
       const bySg = input.Filters?.some((f) => f.Name === 'instance.group-id');

@@ -20,6 +20,8 @@ const ARGS: Record<string, unknown[]> = {
   'volumes.remove': ['vol-1'],
   'volumes.removeSnapshot': ['snap-1'],
   'scaling.terminateInGroup': [FLEET[0]!.id],
+  'scaling.suspendProcesses': ['ring-asg', ['AZRebalance']],
+  'scaling.resumeProcesses': ['ring-asg', ['AZRebalance']],
   'compute.launch': [{ launchTemplate: 'orders-db', az: 'us-east-1a', tags: {} }],
   'compute.stop': [FLEET[0]!.id],
   'compute.terminate': [FLEET[0]!.id],

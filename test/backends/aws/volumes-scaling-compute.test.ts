@@ -176,6 +176,7 @@ describe('AWS scaling', () => {
       max: 4,
       desired: 3,
       members: [{ instanceId: 'i-1', az: 'us-east-1a', lifecycle: 'InService', health: 'Unhealthy', isProtected: false }],
+      suspended: [],
     });
   });
 });
