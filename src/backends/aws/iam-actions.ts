@@ -87,16 +87,7 @@ const VIEW: PortMethod[] = ['inventory.discover', 'metrics.fetch', 'dns.getRecor
 const LOCK: PortMethod[] = ['lock.acquire', 'lock.release', 'lock.breakLock'];
 const SWITCHOVER: PortMethod[] = [...VIEW, ...LOCK, 'dns.swapRecord', 'inventory.setTags', 'inventory.deleteTags'];
 
-/** What each feature (the read-only view, each runbook) calls, from RUNBOOKS.md. */
-export const FEATURES = {
-  view: VIEW,
-  repair: [...VIEW, ...LOCK, 'inventory.setTags'],
-  switchover: SWITCHOVER,
-  // Both fences, stop and isolate: the config chooses per cluster (clusters.C.fence.method).
-  failover: [...SWITCHOVER, 'compute.stop', 'compute.isolate', 'compute.fenceState'],
-  // A resume finds what an earlier attempt made by its tags (find, findSnapshots) and cleans up what a
-  // run gave up on (terminate, remove, removeSnapshot); the new node joins when its spare tag is deleted.
-  rebuild: [
+const REBUILD: PortMethod[] = [
     ...VIEW,
     ...LOCK,
     'compute.launch',
@@ -115,7 +106,18 @@ export const FEATURES = {
     'volumes.remove',
     'inventory.setTags',
     'inventory.deleteTags',
-  ],
+];
+
+/** What each feature (the read-only view, each runbook) calls, from RUNBOOKS.md. */
+export const FEATURES = {
+  view: VIEW,
+  repair: [...VIEW, ...LOCK, 'inventory.setTags'],
+  switchover: SWITCHOVER,
+  // Both fences, stop and isolate: the config chooses per cluster (clusters.C.fence.method).
+  failover: [...SWITCHOVER, 'compute.stop', 'compute.isolate', 'compute.fenceState'],
+  // A resume finds what an earlier attempt made by its tags (find, findSnapshots) and cleans up what a
+  // run gave up on (terminate, remove, removeSnapshot); the new node joins when its spare tag is deleted.
+  rebuild: REBUILD,
   // The group's fighting processes are suspended for the run and resumed at its end, abort or resume;
   // a replacement's status checks are awaited before its engine is.
   rotate: [
@@ -125,8 +127,9 @@ export const FEATURES = {
     'scaling.resumeProcesses',
     'scaling.terminateInGroup',
     'scaling.waitForReplacement',
-    'compute.waitReady',
-    'inventory.setTags',
+    'scaling.getGroup',
+    // A MySQL replica's replacement is rebuilt with rebuild's own steps.
+    ...REBUILD,
   ],
 } satisfies Record<string, PortMethod[]>;
 
