@@ -22,8 +22,12 @@ export interface Discovery {
 }
 
 export interface Inventory {
-  /** Every cluster and every member instance, as of now. */
-  discover(opts?: CallOptions): Promise<Discovery>;
+  /**
+   * Every cluster and every member instance, as of now. `withGroups`: a
+   * one-shot command (ls) waits for the groups to be read; the console
+   * never does, and gets them on a later discovery.
+   */
+  discover(opts?: CallOptions & { withGroups?: boolean }): Promise<Discovery>;
   /** Creates or overwrites tags on one instance. Mutating. */
   setTags(instanceId: string, tags: Record<string, string>, opts?: CallOptions): Promise<void>;
   /** Removes tags by key from one instance. Mutating. */

@@ -23,7 +23,7 @@ export function register(program: Command, ctx: CommandContext): void {
       const backends = await ctx.openBackends(config);
       try {
         const store = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
-        await new Poller(backends, store, pollerOptions(config, backends)).refreshNow();
+        await new Poller(backends, store, { ...pollerOptions(config, backends), withGroups: true }).refreshNow();
         const state = store.getState();
         if (state.error) throw new CommandFailed(state.error);
         let clusters = state.clusters;

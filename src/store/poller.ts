@@ -28,6 +28,8 @@ export interface PollerOptions {
   now?: () => number;
   /** Where each tick spent its time (bench/refresh.ts prints these; the console passes none). */
   onTiming?: (timing: RefreshTiming) => void;
+  /** A one-shot command (ls): discovery waits for the Auto Scaling groups, so their findings are in the one picture it prints. */
+  withGroups?: boolean;
 }
 
 /** Wall time of one tick by phase, ms (performance.now). In a whole refresh, metrics and probes run side by side. */
@@ -273,7 +275,7 @@ export class Poller {
     const startedAt = performance.now();
     let discovery;
     try {
-      discovery = cleanDiscovery(await this.backends.inventory.discover({ signal }));
+      discovery = cleanDiscovery(await this.backends.inventory.discover({ signal, ...(this.options.withGroups ? { withGroups: true } : {}) }));
     } catch (err) {
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.

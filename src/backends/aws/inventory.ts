@@ -81,7 +81,7 @@ export class AwsInventory implements Inventory {
     return this.groupsReading?.done ?? Promise.resolve();
   }
 
-  async discover(opts: CallOptions = {}): Promise<Discovery> {
+  async discover(opts: CallOptions & { withGroups?: boolean } = {}): Promise<Discovery> {
     const perRegion = await Promise.all(this.ctx.router.all.map((r) => this.discoverRegion(r, opts.signal)));
     const instances: Instance[] = [];
     const clusters = new Map<string, ClusterRef>();
@@ -98,6 +98,11 @@ export class AwsInventory implements Inventory {
     const wanted = this.wantedGroups(sorted, instances);
     // Started, never awaited: the groups of this round show on a later one.
     this.refreshGroupsIfDue(wanted, instances);
+    if (opts.withGroups && this.groupsReading) {
+      // A one-shot command waits for the read (bounded by its own stuck-read rule and the caller's signal).
+      const aborted = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
+      await Promise.race([this.groupsReading.done, aborted]);
+    }
     const groups = this.groupsFor(wanted);
     return { instances, clusters: sorted, ...(groups ? { groups } : {}) };
   }

@@ -118,6 +118,13 @@ describe('Discovery.groups on AWS', () => {
     expect(inventory.groupsProblem).toBeUndefined();
   });
 
+  it('a one-shot command (ls) asks for the groups and gets them on its one discovery', async () => {
+    account.autoscaling.on(DescribeAutoScalingGroupsCommand).callsFake(async (input: { AutoScalingGroupNames?: string[] }) => answerGroups(input));
+    const only = await b.inventory.discover({ withGroups: true });
+    expect(only.groups?.map((g) => g.name)).toEqual(['events-asg', 'orders-asg']);
+    expect(groupReads()).toHaveLength(1);
+  });
+
   it('reads the groups again at most every 5 minutes, however often discovery runs', async () => {
     await b.inventory.discover();
     await inventory.groupsSettled();
