@@ -387,7 +387,7 @@ const rotateEntry: CatalogEntry = {
         label: 'instances',
         kind: 'choice',
         options: [
-          { value: OLDEST, label: 'every stale one, oldest first', detail: cluster.engine === 'mysql' ? 'never the master' : 'launch template older than the group' },
+          { value: OLDEST, label: 'stale ones, oldest first', detail: cluster.engine === 'mysql' ? 'never the master' : 'launch template older than the group' },
           ...cluster.nodes.map((n) => ({
             value: `${NODE}${nodeName(n)}`,
             label: `only ${nodeName(n)}`,
@@ -428,8 +428,12 @@ export function catalogFor(cluster: Pick<ClusterView, 'engine' | 'asg'> & Partia
 
 /** The line shown instead of an empty list: the key did something, and says what exists. */
 export function noRunbookText(engine: EngineKind, available: readonly string[] = CATALOG.map((e) => e.name)): string {
-  const elsewhere = CATALOG.filter((e) => available.includes(e.name)).map((e) => `${e.name} (${e.engines.map((k) => ENGINE_NAMES[k]).join(', ')})`);
-  return `no runbook for ${ENGINE_NAMES[engine]} clusters in this version yet${elsewhere.length > 0 ? `; the console can start ${elsewhere.join(', ')}` : ''}`;
+  const usable = CATALOG.filter((e) => available.includes(e.name));
+  // This engine's runbooks that need a group: the cluster has none, which is why none is listed.
+  const needGroup = usable.filter((e) => e.needsAsg && e.engines.includes(engine)).map((e) => e.name);
+  const elsewhere = usable.filter((e) => !e.engines.includes(engine)).map((e) => `${e.name} (${e.engines.map((k) => ENGINE_NAMES[k]).join(', ')})`);
+  const head = needGroup.length > 0 ? `no runbook for this ${ENGINE_NAMES[engine]} cluster: ${needGroup.join(', ')} needs an Auto Scaling group, and it has none` : `no runbook for ${ENGINE_NAMES[engine]} clusters in this version yet`;
+  return `${head}${elsewhere.length > 0 ? `; the console can start ${elsewhere.join(', ')}` : ''}`;
 }
 
 /**

@@ -49,12 +49,13 @@ describe('the runbook catalog', () => {
   it('lists repair for Cassandra rings, switchover for MySQL clusters, and says so honestly for generic ones', () => {
     const fleet = sampleFleet();
     const names = (name: string) => catalogFor(fleet.find((c) => c.name === name)!).map((e) => e.name);
-    expect(names('cass-events')).toEqual(['repair']);
+    expect(names('cass-events')).toEqual(['repair', 'rotate']);
     expect(names('db-orders')).toEqual(['switchover', 'failover', 'rebuild']);
-    expect(names('web')).toEqual([]);
+    expect(names('web')).toEqual(['rotate']);
+    expect(catalogFor({ engine: 'generic', asg: undefined })).toEqual([]);
     // Only what the console was told it can start.
     expect(catalogFor({ engine: 'cassandra', asg: undefined }, [])).toEqual([]);
-    expect(noRunbookText('generic')).toBe('no runbook for generic clusters in this version yet; the console can start repair (Cassandra), switchover (MySQL), failover (MySQL), rebuild (MySQL)');
+    expect(noRunbookText('generic')).toBe('no runbook for this generic cluster: rotate needs an Auto Scaling group, and it has none; the console can start repair (Cassandra), switchover (MySQL), failover (MySQL), rebuild (MySQL)');
     expect(noRunbookText('generic', [])).toBe('no runbook for generic clusters in this version yet');
   });
 

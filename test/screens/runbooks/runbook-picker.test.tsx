@@ -94,13 +94,15 @@ describe('the runbook picker', () => {
 
   it('on a generic cluster the key says there is no runbook for it yet, rather than doing nothing', async () => {
     const onRunbook = vi.fn();
-    const app = await openCluster('web', { props: { onRunbook } });
+    const fleet = sampleFleet();
+    delete fleet.find((c) => c.name === 'web')!.asg;
+    const app = await openCluster('web', { props: { onRunbook } }, fleet);
     expect(footer(app.lastFrame())).toContain('R runbooks');
     await app.press('R');
-    const frame = await app.waitForText('no runbook for generic clusters in this version yet');
-    expect(frame.replace(/\n +/g, ' ')).toContain('the console can start repair (Cassandra), switchover (MySQL), failover (MySQL), rebuild (MySQL).');
+    const frame = await app.waitForText('no runbook for this generic cluster');
+    expect(frame.replace(/\n +/g, ' ')).toContain('rotate needs an Auto Scaling group, and it has none; the console can start repair (Cassandra), switchover (MySQL), failover (MySQL), rebuild (MySQL).');
     await app.press(keys.enter);
-    expect(app.lastFrame()).toContain('no runbook for generic clusters');
+    expect(app.lastFrame()).toContain('no runbook for this generic cluster');
     await app.press(keys.escape);
     await app.waitForText('Fleet › web ·');
     expect(onRunbook).not.toHaveBeenCalled();
@@ -154,6 +156,27 @@ describe('the runbook picker', () => {
     await app.press(keys.enter);
     await vi.waitFor(() => expect(onRunbook).toHaveBeenCalled());
     expect(onRunbook).toHaveBeenLastCalledWith('rebuild', 'db-orders', { cluster: 'db-orders', via: 'stream' });
+  });
+
+  it('on a ring whose instances run an older launch template, rotate applies; its form hands the instance chosen to onRunbook', async () => {
+    const fleet = sampleFleet();
+    const ring = fleet.find((c) => c.name === 'cass-events')!;
+    ring.findings.push({ kind: 'launch-template-drift', level: 'WARN', message: '3 of 3 instances on launch template v5, the group launches v7', nodes: [], suggests: 'rotate' });
+    const onRunbook = vi.fn(async () => {});
+    const app = await openCluster('cass-events', { props: { onRunbook } }, fleet);
+    await app.press('R');
+    let frame = await app.waitForText('rotate');
+    expect(row(frame, '● rotate')).toContain('3 of 3 instances on launch template v5');
+    while (!row(app.lastFrame(), 'rotate').startsWith('›')) await app.press(keys.down);
+    await app.press(keys.enter);
+    frame = await app.waitForText('stale ones, oldest first');
+    const second = ring.nodes[1]!.instance.name;
+    expect(frame).toContain(`only ${second}`);
+    await app.press(keys.down, keys.down);
+    await app.waitForText(`› ● only ${second}`);
+    await app.press(keys.enter);
+    await vi.waitFor(() => expect(onRunbook).toHaveBeenCalled());
+    expect(onRunbook).toHaveBeenLastCalledWith('rotate', 'cass-events', { cluster: 'cass-events', order: second });
   });
 
   it('R on the fleet screen opens the runbooks of the selected cluster', async () => {
