@@ -26,6 +26,7 @@ const speed = arg('speed', 1000);
 const seed = arg('seed', 7);
 const RING = 6;
 const JOINING_MS = 4 * 60_000; // the sim's joining time after boot (world.ts, instance-running)
+const DRAIN_MS = 15_000; // the sim's nodetool drain (nodetool.ts)
 
 const stateDir = mkdtempSync(join(tmpdir(), 'nightshift-rotate-bench-'));
 const b = await createSimBackends({ scenario: 'stale-asg', seed, speed, stateDir });
@@ -34,6 +35,9 @@ try {
   const group = Object.values(w0.asgs).find((g) => w0.clusters[g.cluster]?.engine === 'cassandra' && g.members.length === RING);
   if (!group) throw new Error(`stale-asg seed ${seed} has no ${RING}-node Cassandra group (sizes: ${Object.values(w0.asgs).map((g) => `${g.cluster} ${g.members.length}`).join(', ')}); try another --seed`);
 
+  // The world's view is live: the group's members as they were at the start, kept apart.
+  const original = [...group.members];
+  const seen = new Set<string>();
   const config = { ...configSchema.parse({}), stateDir, target: 'sim' as const };
   /** Per outgoing node: when its drain and terminate started, and when its replacement was ready by the world's own schedule. */
   const timeline = new Map<string, { drainAt?: number; drainEnd?: number; terminateAt?: number; readyAt?: number }>();
@@ -46,17 +50,15 @@ try {
     const now = b.clock.now();
     if (kind === 'drain') (r.type === 'step-started' ? (t.drainAt = now) : (t.drainEnd = now));
     if (kind === 'terminate' && r.type === 'step-started') t.terminateAt = now;
-    if (kind === 'replacement' && r.type === 'step-finished') {
-      // The replacement is the group's newest member; the world scheduled its boot when it launched.
+    if (kind === 'terminate' && r.type === 'step-finished') {
+      // The group launched the replacement as the terminate returned, and the world scheduled its boot then.
       const w = b.world.view();
-      const g = w.asgs[group.name]!;
-      const fresh = g.members.filter((id) => !w0.asgs[group.name]!.members.includes(id)).map((id) => w.instances[id]!).sort((a, c) => a.launchTime.localeCompare(c.launchTime)).at(-1)!;
-      const launched = Date.parse(fresh.launchTime);
-      const at = (kind2: string) => w.transitions.find((tr) => tr.id === fresh.id && tr.kind === kind2)?.at;
-      // Past transitions are gone from the list: the run waited for them, so the step's end bounds them.
-      const inService = at('in-service') ?? now;
-      const statusOk = at('status-ok') ?? now;
-      const running = w.cassandra[fresh.id]?.joiningUntil !== undefined ? w.cassandra[fresh.id]!.joiningUntil! - JOINING_MS : launched;
+      const fresh = w.asgs[group.name]!.members.filter((id) => !original.includes(id) && !seen.has(id))[0];
+      if (!fresh) throw new Error(`no replacement launched for ${name}`);
+      seen.add(fresh);
+      const at = (k: string) => w.transitions.find((tr) => tr.id === fresh && tr.kind === k)?.at;
+      const [inService, statusOk, running] = [at('in-service'), at('status-ok'), at('instance-running')];
+      if (inService === undefined || statusOk === undefined || running === undefined) throw new Error(`${fresh}: its boot was not scheduled at launch`);
       t.readyAt = Math.max(inService, statusOk, running + JOINING_MS);
     }
   };
@@ -77,8 +79,9 @@ try {
     if (t.terminateAt === undefined || t.readyAt === undefined) continue;
     const drain = (t.drainEnd ?? t.drainAt ?? 0) - (t.drainAt ?? 0);
     const wait = t.readyAt - t.terminateAt;
-    floor += drain + wait;
-    rows.push(`  ${name.padEnd(24)} drain ${(drain / 1000).toFixed(0).padStart(4)} s   terminate → ready ${(wait / 60_000).toFixed(1).padStart(5)} min`);
+    // The floor counts the drain as the world makes it; the step's own time beside it is the runbook's.
+    floor += DRAIN_MS + wait;
+    rows.push(`  ${name.padEnd(24)} drain step ${(drain / 1000).toFixed(0).padStart(3)} s (the world's ${DRAIN_MS / 1000} s)   terminate → replacement ready ${(wait / 60_000).toFixed(1).padStart(4)} min`);
   }
   const min = (ms: number) => `${(ms / 60_000).toFixed(1)} fleet min`;
   console.log(`rotate ${group.cluster} (${RING} nodes, ${group.name}) on the sim at ×${speed}, seed ${seed}`);

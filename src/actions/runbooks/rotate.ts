@@ -497,6 +497,7 @@ function rebuildPlanStep(i: number, name: string): RotateStep {
     danger: 'read',
     mutates: false,
     describe: () => ['the master and its healthiest replica now (as `nightshift run rebuild` chooses), its datadir and size'],
+    pauseOnFailure: 'a replica lagging now may catch up; resume chooses again',
     async run(ctx, signal) {
       const repl = replacementOf(ctx, i);
       const base = ctx.run.id.replace(/[^A-Za-z0-9-]/g, '-').slice(-44);
