@@ -46,6 +46,8 @@ export type RotateParams = z.output<typeof rotateParams>;
 export interface Outgoing {
   id: string;
   name: string;
+  /** Its address, which its peers' views keep naming after it is gone. */
+  privateIp?: string;
   launchTime: string;
   /** Its launch template version when the run started. */
   version?: string;
@@ -141,7 +143,7 @@ async function choose(ctx: Ctx, signal: AbortSignal): Promise<Choice> {
   const now = Number(g.launchTemplate?.version);
   const ref = found.clusters.find((c) => c.name === ctx.run.cluster)!;
   const master = ref.engine === 'mysql' ? await mysqlMaster(ctx, signal) : undefined;
-  const asOut = (m: Instance): Outgoing => ({ id: m.id, name: m.name, launchTime: m.launchTime, ...(versions.get(m.id) ? { version: versions.get(m.id)! } : {}) });
+  const asOut = (m: Instance): Outgoing => ({ id: m.id, name: m.name, privateIp: m.privateIp, launchTime: m.launchTime, ...(versions.get(m.id) ? { version: versions.get(m.id)! } : {}) });
   const inGroup = members.filter((m) => versions.has(m.id));
   let picked: Instance[];
   let masterLeftOut: string | undefined;
@@ -468,7 +470,8 @@ function ringStep(i: number, name: string): RotateStep {
         onProgress: (p) => ctx.progress(p),
         check: async (s) => {
           const members = membersOf(await discover(ctx, s, true), ctx.run.cluster).filter((m) => m.state === 'running');
-          const seen = await ringProblems(ctx, members, s, [repl]);
+          const gone = ctx.state.nodes.filter((n) => n.privateIp !== undefined).map((n) => ({ name: n.name, privateIp: n.privateIp! }));
+          const seen = await ringProblems(ctx, members, s, [repl], gone);
           return seen.length === 0 ? { done: true, value: members.length } : { done: false, progress: { message: oneLine(seen.join('; ')) } };
         },
       });

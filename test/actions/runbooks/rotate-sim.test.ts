@@ -146,6 +146,30 @@ describe('rotate on the simulated fleet (stale-asg)', () => {
     expect(w.instances[fresh]!.tags[SPARE_TAG]).toBeUndefined();
   });
 
+  it('a replacement that never joins: the run pauses holding the group and the lock, nothing more is terminated; healed, resume finishes', { timeout: 120_000 }, async () => {
+    const { backends: b, stateDir } = await world('stale-asg');
+    const g = groupOfEngine(b, 'cassandra');
+    const original = [...g.members];
+    b.world.inject({ kind: 'replacement-unhealthy', group: g.name });
+    const { outcome, deps } = await rotate(b, stateDir, { cluster: g.cluster, joinMinutes: 20 });
+    expect(outcome!.status).toBe('paused');
+    expect(outcome!.reason).toMatch(/^paused after "the replacement UN in every view" failed: gave up waiting for \S+ to be UN in every node's view after 20m 00s/);
+    // The dead member's address is named for what it was; the replacement still joining.
+    expect(outcome!.reason).toMatch(/\S+ \(127\.[\d.]+, no longer a member\) is DN \(seen from all \d members\); \S+ is UJ \(seen from all \d members\)/);
+    expect(outcome!.reason).toContain(`nightshift resume ${outcome!.runId}`);
+    const w = b.world.view();
+    // One out, the rest untouched; the group keeps its processes suspended and the lock is held.
+    expect(original.filter((id) => w.instances[id]!.state !== 'running')).toHaveLength(1);
+    expect(w.asgs[g.name]!.suspended).toEqual(expect.arrayContaining([...ROTATION_SUSPENDS]));
+    expect((await b.lock.holder(g.cluster))?.runId).toBe(outcome!.runId);
+
+    b.world.heal(g.name);
+    const resumed = await drive(b, resumeRun(rotateRunbook, outcome!.runId, deps, new AbortController().signal));
+    expect(resumed.status, resumed.reason).toBe('succeeded');
+    expect(b.world.view().asgs[g.name]!.suspended).toEqual([]);
+    expect(await b.lock.holder(g.cluster)).toBeUndefined();
+  });
+
   describe('refusals, each before anything changes', () => {
     it('names the master and says to switch over first', async () => {
       const { backends: b, stateDir } = await world('stale-asg');
