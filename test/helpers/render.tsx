@@ -37,7 +37,8 @@ export interface Rendered {
   /** Writes one key (or typed text) the way a terminal would, after the previous key has been handled. */
   press(...sequences: string[]): Promise<void>;
   /** Waits until the visible frame contains `text`. */
-  waitForText(text: string): Promise<string>;
+  /** `timeout`: real ms (vi.waitFor's default, 1 s, unless given). */
+  waitForText(text: string, opts?: { timeout?: number }): Promise<string>;
   unmount(): void;
   instance: Instance;
 }
@@ -83,11 +84,14 @@ export async function renderInk(tree: ReactElement, size: { columns?: number; ro
       }
       await settle();
     },
-    async waitForText(text) {
-      await vi.waitFor(() => {
-        const frame = stdout.lastFrame();
-        if (!frame.includes(text)) throw new Error(`frame does not contain "${text}":\n${frame}`);
-      });
+    async waitForText(text, opts) {
+      await vi.waitFor(
+        () => {
+          const frame = stdout.lastFrame();
+          if (!frame.includes(text)) throw new Error(`frame does not contain "${text}":\n${frame}`);
+        },
+        opts?.timeout !== undefined ? { timeout: opts.timeout, interval: 50 } : undefined,
+      );
       return stdout.lastFrame();
     },
     unmount: () => instance.unmount(),
