@@ -384,7 +384,7 @@ function freshMembers(ctx: Ctx, g: ScalingGroup, i: number) {
 function replacementStep(i: number, name: string): RotateStep {
   return {
     id: `replacement:${name}`,
-    title: 'wait for the replacement',
+    title: `wait for ${name}'s replacement`,
     group: name,
     danger: 'read',
     mutates: true,
@@ -450,7 +450,7 @@ function replacementStep(i: number, name: string): RotateStep {
 function ringStep(i: number, name: string): RotateStep {
   return {
     id: `ring:${name}`,
-    title: 'the replacement UN in every view',
+    title: `${name}'s replacement UN everywhere`,
     group: name,
     danger: 'read',
     mutates: false,
@@ -621,11 +621,13 @@ const checks: Check<RotateParams, RotateState>[] = [
     },
   },
   {
-    id: 'mysql',
-    title: 'MySQL: replication credentials and a way to copy',
+    id: 'replacement',
+    title: 'what a replacement needs to be healthy',
     async run(ctx, signal) {
       const found = await discover(ctx, signal);
-      if (found.clusters.find((c) => c.name === ctx.run.cluster)?.engine !== 'mysql') return { ok: true, detail: 'not MySQL: nothing to copy' };
+      const engine = found.clusters.find((c) => c.name === ctx.run.cluster)?.engine;
+      if (engine === 'cassandra') return { ok: true, detail: 'Cassandra: it joins the ring as its image bootstraps it; waited for until UN in every view, no other peer down' };
+      if (engine !== 'mysql') return { ok: true, detail: 'generic: InService, status checks ok, SSH answers' };
       const via = ctx.params.via ?? (ctx.backends.volumes ? 'ebs' : 'stream');
       if (via === 'ebs' && !ctx.backends.volumes) return { ok: false, reason: `--via ebs needs EBS volumes, which this target lacks: use --via stream` };
       if (via === 'stream' && !ctx.backends.shell.pipe) return { ok: false, reason: '--via stream needs a shell that relays between two nodes: use --via ebs' };

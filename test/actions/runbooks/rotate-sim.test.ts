@@ -153,7 +153,7 @@ describe('rotate on the simulated fleet (stale-asg)', () => {
     b.world.inject({ kind: 'replacement-unhealthy', group: g.name });
     const { outcome, deps } = await rotate(b, stateDir, { cluster: g.cluster, joinMinutes: 20 });
     expect(outcome!.status).toBe('paused');
-    expect(outcome!.reason).toMatch(/^paused after "the replacement UN in every view" failed: gave up waiting for \S+ to be UN in every node's view after 20m 00s/);
+    expect(outcome!.reason).toMatch(/^paused after "\S+'s replacement UN everywhere" failed: gave up waiting for \S+ to be UN in every node's view after 20m 00s/);
     // The dead member's address is named for what it was; the replacement still joining.
     expect(outcome!.reason).toMatch(/\S+ \(127\.[\d.]+, no longer a member\) is DN \(seen from all \d members\); \S+ is UJ \(seen from all \d members\)/);
     expect(outcome!.reason).toContain(`nightshift resume ${outcome!.runId}`);
