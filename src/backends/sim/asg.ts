@@ -191,7 +191,8 @@ export function rebalance(world: SimWorld, w: WorldState, g: AsgState, t: number
  * completes even if AZRebalance was suspended since, as on AWS.
  */
 function rebalanceTerminate(world: SimWorld, w: WorldState, g: AsgState, landedId: string, t: number): void {
-  if (live(g) <= g.desired) return;
+  // Terminate suspended: the group stays above desired capacity (AWS lets a rebalance overshoot for this).
+  if (live(g) <= g.desired || isSuspended(g, 'Terminate')) return;
   const counts = [...azCounts(w, g).entries()].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
   for (const [, ids] of counts) {
     const victims = ids

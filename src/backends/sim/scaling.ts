@@ -71,8 +71,9 @@ export class SimScaling implements Scaling {
       const ready = fresh.find((m) => m.lifecycle === 'InService' && m.health === 'Healthy');
       if (ready) return ready.instanceId;
       const now = this.world.now();
-      const said = fresh.map((m) => `${m.instanceId} ${m.lifecycle}${m.health === 'Unhealthy' ? ', Unhealthy' : ''}`).join('; ');
-      opts?.onProgress?.(fresh.length === 0 ? `no replacement launched yet${g.suspended.includes('Launch') ? ' (Launch is suspended)' : ''}` : `replacement ${said}`);
+      // Worded as the AWS adapter's progress, so a rehearsal reads like the real thing.
+      const said = fresh.map((m) => `${m.instanceId} ${m.lifecycle} ${m.health}`).join(', ');
+      opts?.onProgress?.(fresh.length === 0 ? `no replacement launched yet in ${group}${g.suspended.includes('Launch') ? ' (Launch is suspended)' : ''}` : said);
       if (now >= deadline) throw new Error(`no new InService instance in ${group} after ${Math.round((now - start) / 1000)} s${fresh.length > 0 ? ` (${said})` : ''}`);
       await this.world.clock.sleepUntil(Math.min(deadline, now + 10_000), opts?.signal);
     }

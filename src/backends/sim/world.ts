@@ -19,7 +19,7 @@ import {
 } from './replication.js';
 import { cassandraStopped, hostWentDown, nextJobEventAt, playJobs } from './jobs.js';
 import { applyScenario } from './scenarios.js';
-import { NEVER, JOIN_MS, azBack, checkHealth, derivedGroupTags, joinRing, landed, ringJoined, watchHealth } from './asg.js';
+import { JOIN_MS, NEVER, azBack, checkHealth, derivedGroupTags, joinRing, landed, ringJoined, watchHealth } from './asg.js';
 import { fillDisk, releaseSnapshots, snapshotHeld, unfillDisk } from './volumes.js';
 import { StateFile, statePathOf } from './state-file.js';
 import { STATE_FORMAT, type Fault, type JobStartRecord, type RepairRecord, type SimJob, type StoredFault, type Transition, type WorldState } from './state.js';
@@ -38,7 +38,6 @@ export type SshState = 'ok' | 'refused' | 'timeout' | 'gone';
 
 type SimInstance = WorldState['instances'][string];
 
-const MINUTE = 60_000;
 
 export class SimWorld {
   readonly scenario: string;

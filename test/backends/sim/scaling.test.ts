@@ -105,7 +105,7 @@ describe('simulated Launch', () => {
     const failed = expect(waiting).rejects.toThrow(/no new InService instance in .* after 1200 s/);
     await minutes(b, 21);
     await failed;
-    expect(progress.at(-1)).toBe('no replacement launched yet (Launch is suspended)');
+    expect(progress.at(-1)).toBe(`no replacement launched yet in ${asg} (Launch is suspended)`);
     const g = await group(b, asg);
     expect(g.desired).toBe(6);
     expect(g.members.map((m) => m.instanceId).sort()).toEqual(nodes.slice(1).map((n) => n.id).sort());
@@ -260,7 +260,7 @@ describe('simulated fault replacement-unhealthy', () => {
     await b.scaling!.terminateInGroup(web[0]!.id);
     const known = web.map((n) => n.id);
     const waiting = b.scaling!.waitForReplacement('web-asg', known, { timeoutMs: 15 * MINUTE });
-    const failed = expect(waiting).rejects.toThrow(/no new InService instance in web-asg after 900 s \(i-[0-9a-f]{17} InService, Unhealthy\)/);
+    const failed = expect(waiting).rejects.toThrow(/no new InService instance in web-asg after 900 s \(i-[0-9a-f]{17} InService Unhealthy\)/);
     await minutes(b, 16);
     await failed;
     const bad = (await group(b, 'web-asg')).members.find((m) => !known.includes(m.instanceId))!;
