@@ -323,7 +323,8 @@ export type Fault =
   /** sshd refuses connections; the services keep running. */
   | { kind: 'ssh-refused'; node: string }
   | { kind: 'stop-mysqld'; node: string }
-  | { kind: 'stop-cassandra'; node: string }
+  /** Cassandra stopped; `drained` when `nodetool drain` did it (peers see DN, JMX still answers a second drain). */
+  | { kind: 'stop-cassandra'; node: string; drained?: boolean }
   /** One-shot: the SQL thread stops with an error (1062 duplicate key by default). */
   | { kind: 'stop-sql-thread'; node: string; error?: { code: number; message: string } }
   /** One-shot: the IO thread stops with an error. */

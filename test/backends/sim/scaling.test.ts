@@ -331,6 +331,15 @@ describe('simulated replacements as rotate meets them', () => {
       expect(id).not.toBe(drained.id);
       expect(view.get(drained.privateIp)).toBe('DN');
     }
+    // Drained again (a resumed run): Cassandra ignores it; a node merely stopped refuses.
+    const again = b.shell.exec(drained, 'nodetool drain');
+    await new Promise((r) => setImmediate(r));
+    b.world.advance(20_000);
+    expect(await again).toMatchObject({ code: 0 });
+    b.world.inject({ kind: 'stop-cassandra', node: nodes[2]!.id });
+    expect((await b.shell.exec(nodes[2]!, 'nodetool drain')).stderr).toMatch(/Connection refused/);
+    b.world.heal(nodes[2]!.id);
+
     await b.scaling!.terminateInGroup(drained.id);
     const seen: string[] = [];
     let fresh: Instance | undefined;
