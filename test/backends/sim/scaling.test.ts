@@ -57,7 +57,7 @@ function azCounts(members: Array<{ az: string; lifecycle: string }>): Record<str
 }
 
 describe('simulated Auto Scaling processes: suspend and resume', () => {
-  it('suspends and resumes idempotently, refuses an unknown process, and keeps it across processes', async () => {
+  it('suspends and resumes idempotently, refuses an unknown process, and a second world on the same file sees it', async () => {
     const stateDir = tempStateDir();
     const b = await openSim({ stateDir });
     const { asg } = await ringOf(b);
