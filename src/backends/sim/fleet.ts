@@ -403,7 +403,8 @@ function buildRing(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'cassan
     };
   }
   w.rings[plan.name] = { datacenter: REGION, keyspaces: ['system_auth', 'system_distributed', 'system_traces', plan.name.replace(/-ring.*$/, '')], members: ids };
-  addAsg(ctx, { name: asg, cluster: plan.name, ids, min: Math.max(1, plan.size - 2), max: plan.size + 2, lt: lt.id });
+  const propagated = { [TAGS.cluster]: plan.name, [TAGS.engine]: 'cassandra', [TAGS.role]: 'cassandra', env: 'prod' };
+  addAsg(ctx, { name: asg, cluster: plan.name, ids, min: Math.max(1, plan.size - 2), max: plan.size + 2, lt: lt.id, tags: propagated });
 }
 
 /** Ages in ms; undefined = no tag. The default ring has one untagged node and one overdue (> 10 days). */
@@ -453,7 +454,8 @@ function buildGeneric(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'gen
     });
     ids.push(inst.id);
   }
-  addAsg(ctx, { name: asg, cluster: plan.name, ids, min: Math.max(1, plan.size - 2), max: plan.size * 2, lt: lt.id });
+  const propagated = { [TAGS.cluster]: plan.name, [TAGS.engine]: 'generic', [TAGS.role]: 'member', env: 'prod' };
+  addAsg(ctx, { name: asg, cluster: plan.name, ids, min: Math.max(1, plan.size - 2), max: plan.size * 2, lt: lt.id, tags: propagated });
 }
 
 function addLaunchTemplate(ctx: BuildContext, cluster: string) {
@@ -468,7 +470,8 @@ function addLaunchTemplate(ctx: BuildContext, cluster: string) {
   return lt;
 }
 
-function addAsg(ctx: BuildContext, spec: { name: string; cluster: string; ids: string[]; min: number; max: number; lt: string }): void {
+/** A group of the generated fleet; `tags` are those it propagates to what it launches. */
+function addAsg(ctx: BuildContext, spec: { name: string; cluster: string; ids: string[]; min: number; max: number; lt: string; tags: Record<string, string> }): void {
   const { w, prng } = ctx;
   w.asgs[spec.name] = {
     name: spec.name,
@@ -482,6 +485,8 @@ function addAsg(ctx: BuildContext, spec: { name: string; cluster: string; ids: s
     launchTemplate: spec.lt,
     azs: [...AZS],
     warmupMs: prng.int(3, 6) * MINUTE,
+    suspended: [],
+    tags: spec.tags,
   };
 }
 

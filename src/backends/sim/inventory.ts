@@ -4,6 +4,7 @@
 
 import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type MetricPoint, type NodeMetrics } from '../../domain/types.js';
 import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery } from '../ports.js';
+import { describeGroup } from './asg.js';
 import { TAGS } from './fleet.js';
 import { keyOf, smoothNoise, unit3 } from './prng.js';
 import { toInstance, type SimWorld } from './world.js';
@@ -46,7 +47,9 @@ export class SimInventory implements Inventory {
       if (inst.tags[SPARE_TAG] === undefined) ref.instanceIds.push(inst.id);
       if (ref.asg && inst.asg !== ref.asg) delete ref.asg;
     }
-    const discovery = { clusters: [...clusters.values()], instances };
+    // The groups straight from the world: the AWS adapter reads them beside discovery, here they cost nothing more.
+    const groups = Object.values(w.asgs).map((g) => describeGroup(this.world, w, g));
+    const discovery: Discovery = { clusters: [...clusters.values()], instances, groups };
     this.cache = { version: this.world.stateVersion, discovery };
     return discovery;
   }

@@ -27,7 +27,13 @@ export function runNodetool(world: SimWorld, id: string, args: string[], ctx: Ex
   const sub = args[i];
   const rest = args.slice(i + 1);
   if (sub === undefined) return { code: 1, stdout: '', stderr: 'usage: nodetool [(-h <host> | --host <host>)] <command> [<args>]\n' };
-  if (!world.cassandraUp(id)) return { code: 1, stdout: '', stderr: CONNECT_REFUSED };
+  if (!world.cassandraUp(id)) {
+    // A drained node's JVM still answers JMX, and Cassandra ignores a second drain: a resumed runbook may drain again.
+    if (sub === 'drain' && world.hostUp(id) && world.view().faults.some((f) => f.kind === 'stop-cassandra' && f.node === id && f.drained)) {
+      return { code: 0, stdout: '', stderr: '' };
+    }
+    return { code: 1, stdout: '', stderr: CONNECT_REFUSED };
+  }
   switch (sub) {
     case 'status':
       return { code: 0, stdout: status(world, id), stderr: '' };
@@ -44,7 +50,7 @@ export function runNodetool(world: SimWorld, id: string, args: string[], ctx: Ex
 
 async function drain(world: SimWorld, id: string, ctx: ExecContext): Promise<ToolResult> {
   await ctx.sleepUntil(world.now() + 15_000);
-  world.inject({ kind: 'stop-cassandra', node: id });
+  if (world.cassandraUp(id)) world.inject({ kind: 'stop-cassandra', node: id, drained: true });
   return { code: 0, stdout: '', stderr: '' };
 }
 

@@ -1,49 +1,48 @@
 // Auto Scaling and EC2 instance lifecycle on the simulated fleet. Terminating
 // in a group keeps desired capacity, so a replacement launches and becomes
-// InService some virtual minutes later (a Cassandra replacement then joins the
-// ring in place of the dead member). Stopping an instance fences it.
+// InService some virtual minutes later (a Cassandra replacement joins the ring
+// in place of the dead member as it boots). The groups' own processes, and
+// what suspending them stops, are in asg.ts. Stopping an instance fences it.
 
 import type { Instance } from '../../domain/types.js';
-import type { CallOptions, Compute, FenceState, GroupMember, InterfaceGroups, IsolateResult, Scaling, ScalingGroup, TagFilter } from '../ports.js';
+import type { CallOptions, Compute, FenceState, InterfaceGroups, IsolateResult, Scaling, ScalingGroup, TagFilter } from '../ports.js';
+import { describeGroup, fillGroup, processNames, resumed, terminateMember, watchHealth } from './asg.js';
 import { AZS, TAGS } from './fleet.js';
 import { hash32 } from './prng.js';
 import type { AsgState, WorldState } from './state.js';
 import { SimEc2Error } from './volumes.js';
 import { toInstance, type SimWorld } from './world.js';
 
-const PROPAGATED = [TAGS.cluster, TAGS.engine, TAGS.role, 'env', 'team'];
-
 export class SimScaling implements Scaling {
-  // Stubs until the issue-14 adapters land (helpers own them).
-  async suspendProcesses(group: string, processes: readonly string[]): Promise<void> {
-    throw new Error(`suspendProcesses(${group}, ${processes.join(', ')}): not written yet`);
-  }
-
-  async resumeProcesses(group: string, processes: readonly string[]): Promise<void> {
-    throw new Error(`resumeProcesses(${group}, ${processes.join(', ')}): not written yet`);
-  }
-
   constructor(private readonly world: SimWorld) {}
 
   async getGroup(name: string, opts?: CallOptions): Promise<ScalingGroup | undefined> {
     opts?.signal?.throwIfAborted();
     const w = this.world.view();
     const g = w.asgs[name];
-    if (!g) return undefined;
-    const members: GroupMember[] = g.members.map((id) => {
-      const inst = w.instances[id]!;
-      // EC2 health checks look at the hypervisor, not the network: an isolated instance stays Healthy.
-      const reachableOrIsolated = this.world.hostUp(id) || inst.net?.isolatedIn !== undefined;
-      const healthy = inst.state === 'pending' || (inst.state === 'running' && reachableOrIsolated && inst.statusChecks !== 'impaired');
-      return {
-        instanceId: id,
-        az: inst.az,
-        lifecycle: g.lifecycle[id] ?? 'InService',
-        health: healthy ? 'Healthy' : 'Unhealthy',
-        isProtected: g.isProtected[id] ?? false,
-      };
+    return g ? describeGroup(this.world, w, g) : undefined;
+  }
+
+  async suspendProcesses(group: string, processes: readonly string[], opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const names = processNames(group, processes);
+    this.world.mutate((w) => {
+      const g = named(w, group);
+      for (const p of names) if (!g.suspended.includes(p)) g.suspended.push(p);
     });
-    return { name: g.name, min: g.min, max: g.max, desired: g.desired, members, suspended: [] };
+  }
+
+  async resumeProcesses(group: string, processes: readonly string[], opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const names = processNames(group, processes);
+    const world = this.world;
+    world.mutate((w, t) => {
+      const g = named(w, group);
+      const was = g.suspended.filter((p) => names.includes(p));
+      g.suspended = g.suspended.filter((p) => !names.includes(p));
+      // Only what was suspended sets anything going: resuming a running process changes nothing.
+      if (was.length > 0) resumed(world, w, g, was, t);
+    });
   }
 
   async terminateInGroup(instanceId: string, opts?: CallOptions): Promise<void> {
@@ -51,27 +50,10 @@ export class SimScaling implements Scaling {
     const world = this.world;
     world.mutate((w, t) => {
       const g = groupOf(w, instanceId);
-      const inst = w.instances[instanceId]!;
       if (g.lifecycle[instanceId] === 'Terminating') return;
-      g.lifecycle[instanceId] = 'Terminating';
-      inst.state = 'shutting-down';
-      world.markLiveness([instanceId], t);
-      world.schedule({ at: t + 45_000, kind: 'instance-terminated', id: instanceId });
-      // Desired capacity is kept, so the group launches a replacement in the AZ that needs it most.
-      const counts = new Map(g.azs.map((az) => [az, 0]));
-      for (const m of g.members) if (m !== instanceId && g.lifecycle[m] !== 'Terminating') counts.set(w.instances[m]!.az, (counts.get(w.instances[m]!.az) ?? 0) + 1);
-      const az = [...counts.entries()].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? inst.az;
-      const tags: Record<string, string> = { [TAGS.asg]: g.name };
-      for (const k of PROPAGATED) if (inst.tags[k] !== undefined) tags[k] = inst.tags[k];
-      const lt = w.launchTemplates[g.launchTemplate];
-      if (lt) {
-        tags[TAGS.ltId] = lt.id;
-        tags[TAGS.ltVersion] = String(lt.version);
-      }
-      const fresh = world.launchInstance({ cluster: g.cluster, az, tags, asg: g.name, type: inst.type }, t);
-      g.members.push(fresh.id);
-      g.lifecycle[fresh.id] = 'Pending';
-      world.schedule({ at: t + g.warmupMs + (hash32(w.seed, t) % 60_000), kind: 'in-service', id: fresh.id });
+      terminateMember(world, w, g, instanceId, t);
+      // Desired capacity is kept, so the group launches a replacement in the AZ that needs it most (unless Launch is suspended).
+      fillGroup(world, w, g, t);
     });
   }
 
@@ -89,8 +71,10 @@ export class SimScaling implements Scaling {
       const ready = fresh.find((m) => m.lifecycle === 'InService' && m.health === 'Healthy');
       if (ready) return ready.instanceId;
       const now = this.world.now();
-      opts?.onProgress?.(fresh.length === 0 ? 'no replacement launched yet' : `replacement ${fresh.map((m) => `${m.instanceId} ${m.lifecycle}`).join(', ')}`);
-      if (now >= deadline) throw new Error(`no new InService instance in ${group} after ${Math.round((now - start) / 1000)} s`);
+      // Worded as the AWS adapter's progress, so a rehearsal reads like the real thing.
+      const said = fresh.map((m) => `${m.instanceId} ${m.lifecycle} ${m.health}`).join(', ');
+      opts?.onProgress?.(fresh.length === 0 ? `no replacement launched yet in ${group}${g.suspended.includes('Launch') ? ' (Launch is suspended)' : ''}` : said);
+      if (now >= deadline) throw new Error(`no new InService instance in ${group} after ${Math.round((now - start) / 1000)} s${fresh.length > 0 ? ` (${said})` : ''}`);
       await this.world.clock.sleepUntil(Math.min(deadline, now + 10_000), opts?.signal);
     }
   }
@@ -208,6 +192,8 @@ export class SimCompute implements Compute {
       }
       inst.state = 'stopping';
       world.markLiveness([instanceId], t);
+      // A stopped member fails its group's health check: ReplaceUnhealthy replaces it unless suspended.
+      watchHealth(world, w, [instanceId], t);
       world.schedule({ at: when, kind: 'instance-stopped', id: instanceId });
       return when;
     });

@@ -3,7 +3,7 @@
 // before the epoch (so the trouble has a history: a master that died seven
 // minutes ago, a replica stuck for twelve).
 
-import { SIM_EPOCH, TAGS, isoSeconds } from './fleet.js';
+import { AZS, SIM_EPOCH, TAGS, isoSeconds } from './fleet.js';
 import type { Prng } from './prng.js';
 import { affected, materialize, updateWriters } from './replication.js';
 import type { SimWorld } from './world.js';
@@ -22,7 +22,7 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
   { name: 'ebs-stuck', description: 'a replica of the third MySQL cluster has I/O wait pegged; its SQL thread makes no progress and lag grows' },
   { name: 'az-outage', description: 'every node in us-east-1c unreachable since 5 min ago; replicas elsewhere lose their master, the ring shows DN' },
   { name: 'lost-replica', description: 'the first MySQL cluster failed over 30 min ago: a replica was promoted, the old master terminated; one replica fewer than before, and its AZ has none (rehearse a rebuild)' },
-  { name: 'stale-asg', description: 'Auto Scaling Group instances launched months before their launch template was last updated' },
+  { name: 'stale-asg', description: 'every Auto Scaling group (the ring, web, and two MySQL clusters of master + replicas) runs instances launched months ago from older launch template versions than it launches now: rehearse a rotate' },
 ];
 
 export function isScenario(name: string): boolean {
@@ -118,6 +118,11 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       return;
     }
     case 'stale-asg': {
+      // One MySQL cluster of each flavour runs in a group too, so a rotation of replicas can be rehearsed on both.
+      for (const flavour of ['mariadb', 'mysql'] as const) {
+        const c = mysqlClusters.find((x) => x.flavour === flavour);
+        if (c) groupMysql(world, c.name, prng);
+      }
       for (const g of Object.values(w.asgs)) {
         const lt = w.launchTemplates[g.launchTemplate]!;
         const old = lt.version;
@@ -126,10 +131,48 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
         for (const id of g.members) {
           const inst = w.instances[id]!;
           inst.launchTime = isoSeconds(SIM_EPOCH - prng.int(150, 400) * DAY);
-          inst.tags[TAGS.ltVersion] = String(old - prng.int(0, 2));
+          inst.tags[TAGS.ltVersion] = String(Math.max(1, old - prng.int(0, 2)));
         }
       }
       return;
     }
   }
+}
+
+/**
+ * Puts a MySQL cluster's master and replicas in an Auto Scaling group of
+ * their own, launching from the cluster's launch template. Its minimum leaves
+ * room to rotate one at a time; what it launches is tagged a replica (a
+ * replacement comes up empty, and the rebuild runbook makes it one).
+ */
+function groupMysql(world: SimWorld, cluster: string, prng: Prng): void {
+  const w = world.view();
+  const c = w.clusters[cluster]!;
+  const ids = world.membersOf(cluster);
+  const name = `${cluster}-asg`;
+  for (const id of ids) {
+    const inst = w.instances[id]!;
+    inst.asg = name;
+    inst.tags[TAGS.asg] = name;
+  }
+  c.asg = name;
+  const sample = w.instances[ids[0]!]!.tags;
+  const tags: Record<string, string> = { [TAGS.cluster]: cluster, [TAGS.engine]: 'mysql', [TAGS.role]: 'replica' };
+  for (const k of ['env', 'team']) if (sample[k] !== undefined) tags[k] = sample[k];
+  w.asgs[name] = {
+    name,
+    cluster,
+    min: 1,
+    max: ids.length + 1,
+    desired: ids.length,
+    members: [...ids],
+    lifecycle: Object.fromEntries(ids.map((id) => [id, 'InService'])),
+    isProtected: {},
+    launchTemplate: c.launchTemplate!,
+    azs: [...AZS],
+    warmupMs: prng.int(4, 8) * MINUTE,
+    suspended: [],
+    tags,
+  };
+  world.bump();
 }

@@ -96,6 +96,8 @@ export interface CassandraNode {
   joiningUntil?: number;
   /** Repair command counter of the running Cassandra process. */
   repairCommands: number;
+  /** A replacement (replace_address): the dead member it takes over, listed DN until this one has joined. */
+  replaces?: string;
 }
 
 export interface RingState {
@@ -141,6 +143,14 @@ export interface AsgState {
   azs: string[];
   /** Virtual ms a replacement takes to become InService. */
   warmupMs: number;
+  /** Processes suspended (SuspendProcesses). Absent in older worlds, filled in when opened. */
+  suspended: string[];
+  /** Tags the group propagates to what it launches (cluster, engine, role...). Absent in older worlds, filled in when opened. */
+  tags?: Record<string, string>;
+  /** The instance AZRebalance launched, which lets it terminate one in the fullest AZ once it is InService. */
+  rebalancing?: string;
+  /** Members seen going Unhealthy, and since when (ReplaceUnhealthy waits 5 minutes). */
+  unhealthySince?: Record<string, number>;
 }
 
 export interface RepairRecord {
@@ -313,7 +323,8 @@ export type Fault =
   /** sshd refuses connections; the services keep running. */
   | { kind: 'ssh-refused'; node: string }
   | { kind: 'stop-mysqld'; node: string }
-  | { kind: 'stop-cassandra'; node: string }
+  /** Cassandra stopped; `drained` when `nodetool drain` did it (peers see DN, JMX still answers a second drain). */
+  | { kind: 'stop-cassandra'; node: string; drained?: boolean }
   /** One-shot: the SQL thread stops with an error (1062 duplicate key by default). */
   | { kind: 'stop-sql-thread'; node: string; error?: { code: number; message: string } }
   /** One-shot: the IO thread stops with an error. */
@@ -330,7 +341,13 @@ export type Fault =
   /** The next `times` runs of the backup tool on the node (a backup, a stream's source) fail part-way. */
   | { kind: 'backup-fails'; node: string; message?: string; times?: number }
   /** Snapshots of the volume stop at `percent` (default 37) and stay pending until healed. */
-  | { kind: 'snapshot-stuck'; volume: string; percent?: number };
+  | { kind: 'snapshot-stuck'; volume: string; percent?: number }
+  /**
+   * The next instance the Auto Scaling group `group` (a group or a cluster
+   * name) launches never becomes healthy: its status checks go impaired, or a
+   * Cassandra node stays UJ. Once a launch takes it, `node` names that instance.
+   */
+  | { kind: 'replacement-unhealthy'; group: string; node?: string };
 
 export type StoredFault = Fault & { since: number };
 
@@ -342,6 +359,10 @@ export interface Transition {
     | 'instance-stopped'
     | 'instance-terminated'
     | 'in-service'
+    /** ReplaceUnhealthy looks at a group member seen going Unhealthy. */
+    | 'asg-health'
+    /** A Cassandra replacement has joined: the member it replaced leaves the ring. */
+    | 'ring-joined'
     | 'volume-available'
     | 'volume-in-use'
     | 'snapshot-done';

@@ -19,6 +19,7 @@ import {
 } from './replication.js';
 import { cassandraStopped, hostWentDown, nextJobEventAt, playJobs } from './jobs.js';
 import { applyScenario } from './scenarios.js';
+import { JOIN_MS, NEVER, azBack, checkHealth, derivedGroupTags, joinRing, landed, ringJoined, watchHealth } from './asg.js';
 import { fillDisk, releaseSnapshots, snapshotHeld, unfillDisk } from './volumes.js';
 import { StateFile, statePathOf } from './state-file.js';
 import { STATE_FORMAT, type Fault, type JobStartRecord, type RepairRecord, type SimJob, type StoredFault, type Transition, type WorldState } from './state.js';
@@ -37,7 +38,6 @@ export type SshState = 'ok' | 'refused' | 'timeout' | 'gone';
 
 type SimInstance = WorldState['instances'][string];
 
-const MINUTE = 60_000;
 
 export class SimWorld {
   readonly scenario: string;
@@ -330,11 +330,15 @@ export class SimWorld {
   /** Clears the faults of one node (or all of them) and restarts replication threads stopped by an error. */
   heal(node?: string): void {
     this.mutate((w, t) => {
-      const id = node === undefined ? undefined : w.volumes[node] ? node : this.resolve(node);
+      const id = node === undefined ? undefined : w.volumes[node] || w.asgs[node] ? node : this.resolve(node);
       const touched = new Set<string>();
       const keep: StoredFault[] = [];
       for (const f of w.faults) {
-        const hit = id === undefined || ('node' in f && f.node === id) || (f.kind === 'snapshot-stuck' && f.volume === node);
+        const hit =
+          id === undefined ||
+          ('node' in f && f.node === id) ||
+          (f.kind === 'snapshot-stuck' && f.volume === node) ||
+          (f.kind === 'replacement-unhealthy' && f.group === node);
         if (!hit) {
           keep.push(f);
           continue;
@@ -348,7 +352,15 @@ export class SimWorld {
       for (const f of removed) {
         if (f.kind === 'disk-full') unfillDisk(w, f.node);
         if (f.kind === 'snapshot-stuck') releaseSnapshots(this, w, f.volume, t);
+        // A replacement held in bootstrap finishes it now.
+        const held = f.kind === 'replacement-unhealthy' ? f.node : undefined;
+        const c = held !== undefined ? w.cassandra[held] : undefined;
+        if (held !== undefined && c?.joiningUntil === NEVER) {
+          c.joiningUntil = t + JOIN_MS;
+          this.schedule({ at: c.joiningUntil, kind: 'ring-joined', id: held });
+        }
       }
+      if (removed.some((f) => f.kind === 'az-outage')) azBack(this, w, t);
       for (const m of touched) {
         const inst = w.instances[m]!;
         if (inst.state === 'running') inst.statusChecks = 'ok';
@@ -447,6 +459,15 @@ export class SimWorld {
       this.bump();
       return;
     }
+    if (fault.kind === 'replacement-unhealthy') {
+      const group = w.asgs[fault.group] ? fault.group : w.clusters[fault.group]?.asg;
+      if (!group || !w.asgs[group]) {
+        throw new Error(`no simulated Auto Scaling group "${fault.group}" (a group or a cluster name; groups: ${Object.keys(w.asgs).join(', ')})`);
+      }
+      w.faults.push({ kind: fault.kind, group, since: at });
+      this.bump();
+      return;
+    }
     if (fault.kind === 'disk-full') {
       const id = this.resolve(fault.node);
       fillDisk(w, id, fault.path);
@@ -466,7 +487,10 @@ export class SimWorld {
         this.bump();
         if (fault.kind === 'kill-node') inst.statusChecks = 'impaired';
         this.markLiveness([id], at, true);
-        if (fault.kind === 'kill-node') hostWentDown(w, [id], at);
+        if (fault.kind === 'kill-node') {
+          hostWentDown(w, [id], at);
+          watchHealth(this, w, [id], at);
+        }
         if (fault.kind === 'stop-cassandra') cassandraStopped(w, id, at);
         return;
       case 'io-stuck':
@@ -576,13 +600,24 @@ export class SimWorld {
         if (!inst || inst.state !== 'pending') return;
         inst.state = 'running';
         const c = w.cassandra[tr.id];
-        if (c) c.joiningUntil = tr.at + 4 * MINUTE;
+        if (c) {
+          c.joiningUntil = this.hasFault(tr.id, 'replacement-unhealthy') ? NEVER : tr.at + JOIN_MS;
+          // A node its group launched bootstraps as it boots, in the place of a dead member.
+          if (inst.asg) joinRing(this, w, tr.id);
+        }
         this.markLiveness([tr.id], tr.at);
         return;
       }
       case 'status-ok': {
         const inst = w.instances[tr.id];
-        if (inst && inst.state === 'running' && !this.hasFault(tr.id, 'kill-node')) inst.statusChecks = 'ok';
+        if (!inst || inst.state !== 'running' || this.hasFault(tr.id, 'kill-node')) return;
+        // A replacement that never becomes healthy: a Cassandra one stays UJ instead (see instance-running).
+        if (this.hasFault(tr.id, 'replacement-unhealthy') && !w.cassandra[tr.id]) {
+          inst.statusChecks = 'impaired';
+          watchHealth(this, w, [tr.id], tr.at);
+        } else {
+          inst.statusChecks = 'ok';
+        }
         return;
       }
       case 'instance-stopped': {
@@ -600,25 +635,21 @@ export class SimWorld {
             g.members = g.members.filter((m) => m !== tr.id);
             delete g.lifecycle[tr.id];
             delete g.isProtected[tr.id];
+            if (g.unhealthySince) delete g.unhealthySince[tr.id];
+            if (g.rebalancing === tr.id) delete g.rebalancing;
           }
         }
         return;
       }
-      case 'in-service': {
-        const inst = w.instances[tr.id];
-        if (!inst || !inst.asg) return;
-        const g = w.asgs[inst.asg];
-        if (g && g.lifecycle[tr.id] === 'Pending') g.lifecycle[tr.id] = 'InService';
-        const c = w.cassandra[tr.id];
-        const ring = c ? w.rings[c.ring] : undefined;
-        if (ring) {
-          // A replacement takes over the dead member's place (replace_address); a new node just joins.
-          const dead = ring.members.find((m) => w.instances[m]?.state === 'terminated' || w.instances[m]?.state === 'shutting-down');
-          ring.members = ring.members.filter((m) => m !== tr.id && m !== dead);
-          ring.members.push(tr.id);
-        }
+      case 'in-service':
+        landed(this, w, tr.id, tr.at);
         return;
-      }
+      case 'asg-health':
+        checkHealth(this, w, tr.id, tr.at);
+        return;
+      case 'ring-joined':
+        ringJoined(w, tr.id, tr.at);
+        return;
       case 'volume-available': {
         const v = w.volumes[tr.id];
         if (v && (v.state === 'creating' || v.state === 'in-use')) {
@@ -743,6 +774,11 @@ function upgrade(state: WorldState | undefined): WorldState | undefined {
     state.jobStarts ??= [];
     // Hosts' files, stray processes and tokens (issue 13) appear on first use: hostOf makes a host's layout when first asked.
     addMysqlLaunchTemplates(state);
+    // Groups saved before suspended processes and propagated tags (issue 14).
+    for (const g of Object.values(state.asgs)) {
+      g.suspended ??= [];
+      g.tags ??= derivedGroupTags(state, g);
+    }
   }
   return state;
 }
