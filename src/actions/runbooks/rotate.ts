@@ -293,7 +293,7 @@ function drainStep(i: number, name: string): RotateStep {
     node: (ctx) => instanceOf(ctx, i),
     describe: (ctx) => [`on ${name}: ${nodetoolCommand(clientsOf(ctx, instanceOf(ctx, i)).nodetool, 'drain')} (flushes memtables, stops accepting writes, so no hint or commit log is lost with the instance)`],
     async run(ctx, signal) {
-      const node = instanceOf(ctx, i);
+      const node = await liveInstance(ctx, i, signal);
       const res = await ctx.backends.shell.exec(node, nodetoolCommand(clientsOf(ctx, node).nodetool, 'drain'), { signal, timeoutMs: 10 * 60_000 });
       // A second drain of a drained node finds nothing listening: the first one did its work.
       if (res.code !== 0 && !(ctx.previous.count > 0 && /connection refused|failed to connect/i.test(res.stderr))) {
@@ -308,11 +308,19 @@ function drainStep(i: number, name: string): RotateStep {
   };
 }
 
-/** The outgoing node as an Instance (its ssh endpoint and tags from discovery). */
+/** The outgoing node as last discovered, for the plan and a failure's ssh line (after a resume, as far as known). */
 function instanceOf(ctx: Ctx, i: number): Instance {
   const found = ctx.scratch.get('discovery') as Discovery | undefined;
   const o = outOf(ctx, i);
-  return found?.instances.find((x) => x.id === o.id) ?? ({ id: o.id, name: o.name, privateIp: '', az: '', type: '', state: 'running', launchTime: o.launchTime, statusChecks: 'unknown', tags: {} } as Instance);
+  return found?.instances.find((x) => x.id === o.id) ?? ({ id: o.id, name: o.name, privateIp: o.privateIp ?? '', az: '', type: '', state: 'running', launchTime: o.launchTime, statusChecks: 'unknown', tags: {} } as Instance);
+}
+
+/** The outgoing node as discovery lists it now (its ssh endpoint, its tags): what a command is run on. */
+async function liveInstance(ctx: Ctx, i: number, signal: AbortSignal): Promise<Instance> {
+  const o = outOf(ctx, i);
+  const inst = (await discover(ctx, signal)).instances.find((x) => x.id === o.id);
+  if (!inst) throw new StepFailed(`${o.name} (${o.id}) is no longer listed: someone else terminated it; start a new run`);
+  return inst;
 }
 
 function leaveStep(i: number, name: string): RotateStep {
