@@ -10,16 +10,19 @@
 // every row m1 has.
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { engineDeps } from '../../src/actions/engine/deps.js';
 import { createHeadlessGate } from '../../src/actions/engine/gate.js';
 import { readJournal } from '../../src/actions/engine/journal.js';
 import type { RunRecord } from '../../src/actions/engine/records.js';
 import { executeRun, prepareRun, type RunOutcome } from '../../src/actions/engine/runner.js';
+import { CLUSTER_TAG } from '../../src/actions/runbooks/rebuild.js';
 import { rotateRunbook } from '../../src/actions/runbooks/rotate.js';
 import { createInventoryBackends, realClock, StaticInventory } from '../../src/backends/inventory/index.js';
 import { ROTATION_SUSPENDS, type Backends, type CallOptions, type Compute, type Discovery, type Inventory, type Scaling } from '../../src/backends/ports.js';
@@ -32,17 +35,31 @@ import { LAB_SERVICE_UNIT, type Lab } from '../../src/lab/lab.js';
 import { describeLab, useTestLab } from '../helpers/lab.js';
 
 const run = promisify(execFile);
+const fakeNodetool = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'fake-nodetool.sh');
 const GROUP = 'lab-asg';
 /** The group launches v2; every member was launched from v1, so all are stale. */
 const OLD_VERSION = '1';
 const NEW_VERSION = '2';
 
+interface LabGroupWorld {
+  /** The group's members at the start, all launched from OLD_VERSION. */
+  members: string[];
+  /** The hosts it launches in place of those it terminates, in order. */
+  spares: string[];
+  /** What terminating an instance does to the lab (MySQL: its server stopped for real). */
+  shutDown(instanceId: string): Promise<void>;
+  /** What launching one does (Cassandra: it starts joining the ring). */
+  launched?(instanceId: string, replacing: string): void;
+  /** Real ms a replacement stays Pending. */
+  pendingMs?: number;
+}
+
 /**
- * The Auto Scaling group the lab lacks: m1..m3 its members, m4 the instance
- * it "launches" in place of one it terminates. Terminating really stops the
- * member's mariadbd (its service script, as the lab's fence does) and the
- * member stays Terminating until the server is down, then leaves the group;
- * the replacement is Pending for `pendingMs` of real time, then InService.
+ * The Auto Scaling group the lab lacks. Terminating a member runs the
+ * world's shutDown behind the call (as EC2 returns at once and shuts down
+ * after); the member stays Terminating until that is over, then leaves the
+ * group, and the group launches the next spare in its place (desired kept):
+ * Pending for a couple of real seconds, then InService.
  */
 class LabGroup implements Scaling {
   readonly min = 2;
@@ -51,16 +68,18 @@ class LabGroup implements Scaling {
   readonly suspended = new Set<string>();
   /** Every mutating call, in order, with the suspended set at that moment. */
   readonly calls: Array<{ call: string; suspended: string[] }> = [];
+  /** Instances terminated that have left the group. */
+  readonly gone = new Set<string>();
+  /** Instances the group launched. */
+  readonly launched = new Set<string>();
   private readonly members: Array<GroupMember & { pendingUntil?: number }>;
-  /** The terminations under way: each settles once the server is down and the member has left. */
+  private readonly spares: string[];
+  /** The terminations under way: each settles once the instance is down and its replacement launched. */
   private readonly shutdowns: Promise<void>[] = [];
 
-  constructor(
-    private readonly lab: Lab,
-    private readonly spares: string[],
-    private readonly pendingMs = 2_000,
-  ) {
-    this.members = ['m1', 'm2', 'm3'].map((n, i) => ({
+  constructor(private readonly world: LabGroupWorld) {
+    this.spares = [...world.spares];
+    this.members = world.members.map((n, i) => ({
       instanceId: n,
       az: `lab-${String.fromCharCode(97 + i)}`,
       lifecycle: 'InService',
@@ -69,9 +88,6 @@ class LabGroup implements Scaling {
       launchTemplateVersion: OLD_VERSION,
     }));
   }
-
-  /** Instances that were terminated and have left the group (the inventory wrapper reports them so). */
-  readonly gone = new Set<string>();
 
   async getGroup(name: string): Promise<ScalingGroup | undefined> {
     if (name !== GROUP) return undefined;
@@ -98,16 +114,14 @@ class LabGroup implements Scaling {
     const m = this.members.find((x) => x.instanceId === instanceId);
     if (!m) throw new Error(`${instanceId} is not in ${GROUP}`);
     m.lifecycle = 'Terminating';
-    // As EC2 does: the call returns at once, the instance shuts down behind it.
     this.shutdowns.push(
       (async () => {
-        const node = this.lab.node(instanceId);
-        await run(node.service, ['stop', LAB_SERVICE_UNIT]);
+        await this.world.shutDown(instanceId);
         this.members.splice(this.members.indexOf(m), 1);
         this.gone.add(instanceId);
-        // Desired capacity kept: the group launches one in its place.
         const next = this.spares.shift();
         if (!next) throw new Error('LabGroup: no spare host left to launch');
+        this.launched.add(next);
         this.members.push({
           instanceId: next,
           az: m.az,
@@ -115,8 +129,9 @@ class LabGroup implements Scaling {
           health: 'Healthy',
           isProtected: false,
           launchTemplateVersion: NEW_VERSION,
-          pendingUntil: Date.now() + this.pendingMs,
+          pendingUntil: Date.now() + (this.world.pendingMs ?? 2_000),
         });
+        this.world.launched?.(next, instanceId);
       })(),
     );
   }
@@ -155,14 +170,25 @@ class LabGroup implements Scaling {
   }
 }
 
-/** The lab inventory as an Auto Scaling target shows it: every host names the group; one the group terminated is terminated. */
+/**
+ * The lab inventory as an Auto Scaling target shows it: every host names the
+ * group; one the group launched carries the group's tags, not the file's
+ * `spare: true` (which stands for "not launched yet"), so it is a member until
+ * a runbook tags it otherwise; one it terminated is terminated and no member.
+ */
 function inGroup(inner: Inventory, group: LabGroup): Inventory {
   return {
     async discover(opts?: CallOptions): Promise<Discovery> {
       const found = await inner.discover(opts);
+      const instances = found.instances.map((i) => {
+        const tags = { ...i.tags };
+        if (group.launched.has(i.id) && tags[SPARE_TAG] === 'true') delete tags[SPARE_TAG];
+        return { ...i, tags, asg: GROUP, ...(group.gone.has(i.id) ? { state: 'terminated' as const } : {}) };
+      });
+      const memberOf = (c: string, i: Instance) => i.tags[CLUSTER_TAG] === c && !(SPARE_TAG in i.tags) && i.state !== 'terminated';
       return {
-        clusters: found.clusters.map((c) => ({ ...c, asg: GROUP })),
-        instances: found.instances.map((i) => ({ ...i, asg: GROUP, ...(group.gone.has(i.id) ? { state: 'terminated' as const } : {}) })),
+        clusters: found.clusters.map((c) => ({ ...c, asg: GROUP, instanceIds: instances.filter((i) => memberOf(c.name, i)).map((i) => i.id) })),
+        instances,
       };
     },
     setTags: (id, tags, opts) => inner.setTags(id, tags, opts),
@@ -198,24 +224,33 @@ describeLab('rotate on the lab', () => {
     for (const b of opened) await b.close();
   });
 
-  /** The backends `nightshift --inventory .lab/inventory.yaml` opens, with LabGroup as the group behind them. */
-  async function labBackends(home: string) {
+  /** The MySQL lab's group: m1..m3, m4 launched in place of one; terminating stops the member's server for real. */
+  const mysqlWorld = (): LabGroupWorld => ({
+    members: ['m1', 'm2', 'm3'],
+    spares: ['m4'],
+    shutDown: async (id) => {
+      await run(fx.lab.node(id).service, ['stop', LAB_SERVICE_UNIT]);
+    },
+  });
+
+  /** The backends `nightshift --inventory FILE` opens (the lab's by default), with LabGroup as the group behind them. */
+  async function labBackends(home: string, world: LabGroupWorld, inventoryFile = fx.lab.state.files.inventory) {
     const elsewhere = mkdtempSync(join(tmpdir(), 'ns-rotate-conf-'));
     const config: Config = loadConfig(
-      { inventory: fx.lab.state.files.inventory, stateDir: join(home, 'nightshift') },
+      { inventory: inventoryFile, stateDir: join(home, 'nightshift') },
       { env: { XDG_CONFIG_HOME: join(elsewhere, 'xdg') }, cwd: elsewhere },
     );
     const base = await createInventoryBackends(config, { shell: createSshShell(config) });
     opened.push(base);
-    const group = new LabGroup(fx.lab, ['m4']);
+    const group = new LabGroup(world);
     const inventory = inGroup(base.inventory, group);
     const { scaling: _s, compute: _c, ...unavailable } = base.unavailable ?? {};
     const backends: Backends = { ...base, inventory, scaling: group, compute: labCompute(inventory), unavailable };
     return { config, backends, group, overlay: (base.inventory as StaticInventory).tagStateFile };
   }
 
-  async function rotate(home: string, params: Record<string, unknown>) {
-    const { config, backends, group, overlay } = await labBackends(home);
+  async function rotate(home: string, params: Record<string, unknown>, world = mysqlWorld(), inventoryFile?: string) {
+    const { config, backends, group, overlay } = await labBackends(home, world, inventoryFile);
     const events: RunRecord[] = [];
     const deps = engineDeps(config, backends, createHeadlessGate({ yes: true, confirm: [] }), (r) => events.push(r));
     const signal = new AbortController().signal;
@@ -287,7 +322,7 @@ describeLab('rotate on the lab', () => {
     expect(await fx.lab.value('m4', 'SELECT @@server_id')).toBe('4');
     const found = await r.backends.inventory.discover();
     const lab = found.clusters.find((c) => c.name === 'lab')!;
-    expect(lab.instanceIds.sort()).toEqual(['m1', 'm2', 'm4']);
+    expect([...lab.instanceIds].sort()).toEqual(['m1', 'm2', 'm4']);
     const m4 = found.instances.find((i) => i.id === 'm4')!;
     expect(m4.tags[SPARE_TAG]).toBeUndefined();
     expect(m4.tags['nightshift:role']).toBe('replica');
@@ -359,5 +394,77 @@ describeLab('rotate on the lab', () => {
       const st = await slaveStatus(n);
       expect([st.Master_Host, st.Slave_IO_Running, st.Slave_SQL_Running], n).toEqual([fx.lab.node('m1').ip, 'Yes', 'Yes']);
     }
+  });
+
+  it('Cassandra: c3 drained with nodetool over ssh, terminated, and its replacement c4 UN in every view before the run ends', { timeout: 180_000 }, async () => {
+    const home = mkdtempSync(join(tmpdir(), 'ns-rotate-'));
+    // No Cassandra on the lab: the nodetool stand-in answers over the real sshd, its ring in a file the "cluster" below rewrites.
+    const ringFile = join(home, 'ring');
+    const drains = join(home, 'drains.log');
+    writeFileSync(ringFile, '11 UN\n12 UN\n13 UN\n');
+    const ringNow = () => readFileSync(ringFile, 'utf8').trim().split('\n');
+    // Write-then-rename: a nodetool status reading it meanwhile sees one ring or the other, never half a file.
+    const setRing = (lines: string[]) => {
+      writeFileSync(`${ringFile}.tmp`, lines.join('\n') + '\n');
+      renameSync(`${ringFile}.tmp`, ringFile);
+    };
+    const octet = (name: string) => fx.lab.node(`m${name.slice(1)}`).ip.split('.').at(-1)!;
+    const inventory = join(fx.lab.state.dir, 'ring.yaml');
+    writeFileSync(
+      inventory,
+      stringify({
+        ssh: { configFile: 'ssh/ssh_config' },
+        hosts: fx.lab.state.nodes.map((n, i) => ({
+          name: `c${i + 1}`,
+          cluster: 'ring',
+          engine: 'cassandra',
+          host: n.ip,
+          port: fx.lab.state.sshPort,
+          user: fx.lab.state.user,
+          az: `lab-${String.fromCharCode(97 + i)}`,
+          nodetool: `FAKE_NODETOOL_RING=${ringFile} FAKE_NODETOOL_DRAIN_LOG=${drains} ${fakeNodetool}`,
+          ...(n.spare ? { spare: true } : {}),
+        })),
+      }),
+    );
+    const seen: string[] = [];
+    const world: LabGroupWorld = {
+      members: ['c1', 'c2', 'c3'],
+      spares: ['c4'],
+      // Drained, it is DN already; terminated, nothing of it answers any more, and the ring still lists it until it is replaced.
+      shutDown: async (id) => {
+        seen.push(`${id} terminated: ${ringNow().join(', ')}`);
+      },
+      // Started with replace_address: joining in the dead node's place, then UN, the dead one gone from the ring.
+      launched: (id, replacing) => {
+        setRing([...ringNow(), `${octet(id)} UJ`]);
+        setTimeout(() => setRing(ringNow().filter((l) => !l.startsWith(`${octet(replacing)} `)).map((l) => (l.startsWith(`${octet(id)} `) ? `${octet(id)} UN` : l))), 3_000);
+      },
+    };
+
+    const started = Date.now();
+    const r = await rotate(home, { cluster: 'ring', order: 'c3', noPause: true }, world, inventory);
+    const seconds = (Date.now() - started) / 1000;
+    await r.group.settled();
+    expect(r.prepared.blocked).toBeUndefined();
+    expect(r.outcome?.status, r.outcome?.reason).toBe('succeeded');
+
+    // Drained once, on c3's address, before it was terminated (its peers saw it DN by then).
+    expect(readFileSync(drains, 'utf8').trim().split('\n').map((l) => l.replace(/^\S+ drain pid=\d+ /, ''))).toEqual([`on=${fx.lab.node('m3').ip}`]);
+    expect(seen).toEqual([`c3 terminated: ${octet('c1')} UN, ${octet('c2')} UN, ${octet('c3')} DN`]);
+    expect(ringNow()).toEqual([`${octet('c1')} UN`, `${octet('c2')} UN`, `${octet('c4')} UN`]);
+    const found = await r.backends.inventory.discover();
+    expect([...found.clusters.find((c) => c.name === 'ring')!.instanceIds].sort()).toEqual(['c1', 'c2', 'c4']);
+    const g = (await r.group.getGroup(GROUP))!;
+    expect(g.members.map((m) => `${m.instanceId} ${m.lifecycle} v${m.launchTemplateVersion}`)).toEqual(['c1 InService v1', 'c2 InService v1', 'c4 InService v2']);
+    expect(g.suspended).toEqual([]);
+    expect(r.group.calls.find((c) => c.call === 'terminate c3')!.suspended).toEqual([...ROTATION_SUSPENDS].sort());
+
+    const finished = readJournal(r.outcome!.journal!).records.filter((x): x is Extract<RunRecord, { type: 'step-finished' }> => x.type === 'step-finished');
+    expect(finished.map((s) => `${s.stepId} ${s.status}`)).toEqual(['suspend', 'drain:c3', 'terminate:c3', 'replacement:c3', 'ring:c3', 'resume-processes'].map((id) => `${id} ok`));
+    // The stand-in's drain takes a real second: the step waited for it.
+    expect(finished.find((s) => s.stepId === 'drain:c3')!.realMs).toBeGreaterThanOrEqual(1_000);
+    for (const s of finished) console.log(`rotate (Cassandra) on the lab: ${s.stepId.padEnd(18)} ${(s.realMs / 1000).toFixed(2).padStart(7)} s`);
+    console.log(`rotate (Cassandra) on the lab: whole run ${seconds.toFixed(1)} s`);
   });
 });
