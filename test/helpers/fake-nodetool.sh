@@ -3,6 +3,8 @@
 # `status` prints a three-node ring in nodetool's own layout, `repair -pr`
 # prints what Cassandra 4.1's nodetool prints while it repairs and takes real
 # time doing it. Each repair start is logged, so a test can count them.
+# `drain` takes a moment and, with a ring file, leaves the ring: its peers see
+# it DN from then on.
 #
 #   FAKE_NODETOOL_REPAIR_SECONDS  how long a repair takes (default 45)
 #   FAKE_NODETOOL_LOG             file that gets one line per repair started
@@ -11,8 +13,14 @@
 #                                 ($SSH_CONNECTION), else 127.0.0
 #   FAKE_NODETOOL_DOWN            last octets of members to show DN ("12 13")
 #   FAKE_NODETOOL_REPAIR_FAIL     if set, the repair fails half-way with it
+#   FAKE_NODETOOL_RING            a file holding the ring, one "OCTET STATE" a
+#                                 line ("14 UJ"), which a test rewrites as
+#                                 nodes come and go; `drain` marks its own DN
+#   FAKE_NODETOOL_DRAIN_LOG       file that gets one line per drain, naming
+#                                 the address it ran on
 #
-# The ring is .11, .12 and .13 of the prefix, as the lab's nodes are.
+# The ring is .11, .12 and .13 of the prefix, as the lab's nodes are, unless
+# FAKE_NODETOOL_RING says otherwise.
 
 set -u
 
@@ -27,11 +35,10 @@ done
 sub=${1:-}
 [ $# -gt 0 ] && shift
 
+server=
+[ -n "${SSH_CONNECTION:-}" ] && server=$(printf '%s\n' "$SSH_CONNECTION" | cut -d' ' -f3)
 prefix=${FAKE_NODETOOL_PREFIX:-}
-if [ -z "$prefix" ] && [ -n "${SSH_CONNECTION:-}" ]; then
-  server=$(printf '%s\n' "$SSH_CONNECTION" | cut -d' ' -f3)
-  prefix=${server%.*}
-fi
+[ -z "$prefix" ] && [ -n "$server" ] && prefix=${server%.*}
 [ -n "$prefix" ] || prefix=127.0.0
 
 stamp() { date '+[%Y-%m-%d %H:%M:%S,000]'; }
@@ -46,11 +53,26 @@ status() {
   echo 'Status=Up/Down'
   echo '|/ State=Normal/Leaving/Joining/Moving'
   printf '%-4s%-15s%-12s%-8s%-18s%-38s%s\n' '--' Address Load Tokens 'Owns (effective)' 'Host ID' Rack
-  for n in 11 12 13; do
-    st=UN
+  ring | while read -r n st; do
+    [ -n "$n" ] || continue
     for d in ${FAKE_NODETOOL_DOWN:-}; do [ "$d" = "$n" ] && st=DN; done
     printf '%-4s%-15s%-12s%-8s%-18s%-38s%s\n' "$st" "$prefix.$n" "1.$n GiB" 16 '100.0%' "6d194555-f6eb-41d0-ac1e-0000000000$n" rack1
   done
+}
+
+ring() {
+  if [ -n "${FAKE_NODETOOL_RING:-}" ]; then cat -- "$FAKE_NODETOOL_RING"; else printf '11 UN\n12 UN\n13 UN\n'; fi
+}
+
+drain() {
+  [ -n "${FAKE_NODETOOL_DRAIN_LOG:-}" ] && printf '%s drain pid=%s on=%s\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$$" "${server:-local}" >> "$FAKE_NODETOOL_DRAIN_LOG"
+  # Flushing memtables takes a moment; then the node leaves gossip and its peers see it down.
+  sleep 1
+  if [ -n "${FAKE_NODETOOL_RING:-}" ] && [ -n "$server" ]; then
+    me=${server##*.}
+    tmp="$FAKE_NODETOOL_RING.$$"
+    ring | while read -r n st; do if [ "$n" = "$me" ]; then echo "$n DN"; else echo "$n $st"; fi; done > "$tmp" && mv -f -- "$tmp" "$FAKE_NODETOOL_RING"
+  fi
 }
 
 repair() {
@@ -102,6 +124,7 @@ case $sub in
   status) status ;;
   version) echo 'ReleaseVersion: 4.1.7' ;;
   repair) repair "$@" ;;
+  drain) drain ;;
   '')
     echo 'usage: nodetool [(-h <host> | --host <host>)] <command> [<args>]' >&2
     exit 1
