@@ -238,12 +238,15 @@ class Follower {
 
   /** Follows the job from `p` to its end. */
   private async until(p: JobPoll): Promise<RemoteJobResult> {
+    // The first polls come quickly, then every pollMs: a job that ends in a second (a prepare of a
+    // small datadir, a mv on one filesystem) must not cost a whole poll interval of the step's time.
+    let waits = 0;
     for (;;) {
       const hadOutput = this.deliver(p);
       switch (p.state) {
         case 'running':
           this.pid = p.pid;
-          await this.ctx.backends.clock.sleep(this.pollMs, this.signal);
+          await this.ctx.backends.clock.sleep(Math.min(this.pollMs, 1_000 * 2 ** waits++), this.signal);
           p = await this.poll();
           continue;
         case 'exited':

@@ -63,10 +63,11 @@ describe('repair runbook (on an in-test ring)', () => {
     expect(outcome.status).toBe('succeeded');
     expect(env.ring.tagWrites).toHaveLength(1);
     expect(env.ring.tagWrites[0]!.id).toBe('i-002');
-    // Four sessions of a fleet minute each, seen by a poll every 5 s: the tag is the fleet's time, not the wall clock's.
-    expect(env.ring.tagOf(1)).toBe('2026-11-21T01:04:05Z');
+    // Four sessions of a fleet minute each, seen by polls at 1, 3 and 7 s, then every 5 s (the first after
+    // 4 min is at 4:02): the tag is the fleet's time, not the wall clock's.
+    expect(env.ring.tagOf(1)).toBe('2026-11-21T01:04:02Z');
     const repairStep = view!.steps.find((s) => s.id === 'repair')!;
-    expect(repairStep.virtualMs).toBe(4 * 60_000 + 5_000);
+    expect(repairStep.virtualMs).toBe(4 * 60_000 + 2_000);
     expect(repairStep.output.map((l) => l.text).join('\n')).toMatch(/Repair command #1 finished/);
     expect(eventsOf(deps.events, 'step-progress').map((p) => p.percent)).toEqual([25, 50, 75, 100]);
     expect(env.lock.held.size).toBe(0);
