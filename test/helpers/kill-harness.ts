@@ -111,6 +111,8 @@ export interface KillSpec extends SimTarget {
 export interface KillPoint {
   n: number;
   type?: string;
+  /** With `type`: the Nth record of that type written by this step (robust to a step's varying count of polls). */
+  stepId?: string;
 }
 
 export interface RunResult {
@@ -248,8 +250,17 @@ function recordKeys(records: RunRecord[]): string[] {
   });
 }
 
+const stepOf = (r: RunRecord) => ('stepId' in r && typeof r.stepId === 'string' ? r.stepId : undefined);
+
+/** Index of the record a kill point names in `records`, or -1. */
+function indexOfPoint(records: RunRecord[], at: KillPoint): number {
+  if (!at.type) return at.n - 1;
+  let k = 0;
+  return records.findIndex((r) => r.type === at.type && (at.stepId === undefined || stepOf(r) === at.stepId) && ++k === at.n);
+}
+
 function pointText(at: KillPoint): string {
-  return at.type ? `its record ${at.type} #${at.n}` : `record ${at.n}`;
+  return at.type ? `its record ${at.type}${at.stepId ? `@${at.stepId}` : ''} #${at.n}` : `record ${at.n}`;
 }
 
 function duplicates(list: string[]): string[] {
@@ -439,7 +450,7 @@ async function killAndResume(
 ): Promise<{ main: KillCase; late?: KillCase }> {
   const problems: string[] = [];
   const result: KillCase = { at, killed: false, resumed: false, problems };
-  const first = await run(home, spec, runArgs, { [KILL_VAR]: at.type ? `${at.n}:${at.type}` : String(at.n) });
+  const first = await run(home, spec, runArgs, { [KILL_VAR]: at.type ? `${at.n}:${at.type}${at.stepId ? `@${at.stepId}` : ''}` : String(at.n) });
   result.killed = first.signal === 'SIGKILL';
   const journals = journalsOf(home);
   if (journals.size !== 1) {
@@ -449,7 +460,7 @@ async function killAndResume(
   const [runId, killed] = [...journals][0]!;
   // Which of the journal's records the point names: the Nth, or the Nth of its type.
   const keys = recordKeys(killed.records);
-  const index = at.type ? keys.indexOf(`${at.type}#${at.n}`) : at.n - 1;
+  const index = indexOfPoint(killed.records, at);
   const reached = index >= 0 && index < killed.records.length;
   if (reached) {
     result.after = recordName(killed.records[index]);
@@ -581,15 +592,17 @@ export function boundaryPoints(records: RunRecord[]): KillPoint[] {
     if (!first.has(kind)) first.set(kind, i);
     last.set(kind, i);
   });
-  const ofType = new Map<string, number>();
+  // Counted within the record's step where it has one: an earlier step's count of polls varies with timing.
+  const ofKind = new Map<string, number>();
   const points: KillPoint[] = [];
   records.forEach((r, i) => {
-    const k = (ofType.get(r.type) ?? 0) + 1;
-    ofType.set(r.type, k);
+    const kind = recordName(r)!;
+    const k = (ofKind.get(kind) ?? 0) + 1;
+    ofKind.set(kind, k);
     // After the last record the run has ended: there is nothing left to kill.
     if (i === records.length - 1) return;
-    const kind = recordName(r)!;
-    if (!repeats.has(r.type) || first.get(kind) === i || last.get(kind) === i) points.push({ n: k, type: r.type });
+    const stepId = stepOf(r);
+    if (!repeats.has(r.type) || first.get(kind) === i || last.get(kind) === i) points.push({ n: k, type: r.type, ...(stepId !== undefined ? { stepId } : {}) });
   });
   return points;
 }

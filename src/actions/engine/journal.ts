@@ -24,7 +24,8 @@ import { createRedactor, type Redactor } from './redact.js';
 const MAX_STRING = 64 * 1024;
 
 // Test fault injection (the kill harness): "N" SIGKILLs this process right after its Nth record is on disk, "N:TYPE" after its Nth record of that type.
-const KILL_AFTER = /^([1-9]\d*)(?::([a-z-]+))?$/.exec(process.env.NIGHTSHIFT_TEST_KILL_AFTER_RECORD ?? '');
+// N, N:type, or N:type@step (the Nth record of that type written by that step: a step's count of polls varies with timing).
+const KILL_AFTER = /^([1-9]\d*)(?::([a-z-]+)(?:@(\S+))?)?$/.exec(process.env.NIGHTSHIFT_TEST_KILL_AFTER_RECORD ?? '');
 let appended = 0;
 
 export function runsDir(stateDir: string): string {
@@ -93,7 +94,14 @@ export class Journal {
     const line = serialize(this.redactor.deep(record));
     writeSync(this.fd, line);
     if (this.fsync) fsyncSync(this.fd);
-    if (KILL_AFTER && (KILL_AFTER[2] === undefined || KILL_AFTER[2] === record.type) && ++appended === Number(KILL_AFTER[1])) process.kill(process.pid, 'SIGKILL');
+    if (
+      KILL_AFTER &&
+      (KILL_AFTER[2] === undefined || KILL_AFTER[2] === record.type) &&
+      (KILL_AFTER[3] === undefined || ('stepId' in record && record.stepId === KILL_AFTER[3])) &&
+      ++appended === Number(KILL_AFTER[1])
+    ) {
+      process.kill(process.pid, 'SIGKILL');
+    }
   }
 
   close(): void {

@@ -74,6 +74,16 @@ const CLUSTER_OF_SNAPSHOT_TAG = 'nightshift:rebuild-cluster';
 const LAUNCH_TEMPLATE_TAG = 'aws:ec2launchtemplate:id';
 const DEFAULT_DATADIR = '/var/lib/mysql/';
 
+/** How a copy moves and how long it may take: rebuild's own, and rotate's for a MySQL replacement. */
+export const COPY_PARAMS = {
+  /** How the copy moves: ebs (default where the target has EBS) or stream. */
+  via: z.enum(['ebs', 'stream']).optional(),
+  /** How long the new replica may take to catch up with the master. */
+  catchUpMinutes: z.number().positive().default(360),
+  /** How long a backup, a prepare, a move-back or a snapshot may take. */
+  copyHours: z.number().positive().default(24),
+};
+
 export const rebuildParams = z
   .object({
     cluster: z.string().min(1, 'needs --cluster NAME'),
@@ -81,14 +91,9 @@ export const rebuildParams = z
     source: z.string().min(1).optional(),
     /** An existing spare host to rebuild (name or id); default: launch a new instance. */
     target: z.string().min(1).optional(),
-    /** How the copy moves: ebs (default where the target has EBS) or stream. */
-    via: z.enum(['ebs', 'stream']).optional(),
+    ...COPY_PARAMS,
     /** The most a replica may lag to be a source. */
     sourceLagLimitSeconds: z.number().positive().default(60),
-    /** How long the new replica may take to catch up with the master. */
-    catchUpMinutes: z.number().positive().default(360),
-    /** How long a backup, a prepare, a move-back or a snapshot may take. */
-    copyHours: z.number().positive().default(24),
   })
   .strict();
 

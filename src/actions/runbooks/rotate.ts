@@ -15,7 +15,7 @@ import { SPARE_TAG, type EngineKind, type Instance, type ScalingGroup } from '..
 import { StepFailed } from '../engine/timing.js';
 import { defineRunbook, type Check, type RunContext, type Step, type StepContext } from '../engine/types.js';
 import { waitFor } from '../engine/wait.js';
-import { CLUSTER_TAG, copySteps, prepareSource, targetCheckStep, type RebuildParams, type RebuildState, type RebuildStep } from './rebuild.js';
+import { CLUSTER_TAG, COPY_PARAMS, copySteps, prepareSource, targetCheckStep, type RebuildParams, type RebuildState, type RebuildStep } from './rebuild.js';
 import { clusterView, credentialsCheck, isWritableMaster, mysqlOf, need, type MasterChangeState } from './master-change.js';
 import { ringProblems } from './ring.js';
 
@@ -30,14 +30,10 @@ export const rotateParams = z
     replacementMinutes: z.number().positive().default(30),
     /** How long a Cassandra replacement may take to be UN in every node's view. */
     joinMinutes: z.number().positive().default(60),
-    /** MySQL: how the replacement's copy moves (rebuild's --via). */
-    via: z.enum(['ebs', 'stream']).optional(),
     /** MySQL: the most a replica may lag, before the start and as a backup source. */
     lagLimitSeconds: z.number().positive().default(60),
-    /** MySQL: how long a rebuilt replacement may take to catch up. */
-    catchUpMinutes: z.number().positive().default(360),
-    /** MySQL: how long a backup, prepare or snapshot may take. */
-    copyHours: z.number().positive().default(24),
+    /** MySQL: how the replacement is rebuilt (rebuild's --via, catch-up and copy limits). */
+    ...COPY_PARAMS,
   })
   .strict();
 

@@ -5,61 +5,12 @@
 // joins stops the run at a failure gate that offers a pause, and `p` keeps
 // the group's processes suspended and the lock for `resume`.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createElement } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createConsoleRunner, type ConsoleRunner } from '../../../src/actions/console-runner.js';
-import { App } from '../../../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { ROTATION_SUSPENDS } from '../../../src/backends/ports.js';
-import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { planRunbooks } from '../../../src/console.js';
-import { pollerOptions } from '../../../src/poller-options.js';
-import { RunScreen } from '../../../src/screens/run/run-screen.js';
-import { createFleetStore } from '../../../src/store/fleet.js';
-import { Poller } from '../../../src/store/poller.js';
-import { createRunsStore } from '../../../src/store/runs.js';
-import { createUiStore } from '../../../src/store/ui.js';
 import { keys } from '../../helpers/keys.js';
-import { cleanupInk, renderInk } from '../../helpers/render.js';
+import { openSimConsole } from './sim-console.js';
 
-const opened: SimBackends[] = [];
-
-afterEach(async () => {
-  cleanupInk();
-  for (const b of opened.splice(0)) await b.close();
-});
-
-async function openConsole() {
-  const stateDir = mkdtempSync(join(tmpdir(), 'ns-rotate-'));
-  const config = loadConfig({ scenario: 'stale-asg', stateDir }, { env: {}, cwd: stateDir });
-  const backends = await createSimBackends({ scenario: 'stale-asg', seed: 7, speed: 1000, stateDir });
-  opened.push(backends);
-  const fleet = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
-  await new Poller(backends, fleet, pollerOptions(config, backends)).refreshNow();
-  const ui = createUiStore();
-  const runs = createRunsStore();
-  const runner: ConsoleRunner = createConsoleRunner({ config, backends, runs });
-  const app = await renderInk(
-    <App
-      fleet={fleet}
-      ui={ui}
-      runs={runs}
-      onRefresh={() => {}}
-      onQuit={() => {}}
-      onRunbook={planRunbooks(() => runner, ui)}
-      renderRunScreen={(runId, slot) => {
-        const controller = runner.get(runId);
-        return controller ? createElement(RunScreen, { runId, runs, controller, ...slot, onBack: () => ui.getState().actions.pop() }) : null;
-      }}
-      thresholds={config.thresholds}
-    />,
-    { columns: 80, rows: 24 },
-  );
-  return { app, ui, runner, backends };
-}
+const openConsole = () => openSimConsole({ scenario: 'stale-asg', seed: 7, speed: 1000 });
 
 const row = (frame: string, text: string) => frame.split('\n').find((l) => l.includes(text)) ?? '';
 

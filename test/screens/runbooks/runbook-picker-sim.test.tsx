@@ -3,61 +3,13 @@
 // poller, console runner, planRunbooks and run screen, driven with keys from
 // the fleet screen to the plan.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createElement } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createConsoleRunner, type ConsoleRunner } from '../../../src/actions/console-runner.js';
-import { App } from '../../../src/app.js';
-import { createSimBackends, type SimBackends } from '../../../src/backends/sim/index.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { planRunbooks } from '../../../src/console.js';
-import { pollerOptions } from '../../../src/poller-options.js';
-import { RunScreen } from '../../../src/screens/run/run-screen.js';
-import { createFleetStore } from '../../../src/store/fleet.js';
-import { Poller } from '../../../src/store/poller.js';
-import { createRunsStore } from '../../../src/store/runs.js';
-import { createUiStore, screenKey } from '../../../src/store/ui.js';
+import { describe, expect, it } from 'vitest';
+import { screenKey } from '../../../src/store/ui.js';
 import { keys } from '../../helpers/keys.js';
-import { cleanupInk, renderInk } from '../../helpers/render.js';
+import { openSimConsole } from './sim-console.js';
 
 const RING = 'timeline-ring';
-const opened: SimBackends[] = [];
-
-afterEach(async () => {
-  cleanupInk();
-  for (const b of opened.splice(0)) await b.close();
-});
-
-async function openConsole() {
-  const stateDir = mkdtempSync(join(tmpdir(), 'ns-picker-'));
-  const config = loadConfig({ scenario: 'repair-overdue', stateDir }, { env: {}, cwd: stateDir });
-  const backends = await createSimBackends({ scenario: 'repair-overdue', seed: 1, speed: 1, stateDir });
-  opened.push(backends);
-  const fleet = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
-  await new Poller(backends, fleet, pollerOptions(config)).refreshNow();
-  const ui = createUiStore();
-  const runs = createRunsStore();
-  const runner: ConsoleRunner = createConsoleRunner({ config, backends, runs });
-  const app = await renderInk(
-    <App
-      fleet={fleet}
-      ui={ui}
-      runs={runs}
-      onRefresh={() => {}}
-      onQuit={() => {}}
-      onRunbook={planRunbooks(() => runner, ui)}
-      renderRunScreen={(runId, slot) => {
-        const controller = runner.get(runId);
-        return controller ? createElement(RunScreen, { runId, runs, controller, ...slot, onBack: () => ui.getState().actions.pop() }) : null;
-      }}
-      thresholds={config.thresholds}
-    />,
-    { columns: 80, rows: 24 },
-  );
-  return { app, ui, runner, backends };
-}
+const openConsole = () => openSimConsole({ scenario: 'repair-overdue', seed: 1, speed: 1 });
 
 /** Fleet → the ring → R → repair → its form. */
 async function openRepairForm(app: Awaited<ReturnType<typeof openConsole>>['app']) {
