@@ -4,7 +4,8 @@
 // progress with an ETA, survives a passing error, and says what it waited
 // for when it gives up.
 
-import type { Clock } from '../../backends/ports.js';
+import type { Backends, Clock } from '../../backends/ports.js';
+import type { Instance } from '../../domain/types.js';
 import { errorMessage, formatDuration, isTransientDefault, StepFailed } from './timing.js';
 import type { Progress } from './types.js';
 
@@ -61,4 +62,17 @@ export function fallingProgress(first: number, now: number, goal = 0, message?: 
   const span = Math.max(first - goal, 1e-9);
   const done = Math.min(Math.max(first - now, 0), span);
   return { percent: (100 * done) / span, ...(message !== undefined ? { message } : {}) };
+}
+
+/** A new instance answers `true` over SSH: its sshd is up and its host key known (bounded; errors are expected while it boots). */
+export async function waitForSsh(backends: Pick<Backends, 'clock' | 'shell'>, node: Instance, signal: AbortSignal): Promise<void> {
+  await waitFor({
+    clock: backends.clock,
+    signal,
+    what: `${node.name} to answer over SSH`,
+    timeoutMs: 10 * 60_000,
+    intervalMs: 10_000,
+    maxErrorsInARow: 1_000,
+    check: async (s) => ((await backends.shell.exec(node, 'true', { signal: s, timeoutMs: 20_000, readOnly: true })).code === 0 ? { done: true, value: true } : { done: false }),
+  });
 }

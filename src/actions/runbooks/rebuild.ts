@@ -47,7 +47,7 @@ import { REBUILD_TAG, SPARE_TAG, type Instance, type MysqlFlavour, type NodeView
 import { jobOutcome, runRemoteJob } from '../engine/remote-job.js';
 import { formatDuration, StepFailed } from '../engine/timing.js';
 import { defineRunbook, type Check, type RunContext, type Step, type StepContext } from '../engine/types.js';
-import { fallingProgress, waitFor } from '../engine/wait.js';
+import { fallingProgress, waitFor, waitForSsh } from '../engine/wait.js';
 import {
   clusterView,
   credentials,
@@ -321,15 +321,7 @@ const launchStep: RebuildStep = {
     ctx.fact({ instance: inst.id });
     ctx.output('stdout', `${inst.name} (${inst.id}) ${found[0] ? 'found again' : 'launched'} in ${inst.az}\n`);
     ctx.state.target = await compute.waitReady(inst.id, { signal, onProgress: (status) => ctx.progress({ message: `${inst.name}: ${status}` }) });
-    await waitFor({
-      clock: ctx.backends.clock,
-      signal,
-      what: `${inst.name} to answer over SSH`,
-      timeoutMs: 10 * 60_000,
-      intervalMs: 10_000,
-      maxErrorsInARow: 1_000,
-      check: async (s) => ((await ctx.backends.shell.exec(targetOf(ctx), 'true', { signal: s, timeoutMs: 20_000, readOnly: true })).code === 0 ? { done: true, value: true } : { done: false }),
-    });
+    await waitForSsh(ctx.backends, targetOf(ctx), signal);
     ctx.output('stdout', `${inst.name}: running, status checks ok, SSH answers\n`);
   },
   async isDone(ctx, signal) {

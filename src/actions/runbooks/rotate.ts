@@ -14,7 +14,7 @@ import { cleanForTerminal } from '../../domain/terminal-text.js';
 import { SPARE_TAG, type EngineKind, type Instance, type ScalingGroup } from '../../domain/types.js';
 import { StepFailed } from '../engine/timing.js';
 import { defineRunbook, type Check, type RunContext, type Step, type StepContext } from '../engine/types.js';
-import { waitFor } from '../engine/wait.js';
+import { waitFor, waitForSsh } from '../engine/wait.js';
 import { CLUSTER_TAG, COPY_PARAMS, copySteps, prepareSource, targetCheckStep, type RebuildParams, type RebuildState, type RebuildStep } from './rebuild.js';
 import { clusterView, credentialsCheck, isWritableMaster, mysqlOf, need, type MasterChangeState } from './master-change.js';
 import { ringProblems } from './ring.js';
@@ -433,15 +433,7 @@ function replacementStep(i: number, name: string): RotateStep {
       const inst = (await discover(ctx, signal, true)).instances.find((x) => x.id === id);
       if (!inst) throw new StepFailed(`${id} is InService in ${ctx.state.group} but discovery does not list it yet`);
       outOf(ctx, i).replacement = inst;
-      await waitFor({
-        clock: ctx.backends.clock,
-        signal,
-        what: `${inst.name} to answer over SSH`,
-        timeoutMs: 10 * 60_000,
-        intervalMs: 10_000,
-        maxErrorsInARow: 1_000,
-        check: async (s) => ((await ctx.backends.shell.exec(inst, 'true', { signal: s, timeoutMs: 20_000, readOnly: true })).code === 0 ? { done: true, value: true } : { done: false }),
-      });
+      await waitForSsh(ctx.backends, inst, signal);
       ctx.output('stdout', `${inst.name} (${inst.id}, ${inst.az}): InService, status checks ok, SSH answers\n`);
     },
     async isDone() {
