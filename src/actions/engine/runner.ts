@@ -75,6 +75,11 @@ class SectionOverrun extends Error {
   override name = 'SectionOverrun';
 }
 
+/** What an undo did, in the run's last words: a stop gives back what the run held; anything else rolls back. */
+function undone(step: AnyStep, only: 'holds' | undefined): string {
+  return only === 'holds' && step.holds ? `gave back ${step.holds}` : `rolled back "${step.title}"`;
+}
+
 /** How many times a compensation is tried, and the first pause between tries (doubling), before the undo says it failed. */
 const UNDO_ATTEMPTS = 3;
 const UNDO_BACKOFF_MS = 1_000;
@@ -1023,14 +1028,14 @@ class Execution {
           // Check, then act: an attempt cut short by a crash or a lost answer may have done its work.
           if ((attempt > 1 || interrupted.has(step.id) || this.undone.get(step.id) === 'failed') && undo.isDone && (await undo.isDone(this.ctx, own.signal))) {
             this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'is-done' });
-            done.push(`rolled back "${step.title}" (${attempt > 1 ? `found done after attempt ${attempt - 1}` : 'found done on resume'})`);
+            done.push(`${undone(step, only)} (${attempt > 1 ? `found done after attempt ${attempt - 1}` : 'found done on resume'})`);
             break;
           }
           const describe = safe(() => undo.describe(this.ctx)) ?? [];
           this.emit({ type: 'compensation', stepId: step.id, status: 'started', describe });
           await withTimeout(this.clock, step.timeoutMs, own.signal, (s) => undo.run(this.ctx, s));
           this.emit({ type: 'compensation', stepId: step.id, status: 'ok', via: 'run' });
-          done.push(`rolled back "${step.title}"`);
+          done.push(undone(step, only));
           break;
         } catch (err) {
           if (err instanceof JournalBroken) throw err;

@@ -221,7 +221,7 @@ const suspendStep = (count: number): RotateStep => ({
   danger: 'caution',
   mutates: true,
   needs: ['scaling'],
-  holds: 'the group processes this run suspended',
+  holds: 'the processes this run suspended on the group',
   describe: (ctx) => [
     `AutoScaling.SuspendProcesses(${ctx.state.group}, [${ROTATION_SUSPENDS.join(', ')}]) (those not suspended already; resumed at the end, on stop and on abort)`,
     `one answer for the whole rotation: ${count} instance${count === 1 ? '' : 's'} terminated one at a time (${ctx.state.nodes.map((n) => n.name).join(', ')}), each replacement waited for${ctx.params.noPause ? ', no pause between them (--no-pause)' : ', a checkpoint after each'}`,
@@ -564,7 +564,7 @@ function checkpointStep(done: number, total: number, next: string): RotateStep {
     kind: 'checkpoint',
     danger: 'read',
     mutates: false,
-    describe: (ctx) => [`continue: terminate ${next} next; pause: resume later with nightshift resume (the processes stay suspended); stop: end here, the processes of ${ctx.state.group} resumed`],
+    describe: (ctx) => [`next: ${next}; stop resumes ${ctx.state.group}'s processes, pause keeps them suspended`],
     run: async () => {},
   };
 }

@@ -68,7 +68,8 @@ describe('holds', () => {
     expect(outcome.status).toBe('stopped');
     expect(world).toMatchObject({ suspended: false, terminated: ['i-1'], undone: ['suspend'] });
     expect(view.undo).toMatchObject({ only: 'holds', finished: true, ok: true });
-    expect(outcome.reason).toContain('rolled back "step suspend"');
+    expect(outcome.reason).toContain('gave back AZRebalance suspended on g1');
+    expect(outcome.reason).not.toContain('rolled back');
     expect(lock.held.size).toBe(0);
   });
 
