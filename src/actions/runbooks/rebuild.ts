@@ -182,6 +182,15 @@ async function datadirOf(ctx: Ctx, node: Instance, signal: AbortSignal): Promise
   return dir;
 }
 
+/** The source's datadir and its size (du), kept for the plan's space checks and the volume's size. */
+async function measureDatadir(ctx: Ctx, src: Instance, signal: AbortSignal): Promise<{ dir: string; bytes: number }> {
+  const dir = await datadirOf(ctx, src, signal);
+  const bytes = parseDu((await run(ctx, src, cmd.du(P(ctx), dir), `du ${dir}`, signal, { readOnly: true, timeoutMs: 120_000 })).stdout, `${src.name}:${dir}`);
+  const out = { dir, bytes };
+  ctx.scratch.set('datadir', out);
+  return out;
+}
+
 function mb(bytes: number): string {
   return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
@@ -1136,9 +1145,7 @@ const checks: Check<RebuildParams, RebuildState>[] = [
       const t = backupTools(f.flavour);
       const src = p.source.instance;
       if (!(await hasTool(ctx, src, t.backup, signal))) return { ok: false, reason: `${src.name}: ${t.backup} is not installed (\`${cmd.version(t.backup)}\` says not found): install the ${f.flavour === 'mysql' ? 'percona-xtrabackup' : 'mariadb-backup'} package there` };
-      const dd = await datadirOf(ctx, src, signal);
-      const bytes = parseDu((await run(ctx, src, cmd.du(P(ctx), dd), `du ${dd}`, signal, { readOnly: true, timeoutMs: 120_000 })).stdout, `${src.name}:${dd}`);
-      ctx.scratch.set('datadir', { dir: dd, bytes });
+      const { dir: dd, bytes } = await measureDatadir(ctx, src, signal);
       const notes = [`${src.name}: ${t.backup} present, datadir ${dd} holds ${mb(bytes)}`];
       if (ctx.params.target !== undefined) {
         const target = (await pickTarget(ctx, signal)).instance;
@@ -1180,7 +1187,8 @@ export async function prepareSource(ctx: Ctx, signal: AbortSignal): Promise<{ di
   // How replicas name the master (address, name): the new one names it the same way.
   ctx.state.sourceHost = f.replica?.sourceHost ?? p.master!.instance.privateIp;
   ctx.state.port = f.replica?.sourcePort ?? 3306;
-  const dd = (ctx.scratch.get('datadir') as { dir: string; bytes: number } | undefined) ?? { dir: await datadirOf(ctx, p.source!.instance, signal), bytes: 0 };
+  // Measured by the preflight's space check; rotate, which has none for its replacements, measures it here.
+  const dd = (ctx.scratch.get('datadir') as { dir: string; bytes: number } | undefined) ?? (await measureDatadir(ctx, p.source!.instance, signal));
   ctx.state.sourceDatadir = stripSlash(dd.dir);
   ctx.state.datadirBytes = dd.bytes;
   return dd;

@@ -19,10 +19,10 @@ import { makeDeps } from '../helpers.js';
 import { drive } from '../../backends/sim/rebuild-helpers.js';
 import { world, writable } from './mysql-sim.js';
 
-function groupOfEngine(b: SimBackends, engine: string) {
+function groupOfEngine(b: SimBackends, engine: string, flavour?: string) {
   const w = b.world.view();
-  const g = Object.values(w.asgs).find((a) => w.clusters[a.cluster]?.engine === engine);
-  if (!g) throw new Error(`the stale-asg world has no ${engine} group`);
+  const g = Object.values(w.asgs).find((a) => w.clusters[a.cluster]?.engine === engine && (flavour === undefined || w.clusters[a.cluster]?.flavour === flavour));
+  if (!g) throw new Error(`the stale-asg world has no ${flavour ?? engine} group`);
   return g;
 }
 
@@ -112,16 +112,19 @@ describe('rotate on the simulated fleet (stale-asg)', () => {
     expect([...seen].sort()).toEqual([...ROTATION_SUSPENDS].sort());
   });
 
-  it('rotates a MySQL replica: its replacement is rebuilt from another replica, joins only once caught up, and the master is never touched', { timeout: 180_000 }, async () => {
+  it.each([
+    ['mariadb', 'stream'],
+    ['mysql', 'ebs'],
+  ] as const)('rotates a %s replica (%s): its replacement is rebuilt from another replica, joins only once caught up, and the master is never touched', { timeout: 180_000 }, async (flavour, via) => {
     const { backends: b, stateDir } = await world('stale-asg');
-    const g = groupOfEngine(b, 'mysql');
+    const g = groupOfEngine(b, 'mysql', flavour);
     const original = [...g.members];
     const master = writable(b, g.cluster)[0]!;
     const w0 = b.world.view();
     const replica = original.map((id) => w0.instances[id]!).find((i) => i.name !== master)!;
     const early: string[] = [];
     let joined = false;
-    const { prepared, outcome } = await rotate(b, stateDir, { cluster: g.cluster, order: replica.name, via: 'stream', lagLimitSeconds: 3600 }, {
+    const { prepared, outcome } = await rotate(b, stateDir, { cluster: g.cluster, order: replica.name, via, lagLimitSeconds: 3600 }, {
       onEvent: (r) => {
         if (r.type === 'step-started' && r.stepId.startsWith('join:')) joined = true;
         const w = b.world.view();
