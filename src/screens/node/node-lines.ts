@@ -2,7 +2,8 @@
 // facts, ring, findings, tags. Built as plain lines so the screen can window
 // and filter them like any list.
 
-import type { ClusterView, MetricPoint, NodeView } from '../../domain/types.js';
+import { replicationSource } from '../../domain/cluster-view.js';
+import type { ClusterView, MetricPoint, NodeView, ThreadState } from '../../domain/types.js';
 import { formatAge, formatSeconds, wrap } from '../../ui/format.js';
 import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
 import { sparkline } from '../../ui/sparkline.js';
@@ -109,10 +110,13 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
     if (!r) {
       field('replica of', 'nothing (not configured as a replica)');
     } else {
-      field('replica of', `${r.sourceHost}:${r.sourcePort}`);
+      // The cluster's node at that address by its name; the address beside it, as the server reports it.
+      const source = replicationSource(node, cluster.nodes);
+      const address = `${r.sourceHost}:${r.sourcePort}`;
+      field('replica of', source && source !== address ? `${source} (${address})` : `${address}${source === address ? ' (no node of this cluster)' : ''}`);
       field('IO thread', r.ioThread, r.ioThread === 'Yes' ? undefined : 'red');
       field('SQL thread', r.sqlThread, r.sqlThread === 'Yes' ? undefined : 'red');
-      field('lag', r.lagSeconds === null ? 'unknown (threads not running)' : `${r.lagSeconds} s (${formatSeconds(r.lagSeconds)})`);
+      field('lag', r.lagSeconds === null ? `unknown (${unknownLagWhy(r.ioThread, r.sqlThread)})` : `${r.lagSeconds} s (${formatSeconds(r.lagSeconds)})`);
       field('using gtid', r.usingGtid ? 'yes' : 'no (binlog file and position)');
       field('gtid retrieved', r.gtidRetrieved);
       if (r.lastIoError) field('last IO error', `${r.lastIoError.code}: ${r.lastIoError.message}`, 'red');
@@ -168,4 +172,12 @@ function rangeOf(points: readonly MetricPoint[]): { min: number; max: number } |
   const recent = points.filter((p) => p.t > end - 30 * 60_000 && Number.isFinite(p.v)).map((p) => p.v);
   if (recent.length === 0) return undefined;
   return { min: Math.min(...recent), max: Math.max(...recent) };
+}
+
+/** Why the server reports no lag: which thread is not running (the IO thread's absence alone leaves it unknowable). */
+export function unknownLagWhy(io: ThreadState, sql: ThreadState): string {
+  if (io !== 'Yes' && sql !== 'Yes') return 'neither thread is running';
+  if (io !== 'Yes') return `the IO thread is ${io === 'Connecting' ? 'connecting' : 'not running'}: the server cannot tell how far behind it is`;
+  if (sql !== 'Yes') return 'the SQL thread is not running';
+  return 'the server reports none';
 }

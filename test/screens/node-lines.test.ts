@@ -1,0 +1,31 @@
+// The node screen's replication lines: whom a replica follows, by name, and
+// why its lag is unknown, in words that match its threads.
+
+import { describe, expect, it } from 'vitest';
+import { nodeLines, unknownLagWhy } from '../../src/screens/node/node-lines.js';
+import { cluster, mysqlNode } from '../helpers/fleet-fixtures.js';
+
+const ctx = { now: Date.parse('2026-11-21T01:00:00Z'), refreshSeconds: 10, thresholds: { lagWarnSeconds: 60, lagCritSeconds: 300 }, width: 200, roleTag: 'nightshift:role' } as Parameters<typeof nodeLines>[2];
+const line = (lines: ReturnType<typeof nodeLines>, key: string) => lines.find((l) => l.text.trimStart().startsWith(key))?.text ?? '';
+
+describe('node screen, replication', () => {
+  it("names the cluster's node a replica follows, with the address the server reports", () => {
+    const master = mysqlNode('db', { id: 'i-1', name: 'db-1', role: 'master' });
+    const replica = mysqlNode('db', { id: 'i-2', name: 'db-2', sourceHost: master.instance.privateIp });
+    const lines = nodeLines(replica, cluster('db', 'mysql', [master, replica]), ctx);
+    expect(line(lines, 'replica of')).toMatch(new RegExp(`replica of +db-1 \\(${master.instance.privateIp.replace(/\./g, '\\.')}:3306\\)`));
+  });
+
+  it('says when the source is no node of the cluster', () => {
+    const replica = mysqlNode('db', { id: 'i-2', name: 'db-2', sourceHost: '127.0.9.9' });
+    expect(line(nodeLines(replica, cluster('db', 'mysql', [replica]), ctx), 'replica of')).toMatch(/replica of +127\.0\.9\.9:3306 \(no node of this cluster\)/);
+  });
+
+  it('says which thread leaves the lag unknown', () => {
+    const replica = mysqlNode('db', { id: 'i-2', name: 'db-2', ioThread: 'No', sqlThread: 'Yes', lagSeconds: null });
+    expect(line(nodeLines(replica, cluster('db', 'mysql', [replica]), ctx), 'lag')).toContain('unknown (the IO thread is not running: the server cannot tell how far behind it is)');
+    expect(unknownLagWhy('No', 'No')).toBe('neither thread is running');
+    expect(unknownLagWhy('Yes', 'No')).toBe('the SQL thread is not running');
+    expect(unknownLagWhy('Connecting', 'Yes')).toContain('the IO thread is connecting');
+  });
+});
