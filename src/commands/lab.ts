@@ -3,7 +3,8 @@
 
 import type { Command } from 'commander';
 import { CommandFailed } from '../errors.js';
-import { defaultLabDir, LAB_REPL_USER, labStatus, startLab, stopLab } from '../lab/lab.js';
+import { resolve } from 'node:path';
+import { defaultLabDir, LAB_REPL_USER, labStatus, runningLabDirs, startLab, stopLab } from '../lab/lab.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
 interface LabFlags {
@@ -84,6 +85,15 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .action(async (opts: LabFlags) => {
       const dir = opts.dir ?? defaultLabDir();
       const stopped = await stopLab(dir);
-      ctx.io.stdout.write(stopped ? `lab in ${dir} stopped\n` : `no running lab in ${dir}\n`);
+      if (stopped) {
+        ctx.io.stdout.write(`lab in ${dir} stopped\n`);
+        return;
+      }
+      // Not told where, and nothing here: a lab started elsewhere (--dir) must not be left running unsaid.
+      const elsewhere = opts.dir === undefined ? runningLabDirs().filter((d) => resolve(d) !== resolve(dir)) : [];
+      if (elsewhere.length > 0) {
+        throw new CommandFailed(`no running lab in ${dir}, but ${elsewhere.length === 1 ? 'one runs' : 'labs run'} in ${elsewhere.join(', ')}: ${elsewhere.map((d) => `nightshift lab down --dir ${d}`).join('; ')}`);
+      }
+      ctx.io.stdout.write(`no running lab in ${dir}\n`);
     });
 };

@@ -14,11 +14,11 @@
 // where every host runs its own server: no per-node client command needed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { shellQuote } from '../backends/engines/shell-quote.js';
 import { findLabBinaries, type LabBinaries } from './binaries.js';
@@ -687,6 +687,36 @@ export class Lab {
 }
 
 /** Stops the lab recorded in `dir`, if any; true when something was running. */
+/**
+ * The directories of labs whose sshd runs now, wherever they live: found by
+ * the `-f <dir>/ssh/sshd_config` of running processes, for a `lab down` that
+ * was not told where. `procRoot` is for tests.
+ */
+export function runningLabDirs(procRoot = '/proc'): string[] {
+  const dirs = new Set<string>();
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot).filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  for (const pid of entries) {
+    let args: string[];
+    try {
+      // sshd rewrites its title to one line (`sshd: /usr/sbin/sshd -D -f … [listener] …`): split on spaces too.
+      args = readFileSync(join(procRoot, pid, 'cmdline'), 'utf8').split(/[\0 ]/);
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    const f = args.indexOf('-f');
+    const config = f >= 0 ? args[f + 1] : undefined;
+    if (!config || !config.endsWith('/ssh/sshd_config')) continue;
+    const dir = dirname(dirname(config));
+    if (existsSync(join(dir, STATE_FILE))) dirs.add(dir);
+  }
+  return [...dirs].sort();
+}
+
 export async function stopLab(dir: string): Promise<boolean> {
   let state: LabState | undefined;
   try {

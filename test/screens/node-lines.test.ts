@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeLines, unknownLagWhy } from '../../src/screens/node/node-lines.js';
 import { cluster, mysqlNode } from '../helpers/fleet-fixtures.js';
 
-const ctx = { now: Date.parse('2026-11-21T01:00:00Z'), refreshSeconds: 10, thresholds: { lagWarnSeconds: 60, lagCritSeconds: 300 }, width: 200, roleTag: 'nightshift:role' } as Parameters<typeof nodeLines>[2];
+const ctx = { now: Date.parse('2026-11-21T01:00:00Z'), refreshSeconds: 10, thresholds: { lagWarnSeconds: 60, lagCritSeconds: 300, gcGraceSeconds: 864_000, staleAfterRefreshes: 3 }, width: 200, roleTag: 'nightshift:role' } as Parameters<typeof nodeLines>[2];
 const line = (lines: ReturnType<typeof nodeLines>, key: string) => lines.find((l) => l.text.trimStart().startsWith(key))?.text ?? '';
 
 describe('node screen, replication', () => {
