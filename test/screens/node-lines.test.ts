@@ -2,7 +2,7 @@
 // why its lag is unknown, in words that match its threads.
 
 import { describe, expect, it } from 'vitest';
-import { nodeLines, unknownLagWhy } from '../../src/screens/node/node-lines.js';
+import { gtidGap, nodeLines, unknownLagWhy } from '../../src/screens/node/node-lines.js';
 import { cluster, mysqlNode } from '../helpers/fleet-fixtures.js';
 
 const ctx = { now: Date.parse('2026-11-21T01:00:00Z'), refreshSeconds: 10, thresholds: { lagWarnSeconds: 60, lagCritSeconds: 300, gcGraceSeconds: 864_000, staleAfterRefreshes: 3 }, width: 200, roleTag: 'nightshift:role' } as Parameters<typeof nodeLines>[2];
@@ -27,5 +27,23 @@ describe('node screen, replication', () => {
     expect(unknownLagWhy('No', 'No')).toBe('neither thread is running');
     expect(unknownLagWhy('Yes', 'No')).toBe('the SQL thread is not running');
     expect(unknownLagWhy('Connecting', 'Yes')).toContain('the IO thread is connecting');
+  });
+
+  it('counts the transactions a replica lacks against the writable master', () => {
+    const master = mysqlNode('db', { id: 'i-1', name: 'db-1', role: 'master' });
+    const replica = mysqlNode('db', { id: 'i-2', name: 'db-2' });
+    const set = (n: typeof master, text: string) => {
+      if (n.facts?.kind === 'mysql') n.facts.mysql.gtidExecuted = text;
+    };
+    set(master, '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4512');
+    set(replica, '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4500');
+    const nodes = [master, replica];
+    expect(gtidGap(replica, nodes)).toBe('12 transactions behind db-1');
+    expect(line(nodeLines(replica, cluster('db', 'mysql', nodes), ctx), 'gtid gap')).toMatch(/gtid gap +12 transactions behind db-1/);
+    set(replica, '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4511');
+    expect(gtidGap(replica, nodes)).toBe('1 transaction behind db-1');
+    // No writable master answering: no gap to compute.
+    expect(gtidGap(replica, [replica])).toBeUndefined();
+    expect(gtidGap(master, nodes)).toBeUndefined();
   });
 });

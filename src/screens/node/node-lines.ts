@@ -3,6 +3,7 @@
 // and filter them like any list.
 
 import { replicationSource } from '../../domain/cluster-view.js';
+import { parseGtidSet, transactionsBehind } from '../../domain/gtid.js';
 import type { ClusterView, MetricPoint, NodeView, ThreadState } from '../../domain/types.js';
 import { formatAge, formatSeconds, wrap } from '../../ui/format.js';
 import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
@@ -117,6 +118,8 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
       field('IO thread', r.ioThread, r.ioThread === 'Yes' ? undefined : 'red');
       field('SQL thread', r.sqlThread, r.sqlThread === 'Yes' ? undefined : 'red');
       field('lag', r.lagSeconds === null ? `unknown (${unknownLagWhy(r.ioThread, r.sqlThread)})` : `${r.lagSeconds} s (${formatSeconds(r.lagSeconds)})`);
+      const gap = gtidGap(node, cluster.nodes);
+      if (gap) field('gtid gap', gap);
       field('using gtid', r.usingGtid ? 'yes' : 'no (binlog file and position)');
       field('gtid retrieved', r.gtidRetrieved);
       if (r.lastIoError) field('last IO error', `${r.lastIoError.code}: ${r.lastIoError.message}`, 'red');
@@ -180,4 +183,24 @@ export function unknownLagWhy(io: ThreadState, sql: ThreadState): string {
   if (io !== 'Yes') return `the IO thread is ${io === 'Connecting' ? 'connecting' : 'not running'}: the server cannot tell how far behind it is`;
   if (sql !== 'Yes') return 'the SQL thread is not running';
   return 'the server reports none';
+}
+
+/**
+ * How many transactions a replica lacks against the cluster's writable
+ * master, from their executed GTID sets: "0 transactions behind db-1", or
+ * undefined when there is no master answering or a set does not parse. The
+ * two probes are moments apart, so a busy master shows a few in flight.
+ */
+export function gtidGap(node: NodeView, nodes: readonly NodeView[]): string | undefined {
+  const mine = node.facts?.kind === 'mysql' ? node.facts.mysql : undefined;
+  if (!mine?.replica) return undefined;
+  const master = nodes.find((n) => n !== node && !n.stale && n.facts?.kind === 'mysql' && !n.facts.mysql.readOnly && !n.facts.mysql.replica);
+  const theirs = master?.facts?.kind === 'mysql' ? master.facts.mysql : undefined;
+  if (!master || !theirs || theirs.flavour !== mine.flavour) return undefined;
+  try {
+    const n = transactionsBehind(parseGtidSet(mine.flavour, mine.gtidExecuted), parseGtidSet(theirs.flavour, theirs.gtidExecuted));
+    return `${n} transaction${n === 1 ? '' : 's'} behind ${master.instance.name}`;
+  } catch {
+    return undefined;
+  }
 }
