@@ -46,4 +46,14 @@ describe('node screen, replication', () => {
     expect(gtidGap(replica, [replica])).toBeUndefined();
     expect(gtidGap(master, nodes)).toBeUndefined();
   });
+
+  it('a role tag disagrees only with a server that has answered', () => {
+    const silent = mysqlNode('db', { id: 'i-3', name: 'db-3', tags: { 'nightshift:role': 'master' } });
+    delete silent.facts;
+    const text = line(nodeLines(silent, cluster('db', 'mysql', [silent]), ctx), 'role (tag hint)');
+    expect(text).toContain('master  (the server has not answered yet)');
+    expect(text).not.toContain('disagrees');
+    const replica = mysqlNode('db', { id: 'i-2', name: 'db-2', tags: { 'nightshift:role': 'master' } });
+    expect(line(nodeLines(replica, cluster('db', 'mysql', [replica]), ctx), 'role (tag hint)')).toContain('▲ disagrees with the server');
+  });
 });

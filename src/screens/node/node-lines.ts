@@ -60,8 +60,10 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   field('role (server says)', node.role);
   const tagRole = i.tags[ctx.roleTag];
   if (tagRole !== undefined) {
-    const agrees = tagRole === node.role;
-    field('role (tag hint)', agrees ? tagRole : `${tagRole}  ▲ disagrees with the server`, agrees ? undefined : 'yellow');
+    // A server that never answered has said nothing to disagree with.
+    const known = node.facts !== undefined;
+    const agrees = !known || tagRole === node.role;
+    field('role (tag hint)', agrees ? `${tagRole}${known ? '' : '  (the server has not answered yet)'}` : `${tagRole}  ▲ disagrees with the server`, agrees ? undefined : 'yellow');
   }
 
   heading('Instance');
