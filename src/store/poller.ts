@@ -68,6 +68,12 @@ const MIN_TICK_MS = 250;
  * with slices every slice after it, for the whole 10-15 s probe timeout.
  */
 const PATIENCE_MS = 2_000;
+/**
+ * Probes at once of nodes whose EC2 status checks fail (a dark AZ, a hung
+ * host): asked beside the rest, never waited for, so they cannot hold the
+ * picture one connect timeout after another, nor take every slot.
+ */
+const SUSPECT_CONCURRENCY = 8;
 
 /** One pass over the fleet: what discovery said at its start, and which clusters each tick probes. */
 interface Round {
@@ -432,6 +438,7 @@ export class Poller {
     const signal = this.controller.signal;
     const started = performance.now();
     const nodes: Array<{ node: Instance; cluster: ClusterRef; slice: number }> = [];
+    const suspects: Array<{ node: Instance; cluster: ClusterRef; slice: number }> = [];
     const previous = new Map<string, EngineFacts | undefined>();
     const left: number[] = [];
     const settle: Array<() => void> = [];
@@ -444,8 +451,12 @@ export class Poller {
         if (read) reads.push(this.patiently(read));
         for (const n of this.views.get(cluster.name)?.nodes ?? []) previous.set(n.instance.id, n.facts);
         for (const node of round.running.get(cluster.name)!) {
-          nodes.push({ node, cluster, slice: i });
-          left[i]!++;
+          // EC2 already says it is failing: its row shows that at once, and its probe goes to the side pool.
+          if (node.statusChecks === 'impaired') suspects.push({ node, cluster, slice: i });
+          else {
+            nodes.push({ node, cluster, slice: i });
+            left[i]!++;
+          }
         }
       }
       lookups.push(Promise.all(reads));
@@ -486,6 +497,14 @@ export class Poller {
         if (--left[slice]! === 0) settle[slice]!();
       }
     };
+    let nextSuspect = 0;
+    const sideWorker = async () => {
+      while (!signal.aborted && nextSuspect < suspects.length) {
+        const { node, cluster } = suspects[nextSuspect++]!;
+        if (!this.inFlight.get(node.id)) await this.probe(node, cluster, round, previous.get(node.id)).done;
+      }
+    };
+    void Promise.all(Array.from({ length: Math.min(SUSPECT_CONCURRENCY, suspects.length) }, sideWorker)).catch(() => {});
     Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker))
       .catch((err: unknown) => this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`))
       .finally(() => {

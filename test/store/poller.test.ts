@@ -395,6 +395,29 @@ describe('Poller with a node that does not answer', () => {
     poller.stop();
   });
 
+  it('a node EC2 reports failing holds nothing: the fleet is out at once, its row says so, its probe goes on beside', async () => {
+    const { store, poller, asked, node, release } = hangingFleet();
+    const b = (poller as unknown as { backends: { inventory: { discover: () => Promise<{ instances: Instance[] }> } } }).backends;
+    const discover = b.inventory.discover.bind(b.inventory);
+    // db-1's AZ went dark: EC2's reachability check fails, as in the sim's az-outage.
+    b.inventory.discover = async () => {
+      const found = await discover();
+      return { ...found, instances: found.instances.map((i) => (i.id === master.id ? { ...i, statusChecks: 'impaired' as const } : i)) };
+    };
+    poller.start();
+    await vi.advanceTimersByTimeAsync(50);
+    // No patience spent on it: the picture is out before the 2 s a silent node costs.
+    expect(store.getState().isRefreshing).toBe(false);
+    expect(node('db-2')).toMatchObject({ role: 'master', stale: false });
+    expect(node('db-1').health).toEqual({ level: 'CRIT', reason: 'EC2 status checks failing' });
+    // Asked all the same, beside the rest; its answer shows when it comes.
+    expect(asked).toContain('db-1');
+    release();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(node('db-1').facts?.kind).toBe('mysql');
+    poller.stop();
+  });
+
   it('keeps every later round on time, asks the silent node nothing more, and shows its answer when it comes', async () => {
     const { store, poller, asked, node, release } = hangingFleet();
     poller.start();
