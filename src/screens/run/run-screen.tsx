@@ -137,7 +137,8 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   if (isHelpOpen) return <RunHelp title={`run ${run.id}: ${run.title || run.runbook} on ${run.cluster}`} hints={runHelpHints(hints, isRunning)} width={width} height={height} />;
 
   const jobs = isAbortAsked || (!isRunning && !isPlanned) ? (controller.remoteJobs?.() ?? []) : [];
-  const abortDetails = isAbortAsked ? abortLines(run, jobs, width) : [];
+  // The question keeps the step list, the step's line and its own answer line on screen.
+  const abortDetails = isAbortAsked ? abortLines(run, jobs, width).slice(0, Math.max(2, height - 11)) : [];
   const left = isAbortAsked || gate || isRunning || isPlanned ? [] : leftLines(jobs, width);
 
   const focus = focusStep(run, chosen);

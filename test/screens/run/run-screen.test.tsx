@@ -14,7 +14,7 @@ import { cleanupInk, renderInk } from '../../helpers/render.js';
 
 afterEach(cleanupInk);
 
-async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }, opts: { failCancel?: boolean } = {}) {
+async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }, opts: { failCancel?: boolean; columns?: number } = {}) {
   const clock = new TestClock();
   const ring = new TestRing(clock, { tags: ['2026-11-10T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-08T00:00:00Z'] });
   const backends: Backends = makeBackends(clock, { inventory: ring.inventory(), shell: ring.shell(), lock: new MemoryLock() });
@@ -26,8 +26,8 @@ async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }, op
   const onBack = vi.fn();
   const onQuit = vi.fn();
   const app = await renderInk(
-    <RunScreen runId={controller.runId} runs={runs} controller={controller} width={100} height={24} isActive onBack={onBack} onQuit={onQuit} />,
-    { columns: 100, rows: 24 },
+    <RunScreen runId={controller.runId} runs={runs} controller={controller} width={opts.columns ?? 100} height={23} isActive onBack={onBack} onQuit={onQuit} />,
+    { columns: opts.columns ?? 100, rows: 24 },
   );
   return { clock, ring, runs, controller, app, onBack, onQuit };
 }
@@ -328,15 +328,17 @@ describe('run screen: help, q and esc', () => {
   });
 
   it('an abort whose cancel fails says the repair may still run on the node, with the commands to check and to stop it, at 80x24', async () => {
-    const { app, controller, clock, runs } = await setup({ cluster: 'ring-a' }, { failCancel: true });
+    const { app, controller, clock, runs } = await setup({ cluster: 'ring-a' }, { failCancel: true, columns: 80 });
     await app.waitForText('plan: ⏎ to start');
     await app.press(keys.enter);
     await app.waitForText('[y/N]');
     await app.press('y');
     await app.waitForText('Starting repair command');
-    app.stdout.resize(80, 24);
     await app.press('x');
-    await app.waitForText('Abort run');
+    const asked = await app.waitForText('Abort run');
+    expect(asked.split('\n').length).toBeLessThanOrEqual(23);
+    expect(Math.max(...asked.split('\n').map((l) => Array.from(l).length))).toBeLessThanOrEqual(80);
+    expect(asked).toContain('› No');
     await app.press('y');
     expect((await drive(clock, controller.done))?.status).toBe('aborted');
     const frame = await app.waitForText('may still run on cass-2');
@@ -344,7 +346,7 @@ describe('run screen: help, q and esc', () => {
     expect(squeezed(frame)).toContain(squeezed(`✗ may still run on cass-2: nodetool repair -pr on cass-2 (job ${jobOf(runs, controller.runId, 'repair')})`));
     expect(squeezed(frame)).toContain(squeezed(`check: ssh -J bastion ec2-user@10.0.0.2 'cat ${dir}/pid ${dir}/exit; tail ${dir}/out'`));
     expect(squeezed(frame)).toContain(squeezed(`stop: ssh -J bastion ec2-user@10.0.0.2 'kill -TERM -- -$(cut -d" " -f1 ${dir}/pid)'`));
-    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+    expect(frame.split('\n').length).toBeLessThanOrEqual(23);
     expect(frame).toContain('esc back');
   });
 
