@@ -2,8 +2,8 @@
 // filter line and the key hints. A thin shell: screens read the stores, and
 // everything that changes the world goes out through the callbacks.
 
-import { Box, Text } from 'ink';
-import { useMemo, useState, type ReactNode } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { useMemo, useRef, useState, type ReactNode } from 'react';
 import type { FleetStore } from './store/fleet.js';
 import type { RunsStore } from './store/runs.js';
 import type { PromptsStore } from './store/prompts.js';
@@ -32,6 +32,7 @@ import { FilterLine } from './screens/filter-line.js';
 import { FleetScreen } from './screens/fleet/fleet-screen.js';
 import { HelpOverlay } from './screens/help/help-overlay.js';
 import { NodeScreen } from './screens/node/node-screen.js';
+import { QuitGuardContext, type QuitGuard, type QuitGuards } from './screens/run/quit-guard.js';
 import { RunbookForm } from './screens/runbooks/runbook-form.js';
 import { RunbookList } from './screens/runbooks/runbook-list.js';
 import { hintsFor } from './screens/screen-keys.js';
@@ -155,6 +156,14 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
   const filter = useUi(selectFilter);
   const hasError = useFleet((s) => s.error !== null);
   const hints = useScreenHints(screen);
+  // Ctrl-C quits from anywhere (Ink's own exitOnCtrlC is off), unless a screen's guard takes it: a live run asks first.
+  const quitGuard = useRef<QuitGuard | undefined>(undefined);
+  const quitGuards = useMemo<QuitGuards>(() => ({ set: (guard) => void (quitGuard.current = guard) }), []);
+  useInput((input, key) => {
+    if (!key.ctrl || input !== 'c') return;
+    if (quitGuard.current?.()) return;
+    onQuit();
+  });
 
   const isRun = screen.kind === 'run';
   const hasFilterLine = !isRun && (isFilterActive || filter !== '');
@@ -223,7 +232,7 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
           onQuit={onQuit}
           isActive={isBodyActive}
         >
-          {body}
+          <QuitGuardContext.Provider value={quitGuards}>{body}</QuitGuardContext.Provider>
         </ErrorBoundary>
       </Box>
       {hasFilterLine ? <FilterLine width={columns} isActive={!isHelpOpen} /> : null}

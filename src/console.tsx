@@ -72,7 +72,8 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
       prompts,
     }),
     // Through diffingStdout, a frame that changed in two rows sends those two rows, not the screen.
-    { stdout: useAltScreen ? diffingStdout(stdout) : stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: true, maxFps: MAX_FPS },
+    // Ctrl-C is the App's: it quits, except on a live run, which asks first (screens/run/quit-guard.ts).
+    { stdout: useAltScreen ? diffingStdout(stdout) : stdout, stderr: io.stderr as NodeJS.WriteStream, exitOnCtrlC: false, maxFps: MAX_FPS },
   );
   app.waitUntilExit().then(() => quit());
 

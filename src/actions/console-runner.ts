@@ -4,9 +4,10 @@
 // console, made by a factory; it keeps its controllers, no module state.
 
 import type { Backends } from '../backends/ports.js';
+import type { Instance } from '../domain/types.js';
 import type { Config } from '../config/schema.js';
 import type { RunsStore } from '../store/runs.js';
-import { foldRun } from './engine/run-view.js';
+import { foldRun, type RunView } from './engine/run-view.js';
 import { engineDeps } from './engine/deps.js';
 import { createPromptGate, type PromptGate, type PromptReply } from './engine/gate.js';
 import { listResumableRuns, loadRun, type ResumableRun } from './engine/history.js';
@@ -14,6 +15,7 @@ import { stamp } from './engine/journal.js';
 import { createRedactor } from './engine/redact.js';
 import type { RunRecord } from './engine/records.js';
 import { executeRun, prepareRun, resumeRun, type EngineDeps, type PreparedRun, type RunOutcome } from './engine/runner.js';
+import { jobCommands } from './engine/remote-job.js';
 import { RunAborted } from './engine/timing.js';
 import { getRunbook } from './runbooks/index.js';
 
@@ -28,6 +30,53 @@ export interface RunController {
   readonly isStarted: boolean;
   /** Settles when the run has finished (undefined when it was never started). */
   readonly done: Promise<RunOutcome | undefined>;
+  /**
+   * The jobs this run started on nodes (a repair, a backup), with the shell
+   * commands to look at one and to stop it: what an abort asks about, and what
+   * the screen names when one may outlive the run.
+   */
+  remoteJobs?(): RemoteJob[];
+}
+
+/** A job a step started on a node, as its facts tell (src/actions/engine/remote-job.ts). */
+export interface RemoteJob {
+  stepId: string;
+  /** The step's title and node: "nodetool repair -pr on cass-2". */
+  what: string;
+  node: string;
+  job: string;
+  /** open: no end seen (it runs, or may); cancelled: stopped by an abort; ended: it exited. */
+  state: 'open' | 'cancelled' | 'ended';
+  /** Shell commands for the operator; absent when the node's address is not known here. */
+  check?: string;
+  stop?: string;
+}
+
+/** The jobs the steps of a run started, from the step facts the job follower writes. */
+export function jobsOf(run: RunView): Array<Omit<RemoteJob, 'check' | 'stop'> & { nodeId: string }> {
+  const out: Array<Omit<RemoteJob, 'check' | 'stop'> & { nodeId: string }> = [];
+  for (const step of run.steps) {
+    const { job, jobNode, jobEnd } = step.facts as { job?: unknown; jobNode?: unknown; jobEnd?: unknown };
+    if (typeof job !== 'string') continue;
+    const nodeId = typeof jobNode === 'string' ? jobNode : (step.node?.id ?? '?');
+    const node = step.node?.id === nodeId ? step.node.name : nodeId;
+    const end = jobEnd !== null && typeof jobEnd === 'object' ? (jobEnd as Record<string, unknown>) : undefined;
+    const state = end?.['job'] !== job ? 'open' : 'cancelled' in end ? 'cancelled' : 'ended';
+    out.push({ stepId: step.id, what: `${step.title} on ${node}`, node, nodeId, job, state });
+  }
+  return out;
+}
+
+/** The instance with this id somewhere in a runbook's state (its steps keep the nodes they act on). */
+function findInstance(value: unknown, id: string, depth = 0): Instance | undefined {
+  if (value === null || typeof value !== 'object' || depth > 6) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v['id'] === id && typeof v['privateIp'] === 'string' && typeof v['name'] === 'string') return value as Instance;
+  for (const child of Array.isArray(value) ? value : Object.values(v)) {
+    const found = findInstance(child, id, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 export interface ConsoleRunner {
@@ -80,6 +129,7 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
     abort: AbortController,
     begin: () => Promise<RunOutcome>,
     startedAlready: boolean,
+    liveState?: () => unknown,
   ): RunController => {
     let started = startedAlready;
     let resolveDone!: (o: RunOutcome | undefined) => void;
@@ -108,6 +158,15 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
         if (!started) resolveDone(undefined);
       },
       done,
+      remoteJobs: () => {
+        const view = runs.getState().runs[runId];
+        if (!view) return [];
+        return jobsOf(view).map(({ nodeId, ...j }) => {
+          const node = findInstance(liveState?.(), nodeId) ?? findInstance(view.state, nodeId);
+          const login = node ? safeLogin(backends, node) : undefined;
+          return { ...j, ...(login ? jobCommands(login, j.job) : {}) };
+        });
+      },
     };
     if (startedAlready) go();
     controllers.set(runId, controller);
@@ -127,7 +186,7 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
         onEvent(r);
       };
       const prepared: PreparedRun = await prepareRun(runbook, params, deps, abort.signal);
-      return controllerFor(prepared.runId, gate, abort, () => executeRun(prepared, deps, abort.signal), false);
+      return controllerFor(prepared.runId, gate, abort, () => executeRun(prepared, deps, abort.signal), false, () => prepared.ctx.state);
     },
     async resume(runId, opts = {}) {
       const loaded = loadRun(config.stateDir, runId);
@@ -151,4 +210,12 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
       await Promise.all(live.map((c) => c.done));
     },
   };
+}
+
+function safeLogin(backends: Backends, node: Instance): string | undefined {
+  try {
+    return backends.shell.loginCommand(node);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,10 @@
 import { Text } from 'ink';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RunController } from '../../src/actions/console-runner.js';
+import { stamp } from '../../src/actions/engine/journal.js';
+import { RunScreen } from '../../src/screens/run/run-screen.js';
 import { createFleetStore } from '../../src/store/fleet.js';
+import { createRunsStore } from '../../src/store/runs.js';
 import { AWS_TARGET, generateFleet, NOW, sampleFleet, SIM_TARGET } from '../helpers/fleet-fixtures.js';
 import { keys } from '../helpers/keys.js';
 import { cleanupInk } from '../helpers/render.js';
@@ -117,5 +121,78 @@ describe('run screen slot and errors', () => {
     expect(frame).toContain('REHEARSAL');
     await app.press(keys.escape);
     await app.waitForText('Fleet · 4 clusters');
+  });
+});
+
+describe('Ctrl-C', () => {
+  /** A run that is running (or stopped at a checkpoint), drawn by the real run screen inside the console. */
+  async function liveRun(opts: { checkpoint?: boolean } = {}) {
+    const runs = createRunsStore();
+    const apply = runs.getState().actions.apply;
+    const plan = [
+      { id: 'repair', title: 'nodetool repair -pr', kind: 'action' as const, danger: 'caution' as const, mutates: true, describe: ['nodetool repair -pr'], node: { id: 'i-2', name: 'cass-2' } },
+      { id: 'cp', title: '1 of 2 repaired', kind: 'checkpoint' as const, danger: 'read' as const, mutates: false, describe: [] },
+    ];
+    apply(stamp('c1', 0, { type: 'run-started', runbook: 'repair', title: 'Cassandra repair', cluster: 'ring-a', who: 'a@b', host: 'b', pid: 1, target: { kind: 'sim', scenario: 'x', seed: 1, speed: 1 }, params: {}, plan, preflight: [], startedAt: '2026-11-21T01:00:00Z', speed: 1, state: {} }));
+    apply(stamp('c1', 0, { type: 'step-started', stepId: 'repair', attempt: 1, describe: ['nodetool repair -pr'] }));
+    if (opts.checkpoint) {
+      apply(stamp('c1', 0, { type: 'step-finished', stepId: 'repair', status: 'ok', via: 'run', realMs: 1, virtualMs: 1 }));
+      apply(stamp('c1', 0, { type: 'gate-pending', gateId: 'g1', request: { kind: 'checkpoint', stepId: 'cp', title: '1 of 2 repaired', question: 'Continue?', details: [] } }));
+    }
+    const abort = vi.fn();
+    const answer = vi.fn();
+    const controller: RunController = { runId: 'c1', isStarted: true, start: () => {}, abort, answer, done: new Promise(() => {}) };
+    const app = await renderApp(sampleFleet(), {
+      props: {
+        runs,
+        renderRunScreen: (runId, slot) => (
+          <RunScreen runId={runId} runs={runs} controller={controller} width={slot.width} height={slot.height} isActive={slot.isActive} onBack={() => app.ui.getState().actions.pop()} />
+        ),
+      },
+    });
+    await app.waitForText(' cluster');
+    app.ui.getState().actions.push({ kind: 'run', runId: 'c1' });
+    await app.waitForText('Cassandra repair on ring-a');
+    return { app, runs, abort, answer };
+  }
+
+  it('quits at once where no run runs', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText(' cluster');
+    await app.press(keys.ctrlC);
+    await vi.waitFor(() => expect(app.onQuit).toHaveBeenCalledTimes(1));
+  });
+
+  it('on a running run asks first: n returns to the run, y aborts it and stays; once it has ended Ctrl-C quits', async () => {
+    const { app, runs, abort } = await liveRun();
+    await app.waitForText('x abort');
+    await app.press(keys.ctrlC);
+    await app.waitForText('Abort run c1?');
+    expect(app.lastFrame()).toContain('No step done so far has an undo');
+    await app.press('n');
+    await app.waitForText('x abort');
+    expect(app.lastFrame()).not.toContain('Abort run');
+    await app.press(keys.ctrlC);
+    await app.waitForText('Abort run c1?');
+    await app.press('y');
+    await vi.waitFor(() => expect(abort).toHaveBeenCalledTimes(1));
+    expect(app.onQuit).not.toHaveBeenCalled();
+    runs.getState().actions.apply(stamp('c1', 1, { type: 'run-finished', status: 'aborted', reason: 'aborted by the operator', realMs: 1, virtualMs: 1 }));
+    await app.waitForText('esc back');
+    await app.press(keys.ctrlC);
+    await vi.waitFor(() => expect(app.onQuit).toHaveBeenCalledTimes(1));
+  });
+
+  it('at a checkpoint is not the c of continue: it asks to abort, and answers nothing', async () => {
+    const { app, answer, abort } = await liveRun({ checkpoint: true });
+    await app.waitForText('c continue');
+    await app.press(keys.ctrlC);
+    await app.waitForText('Abort run c1?');
+    expect(answer).not.toHaveBeenCalled();
+    await app.press(keys.escape);
+    await app.waitForText('c continue');
+    expect(answer).not.toHaveBeenCalled();
+    expect(abort).not.toHaveBeenCalled();
+    expect(app.onQuit).not.toHaveBeenCalled();
   });
 });

@@ -354,9 +354,17 @@ class Follower {
   }
 
   private checkCommand(): string {
-    const dir = `~/.nightshift/jobs/${this.jobId}`;
-    return `${this.ctx.backends.shell.loginCommand(this.node)} 'cat ${dir}/pid ${dir}/exit; tail ${dir}/out'`;
+    return jobCommands(this.ctx.backends.shell.loginCommand(this.node), this.jobId).check;
   }
+}
+
+/**
+ * For the operator's own shell: look at a job on its node, and stop it (its
+ * wrapper leads its own session, so the pid in its pid file is the group to signal).
+ */
+export function jobCommands(login: string, jobId: string): { check: string; stop: string } {
+  const dir = `~/.nightshift/jobs/${jobId}`;
+  return { check: `${login} 'cat ${dir}/pid ${dir}/exit; tail ${dir}/out'`, stop: `${login} 'kill -TERM -- -$(cut -d" " -f1 ${dir}/pid)'` };
 }
 
 /** The tail of the output before `offsets`, read again without handing it on (it is in the journal already). */

@@ -37,11 +37,40 @@ export function stepLine(step: StepView, index: number, speed: number | undefine
   return `${STEP_GLYPH[step.status]} ${index + 1}. ${step.title}${node}${gate}${extra ? `  ${extra}` : ''}${why}`;
 }
 
-/** The step the detail pane follows: the one chosen, else the running or failed one, else the first pending. */
+/**
+ * The step the run is on: the one whose question waits (a gate names its
+ * step), else the one running. Undefined between steps and once it is over.
+ */
+export function activeStep(run: RunView): number | undefined {
+  const gateStep = run.gate?.request.stepId;
+  if (gateStep !== undefined) {
+    const at = run.steps.findIndex((s) => s.id === gateStep);
+    if (at >= 0) return at;
+  }
+  const running = run.steps.findIndex((s) => s.status === 'running');
+  return running >= 0 ? running : undefined;
+}
+
+/** A step the operator moved to by hand, and the step the run was on then. */
+export interface StepChoice {
+  index: number;
+  activeAt: number | undefined;
+}
+
+/**
+ * The operator's choice while it still holds: the cursor stays where they put
+ * it until the run moves on to another step, then it follows the run again.
+ */
+export function heldChoice(run: RunView, choice: StepChoice | undefined): number | undefined {
+  if (!choice || choice.index < 0 || choice.index >= run.steps.length) return undefined;
+  return choice.activeAt === activeStep(run) ? choice.index : undefined;
+}
+
+/** The step the detail pane follows: the one chosen, else the active one, else the failed one, else the first pending. */
 export function focusStep(run: RunView, chosen: number | undefined): number {
   if (chosen !== undefined && chosen >= 0 && chosen < run.steps.length) return chosen;
-  const running = run.steps.findIndex((s) => s.status === 'running');
-  if (running >= 0) return running;
+  const active = activeStep(run);
+  if (active !== undefined) return active;
   const failed = run.steps.map((s) => s.status).lastIndexOf('failed');
   if (failed >= 0) return failed;
   const pending = run.steps.findIndex((s) => s.status === 'pending');
@@ -74,16 +103,24 @@ export function nextRunbook(run: RunView): { runbook: string; why: string } | un
 
 export function runHints(run: RunView, opts: { isPlanned: boolean; isOffered?: boolean; hasGate: boolean }): KeyHint[] {
   if (opts.hasGate) return [];
-  const hints: KeyHint[] = [{ keys: '↑/↓', short: '↑↓', label: 'step', isFooter: true }];
+  const hints: KeyHint[] = [{ keys: '↑/↓ j/k', short: '↑↓', label: 'step: move the cursor (it follows the run again once the run moves on)', footerLabel: 'step', isFooter: true }];
+  const quit: KeyHint = { keys: 'q', label: 'quit nightshift', footerLabel: 'quit', isFooter: true };
+  const help: KeyHint = { keys: '?', label: 'help', isFooter: true };
   if (opts.isPlanned && !run.blocked) hints.push({ keys: '⏎', label: 'start the run', footerLabel: 'start', isFooter: true });
   if (opts.isOffered) {
     hints.push({ keys: '⏎', label: 'resume the run from its journal', footerLabel: 'resume', isFooter: true });
     hints.push({ keys: 'esc', label: 'back (the run stays interrupted; nightshift resume later)', footerLabel: 'back', isFooter: true });
-    return hints;
+    return [...hints, quit, help];
   }
-  if (isRunActive(run)) hints.push({ keys: 'x', label: 'abort the run (undo steps run)', footerLabel: 'abort', isFooter: true });
-  else hints.push({ keys: 'esc', label: 'back', isFooter: true });
+  if (isRunActive(run)) {
+    // The run screen stays up while its run runs: q asks to abort rather than leaving the run behind.
+    hints.push({ keys: 'x', label: 'abort the run: asks first, and says what its undo does and what runs on the nodes', footerLabel: 'abort', isFooter: true });
+    hints.push({ keys: 'q', label: 'as x: nightshift does not quit under a running run; once it has ended, q quits', footerLabel: 'abort', isFooter: false });
+    hints.push({ keys: 'esc', label: 'back, once the run has ended' });
+    return [...hints, help];
+  }
+  hints.push({ keys: 'esc', label: opts.isPlanned ? 'back (the plan is dropped; nothing ran)' : 'back', footerLabel: 'back', isFooter: true });
   const next = opts.isPlanned ? undefined : nextRunbook(run);
   if (next) hints.push({ keys: NEXT_KEY, label: `${next.runbook} next (${next.why}): opens its form`, footerLabel: `${next.runbook} next`, isFooter: true });
-  return hints;
+  return [...hints, quit, help];
 }

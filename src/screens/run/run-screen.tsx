@@ -6,15 +6,18 @@ import { formatDuration } from '../../actions/engine/timing.js';
 import { Box, Text, type Key } from 'ink';
 import { useCallback, useState } from 'react';
 import { useStore } from 'zustand';
-import type { RunController } from '../../actions/console-runner.js';
+import type { RemoteJob, RunController } from '../../actions/console-runner.js';
 import type { GateRequestView } from '../../actions/engine/records.js';
 import { targetLine } from '../../actions/headless/reporter.js';
 import type { RunsStore, RunView } from '../../store/runs.js';
 import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
+import type { KeyHint } from '../../ui/key-hints.js';
+import { useConsole } from '../console-context.js';
+import { useQuitGuard } from './quit-guard.js';
 import { fit, wrap } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
 import { CHECK_GLYPH, checkGlyph } from '../../ui/status-glyphs.js';
-import { focusStep, NEXT_KEY, nextRunbook, outputWindow, runHints, stepLine } from './run-lines.js';
+import { activeStep, focusStep, heldChoice, NEXT_KEY, nextRunbook, outputWindow, runHints, stepLine, type StepChoice } from './run-lines.js';
 
 export interface RunScreenProps {
   runId: string;
@@ -28,12 +31,17 @@ export interface RunScreenProps {
   onBack(): void;
   /** Open the form of the runbook a finished run calls for (a failover that left too few replicas: rebuild). */
   onNext?(cluster: string, runbook: string): void;
+  /** Quit nightshift (q once the run is not running); the console's onQuit when not given. */
+  onQuit?(): void;
 }
 
-export function RunScreen({ runId, runs, controller, width, height, isActive, onBack, onNext }: RunScreenProps) {
+export function RunScreen({ runId, runs, controller, width, height, isActive, onBack, onNext, onQuit }: RunScreenProps) {
+  const consoleCallbacks = useConsole();
+  const quit = onQuit ?? consoleCallbacks.onQuit;
   const run = useStore(runs, (s) => s.runs[runId]);
-  const [chosen, setChosen] = useState<number | undefined>(undefined);
+  const [choice, setChoice] = useState<StepChoice | undefined>(undefined);
   const [isAbortAsked, setAbortAsked] = useState(false);
+  const [isHelpOpen, setHelpOpen] = useState(false);
 
   const gate = run?.gate;
   const isTypedOrConfirm = gate !== undefined && gate.request.kind !== 'checkpoint' && gate.request.kind !== 'failure';
@@ -41,9 +49,33 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   // A run from a journal that this console offers to resume: nothing runs until ⏎.
   const isOffered = !controller.isStarted && (run?.status === 'running' || run?.status === 'paused');
   const isRunning = run?.status === 'running' && !isOffered;
+  const chosen = run ? heldChoice(run, choice) : undefined;
+
+  // Ctrl-C (the console's key) on a live run asks first, as q does; otherwise it quits.
+  useQuitGuard(() => {
+    if (!isRunning) return false;
+    setHelpOpen(false);
+    setAbortAsked(true);
+    return true;
+  }, isActive);
 
   const handleKeys = useCallback(
     (input: string, key: Key): typeof STOP | void => {
+      // No Ctrl key answers anything here: Ctrl-C arrives as "c" with ctrl, and c continues at a checkpoint.
+      if (key.ctrl) return;
+      if (isHelpOpen) {
+        if (key.escape || input === '?' || input === 'q') setHelpOpen(false);
+        return STOP;
+      }
+      if (input === '?') {
+        setHelpOpen(true);
+        return STOP;
+      }
+      if (input === 'q') {
+        if (isRunning) setAbortAsked(true);
+        else quit();
+        return STOP;
+      }
       if (!run) {
         if (!key.escape) return;
         onBack();
@@ -74,8 +106,8 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       }
       const count = run.steps.length;
       const at = focusStep(run, chosen);
-      if (key.upArrow || input === 'k') return setChosen(Math.max(0, at - 1));
-      if (key.downArrow || input === 'j') return setChosen(Math.min(count - 1, at + 1));
+      if (key.upArrow || input === 'k') return setChoice({ index: Math.max(0, at - 1), activeAt: activeStep(run) });
+      if (key.downArrow || input === 'j') return setChoice({ index: Math.min(count - 1, at + 1), activeAt: activeStep(run) });
       if ((isPlanned || isOffered) && key.return && !run.blocked) {
         controller.start();
         return STOP;
@@ -95,18 +127,26 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
         return STOP;
       }
     },
-    [run, gate, chosen, controller, isPlanned, isOffered, isRunning, onBack, onNext],
+    [run, gate, chosen, controller, isPlanned, isOffered, isRunning, onBack, onNext, quit, isHelpOpen],
   );
   useKeys(handleKeys, { isActive: isActive && !isTypedOrConfirm && !isAbortAsked });
 
   if (!run) return <Text>{`run ${runId}: nothing known yet`}</Text>;
 
+  const hints = runHints(run, { isPlanned, isOffered, hasGate: gate !== undefined || isAbortAsked }).filter((h) => onNext !== undefined || h.keys !== NEXT_KEY);
+  if (isHelpOpen) return <RunHelp title={`run ${run.id}: ${run.title || run.runbook} on ${run.cluster}`} hints={runHelpHints(hints, isRunning)} width={width} height={height} />;
+
+  const jobs = isAbortAsked || (!isRunning && !isPlanned) ? (controller.remoteJobs?.() ?? []) : [];
+  // The question keeps the step list, the step's line and its own answer line on screen.
+  const abortDetails = isAbortAsked ? abortLines(run, jobs, width).slice(0, Math.max(2, height - 11)) : [];
+  const left = isAbortAsked || gate || isRunning || isPlanned ? [] : leftLines(jobs, width);
+
   const focus = focusStep(run, chosen);
   const step = run.steps[focus];
   // Why the run is blocked or how it ended, wrapped here so its height is known: a preflight
   // reason naming every down node of a ring runs to many lines, and must not push the screen over.
-  const outcome = gate || isAbortAsked ? [] : outcomeLines(run, isRunning, width, Math.max(2, Math.floor(height / 4)));
-  const promptLines = gate ? promptHeight(gate.request) : isAbortAsked ? 3 : outcome.length;
+  const outcome = gate || isAbortAsked ? [] : [...left, ...outcomeLines(run, isRunning, width, Math.max(2, Math.floor(height / 4)))];
+  const promptLines = isAbortAsked ? abortDetails.length + 2 : gate ? promptHeight(gate.request) : outcome.length;
   const describeRows = Math.min(step?.describe.length ?? 0, 3);
   // Before the start the plan is what there is to read: the steps get the room the preflight lines leave.
   // Once running, a third of the screen, and the output of the step gets the rest.
@@ -144,19 +184,25 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
               </Text>
             ))}
       </Box>
-      {gate ? (
-        <GatePrompt key={gate.gateId} request={gate.request} isActive={isActive} onAnswer={(reply) => controller.answer(gate.gateId, reply)} width={width} />
-      ) : isAbortAsked ? (
-        <ConfirmPrompt
-          message={`Abort run ${run.id}? Steps with an undo roll back; the lock is released.`}
-          onConfirm={() => {
-            setAbortAsked(false);
-            controller.abort();
-          }}
-          onCancel={() => setAbortAsked(false)}
-          isActive={isActive}
-        />
-      ) : (
+      {isAbortAsked ? (
+        <Box flexDirection="column">
+          {abortDetails.map((l, i) => (
+            <Text key={`a${i}`} wrap="truncate">
+              {l}
+            </Text>
+          ))}
+          <ConfirmPrompt
+            message={fit(`Abort run ${run.id}?`, width, 'left', false)}
+            onConfirm={() => {
+              setAbortAsked(false);
+              controller.abort();
+            }}
+            onCancel={() => setAbortAsked(false)}
+            isActive={isActive}
+          />
+        </Box>
+      ) : gate ? (
+        <GatePrompt key={gate.gateId} request={gate.request} isActive={isActive} onAnswer={(reply) => controller.answer(gate.gateId, reply)} width={width} />      ) : (
         outcome.map((l, i) => (
           <Text key={`r${i}`} color={run.status === 'succeeded' && !run.blocked ? 'green' : 'red'} wrap="truncate">
             {l}
@@ -165,8 +211,8 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       )}
       <Text wrap="truncate">
         {fit(
-          runHints(run, { isPlanned, isOffered, hasGate: gate !== undefined || isAbortAsked })
-            .filter((h) => onNext !== undefined || h.keys !== NEXT_KEY)
+          hints
+            .filter((h) => h.isFooter)
             .map((h) => `${h.short ?? h.keys} ${h.footerLabel ?? h.label}`)
             .join('  '),
           width,
@@ -174,6 +220,80 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
           false,
         )}
       </Text>
+    </Box>
+  );
+}
+
+/**
+ * What an abort would do, asked before it does it: the undo that runs (in the
+ * engine's order, last step first), the jobs on nodes and how to look at them.
+ */
+function abortLines(run: RunView, jobs: RemoteJob[], width: number): string[] {
+  const undo = undoSteps(run).map((i) => `${i + 1}. ${run.steps[i]!.title}${run.steps[i]!.node ? ` · ${run.steps[i]!.node!.name}` : ''}`);
+  const lines = [
+    undo.length > 0 ? `Its undo runs: ${undo.join('; ')}.` : 'No step done so far has an undo: what was done stays as it is.',
+    ...jobs
+      .filter((j) => j.state === 'open')
+      .flatMap((j) => [`On the node: ${j.what} (job ${j.job}) is cancelled; if the cancel fails it keeps running.`, ...(j.check ? [`  check with: ${j.check}`] : [])]),
+    `The lock on ${run.cluster} is released. y aborts (this screen then shows how it ended) · n returns to the run.`,
+  ];
+  return lines.flatMap((l) => wrap(l, Math.max(10, width)));
+}
+
+/** Steps whose undo an abort now would run: started, with an undo not yet done, last first. */
+function undoSteps(run: RunView): number[] {
+  const undone = new Set(run.compensations.filter((c) => c.status === 'ok').map((c) => c.stepId));
+  const out: number[] = [];
+  run.steps.forEach((s, i) => {
+    if (s.compensation !== undefined && !undone.has(s.id) && (s.status === 'ok' || s.status === 'failed' || s.status === 'running')) out.push(i);
+  });
+  return out.reverse();
+}
+
+/** Once a run is over: each job it started on a node that may still run there, and how to look at it and stop it. */
+function leftLines(jobs: RemoteJob[], width: number): string[] {
+  const lines = jobs.flatMap((j) =>
+    j.state === 'open'
+      ? [`${CHECK_GLYPH.failed} may still run on ${j.node}: ${j.what} (job ${j.job})`, ...(j.check ? [`  check: ${j.check}`] : []), ...(j.stop ? [`  stop:  ${j.stop}`] : [])]
+      : j.state === 'cancelled'
+        ? [`${CHECK_GLYPH.ok} ${j.what}: its job was cancelled, it no longer runs`]
+        : [],
+  );
+  return lines.flatMap((l) => wrap(l, Math.max(10, width)));
+}
+
+/** The run screen's keys in full, for its help: the footer's and the ones it has no room for. */
+function runHelpHints(hints: KeyHint[], isRunning: boolean): KeyHint[] {
+  return [
+    ...hints.filter((h) => h.keys !== '?'),
+    { keys: 'ctrl-c', label: isRunning ? 'as q: asks before it aborts the run' : 'quit nightshift' },
+    { keys: '?', label: 'this help (esc, ? or q closes it)' },
+  ];
+}
+
+function RunHelp({ title, hints, width, height }: { title: string; hints: KeyHint[]; width: number; height: number }) {
+  const keyWidth = Math.min(12, Math.max(...hints.map((h) => h.keys.length), 3));
+  const notes = [
+    'The cursor follows the step the run is on (running, or asking); moved by hand it stays until the run moves on.',
+    'Gates take their own keys: y/N, a typed name, c/p/s at a checkpoint, r/s/p/a after a failure.',
+  ].flatMap((n) => wrap(n, Math.max(10, width - 2)));
+  const keyLines = hints.slice(0, Math.max(0, height - 2));
+  const noteLines = notes.slice(0, Math.max(0, height - 3 - keyLines.length));
+  return (
+    <Box flexDirection="column" height={height} width={width}>
+      <Text bold wrap="truncate">{`Keys · ${title}`}</Text>
+      <Text> </Text>
+      {keyLines.map((h) => (
+        <Text key={h.keys + h.label} wrap="truncate">
+          {'  '}
+          <Text bold>{fit(h.keys, keyWidth)}</Text>
+          {`  ${h.label}`}
+        </Text>
+      ))}
+      {noteLines.length > 0 ? <Text> </Text> : null}
+      {noteLines.map((n, i) => (
+        <Text key={i} wrap="truncate">{`  ${n}`}</Text>
+      ))}
     </Box>
   );
 }

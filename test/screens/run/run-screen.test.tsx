@@ -14,20 +14,22 @@ import { cleanupInk, renderInk } from '../../helpers/render.js';
 
 afterEach(cleanupInk);
 
-async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }) {
+async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }, opts: { failCancel?: boolean; columns?: number } = {}) {
   const clock = new TestClock();
   const ring = new TestRing(clock, { tags: ['2026-11-10T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-08T00:00:00Z'] });
   const backends: Backends = makeBackends(clock, { inventory: ring.inventory(), shell: ring.shell(), lock: new MemoryLock() });
+  if (opts.failCancel) backends.jobs.cancel = async () => Promise.reject(new Error('ssh: connection reset by 10.0.0.2'));
   const config: Config = { ...configSchema.parse({}), target: 'sim', stateDir: tempStateDir() };
   const runs = createRunsStore();
   const runner = createConsoleRunner({ config, backends, runs, engine: { who: 'alice@bastion' } });
   const controller = await runner.plan('repair', params);
   const onBack = vi.fn();
+  const onQuit = vi.fn();
   const app = await renderInk(
-    <RunScreen runId={controller.runId} runs={runs} controller={controller} width={100} height={24} isActive onBack={onBack} />,
-    { columns: 100, rows: 24 },
+    <RunScreen runId={controller.runId} runs={runs} controller={controller} width={opts.columns ?? 100} height={23} isActive onBack={onBack} onQuit={onQuit} />,
+    { columns: opts.columns ?? 100, rows: 24 },
   );
-  return { clock, ring, runs, controller, app, onBack };
+  return { clock, ring, runs, controller, app, onBack, onQuit };
 }
 
 describe('run screen', () => {
@@ -239,3 +241,143 @@ describe('run screen: what comes next', () => {
     expect(onNext).not.toHaveBeenCalled();
   });
 });
+
+/** The step line the cursor (›) is on. */
+const cursorLine = (frame: string) => frame.replace(/\u001b\[[0-9;]*m/g, '').split('\n').find((l) => l.startsWith('›')) ?? '';
+/** The frame without any white space: a long command wrapped over lines, read whole. */
+const squeezed = (text: string) => text.replace(/\s+/g, '');
+/** The job a step of the run started on its node, from the step's facts. */
+const jobOf = (runs: ReturnType<typeof createRunsStore>, runId: string, stepId: string) => String(runs.getState().runs[runId]!.steps.find((s) => s.id === stepId)!.facts['job']);
+
+describe('run screen: the cursor follows the run', () => {
+  it('moved by hand it stays while the run is on the same step, then follows the step whose gate waits', async () => {
+    const { app, controller, clock } = await setup({ cluster: 'ring-a', allOverdue: true });
+    await app.waitForText('plan: ⏎ to start');
+    await app.press(keys.enter);
+    await app.waitForText('Run this step on cass-2? [y/N]');
+    expect(cursorLine(app.lastFrame())).toContain('2. nodetool repair -pr · cass-2');
+    await app.press('y');
+    await app.waitForText('Starting repair command');
+    await app.press(keys.up);
+    await vi.waitFor(() => expect(cursorLine(app.lastFrame())).toContain('1. pick the overdue nodes'));
+    // The repair goes on (same step): the cursor stays where the operator put it.
+    clock.advance(60_000);
+    await app.waitForText('cass-2: keyspace ks · 25 %');
+    expect(cursorLine(app.lastFrame())).toContain('1. pick the overdue nodes');
+    void drive(clock, controller.done);
+    const frame = await app.waitForText('◆ checkpoint');
+    expect(cursorLine(frame)).toContain('4. 1 of 3 repaired; next: cass-3 [checkpoint]');
+    await app.press('c');
+    await vi.waitFor(() => expect(cursorLine(app.lastFrame())).toContain('5. nodetool repair -pr · cass-3'));
+    controller.abort();
+    await drive(clock, controller.done);
+  });
+});
+
+describe('run screen: help, q and esc', () => {
+  it('? shows every key of the screen; esc, ? or q closes it; q quits once nothing runs', async () => {
+    const { app, onQuit, onBack } = await setup();
+    await app.waitForText('plan: ⏎ to start');
+    expect(app.lastFrame()).toContain('⏎ start  esc back  q quit  ? help');
+    for (const close of ['?', 'q', keys.escape]) {
+      await app.press('?');
+      const help = await app.waitForText('Keys · run');
+      expect(help).toContain('start the run');
+      expect(help).toContain('back (the plan is dropped; nothing ran)');
+      expect(help).toContain('quit nightshift');
+      expect(help).toMatch(/ctrl-c\s+quit nightshift/);
+      await app.press(close);
+      await app.waitForText('plan: ⏎ to start');
+    }
+    expect(onQuit).not.toHaveBeenCalled();
+    expect(onBack).not.toHaveBeenCalled();
+    await app.press('q');
+    await vi.waitFor(() => expect(onQuit).toHaveBeenCalledTimes(1));
+    await app.press(keys.escape);
+    await vi.waitFor(() => expect(onBack).toHaveBeenCalledTimes(1));
+  });
+
+  it('q on a running run asks first, naming the job on the node and how to check it; n returns, y aborts and the job is cancelled', async () => {
+    const { app, controller, clock, onQuit, runs } = await setup();
+    await app.waitForText('plan: ⏎ to start');
+    await app.press(keys.enter);
+    await app.waitForText('[y/N]');
+    await app.press('y');
+    await app.waitForText('Starting repair command');
+    expect(app.lastFrame()).toContain('↑↓ step  x abort  ? help');
+    await app.press('q');
+    let frame = await app.waitForText(`Abort run ${controller.runId}?`);
+    expect(frame).toContain('No step done so far has an undo: what was done stays as it is.');
+    const job = jobOf(runs, controller.runId, 'repair');
+    expect(squeezed(frame)).toContain(squeezed(`On the node: nodetool repair -pr on cass-2 (job ${job}) is cancelled; if the cancel fails it keeps running.`));
+    const dir = `~/.nightshift/jobs/${job}`;
+    expect(squeezed(frame)).toContain(squeezed(`check with: ssh -J bastion ec2-user@10.0.0.2 'cat ${dir}/pid ${dir}/exit; tail ${dir}/out'`));
+    expect(frame).toContain('The lock on ring-a is released.');
+    await app.press('n');
+    await app.waitForText('x abort');
+    expect(app.lastFrame()).not.toContain('Abort run');
+    expect(runsStatus(app.lastFrame())).toBe('running');
+    await app.press('q');
+    await app.waitForText('Abort run');
+    await app.press('y');
+    expect((await drive(clock, controller.done))?.status).toBe('aborted');
+    frame = await app.waitForText('its job was cancelled, it no longer runs');
+    expect(frame).toContain('✓ nodetool repair -pr on cass-2: its job was cancelled, it no longer runs');
+    expect(frame).not.toContain('may still run');
+    expect(onQuit).not.toHaveBeenCalled();
+  });
+
+  it('an abort whose cancel fails says the repair may still run on the node, with the commands to check and to stop it, at 80x24', async () => {
+    const { app, controller, clock, runs } = await setup({ cluster: 'ring-a' }, { failCancel: true, columns: 80 });
+    await app.waitForText('plan: ⏎ to start');
+    await app.press(keys.enter);
+    await app.waitForText('[y/N]');
+    await app.press('y');
+    await app.waitForText('Starting repair command');
+    await app.press('x');
+    const asked = await app.waitForText('Abort run');
+    expect(asked.split('\n').length).toBeLessThanOrEqual(23);
+    expect(Math.max(...asked.split('\n').map((l) => Array.from(l).length))).toBeLessThanOrEqual(80);
+    expect(asked).toContain('› No');
+    await app.press('y');
+    expect((await drive(clock, controller.done))?.status).toBe('aborted');
+    const frame = await app.waitForText('may still run on cass-2');
+    const dir = `~/.nightshift/jobs/${jobOf(runs, controller.runId, 'repair')}`;
+    expect(squeezed(frame)).toContain(squeezed(`✗ may still run on cass-2: nodetool repair -pr on cass-2 (job ${jobOf(runs, controller.runId, 'repair')})`));
+    expect(squeezed(frame)).toContain(squeezed(`check: ssh -J bastion ec2-user@10.0.0.2 'cat ${dir}/pid ${dir}/exit; tail ${dir}/out'`));
+    expect(squeezed(frame)).toContain(squeezed(`stop: ssh -J bastion ec2-user@10.0.0.2 'kill -TERM -- -$(cut -d" " -f1 ${dir}/pid)'`));
+    expect(frame.split('\n').length).toBeLessThanOrEqual(23);
+    expect(frame).toContain('esc back');
+  });
+
+  it('the question names the undo that an abort runs, last step first', async () => {
+    const runs = createRunsStore();
+    const apply = runs.getState().actions.apply;
+    const plan = [
+      { id: 'suspend', title: 'suspend AZRebalance', kind: 'action' as const, danger: 'caution' as const, mutates: true, describe: ['suspend'], compensation: ['resume AZRebalance'] },
+      { id: 'ro', title: 'old master read-only', kind: 'action' as const, danger: 'destructive' as const, mutates: true, describe: ['SET GLOBAL read_only=1'], node: { id: 'i-1', name: 'db-1' }, compensation: ['SET GLOBAL read_only=0'] },
+      { id: 'wait', title: 'wait for the candidate', kind: 'action' as const, danger: 'read' as const, mutates: false, describe: ['poll'] },
+    ];
+    apply(stamp('u1', 0, { type: 'run-started', runbook: 'switchover', title: 'Switchover', cluster: 'db-a', who: 'a@b', host: 'b', pid: 1, target: { kind: 'sim', scenario: 'x', seed: 1, speed: 1 }, params: {}, plan, preflight: [], startedAt: '2026-11-21T01:00:00Z', speed: 1, state: {} }));
+    for (const id of ['suspend', 'ro']) {
+      apply(stamp('u1', 0, { type: 'step-started', stepId: id, attempt: 1, describe: [] }));
+      apply(stamp('u1', 0, { type: 'step-finished', stepId: id, status: 'ok', via: 'run', realMs: 1, virtualMs: 1 }));
+    }
+    apply(stamp('u1', 0, { type: 'step-started', stepId: 'wait', attempt: 1, describe: [] }));
+    const abort = vi.fn();
+    const controller: RunController = { runId: 'u1', isStarted: true, start: () => {}, abort, answer: () => {}, done: new Promise(() => {}) };
+    const app = await renderInk(<RunScreen runId="u1" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
+    await app.waitForText('x abort');
+    await app.press('x');
+    const frame = await app.waitForText('Abort run u1?');
+    expect(frame).toContain('Its undo runs: 2. old master read-only · db-1; 1. suspend AZRebalance.');
+    expect(frame).not.toContain('On the node');
+    await app.press(keys.escape);
+    await app.waitForText('x abort');
+    expect(abort).not.toHaveBeenCalled();
+  });
+});
+
+function runsStatus(frame: string): string {
+  return /· (\w+)/.exec(frame.split('\n')[0] ?? '')?.[1] ?? '';
+}
