@@ -5,7 +5,7 @@
 import { compareNames } from './names.js';
 import { errantTransactions, formatGtidSet, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
-import type { ClusterView, ClusterWriter, EngineKind, Finding, HealthLevel, NodeView, ScalingGroup } from './types.js';
+import type { ClusterView, ClusterWriter, EngineKind, Finding, Health, HealthLevel, NodeView, ScalingGroup } from './types.js';
 
 export interface FindingOptions {
   roleTag: string;
@@ -37,18 +37,11 @@ function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
     return out;
   }
   if (writableMasters.length === 0 && nodes.length > 0) {
-    out.push({ kind: 'no-writable-master', level: 'CRIT', message: 'no writable master', nodes: [] });
+    out.push({ kind: 'no-writable-master', level: 'CRIT', message: 'no writable master', nodes: [], suggests: 'failover' });
   }
   // A writable replica is a node-level warning; two writable nodes that
   // replicate from nobody is split brain.
-  if (writableMasters.length >= 2) {
-    out.push({
-      kind: 'two-writable-masters',
-      level: 'CRIT',
-      message: `${writableMasters.length === 2 ? 'two' : writableMasters.length} writable masters: ${names(writableMasters)}`,
-      nodes: writableMasters.map((n) => n.instance.id),
-    });
-  }
+  if (writableMasters.length >= 2) out.push(splitBrain(writableMasters, opts.writer));
 
   const members = new Set<string>();
   for (const n of nodes) {
@@ -207,6 +200,28 @@ export function writerFindings(writer: ClusterWriter, nodes: readonly NodeView[]
   return [];
 }
 
+/**
+ * Two (or more) writable masters. No runbook fixes this: which history to keep
+ * is a judgement, and either choice throws writes away. The message names the
+ * masters, marks the one applications write to (the writer record's, when it
+ * was read), and says what to do by hand.
+ */
+function splitBrain(masters: NodeView[], writer: ClusterWriter | undefined): Finding {
+  const known = writer !== undefined && writer.nodeId !== undefined && masters.some((n) => n.instance.id === writer.nodeId);
+  const mark = writer?.error === undefined ? ' (writer record)' : ' (writer record at its last read)';
+  const named = masters.map((n) => `${n.instance.name}${known && n.instance.id === writer!.nodeId ? mark : ''}`).join(', ');
+  const others = masters.filter((n) => !known || n.instance.id !== writer!.nodeId).map((n) => n.instance.name);
+  const byHand = known
+    ? `by hand: SET GLOBAL read_only=ON on ${others.join(', ')}, compare its GTIDs with ${writer!.node}'s, then rebuild it`
+    : 'by hand: find which one takes application writes, SET GLOBAL read_only=ON on the other, compare GTIDs, then rebuild it';
+  return {
+    kind: 'two-writable-masters',
+    level: 'CRIT',
+    message: `${masters.length === 2 ? 'two' : masters.length} writable masters: ${named}; ${byHand}`,
+    nodes: masters.map((n) => n.instance.id),
+  };
+}
+
 function finding(message: string, nodes: string[]): Finding {
   return { kind: 'writer-record', level: 'CRIT', message, nodes };
 }
@@ -250,6 +265,7 @@ function cassandraFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
       level: 'WARN',
       message: `repair overdue on ${overdue.length} node${overdue.length > 1 ? 's' : ''} (worst: ${worst.instance.name}, ${age} > ${Math.floor(opts.thresholds.gcGraceSeconds / 86_400)} d)`,
       nodes: overdue.map((n) => n.instance.id),
+      suggests: 'repair',
     });
   }
   return out;
@@ -270,6 +286,38 @@ export function clusterHealth(nodes: NodeView[], findings: Finding[]): ClusterVi
   return { level, reasons };
 }
 
+/**
+ * Rows agree with the cluster: a node named by a CRIT finding is not shown OK
+ * (nor WARN, nor UNKNOWN) while the cluster says CRIT because of it. Its
+ * verdict becomes CRIT with the finding as the reason: both writable masters
+ * of a split brain, the node the writer record points at when that is
+ * read-only. Nodes not concerned are returned as they are (same objects);
+ * `previous` lends its health object when the verdict has not changed, so a
+ * screen can tell "unchanged" by identity.
+ */
+export function withFindingVerdicts(nodes: NodeView[], findings: readonly Finding[], previous?: ReadonlyMap<string, NodeView>): NodeView[] {
+  const crit = findings.filter((f) => f.level === 'CRIT' && f.nodes.length > 0);
+  if (crit.length === 0) return nodes;
+  return nodes.map((n) => {
+    if (n.health.level === 'CRIT') return n;
+    const f = crit.find((x) => x.nodes.includes(n.instance.id));
+    if (!f) return n;
+    const health: Health = { level: 'CRIT', reason: nodeReason(f, n, nodes) };
+    const prev = previous?.get(n.instance.id)?.health;
+    return { ...n, health: prev && prev.level === health.level && prev.reason === health.reason ? prev : health };
+  });
+}
+
+/** A finding in the words of one of its nodes' rows, where the row's name is already shown. */
+function nodeReason(f: Finding, node: NodeView, nodes: readonly NodeView[]): string {
+  if (f.kind === 'two-writable-masters') {
+    const others = nodes.filter((n) => n !== node && f.nodes.includes(n.instance.id)).map((n) => n.instance.name);
+    return `split brain: writable master, as is ${others.join(', ')}`;
+  }
+  const name = `${node.instance.name} `;
+  return f.message.startsWith(name) ? f.message.slice(name.length) : f.message;
+}
+
 export function worstLag(nodes: NodeView[]): number | null {
   let worst: number | null = null;
   for (const n of nodes) if (n.lagSeconds !== null && (worst === null || n.lagSeconds > worst)) worst = n.lagSeconds;
@@ -281,9 +329,6 @@ export function sortClusters(clusters: ClusterView[]): ClusterView[] {
   return [...clusters].sort((a, b) => compareLevel(b.health.level, a.health.level) || compareNames(a.name, b.name));
 }
 
-function names(nodes: NodeView[]): string {
-  return nodes.map((n) => n.instance.name).join(', ');
-}
 
 /** Lifecycle states of members that are on their way out: they need no rotation. */
 const LEAVING = new Set(['Terminating', 'Terminating:Wait', 'Terminating:Proceed', 'Terminated']);

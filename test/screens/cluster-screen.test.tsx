@@ -21,7 +21,9 @@ describe('cluster screen', () => {
   it('shows each node with role as the server says, AZ, lag, threads and health reason', async () => {
     const app = await openCluster('db-orders');
     const frame = app.lastFrame();
-    expect(frame).toContain('✓ no cluster findings');
+    // CRIT because of one node and no cluster-wide finding: the line under the title says which node, never a ✓.
+    expect(frame).toContain('✗ CRIT no cluster-wide finding; 1 node CRIT: db-orders-2 lag 340 s > 300 s');
+    expect(frame).not.toContain('no cluster findings');
     const master = line(frame, 'db-orders-1 ');
     expect(master).toContain('master');
     expect(master).toContain('eu-west-1a');
@@ -55,6 +57,32 @@ describe('cluster screen', () => {
     expect(finding).toBeGreaterThan(0);
     expect(frame.indexOf('NODE')).toBeGreaterThan(finding);
     expect(frame).toContain('▲ WARN db-billing-2: role tag says replica');
+  });
+
+  it('says "no cluster findings" only on a cluster that is OK', async () => {
+    const ok = cluster('db-ok', 'mysql', [mysqlNode('db-ok', { id: 'i-ok1', name: 'db-ok-1', role: 'master' })]);
+    const app = await openCluster('db-ok', {}, [ok]);
+    expect(app.lastFrame()).toContain('✓ no cluster findings');
+  });
+
+  it('shows the runbook that answers each finding with its key, whole at 80 columns however long the message', async () => {
+    const nodes = [mysqlNode('db-f', { id: 'i-f1', name: 'db-f-1', role: 'replica' })];
+    const findings = [
+      { kind: 'no-writable-master' as const, level: 'CRIT' as const, message: 'no writable master', nodes: [], suggests: 'failover' },
+      { kind: 'redundancy-below-target' as const, level: 'WARN' as const, message: `redundancy below target: 0 of 2 replicas; rebuild one ${'x'.repeat(80)}`, nodes: [], suggests: 'rebuild' },
+      { kind: 'replicas-one-az' as const, level: 'WARN' as const, message: 'all 2 replicas in one AZ (us-east-1a)', nodes: [] },
+    ];
+    const app = await openCluster('db-f', { props: { onRunbook: vi.fn() } }, [cluster('db-f', 'mysql', nodes, { findings })]);
+    const lines = app.lastFrame().split('\n');
+    expect(lines).toContain('✗ CRIT no writable master  R: failover');
+    const rebuild = lines.find((l) => l.startsWith('▲ WARN redundancy below target'))!;
+    expect(rebuild).toMatch(/…  R: rebuild$/);
+    expect(Array.from(rebuild).length).toBeLessThanOrEqual(80);
+    expect(lines).toContain('▲ WARN all 2 replicas in one AZ (us-east-1a)');
+    cleanupInk();
+    // Where the console cannot start runbooks, no key that does nothing: the command to type.
+    const headless = await openCluster('db-f', {}, [cluster('db-f', 'mysql', nodes, { findings })]);
+    expect(headless.lastFrame().split('\n')).toContain('✗ CRIT no writable master  run failover');
   });
 
   it('shows the writer record in one line under the title, "(no node)" when it points at none', async () => {

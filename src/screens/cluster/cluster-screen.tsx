@@ -98,7 +98,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
         width={width}
       />
       {cluster.writer ? <WriterLine text={writerText(cluster.writer)} width={width} /> : null}
-      <Findings findings={findings} width={width} />
+      <Findings cluster={cluster} canStartRunbooks={canStartRunbooks} width={width} />
       <Table
         rows={rows}
         columns={columns}
@@ -142,24 +142,56 @@ function WriterLine({ text, width }: { text: { text: string; bad: boolean }; wid
   return <Line segments={[{ text: fit(text.text, width, 'left', false), ...(text.bad ? { colour: healthColour('CRIT') } : {}) }]} width={width} />;
 }
 
-function Findings({ findings, width }: { findings: readonly Finding[]; width: number }) {
+/**
+ * The cluster's findings, each with the runbook that answers it: `R: failover`
+ * where the console can start runbooks, `run failover` where it cannot. The
+ * key stays whole on a narrow terminal: the message is cut before it is. With
+ * no finding, a cluster that is not OK says which of its nodes make it so,
+ * never "no findings" under a CRIT title.
+ */
+function Findings({ cluster, canStartRunbooks, width }: { cluster: ClusterView; canStartRunbooks: boolean; width: number }) {
+  const { findings } = cluster;
   if (findings.length === 0) {
-    return <Line segments={[{ text: fit('✓ no cluster findings', width, 'left', false) }]} width={width} />;
+    const text =
+      cluster.health.level === 'OK'
+        ? '✓ no cluster findings'
+        : `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} ${nodeVerdicts(cluster)}`;
+    return <Line segments={[{ text: fit(text, width, 'left', false), ...(cluster.health.level === 'OK' ? {} : { colour: healthColour(cluster.health.level) }) }]} width={width} />;
   }
   const overflow = findings.length > MAX_FINDING_LINES;
   const shown = overflow ? findings.slice(0, MAX_FINDING_LINES - 1) : findings;
   return (
     <Box flexDirection="column">
-      {shown.map((f, i) => (
-        <Line
-          key={i}
-          segments={[{ text: fit(`${HEALTH_STYLE[f.level].glyph} ${f.level} ${f.message}`, width, 'left', false), colour: healthColour(f.level) }]}
-          width={width}
-        />
-      ))}
+      {shown.map((f, i) => {
+        const key = runbookHint(f, canStartRunbooks);
+        const head = `${HEALTH_STYLE[f.level].glyph} ${f.level} `;
+        const room = Math.max(1, width - head.length - key.length);
+        return (
+          <Line
+            key={i}
+            segments={[{ text: fit(`${head}${fit(f.message, room, 'left', false).trimEnd()}${key}`, width, 'left', false), colour: healthColour(f.level) }]}
+            width={width}
+          />
+        );
+      })}
       {overflow ? (
         <Line segments={[{ text: fit(`  … ${findings.length - shown.length} more findings (node screens list theirs)`, width, 'left', false) }]} width={width} />
       ) : null}
     </Box>
   );
+}
+
+/** `  R: failover` after a finding that names its runbook; nothing otherwise. */
+function runbookHint(f: Finding, canStartRunbooks: boolean): string {
+  if (f.suggests === undefined) return '';
+  return canStartRunbooks ? `  ${RUNBOOKS_KEY}: ${f.suggests}` : `  run ${f.suggests}`;
+}
+
+/** No cluster-wide finding: the nodes that make the cluster's verdict, worst first ("1 node CRIT: web-03 EC2 status checks failing"). */
+function nodeVerdicts(cluster: ClusterView): string {
+  const bad = cluster.nodes.filter((n) => n.health.level === cluster.health.level);
+  if (bad.length === 0) return cluster.health.reasons.join('; ');
+  const first = bad[0]!;
+  const more = bad.length > 1 ? ` (+${bad.length - 1} more)` : '';
+  return `no cluster-wide finding; ${bad.length} node${bad.length === 1 ? '' : 's'} ${cluster.health.level}: ${first.instance.name || first.instance.id} ${first.health.reason}${more}`;
 }
