@@ -359,3 +359,65 @@ export function driftFindings(group: ScalingGroup): Finding[] {
     },
   ];
 }
+
+/** A finding that spans clusters: an AZ gone dark. `ls --json`'s top-level `findings[]`. */
+export interface FleetFinding {
+  kind: 'az-impaired';
+  level: HealthLevel;
+  /** "us-east-1c: 7 of 7 nodes unreachable or impaired (7 failing EC2 status checks)" */
+  message: string;
+  az: string;
+  /** Instance ids concerned. */
+  nodes: string[];
+  /** The runbook that answers it; none does for an AZ (each cluster's findings name theirs). */
+  suggests?: string;
+}
+
+/**
+ * AZs where most nodes are unreachable or impaired: one AZ dark explains
+ * many clusters' findings at once, and says where not to put a new master.
+ * A node counts when its instance is not running, EC2 fails its status
+ * checks, or its probe failed or has not answered in time. An AZ needs at least two
+ * such nodes: one dead host is its cluster's finding, not an AZ's. A node in
+ * several clusters counts once.
+ */
+export function fleetFindings(clusters: readonly ClusterView[]): FleetFinding[] {
+  const byAz = new Map<string, { total: number; down: string[]; causes: Map<string, number> }>();
+  const seen = new Set<string>();
+  for (const c of clusters) {
+    for (const n of c.nodes) {
+      if (seen.has(n.instance.id)) continue;
+      seen.add(n.instance.id);
+      let az = byAz.get(n.instance.az);
+      if (!az) byAz.set(n.instance.az, (az = { total: 0, down: [], causes: new Map() }));
+      az.total++;
+      const cause = darkCause(n);
+      if (cause === undefined) continue;
+      az.down.push(n.instance.id);
+      az.causes.set(cause, (az.causes.get(cause) ?? 0) + 1);
+    }
+  }
+  const out: FleetFinding[] = [];
+  for (const [az, { total, down, causes }] of [...byAz].sort((a, b) => compareNames(a[0], b[0]))) {
+    if (down.length < 2 || down.length * 2 <= total) continue;
+    const why = [...causes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([cause, count]) => `${count} ${cause}`);
+    out.push({
+      kind: 'az-impaired',
+      level: 'CRIT',
+      message: `${az}: ${down.length} of ${total} nodes unreachable or impaired (${why.join(', ')})`,
+      az,
+      nodes: down,
+    });
+  }
+  return out;
+}
+
+/** Why a node counts towards a dark AZ, in the words of the AZ finding; undefined when it answers. */
+function darkCause(n: NodeView): string | undefined {
+  if (n.instance.state !== 'running') return n.instance.state;
+  if (n.instance.statusChecks === 'impaired') return 'failing EC2 status checks';
+  if (n.probeError !== undefined) return 'not answering';
+  // Stale and not OK: asked and silent past the poller's patience. A node not asked yet (the first refresh) is neither.
+  if (n.stale && n.health.level !== 'OK') return 'not answering';
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterFindings, clusterHealth, sortClusters, withFindingVerdicts } from '../../src/domain/findings.js';
+import { clusterFindings, clusterHealth, fleetFindings, sortClusters, withFindingVerdicts } from '../../src/domain/findings.js';
 import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
 import type { ClusterView } from '../../src/domain/types.js';
 import { instance, mysql, nodeView, replica } from '../helpers/node-views.js';
@@ -206,5 +206,45 @@ describe('rows agree with the cluster', () => {
     // Not CRIT yet: the finding, without the row's own name in front.
     const fresh = [nodes[0]!, nodes[1]!, { ...nodes[2]!, health: { level: 'OK' as const, reason: 'ok' } }];
     expect(withFindingVerdicts(fresh, findings)[2]!.health).toEqual({ level: 'CRIT', reason: 'replicates from 127.0.9.9, outside the cluster' });
+  });
+});
+
+describe('fleetFindings: an AZ gone dark', () => {
+  const view = (name: string, nodes: ReturnType<typeof nodeView>[]): ClusterView => ({
+    name,
+    engine: 'mysql',
+    health: { level: 'OK', reasons: [] },
+    findings: [],
+    nodes,
+    worstLagSeconds: null,
+  });
+  const up = (az: string) => nodeView(instance({ az }), mysql());
+  const impaired = (az: string) => nodeView(instance({ az, statusChecks: 'impaired' }), mysql(), { stale: true, health: { level: 'CRIT', reason: 'EC2 status checks failing' } });
+  const silent = (az: string) => nodeView(instance({ az }), undefined, { stale: true, probeError: 'connect timed out' });
+
+  it('names the AZ where most nodes are unreachable or impaired, counted across clusters and once each, with why', () => {
+    const stopped = nodeView(instance({ az: 'us-east-1c', state: 'stopped' }), undefined, { stale: true });
+    const shared = impaired('us-east-1c');
+    const f = fleetFindings([
+      view('a', [up('us-east-1a'), shared, silent('us-east-1c')]),
+      view('b', [up('us-east-1b'), impaired('us-east-1c'), stopped, shared, up('us-east-1c')]),
+    ]);
+    expect(f).toEqual([
+      {
+        kind: 'az-impaired',
+        level: 'CRIT',
+        message: 'us-east-1c: 4 of 5 nodes unreachable or impaired (2 failing EC2 status checks, 1 not answering, 1 stopped)',
+        az: 'us-east-1c',
+        nodes: [shared.instance.id, expect.any(String), expect.any(String), stopped.instance.id],
+      },
+    ]);
+    expect(f[0]!.suggests).toBeUndefined();
+  });
+
+  it('says nothing of half an AZ, of one dead host alone, or of nodes not asked yet', () => {
+    expect(fleetFindings([view('a', [impaired('us-east-1c'), silent('us-east-1c'), up('us-east-1c'), up('us-east-1c')])])).toEqual([]);
+    expect(fleetFindings([view('a', [impaired('us-east-1c'), up('us-east-1a')])])).toEqual([]);
+    const notAsked = () => nodeView(instance({ az: 'us-east-1c' }), undefined, { stale: true, health: { level: 'OK', reason: 'running' } });
+    expect(fleetFindings([view('a', [notAsked(), notAsked(), notAsked()])])).toEqual([]);
   });
 });
