@@ -101,6 +101,19 @@ describe('cluster screen', () => {
     expect(headless.lastFrame().split('\n')).toContain('✗ CRIT no writable master  run failover');
   });
 
+  it('a CRIT cluster whose findings are only WARN names the nodes that make it CRIT first', async () => {
+    const nodes = [
+      mysqlNode('db-l', { id: 'i-l1', name: 'db-l-1', role: 'master' }),
+      { ...mysqlNode('db-l', { id: 'i-l2', name: 'db-l-2', lagSeconds: 1523 }), health: { level: 'CRIT' as const, reason: 'lag 1523 s > 300 s' } },
+    ];
+    const findings = [{ kind: 'redundancy-below-target' as const, level: 'WARN' as const, message: 'redundancy below target: 0 of 2 replicas; rebuild one', nodes: [], suggests: 'rebuild' }];
+    const app = await openCluster('db-l', {}, [cluster('db-l', 'mysql', nodes, { findings })]);
+    const lines = app.lastFrame().split('\n');
+    const at = lines.indexOf('✗ CRIT 1 node CRIT: db-l-2 lag 1523 s > 300 s');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toBe('▲ WARN redundancy below target: 0 of 2 replicas; rebuild one  run rebuild');
+  });
+
   it('counts the findings that do not fit, and keeps the node table', async () => {
     const nodes = [mysqlNode('db-m', { id: 'i-m1', name: 'db-m-1', role: 'master' })];
     const findings = Array.from({ length: 9 }, (_, i) => ({ kind: 'role-drift' as const, level: 'WARN' as const, message: `finding ${i}`, nodes: [] }));

@@ -9,6 +9,7 @@ import { selectCluster } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag } from '../../ui/format.js';
 import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
+import { compareLevel } from '../../domain/health.js';
 import { DetailLine } from '../../ui/detail-line.js';
 import { Line } from '../../ui/line.js';
 import { Table } from '../../ui/table.js';
@@ -169,9 +170,14 @@ function findingLayout(cluster: ClusterView, canStartRunbooks: boolean, width: n
   const { findings } = cluster;
   if (findings.length === 0) {
     if (cluster.health.level === 'OK') return [{ text: '✓ no cluster findings' }];
-    return [{ text: `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} ${nodeVerdicts(cluster)}`, colour: healthColour(cluster.health.level) }];
+    return [{ text: `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} no cluster-wide finding; ${nodeVerdicts(cluster)}`, colour: healthColour(cluster.health.level) }];
   }
   const out: FindingLine[] = [];
+  // The title says CRIT, the findings only WARN: the nodes that make it CRIT come first.
+  const worst = findings.reduce((w, f) => (compareLevel(f.level, w) > 0 ? f.level : w), findings[0]!.level);
+  if (compareLevel(cluster.health.level, worst) > 0) {
+    out.push({ text: `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} ${nodeVerdicts(cluster)}`, colour: healthColour(cluster.health.level) });
+  }
   for (let i = 0; i < findings.length; i++) {
     const f = findings[i]!;
     const colour = healthColour(f.level);
@@ -249,11 +255,11 @@ function runbookHint(f: Finding, canStartRunbooks: boolean): string {
   return canStartRunbooks ? `  ${RUNBOOKS_KEY}: ${f.suggests}` : `  run ${f.suggests}`;
 }
 
-/** No cluster-wide finding: the nodes that make the cluster's verdict, worst first ("1 node CRIT: web-03 EC2 status checks failing"). */
+/** The nodes that make the cluster's verdict when no finding does: "1 node CRIT: web-03 EC2 status checks failing". */
 function nodeVerdicts(cluster: ClusterView): string {
   const bad = cluster.nodes.filter((n) => n.health.level === cluster.health.level);
   if (bad.length === 0) return cluster.health.reasons.join('; ');
   const first = bad[0]!;
   const more = bad.length > 1 ? ` (+${bad.length - 1} more)` : '';
-  return `no cluster-wide finding; ${bad.length} node${bad.length === 1 ? '' : 's'} ${cluster.health.level}: ${first.instance.name || first.instance.id} ${first.health.reason}${more}`;
+  return `${bad.length} node${bad.length === 1 ? '' : 's'} ${cluster.health.level}: ${first.instance.name || first.instance.id} ${first.health.reason}${more}`;
 }
