@@ -84,7 +84,7 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       // From the nodes' own verdicts: the findings are listed once, not again as their nodes' reasons.
       health: clusterHealth(nodes, findings),
       findings,
-      nodes: withFindingVerdicts(nodes, findings, input.previous),
+      nodes: withFindingVerdicts(nodes, findings, input.previous, writer),
       worstLagSeconds: worstLag(nodes),
     };
     if (ref.asg) view.asg = ref.asg;

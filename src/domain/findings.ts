@@ -295,24 +295,33 @@ export function clusterHealth(nodes: NodeView[], findings: Finding[]): ClusterVi
  * `previous` lends its health object when the verdict has not changed, so a
  * screen can tell "unchanged" by identity.
  */
-export function withFindingVerdicts(nodes: NodeView[], findings: readonly Finding[], previous?: ReadonlyMap<string, NodeView>): NodeView[] {
+export function withFindingVerdicts(
+  nodes: NodeView[],
+  findings: readonly Finding[],
+  previous?: ReadonlyMap<string, NodeView>,
+  writer?: ClusterWriter,
+): NodeView[] {
   const crit = findings.filter((f) => f.level === 'CRIT' && f.nodes.length > 0);
   if (crit.length === 0) return nodes;
   return nodes.map((n) => {
     if (n.health.level === 'CRIT') return n;
     const f = crit.find((x) => x.nodes.includes(n.instance.id));
     if (!f) return n;
-    const health: Health = { level: 'CRIT', reason: nodeReason(f, n, nodes) };
+    const health: Health = { level: 'CRIT', reason: nodeReason(f, n, nodes, writer?.error === undefined ? writer?.nodeId : undefined) };
     const prev = previous?.get(n.instance.id)?.health;
     return { ...n, health: prev && prev.level === health.level && prev.reason === health.reason ? prev : health };
   });
 }
 
 /** A finding in the words of one of its nodes' rows, where the row's name is already shown. */
-function nodeReason(f: Finding, node: NodeView, nodes: readonly NodeView[]): string {
+function nodeReason(f: Finding, node: NodeView, nodes: readonly NodeView[], writerId: string | undefined): string {
   if (f.kind === 'two-writable-masters') {
-    const others = nodes.filter((n) => n !== node && f.nodes.includes(n.instance.id)).map((n) => n.instance.name);
-    return `split brain: writable master, as is ${others.join(', ')}`;
+    const others = nodes.filter((n) => n !== node && f.nodes.includes(n.instance.id));
+    const said = `split brain: writable master, as is ${others.map((n) => n.instance.name).join(', ')}`;
+    // Which one applications write to, when the writer record says (and was read just now).
+    if (writerId === node.instance.id) return `${said}; the writer record points here`;
+    if (writerId !== undefined && others.some((n) => n.instance.id === writerId)) return `${said} (the writer record's): stop writes here`;
+    return said;
   }
   const name = `${node.instance.name} `;
   return f.message.startsWith(name) ? f.message.slice(name.length) : f.message;

@@ -194,6 +194,13 @@ describe('rows agree with the cluster', () => {
     // The verdict last shown is kept by identity when it has not changed.
     const again = withFindingVerdicts(nodes, findings, new Map(rows.map((n) => [n.instance.id, n])));
     expect(again[0]!.health).toBe(rows[0]!.health);
+    // With the writer record read: which one applications write to, and where to stop writes.
+    const writer = { zoneId: 'Z1', name: 'db.internal', type: 'A' as const, values: ['127.0.2.1'], node: 'db-1', nodeId: nodes[0]!.instance.id };
+    const marked = withFindingVerdicts(nodes, findings, undefined, writer);
+    expect(marked[0]!.health.reason).toBe('split brain: writable master, as is db-2; the writer record points here');
+    expect(marked[1]!.health.reason).toBe("split brain: writable master, as is db-1 (the writer record's): stop writes here");
+    // A record whose read failed marks nothing on the rows (the finding says "at its last read").
+    expect(withFindingVerdicts(nodes, findings, undefined, { ...writer, error: 'throttled' })[1]!.health.reason).toBe('split brain: writable master, as is db-1');
   });
 
   it('leaves nodes alone for WARN findings, and a node already CRIT keeps its own reason', () => {
