@@ -1,9 +1,11 @@
 // `nightshift ls [--json]`: the same data as the screens, headless.
 
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { targetLine } from '../domain/target.js';
 import { replicationSource, writerText } from '../domain/cluster-view.js';
-import type { ClusterView, NodeView, Target, ThreadState } from '../domain/types.js';
+import { fleetFindings, type FleetFinding } from '../domain/findings.js';
+import { compareLevel } from '../domain/health.js';
+import type { ClusterView, Finding, HealthLevel, NodeView, Target, ThreadState } from '../domain/types.js';
 import { pollerOptions } from '../poller-options.js';
 import { createFleetStore } from '../store/fleet.js';
 import { Poller } from '../store/poller.js';
@@ -18,7 +20,8 @@ export function register(program: Command, ctx: CommandContext): void {
     .description('list every cluster and node with health and lag, then exit')
     .option('--json', 'print JSON (target, clusters[] with nodes[])')
     .option('--cluster <name>', 'only this cluster')
-    .action(async (opts: { json?: boolean; cluster?: string }) => {
+    .addOption(new Option('--fail-on <level>', `exit ${FAIL_ON_EXIT_CODE} when any cluster is at or above this level (default: exit 0 whatever the fleet's health)`).choices(['warn', 'crit']))
+    .action(async (opts: { json?: boolean; cluster?: string; failOn?: 'warn' | 'crit' }) => {
       const config = await ctx.loadConfig();
       const backends = await ctx.openBackends(config);
       try {
@@ -34,19 +37,48 @@ export function register(program: Command, ctx: CommandContext): void {
         // The target may have learnt more while opening (the AWS account id).
         const target = backends.target;
         ctx.io.stdout.write(opts.json ? `${jsonForTerminal(lsJson(target, clusters), 2)}\n` : lsText(target, clusters));
+        if (opts.failOn !== undefined) failOn(opts.failOn, clusters);
       } finally {
         await backends.close();
       }
     });
 }
 
+/** `ls --fail-on`'s exit code: the fleet is unwell, which is neither a failure of ls (1) nor a usage error (2). */
+export const FAIL_ON_EXIT_CODE = 3;
+
+/** The fleet is at or above the level `--fail-on` named: ls printed everything, and says so in its exit code. */
+export class FleetUnwell extends Error {
+  override name = 'FleetUnwell';
+  readonly exitCode = FAIL_ON_EXIT_CODE;
+}
+
+function failOn(flag: 'warn' | 'crit', clusters: readonly ClusterView[]): void {
+  const level: HealthLevel = flag === 'warn' ? 'WARN' : 'CRIT';
+  const over = clusters.filter((c) => compareLevel(c.health.level, level) >= 0);
+  if (over.length === 0) return;
+  const named = over.map((c) => `${c.name} ${c.health.level}`).join(', ');
+  throw new FleetUnwell(`${over.length} cluster${over.length === 1 ? '' : 's'} at or above ${level} (--fail-on ${flag}): ${named}`);
+}
+
+export interface LsFinding {
+  kind: string;
+  level: string;
+  message: string;
+  nodes: string[];
+  /** The runbook that answers it (`nightshift run RUNBOOK --cluster NAME`), or null when none does. */
+  runbook: string | null;
+}
+
 export interface LsJson {
   target: Target & { live: boolean };
+  /** What spans clusters: an AZ where most nodes are unreachable or impaired. */
+  findings: Array<LsFinding & { az: string }>;
   clusters: Array<{
     name: string;
     engine: string;
     health: { level: string; reasons: string[] };
-    findings: Array<{ kind: string; level: string; message: string; nodes: string[]; suggests?: string }>;
+    findings: LsFinding[];
     worstLagSeconds: number | null;
     /** Present when the cluster has a writer record configured (clusters.C.writerDns; the sim's own). */
     writer?: LsWriter;
@@ -90,11 +122,12 @@ export interface LsMysql {
 export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
   return {
     target: { ...target, live: target.kind !== 'sim' },
+    findings: fleetFindings(clusters).map((f) => ({ ...lsFinding(f), az: f.az })),
     clusters: clusters.map((c) => ({
       name: c.name,
       engine: c.engine,
       health: c.health,
-      findings: c.findings,
+      findings: c.findings.map(lsFinding),
       worstLagSeconds: c.worstLagSeconds,
       ...(c.writer ? { writer: lsWriter(c) } : {}),
       nodes: c.nodes.map((n) => ({
@@ -113,6 +146,10 @@ export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
       })),
     })),
   };
+}
+
+function lsFinding(f: Finding | FleetFinding): LsFinding {
+  return { kind: f.kind, level: f.level, message: f.message, nodes: f.nodes, runbook: f.suggests ?? null };
 }
 
 function lsWriter(c: ClusterView): LsWriter {
@@ -135,11 +172,14 @@ function lsMysql(n: NodeView, nodes: readonly NodeView[]): LsMysql {
 
 function lsText(target: Target, clusters: ClusterView[]): string {
   const lines: string[] = [targetLine(target), ''];
+  const spanning = fleetFindings(clusters);
+  for (const f of spanning) lines.push(`${HEALTH_STYLE[f.level].glyph} ${f.level.padEnd(7)} ${f.message}`);
+  if (spanning.length > 0) lines.push('');
   for (const c of clusters) {
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
     lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
     if (c.writer) lines.push(`    ${writerText(c.writer).text}`);
-    for (const f of c.findings) lines.push(`    ! ${f.message}`);
+    for (const f of c.findings) lines.push(`    ! ${f.message}${f.suggests !== undefined ? `  → nightshift run ${f.suggests} --cluster ${c.name}` : ''}`);
     for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);
   }
   return `${lines.join('\n')}\n`;

@@ -2,7 +2,7 @@
 // Pure: the poller gathers the inputs, this decides what they mean.
 
 import { compareNames } from './names.js';
-import { clusterFindings, clusterHealth, driftFindings, sortClusters, worstLag } from './findings.js';
+import { clusterFindings, clusterHealth, driftFindings, sortClusters, withFindingVerdicts, worstLag } from './findings.js';
 import { lagOf, nodeHealth, roleOf, type NodeHealthInput, type Thresholds } from './health.js';
 import type {
   CassandraPeer,
@@ -81,9 +81,10 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
     const view: ClusterView = {
       name: ref.name,
       engine: ref.engine,
+      // From the nodes' own verdicts: the findings are listed once, not again as their nodes' reasons.
       health: clusterHealth(nodes, findings),
       findings,
-      nodes,
+      nodes: withFindingVerdicts(nodes, findings, input.previous, writer),
       worstLagSeconds: worstLag(nodes),
     };
     if (ref.asg) view.asg = ref.asg;

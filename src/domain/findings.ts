@@ -5,7 +5,7 @@
 import { compareNames } from './names.js';
 import { errantTransactions, formatGtidSet, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
-import type { ClusterView, ClusterWriter, EngineKind, Finding, HealthLevel, NodeView, ScalingGroup } from './types.js';
+import type { ClusterView, ClusterWriter, EngineKind, Finding, Health, HealthLevel, NodeView, ScalingGroup } from './types.js';
 
 export interface FindingOptions {
   roleTag: string;
@@ -37,18 +37,11 @@ function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
     return out;
   }
   if (writableMasters.length === 0 && nodes.length > 0) {
-    out.push({ kind: 'no-writable-master', level: 'CRIT', message: 'no writable master', nodes: [] });
+    out.push({ kind: 'no-writable-master', level: 'CRIT', message: 'no writable master', nodes: [], suggests: 'failover' });
   }
   // A writable replica is a node-level warning; two writable nodes that
   // replicate from nobody is split brain.
-  if (writableMasters.length >= 2) {
-    out.push({
-      kind: 'two-writable-masters',
-      level: 'CRIT',
-      message: `${writableMasters.length === 2 ? 'two' : writableMasters.length} writable masters: ${names(writableMasters)}`,
-      nodes: writableMasters.map((n) => n.instance.id),
-    });
-  }
+  if (writableMasters.length >= 2) out.push(splitBrain(writableMasters, opts.writer));
 
   const members = new Set<string>();
   for (const n of nodes) {
@@ -207,6 +200,28 @@ export function writerFindings(writer: ClusterWriter, nodes: readonly NodeView[]
   return [];
 }
 
+/**
+ * Two (or more) writable masters. No runbook fixes this: which history to keep
+ * is a judgement, and either choice throws writes away. The message names the
+ * masters, marks the one applications write to (the writer record's, when it
+ * was read), and says what to do by hand.
+ */
+function splitBrain(masters: NodeView[], writer: ClusterWriter | undefined): Finding {
+  const known = writer !== undefined && writer.nodeId !== undefined && masters.some((n) => n.instance.id === writer.nodeId);
+  const mark = writer?.error === undefined ? ' (writer record)' : ' (writer record at its last read)';
+  const named = masters.map((n) => `${n.instance.name}${known && n.instance.id === writer!.nodeId ? mark : ''}`).join(', ');
+  const others = masters.filter((n) => !known || n.instance.id !== writer!.nodeId).map((n) => n.instance.name);
+  const byHand = known
+    ? `by hand: SET GLOBAL read_only=ON on ${others.join(', ')}, compare its GTIDs with ${writer!.node}'s, then rebuild it`
+    : 'by hand: find which one takes application writes, SET GLOBAL read_only=ON on the other, compare GTIDs, then rebuild it';
+  return {
+    kind: 'two-writable-masters',
+    level: 'CRIT',
+    message: `${masters.length === 2 ? 'two' : masters.length} writable masters: ${named}; ${byHand}`,
+    nodes: masters.map((n) => n.instance.id),
+  };
+}
+
 function finding(message: string, nodes: string[]): Finding {
   return { kind: 'writer-record', level: 'CRIT', message, nodes };
 }
@@ -250,6 +265,7 @@ function cassandraFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
       level: 'WARN',
       message: `repair overdue on ${overdue.length} node${overdue.length > 1 ? 's' : ''} (worst: ${worst.instance.name}, ${age} > ${Math.floor(opts.thresholds.gcGraceSeconds / 86_400)} d)`,
       nodes: overdue.map((n) => n.instance.id),
+      suggests: 'repair',
     });
   }
   return out;
@@ -270,6 +286,47 @@ export function clusterHealth(nodes: NodeView[], findings: Finding[]): ClusterVi
   return { level, reasons };
 }
 
+/**
+ * Rows agree with the cluster: a node named by a CRIT finding is not shown OK
+ * (nor WARN, nor UNKNOWN) while the cluster says CRIT because of it. Its
+ * verdict becomes CRIT with the finding as the reason: both writable masters
+ * of a split brain, the node the writer record points at when that is
+ * read-only. Nodes not concerned are returned as they are (same objects);
+ * `previous` lends its health object when the verdict has not changed, so a
+ * screen can tell "unchanged" by identity.
+ */
+export function withFindingVerdicts(
+  nodes: NodeView[],
+  findings: readonly Finding[],
+  previous?: ReadonlyMap<string, NodeView>,
+  writer?: ClusterWriter,
+): NodeView[] {
+  const crit = findings.filter((f) => f.level === 'CRIT' && f.nodes.length > 0);
+  if (crit.length === 0) return nodes;
+  return nodes.map((n) => {
+    if (n.health.level === 'CRIT') return n;
+    const f = crit.find((x) => x.nodes.includes(n.instance.id));
+    if (!f) return n;
+    const health: Health = { level: 'CRIT', reason: nodeReason(f, n, nodes, writer?.error === undefined ? writer?.nodeId : undefined) };
+    const prev = previous?.get(n.instance.id)?.health;
+    return { ...n, health: prev && prev.level === health.level && prev.reason === health.reason ? prev : health };
+  });
+}
+
+/** A finding in the words of one of its nodes' rows, where the row's name is already shown. */
+function nodeReason(f: Finding, node: NodeView, nodes: readonly NodeView[], writerId: string | undefined): string {
+  if (f.kind === 'two-writable-masters') {
+    const others = nodes.filter((n) => n !== node && f.nodes.includes(n.instance.id));
+    const said = `split brain: writable master, as is ${others.map((n) => n.instance.name).join(', ')}`;
+    // Which one applications write to, when the writer record says (and was read just now).
+    if (writerId === node.instance.id) return `${said}; the writer record points here`;
+    if (writerId !== undefined && others.some((n) => n.instance.id === writerId)) return `${said} (the writer record's): stop writes here`;
+    return said;
+  }
+  const name = `${node.instance.name} `;
+  return f.message.startsWith(name) ? f.message.slice(name.length) : f.message;
+}
+
 export function worstLag(nodes: NodeView[]): number | null {
   let worst: number | null = null;
   for (const n of nodes) if (n.lagSeconds !== null && (worst === null || n.lagSeconds > worst)) worst = n.lagSeconds;
@@ -281,9 +338,6 @@ export function sortClusters(clusters: ClusterView[]): ClusterView[] {
   return [...clusters].sort((a, b) => compareLevel(b.health.level, a.health.level) || compareNames(a.name, b.name));
 }
 
-function names(nodes: NodeView[]): string {
-  return nodes.map((n) => n.instance.name).join(', ');
-}
 
 /** Lifecycle states of members that are on their way out: they need no rotation. */
 const LEAVING = new Set(['Terminating', 'Terminating:Wait', 'Terminating:Proceed', 'Terminated']);
@@ -313,4 +367,66 @@ export function driftFindings(group: ScalingGroup): Finding[] {
       suggests: 'rotate',
     },
   ];
+}
+
+/** A finding that spans clusters: an AZ gone dark. `ls --json`'s top-level `findings[]`. */
+export interface FleetFinding {
+  kind: 'az-impaired';
+  level: HealthLevel;
+  /** "us-east-1c: 7 of 7 nodes unreachable or impaired (7 failing EC2 status checks)" */
+  message: string;
+  az: string;
+  /** Instance ids concerned. */
+  nodes: string[];
+  /** The runbook that answers it; none does for an AZ (each cluster's findings name theirs). */
+  suggests?: string;
+}
+
+/**
+ * AZs where most nodes are unreachable or impaired: one AZ dark explains
+ * many clusters' findings at once, and says where not to put a new master.
+ * A node counts when its instance is not running, EC2 fails its status
+ * checks, or its probe failed or has not answered in time. An AZ needs at least two
+ * such nodes: one dead host is its cluster's finding, not an AZ's. A node in
+ * several clusters counts once.
+ */
+export function fleetFindings(clusters: readonly ClusterView[]): FleetFinding[] {
+  const byAz = new Map<string, { total: number; down: string[]; causes: Map<string, number> }>();
+  const seen = new Set<string>();
+  for (const c of clusters) {
+    for (const n of c.nodes) {
+      if (seen.has(n.instance.id)) continue;
+      seen.add(n.instance.id);
+      let az = byAz.get(n.instance.az);
+      if (!az) byAz.set(n.instance.az, (az = { total: 0, down: [], causes: new Map() }));
+      az.total++;
+      const cause = darkCause(n);
+      if (cause === undefined) continue;
+      az.down.push(n.instance.id);
+      az.causes.set(cause, (az.causes.get(cause) ?? 0) + 1);
+    }
+  }
+  const out: FleetFinding[] = [];
+  for (const [az, { total, down, causes }] of [...byAz].sort((a, b) => compareNames(a[0], b[0]))) {
+    if (down.length < 2 || down.length * 2 <= total) continue;
+    const why = [...causes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([cause, count]) => `${count} ${cause}`);
+    out.push({
+      kind: 'az-impaired',
+      level: 'CRIT',
+      message: `${az}: ${down.length} of ${total} nodes unreachable or impaired (${why.join(', ')})`,
+      az,
+      nodes: down,
+    });
+  }
+  return out;
+}
+
+/** Why a node counts towards a dark AZ, in the words of the AZ finding; undefined when it answers. */
+function darkCause(n: NodeView): string | undefined {
+  if (n.instance.state !== 'running') return n.instance.state;
+  if (n.instance.statusChecks === 'impaired') return 'failing EC2 status checks';
+  if (n.probeError !== undefined) return 'not answering';
+  // Stale and not OK: asked and silent past the poller's patience. A node not asked yet (the first refresh) is neither.
+  if (n.stale && n.health.level !== 'OK') return 'not answering';
+  return undefined;
 }

@@ -9,15 +9,17 @@ import { z } from 'zod';
 import { cli as run } from './cli-helpers.js';
 
 const level = z.enum(['OK', 'WARN', 'CRIT', 'UNKNOWN']);
+const finding = z.object({ kind: z.string(), level, message: z.string(), nodes: z.array(z.string()), runbook: z.string().nullable() }).strict();
 const lsSchema = z
   .object({
     target: z.object({ kind: z.literal('sim'), scenario: z.string(), seed: z.number(), speed: z.number(), live: z.literal(false) }),
+    findings: z.array(finding.extend({ az: z.string() }).strict()),
     clusters: z.array(
       z.object({
         name: z.string(),
         engine: z.enum(['mysql', 'cassandra', 'generic']),
         health: z.object({ level, reasons: z.array(z.string()).min(1) }),
-        findings: z.array(z.object({ kind: z.string(), level, message: z.string(), nodes: z.array(z.string()) })),
+        findings: z.array(finding),
         worstLagSeconds: z.number().nullable(),
         writer: z
           .object({ name: z.string(), type: z.enum(['A', 'CNAME']), values: z.array(z.string()), node: z.string().nullable(), error: z.string().optional() })
@@ -67,6 +69,55 @@ describe('nightshift ls', () => {
     expect(ring.nodes.every((n) => n.lagSeconds === null)).toBe(true);
     expect(ring.nodes.some((n) => 'last-repaired' in n.tags)).toBe(true);
     expect(json.clusters.flatMap((c) => c.findings).map((f) => f.kind)).toContain('two-writable-masters');
+    // Split brain: no runbook; both masters named, the writer record's marked; their rows CRIT with it.
+    const users = json.clusters.find((c) => c.findings.some((f) => f.kind === 'two-writable-masters'))!;
+    const split = users.findings.find((f) => f.kind === 'two-writable-masters')!;
+    expect(split.runbook).toBeNull();
+    expect(split.message).toContain(`${users.writer!.node} (writer record)`);
+    expect(split.message).toContain('by hand: SET GLOBAL read_only=ON on ');
+    const masters = users.nodes.filter((n) => split.nodes.includes(n.id));
+    expect(masters).toHaveLength(2);
+    for (const m of masters) expect(m.health).toMatchObject({ level: 'CRIT', reason: expect.stringMatching(/^split brain: writable master, as is /) });
+    expect(users.findings.find((f) => f.kind === 'redundancy-below-target')?.runbook).toBe('rebuild');
+    expect(json.findings).toEqual([]);
+  });
+
+  it('az-outage: a top-level finding names the dark AZ; the master gone names failover, the ring repair', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const { code, stdout } = await run(['ls', '--json', '--state-dir', stateDir, '--scenario', 'az-outage']);
+    expect(code).toBe(0);
+    const json = lsSchema.parse(JSON.parse(stdout));
+    const dark = json.clusters.flatMap((c) => c.nodes).filter((n) => n.az === 'us-east-1c');
+    expect(json.findings).toEqual([
+      {
+        kind: 'az-impaired',
+        level: 'CRIT',
+        az: 'us-east-1c',
+        message: `us-east-1c: ${dark.length} of ${dark.length} nodes unreachable or impaired (${dark.length} failing EC2 status checks)`,
+        nodes: expect.arrayContaining(dark.map((n) => n.id)),
+        runbook: null,
+      },
+    ]);
+    const all = json.clusters.flatMap((c) => c.findings);
+    expect(all.find((f) => f.kind === 'no-writable-master')?.runbook).toBe('failover');
+    expect(all.find((f) => f.kind === 'repair-overdue')?.runbook).toBe('repair');
+  });
+
+  it('--fail-on crit|warn: exit 3 when a cluster is at or above the level, after printing everything; 0 below it and without the flag', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-ls-'));
+    const crit = await run(['ls', '--fail-on', 'crit', '--state-dir', stateDir, '--scenario', 'split-brain']);
+    expect(crit.code).toBe(3);
+    expect(crit.stdout).toContain('users-db');
+    expect(crit.stderr).toBe('nightshift: 1 cluster at or above CRIT (--fail-on crit): users-db CRIT\n');
+    const one = await run(['ls', '--fail-on', 'crit', '--cluster', 'billing-db', '--state-dir', stateDir, '--scenario', 'split-brain']);
+    expect(one.code).toBe(0);
+    const warn = await run(['ls', '--fail-on', 'warn', '--cluster', 'orders-db', '--state-dir', stateDir, '--scenario', 'split-brain']);
+    expect(warn.code).toBe(3);
+    expect(warn.stderr).toBe('nightshift: 1 cluster at or above WARN (--fail-on warn): orders-db WARN\n');
+    expect((await run(['ls', '--state-dir', stateDir, '--scenario', 'split-brain'])).code).toBe(0);
+    const bad = await run(['ls', '--fail-on', 'unknown', '--state-dir', stateDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("argument 'unknown' is invalid. Allowed choices are warn, crit.");
   });
 
   it('every simulated MySQL cluster has its writer record at its master, and every MySQL node says whom it replicates from', async () => {

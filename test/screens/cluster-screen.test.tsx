@@ -3,6 +3,7 @@ import { cluster, DAY, generateFleet, mysqlNode, NOW, sampleFleet } from '../hel
 import { keys } from '../helpers/keys.js';
 import { cleanupInk } from '../helpers/render.js';
 import { renderApp } from './render-app.js';
+import { openSimConsole } from './runbooks/sim-console.js';
 
 afterEach(cleanupInk);
 
@@ -21,7 +22,9 @@ describe('cluster screen', () => {
   it('shows each node with role as the server says, AZ, lag, threads and health reason', async () => {
     const app = await openCluster('db-orders');
     const frame = app.lastFrame();
-    expect(frame).toContain('✓ no cluster findings');
+    // CRIT because of one node and no cluster-wide finding: the line under the title says which node, never a ✓.
+    expect(frame).toContain('✗ CRIT no cluster-wide finding; 1 node CRIT: db-orders-2 lag 340 s > 300 s');
+    expect(frame).not.toContain('no cluster findings');
     const master = line(frame, 'db-orders-1 ');
     expect(master).toContain('master');
     expect(master).toContain('eu-west-1a');
@@ -55,6 +58,71 @@ describe('cluster screen', () => {
     expect(finding).toBeGreaterThan(0);
     expect(frame.indexOf('NODE')).toBeGreaterThan(finding);
     expect(frame).toContain('▲ WARN db-billing-2: role tag says replica');
+  });
+
+  it('says "no cluster findings" only on a cluster that is OK', async () => {
+    const ok = cluster('db-ok', 'mysql', [mysqlNode('db-ok', { id: 'i-ok1', name: 'db-ok-1', role: 'master' })]);
+    const app = await openCluster('db-ok', {}, [ok]);
+    expect(app.lastFrame()).toContain('✓ no cluster findings');
+  });
+
+  it('shows the runbook that answers each finding with its key; a long finding wraps into the free rows, else is cut before its key', async () => {
+    const nodes = [mysqlNode('db-f', { id: 'i-f1', name: 'db-f-1', role: 'replica' })];
+    const words = Array.from({ length: 16 }, (_, i) => `word${i}`).join(' ');
+    const findings = [
+      { kind: 'no-writable-master' as const, level: 'CRIT' as const, message: 'no writable master', nodes: [], suggests: 'failover' },
+      { kind: 'redundancy-below-target' as const, level: 'WARN' as const, message: `redundancy below target: 0 of 2 replicas; ${words}`, nodes: [], suggests: 'rebuild' },
+      { kind: 'replicas-one-az' as const, level: 'WARN' as const, message: 'all 2 replicas in one AZ (us-east-1a)', nodes: [] },
+    ];
+    const fleet = () => [cluster('db-f', 'mysql', nodes, { findings })];
+    const app = await openCluster('db-f', { props: { onRunbook: vi.fn() } }, fleet());
+    let lines = app.lastFrame().split('\n');
+    expect(lines).toContain('✗ CRIT no writable master  R: failover');
+    const at = lines.findIndex((l) => l.startsWith('▲ WARN redundancy below target: 0 of 2 replicas; word0 word1'));
+    expect(at).toBeGreaterThan(0);
+    // Continued under the message, nothing cut, the key whole at the end.
+    expect(lines[at + 1]).toMatch(/^ {7}word\d+ /);
+    // The key is never split: here it takes a line of its own.
+    expect(lines[at + 2]).toBe('       R: rebuild');
+    expect(`${lines[at]} ${lines[at + 1]!.trim()}`).toBe(`▲ WARN redundancy below target: 0 of 2 replicas; ${words}`);
+    expect(lines[at + 3]).toBe('▲ WARN all 2 replicas in one AZ (us-east-1a)');
+    for (const l of lines) expect(Array.from(l).length).toBeLessThanOrEqual(80);
+    cleanupInk();
+
+    // No free rows (a short terminal): one line each, the message cut, the key whole.
+    const short = await openCluster('db-f', { rows: 10, props: { onRunbook: vi.fn() } }, fleet());
+    lines = short.lastFrame().split('\n');
+    expect(lines.find((l) => l.startsWith('▲ WARN redundancy below target'))).toMatch(/…  R: rebuild$/);
+    expect(lines).toContain('▲ WARN all 2 replicas in one AZ (us-east-1a)');
+    cleanupInk();
+
+    // Where the console cannot start runbooks, no key that does nothing: the command to type.
+    const headless = await openCluster('db-f', {}, fleet());
+    expect(headless.lastFrame().split('\n')).toContain('✗ CRIT no writable master  run failover');
+  });
+
+  it('a CRIT cluster whose findings are only WARN names the nodes that make it CRIT first', async () => {
+    const nodes = [
+      mysqlNode('db-l', { id: 'i-l1', name: 'db-l-1', role: 'master' }),
+      { ...mysqlNode('db-l', { id: 'i-l2', name: 'db-l-2', lagSeconds: 1523 }), health: { level: 'CRIT' as const, reason: 'lag 1523 s > 300 s' } },
+    ];
+    const findings = [{ kind: 'redundancy-below-target' as const, level: 'WARN' as const, message: 'redundancy below target: 0 of 2 replicas; rebuild one', nodes: [], suggests: 'rebuild' }];
+    const app = await openCluster('db-l', {}, [cluster('db-l', 'mysql', nodes, { findings })]);
+    const lines = app.lastFrame().split('\n');
+    const at = lines.indexOf('✗ CRIT 1 node CRIT: db-l-2 lag 1523 s > 300 s');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toBe('▲ WARN redundancy below target: 0 of 2 replicas; rebuild one  run rebuild');
+  });
+
+  it('counts the findings that do not fit, and keeps the node table', async () => {
+    const nodes = [mysqlNode('db-m', { id: 'i-m1', name: 'db-m-1', role: 'master' })];
+    const findings = Array.from({ length: 9 }, (_, i) => ({ kind: 'role-drift' as const, level: 'WARN' as const, message: `finding ${i}`, nodes: [] }));
+    const app = await openCluster('db-m', { rows: 12 }, [cluster('db-m', 'mysql', nodes, { findings })]);
+    const frame = app.lastFrame();
+    expect(frame).toContain('▲ WARN finding 0');
+    expect(frame).toMatch(/  … \d more findings \(node screens list theirs\)/);
+    expect(frame).toContain('db-m-1');
+    expect(frame.split('\n').length).toBeLessThanOrEqual(12);
   });
 
   it('shows the writer record in one line under the title, "(no node)" when it points at none', async () => {
@@ -235,5 +303,38 @@ describe('narrow terminal', () => {
     expect(line(frame, 'db-orders-3')).toContain('▲ stale 42 s');
     expect(line(frame, 'db-orders-2')).toContain('✗ CRIT');
     expect(Math.max(...frame.split('\n').map((l) => Array.from(l).length))).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('cluster screen on the simulated fleet (split-brain, az-outage), at 80x24', () => {
+  it('split-brain: both masters CRIT on their rows; the finding marks the writer record\'s master and says what to do by hand, whole', async () => {
+    const { app, ui } = await openSimConsole({ scenario: 'split-brain', seed: 1, speed: 1 });
+    await app.waitForText(' cluster');
+    ui.getState().actions.push({ kind: 'cluster', name: 'users-db' });
+    const frame = await app.waitForText('Fleet › users-db');
+    // The finding wraps: its words, joined again, say it all.
+    const text = frame.split('\n').map((l) => l.trim()).join(' ');
+    expect(text).toContain(
+      "✗ CRIT two writable masters: users-db-01 (writer record), users-db-02; by hand: SET GLOBAL read_only=ON on users-db-02, compare its GTIDs with users-db-01's, then rebuild it",
+    );
+    for (const name of ['users-db-01 ', 'users-db-02 ']) {
+      expect(line(frame, name)).toContain('✗ CRIT split brain');
+      expect(line(frame, name)).not.toContain('✓ OK');
+    }
+  });
+
+  it('az-outage: the master gone names failover with its key; a cluster CRIT only through its nodes says which', async () => {
+    const { app, ui } = await openSimConsole({ scenario: 'az-outage', seed: 1, speed: 1 });
+    await app.waitForText(' cluster');
+    ui.getState().actions.push({ kind: 'cluster', name: 'search-db' });
+    const search = await app.waitForText('Fleet › search-db');
+    expect(search.split('\n')).toContain('✗ CRIT no writable master  R: failover');
+    cleanupInk();
+    const again = await openSimConsole({ scenario: 'az-outage', seed: 1, speed: 1 });
+    await again.app.waitForText(' cluster');
+    again.ui.getState().actions.push({ kind: 'cluster', name: 'web' });
+    const web = await again.app.waitForText('Fleet › web');
+    expect(web).not.toContain('no cluster findings');
+    expect(web).toContain('✗ CRIT no cluster-wide finding; 1 node CRIT: web-03 EC2 status checks failing');
   });
 });

@@ -9,6 +9,7 @@ import { selectCluster } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag } from '../../ui/format.js';
 import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
+import { compareLevel } from '../../domain/health.js';
 import { DetailLine } from '../../ui/detail-line.js';
 import { Line } from '../../ui/line.js';
 import { Table } from '../../ui/table.js';
@@ -30,8 +31,12 @@ export interface ClusterScreenProps {
 }
 
 const rowKey = (n: NodeView) => n.instance.id;
-/** Findings get at most this many lines, so the node table always has room. */
-const MAX_FINDING_LINES = 4;
+/**
+ * Findings always get this many lines; more when the node table leaves rows
+ * empty, so a long finding (split brain says what to do by hand) wraps
+ * instead of losing its end at 80 columns.
+ */
+const MIN_FINDING_LINES = 4;
 
 export function ClusterScreen({ name, width, height, isActive }: ClusterScreenProps) {
   const selectThis = useMemo(() => selectCluster(name), [name]);
@@ -51,12 +56,17 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   const ids = useMemo(() => rows.map(rowKey), [rows]);
   const selected = resolveIndex(selection, ids);
 
-  const findings = cluster?.findings ?? [];
-  const findingLines = findings.length === 0 ? 1 : Math.min(findings.length, MAX_FINDING_LINES);
+  const canStartRunbooks = onRunbook !== undefined;
   const writerLines = cluster?.writer ? 1 : 0;
+  // Rows the table needs (header, nodes) and one spare; what is left may go to findings.
+  const findingBudget = Math.max(MIN_FINDING_LINES, height - 2 - writerLines - (rows.length + 2));
+  const findingText = useMemo(
+    () => (cluster ? findingLayout(cluster, canStartRunbooks, width, findingBudget) : []),
+    [cluster, canStartRunbooks, width, findingBudget],
+  );
+  const findingLines = findingText.length;
   const tableHeight = Math.max(2, height - 2 - findingLines - writerLines);
 
-  const canStartRunbooks = onRunbook !== undefined;
   const extra = useMemo(
     () => (canStartRunbooks ? { [RUNBOOKS_KEY]: () => ui.getState().actions.push({ kind: 'runbooks', cluster: name }) } : undefined),
     [canStartRunbooks, ui, name],
@@ -98,7 +108,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
         width={width}
       />
       {cluster.writer ? <WriterLine text={writerText(cluster.writer)} width={width} /> : null}
-      <Findings findings={findings} width={width} />
+      <Findings lines={findingText} width={width} />
       <Table
         rows={rows}
         columns={columns}
@@ -142,24 +152,114 @@ function WriterLine({ text, width }: { text: { text: string; bad: boolean }; wid
   return <Line segments={[{ text: fit(text.text, width, 'left', false), ...(text.bad ? { colour: healthColour('CRIT') } : {}) }]} width={width} />;
 }
 
-function Findings({ findings, width }: { findings: readonly Finding[]; width: number }) {
+interface FindingLine {
+  text: string;
+  colour?: string;
+}
+
+/**
+ * The cluster's findings, each with the runbook that answers it: `R: failover`
+ * where the console can start runbooks, `run failover` where it cannot.
+ * Each wraps within `budget` lines (continuations indented under the
+ * message); when they do not all fit, the later ones take one line each,
+ * cut before their runbook key is, and what is left is counted. With no
+ * finding, a cluster that is not OK says which of its nodes make it so,
+ * never "no findings" under a CRIT title.
+ */
+function findingLayout(cluster: ClusterView, canStartRunbooks: boolean, width: number, budget: number): FindingLine[] {
+  const { findings } = cluster;
   if (findings.length === 0) {
-    return <Line segments={[{ text: fit('✓ no cluster findings', width, 'left', false) }]} width={width} />;
+    if (cluster.health.level === 'OK') return [{ text: '✓ no cluster findings' }];
+    return [{ text: `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} no cluster-wide finding; ${nodeVerdicts(cluster)}`, colour: healthColour(cluster.health.level) }];
   }
-  const overflow = findings.length > MAX_FINDING_LINES;
-  const shown = overflow ? findings.slice(0, MAX_FINDING_LINES - 1) : findings;
+  const out: FindingLine[] = [];
+  // The title says CRIT, the findings only WARN: the nodes that make it CRIT come first.
+  const worst = findings.reduce((w, f) => (compareLevel(f.level, w) > 0 ? f.level : w), findings[0]!.level);
+  if (compareLevel(cluster.health.level, worst) > 0) {
+    out.push({ text: `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} ${nodeVerdicts(cluster)}`, colour: healthColour(cluster.health.level) });
+  }
+  for (let i = 0; i < findings.length; i++) {
+    const f = findings[i]!;
+    const colour = healthColour(f.level);
+    const head = `${HEALTH_STYLE[f.level].glyph} ${f.level} `;
+    const key = runbookHint(f, canStartRunbooks);
+    const left = findings.length - i - 1;
+    // A line kept for "… N more" whenever findings remain after this one.
+    const room = budget - out.length - (left > 0 ? 1 : 0);
+    if (room <= 0) {
+      out.push({ text: `  … ${findings.length - i} more findings (node screens list theirs)` });
+      break;
+    }
+    // Later findings need a line each before this one takes more than one.
+    const wrapped = wrapWords(f.message, key.trim(), Math.max(10, width - head.length));
+    if (wrapped.length <= Math.max(1, room - left)) {
+      wrapped.forEach((l, j) => out.push({ text: `${j === 0 ? head : ' '.repeat(head.length)}${l}`, colour }));
+    } else {
+      const cut = Math.max(1, width - head.length - key.length);
+      out.push({ text: `${head}${fit(f.message, cut, 'left', false)}${key}`, colour });
+    }
+  }
+  return out.map((l) => ({ ...l, text: fit(l.text, width, 'left', false) }));
+}
+
+/**
+ * Words into lines of at most `width` characters; a word longer than a line
+ * is split. `tail` (the runbook key) is never split: it ends the last line,
+ * two spaces after the message, or takes a line of its own.
+ */
+function wrapWords(text: string, tail: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ').filter((w) => w !== '')) {
+    let w = word;
+    while (Array.from(w).length > width) {
+      if (line !== '') {
+        lines.push(line);
+        line = '';
+      }
+      lines.push(Array.from(w).slice(0, width).join(''));
+      w = Array.from(w).slice(width).join('');
+    }
+    if (line === '') line = w;
+    else if (Array.from(`${line} ${w}`).length <= width) line = `${line} ${w}`;
+    else {
+      lines.push(line);
+      line = w;
+    }
+  }
+  if (tail !== '') {
+    if (line === '') line = tail;
+    else if (Array.from(`${line}  ${tail}`).length <= width) line = `${line}  ${tail}`;
+    else {
+      lines.push(line);
+      line = tail;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+function Findings({ lines, width }: { lines: readonly FindingLine[]; width: number }) {
   return (
     <Box flexDirection="column">
-      {shown.map((f, i) => (
-        <Line
-          key={i}
-          segments={[{ text: fit(`${HEALTH_STYLE[f.level].glyph} ${f.level} ${f.message}`, width, 'left', false), colour: healthColour(f.level) }]}
-          width={width}
-        />
+      {lines.map((l, i) => (
+        <Line key={i} segments={[{ text: l.text, ...(l.colour !== undefined ? { colour: l.colour } : {}) }]} width={width} />
       ))}
-      {overflow ? (
-        <Line segments={[{ text: fit(`  … ${findings.length - shown.length} more findings (node screens list theirs)`, width, 'left', false) }]} width={width} />
-      ) : null}
     </Box>
   );
+}
+
+/** `  R: failover` after a finding that names its runbook; nothing otherwise. */
+function runbookHint(f: Finding, canStartRunbooks: boolean): string {
+  if (f.suggests === undefined) return '';
+  return canStartRunbooks ? `  ${RUNBOOKS_KEY}: ${f.suggests}` : `  run ${f.suggests}`;
+}
+
+/** The nodes that make the cluster's verdict when no finding does: "1 node CRIT: web-03 EC2 status checks failing". */
+function nodeVerdicts(cluster: ClusterView): string {
+  const bad = cluster.nodes.filter((n) => n.health.level === cluster.health.level);
+  if (bad.length === 0) return cluster.health.reasons.join('; ');
+  const first = bad[0]!;
+  const more = bad.length > 1 ? ` (+${bad.length - 1} more)` : '';
+  return `${bad.length} node${bad.length === 1 ? '' : 's'} ${cluster.health.level}: ${first.instance.name || first.instance.id} ${first.health.reason}${more}`;
 }
