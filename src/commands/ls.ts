@@ -68,6 +68,8 @@ export interface LsFinding {
   nodes: string[];
   /** The runbook that answers it (`nightshift run RUNBOOK --cluster NAME`), or null when none does. */
   runbook: string | null;
+  /** The same name, present only when there is one: the field scripts have read since issue 13. */
+  suggests?: string;
 }
 
 export interface LsJson {
@@ -149,7 +151,7 @@ export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
 }
 
 function lsFinding(f: Finding | FleetFinding): LsFinding {
-  return { kind: f.kind, level: f.level, message: f.message, nodes: f.nodes, runbook: f.suggests ?? null };
+  return { kind: f.kind, level: f.level, message: f.message, nodes: f.nodes, runbook: f.suggests ?? null, ...(f.suggests !== undefined ? { suggests: f.suggests } : {}) };
 }
 
 function lsWriter(c: ClusterView): LsWriter {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { cli as run } from './cli-helpers.js';
 
 const level = z.enum(['OK', 'WARN', 'CRIT', 'UNKNOWN']);
-const finding = z.object({ kind: z.string(), level, message: z.string(), nodes: z.array(z.string()), runbook: z.string().nullable() }).strict();
+const finding = z.object({ kind: z.string(), level, message: z.string(), nodes: z.array(z.string()), runbook: z.string().nullable(), suggests: z.string().optional() }).strict();
 const lsSchema = z
   .object({
     target: z.object({ kind: z.literal('sim'), scenario: z.string(), seed: z.number(), speed: z.number(), live: z.literal(false) }),
@@ -101,6 +101,8 @@ describe('nightshift ls', () => {
     const all = json.clusters.flatMap((c) => c.findings);
     expect(all.find((f) => f.kind === 'no-writable-master')?.runbook).toBe('failover');
     expect(all.find((f) => f.kind === 'repair-overdue')?.runbook).toBe('repair');
+    // The field scripts read since issue 13 stays, and says the same.
+    for (const f of all) expect(f.suggests).toBe(f.runbook ?? undefined);
   });
 
   it('--fail-on crit|warn: exit 3 when a cluster is at or above the level, after printing everything; 0 below it and without the flag', async () => {
