@@ -11,6 +11,7 @@ import type { CommandContext } from './types.js';
 import { CommandFailed } from '../errors.js';
 import { jsonForTerminal } from '../domain/terminal-text.js';
 import { HEALTH_STYLE } from '../ui/status-glyphs.js';
+import { plural } from '../ui/format.js';
 
 export function register(program: Command, ctx: CommandContext): void {
   program
@@ -137,7 +138,7 @@ function lsText(target: Target, clusters: ClusterView[]): string {
   const lines: string[] = [targetLine(target), ''];
   for (const c of clusters) {
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
-    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
+    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${plural(c.nodes.length, 'node')})${lag}`);
     if (c.writer) lines.push(`    ${writerText(c.writer).text}`);
     for (const f of c.findings) lines.push(`    ! ${f.message}`);
     for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);

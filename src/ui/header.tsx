@@ -8,7 +8,7 @@ import { targetText } from '../domain/target.js';
 import { Box, Text } from 'ink';
 import type { Target } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
-import { fit, formatAge } from './format.js';
+import { fit, formatAge, plural } from './format.js';
 import { Line } from './line.js';
 
 /**
@@ -51,7 +51,7 @@ export function refreshText(info: RefreshInfo, now: number): { text: string; lev
   }
   if (info.refreshedAt === null) return { text: 'loading…', level: 'ok' };
   const { progress } = info;
-  if (progress && info.hasWholeFleet === false) return { text: `loading… ${progress.done}/${progress.total} clusters`, level: 'ok' };
+  if (progress && info.hasWholeFleet === false) return { text: `loading… ${progress.done}/${plural(progress.total, 'cluster')}`, level: 'ok' };
   const ageMs = now - info.refreshedAt;
   const isLate = ageMs > info.staleAfterRefreshes * info.refreshSeconds * 1000;
   const age = formatAge(info.refreshedAt, now);

@@ -90,6 +90,8 @@ describe('header', () => {
     const fleet = store.getState();
     fleet.actions.setClusters(sampleFleet().slice(0, 2), NOW, 10, true, { done: 2, total: 479 });
     await app.waitForText('loading… 2/479 clusters');
+    fleet.actions.setClusters(sampleFleet().slice(0, 1), NOW, 10, true, { done: 0, total: 1 });
+    expect(firstLine(await app.waitForText('loading… 0/1 cluster'))).not.toContain('1 clusters');
     fleet.actions.setClusters(sampleFleet(), NOW, 10, true);
     expect(firstLine(await app.waitForText('data ≤ 0 s old'))).not.toContain('loading');
   });
