@@ -39,7 +39,7 @@ export function buildProgram(io: Io): Command {
     .addOption(new Option('--region <region...>', 'AWS region(s); repeat or comma-separate for several'))
     .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')
     .option('--refresh <seconds>', 'refresh interval (default 5)')
-    .option('--read-only', 'refuse every change at the backend layer')
+    .option('--read-only', 'refuse every change at the backend layer; a runbook stops at its plan')
     .option('--state-dir <dir>', 'journals, locks and the simulated world (default $XDG_STATE_HOME/nightshift)')
     .option('--no-color', 'draw without colour (as NO_COLOR=1 or TERM=dumb do)')
     .configureOutput({

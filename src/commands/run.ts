@@ -74,7 +74,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   const config = await ctx.loadConfig();
   const backends = await ctx.openBackends(config);
   const reporter = createReporter(ctx.io.stdout, { json: flags.json === true });
-  if (!flags.json) ctx.io.stdout.write(`${targetLine(backends.target)}\n`);
+  if (!flags.json) ctx.io.stdout.write(`${targetLine(backends.target)}${config.readOnly ? ' · READ-ONLY' : ''}\n`);
   const gate = createHeadlessGate({
     yes: flags.yes === true,
     confirm: flags.confirm ?? [],

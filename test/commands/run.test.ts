@@ -55,6 +55,7 @@ describe('nightshift run repair', () => {
     const outcome = await runCommand(ctx, 'repair', { cluster: 'ring-a', yes: true });
     expect(outcome.status).toBe('succeeded');
     expect(e.output()).toContain('nodetool repair -pr');
+    expect(e.output().split('\n')[0]).toMatch(/^REHEARSAL · .* · READ-ONLY$/);
     expect(e.output()).toContain('read-only: nothing will change; this is the plan');
     expect(e.output()).not.toContain('started by');
     expect(e.ring.instances).toEqual(before);
