@@ -18,7 +18,8 @@ function framesUntilDrawn(extraEnv: Record<string, string>, extraArgs = ''): Pro
   return new Promise<string>((resolve, reject) => {
     const command = `stty cols 80 rows 24; exec '${process.execPath}' bin/nightshift.js --sim --scenario repair-overdue${extraArgs}`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: { ...env, XDG_STATE_HOME: state, NIGHTSHIFT_CONFIG: '', ...extraEnv },
+      // A terminal that shows colour unless a case says otherwise: the runner's own TERM may be dumb.
+      env: { ...env, TERM: 'xterm-256color', XDG_STATE_HOME: state, NIGHTSHIFT_CONFIG: '', ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
