@@ -84,6 +84,8 @@ export interface AppProps {
   clock?: () => number;
   /** Questions from the backends (an SSH key's passphrase); drawn over the current screen. */
   prompts?: PromptsStore;
+  /** --read-only: said on the top line of every screen. */
+  isReadOnly?: boolean;
 }
 
 const ALL_RUNBOOKS = CATALOG.map((e) => e.name);
@@ -101,6 +103,7 @@ export function App({
   roleTag,
   clock,
   prompts,
+  isReadOnly = false,
 }: AppProps) {
   const [ownUi] = useState(createUiStore);
   const [ticker] = useState(() => createTicker());
@@ -124,7 +127,7 @@ export function App({
     <StoresProvider fleet={fleet} ui={ui} runs={runs} clock={clock}>
       <ConsoleContext.Provider value={callbacks}>
         <TickerContext.Provider value={ticker}>
-          <Console renderRunScreen={renderRunScreen} roleTag={roleTag} onQuit={onQuit} prompts={prompts} />
+          <Console renderRunScreen={renderRunScreen} roleTag={roleTag} onQuit={onQuit} prompts={prompts} isReadOnly={isReadOnly} />
         </TickerContext.Provider>
       </ConsoleContext.Provider>
     </StoresProvider>
@@ -136,6 +139,7 @@ interface ConsoleProps {
   roleTag: string | undefined;
   onQuit: () => void;
   prompts: PromptsStore | undefined;
+  isReadOnly: boolean;
 }
 
 const NO_PROMPTS: PromptsStore = {
@@ -145,7 +149,7 @@ const NO_PROMPTS: PromptsStore = {
   subscribe: () => () => {},
 };
 
-function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
+function Console({ renderRunScreen, roleTag, onQuit, prompts, isReadOnly }: ConsoleProps) {
   const promptStore = prompts ?? NO_PROMPTS;
   const passphrase = useStore(promptStore, (s) => s.passphrase);
   const { columns, rows } = useTerminalSize();
@@ -222,7 +226,7 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts }: ConsoleProps) {
 
   return (
     <Box flexDirection="column" width={columns} height={rows}>
-      <HeaderContainer width={columns} />
+      <HeaderContainer width={columns} isReadOnly={isReadOnly} />
       {/* Clipped vertically only: every line below is already cut to the width (wrap="truncate"),
           and horizontal clipping makes Ink measure and re-slice every line of every frame. */}
       <Box height={bodyHeight} flexDirection="column" overflowY="hidden">
@@ -265,7 +269,7 @@ function screenTitle(screen: ScreenRef): string {
   }
 }
 
-function HeaderContainer({ width }: { width: number }) {
+function HeaderContainer({ width, isReadOnly }: { width: number; isReadOnly: boolean }) {
   const info = useFleetShallow((s) => ({
     target: s.target,
     refreshedAt: s.refreshedAt,
@@ -278,5 +282,5 @@ function HeaderContainer({ width }: { width: number }) {
   }));
   const { thresholds } = useConsoleCallbacks();
   const now = useNow();
-  return <Header {...info} staleAfterRefreshes={thresholds.staleAfterRefreshes} now={now} width={width} />;
+  return <Header {...info} staleAfterRefreshes={thresholds.staleAfterRefreshes} now={now} width={width} isReadOnly={isReadOnly} />;
 }

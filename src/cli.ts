@@ -11,6 +11,7 @@ import { loadConfig, type GlobalFlags } from './config/load.js';
 import { createRedactor } from './domain/redact.js';
 import { cleanForTerminal } from './domain/terminal-text.js';
 import { exitCodeOf, UsageError } from './errors.js';
+import { applyNoColour } from './ui/colour.js';
 
 export { onConsoleStarted } from './started.js';
 
@@ -38,8 +39,9 @@ export function buildProgram(io: Io): Command {
     .addOption(new Option('--region <region...>', 'AWS region(s); repeat or comma-separate for several'))
     .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')
     .option('--refresh <seconds>', 'refresh interval (default 5)')
-    .option('--read-only', 'refuse every change at the backend layer')
+    .option('--read-only', 'refuse every change at the backend layer; a runbook stops at its plan')
     .option('--state-dir <dir>', 'journals, locks and the simulated world (default $XDG_STATE_HOME/nightshift)')
+    .option('--no-color', 'draw without colour (as NO_COLOR=1 or TERM=dumb do)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
@@ -60,6 +62,8 @@ export function buildProgram(io: Io): Command {
         'the console needs a terminal, and stdin is not one; for scripts and cron use `nightshift ls --json` or `nightshift run RUNBOOK --cluster NAME --yes`',
       );
     }
+    // Before Ink (and its chalk) is loaded: chalk reads FORCE_COLOR once, then.
+    applyNoColour(process.env, program.opts<GlobalFlags>());
     const { runConsole } = await import('./console.js');
     await runConsole(await ctx.loadConfig(), io);
   });

@@ -70,6 +70,7 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
       thresholds: config.thresholds,
       roleTag: config.discovery.roleTag,
       prompts,
+      isReadOnly: config.readOnly,
     }),
     // Through diffingStdout, a frame that changed in two rows sends those two rows, not the screen.
     // Ctrl-C is the App's: it quits, except on a live run, which asks first (screens/run/quit-guard.ts).

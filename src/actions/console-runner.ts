@@ -19,6 +19,13 @@ import { jobCommands } from './engine/remote-job.js';
 import { RunAborted } from './engine/timing.js';
 import { getRunbook } from './runbooks/index.js';
 
+/**
+ * What a run planned under --read-only says where its start would be. It stops
+ * there, before any lock or journal: every change would be refused at the
+ * backend layer, and the first refusal would be the lock.
+ */
+export const READ_ONLY_STOP = 'read-only: nothing will change; this is the plan (nightshift was started read-only: --read-only or readOnly in the config; start it without to run this)';
+
 export interface RunController {
   readonly runId: string;
   /** Starts a planned run (no-op once started, or when the plan is blocked). */
@@ -127,7 +134,7 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
     runId: string,
     gate: PromptGate,
     abort: AbortController,
-    begin: () => Promise<RunOutcome>,
+    begin: (() => Promise<RunOutcome>) | undefined,
     startedAlready: boolean,
     liveState?: () => unknown,
   ): RunController => {
@@ -135,6 +142,8 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
     let resolveDone!: (o: RunOutcome | undefined) => void;
     const done = new Promise<RunOutcome | undefined>((r) => (resolveDone = r));
     const go = () => {
+      // A plan only (read-only): nothing to start, and nothing may take the lock or write a journal.
+      if (!begin) return;
       started = true;
       begin().then(resolveDone, (err: unknown) => {
         // Programming errors only: the engine turns failures into outcomes.
@@ -181,12 +190,14 @@ export function createConsoleRunner({ config, backends, runs, engine }: ConsoleR
       const abort = new AbortController();
       // The run id is made inside prepare; the gate learns it from the first event.
       const onEvent = deps.onEvent!;
+      // Read-only: the plan is shown as one that cannot start (no ⏎ on the run screen), saying why.
+      const isPlanOnly = config.readOnly;
       deps.onEvent = (r) => {
         setRun(r.runId);
-        onEvent(r);
+        onEvent(isPlanOnly && r.type === 'planned' && !r.blocked ? { ...r, blocked: READ_ONLY_STOP } : r);
       };
       const prepared: PreparedRun = await prepareRun(runbook, params, deps, abort.signal);
-      return controllerFor(prepared.runId, gate, abort, () => executeRun(prepared, deps, abort.signal), false, () => prepared.ctx.state);
+      return controllerFor(prepared.runId, gate, abort, isPlanOnly ? undefined : () => executeRun(prepared, deps, abort.signal), false, () => prepared.ctx.state);
     },
     async resume(runId, opts = {}) {
       const loaded = loadRun(config.stateDir, runId);

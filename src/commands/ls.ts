@@ -13,6 +13,7 @@ import type { CommandContext } from './types.js';
 import { CommandFailed } from '../errors.js';
 import { jsonForTerminal } from '../domain/terminal-text.js';
 import { HEALTH_STYLE } from '../ui/status-glyphs.js';
+import { plural } from '../ui/format.js';
 
 export function register(program: Command, ctx: CommandContext): void {
   program
@@ -179,7 +180,7 @@ function lsText(target: Target, clusters: ClusterView[]): string {
   if (spanning.length > 0) lines.push('');
   for (const c of clusters) {
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
-    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${c.nodes.length} nodes)${lag}`);
+    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${plural(c.nodes.length, 'node')})${lag}`);
     if (c.writer) lines.push(`    ${writerText(c.writer).text}`);
     for (const f of c.findings) lines.push(`    ! ${f.message}${f.suggests !== undefined ? `  → nightshift run ${f.suggests} --cluster ${c.name}` : ''}`);
     for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);

@@ -10,6 +10,7 @@ import { executeRun, prepareRun, type RunOutcome } from '../actions/engine/runne
 import { RunAborted } from '../actions/engine/timing.js';
 import { createReporter, targetLine } from '../actions/headless/reporter.js';
 import { getRunbook, runbookNames } from '../actions/runbooks/index.js';
+import { READ_ONLY_STOP } from '../actions/console-runner.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
@@ -73,7 +74,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   const config = await ctx.loadConfig();
   const backends = await ctx.openBackends(config);
   const reporter = createReporter(ctx.io.stdout, { json: flags.json === true });
-  if (!flags.json) ctx.io.stdout.write(`${targetLine(backends.target)}\n`);
+  if (!flags.json) ctx.io.stdout.write(`${targetLine(backends.target)}${config.readOnly ? ' · READ-ONLY' : ''}\n`);
   const gate = createHeadlessGate({
     yes: flags.yes === true,
     confirm: flags.confirm ?? [],
@@ -89,6 +90,13 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
     if (flags.dryRun) {
       if (prepared.blocked) throw new CommandFailed(redact.text(`dry run: the run would be blocked: ${prepared.blocked}`));
       if (!flags.json) ctx.io.stdout.write('dry run: nothing was changed\n');
+      return { runId: prepared.runId, status: 'succeeded' };
+    }
+    // Read-only stops at the plan, as --dry-run does, before any lock or journal:
+    // every change would be refused at the backend layer, the lock first.
+    if (config.readOnly) {
+      if (prepared.blocked) throw new CommandFailed(redact.text(`read-only: the run would be blocked: ${prepared.blocked}`));
+      (flags.json ? ctx.io.stderr : ctx.io.stdout).write(`${READ_ONLY_STOP}\n`);
       return { runId: prepared.runId, status: 'succeeded' };
     }
     const outcome = await executeRun(prepared, deps, runSignal, targetSeconds !== undefined ? { targetSeconds } : {});

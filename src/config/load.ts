@@ -24,6 +24,8 @@ export interface GlobalFlags {
   refresh?: string;
   readOnly?: boolean;
   stateDir?: string;
+  /** false with `--no-color` (commander's negated flag); the console reads it, the config does not. */
+  color?: boolean;
 }
 
 export interface LoadOptions {

@@ -282,7 +282,7 @@ export function clusterHealth(nodes: NodeView[], findings: Finding[]): ClusterVi
     .filter((n) => n.health.level !== 'OK')
     .sort((a, b) => compareLevel(b.health.level, a.health.level));
   for (const n of badNodes) reasons.push(`${n.instance.name}: ${n.health.reason}`);
-  if (reasons.length === 0) reasons.push(nodes.length === 0 ? 'no nodes' : `${nodes.length} nodes ok`);
+  if (reasons.length === 0) reasons.push(nodes.length === 0 ? 'no nodes' : `${nodes.length} node${nodes.length === 1 ? '' : 's'} ok`);
   return { level, reasons };
 }
 

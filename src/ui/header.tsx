@@ -1,12 +1,14 @@
 // The top line of every screen: LIVE or REHEARSAL with the target, and how
 // fresh the data is. LIVE is drawn inverse and bold and is the first word on
-// the line, so it is unmissable with or without colour.
+// the line, so it is unmissable with or without colour. READ-ONLY follows it
+// whenever --read-only is on: a run that cannot change anything must not be
+// a surprise at its first lock.
 
 import { targetText } from '../domain/target.js';
 import { Box, Text } from 'ink';
 import type { Target } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
-import { fit, formatAge } from './format.js';
+import { fit, formatAge, plural } from './format.js';
 import { Line } from './line.js';
 
 /**
@@ -49,7 +51,7 @@ export function refreshText(info: RefreshInfo, now: number): { text: string; lev
   }
   if (info.refreshedAt === null) return { text: 'loading…', level: 'ok' };
   const { progress } = info;
-  if (progress && info.hasWholeFleet === false) return { text: `loading… ${progress.done}/${progress.total} clusters`, level: 'ok' };
+  if (progress && info.hasWholeFleet === false) return { text: `loading… ${progress.done}/${plural(progress.total, 'cluster')}`, level: 'ok' };
   const ageMs = now - info.refreshedAt;
   const isLate = ageMs > info.staleAfterRefreshes * info.refreshSeconds * 1000;
   const age = formatAge(info.refreshedAt, now);
@@ -62,19 +64,24 @@ export interface HeaderProps extends RefreshInfo {
   target: Target;
   now: number;
   width: number;
+  /** --read-only: every change is refused at the backend layer. */
+  isReadOnly?: boolean;
 }
 
-export function Header({ target, now, width, ...info }: HeaderProps) {
+export function Header({ target, now, width, isReadOnly = false, ...info }: HeaderProps) {
   const live = isLive(target);
   const badge = live ? ' LIVE ' : ' REHEARSAL ';
   const refresh = refreshText(info, now);
+  // Kept whole before the target, which is cut first: it is why every change will be refused.
+  const readOnly = isReadOnly ? '· READ-ONLY ' : '';
   // " · " after the badge keeps the line readable as "LIVE · account · region" when NO_COLOR drops the inverse.
-  const leftWidth = Math.max(0, width - badge.length - refresh.text.length - 4);
+  const leftWidth = Math.max(0, width - badge.length - readOnly.length - refresh.text.length - 4);
   return (
     <Box flexDirection="column" width={width}>
       <Line
         segments={[
           { text: badge, isInverse: true, isBold: true, colour: live ? 'red' : 'cyan' },
+          ...(isReadOnly ? [{ text: readOnly, isBold: true, colour: 'yellow' }] : []),
           { text: `· ${fit(targetText(target, isLoading(info)), leftWidth)} `, isBold: live },
           { text: refresh.text, colour: refresh.level === 'failed' ? 'red' : refresh.level === 'late' ? 'yellow' : undefined },
         ]}

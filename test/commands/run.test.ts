@@ -1,7 +1,9 @@
 // The headless commands over an in-test Cassandra ring (test/actions/helpers.ts).
 // The process test (run-process.test.ts) drives the real CLI on the simulated fleet.
 
+import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import { journalPath } from '../../src/actions/engine/journal.js';
 import { describe, expect, it, vi } from 'vitest';
 import type { Backends } from '../../src/backends/ports.js';
 import type { CommandContext } from '../../src/commands/types.js';
@@ -44,6 +46,22 @@ describe('nightshift run repair', () => {
     expect(e.ring.instances).toEqual(before);
     expect(e.ring.commands.every((c) => c.command.endsWith('status'))).toBe(true);
     expect(e.lock.log).toEqual([]);
+  });
+
+  it('read-only stops at the plan with a clear word, before any lock or journal, and exits 0', async () => {
+    const e = env();
+    const before = structuredClone(e.ring.instances);
+    const ctx = { ...e.ctx, loadConfig: async () => ({ ...(await e.ctx.loadConfig()), readOnly: true }) };
+    const outcome = await runCommand(ctx, 'repair', { cluster: 'ring-a', yes: true });
+    expect(outcome.status).toBe('succeeded');
+    expect(e.output()).toContain('nodetool repair -pr');
+    expect(e.output().split('\n')[0]).toMatch(/^REHEARSAL · .* · READ-ONLY$/);
+    expect(e.output()).toContain('read-only: nothing will change; this is the plan');
+    expect(e.output()).not.toContain('started by');
+    expect(e.ring.instances).toEqual(before);
+    expect(e.ring.commands.every((c) => c.command.endsWith('status'))).toBe(true);
+    expect(e.lock.log).toEqual([]);
+    expect(existsSync(journalPath(e.stateDir, outcome.runId))).toBe(false);
   });
 
   it('--json prints one JSON record per line', async () => {

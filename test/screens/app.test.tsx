@@ -23,6 +23,25 @@ describe('header', () => {
     expect(head).toContain('refreshed 3 s ago');
   });
 
+  it('says READ-ONLY beside the badge on every screen under --read-only, kept whole when the target is cut', async () => {
+    const app = await renderApp(sampleFleet(), { target: AWS_TARGET, columns: 60, props: { isReadOnly: true } });
+    let head = firstLine(await app.waitForText('READ-ONLY'));
+    expect(head.trimStart().startsWith('LIVE · READ-ONLY · 1234')).toBe(true);
+    expect(head).toContain('refreshed 3 s ago');
+    await app.press(keys.enter);
+    await app.waitForText('Fleet › db-billing');
+    head = firstLine(app.lastFrame());
+    expect(head).toContain('LIVE · READ-ONLY');
+    await app.press('?');
+    await app.waitForText('Keys ·');
+    expect(firstLine(app.lastFrame())).toContain('READ-ONLY');
+  });
+
+  it('says nothing of read-only when changes are allowed', async () => {
+    const app = await renderApp(sampleFleet(), { target: AWS_TARGET });
+    expect(firstLine(await app.waitForText('LIVE'))).not.toContain('READ-ONLY');
+  });
+
   it('says LIVE with account, region and profile on AWS, on every screen', async () => {
     const app = await renderApp(sampleFleet(), { target: AWS_TARGET });
     let head = firstLine(await app.waitForText('LIVE'));
@@ -75,6 +94,8 @@ describe('header', () => {
     const fleet = store.getState();
     fleet.actions.setClusters(sampleFleet().slice(0, 2), NOW, 10, true, { done: 2, total: 479 });
     await app.waitForText('loading… 2/479 clusters');
+    fleet.actions.setClusters(sampleFleet().slice(0, 1), NOW, 10, true, { done: 0, total: 1 });
+    expect(firstLine(await app.waitForText('loading… 0/1 cluster'))).not.toContain('1 clusters');
     fleet.actions.setClusters(sampleFleet(), NOW, 10, true);
     expect(firstLine(await app.waitForText('data ≤ 0 s old'))).not.toContain('loading');
   });

@@ -94,6 +94,7 @@ async function openConsole(opts: ConsoleOptions) {
         wiring.refreshing = wiring.poller?.refreshNow();
       }}
       onQuit={() => {}}
+      isReadOnly={config.readOnly}
       {...(opts.withRunbooks
         ? {
             onRunbook: planRunbooks(() => wiring.runner, ui),
@@ -366,8 +367,8 @@ describe('the console on a mocked AWS account with --read-only', () => {
     return { ...awsConfig(overrides), stateDir: mkdtempSync(join(tmpdir(), 'ns-aws-console-')) };
   }
 
-  /** Fleet → events → R → repair → its form → the plan → ⏎: what an engineer does to repair the ring. */
-  async function startRepair(c: Awaited<ReturnType<typeof openConsole>>): Promise<RunController> {
+  /** Fleet → events → R → repair → its form → the plan (`planned`: what it then says) → ⏎: what an engineer does to repair the ring. */
+  async function startRepair(c: Awaited<ReturnType<typeof openConsole>>, planned = 'plan: ⏎ to start'): Promise<RunController> {
     await c.app.waitForText('Fleet · 2 clusters');
     await c.app.press('/', ...'events', keys.enter, keys.enter);
     await c.app.waitForText('Fleet › events');
@@ -376,23 +377,25 @@ describe('the console on a mocked AWS account with --read-only', () => {
     await c.app.press(keys.enter);
     await c.app.waitForText('least recently repaired');
     await c.app.press(keys.enter);
-    await c.app.waitForText('plan: ⏎ to start');
+    await c.app.waitForText(planned);
     const runId = c.ui.getState().stack.at(-1)!;
     const controller = runId.kind === 'run' ? c.runner().get(runId.runId) : undefined;
     await c.app.press(keys.enter);
     return controller!;
   }
 
-  it('pressing repair on a Cassandra cluster sends no mutating request and says why', async () => {
+  it('pressing repair on a Cassandra cluster stops at the plan, says why, and sends no mutating request', async () => {
     const ssh = cassandraShell();
     const clock = new TestClock();
     const c = await openConsole({ shell: ssh.shell, config: runbookConfig({ readOnly: true }), clock, withRunbooks: true });
     account.resetHistory();
-    const controller = await startRepair(c);
-    await drive(clock, controller.done);
+    const controller = await startRepair(c, 'read-only: nothing will change; this is the plan');
 
-    const frame = await c.app.waitForText('--read-only');
-    expect(frame).toMatch(/refused: .* would change the world, and nightshift is running with --read-only/);
+    const frame = c.app.lastFrame();
+    expect(frame.split('\n')[0]).toContain('LIVE · READ-ONLY · 123456789012');
+    expect(frame).toContain('nodetool repair -pr');
+    expect(frame).not.toContain('⏎ to start');
+    expect(controller.isStarted).toBe(false);
     expect(mutatingRequests(account)).toEqual([]);
     expect(ssh.commands.filter((cmd) => cmd.includes('repair'))).toEqual([]);
     // Reads still went out: the ring was listed and probed for the plan.

@@ -1,4 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSimBackends } from '../../src/backends/sim/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { ClusterView } from '../../src/domain/types.js';
+import { pollerOptions } from '../../src/poller-options.js';
+import { createFleetStore } from '../../src/store/fleet.js';
+import { Poller } from '../../src/store/poller.js';
 import { generateFleet, sampleFleet } from '../helpers/fleet-fixtures.js';
 import { keys } from '../helpers/keys.js';
 import { cleanupInk } from '../helpers/render.js';
@@ -30,6 +39,47 @@ describe('fleet screen', () => {
     const frame = await (await renderApp(web)).waitForText('Fleet ·');
     expect(frame).toMatch(new RegExp(`Fleet · 1 cluster · ${web[0]!.nodes.length} nodes?\\b`));
     expect(frame).not.toContain('1 clusters');
+  });
+
+  it('and the cluster screen says "1 node", not "1 nodes"', async () => {
+    const one = sampleFleet().find((c) => c.name === 'web')!;
+    const app = await renderApp([{ ...one, nodes: one.nodes.slice(0, 1) }]);
+    await app.waitForText('Fleet · 1 cluster · 1 node');
+    await app.press(keys.enter);
+    const frame = await app.waitForText('Fleet › web');
+    expect(frame).toMatch(/\b1 node\b/);
+    expect(frame).not.toMatch(/\b1 nodes\b/);
+  });
+
+  it('lists names in natural order through the real poller: ring-3 before ring-271 before ring-311', { timeout: 60_000 }, async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ns-natural-'));
+    const backends = await createSimBackends({ scenario: 'healthy', seed: 1, speed: 1, stateDir, nodes: 1500 });
+    let clusters: ClusterView[];
+    try {
+      const store = createFleetStore({ target: backends.target, refreshSeconds: 5 });
+      await new Poller(backends, store, pollerOptions(loadConfig({ stateDir }, { env: {}, cwd: stateDir }))).refreshNow();
+      clusters = store.getState().clusters;
+    } finally {
+      await backends.close();
+    }
+    const numbered = (name: string) => /^(.*-)(\d+)$/.exec(name);
+    // Neighbours of one health and one stem: the number decides, as a number.
+    const pairs = clusters.slice(1).map((c, i) => [clusters[i]!, c] as const).filter(([a, b]) => a.health.level === b.health.level && numbered(a.name)?.[1] === numbered(b.name)?.[1] && numbered(a.name));
+    const outOfOrder = pairs.filter(([a, b]) => Number(numbered(a.name)![2]) > Number(numbered(b.name)![2]));
+    expect(outOfOrder.map(([a, b]) => `${a.name} before ${b.name}`)).toEqual([]);
+    // Some neighbours sort differently as strings ("-3" after "-271"), so the check above could fail.
+    const telling = pairs.find(([a, b]) => a.name > b.name);
+    expect(telling).toBeDefined();
+    // The screen shows them in that order.
+    const [a, b] = telling!;
+    const stem = numbered(a.name)![1]!;
+    const app = await renderApp(clusters, { rows: 60, columns: 100 });
+    await app.waitForText('Fleet ·');
+    await app.press('/', ...stem, keys.enter);
+    const frame = await app.waitForText('match');
+    const rowOf = (name: string) => frame.split('\n').findIndex((l) => l.includes(` ${name} `));
+    expect(rowOf(a.name)).toBeGreaterThan(0);
+    expect(rowOf(a.name)).toBeLessThan(rowOf(b.name));
   });
 
   it('moves with arrows and j/k, jumps with g/G, and opens a cluster with enter', async () => {

@@ -7,7 +7,7 @@ import type { ClusterView, Finding, NodeView } from '../../domain/types.js';
 import { useFleet, useUi, useUiStore } from '../../store/context.js';
 import { selectCluster } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
-import { fit, formatLag } from '../../ui/format.js';
+import { fit, formatLag, plural } from '../../ui/format.js';
 import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
 import { compareLevel } from '../../domain/health.js';
 import { DetailLine } from '../../ui/detail-line.js';
@@ -98,7 +98,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
     widths.threads = Math.max(widths.threads, threadsText(n).length);
   }
   const columns = nodeColumns({ engine: cluster.engine, now, refreshSeconds, thresholds, widths });
-  const matched = filter ? `${rows.length} of ${cluster.nodes.length} nodes match` : `${cluster.nodes.length} nodes`;
+  const matched = filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node');
   return (
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine

@@ -3,7 +3,8 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createConsoleRunner, type RunController } from '../../../src/actions/console-runner.js';
-import { stamp } from '../../../src/actions/engine/journal.js';
+import { existsSync } from 'node:fs';
+import { journalPath, stamp } from '../../../src/actions/engine/journal.js';
 import type { Backends } from '../../../src/backends/ports.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
 import { RunScreen } from '../../../src/screens/run/run-screen.js';
@@ -14,12 +15,13 @@ import { cleanupInk, renderInk } from '../../helpers/render.js';
 
 afterEach(cleanupInk);
 
-async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }, opts: { failCancel?: boolean; columns?: number } = {}) {
+async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }, opts: { failCancel?: boolean; columns?: number; readOnly?: boolean } = {}) {
   const clock = new TestClock();
   const ring = new TestRing(clock, { tags: ['2026-11-10T00:00:00Z', '2026-11-02T00:00:00Z', '2026-11-08T00:00:00Z'] });
-  const backends: Backends = makeBackends(clock, { inventory: ring.inventory(), shell: ring.shell(), lock: new MemoryLock() });
+  const lock = new MemoryLock();
+  const backends: Backends = makeBackends(clock, { inventory: ring.inventory(), shell: ring.shell(), lock });
   if (opts.failCancel) backends.jobs.cancel = async () => Promise.reject(new Error('ssh: connection reset by 10.0.0.2'));
-  const config: Config = { ...configSchema.parse({}), target: 'sim', stateDir: tempStateDir() };
+  const config: Config = { ...configSchema.parse({ readOnly: opts.readOnly ?? false }), target: 'sim', stateDir: tempStateDir() };
   const runs = createRunsStore();
   const runner = createConsoleRunner({ config, backends, runs, engine: { who: 'alice@bastion' } });
   const controller = await runner.plan('repair', params);
@@ -29,7 +31,7 @@ async function setup(params: Record<string, unknown> = { cluster: 'ring-a' }, op
     <RunScreen runId={controller.runId} runs={runs} controller={controller} width={opts.columns ?? 100} height={23} isActive onBack={onBack} onQuit={onQuit} />,
     { columns: opts.columns ?? 100, rows: 24 },
   );
-  return { clock, ring, runs, controller, app, onBack, onQuit };
+  return { clock, ring, runs, controller, app, onBack, onQuit, lock, config };
 }
 
 describe('run screen', () => {
@@ -104,6 +106,21 @@ describe('run screen', () => {
     await app.press('a');
     expect((await controller.done)?.status).toBe('failed');
     expect(ring.tagWrites).toEqual([]);
+  });
+});
+
+describe('a run planned read-only', () => {
+  it('stops at the plan saying so, and ⏎ starts nothing: no lock, no journal, no command beyond preflight', async () => {
+    const { app, ring, controller, lock, config } = await setup({ cluster: 'ring-a' }, { readOnly: true });
+    const frame = await app.waitForText('read-only: nothing will change; this is the plan');
+    expect(frame).toContain('○ 2. nodetool repair -pr · cass-2 [caution]');
+    expect(frame).not.toContain('⏎ to start');
+    await app.press(keys.enter);
+    controller.start();
+    expect(controller.isStarted).toBe(false);
+    expect(lock.log).toEqual([]);
+    expect(existsSync(journalPath(config.stateDir, controller.runId))).toBe(false);
+    expect(ring.commands.every((c) => c.command.endsWith('status'))).toBe(true);
   });
 });
 
