@@ -35,12 +35,16 @@ export function HelpOverlay({ title, hints, width, height, isActive }: HelpOverl
   );
   useKeys(handleInput, { isActive });
 
+  return <KeysPage title={title} hints={hints} notes={NOTES} width={width} height={height} />;
+}
+
+/** A page of keys, then notes wrapped to the width; keys first, so a page longer than the terminal loses notes, never a key. */
+export function KeysPage({ title, hints, notes, width, height }: { title: string; hints: readonly KeyHint[]; notes: readonly string[]; width: number; height: number }) {
   const keyWidth = Math.min(12, Math.max(...hints.map((h) => h.keys.length), 3));
   // Notes are wrapped to the width here, so the line count (and the fit in `height`) is known.
-  const notes = NOTES.flatMap((n) => wrap(n, Math.max(10, width - 2)));
-  // Keys first: a help longer than the terminal loses its notes, never a key.
+  const wrapped = notes.flatMap((n) => wrap(n, Math.max(10, width - 2)));
   const keyLines = hints.slice(0, Math.max(0, height - 2));
-  const noteLines = notes.slice(0, Math.max(0, height - 3 - keyLines.length));
+  const noteLines = wrapped.slice(0, Math.max(0, height - 3 - keyLines.length));
   return (
     <Box flexDirection="column" height={height} width={width}>
       <Text bold wrap="truncate">{`Keys · ${title}`}</Text>

@@ -13,6 +13,7 @@ import type { RunsStore, RunView } from '../../store/runs.js';
 import { ConfirmPrompt } from '../../ui/confirm-prompt.js';
 import type { KeyHint } from '../../ui/key-hints.js';
 import { useConsole } from '../console-context.js';
+import { KeysPage } from '../help/help-overlay.js';
 import { useQuitGuard } from './quit-guard.js';
 import { fit, wrap } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
@@ -272,30 +273,11 @@ function runHelpHints(hints: KeyHint[], isRunning: boolean): KeyHint[] {
 }
 
 function RunHelp({ title, hints, width, height }: { title: string; hints: KeyHint[]; width: number; height: number }) {
-  const keyWidth = Math.min(12, Math.max(...hints.map((h) => h.keys.length), 3));
   const notes = [
     'The cursor follows the step the run is on (running, or asking); moved by hand it stays until the run moves on.',
     'Gates take their own keys: y/N, a typed name, c/p/s at a checkpoint, r/s/p/a after a failure.',
-  ].flatMap((n) => wrap(n, Math.max(10, width - 2)));
-  const keyLines = hints.slice(0, Math.max(0, height - 2));
-  const noteLines = notes.slice(0, Math.max(0, height - 3 - keyLines.length));
-  return (
-    <Box flexDirection="column" height={height} width={width}>
-      <Text bold wrap="truncate">{`Keys · ${title}`}</Text>
-      <Text> </Text>
-      {keyLines.map((h) => (
-        <Text key={h.keys + h.label} wrap="truncate">
-          {'  '}
-          <Text bold>{fit(h.keys, keyWidth)}</Text>
-          {`  ${h.label}`}
-        </Text>
-      ))}
-      {noteLines.length > 0 ? <Text> </Text> : null}
-      {noteLines.map((n, i) => (
-        <Text key={i} wrap="truncate">{`  ${n}`}</Text>
-      ))}
-    </Box>
-  );
+  ];
+  return <KeysPage title={title} hints={hints} notes={notes} width={width} height={height} />;
 }
 
 /** The blocked reason or the run's end, wrapped to the width, at most `max` lines. */
