@@ -564,7 +564,7 @@ function checkpointStep(done: number, total: number, next: string): RotateStep {
     kind: 'checkpoint',
     danger: 'read',
     mutates: false,
-    describe: (ctx) => [`next: ${next}; stop resumes ${ctx.state.group}'s processes, pause keeps them suspended`],
+    describe: () => [`next: ${next}; stop resumes the group's processes; pause keeps them`],
     run: async () => {},
   };
 }
