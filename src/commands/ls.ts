@@ -37,7 +37,9 @@ export function register(program: Command, ctx: CommandContext): void {
         }
         // The target may have learnt more while opening (the AWS account id).
         const target = backends.target;
-        ctx.io.stdout.write(opts.json ? `${jsonForTerminal(lsJson(target, clusters), 2)}\n` : lsText(target, clusters));
+        // What spans clusters, of the clusters listed, and what the API says of itself.
+        const spanning = [...state.apiFindings, ...fleetFindings(clusters)];
+        ctx.io.stdout.write(opts.json ? `${jsonForTerminal(lsJson(target, clusters, spanning), 2)}\n` : lsText(target, clusters, spanning));
         if (opts.failOn !== undefined) failOn(opts.failOn, clusters);
       } finally {
         await backends.close();
@@ -76,7 +78,7 @@ export interface LsFinding {
 export interface LsJson {
   target: Target & { live: boolean };
   /** What spans clusters: an AZ where most nodes are unreachable or impaired. */
-  findings: Array<LsFinding & { az: string }>;
+  findings: Array<LsFinding & { az?: string; region?: string }>;
   clusters: Array<{
     name: string;
     engine: string;
@@ -122,10 +124,10 @@ export interface LsMysql {
   gtidExecuted: string;
 }
 
-export function lsJson(target: Target, clusters: ClusterView[]): LsJson {
+export function lsJson(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[] = fleetFindings(clusters)): LsJson {
   return {
     target: { ...target, live: target.kind !== 'sim' },
-    findings: fleetFindings(clusters).map((f) => ({ ...lsFinding(f), az: f.az })),
+    findings: spanning.map((f) => ({ ...lsFinding(f), ...(f.az !== undefined ? { az: f.az } : {}), ...(f.region !== undefined ? { region: f.region } : {}) })),
     clusters: clusters.map((c) => ({
       name: c.name,
       engine: c.engine,
@@ -173,9 +175,8 @@ function lsMysql(n: NodeView, nodes: readonly NodeView[]): LsMysql {
   };
 }
 
-function lsText(target: Target, clusters: ClusterView[]): string {
+function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[]): string {
   const lines: string[] = [targetLine(target), ''];
-  const spanning = fleetFindings(clusters);
   for (const f of spanning) lines.push(`${HEALTH_STYLE[f.level].glyph} ${f.level.padEnd(7)} ${f.message}`);
   if (spanning.length > 0) lines.push('');
   for (const c of clusters) {

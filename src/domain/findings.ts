@@ -369,13 +369,19 @@ export function driftFindings(group: ScalingGroup): Finding[] {
   ];
 }
 
-/** A finding that spans clusters: an AZ gone dark. `ls --json`'s top-level `findings[]`. */
+/**
+ * A finding that spans clusters: an AZ gone dark, a region whose API
+ * throttles. `ls --json`'s top-level `findings[]`, the fleet screen's top.
+ */
 export interface FleetFinding {
-  kind: 'az-impaired';
+  kind: 'az-impaired' | 'api-throttled';
   level: HealthLevel;
   /** "us-east-1c: 7 of 7 nodes unreachable or impaired (7 failing EC2 status checks)" */
   message: string;
-  az: string;
+  /** The AZ, for `az-impaired`. */
+  az?: string;
+  /** The region, for `api-throttled`. */
+  region?: string;
   /** Instance ids concerned. */
   nodes: string[];
   /** The runbook that answers it; none does for an AZ (each cluster's findings name theirs). */

@@ -3,6 +3,7 @@
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { cleanForTerminal } from '../domain/terminal-text.js';
+import { fleetFindings, type FleetFinding } from '../domain/findings.js';
 import type { ClusterView, Target } from '../domain/types.js';
 
 export interface FleetState {
@@ -24,6 +25,8 @@ export interface FleetState {
   error: string | null;
   /** The refresh interval, so screens can tell how fresh a row is. */
   refreshSeconds: number;
+  /** What the backends say of themselves and spans clusters (a region's API throttling), set by the poller. */
+  apiFindings: FleetFinding[];
   actions: {
     /** `progress`: part of a whole refresh, which goes on (the store stays refreshing). */
     setClusters(
@@ -36,6 +39,7 @@ export interface FleetState {
     setRefreshing(isRefreshing: boolean): void;
     setError(error: string | null): void;
     setTarget(target: Target): void;
+    setApiFindings(findings: FleetFinding[]): void;
   };
 }
 
@@ -53,6 +57,7 @@ export function createFleetStore(init: { target: Target; refreshSeconds: number 
     hasWholeFleet: false,
     error: null,
     refreshSeconds: init.refreshSeconds,
+    apiFindings: [],
     actions: {
       setClusters: (clusters, refreshedAt, refreshMs, isRolling = false, progress) =>
         set((s) => ({
@@ -69,11 +74,21 @@ export function createFleetStore(init: { target: Target; refreshSeconds: number 
       // Discovery errors quote AWS, which may quote what anyone wrote (a tag): shown, not obeyed.
       setError: (error) => set({ error: error === null ? null : cleanForTerminal(error), isRefreshing: false, progress: null }),
       setTarget: (target) => set({ target }),
+      setApiFindings: (apiFindings) => set({ apiFindings }),
     },
   }));
 }
 
 // Selectors: plain functions.
+
+let spanningMemo: { clusters: ClusterView[]; api: FleetFinding[]; out: FleetFinding[] } | undefined;
+/** Every finding that spans clusters, the API's first (they explain the rest): the same list `ls` prints. */
+export function selectFleetFindings(s: FleetState): FleetFinding[] {
+  if (spanningMemo?.clusters !== s.clusters || spanningMemo.api !== s.apiFindings) {
+    spanningMemo = { clusters: s.clusters, api: s.apiFindings, out: [...s.apiFindings, ...fleetFindings(s.clusters)] };
+  }
+  return spanningMemo.out;
+}
 export const selectClusters = (s: FleetState) => s.clusters;
 export const selectTarget = (s: FleetState) => s.target;
 export const selectCluster = (name: string) => (s: FleetState) => s.clusters.find((c) => c.name === name);
