@@ -160,7 +160,20 @@ function days(seconds: number): number {
   return Math.floor(seconds / 86_400);
 }
 
+/**
+ * A thread's error as a reason: MySQL wraps a connect failure in its retry
+ * settings (`error reconnecting to master 'repl@db-1:3306' - retry-time: 60
+ * maximum-retries: 86400 message: Can't connect … (111 "Connection
+ * refused")`); the reason keeps the source and what MySQL said, which is why
+ * the replica cannot connect. Screens wrap reasons, so only an error too long
+ * to read at a glance is cut (the node screen shows it whole).
+ */
 function shorten(s: string): string {
-  const one = s.replace(/\s+/g, ' ').trim();
-  return one.length > 80 ? `${one.slice(0, 79)}…` : one;
+  let one = s.replace(/\s+/g, ' ').trim();
+  const wrapped = /^error (?:re)?connecting to (?:master|source) '([^']*)'.*? message: (.*)$/i.exec(one);
+  if (wrapped) one = `${wrapped[1]}: ${wrapped[2]}`;
+  return one.length > REASON_ERROR_CHARS ? `${one.slice(0, REASON_ERROR_CHARS - 1)}…` : one;
 }
+
+/** About two lines at 80 columns. */
+const REASON_ERROR_CHARS = 160;

@@ -41,6 +41,28 @@ describe('nodeHealth', () => {
     expect(nodeHealth({ instance: instance(), facts }).reason).toMatch(/^IO thread connecting: 2003 Can't connect/);
   });
 
+  it("keeps the source and MySQL's own words of a reconnect error, not its retry settings", () => {
+    const facts = replica('127.0.1.1', {
+      ioThread: 'Connecting',
+      lagSeconds: null,
+      lastIoError: {
+        code: 2003,
+        message: "error reconnecting to master 'repl@127.0.1.1:3306' - retry-time: 60  maximum-retries: 100000  message: Can't connect to server on '127.0.1.1' (110 \"Connection timed out\")",
+      },
+    });
+    expect(nodeHealth({ instance: instance(), facts }).reason).toBe(
+      'IO thread connecting: 2003 repl@127.0.1.1:3306: Can\'t connect to server on \'127.0.1.1\' (110 "Connection timed out")',
+    );
+  });
+
+  it('cuts only an error too long to read at a glance', () => {
+    const message = `Duplicate entry '${'x'.repeat(300)}' for key 'PRIMARY'`;
+    const facts = replica('127.0.1.1', { sqlThread: 'No', lagSeconds: null, lastSqlError: { code: 1062, message } });
+    const reason = nodeHealth({ instance: instance(), facts }).reason;
+    expect(reason.length).toBeLessThan(200);
+    expect(reason).toMatch(/^SQL thread stopped: 1062 Duplicate entry 'x+…$/);
+  });
+
   it('marks a failed probe UNKNOWN with the probe error, not OK', () => {
     const h = nodeHealth({ instance: instance(), facts: mysql(), probeError: 'connect ECONNREFUSED 127.0.1.9:22' });
     expect(h).toEqual({ level: 'UNKNOWN', reason: 'probe failed: connect ECONNREFUSED 127.0.1.9:22' });
