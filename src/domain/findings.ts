@@ -36,6 +36,7 @@ export const IO_WAIT_PEGGED_PERCENT = 80;
 export const IO_WAIT_PEGGED_MS = 5 * 60_000;
 /** A series whose newest point is older than this says nothing about now (a metric no longer sent). */
 const IO_WAIT_FRESH_MS = 10 * 60_000;
+const NO_VOLUMES: readonly VolumeHealth[] = [];
 
 /**
  * How long the `io-wait` series has been pegged, up to its newest point:
@@ -70,7 +71,7 @@ function ioFindings(engine: EngineKind, nodes: readonly NodeView[], now: number 
   const out: Finding[] = [];
   for (const n of nodes) {
     if (n.instance.state !== 'running') continue;
-    const bad = (n.instance.volumes ?? []).filter((v) => v.status === 'impaired' || v.status === 'warning');
+    const bad = n.instance.volumes?.filter((v) => v.status === 'impaired' || v.status === 'warning') ?? NO_VOLUMES;
     const wait = ioWaitPegged(n.metrics?.extra?.['io-wait'], now);
     if (bad.length === 0 && !wait) continue;
     const isMaster = n.role === 'master';
