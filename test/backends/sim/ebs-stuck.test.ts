@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { catalogEntry } from '../../../src/actions/runbooks/catalog.js';
 import { createSimBackends } from '../../../src/backends/sim/index.js';
 import { SIM_EPOCH } from '../../../src/backends/sim/fleet.js';
 import { rootVolumeId } from '../../../src/backends/sim/host-files.js';
@@ -49,6 +50,8 @@ describe('ebs-stuck on the simulated fleet', () => {
       expect(f.suggests).toBe('rebuild');
       expect(node.health.level).toBe('CRIT');
       expect(c.health.level).toBe('CRIT');
+      // The runbook picker offers rebuild for it, in the finding's words.
+      expect(catalogEntry('rebuild')!.offer(c, { now: SIM_EPOCH, gcGraceSeconds: 864_000 })).toEqual({ applies: true, reason: f.message });
       expect(node.instance.volumes).toEqual([
         { volumeId: volume, device: '/dev/xvda', status: 'impaired', detail: 'I/O performance stalled, io-performance: severely-degraded', since: new Date(SIM_EPOCH - 12 * 60_000).toISOString() },
       ]);
