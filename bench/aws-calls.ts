@@ -56,6 +56,10 @@ ec2.on(ec2sdk.DescribeInstanceStatusCommand).callsFake((input: { NextToken?: str
     NextToken: p.NextToken,
   };
 });
+// One volume in a hundred impaired: EC2 lists only those (the read filters on status), in one page.
+ec2.on(ec2sdk.DescribeVolumeStatusCommand).callsFake(() => ({
+  VolumeStatuses: ids.filter((_, k) => k % 100 === 0).map((id) => ({ VolumeId: `vol-${id.slice(2)}`, VolumeStatus: { Status: 'impaired' }, AttachmentStatuses: [{ InstanceId: id }] })),
+}));
 const cloudwatch = mockClient(cw.CloudWatchClient);
 cloudwatch.on(cw.GetMetricDataCommand).callsFake((input: { MetricDataQueries: Array<{ Id: string }>; EndTime: Date }) => ({
   MetricDataResults: input.MetricDataQueries.map((q) => ({
@@ -74,7 +78,7 @@ const config = {
       regions: ['us-east-1'],
       customMetrics: [
         { name: 'lag', namespace: 'Nightshift', metric: 'ReplicaLagSeconds' },
-        { name: 'iowait', namespace: 'CWAgent', metric: 'cpu_usage_iowait' },
+        { name: 'io-wait', namespace: 'CWAgent', metric: 'cpu_usage_iowait' },
       ],
     },
   }),
@@ -91,13 +95,16 @@ const refreshStarted = performance.now();
 const found = await backends.inventory.discover();
 const metrics = await backends.metrics.fetch({ instanceIds: found.instances.map((i) => i.id), minutes: 30 });
 const refreshMs = performance.now() - refreshStarted;
+// Read beside discovery, never awaited by it: counted once it has answered.
+await (backends.inventory as { volumeStatus?: { settled(): Promise<void> } }).volumeStatus?.settled();
+const volumeStatusCalls = ec2.commandCalls(ec2sdk.DescribeVolumeStatusCommand).length;
 
 const describePages = ec2.commandCalls(ec2sdk.DescribeInstancesCommand).length;
 const statusPages = ec2.commandCalls(ec2sdk.DescribeInstanceStatusCommand).length;
 const metricCalls = cloudwatch.commandCalls(cw.GetMetricDataCommand).length;
-const ours = describePages + statusPages + metricCalls;
+const ours = describePages + statusPages + volumeStatusCalls + metricCalls;
 const naiveMetricCalls = INSTANCES * METRICS_PER_INSTANCE;
-const naive = describePages + statusPages + naiveMetricCalls;
+const naive = describePages + statusPages + volumeStatusCalls + naiveMetricCalls;
 
 const row = (label: string, value: string) => console.log(`${label.padEnd(46)} ${value}`);
 console.log(`one refresh of ${INSTANCES.toLocaleString('en')} instances x ${METRICS_PER_INSTANCE} metrics (mocked clients)`);
@@ -105,6 +112,7 @@ row('instances / clusters discovered', `${found.instances.length} / ${found.clus
 row('instances with metrics', `${Object.keys(metrics).length}`);
 row('DescribeInstances pages (budget <= 5)', `${describePages}${describePages <= 5 ? '' : '  OVER BUDGET'}`);
 row('DescribeInstanceStatus pages', `${statusPages}`);
+row('DescribeVolumeStatus calls (1% impaired)', `${volumeStatusCalls}`);
 row('GetMetricData calls (budget <= 30)', `${metricCalls}${metricCalls <= 30 ? '' : '  OVER BUDGET'}`);
 row('GetMetricStatistics calls, one per metric', `${naiveMetricCalls.toLocaleString('en')}`);
 row('metric calls: naive / ours', `${(naiveMetricCalls / metricCalls).toFixed(0)}x fewer`);

@@ -75,6 +75,7 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       targetReplicas: input.targetReplicas(ref.name),
       thresholds: input.thresholds,
       ...(writer ? { writer } : {}),
+      now: input.fleetNow,
     });
     const group = ref.asg ? input.groups?.get(ref.asg) : undefined;
     if (group) findings.push(...driftFindings(group));

@@ -5,7 +5,7 @@
 import { compareNames } from './names.js';
 import { errantTransactions, formatGtidSet, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
-import type { ClusterView, ClusterWriter, EngineKind, Finding, Health, HealthLevel, NodeView, ScalingGroup } from './types.js';
+import type { ClusterView, ClusterWriter, EngineKind, Finding, Health, HealthLevel, MetricPoint, NodeView, ScalingGroup, VolumeHealth } from './types.js';
 
 export interface FindingOptions {
   roleTag: string;
@@ -14,6 +14,8 @@ export interface FindingOptions {
   thresholds: Thresholds;
   /** The cluster's writer record as last read, when one is configured. */
   writer?: ClusterWriter;
+  /** The fleet's clock (virtual on the sim): a metric whose newest point is old says nothing about now. */
+  now?: number;
 }
 
 export function clusterFindings(engine: EngineKind, nodes: NodeView[], opts: FindingOptions): Finding[] {
@@ -21,7 +23,90 @@ export function clusterFindings(engine: EngineKind, nodes: NodeView[], opts: Fin
   if (engine === 'mysql') findings.push(...mysqlFindings(nodes, opts));
   if (engine === 'cassandra') findings.push(...cassandraFindings(nodes, opts));
   if (opts.writer) findings.push(...writerFindings(opts.writer, nodes));
+  findings.push(...ioFindings(engine, nodes, opts.now));
   return findings;
+}
+
+/** I/O wait (percent of CPU time) at or above this is pegged: the node waits on its disk... */
+export const IO_WAIT_PEGGED_PERCENT = 80;
+/**
+ * ...when it has stayed there this long, every point of the run up to the
+ * newest one: a backup or a compaction's burst is not a stuck volume.
+ */
+export const IO_WAIT_PEGGED_MS = 5 * 60_000;
+/** A series whose newest point is older than this says nothing about now (a metric no longer sent). */
+const IO_WAIT_FRESH_MS = 10 * 60_000;
+const NO_VOLUMES: readonly VolumeHealth[] = [];
+
+/**
+ * How long the `io-wait` series has been pegged, up to its newest point:
+ * the newest value and the run's length, or undefined when it is not (or the
+ * series is too short, too old, or broken by a gap as long as the rule).
+ */
+export function ioWaitPegged(series: readonly MetricPoint[] | undefined, now?: number): { percent: number; forMs: number } | undefined {
+  if (!series || series.length === 0) return undefined;
+  const newest = series[series.length - 1]!;
+  if (!(newest.v >= IO_WAIT_PEGGED_PERCENT)) return undefined;
+  if (now !== undefined && now - newest.t > IO_WAIT_FRESH_MS) return undefined;
+  let start = newest;
+  for (let i = series.length - 2; i >= 0; i--) {
+    const p = series[i]!;
+    if (!(p.v >= IO_WAIT_PEGGED_PERCENT) || start.t - p.t >= IO_WAIT_PEGGED_MS) break;
+    start = p;
+  }
+  const forMs = newest.t - start.t;
+  return forMs >= IO_WAIT_PEGGED_MS ? { percent: newest.v, forMs } : undefined;
+}
+
+/**
+ * A node whose EBS volume's status check says impaired or warning, or whose
+ * I/O wait is pegged (ioWaitPegged; on AWS a custom metric named `io-wait`):
+ * the volume and the wait named. CRIT for an impaired volume or a master's
+ * pegged wait, WARN otherwise. What answers it is MySQL's: a replica is
+ * replaced (rebuild); a master's role moves, by switchover while it answers,
+ * by failover once it does not. A Cassandra or generic node gets no runbook:
+ * rotate refuses while a node is CRIT and picks instances by template age.
+ */
+function ioFindings(engine: EngineKind, nodes: readonly NodeView[], now: number | undefined): Finding[] {
+  const out: Finding[] = [];
+  for (const n of nodes) {
+    if (n.instance.state !== 'running') continue;
+    const bad = n.instance.volumes?.filter((v) => v.status === 'impaired' || v.status === 'warning') ?? NO_VOLUMES;
+    const wait = ioWaitPegged(n.metrics?.extra?.['io-wait'], now);
+    if (bad.length === 0 && !wait) continue;
+    const isMaster = n.role === 'master';
+    const level: HealthLevel = bad.some((v) => v.status === 'impaired') || (wait && isMaster) ? 'CRIT' : 'WARN';
+    const parts = bad.map((v) => volumeText(v, now));
+    if (wait) parts.push(`I/O wait ${Math.round(wait.percent)}% for ${durationText(wait.forMs / 1000)}`);
+    const finding: Finding = { kind: 'io-impaired', level, message: `${n.instance.name}: ${parts.join('; ')}`, nodes: [n.instance.id] };
+    if (engine === 'mysql' && n.role === 'replica') finding.suggests = 'rebuild';
+    if (engine === 'mysql' && isMaster) finding.suggests = n.stale ? 'failover' : 'switchover';
+    out.push(finding);
+  }
+  return out;
+}
+
+/** "EBS vol-0abc on /dev/xvda impaired since 00:48 UTC (I/O performance stalled, io-performance: severely-degraded)" */
+function volumeText(v: VolumeHealth, now: number | undefined): string {
+  const since = v.since === undefined ? NaN : Date.parse(v.since);
+  const when = Number.isNaN(since) ? '' : ` since ${clockText(since, now)}`;
+  return `EBS ${v.volumeId}${v.device ? ` on ${v.device}` : ''} ${v.status}${when}${v.detail ? ` (${v.detail})` : ''}`;
+}
+
+/** A time of day in UTC, with its date once it is a day or more ago (or when there is no clock to tell). */
+function clockText(t: number, now: number | undefined): string {
+  const iso = new Date(t).toISOString();
+  const recent = now !== undefined && now - t < 86_400_000;
+  return `${recent ? '' : `${iso.slice(0, 10)} `}${iso.slice(11, 16)} UTC`;
+}
+
+/** A duration as one unit, rounded down: reads as src/ui/format.ts formatSeconds does (the domain imports no other layer). */
+function durationText(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86_400)} d`;
 }
 
 function mysqlFindings(nodes: NodeView[], opts: FindingOptions): Finding[] {
@@ -291,7 +376,8 @@ export function clusterHealth(nodes: NodeView[], findings: Finding[]): ClusterVi
  * (nor WARN, nor UNKNOWN) while the cluster says CRIT because of it. Its
  * verdict becomes CRIT with the finding as the reason: both writable masters
  * of a split brain, the node the writer record points at when that is
- * read-only. Nodes not concerned are returned as they are (same objects);
+ * read-only. A node's own I/O trouble (io-impaired) marks its row at the
+ * finding's level, WARN too. Nodes not concerned are returned as they are (same objects);
  * `previous` lends its health object when the verdict has not changed, so a
  * screen can tell "unchanged" by identity.
  */
@@ -301,13 +387,15 @@ export function withFindingVerdicts(
   previous?: ReadonlyMap<string, NodeView>,
   writer?: ClusterWriter,
 ): NodeView[] {
-  const crit = findings.filter((f) => f.level === 'CRIT' && f.nodes.length > 0);
-  if (crit.length === 0) return nodes;
+  // A node's own trouble (its disk) shows on its row at the finding's level, WARN included.
+  const marking = findings.filter((f) => f.nodes.length > 0 && (f.level === 'CRIT' || f.kind === 'io-impaired'));
+  if (marking.length === 0) return nodes;
   return nodes.map((n) => {
     if (n.health.level === 'CRIT') return n;
-    const f = crit.find((x) => x.nodes.includes(n.instance.id));
-    if (!f) return n;
-    const health: Health = { level: 'CRIT', reason: nodeReason(f, n, nodes, writer?.error === undefined ? writer?.nodeId : undefined) };
+    let f: Finding | undefined;
+    for (const x of marking) if (x.nodes.includes(n.instance.id) && (!f || compareLevel(x.level, f.level) > 0)) f = x;
+    if (!f || compareLevel(f.level, n.health.level) <= 0) return n;
+    const health: Health = { level: f.level, reason: nodeReason(f, n, nodes, writer?.error === undefined ? writer?.nodeId : undefined) };
     const prev = previous?.get(n.instance.id)?.health;
     return { ...n, health: prev && prev.level === health.level && prev.reason === health.reason ? prev : health };
   });
@@ -323,8 +411,8 @@ function nodeReason(f: Finding, node: NodeView, nodes: readonly NodeView[], writ
     if (writerId !== undefined && others.some((n) => n.instance.id === writerId)) return `${said} (the writer record's): stop writes here`;
     return said;
   }
-  const name = `${node.instance.name} `;
-  return f.message.startsWith(name) ? f.message.slice(name.length) : f.message;
+  for (const name of [`${node.instance.name}: `, `${node.instance.name} `]) if (f.message.startsWith(name)) return f.message.slice(name.length);
+  return f.message;
 }
 
 export function worstLag(nodes: NodeView[]): number | null {

@@ -46,6 +46,27 @@ export interface Instance {
   tags: Record<string, string>;
   /** ssh endpoint when it differs from privateIp:22 (static inventory, lab). */
   ssh?: SshEndpoint;
+  /**
+   * Its EBS volumes whose own status check is not ok (DescribeVolumeStatus;
+   * the sim's volume model). Absent when every volume is ok, or where volumes
+   * are not read (a static inventory).
+   */
+  volumes?: VolumeHealth[];
+}
+
+/** An EBS volume's status check, as EC2 names it. */
+export type VolumeStatus = 'ok' | 'warning' | 'impaired' | 'insufficient-data';
+
+/** One volume of an instance, as its status check sees it. */
+export interface VolumeHealth {
+  volumeId: string;
+  /** Where the instance has it attached (/dev/xvda), when known. */
+  device?: string;
+  status: VolumeStatus;
+  /** In words: "I/O performance stalled", "io-enabled: failed". */
+  detail: string;
+  /** ISO-8601: when the trouble began (the event's start), when known. */
+  since?: string;
 }
 
 export interface SshEndpoint {
@@ -210,7 +231,8 @@ export type FindingKind =
   | 'redundancy-below-target'
   | 'node-down'
   | 'no-node-answered'
-  | 'writer-record';
+  | 'writer-record'
+  | 'io-impaired';
 
 export interface Finding {
   kind: FindingKind;

@@ -599,9 +599,11 @@ function cleanDiscovery(found: Discovery): Discovery {
     const name = cleanForTerminal(inst.name, ONE_LINE);
     const tags = cleanDeep(inst.tags, ONE_LINE);
     const asg = inst.asg === undefined ? undefined : cleanForTerminal(inst.asg, ONE_LINE);
-    if (name !== inst.name || tags !== inst.tags || asg !== inst.asg) {
+    // A volume status's words are EC2's event descriptions: anyone's text too.
+    const volumes = inst.volumes === undefined ? undefined : cleanDeep(inst.volumes, ONE_LINE);
+    if (name !== inst.name || tags !== inst.tags || asg !== inst.asg || volumes !== inst.volumes) {
       instances ??= found.instances.slice();
-      instances[i] = { ...inst, name, tags, ...(asg !== undefined ? { asg } : {}) };
+      instances[i] = { ...inst, name, tags, ...(asg !== undefined ? { asg } : {}), ...(volumes !== undefined ? { volumes } : {}) };
     }
   }
   let clusters: ClusterRef[] | undefined;

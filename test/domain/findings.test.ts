@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clusterFindings, clusterHealth, fleetFindings, sortClusters, withFindingVerdicts } from '../../src/domain/findings.js';
+import { clusterFindings, clusterHealth, fleetFindings, ioWaitPegged, sortClusters, withFindingVerdicts } from '../../src/domain/findings.js';
 import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
-import type { ClusterView } from '../../src/domain/types.js';
+import type { ClusterView, MetricPoint, VolumeHealth } from '../../src/domain/types.js';
 import { instance, mysql, nodeView, replica } from '../helpers/node-views.js';
 
 const opts = { roleTag: 'nightshift:role', thresholds: DEFAULT_THRESHOLDS };
@@ -253,5 +253,104 @@ describe('fleetFindings: an AZ gone dark', () => {
     expect(fleetFindings([view('a', [impaired('us-east-1c'), up('us-east-1a')])])).toEqual([]);
     const notAsked = () => nodeView(instance({ az: 'us-east-1c' }), undefined, { stale: true, health: { level: 'OK', reason: 'running' } });
     expect(fleetFindings([view('a', [notAsked(), notAsked(), notAsked()])])).toEqual([]);
+  });
+});
+
+describe('io-impaired: an EBS volume impaired, or I/O wait pegged', () => {
+  const NOW = Date.parse('2026-11-20T01:00:00Z');
+  const at = { ...opts, now: NOW };
+  const MIN = 60_000;
+  /** One point a minute ending at `end`: `pegged` points at 95-97% (97 the newest) after `before` at 3%. */
+  const ioWait = (before: number, pegged: number, end = NOW): MetricPoint[] => [
+    ...Array.from({ length: before }, (_, k) => ({ t: end - (before + pegged - 1 - k) * MIN, v: 3 })),
+    ...Array.from({ length: pegged }, (_, k) => ({ t: end - (pegged - 1 - k) * MIN, v: 97 - ((pegged - 1 - k) % 3) })),
+  ];
+  const impaired: VolumeHealth = { volumeId: 'vol-0123456789abcdef0', device: '/dev/xvda', status: 'impaired', detail: 'I/O performance stalled', since: '2026-11-20T00:48:00.000Z' };
+  const withTrouble = (nodes: ReturnType<typeof healthyCluster>, k: number, volumes?: VolumeHealth[], wait?: MetricPoint[]) => {
+    const n = nodes[k]!;
+    nodes[k] = { ...n, instance: { ...n.instance, ...(volumes ? { volumes } : {}) }, ...(wait ? { metrics: { cpu: [], extra: { 'io-wait': wait } } } : {}) };
+    return nodes;
+  };
+  const io = (f: ReturnType<typeof clusterFindings>) => f.filter((x) => x.kind === 'io-impaired');
+
+  it('names the volume, since when, and the wait; CRIT on a replica with an impaired volume, answered by rebuild', () => {
+    const nodes = withTrouble(healthyCluster(), 2, [impaired], ioWait(20, 13));
+    expect(io(clusterFindings('mysql', nodes, at))).toEqual([
+      {
+        kind: 'io-impaired',
+        level: 'CRIT',
+        message: 'db-3: EBS vol-0123456789abcdef0 on /dev/xvda impaired since 00:48 UTC (I/O performance stalled); I/O wait 97% for 12 m',
+        nodes: [nodes[2]!.instance.id],
+        suggests: 'rebuild',
+      },
+    ]);
+  });
+
+  it("a warning volume alone is WARN; a replica's pegged wait alone is WARN, a master's is CRIT", () => {
+    const warning: VolumeHealth = { volumeId: 'vol-0aaa', status: 'warning', detail: 'io-performance: degraded' };
+    const w = io(clusterFindings('mysql', withTrouble(healthyCluster(), 1, [warning]), at));
+    expect(w.map((f) => [f.level, f.message, f.suggests])).toEqual([['WARN', 'db-2: EBS vol-0aaa warning (io-performance: degraded)', 'rebuild']]);
+
+    const replicaWait = io(clusterFindings('mysql', withTrouble(healthyCluster(), 1, undefined, ioWait(0, 8)), at));
+    expect(replicaWait.map((f) => [f.level, f.message])).toEqual([['WARN', 'db-2: I/O wait 97% for 7 m']]);
+
+    const masterWait = io(clusterFindings('mysql', withTrouble(healthyCluster(), 0, undefined, ioWait(0, 8)), at));
+    expect(masterWait.map((f) => [f.level, f.message, f.suggests])).toEqual([['CRIT', 'db-1: I/O wait 97% for 7 m', 'switchover']]);
+  });
+
+  it('a master that no longer answers is failed over; insufficient-data and ok volumes are no finding', () => {
+    const nodes = withTrouble(healthyCluster(), 0, [impaired]);
+    nodes[0] = { ...nodes[0]!, stale: true };
+    expect(io(clusterFindings('mysql', nodes, at)).map((f) => f.suggests)).toEqual(['failover']);
+    const quiet = withTrouble(healthyCluster(), 1, [{ volumeId: 'vol-0new', status: 'insufficient-data', detail: '' }]);
+    expect(io(clusterFindings('mysql', quiet, at))).toEqual([]);
+    // A stopped node is node-down's (and the AZ's) business, whatever its volume says.
+    const stopped = withTrouble(healthyCluster(), 1, [impaired]);
+    stopped[1] = { ...stopped[1]!, instance: { ...stopped[1]!.instance, state: 'stopped' } };
+    expect(io(clusterFindings('mysql', stopped, at))).toEqual([]);
+  });
+
+  it('Cassandra and generic nodes get the finding without a runbook', () => {
+    const ring = [nodeView(instance({ name: 'ring-1', volumes: [impaired] }), { kind: 'cassandra', cassandra: { status: 'UN', ring: [] } }, { role: 'cassandra', repairAgeSeconds: 0 })];
+    const f = io(clusterFindings('cassandra', ring, at));
+    expect(f.map((x) => [x.level, x.message, x.suggests])).toEqual([['CRIT', 'ring-1: EBS vol-0123456789abcdef0 on /dev/xvda impaired since 00:48 UTC (I/O performance stalled)', undefined]]);
+    const member = [nodeView(instance({ name: 'web-1' }), { kind: 'generic' }, { metrics: { cpu: [], extra: { 'io-wait': ioWait(0, 30) } } })];
+    expect(io(clusterFindings('generic', member, at)).map((x) => [x.level, x.message, x.suggests])).toEqual([['WARN', 'web-1: I/O wait 97% for 29 m', undefined]]);
+  });
+
+  it('a time a day or more ago carries its date', () => {
+    const old = { ...impaired, since: '2026-11-18T22:05:00.000Z' };
+    expect(io(clusterFindings('mysql', withTrouble(healthyCluster(), 2, [old]), at))[0]!.message).toBe(
+      'db-3: EBS vol-0123456789abcdef0 on /dev/xvda impaired since 2026-11-18 22:05 UTC (I/O performance stalled)',
+    );
+  });
+
+  it('pegged means at or above 80% for the last 5 minutes or more, up to a point no older than 10 minutes', () => {
+    expect(ioWaitPegged(ioWait(10, 6), NOW)).toEqual({ percent: 97, forMs: 5 * MIN });
+    // Four minutes is a burst (a backup, a compaction), not a stuck disk.
+    expect(ioWaitPegged(ioWait(10, 5), NOW)).toBeUndefined();
+    // The newest point decides: it came down.
+    expect(ioWaitPegged([...ioWait(0, 10), { t: NOW + MIN, v: 40 }], NOW + MIN)).toBeUndefined();
+    // A dip inside breaks the run.
+    const dipped = ioWait(0, 12).map((p, k) => (k === 8 ? { ...p, v: 79.9 } : p));
+    expect(ioWaitPegged(dipped, NOW)).toBeUndefined();
+    // A series that stopped 11 minutes ago says nothing about now.
+    expect(ioWaitPegged(ioWait(0, 20, NOW - 11 * MIN), NOW)).toBeUndefined();
+    expect(ioWaitPegged(ioWait(0, 20, NOW - 9 * MIN), NOW)).toEqual({ percent: expect.any(Number), forMs: 19 * MIN });
+    // A gap of the rule's length is no run: two points 5 minutes apart are not 5 minutes pegged.
+    expect(ioWaitPegged([{ t: NOW - 5 * MIN, v: 95 }, { t: NOW, v: 95 }], NOW)).toBeUndefined();
+    expect(ioWaitPegged([], NOW)).toBeUndefined();
+    expect(ioWaitPegged(undefined, NOW)).toBeUndefined();
+  });
+
+  it("marks the node's row: CRIT with the finding's words, WARN for a warning; never kinder than the row was", () => {
+    const nodes = withTrouble(healthyCluster(), 2, [impaired]);
+    const rows = withFindingVerdicts(nodes, clusterFindings('mysql', nodes, at));
+    expect(rows[2]!.health).toEqual({ level: 'CRIT', reason: 'EBS vol-0123456789abcdef0 on /dev/xvda impaired since 00:48 UTC (I/O performance stalled)' });
+    const warned = withTrouble(healthyCluster(), 1, undefined, ioWait(0, 8));
+    expect(withFindingVerdicts(warned, clusterFindings('mysql', warned, at))[1]!.health).toEqual({ level: 'WARN', reason: 'I/O wait 97% for 7 m' });
+    const already = withTrouble(healthyCluster(), 1, undefined, ioWait(0, 8));
+    already[1] = { ...already[1]!, health: { level: 'WARN', reason: 'lag 40 s > 30 s' } };
+    expect(withFindingVerdicts(already, clusterFindings('mysql', already, at))[1]).toBe(already[1]);
   });
 });

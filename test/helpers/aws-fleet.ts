@@ -10,6 +10,7 @@ import {
   DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeInstanceStatusCommand,
+  DescribeVolumeStatusCommand,
   EC2Client,
   type Instance as Ec2Instance,
 } from '@aws-sdk/client-ec2';
@@ -160,6 +161,8 @@ export function mockAwsAccount(nodes: FleetNode[] = FLEET): MockedAccount {
       .filter((n) => !input.InstanceIds || input.InstanceIds.includes(n.id))
       .map((n) => ({ InstanceId: n.id, InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } })),
   }));
+  // Every volume well: EC2 lists none of them under the not-ok filter.
+  ec2.on(DescribeVolumeStatusCommand).resolves({ VolumeStatuses: [] });
   ec2.on(CreateTagsCommand).callsFake((input: { Resources: string[]; Tags: Array<{ Key: string; Value: string }> }) => {
     for (const id of input.Resources) {
       const t = tags.get(id) ?? {};

@@ -220,6 +220,9 @@ function ec2OverHttp() {
       if (action === 'DescribeInstanceStatus') {
         return respond(200, '<DescribeInstanceStatusResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-st</requestId><instanceStatusSet/></DescribeInstanceStatusResponse>');
       }
+      if (action === 'DescribeVolumeStatus') {
+        return respond(200, '<DescribeVolumeStatusResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-vs</requestId><volumeStatusSet/></DescribeVolumeStatusResponse>');
+      }
       if (action === 'DescribeInstances' && !isThrottled) return respond(200, instancesXml());
       return respond(
         503,

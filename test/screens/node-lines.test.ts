@@ -57,3 +57,56 @@ describe('node screen, replication', () => {
     expect(line(nodeLines(replica, cluster('db', 'mysql', [replica]), ctx), 'role (tag hint)')).toContain('▲ disagrees with the server');
   });
 });
+
+describe('node screen, EBS volumes and I/O findings', () => {
+  const at80 = { ...ctx, width: 80 };
+  const volume = {
+    volumeId: 'vol-0123456789abcdef0',
+    device: '/dev/xvda',
+    status: 'impaired' as const,
+    detail: 'I/O performance stalled, io-performance: severely-degraded',
+    since: '2026-11-21T00:48:00.000Z',
+  };
+  const finding = {
+    kind: 'io-impaired' as const,
+    level: 'CRIT' as const,
+    message: 'db-2: EBS vol-0123456789abcdef0 on /dev/xvda impaired since 00:48 UTC (I/O performance stalled, io-performance: severely-degraded); I/O wait 97% for 12 m',
+    nodes: ['i-2'],
+    suggests: 'rebuild',
+  };
+  /** The lines from `first` until the next line with a key of its own, joined as they read. */
+  const whole = (lines: ReturnType<typeof nodeLines>, first: number, indent: number) => {
+    const parts = [lines[first]!.text.slice(indent)];
+    for (let k = first + 1; k < lines.length && lines[k]!.text.startsWith(' '.repeat(indent)); k++) parts.push(lines[k]!.text.slice(indent));
+    return parts;
+  };
+
+  it('lists each volume that is not ok, in full, wrapped at 80 columns, red when impaired', () => {
+    const replica = mysqlNode('db', { id: 'i-2', name: 'db-2' });
+    replica.instance.volumes = [volume, { volumeId: 'vol-0aaa', status: 'warning', detail: 'io-performance: degraded' }];
+    const lines = nodeLines(replica, cluster('db', 'mysql', [replica]), at80);
+    for (const l of lines) expect(Array.from(l.text).length).toBeLessThanOrEqual(80);
+    const first = lines.findIndex((l) => l.text.trimStart().startsWith('EBS volume'));
+    expect(lines[first]!.section).toBe('Instance');
+    expect(lines[first]!.colour).toBe('red');
+    const text = whole(lines, first, 22);
+    expect(text.length).toBeGreaterThan(1);
+    expect(text.join(' ')).toBe('vol-0123456789abcdef0 on /dev/xvda: impaired since 2026-11-21 00:48 UTC (12 m ago) — I/O performance stalled, io-performance: severely-degraded');
+    const second = lines.findIndex((l, k) => k > first && l.text.trimStart().startsWith('EBS volume'));
+    expect(lines[second]!.text).toBe('  EBS volume          vol-0aaa: warning — io-performance: degraded');
+    expect(lines[second]!.colour).toBe('yellow');
+    // A node with no such volume has no such line.
+    const well = mysqlNode('db', { id: 'i-3', name: 'db-3' });
+    expect(nodeLines(well, cluster('db', 'mysql', [well]), at80).some((l) => l.text.includes('EBS volume'))).toBe(false);
+  });
+
+  it("wraps the node's findings rather than cutting them at 80 columns", () => {
+    const replica = mysqlNode('db', { id: 'i-2', name: 'db-2', level: 'CRIT', reason: 'lag 720 s > 300 s' });
+    const lines = nodeLines(replica, cluster('db', 'mysql', [replica], { findings: [finding] }), at80);
+    for (const l of lines) expect(Array.from(l.text).length).toBeLessThanOrEqual(80);
+    const first = lines.findIndex((l) => l.id === 'finding:0:0');
+    expect(lines[first]!.text.startsWith('  ✗ CRIT db-2: EBS vol-0123456789abcdef0')).toBe(true);
+    const parts = whole(lines, first + 1, 9);
+    expect([lines[first]!.text.slice(9), ...parts].join(' ')).toBe(finding.message);
+  });
+});

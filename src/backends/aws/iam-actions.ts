@@ -4,8 +4,15 @@
 // No SDK import here: the iam-policy command loads this without the SDK.
 
 export const PORT_ACTIONS = {
-  // The clusters' groups and their launch templates are read beside discovery (the launch template drift finding).
-  'inventory.discover': ['ec2:DescribeInstances', 'ec2:DescribeInstanceStatus', 'autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeLaunchTemplates'],
+  // The clusters' groups and their launch templates (the launch template drift finding) and the EBS volume
+  // status checks (the io-impaired finding) are read beside discovery.
+  'inventory.discover': [
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstanceStatus',
+    'autoscaling:DescribeAutoScalingGroups',
+    'ec2:DescribeLaunchTemplates',
+    'ec2:DescribeVolumeStatus',
+  ],
   'inventory.setTags': ['ec2:CreateTags'],
   'inventory.deleteTags': ['ec2:DeleteTags'],
   'metrics.fetch': ['cloudwatch:GetMetricData'],
@@ -51,6 +58,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
     'ec2:DescribeLaunchTemplates',
+    'ec2:DescribeVolumeStatus',
     'ec2:CreateTags',
     'ec2:DeleteTags',
   ],
@@ -61,6 +69,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
     'ec2:DescribeLaunchTemplates',
+    'ec2:DescribeVolumeStatus',
     'ec2:DeleteTags',
   ],
   'lock.holder': [
@@ -69,6 +78,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
     'ec2:DescribeLaunchTemplates',
+    'ec2:DescribeVolumeStatus',
   ],
   'lock.breakLock': [
     'route53:ChangeResourceRecordSets',
@@ -77,6 +87,7 @@ export const PORT_ACTIONS = {
     'ec2:DescribeInstanceStatus',
     'autoscaling:DescribeAutoScalingGroups',
     'ec2:DescribeLaunchTemplates',
+    'ec2:DescribeVolumeStatus',
     'ec2:DeleteTags',
   ],
 } as const satisfies Record<string, readonly string[]>;

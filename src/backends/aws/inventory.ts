@@ -15,6 +15,7 @@ import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
 import { chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
 import { describeGroups, LAUNCH_TEMPLATE_VERSION_TAG, readTemplates, toScalingGroup } from './groups.js';
+import { VolumeStatusReader } from './volume-status.js';
 import { retryThrottled } from './wait.js';
 
 const ENGINES: ReadonlySet<string> = new Set<EngineKind>(['mysql', 'cassandra', 'generic']);
@@ -73,8 +74,12 @@ export class AwsInventory implements Inventory {
    * drift finding is then missing for them. Undefined when all went well.
    */
   groupsProblem: string | undefined;
+  /** The EBS volume status checks, read beside discovery as the groups are (the io-impaired finding). */
+  readonly volumeStatus: VolumeStatusReader;
 
-  constructor(private readonly ctx: AwsContext) {}
+  constructor(private readonly ctx: AwsContext) {
+    this.volumeStatus = new VolumeStatusReader(ctx);
+  }
 
   /** Settles when the group read in flight, if any, has ended (its answer then shows on the next discovery). Never rejects. */
   groupsSettled(): Promise<void> {
@@ -96,12 +101,24 @@ export class AwsInventory implements Inventory {
     }
     const sorted = [...clusters.values()].sort((a, b) => compareNames(a.name, b.name));
     const wanted = this.wantedGroups(sorted, instances);
-    // Started, never awaited: the groups of this round show on a later one.
+    // Started, never awaited: the groups and volume statuses of this round show on a later one.
     this.refreshGroupsIfDue(wanted, instances);
-    if (opts.withGroups && this.groupsReading) {
-      // A one-shot command waits for the read (bounded by its own stuck-read rule and the caller's signal).
+    this.volumeStatus.refreshIfDue(perRegion.filter((found) => found.instances.length > 0).map((found) => found.region));
+    if (opts.withGroups) {
+      // A one-shot command waits for the reads (bounded by their own stuck-read rule and the caller's signal).
       const aborted = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
-      await Promise.race([this.groupsReading.done, aborted]);
+      await Promise.race([Promise.all([this.groupsReading?.done, this.volumeStatus.settled()]), aborted]);
+    }
+    for (const found of perRegion) {
+      for (const inst of found.instances) {
+        const volumes = this.volumeStatus.forInstance(found.region, inst.id);
+        if (!volumes) continue;
+        const devices = found.devices.get(inst.id);
+        inst.volumes = volumes.map((v) => {
+          const device = devices?.get(v.volumeId);
+          return device ? { ...v, device } : v;
+        });
+      }
     }
     const groups = this.groupsFor(wanted);
     return { instances, clusters: sorted, ...(groups ? { groups } : {}) };
@@ -220,7 +237,10 @@ export class AwsInventory implements Inventory {
 
   // ------------------------------------------------------------ one region
 
-  private async discoverRegion(r: RegionClients, signal?: AbortSignal): Promise<{ instances: Instance[]; clusters: ClusterRef[] }> {
+  private async discoverRegion(
+    r: RegionClients,
+    signal?: AbortSignal,
+  ): Promise<{ region: string; instances: Instance[]; clusters: ClusterRef[]; devices: Map<string, Map<string, string>> }> {
     const d = this.ctx.config.discovery;
     const [byTag, byAsg, bySg] = await Promise.all([
       this.describeInstances(r, { filters: [{ Name: 'tag-key', Values: [d.clusterTag] }] }, signal),
@@ -238,13 +258,17 @@ export class AwsInventory implements Inventory {
     }
 
     const statuses = await this.statusChecks(r, [...all.values()], signal);
+    // Where each volume is attached, by instance: a volume status names the volume, the instance names its device.
+    const devices = new Map<string, Map<string, string>>();
     const instances = [...all.values()].map((i) => {
       const inst = toInstance(i, statuses.get(i.InstanceId ?? '') ?? 'unknown');
       this.ctx.router.rememberInstance(inst.id, r.region);
       if (inst.asg) this.ctx.router.rememberGroup(inst.asg, r.region);
+      const mapped = (i.BlockDeviceMappings ?? []).flatMap((b) => (b.Ebs?.VolumeId && b.DeviceName ? [[b.Ebs.VolumeId, b.DeviceName] as const] : []));
+      if (mapped.length > 0) devices.set(inst.id, new Map(mapped));
       return inst;
     });
-    return { instances, clusters: found.clusters };
+    return { region: r.region, instances, clusters: found.clusters, devices };
   }
 
   private tagClusters(instances: Ec2Instance[]): ClusterRef[] {

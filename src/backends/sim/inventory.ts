@@ -7,6 +7,7 @@ import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery } from '.
 import { describeGroup } from './asg.js';
 import { TAGS } from './fleet.js';
 import { keyOf, smoothNoise, unit3 } from './prng.js';
+import { volumeHealthOf } from './volumes.js';
 import { toInstance, type SimWorld } from './world.js';
 
 export class SimNotFoundError extends Error {
@@ -24,10 +25,14 @@ export class SimInventory implements Inventory {
     if (this.cache?.version === this.world.stateVersion) return this.cache.discovery;
     const instances: Instance[] = [];
     const clusters = new Map<string, ClusterRef>();
+    // Only faulted nodes have a volume to report: EC2 lists the volumes whose status is not ok.
+    const troubled = new Set(w.faults.flatMap((f) => (f.kind === 'io-stuck' ? [f.node] : [])));
     for (const id of w.order) {
       const raw = w.instances[id]!;
       if (raw.state === 'terminated') continue;
       const inst = toInstance(raw);
+      const volumes = troubled.has(id) ? volumeHealthOf(w, id) : undefined;
+      if (volumes) inst.volumes = volumes;
       instances.push(inst);
       const name = inst.tags[TAGS.cluster];
       if (!name) continue;

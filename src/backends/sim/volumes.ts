@@ -2,8 +2,9 @@
 // a few virtual seconds, snapshots take time in proportion to size, and the
 // AWS rules that bite runbooks hold (same AZ to attach, detach before delete).
 
+import type { VolumeHealth } from '../../domain/types.js';
 import type { CallOptions, Snapshot, TagFilter, Volume, Volumes } from '../ports.js';
-import { cloneFs, freeBytes, hostOf, locate, usedBytes } from './host-files.js';
+import { cloneFs, freeBytes, hostOf, locate, rootVolumeId, usedBytes } from './host-files.js';
 import { Prng, hash32 } from './prng.js';
 import type { WorldState } from './state.js';
 import type { SimWorld } from './world.js';
@@ -60,6 +61,32 @@ export function unfillDisk(w: WorldState, id: string): void {
     const fs = w.filesystems?.[m.fs];
     if (fs) delete fs.reserved;
   }
+}
+
+/**
+ * The volume a node's data is on: the EBS volume mounted at its datadir (a
+ * rebuilt node's), else its root volume, where a generated host keeps it.
+ * Read without making a host's layout: 5,000 nodes are not laid out for it.
+ */
+export function dataVolumeOf(w: WorldState, id: string): { volumeId: string; device: string } {
+  const h = w.hosts?.[id];
+  if (h) {
+    const v = w.volumes[locate(w, id, h.datadir).mount.fs];
+    if (v) return { volumeId: v.id, device: v.attachedTo?.device ?? '/dev/sdf' };
+  }
+  return { volumeId: rootVolumeId(w, id), device: '/dev/xvda' };
+}
+
+/**
+ * A node's volumes whose status check is not ok, as DescribeVolumeStatus
+ * would say: an io-stuck node's data volume is impaired, its I/O performance
+ * stalled, since the fault began; nothing once it is healed.
+ */
+export function volumeHealthOf(w: WorldState, id: string): VolumeHealth[] | undefined {
+  const stuck = w.faults.find((f) => f.kind === 'io-stuck' && f.node === id);
+  if (!stuck) return undefined;
+  const { volumeId, device } = dataVolumeOf(w, id);
+  return [{ volumeId, device, status: 'impaired', detail: 'I/O performance stalled, io-performance: severely-degraded', since: new Date(stuck.since).toISOString() }];
 }
 
 export class SimEc2Error extends Error {

@@ -4,7 +4,7 @@
 
 import { replicationSource } from '../../domain/cluster-view.js';
 import { parseGtidSet, transactionsBehind } from '../../domain/gtid.js';
-import type { ClusterView, MetricPoint, NodeView, ThreadState } from '../../domain/types.js';
+import type { ClusterView, MetricPoint, NodeView, ThreadState, VolumeHealth, VolumeStatus } from '../../domain/types.js';
 import { formatAge, formatSeconds, wrap } from '../../ui/format.js';
 import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
 import { sparkline } from '../../ui/sparkline.js';
@@ -39,13 +39,14 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
     section = title;
     lines.push({ id: `s:${title}`, text: title, isSection: true, section });
   };
-  const field = (key: string, value: string | number | boolean | undefined | null, colour?: string, keyWidth = KEY_WIDTH) => {
+  /** `id`: for a key shown more than once (one line per volume). */
+  const field = (key: string, value: string | number | boolean | undefined | null, colour?: string, keyWidth = KEY_WIDTH, id = key) => {
     if (value === undefined || value === null || value === '') return;
     const parts = wrap(String(value), Math.max(10, ctx.width - keyWidth - 4));
     parts.forEach((part, i) => {
       // A key longer than the column pushes its value right rather than running into it.
       const label = i > 0 ? ' '.repeat(keyWidth) : key.length >= keyWidth - 1 ? `${key}  ` : key.padEnd(keyWidth);
-      lines.push({ id: `f:${section}:${key}:${i}`, text: `  ${label}${part}`, colour, section });
+      lines.push({ id: `f:${section}:${id}:${i}`, text: `  ${label}${part}`, colour, section });
     });
   };
   const yesNo = (b: boolean | undefined) => (b === undefined ? undefined : b ? 'ON' : 'OFF');
@@ -76,6 +77,8 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   const launched = Date.parse(i.launchTime);
   field('launched', Number.isNaN(launched) ? i.launchTime : `${i.launchTime} (${formatAge(launched, ctx.now)} ago)`);
   field('status checks', i.statusChecks, i.statusChecks === 'ok' ? undefined : 'yellow');
+  // Only the volumes whose own status check is not ok are listed; each in full, wrapped.
+  (i.volumes ?? []).forEach((v, n) => field('EBS volume', volumeText(v, ctx.now), VOLUME_COLOUR[v.status], KEY_WIDTH, `EBS volume ${n}`));
   field('asg', i.asg);
   if (i.ssh) field('ssh', `${i.ssh.user ? `${i.ssh.user}@` : ''}${i.ssh.host}${i.ssh.port ? `:${i.ssh.port}` : ''}`);
 
@@ -157,9 +160,13 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   const mine = cluster.findings.filter((f) => f.nodes.includes(i.id));
   if (mine.length > 0) {
     heading('Findings about this node');
-    mine.forEach((f, n) =>
-      lines.push({ id: `finding:${n}`, text: `  ${HEALTH_STYLE[f.level].glyph} ${f.level} ${f.message}`, colour: healthColour(f.level), section }),
-    );
+    mine.forEach((f, n) => {
+      // Wrapped under its own first word, never cut: the finding is what the engineer came here to read.
+      const head = `${HEALTH_STYLE[f.level].glyph} ${f.level} `;
+      wrap(f.message, Math.max(10, ctx.width - 2 - head.length)).forEach((part, k) =>
+        lines.push({ id: `finding:${n}:${k}`, text: `  ${k === 0 ? head : ' '.repeat(head.length)}${part}`, colour: healthColour(f.level), section }),
+      );
+    });
   }
 
   const tags = Object.entries(i.tags).sort(([a], [b]) => a.localeCompare(b));
@@ -168,6 +175,15 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   const tagWidth = Math.min(34, Math.max(KEY_WIDTH, ...tags.map(([k]) => k.length + 2)));
   for (const [k, v] of tags) field(k, v === '' ? '""' : v, undefined, tagWidth);
   return lines;
+}
+
+const VOLUME_COLOUR: Record<VolumeStatus, string | undefined> = { impaired: 'red', warning: 'yellow', 'insufficient-data': undefined, ok: undefined };
+
+/** "vol-0abc on /dev/xvda: impaired since 2026-11-20 00:48 UTC (12 m ago) — I/O performance stalled" */
+export function volumeText(v: VolumeHealth, now: number): string {
+  const since = v.since === undefined ? NaN : Date.parse(v.since);
+  const when = Number.isNaN(since) ? '' : ` since ${new Date(since).toISOString().slice(0, 16).replace('T', ' ')} UTC (${formatAge(since, now)} ago)`;
+  return `${v.volumeId}${v.device ? ` on ${v.device}` : ''}: ${v.status}${when}${v.detail ? ` — ${v.detail}` : ''}`;
 }
 
 /** Min and max over the last 30 minutes of a series (the newest point's clock). */

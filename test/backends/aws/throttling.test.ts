@@ -22,6 +22,8 @@ const INSTANCE_XML = `<?xml version="1.0" encoding="UTF-8"?>
 
 const STATUS_XML = `<DescribeInstanceStatusResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-st</requestId><instanceStatusSet/></DescribeInstanceStatusResponse>`;
 
+const VOLUME_STATUS_XML = `<DescribeVolumeStatusResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-vs</requestId><volumeStatusSet/></DescribeVolumeStatusResponse>`;
+
 const THROTTLED_XML = `<?xml version="1.0" encoding="UTF-8"?>
 <Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>req-throttled</RequestID></Response>`;
 
@@ -48,6 +50,7 @@ function fakeAws(okDescribes: number) {
       seen.push(action);
       if (request.hostname.startsWith('ec2.')) {
         if (action === 'DescribeInstanceStatus') return respond(200, STATUS_XML);
+        if (action === 'DescribeVolumeStatus') return respond(200, VOLUME_STATUS_XML);
         if (action === 'DescribeInstances' && describes++ < okDescribes) return respond(200, INSTANCE_XML);
         return respond(503, THROTTLED_XML);
       }
