@@ -7,7 +7,7 @@
 import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs, type WriterLookup } from '../domain/cluster-view.js';
-import { sortClusters } from '../domain/findings.js';
+import { sortClusters, throttleFindings, type FleetFinding } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
 import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView, ScalingGroup, WriterRecordRef } from '../domain/types.js';
 import { cleanDeep, cleanForTerminal } from '../domain/terminal-text.js';
@@ -283,6 +283,7 @@ export class Poller {
     try {
       discovery = cleanDiscovery(await this.backends.inventory.discover({ signal, ...(this.options.withGroups ? { withGroups: true } : {}) }));
     } catch (err) {
+      if (!signal.aborted) this.publishApiFindings();
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.
       this.round = {
@@ -300,6 +301,7 @@ export class Poller {
       };
       return undefined;
     }
+    if (!signal.aborted) this.publishApiFindings();
     const instances = new Map(discovery.instances.map((i) => [i.id, i]));
     // Each running node once, in its first cluster (see probe).
     const running = new Map<string, Instance[]>();
@@ -343,6 +345,20 @@ export class Poller {
       discoverMs: performance.now() - startedAt,
     };
     return this.round;
+  }
+
+  /**
+   * What the target says of its own API (a region throttled lately), as fleet
+   * findings, after each discovery: a throttled discovery is explained by the
+   * same picture that shows it failed. Left as it is when unchanged, so the
+   * screens that show it are not redrawn every round.
+   */
+  private publishApiFindings(): void {
+    const throttles = this.backends.apiThrottles?.();
+    if (!throttles) return;
+    const findings = throttleFindings(throttles);
+    const { apiFindings, actions } = this.store.getState();
+    if (!sameFindings(apiFindings, findings)) actions.setApiFindings(findings);
   }
 
   /**
@@ -628,6 +644,10 @@ function cleanDiscovery(found: Discovery): Discovery {
 /** A launch template version as a number's digits, or '?' for anything else. */
 function numberOr(version: string): string {
   return /^\d{1,9}$/.test(version) ? version : '?';
+}
+
+function sameFindings(a: readonly FleetFinding[], b: readonly FleetFinding[]): boolean {
+  return a.length === b.length && a.every((f, i) => f.kind === b[i]!.kind && f.level === b[i]!.level && f.message === b[i]!.message);
 }
 
 function sameRef(a: WriterRecordRef, b: WriterRecordRef): boolean {
