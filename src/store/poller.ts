@@ -51,6 +51,18 @@ export interface RefreshTiming {
   probed: number;
 }
 
+/** What a whole refresh (refreshNow) came to, for a one-shot command that prints it (ls). */
+export interface RefreshOutcome {
+  /** 'failed': the store's error says why; 'timed-out': discovery had not answered within the refresh's timeoutMs. */
+  discovery: 'ok' | 'failed' | 'timed-out';
+  /**
+   * Running nodes whose probe had not come back when the fleet was published:
+   * hung or still connecting (past patience, or cut by the timeout), sent to
+   * the side pool and not waited for, or not yet asked when the timeout came.
+   */
+  unanswered: ReadonlySet<string>;
+}
+
 /** Longest stretch of probing (or of building views) between two turns of the event loop, ms. */
 const PROBE_SLICE_MS = 8;
 /** Clusters assembled between two looks at the clock. */
@@ -89,6 +101,8 @@ interface Round {
   slices: ClusterRef[][];
   /** The next slice to probe; slices.length when the round is done. */
   next: number;
+  /** Set when a refresh's timeout cut it short: every probe still out counts as not answered, whatever the patience. */
+  isCut?: boolean;
   /** The fleet is big enough to be refreshed in slices. */
   isRolling: boolean;
   discoverMs: number;
@@ -123,7 +137,7 @@ type SliceTiming = Omit<RefreshTiming, 'kind' | 'slice' | 'slices' | 'discoverMs
 export class Poller {
   private timer: NodeJS.Timeout | undefined;
   private isStarted = false;
-  private whole: Promise<void> | undefined;
+  private whole: Promise<RefreshOutcome> | undefined;
   private round: Round | undefined;
   private readonly probes: EngineProbes;
   private readonly controller = new AbortController();
@@ -172,17 +186,49 @@ export class Poller {
    * Probes the whole fleet now unless that is already under way; resolves when
    * it is published. The next round starts refreshSeconds later.
    */
-  refreshNow(): Promise<void> {
-    this.whole ??= (async () => {
+  async refreshNow(): Promise<void> {
+    await this.refreshWhole();
+  }
+
+  /**
+   * A whole refresh as refreshNow, for a one-shot command (ls) that prints
+   * what it came to. `timeoutMs`, real ms: a deadline for the whole refresh.
+   * Each node may take until then to answer, patience aside; when it comes,
+   * what has answered is published and the rest is marked as not answered
+   * (RefreshOutcome.unanswered). Discovery that has not answered by then is
+   * a failure that says so, never a hang. A refresh already under way keeps
+   * its own deadline (none, from the console).
+   */
+  refreshOnce(opts: { timeoutMs?: number } = {}): Promise<RefreshOutcome> {
+    return this.refreshWhole(opts);
+  }
+
+  private refreshWhole(opts: { timeoutMs?: number } = {}): Promise<RefreshOutcome> {
+    this.whole ??= (async (): Promise<RefreshOutcome> => {
+      let deadline: NodeJS.Timeout | undefined;
+      const cut =
+        opts.timeoutMs === undefined ? undefined : new Promise<void>((resolve) => (deadline = setTimeout(resolve, opts.timeoutMs)));
       try {
         if (this.timer) clearTimeout(this.timer);
         this.store.getState().actions.setRefreshing(true);
         const t0 = performance.now();
-        const round = await this.startRound();
-        if (!round) return;
+        const found = this.startRound();
+        const round = cut ? await Promise.race([found, cut.then(() => 'timed-out' as const)]) : await found;
+        if (round === 'timed-out') {
+          this.store.getState().actions.setError(`discovery did not answer within ${formatMs(opts.timeoutMs!)}`);
+          return { discovery: 'timed-out', unanswered: new Set() };
+        }
+        if (!round) return { discovery: 'failed', unanswered: new Set() };
         const t1 = performance.now();
         let metricsMs = 0;
-        const metrics = this.fetchMetrics(round).finally(() => (metricsMs = performance.now() - t1));
+        const fetched = this.fetchMetrics(round).finally(() => (metricsMs = performance.now() - t1));
+        // A metrics API that hangs must not hold the deadline either: the rows go out without its series.
+        const metrics = cut ? Promise.race([fetched, cut.then(() => this.lastMetrics)]) : fetched;
+        if (cut) {
+          void cut.then(() => {
+            if (this.round === round) round.isCut = true;
+          });
+        }
         round.next = round.slices.length;
         // Every slice through one pool, each shown as soon as its nodes are done: on a big
         // fleet the first clusters are on screen in a fraction of the time the whole fleet takes.
@@ -191,7 +237,7 @@ export class Poller {
         let slicesDone = 0;
         // Published one after another, in the order they are done, so the last one out is the one that says the whole fleet is in.
         let publishing = Promise.resolve();
-        const published = this.probeSlices(round, round.slices).map((probed, i) =>
+        const published = this.probeSlices(round, round.slices, cut).map((probed, i) =>
           probed.then((probesMs) => {
             const slice = round.slices[i]!;
             clustersDone += slice.length;
@@ -208,14 +254,24 @@ export class Poller {
           }),
         );
         await Promise.all(published);
-        if (this.controller.signal.aborted) return;
+        const outcome: RefreshOutcome = { discovery: 'ok', unanswered: this.unanswered(round) };
+        if (this.controller.signal.aborted) return outcome;
         this.options.onTiming?.({ ...total, kind: 'whole', slice: 0, slices: 1, discoverMs: t1 - t0, metricsMs, totalMs: performance.now() - t0 });
+        return outcome;
       } finally {
+        clearTimeout(deadline);
         this.whole = undefined;
         this.schedule();
       }
     })();
     return this.whole;
+  }
+
+  /** Running nodes of the round whose probe is still out, or who have never answered. */
+  private unanswered(round: Round): Set<string> {
+    const out = new Set<string>();
+    for (const id of round.runningIds) if (this.inFlight.has(id) || !this.lastProbes.has(id)) out.add(id);
+    return out;
   }
 
   /** Sets the timer for the next tick: the round's next slice, or the next round. Not during a whole refresh. */
@@ -389,7 +445,11 @@ export class Poller {
       for (const n of round.running.get(c.name)!) {
         probed++;
         const pending = this.inFlight.get(n.id);
-        if (pending && at - pending.sentAt >= this.patienceMs) waiting.set(n.id, Math.floor((at - pending.sentAt) / 1000));
+        if (!pending) continue;
+        // Cut by a timeout: sent a moment after the refresh began and seen a moment after the cut, a probe
+        // has waited about the timeout, a little less or more: "1 s" for --timeout 1, neither "0 s" nor "2 s".
+        if (round.isCut) waiting.set(n.id, Math.round((at - pending.sentAt) / 1000));
+        else if (at - pending.sentAt >= this.patienceMs) waiting.set(n.id, Math.floor((at - pending.sentAt) / 1000));
       }
     }
 
@@ -450,8 +510,9 @@ export class Poller {
    * once each of its nodes has answered, failed, run past PATIENCE_MS, or was
    * still answering from before (not asked again, not waited for).
    */
-  private probeSlices(round: Round, slices: ClusterRef[][]): Promise<number>[] {
+  private probeSlices(round: Round, slices: ClusterRef[][], cut?: Promise<void>): Promise<number>[] {
     const signal = this.controller.signal;
+    let isCut = false;
     const started = performance.now();
     const nodes: Array<{ node: Instance; cluster: ClusterRef; slice: number }> = [];
     const suspects: Array<{ node: Instance; cluster: ClusterRef; slice: number }> = [];
@@ -464,7 +525,7 @@ export class Poller {
       const reads: Array<Promise<void>> = [];
       for (const cluster of slice) {
         const read = this.readWriter(cluster);
-        if (read) reads.push(this.patiently(read));
+        if (read) reads.push(this.patiently(read, cut));
         for (const n of this.views.get(cluster.name)?.nodes ?? []) previous.set(n.instance.id, n.facts);
         for (const node of round.running.get(cluster.name)!) {
           // EC2 already says it is failing: its row shows that at once, and its probe goes to the side pool.
@@ -501,7 +562,7 @@ export class Poller {
         }),
       ));
     const worker = async () => {
-      while (!signal.aborted && next < nodes.length) {
+      while (!signal.aborted && !isCut && next < nodes.length) {
         if (startsCluster[next] && performance.now() - sliceStart > PROBE_SLICE_MS) {
           await breathe();
           continue;
@@ -509,7 +570,7 @@ export class Poller {
         const { node, cluster, slice } = nodes[next++]!;
         const asked = this.inFlight.get(node.id);
         // Still answering from an earlier turn: neither asked again nor waited for.
-        if (!asked) await this.patiently(this.probe(node, cluster, round, previous.get(node.id)).done);
+        if (!asked) await this.patiently(this.probe(node, cluster, round, previous.get(node.id)).done, cut);
         if (--left[slice]! === 0) settle[slice]!();
       }
     };
@@ -527,6 +588,11 @@ export class Poller {
         // Stopped (or broken) on the way: whatever waits on a slice is let go (publish sees an abort).
         for (let i = 0; i < settled.length; i++) if (left[i]! > 0) settle[i]!();
       });
+    // The timeout: no node more is asked, and every slice is in with what it has.
+    void cut?.then(() => {
+      isCut = true;
+      for (let i = 0; i < settled.length; i++) if (left[i]! > 0) settle[i]!();
+    });
     // A slice is in once its nodes have answered and its writer records been read (each within patience).
     return settled.map((probed, i) => Promise.all([probed, lookups[i]]).then(([ms]) => ms));
   }
@@ -591,8 +657,9 @@ export class Poller {
     return inFlight;
   }
 
-  /** Waits for `done`, or PATIENCE_MS, whichever comes first. */
-  private async patiently(done: Promise<void>): Promise<void> {
+  /** Waits for `done`, or PATIENCE_MS, whichever comes first; with a refresh's timeout (`cut`), for `done` or the timeout. */
+  private async patiently(done: Promise<void>, cut?: Promise<void>): Promise<void> {
+    if (cut) return Promise.race([done, cut]);
     let timer: NodeJS.Timeout | undefined;
     const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.patienceMs)));
     await Promise.race([done, patience]);
@@ -652,6 +719,11 @@ function sameFindings(a: readonly FleetFinding[], b: readonly FleetFinding[]): b
 
 function sameRef(a: WriterRecordRef, b: WriterRecordRef): boolean {
   return a.zoneId === b.zoneId && a.name === b.name && a.type === b.type;
+}
+
+/** "5 s", "1.5 s", "250 ms": a timeout as the engineer gave it. */
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 function messageOf(err: unknown): string {
