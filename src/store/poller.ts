@@ -569,9 +569,24 @@ export class Poller {
         }
         const { node, cluster, slice } = nodes[next++]!;
         const asked = this.inFlight.get(node.id);
+        const isIn = () => {
+          if (--left[slice]! === 0) settle[slice]!();
+        };
         // Still answering from an earlier turn: neither asked again nor waited for.
-        if (!asked) await this.patiently(this.probe(node, cluster, round, previous.get(node.id)).done, cut);
-        if (--left[slice]! === 0) settle[slice]!();
+        if (asked) {
+          isIn();
+          continue;
+        }
+        const answered = this.probe(node, cluster, round, previous.get(node.id)).done;
+        if (cut) {
+          // With a timeout, the slice waits for the answer itself, up to the timeout; the slot is
+          // free again after patience, so a few hung nodes do not keep the rest from being asked.
+          void answered.then(isIn);
+          await this.patiently(answered);
+        } else {
+          await this.patiently(answered);
+          isIn();
+        }
       }
     };
     let nextSuspect = 0;
@@ -582,9 +597,15 @@ export class Poller {
       }
     };
     void Promise.all(Array.from({ length: Math.min(SUSPECT_CONCURRENCY, suspects.length) }, sideWorker)).catch(() => {});
+    let isBroken = false;
     Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker))
-      .catch((err: unknown) => this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`))
+      .catch((err: unknown) => {
+        isBroken = true;
+        this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`);
+      })
       .finally(() => {
+        // Every node asked, with a timeout: the slices wait on their answers, or the timeout, not on the workers.
+        if (cut && !isBroken && !signal.aborted) return;
         // Stopped (or broken) on the way: whatever waits on a slice is let go (publish sees an abort).
         for (let i = 0; i < settled.length; i++) if (left[i]! > 0) settle[i]!();
       });

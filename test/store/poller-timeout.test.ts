@@ -119,6 +119,29 @@ describe('Poller.refreshOnce with a timeout', () => {
     await expect.poll(() => sh.aborted).toBe(1);
   });
 
+  it('hung nodes free their slot after patience: a node behind them in the queue is still asked and answers before the deadline', async () => {
+    const sh = shell();
+    const nodes = [node(2), node(3), node(1)];
+    const b = backends({
+      shell: sh,
+      inventory: {
+        discover: async () => ({ clusters: [{ name: 'orders', engine: 'mysql', instanceIds: nodes.map((n) => n.id), source: 'inventory' }], instances: nodes }),
+        setTags: async () => {},
+        deleteTags: async () => {},
+      },
+    });
+    const store = createFleetStore({ target: b.target, refreshSeconds: 0.5 });
+    // One probe at a time; patience is 40% of the interval: 200 ms.
+    const poller = new Poller(b, store, { ...options, refreshSeconds: 0.5, probeConcurrency: 1 });
+    pollers.push(poller);
+    const started = performance.now();
+    const outcome = await poller.refreshOnce({ timeoutMs: 1_000 });
+    // The hung nodes keep their slice open until the deadline: they might still have answered.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect([...outcome.unanswered].sort()).toEqual([node(2).id, node(3).id]);
+    expect(store.getState().clusters[0]!.nodes.find((n) => n.instance.name === 'db-1')!.probeError).toMatch(/2002/);
+  });
+
   it('without a timeout, a whole refresh resolves as before with every node answered', async () => {
     const sh: Shell = { exec: async () => ({ code: 1, signal: null, stdout: '', stderr: 'no\n' }), loginCommand: () => 'ssh', close: async () => {} };
     const { poller } = poll(backends({ shell: sh }));
