@@ -2,7 +2,6 @@
 
 import { Option, type Command } from 'commander';
 import { targetLine } from '../domain/target.js';
-import { UsageError } from '../errors.js';
 import { replicationSource, writerText } from '../domain/cluster-view.js';
 import { fleetFindings, type FleetFinding } from '../domain/findings.js';
 import { compareLevel } from '../domain/health.js';
@@ -11,7 +10,7 @@ import { pollerOptions } from '../poller-options.js';
 import { createFleetStore } from '../store/fleet.js';
 import { Poller } from '../store/poller.js';
 import type { CommandContext } from './types.js';
-import { CommandFailed } from '../errors.js';
+import { CommandFailed, UsageError } from '../errors.js';
 import { jsonForTerminal } from '../domain/terminal-text.js';
 import { HEALTH_STYLE } from '../ui/status-glyphs.js';
 import { plural } from '../ui/format.js';
@@ -49,7 +48,7 @@ export function register(program: Command, ctx: CommandContext): void {
         const target = backends.target;
         // What spans clusters, of the clusters listed, and what the API says of itself.
         const spanning = [...state.apiFindings, ...fleetFindings(clusters)];
-        const answers: Answers = { timeoutSeconds, unanswered: outcome.unanswered };
+        const answers: LsAnswers = { timeoutSeconds, unanswered: outcome.unanswered };
         ctx.io.stdout.write(
           opts.json ? `${jsonForTerminal(lsJson(target, clusters, spanning, answers), 2)}\n` : lsText(target, clusters, spanning, answers),
         );
@@ -91,7 +90,7 @@ function discoveryTimedOut(target: Target, seconds: number): string {
 }
 
 /** Which probes had not come back when ls printed, and how long it waited for them. */
-interface Answers {
+export interface LsAnswers {
   timeoutSeconds: number;
   unanswered: ReadonlySet<string>;
 }
@@ -130,7 +129,7 @@ export interface LsJson {
   timeoutSeconds: number;
   /** Nodes listed whose probe had not answered when ls printed (each has `answered: false`). */
   unanswered: number;
-  /** What spans clusters: an AZ where most nodes are unreachable or impaired. */
+  /** What spans clusters: an AZ where most nodes are unreachable or impaired, a region whose API throttles. */
   findings: Array<LsFinding & { az?: string; region?: string }>;
   clusters: Array<{
     name: string;
@@ -190,7 +189,7 @@ export function lsJson(
   target: Target,
   clusters: ClusterView[],
   spanning: readonly FleetFinding[] = fleetFindings(clusters),
-  answers: Answers = { timeoutSeconds: DEFAULT_TIMEOUT_SECONDS, unanswered: new Set() },
+  answers: LsAnswers = { timeoutSeconds: DEFAULT_TIMEOUT_SECONDS, unanswered: new Set() },
 ): LsJson {
   const answered = (n: NodeView) => (isAsked(n) ? { answered: !answers.unanswered.has(n.instance.id) } : {});
   return {
@@ -247,7 +246,7 @@ function lsMysql(n: NodeView, nodes: readonly NodeView[]): LsMysql {
 }
 
 /** The listed nodes (each once) that had not answered when ls printed. */
-function unansweredOf(clusters: readonly ClusterView[], answers: Answers): NodeView[] {
+function unansweredOf(clusters: readonly ClusterView[], answers: LsAnswers): NodeView[] {
   const seen = new Set<string>();
   const out: NodeView[] = [];
   for (const c of clusters) {
@@ -260,7 +259,7 @@ function unansweredOf(clusters: readonly ClusterView[], answers: Answers): NodeV
   return out;
 }
 
-function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[], answers: Answers): string {
+function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[], answers: LsAnswers): string {
   const lines: string[] = [targetLine(target), ''];
   const silent = unansweredOf(clusters, answers);
   if (silent.length > 0) {
@@ -293,7 +292,7 @@ function isNotWaitedFor(n: NodeView): boolean {
   return n.instance.statusChecks === 'impaired';
 }
 
-function nodeLine(n: NodeView, answers: Answers): string {
+function nodeLine(n: NodeView, answers: LsAnswers): string {
   const lag = n.lagSeconds === null ? '-' : `${n.lagSeconds} s`;
   const silent = isAsked(n) && answers.unanswered.has(n.instance.id);
   const stale = silent

@@ -63,6 +63,8 @@ export interface RefreshOutcome {
   unanswered: ReadonlySet<string>;
 }
 
+/** The longest delay setTimeout keeps (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Longest stretch of probing (or of building views) between two turns of the event loop, ms. */
 const PROBE_SLICE_MS = 8;
 /** Clusters assembled between two looks at the clock. */
@@ -206,8 +208,9 @@ export class Poller {
   private refreshWhole(opts: { timeoutMs?: number } = {}): Promise<RefreshOutcome> {
     this.whole ??= (async (): Promise<RefreshOutcome> => {
       let deadline: NodeJS.Timeout | undefined;
+      // setTimeout fires at once past 2^31-1 ms: a timeout of weeks means no timeout, not none at all.
       const cut =
-        opts.timeoutMs === undefined ? undefined : new Promise<void>((resolve) => (deadline = setTimeout(resolve, opts.timeoutMs)));
+        opts.timeoutMs === undefined ? undefined : new Promise<void>((resolve) => (deadline = setTimeout(resolve, Math.min(opts.timeoutMs!, MAX_TIMER_MS))));
       try {
         if (this.timer) clearTimeout(this.timer);
         this.store.getState().actions.setRefreshing(true);
