@@ -511,7 +511,9 @@ export class Poller {
    * Probes the running nodes of `slices`, in order, through one pool of
    * probeConcurrency. Each slice's promise resolves, with the ms it took,
    * once each of its nodes has answered, failed, run past PATIENCE_MS, or was
-   * still answering from before (not asked again, not waited for).
+   * still answering from before (not asked again, not waited for). With a
+   * refresh's timeout (`cut`), a slice waits on its nodes' answers instead of
+   * patience, and is in, answered or not, when the timeout comes.
    */
   private probeSlices(round: Round, slices: ClusterRef[][], cut?: Promise<void>): Promise<number>[] {
     const signal = this.controller.signal;
