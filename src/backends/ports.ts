@@ -2,6 +2,7 @@
 // fleet and the static inventory each implement these, so the poller and the
 // runbooks run unchanged against any of them. Nothing here names an SDK type.
 
+import type { ApiThrottle } from '../domain/findings.js';
 import type { ClusterRef, Instance, NodeMetrics, ScalingGroup, Target } from '../domain/types.js';
 
 export interface CallOptions {
@@ -397,6 +398,11 @@ export interface Clock {
   catchUp?(virtualNow: number): void;
 }
 
+// ---------------------------------------------------------------- API health
+
+/** Calls a cloud API refused as throttled lately, per region and call (the shape is the domain's: findings read it). */
+export type { ApiThrottle } from '../domain/findings.js';
+
 // ---------------------------------------------------------------- the set
 
 /**
@@ -421,6 +427,12 @@ export interface Backends {
    * AWS account id, from STS); the header is redrawn then.
    */
   targetSettled?: () => Promise<unknown>;
+  /**
+   * Throttled API calls of the last few minutes, per region and call (the
+   * poller turns them into fleet findings after each discovery). Absent on a
+   * target with no API to throttle (a static inventory).
+   */
+  apiThrottles?(): ApiThrottle[];
   /** Why each absent port is absent, for the plan. */
   unavailable?: Partial<Record<'dns' | 'volumes' | 'scaling' | 'compute', string>>;
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import { pollerOptions } from '../poller-options.js';
 import { createFleetStore } from '../store/fleet.js';
 import { Poller } from '../store/poller.js';
 import type { CommandContext } from './types.js';
-import { CommandFailed } from '../errors.js';
+import { CommandFailed, UsageError } from '../errors.js';
 import { jsonForTerminal } from '../domain/terminal-text.js';
 import { HEALTH_STYLE } from '../ui/status-glyphs.js';
 import { plural } from '../ui/format.js';
@@ -22,12 +22,21 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--json', 'print JSON (target, clusters[] with nodes[])')
     .option('--cluster <name>', 'only this cluster')
     .addOption(new Option('--fail-on <level>', `exit ${FAIL_ON_EXIT_CODE} when any cluster is at or above this level (default: exit 0 whatever the fleet's health)`).choices(['warn', 'crit']))
-    .action(async (opts: { json?: boolean; cluster?: string; failOn?: 'warn' | 'crit' }) => {
+    .option(
+      '--timeout <seconds>',
+      `print what has answered after this many seconds; nodes that have not are marked "no answer" (default ${DEFAULT_TIMEOUT_SECONDS})`,
+    )
+    .action(async (opts: { json?: boolean; cluster?: string; failOn?: 'warn' | 'crit'; timeout?: string }) => {
+      const timeoutSeconds = opts.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : timeoutFlag(opts.timeout);
       const config = await ctx.loadConfig();
       const backends = await ctx.openBackends(config);
+      const store = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
+      const poller = new Poller(backends, store, { ...pollerOptions(config, backends), withGroups: true });
       try {
-        const store = createFleetStore({ target: backends.target, refreshSeconds: config.refreshSeconds });
-        await new Poller(backends, store, { ...pollerOptions(config, backends), withGroups: true }).refreshNow();
+        const outcome = await poller.refreshOnce({ timeoutMs: timeoutSeconds * 1000 });
+        // What has not answered is let go now (its connection closed), not waited for through close().
+        poller.stop();
+        if (outcome.discovery === 'timed-out') throw new CommandFailed(discoveryTimedOut(backends.target, timeoutSeconds));
         const state = store.getState();
         if (state.error) throw new CommandFailed(state.error);
         let clusters = state.clusters;
@@ -39,12 +48,51 @@ export function register(program: Command, ctx: CommandContext): void {
         const target = backends.target;
         // What spans clusters, of the clusters listed, and what the API says of itself.
         const spanning = [...state.apiFindings, ...fleetFindings(clusters)];
-        ctx.io.stdout.write(opts.json ? `${jsonForTerminal(lsJson(target, clusters, spanning), 2)}\n` : lsText(target, clusters, spanning));
+        const answers: LsAnswers = { timeoutSeconds, unanswered: outcome.unanswered };
+        ctx.io.stdout.write(
+          opts.json ? `${jsonForTerminal(lsJson(target, clusters, spanning, answers), 2)}\n` : lsText(target, clusters, spanning, answers),
+        );
         if (opts.failOn !== undefined) failOn(opts.failOn, clusters);
       } finally {
+        poller.stop();
         await backends.close();
       }
     });
+}
+
+/**
+ * `ls --timeout`'s default, seconds. A node that is up answers its probe, a
+ * new SSH connection included, in well under a second, even through a
+ * bastion; five leave room for a busy host or a slow link, yet a script or
+ * an engineer has the picture before ssh's own connect timeout would give up
+ * on a host that is down.
+ */
+export const DEFAULT_TIMEOUT_SECONDS = 5;
+
+function timeoutFlag(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`--timeout takes a positive number of seconds, not "${value}"`);
+  }
+  return n;
+}
+
+/** Discovery gave no answer within the timeout: what was asked, for how long, and what to try. */
+function discoveryTimedOut(target: Target, seconds: number): string {
+  const who =
+    target.kind === 'aws'
+      ? `AWS in ${target.regions.join(', ') || 'the default region'}${target.profile ? ` (profile ${target.profile})` : ''}`
+      : target.kind === 'inventory'
+        ? `the inventory ${target.file}`
+        : 'the simulated fleet';
+  const longer = Math.max(30, Math.ceil(seconds * 4));
+  return `discovery of ${who} did not answer within ${seconds} s (--timeout ${seconds}): check that this host can reach it, or give it longer: nightshift ls --timeout ${longer}`;
+}
+
+/** Which probes had not come back when ls printed, and how long it waited for them. */
+export interface LsAnswers {
+  timeoutSeconds: number;
+  unanswered: ReadonlySet<string>;
 }
 
 /** `ls --fail-on`'s exit code: the fleet is unwell, which is neither a failure of ls (1) nor a usage error (2). */
@@ -77,7 +125,11 @@ export interface LsFinding {
 
 export interface LsJson {
   target: Target & { live: boolean };
-  /** What spans clusters: an AZ where most nodes are unreachable or impaired. */
+  /** `--timeout`: how long ls waited for the fleet's answers, seconds. */
+  timeoutSeconds: number;
+  /** Nodes listed whose probe had not answered when ls printed (each has `answered: false`). */
+  unanswered: number;
+  /** What spans clusters: an AZ where most nodes are unreachable or impaired, a region whose API throttles. */
   findings: Array<LsFinding & { az?: string; region?: string }>;
   clusters: Array<{
     name: string;
@@ -99,6 +151,15 @@ export interface LsJson {
       stale: boolean;
       tags: Record<string, string>;
       updatedAt: string | null;
+      /**
+       * Running nodes: whether the probe came back (with facts or an error)
+       * before ls printed. False for a node that did not answer within
+       * --timeout (hung, still connecting) or that ls did not wait for (EC2
+       * already reports its status checks failing). Absent for a node that
+       * is not asked: not running, or of a cluster with no engine to probe
+       * (generic).
+       */
+      answered?: boolean;
       /** MySQL nodes whose probe has answered at least once (the last good answer when stale). */
       mysql?: LsMysql;
     }>;
@@ -124,9 +185,17 @@ export interface LsMysql {
   gtidExecuted: string;
 }
 
-export function lsJson(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[] = fleetFindings(clusters)): LsJson {
+export function lsJson(
+  target: Target,
+  clusters: ClusterView[],
+  spanning: readonly FleetFinding[] = fleetFindings(clusters),
+  answers: LsAnswers = { timeoutSeconds: DEFAULT_TIMEOUT_SECONDS, unanswered: new Set() },
+): LsJson {
+  const answered = (n: NodeView) => (isAsked(n) ? { answered: !answers.unanswered.has(n.instance.id) } : {});
   return {
     target: { ...target, live: target.kind !== 'sim' },
+    timeoutSeconds: answers.timeoutSeconds,
+    unanswered: unansweredOf(clusters, answers).length,
     findings: spanning.map((f) => ({ ...lsFinding(f), ...(f.az !== undefined ? { az: f.az } : {}), ...(f.region !== undefined ? { region: f.region } : {}) })),
     clusters: clusters.map((c) => ({
       name: c.name,
@@ -147,6 +216,7 @@ export function lsJson(target: Target, clusters: ClusterView[], spanning: readon
         stale: n.stale,
         tags: n.instance.tags,
         updatedAt: n.updatedAt > 0 ? new Date(n.updatedAt).toISOString() : null,
+        ...answered(n),
         ...(n.facts?.kind === 'mysql' ? { mysql: lsMysql(n, c.nodes) } : {}),
       })),
     })),
@@ -175,8 +245,31 @@ function lsMysql(n: NodeView, nodes: readonly NodeView[]): LsMysql {
   };
 }
 
-function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[]): string {
+/** The listed nodes (each once) that had not answered when ls printed. */
+function unansweredOf(clusters: readonly ClusterView[], answers: LsAnswers): NodeView[] {
+  const seen = new Set<string>();
+  const out: NodeView[] = [];
+  for (const c of clusters) {
+    for (const n of c.nodes) {
+      if (seen.has(n.instance.id) || !isAsked(n) || !answers.unanswered.has(n.instance.id)) continue;
+      seen.add(n.instance.id);
+      out.push(n);
+    }
+  }
+  return out;
+}
+
+function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[], answers: LsAnswers): string {
   const lines: string[] = [targetLine(target), ''];
+  const silent = unansweredOf(clusters, answers);
+  if (silent.length > 0) {
+    const nodes = new Set(clusters.flatMap((c) => c.nodes.map((n) => n.instance.id))).size;
+    const skipped = silent.filter(isNotWaitedFor).length;
+    const parts: string[] = [];
+    if (silent.length > skipped) parts.push(`${silent.length - skipped} within ${answers.timeoutSeconds} s (--timeout ${answers.timeoutSeconds})`);
+    if (skipped > 0) parts.push(`${skipped} not waited for (EC2 status checks failing)`);
+    lines.push(`${HEALTH_STYLE.UNKNOWN.glyph} ${silent.length} of ${plural(nodes, 'node')} gave no answer: ${parts.join('; ')}`, '');
+  }
   for (const f of spanning) lines.push(`${HEALTH_STYLE[f.level].glyph} ${f.level.padEnd(7)} ${f.message}`);
   if (spanning.length > 0) lines.push('');
   for (const c of clusters) {
@@ -184,14 +277,31 @@ function lsText(target: Target, clusters: ClusterView[], spanning: readonly Flee
     lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${plural(c.nodes.length, 'node')})${lag}`);
     if (c.writer) lines.push(`    ${writerText(c.writer).text}`);
     for (const f of c.findings) lines.push(`    ! ${f.message}${f.suggests !== undefined ? `  → nightshift run ${f.suggests} --cluster ${c.name}` : ''}`);
-    for (const n of c.nodes) lines.push(`    ${nodeLine(n)}`);
+    for (const n of c.nodes) lines.push(`    ${nodeLine(n, answers)}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-function nodeLine(n: NodeView): string {
+/** A node the poller probes: running, and of an engine that has a probe. */
+function isAsked(n: NodeView): boolean {
+  return n.instance.state === 'running' && n.engine !== 'generic';
+}
+
+/** A node ls did not wait for: EC2 already fails its status checks, so its probe went to the poller's side pool. */
+function isNotWaitedFor(n: NodeView): boolean {
+  return n.instance.statusChecks === 'impaired';
+}
+
+function nodeLine(n: NodeView, answers: LsAnswers): string {
   const lag = n.lagSeconds === null ? '-' : `${n.lagSeconds} s`;
-  const stale = n.stale ? '  [stale]' : '';
+  const silent = isAsked(n) && answers.unanswered.has(n.instance.id);
+  const stale = silent
+    ? isNotWaitedFor(n)
+      ? '  [no answer yet]'
+      : `  [no answer in ${answers.timeoutSeconds} s]`
+    : n.stale
+      ? '  [stale]'
+      : '';
   return [
     HEALTH_STYLE[n.health.level].glyph,
     n.instance.name.padEnd(18),

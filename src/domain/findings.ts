@@ -524,3 +524,50 @@ function darkCause(n: NodeView): string | undefined {
   if (n.stale && n.health.level !== 'OK') return 'not answering';
   return undefined;
 }
+
+/**
+ * Calls a cloud API refused as throttled (even after the SDK's retries) in
+ * one region, lately: the picture built from that region may be stale.
+ * What Backends.apiThrottles reports.
+ */
+export interface ApiThrottle {
+  /** The region; `global` for a global service (Route 53). */
+  region: string;
+  /** As an engineer says it: "EC2 DescribeInstances". */
+  call: string;
+  /** Throttled calls within the window. */
+  count: number;
+  /** The window, ms of the fleet's clock: a throttle older than this is forgotten. */
+  windowMs: number;
+}
+
+/**
+ * One finding per region whose API throttled lately: it explains stale rows
+ * and a failed refresh across every cluster there at once. WARN: the fleet
+ * may be fine, but what is shown of it may be old. No runbook answers it.
+ */
+export function throttleFindings(throttles: readonly ApiThrottle[]): FleetFinding[] {
+  const byRegion = new Map<string, ApiThrottle[]>();
+  for (const t of throttles) {
+    if (t.count <= 0) continue;
+    let list = byRegion.get(t.region);
+    if (!list) byRegion.set(t.region, (list = []));
+    list.push(t);
+  }
+  return [...byRegion].map(([region, list]) => {
+    const calls = list.map((t) => `${t.call} throttled ${t.count === 1 ? 'once' : `${t.count} times`}`).join(', ');
+    return {
+      kind: 'api-throttled',
+      level: 'WARN',
+      message: `${region}: AWS API throttling (${calls} in the last ${windowWords(list[0]!.windowMs)}); the picture may be stale`,
+      region,
+      nodes: [],
+    };
+  });
+}
+
+/** "5 min": the window as the finding says it. */
+function windowWords(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  return minutes >= 1 ? `${minutes} min` : `${Math.round(ms / 1000)} s`;
+}

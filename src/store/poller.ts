@@ -7,7 +7,7 @@
 import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs, type WriterLookup } from '../domain/cluster-view.js';
-import { sortClusters } from '../domain/findings.js';
+import { sortClusters, throttleFindings, type FleetFinding } from '../domain/findings.js';
 import type { Thresholds } from '../domain/health.js';
 import type { CassandraPeer, ClusterRef, ClusterView, EngineFacts, Instance, NodeMetrics, NodeView, ScalingGroup, WriterRecordRef } from '../domain/types.js';
 import { cleanDeep, cleanForTerminal } from '../domain/terminal-text.js';
@@ -51,6 +51,20 @@ export interface RefreshTiming {
   probed: number;
 }
 
+/** What a whole refresh (refreshNow) came to, for a one-shot command that prints it (ls). */
+export interface RefreshOutcome {
+  /** 'failed': the store's error says why; 'timed-out': discovery had not answered within the refresh's timeoutMs. */
+  discovery: 'ok' | 'failed' | 'timed-out';
+  /**
+   * Running nodes whose probe had not come back when the fleet was published:
+   * hung or still connecting (past patience, or cut by the timeout), sent to
+   * the side pool and not waited for, or not yet asked when the timeout came.
+   */
+  unanswered: ReadonlySet<string>;
+}
+
+/** The longest delay setTimeout keeps (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Longest stretch of probing (or of building views) between two turns of the event loop, ms. */
 const PROBE_SLICE_MS = 8;
 /** Clusters assembled between two looks at the clock. */
@@ -89,6 +103,8 @@ interface Round {
   slices: ClusterRef[][];
   /** The next slice to probe; slices.length when the round is done. */
   next: number;
+  /** Set when a refresh's timeout cut it short: every probe still out counts as not answered, whatever the patience. */
+  isCut?: boolean;
   /** The fleet is big enough to be refreshed in slices. */
   isRolling: boolean;
   discoverMs: number;
@@ -123,7 +139,7 @@ type SliceTiming = Omit<RefreshTiming, 'kind' | 'slice' | 'slices' | 'discoverMs
 export class Poller {
   private timer: NodeJS.Timeout | undefined;
   private isStarted = false;
-  private whole: Promise<void> | undefined;
+  private whole: Promise<RefreshOutcome> | undefined;
   private round: Round | undefined;
   private readonly probes: EngineProbes;
   private readonly controller = new AbortController();
@@ -172,17 +188,50 @@ export class Poller {
    * Probes the whole fleet now unless that is already under way; resolves when
    * it is published. The next round starts refreshSeconds later.
    */
-  refreshNow(): Promise<void> {
-    this.whole ??= (async () => {
+  async refreshNow(): Promise<void> {
+    await this.refreshWhole();
+  }
+
+  /**
+   * A whole refresh as refreshNow, for a one-shot command (ls) that prints
+   * what it came to. `timeoutMs`, real ms: a deadline for the whole refresh.
+   * Each node may take until then to answer, patience aside; when it comes,
+   * what has answered is published and the rest is marked as not answered
+   * (RefreshOutcome.unanswered). Discovery that has not answered by then is
+   * a failure that says so, never a hang. A refresh already under way keeps
+   * its own deadline (none, from the console).
+   */
+  refreshOnce(opts: { timeoutMs?: number } = {}): Promise<RefreshOutcome> {
+    return this.refreshWhole(opts);
+  }
+
+  private refreshWhole(opts: { timeoutMs?: number } = {}): Promise<RefreshOutcome> {
+    this.whole ??= (async (): Promise<RefreshOutcome> => {
+      let deadline: NodeJS.Timeout | undefined;
+      // setTimeout fires at once past 2^31-1 ms: a timeout of weeks means no timeout, not none at all.
+      const cut =
+        opts.timeoutMs === undefined ? undefined : new Promise<void>((resolve) => (deadline = setTimeout(resolve, Math.min(opts.timeoutMs!, MAX_TIMER_MS))));
       try {
         if (this.timer) clearTimeout(this.timer);
         this.store.getState().actions.setRefreshing(true);
         const t0 = performance.now();
-        const round = await this.startRound();
-        if (!round) return;
+        const found = this.startRound();
+        const round = cut ? await Promise.race([found, cut.then(() => 'timed-out' as const)]) : await found;
+        if (round === 'timed-out') {
+          this.store.getState().actions.setError(`discovery did not answer within ${formatMs(opts.timeoutMs!)}`);
+          return { discovery: 'timed-out', unanswered: new Set() };
+        }
+        if (!round) return { discovery: 'failed', unanswered: new Set() };
         const t1 = performance.now();
         let metricsMs = 0;
-        const metrics = this.fetchMetrics(round).finally(() => (metricsMs = performance.now() - t1));
+        const fetched = this.fetchMetrics(round).finally(() => (metricsMs = performance.now() - t1));
+        // A metrics API that hangs must not hold the deadline either: the rows go out without its series.
+        const metrics = cut ? Promise.race([fetched, cut.then(() => this.lastMetrics)]) : fetched;
+        if (cut) {
+          void cut.then(() => {
+            if (this.round === round) round.isCut = true;
+          });
+        }
         round.next = round.slices.length;
         // Every slice through one pool, each shown as soon as its nodes are done: on a big
         // fleet the first clusters are on screen in a fraction of the time the whole fleet takes.
@@ -191,7 +240,7 @@ export class Poller {
         let slicesDone = 0;
         // Published one after another, in the order they are done, so the last one out is the one that says the whole fleet is in.
         let publishing = Promise.resolve();
-        const published = this.probeSlices(round, round.slices).map((probed, i) =>
+        const published = this.probeSlices(round, round.slices, cut).map((probed, i) =>
           probed.then((probesMs) => {
             const slice = round.slices[i]!;
             clustersDone += slice.length;
@@ -208,14 +257,24 @@ export class Poller {
           }),
         );
         await Promise.all(published);
-        if (this.controller.signal.aborted) return;
+        const outcome: RefreshOutcome = { discovery: 'ok', unanswered: this.unanswered(round) };
+        if (this.controller.signal.aborted) return outcome;
         this.options.onTiming?.({ ...total, kind: 'whole', slice: 0, slices: 1, discoverMs: t1 - t0, metricsMs, totalMs: performance.now() - t0 });
+        return outcome;
       } finally {
+        clearTimeout(deadline);
         this.whole = undefined;
         this.schedule();
       }
     })();
     return this.whole;
+  }
+
+  /** Running nodes of the round whose probe is still out, or who have never answered. */
+  private unanswered(round: Round): Set<string> {
+    const out = new Set<string>();
+    for (const id of round.runningIds) if (this.inFlight.has(id) || !this.lastProbes.has(id)) out.add(id);
+    return out;
   }
 
   /** Sets the timer for the next tick: the round's next slice, or the next round. Not during a whole refresh. */
@@ -283,6 +342,7 @@ export class Poller {
     try {
       discovery = cleanDiscovery(await this.backends.inventory.discover({ signal, ...(this.options.withGroups ? { withGroups: true } : {}) }));
     } catch (err) {
+      if (!signal.aborted) this.publishApiFindings();
       if (!signal.aborted) this.store.getState().actions.setError(`discovery failed: ${messageOf(err)}`);
       // No round: the next try comes an interval from now.
       this.round = {
@@ -300,6 +360,7 @@ export class Poller {
       };
       return undefined;
     }
+    if (!signal.aborted) this.publishApiFindings();
     const instances = new Map(discovery.instances.map((i) => [i.id, i]));
     // Each running node once, in its first cluster (see probe).
     const running = new Map<string, Instance[]>();
@@ -346,6 +407,20 @@ export class Poller {
   }
 
   /**
+   * What the target says of its own API (a region throttled lately), as fleet
+   * findings, after each discovery: a throttled discovery is explained by the
+   * same picture that shows it failed. Left as it is when unchanged, so the
+   * screens that show it are not redrawn every round.
+   */
+  private publishApiFindings(): void {
+    const throttles = this.backends.apiThrottles?.();
+    if (!throttles) return;
+    const findings = throttleFindings(throttles);
+    const { apiFindings, actions } = this.store.getState();
+    if (!sameFindings(apiFindings, findings)) actions.setApiFindings(findings);
+  }
+
+  /**
    * Builds the views of `clusters` from the nodes' last answers and publishes
    * them with the rest of the fleet's. Undefined when stopped on the way.
    */
@@ -373,7 +448,11 @@ export class Poller {
       for (const n of round.running.get(c.name)!) {
         probed++;
         const pending = this.inFlight.get(n.id);
-        if (pending && at - pending.sentAt >= this.patienceMs) waiting.set(n.id, Math.floor((at - pending.sentAt) / 1000));
+        if (!pending) continue;
+        // Cut by a timeout: sent a moment after the refresh began and seen a moment after the cut, a probe
+        // has waited about the timeout, a little less or more: "1 s" for --timeout 1, neither "0 s" nor "2 s".
+        if (round.isCut) waiting.set(n.id, Math.round((at - pending.sentAt) / 1000));
+        else if (at - pending.sentAt >= this.patienceMs) waiting.set(n.id, Math.floor((at - pending.sentAt) / 1000));
       }
     }
 
@@ -432,10 +511,13 @@ export class Poller {
    * Probes the running nodes of `slices`, in order, through one pool of
    * probeConcurrency. Each slice's promise resolves, with the ms it took,
    * once each of its nodes has answered, failed, run past PATIENCE_MS, or was
-   * still answering from before (not asked again, not waited for).
+   * still answering from before (not asked again, not waited for). With a
+   * refresh's timeout (`cut`), a slice waits on its nodes' answers instead of
+   * patience, and is in, answered or not, when the timeout comes.
    */
-  private probeSlices(round: Round, slices: ClusterRef[][]): Promise<number>[] {
+  private probeSlices(round: Round, slices: ClusterRef[][], cut?: Promise<void>): Promise<number>[] {
     const signal = this.controller.signal;
+    let isCut = false;
     const started = performance.now();
     const nodes: Array<{ node: Instance; cluster: ClusterRef; slice: number }> = [];
     const suspects: Array<{ node: Instance; cluster: ClusterRef; slice: number }> = [];
@@ -448,7 +530,7 @@ export class Poller {
       const reads: Array<Promise<void>> = [];
       for (const cluster of slice) {
         const read = this.readWriter(cluster);
-        if (read) reads.push(this.patiently(read));
+        if (read) reads.push(this.patiently(read, cut));
         for (const n of this.views.get(cluster.name)?.nodes ?? []) previous.set(n.instance.id, n.facts);
         for (const node of round.running.get(cluster.name)!) {
           // EC2 already says it is failing: its row shows that at once, and its probe goes to the side pool.
@@ -485,16 +567,31 @@ export class Poller {
         }),
       ));
     const worker = async () => {
-      while (!signal.aborted && next < nodes.length) {
+      while (!signal.aborted && !isCut && next < nodes.length) {
         if (startsCluster[next] && performance.now() - sliceStart > PROBE_SLICE_MS) {
           await breathe();
           continue;
         }
         const { node, cluster, slice } = nodes[next++]!;
         const asked = this.inFlight.get(node.id);
+        const isIn = () => {
+          if (--left[slice]! === 0) settle[slice]!();
+        };
         // Still answering from an earlier turn: neither asked again nor waited for.
-        if (!asked) await this.patiently(this.probe(node, cluster, round, previous.get(node.id)).done);
-        if (--left[slice]! === 0) settle[slice]!();
+        if (asked) {
+          isIn();
+          continue;
+        }
+        const answered = this.probe(node, cluster, round, previous.get(node.id)).done;
+        if (cut) {
+          // With a timeout, the slice waits for the answer itself, up to the timeout; the slot is
+          // free again after patience, so a few hung nodes do not keep the rest from being asked.
+          void answered.then(isIn);
+          await this.patiently(answered);
+        } else {
+          await this.patiently(answered);
+          isIn();
+        }
       }
     };
     let nextSuspect = 0;
@@ -505,12 +602,23 @@ export class Poller {
       }
     };
     void Promise.all(Array.from({ length: Math.min(SUSPECT_CONCURRENCY, suspects.length) }, sideWorker)).catch(() => {});
+    let isBroken = false;
     Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker))
-      .catch((err: unknown) => this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`))
+      .catch((err: unknown) => {
+        isBroken = true;
+        this.store.getState().actions.setError(`refresh failed: ${messageOf(err)}`);
+      })
       .finally(() => {
+        // Every node asked, with a timeout: the slices wait on their answers, or the timeout, not on the workers.
+        if (cut && !isBroken && !signal.aborted) return;
         // Stopped (or broken) on the way: whatever waits on a slice is let go (publish sees an abort).
         for (let i = 0; i < settled.length; i++) if (left[i]! > 0) settle[i]!();
       });
+    // The timeout: no node more is asked, and every slice is in with what it has.
+    void cut?.then(() => {
+      isCut = true;
+      for (let i = 0; i < settled.length; i++) if (left[i]! > 0) settle[i]!();
+    });
     // A slice is in once its nodes have answered and its writer records been read (each within patience).
     return settled.map((probed, i) => Promise.all([probed, lookups[i]]).then(([ms]) => ms));
   }
@@ -575,8 +683,9 @@ export class Poller {
     return inFlight;
   }
 
-  /** Waits for `done`, or PATIENCE_MS, whichever comes first. */
-  private async patiently(done: Promise<void>): Promise<void> {
+  /** Waits for `done`, or PATIENCE_MS, whichever comes first; with a refresh's timeout (`cut`), for `done` or the timeout. */
+  private async patiently(done: Promise<void>, cut?: Promise<void>): Promise<void> {
+    if (cut) return Promise.race([done, cut]);
     let timer: NodeJS.Timeout | undefined;
     const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.patienceMs)));
     await Promise.race([done, patience]);
@@ -632,8 +741,17 @@ function numberOr(version: string): string {
   return /^\d{1,9}$/.test(version) ? version : '?';
 }
 
+function sameFindings(a: readonly FleetFinding[], b: readonly FleetFinding[]): boolean {
+  return a.length === b.length && a.every((f, i) => f.kind === b[i]!.kind && f.level === b[i]!.level && f.message === b[i]!.message);
+}
+
 function sameRef(a: WriterRecordRef, b: WriterRecordRef): boolean {
   return a.zoneId === b.zoneId && a.name === b.name && a.type === b.type;
+}
+
+/** "5 s", "1.5 s", "250 ms": a timeout as the engineer gave it. */
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 function messageOf(err: unknown): string {

@@ -2,6 +2,7 @@
 // means six virtual hours on the simulated fleet, and tests need no sleeps.
 
 import type { Clock } from '../../backends/ports.js';
+import { THROTTLING_NAMES } from '../../backends/aws/errors.js';
 import type { RetryPolicy } from './types.js';
 
 export class StepTimeoutError extends Error {
@@ -30,7 +31,7 @@ export class RunAborted extends Error {
 }
 
 const TRANSIENT_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/;
-const TRANSIENT_NAMES = /^(TransientError|ThrottlingException|Throttling|RequestLimitExceeded|ServiceUnavailable|InternalError)$/;
+const TRANSIENT_NAMES = new Set(['TransientError', 'ServiceUnavailable', 'InternalError', ...THROTTLING_NAMES]);
 
 /**
  * The one test of "worth another attempt" for every step: errors that say so
@@ -43,7 +44,7 @@ export function isTransientDefault(err: unknown): boolean {
   const e = err as { transient?: unknown; isTransient?: unknown; code?: unknown; name?: unknown };
   if (e.transient === true || e.isTransient === true) return true;
   if (typeof e.code === 'string' && TRANSIENT_CODES.test(e.code)) return true;
-  return typeof e.name === 'string' && TRANSIENT_NAMES.test(e.name);
+  return typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name);
 }
 
 /**

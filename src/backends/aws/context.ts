@@ -1,9 +1,10 @@
 // What every adapter shares: the clients by region, the config, the clock.
 
 import type { Config } from '../../config/schema.js';
+import type { ThrottleLog } from '../api-throttles.js';
 import type { Clock } from '../ports.js';
 import type { AwsClients } from './clients.js';
-import { awsCall, type AwsCallContext } from './errors.js';
+import { AwsError, awsCall, callName, type AwsCallContext } from './errors.js';
 import type { RegionRouter } from './regions.js';
 
 export interface AwsContext {
@@ -14,6 +15,8 @@ export interface AwsContext {
   profile?: string;
   /** The shared files searched when the profile is in neither (asked after a credentials failure only). */
   missingProfile?: AwsCallContext['missingProfile'];
+  /** Where throttled calls are counted, per region (Backends.apiThrottles): every call passes through `call`. */
+  throttles?: ThrottleLog;
 }
 
 /** One SDK call with its IAM action named, so a failure becomes the right sentence. */
@@ -22,5 +25,13 @@ export function call<T>(
   where: Omit<AwsCallContext, 'profile' | 'missingProfile'>,
   fn: () => Promise<T>,
 ): Promise<T> {
-  return awsCall({ ...where, profile: ctx.profile, ...(ctx.missingProfile ? { missingProfile: ctx.missingProfile } : {}) }, fn);
+  const context: AwsCallContext = { ...where, profile: ctx.profile, ...(ctx.missingProfile ? { missingProfile: ctx.missingProfile } : {}) };
+  const throttles = ctx.throttles;
+  const made = awsCall(context, fn);
+  if (!throttles) return made;
+  return made.catch((err: unknown) => {
+    // Only what is still throttled after the SDK's retries: a call that got through late left the picture fresh.
+    if (err instanceof AwsError && err.kind === 'throttled') throttles.record(where.region ?? 'global', callName(where.action));
+    throw err;
+  });
 }

@@ -61,7 +61,13 @@ export class AwsError extends Error {
   }
 }
 
-const THROTTLING = new Set([
+/**
+ * The names AWS services give a throttled call (EC2 RequestLimitExceeded,
+ * CloudWatch Throttling, Route 53 PriorRequestNotComplete...): one list for
+ * the sentence here, the per-region throttle record, and the runbook
+ * engine's "worth another attempt".
+ */
+export const THROTTLING_NAMES: ReadonlySet<string> = new Set([
   'RequestLimitExceeded',
   'Throttling',
   'ThrottlingException',
@@ -96,6 +102,12 @@ const SERVICES: Record<string, { name: string; endpointVar: string }> = {
 function serviceOf(action: string): { name: string; endpointVar: string } {
   const prefix = action.split(':')[0] ?? action;
   return SERVICES[prefix] ?? { name: prefix, endpointVar: 'AWS_ENDPOINT_URL' };
+}
+
+/** An IAM action as an engineer says the call: "ec2:DescribeInstances" → "EC2 DescribeInstances". */
+export function callName(action: string): string {
+  const colon = action.indexOf(':');
+  return colon < 0 ? action : `${serviceOf(action).name} ${action.slice(colon + 1)}`;
 }
 
 /**
@@ -145,7 +157,7 @@ export function toAwsError(err: unknown, ctx: AwsCallContext): AwsError {
   if (name === 'AbortError') {
     return make('aborted', `${doing}${where(ctx)} was cancelled`);
   }
-  if (THROTTLING.has(name)) {
+  if (THROTTLING_NAMES.has(name)) {
     return make(
       'throttled',
       `AWS is throttling ${ctx.action}${where(ctx)} (${name}) even after retries: the values shown are stale and will refresh when the rate drops`,

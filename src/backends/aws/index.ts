@@ -4,6 +4,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Config } from '../../config/schema.js';
 import type { Target } from '../../domain/types.js';
+import { ThrottleLog } from '../api-throttles.js';
 import { ShellJobs } from '../jobs/shell-jobs.js';
 import type { Backends, Clock, Shell } from '../ports.js';
 import { createAwsClients, defaultRegion, destroyAwsClients, type AwsClients } from './clients.js';
@@ -47,11 +48,14 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
   const profile = config.aws.profile;
   const clients = await buildClients(config, deps.clients);
   const router = new RegionRouter(clients.regional);
+  const clock = deps.clock ?? realClock;
+  const throttles = new ThrottleLog(clock);
   const ctx: AwsContext = {
     clients,
     router,
     config,
-    clock: deps.clock ?? realClock,
+    clock,
+    throttles,
     // Read on each credentials failure (a few small files), so a profile added meanwhile is seen.
     ...(profile ? { profile, missingProfile: () => missingProfile(profile) } : {}),
   };
@@ -83,6 +87,7 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
     volumes: new AwsVolumes(ctx),
     scaling: new AwsScaling(ctx),
     compute: new AwsCompute(ctx),
+    apiThrottles: () => throttles.recent(),
     accountId: () => account,
     targetSettled: () => account,
     async close() {

@@ -61,10 +61,11 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
   if (opts.realNow) worldOpts.realNow = opts.realNow;
   const world = SimWorld.open(worldOpts);
   const shell = new SimShell(world, opts.commandTimeoutMs !== undefined ? { commandTimeoutMs: opts.commandTimeoutMs } : {});
+  const inventory = new SimInventory(world);
   return {
     target: { kind: 'sim', scenario: opts.scenario, seed: opts.seed, speed: opts.speed },
     clock: world.clock,
-    inventory: new SimInventory(world),
+    inventory,
     metrics: new SimMetrics(world),
     shell,
     jobs: new SimJobs(world, shell),
@@ -73,6 +74,7 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
     volumes: new SimVolumes(world),
     scaling: new SimScaling(world),
     compute: new SimCompute(world),
+    apiThrottles: () => inventory.throttles.recent(),
     world,
     writerDns: (cluster) => writerDnsConfig(world.view(), cluster),
     targetReplicas: (cluster) => generatedReplicas(world.view(), cluster),

@@ -4,8 +4,10 @@
 
 import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type MetricPoint, type NodeMetrics } from '../../domain/types.js';
 import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery } from '../ports.js';
+import { ThrottleLog } from '../api-throttles.js';
+import { callName, toAwsError } from '../aws/errors.js';
 import { describeGroup } from './asg.js';
-import { TAGS } from './fleet.js';
+import { REGION, TAGS } from './fleet.js';
 import { keyOf, smoothNoise, unit3 } from './prng.js';
 import { volumeHealthOf } from './volumes.js';
 import { toInstance, type SimWorld } from './world.js';
@@ -14,14 +16,28 @@ export class SimNotFoundError extends Error {
   override name = 'InvalidInstanceID.NotFound';
 }
 
+/** What EC2 answers a throttled DescribeInstances with, once the SDK's retries are spent. */
+export class SimThrottledError extends Error {
+  override name = 'RequestLimitExceeded';
+  readonly $metadata = { httpStatusCode: 503 };
+}
+
 export class SimInventory implements Inventory {
   private cache: { version: number; discovery: Discovery } | undefined;
+  /** Throttled discoveries (the api-throttled fault), for Backends.apiThrottles. */
+  readonly throttles: ThrottleLog;
 
-  constructor(private readonly world: SimWorld) {}
+  constructor(private readonly world: SimWorld) {
+    this.throttles = new ThrottleLog(world.clock);
+  }
 
   async discover(opts?: CallOptions): Promise<Discovery> {
     opts?.signal?.throwIfAborted();
-    const w = this.world.view();
+    let w = this.world.view();
+    if (w.faults.some((f) => f.kind === 'api-throttled')) {
+      this.throttle();
+      w = this.world.view();
+    }
     if (this.cache?.version === this.world.stateVersion) return this.cache.discovery;
     const instances: Instance[] = [];
     const clusters = new Map<string, ClusterRef>();
@@ -57,6 +73,28 @@ export class SimInventory implements Inventory {
     const discovery: Discovery = { clusters: [...clusters.values()], instances, groups };
     this.cache = { version: this.world.stateVersion, discovery };
     return discovery;
+  }
+
+  /**
+   * Under the api-throttled fault: this discovery is refused as AWS refuses it
+   * (the same AwsError the adapter throws), and counts down the fault's calls;
+   * the last one counted clears it.
+   */
+  private throttle(): void {
+    const throttled = this.world.mutate((w) => {
+      const i = w.faults.findIndex((f) => f.kind === 'api-throttled');
+      const fault = w.faults[i];
+      if (fault?.kind !== 'api-throttled') return false;
+      if (fault.calls !== undefined) {
+        fault.calls--;
+        if (fault.calls <= 0) w.faults.splice(i, 1);
+      }
+      return true;
+    });
+    if (!throttled) return;
+    const action = 'ec2:DescribeInstances';
+    this.throttles.record(REGION, callName(action));
+    throw toAwsError(new SimThrottledError('Request limit exceeded.'), { action, region: REGION, doing: 'listing instances' });
   }
 
   async setTags(instanceId: string, tags: Record<string, string>, opts?: CallOptions): Promise<void> {

@@ -347,7 +347,13 @@ export type Fault =
    * name) launches never becomes healthy: its status checks go impaired, or a
    * Cassandra node stays UJ. Once a launch takes it, `node` names that instance.
    */
-  | { kind: 'replacement-unhealthy'; group: string; node?: string };
+  | { kind: 'replacement-unhealthy'; group: string; node?: string }
+  /**
+   * EC2 throttles the fleet's API: the next `calls` discoveries (every one
+   * until healed when absent) fail with RequestLimitExceeded, as
+   * DescribeInstances does once the SDK's retries are spent.
+   */
+  | { kind: 'api-throttled'; calls?: number };
 
 export type StoredFault = Fault & { since: number };
 

@@ -261,7 +261,7 @@ export class SimWorld {
     this.azDown = new Set();
     for (const f of this.state.faults) {
       if (f.kind === 'az-outage') this.azDown.add(f.az);
-      else if (f.kind !== 'snapshot-stuck' && f.node) {
+      else if (f.kind !== 'snapshot-stuck' && f.kind !== 'api-throttled' && f.node) {
         let set = this.nodeFaults.get(f.node);
         if (!set) this.nodeFaults.set(f.node, (set = new Set()));
         set.add(f.kind);
@@ -465,6 +465,11 @@ export class SimWorld {
         throw new Error(`no simulated Auto Scaling group "${fault.group}" (a group or a cluster name; groups: ${Object.keys(w.asgs).join(', ')})`);
       }
       w.faults.push({ kind: fault.kind, group, since: at });
+      this.bump();
+      return;
+    }
+    if (fault.kind === 'api-throttled') {
+      w.faults.push({ ...fault, since: at });
       this.bump();
       return;
     }

@@ -85,6 +85,8 @@ describe('throttling', () => {
     expect(err).toMatchObject({ code: 'RequestLimitExceeded', kind: 'throttled', requestId: 'req-throttled' });
     expect((err as AwsError).isTransient).toBe(true);
     expect((err as AwsError).message).toMatch(/AWS is throttling ec2:DescribeInstances in us-east-1 .*stale/);
+    // Two throttled attempts, one call that failed: the region's record counts calls, after the SDK's retries.
+    expect(b.apiThrottles!().map((t) => [t.region, t.call, t.count])).toEqual([['us-east-1', 'EC2 DescribeInstances', 1]]);
   });
 
   it('shows as staleness in the poller: the last clusters stay, with the reason, and nothing crashes', async () => {
