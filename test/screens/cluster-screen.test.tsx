@@ -396,3 +396,25 @@ describe('cluster screen at 80 columns: every node\'s health whole somewhere on 
     expect(words(app.lastFrame())).toContain(`✗ CRIT no cluster-wide finding; 1 node CRIT: db-v-2 ${ioError}`);
   });
 });
+
+describe('node screen at 80 columns', () => {
+  it('wraps the health line and the findings about the node at spaces: each reads whole', async () => {
+    const reason =
+      "IO thread connecting: 2003 Error reconnecting to source 'repl@127.10.2.1:3306'. This was attempt 6/86400, with a delay of 60 seconds between attempts";
+    const finding = 'split brain: db-n-2 is writable beside db-n-1 (writer record); by hand: SET GLOBAL read_only=ON on db-n-2, compare its GTIDs with db-n-1';
+    const nodes = [
+      mysqlNode('db-n', { id: 'i-n1', name: 'db-n-1', role: 'master' }),
+      mysqlNode('db-n', { id: 'i-n2', name: 'db-n-2', level: 'CRIT', reason, ioThread: 'Connecting' }),
+    ];
+    const findings = [{ kind: 'two-writable-masters' as const, level: 'CRIT' as const, message: finding, nodes: ['i-n2'] }];
+    const app = await openCluster('db-n', {}, [cluster('db-n', 'mysql', nodes, { findings })]);
+    app.ui.getState().actions.push({ kind: 'node', cluster: 'db-n', id: 'i-n2' });
+    let frame = await app.waitForText('Fleet › db-n › db-n-2');
+    const words = (f: string) => f.split('\n').map((l) => l.trim()).join(' ').replace(/\s+/g, ' ');
+    expect(words(frame)).toContain(`health ✗ CRIT ${reason}`);
+    for (const l of frame.split('\n')) expect(Array.from(l).length).toBeLessThanOrEqual(80);
+    await app.press('G');
+    frame = await app.waitForText('Findings about this node');
+    expect(words(frame)).toContain(`✗ CRIT ${finding}`);
+  });
+});

@@ -5,7 +5,7 @@
 import { replicationSource } from '../../domain/cluster-view.js';
 import { parseGtidSet, transactionsBehind } from '../../domain/gtid.js';
 import type { ClusterView, MetricPoint, NodeView, ThreadState } from '../../domain/types.js';
-import { formatAge, formatSeconds, wrap } from '../../ui/format.js';
+import { formatAge, formatSeconds, wrapUnder, wrapWords } from '../../ui/format.js';
 import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
 import { sparkline } from '../../ui/sparkline.js';
 import type { ScreenThresholds } from '../console-context.js';
@@ -41,7 +41,10 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   };
   const field = (key: string, value: string | number | boolean | undefined | null, colour?: string, keyWidth = KEY_WIDTH) => {
     if (value === undefined || value === null || value === '') return;
-    const parts = wrap(String(value), Math.max(10, ctx.width - keyWidth - 4));
+    // A value that fits keeps its spacing (a sparkline's gaps); a longer one wraps at spaces so a
+    // reason reads whole again, and only a value with none (a GTID set) is split.
+    const room = Math.max(10, ctx.width - keyWidth - 4);
+    const parts = Array.from(String(value)).length <= room ? [String(value)] : wrapWords(String(value), room);
     parts.forEach((part, i) => {
       // A key longer than the column pushes its value right rather than running into it.
       const label = i > 0 ? ' '.repeat(keyWidth) : key.length >= keyWidth - 1 ? `${key}  ` : key.padEnd(keyWidth);
@@ -158,7 +161,9 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   if (mine.length > 0) {
     heading('Findings about this node');
     mine.forEach((f, n) =>
-      lines.push({ id: `finding:${n}`, text: `  ${HEALTH_STYLE[f.level].glyph} ${f.level} ${f.message}`, colour: healthColour(f.level), section }),
+      wrapUnder(f.message, ctx.width, `  ${HEALTH_STYLE[f.level].glyph} ${f.level} `).forEach((text, k) =>
+        lines.push({ id: `finding:${n}:${k}`, text, colour: healthColour(f.level), section }),
+      ),
     );
   }
 
