@@ -1,4 +1,7 @@
 // Short, unambiguous numbers for narrow columns: "3 s", "4 m", "2 h", "12 d".
+// Lag is the exception, the same everywhere: see domain/lag-text.ts.
+
+import { lagText } from '../domain/lag-text.js';
 
 /** A duration in seconds as one unit, rounded down: 59 s, 4 m, 2 h, 12 d. */
 export function formatSeconds(seconds: number): string {
@@ -15,12 +18,10 @@ export function formatAge(then: number, now: number): string {
   return formatSeconds((now - then) / 1000);
 }
 
-/** Replication lag; a dash where lag does not apply, "?" where it is unknown (threads stopped). */
+/** Replication lag as lagText writes it everywhere; a dash where lag does not apply, "?" where it is unknown (threads stopped). */
 export function formatLag(lagSeconds: number | null, isReplica: boolean): string {
   if (lagSeconds === null) return isReplica ? '?' : '—';
-  // Thresholds are in seconds ("lag 340 s > 300 s"), so keep seconds until they stop being readable.
-  if (lagSeconds < 1000) return `${Math.max(0, Math.round(lagSeconds))} s`;
-  return formatSeconds(lagSeconds);
+  return lagText(lagSeconds);
 }
 
 /**

@@ -17,7 +17,7 @@ describe('formatSeconds', () => {
 describe('formatLag', () => {
   it('keeps seconds below 1000 so it reads like the thresholds', () => {
     expect(formatLag(340, true)).toBe('340 s');
-    expect(formatLag(7200, true)).toBe('2 h');
+    expect(formatLag(7200, true)).toBe('2h 00m');
   });
   it('tells "does not apply" from "unknown"', () => {
     expect(formatLag(null, false)).toBe('—');

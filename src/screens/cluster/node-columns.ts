@@ -69,7 +69,7 @@ export function nodeColumns(ctx: NodeColumnContext): Column<NodeView>[] {
   );
   if (engine === 'mysql') {
     cols.push(
-      { id: 'lag', header: 'LAG', width: 6, align: 'right', priority: 1, text: (n) => formatLag(n.lagSeconds, isReplicaNode(n)) },
+      { id: 'lag', header: 'LAG', width: 7, align: 'right', priority: 1, text: (n) => formatLag(n.lagSeconds, isReplicaNode(n)) },
       { id: 'threads', header: 'IO/SQL', width: Math.max(6, ctx.widths.threads), priority: 1, text: threadsText },
     );
   }

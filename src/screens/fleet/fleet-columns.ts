@@ -36,7 +36,7 @@ export function fleetColumns(nameWidth: number): Column<ClusterView>[] {
       colour: (c) => healthColour(c.health.level),
     },
     // null means no replica lag applies (domain: worstLagSeconds), so a dash, not "?".
-    { id: 'lag', header: 'LAG', width: 6, align: 'right', priority: 2, text: (c) => formatLag(c.worstLagSeconds, false) },
+    { id: 'lag', header: 'LAG', width: 7, align: 'right', priority: 2, text: (c) => formatLag(c.worstLagSeconds, false) },
     {
       id: 'findings',
       header: 'FINDINGS',

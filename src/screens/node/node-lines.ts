@@ -5,6 +5,7 @@
 import { replicationSource } from '../../domain/cluster-view.js';
 import { parseGtidSet, transactionsBehind } from '../../domain/gtid.js';
 import type { ClusterView, MetricPoint, NodeView, ThreadState } from '../../domain/types.js';
+import { lagText } from '../../domain/lag-text.js';
 import { formatAge, formatSeconds, wrapUnder, wrapWords } from '../../ui/format.js';
 import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
 import { sparkline } from '../../ui/sparkline.js';
@@ -122,7 +123,7 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
       field('replica of', source && source !== address ? `${source} (${address})` : `${address}${source === address ? ' (no node of this cluster)' : ''}`);
       field('IO thread', r.ioThread, r.ioThread === 'Yes' ? undefined : 'red');
       field('SQL thread', r.sqlThread, r.sqlThread === 'Yes' ? undefined : 'red');
-      field('lag', r.lagSeconds === null ? `unknown (${unknownLagWhy(r.ioThread, r.sqlThread)})` : `${r.lagSeconds} s (${formatSeconds(r.lagSeconds)})`);
+      field('lag', r.lagSeconds === null ? `unknown (${unknownLagWhy(r.ioThread, r.sqlThread)})` : lagText(r.lagSeconds));
       const gap = gtidGap(node, cluster.nodes);
       if (gap) field('gtid gap', gap);
       field('using gtid', r.usingGtid ? 'yes' : 'no (binlog file and position)');
