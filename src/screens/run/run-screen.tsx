@@ -156,9 +156,14 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   const base = titleLines.length + 1 + promptLines + 1;
   // The step in focus in full (progress, ETA, every command), wrapped; it leaves the step
   // list a few rows and the output at least MIN_OUTPUT_ROWS.
-  const detailAll = step ? stepDetail(step, run.speed, width) : [];
+  // A confirmation on this step lists its commands itself: not twice.
+  const isAsked = gate !== undefined && gate.request.stepId === step?.id && (gate.request.kind === 'caution' || gate.request.kind === 'destructive');
+  const detailAll = step ? stepDetail(isAsked ? { ...step, describe: [] } : step, run.speed, width) : [];
   const detailMax = Math.max(1, height - base - Math.min(run.steps.length, 3) - MIN_OUTPUT_ROWS);
-  const detail = detailAll.length <= detailMax ? detailAll : [...detailAll.slice(0, detailMax - 1), `  … ${detailAll.length - detailMax + 1} more lines (nightshift show ${run.id} has every command)`];
+  const detail =
+    detailAll.length <= detailMax
+      ? detailAll
+      : [...detailAll.slice(0, detailMax - 1), fit(`  … ${detailAll.length - detailMax + 1} more lines (nightshift show ${run.id})`, width, 'left', false)];
   // Before the start the plan is what there is to read: the steps get the room the preflight lines leave.
   // Once running, a third of the screen, and the output of the step gets the rest.
   const fixedRows = base + detail.length;
@@ -322,7 +327,9 @@ function preflightLines(run: RunView, rows: number, width: number) {
     ...(run.preflight.length > 0 ? ['preflight:'] : []),
     ...run.preflight.flatMap((c) => wrapUnder(`${c.title}: ${c.detail}`, width, `  ${checkGlyph(c.status)} `)),
   ];
-  return lines.slice(0, rows).map((l, i) => (
+  // Cut, it says so: a check that passed is still one to read before ⏎.
+  const shown = lines.length <= rows ? lines : [...lines.slice(0, Math.max(0, rows - 1)), `  … ${lines.length - rows + 1} more preflight lines (↑↓ to a step gives them fewer rows)`];
+  return shown.map((l, i) => (
     <Text key={`p${i}`} wrap="truncate">
       {fit(l, width, 'left', false)}
     </Text>

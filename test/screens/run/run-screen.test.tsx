@@ -186,6 +186,8 @@ describe('run screen gates (planted questions)', () => {
     const app = await renderInk(<RunScreen runId="r1" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
     const frame = await app.waitForText('[y/N]');
     expect(frame.split('\n').map((l) => l.trim()).join(' ').replace(/\s+/g, ' ')).toContain(detail);
+    // The question lists the step's commands; the step's detail above it does not repeat them.
+    expect(frame.split('\n').filter((l) => l.includes('SET GLOBAL read_only=1'))).toHaveLength(1);
   });
 
   it('a destructive gate refuses a wrong name and confirms only the exact one', async () => {
