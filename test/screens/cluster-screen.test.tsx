@@ -375,6 +375,16 @@ describe('cluster screen at 80 columns: every node\'s health whole somewhere on 
     expect(lines[lines.findIndex((l) => l.startsWith('» db-c-4')) + 1]).toMatch(/^ {2}\S/);
   });
 
+  it('an Auto Scaling group whose name the title would cut gets a line of its own', async () => {
+    const nodes = [mysqlNode('db-orders-eu', { id: 'i-g1', name: 'db-orders-eu-1', role: 'master' }), mysqlNode('db-orders-eu', { id: 'i-g2', name: 'db-orders-eu-2', lagSeconds: 1620, level: 'CRIT', reason: 'lag 27m 00s > 300 s' })];
+    const app = await openCluster('db-orders-eu', {}, [cluster('db-orders-eu', 'mysql', nodes, { asg: 'db-orders-eu-west-1-asg-20260101' })]);
+    const lines = app.lastFrame().split('\n');
+    expect(lines[1]).toContain('worst lag 27m 00s');
+    expect(lines[1]).not.toContain('asg');
+    expect(lines).toContain('asg db-orders-eu-west-1-asg-20260101');
+    expect(lines.length).toBeLessThanOrEqual(24);
+  });
+
   it('a big cluster keeps its table; the node reasons that do not fit below are counted', async () => {
     const nodes = Array.from({ length: 30 }, (_, i) =>
       mysqlNode('db-big', { id: `i-b${i}`, name: `db-big-${i}`, ...(i === 0 ? { role: 'master' as const } : { level: 'CRIT' as const, reason: `lag ${400 + i} s > 300 s; SQL thread waiting for the IO thread` }) }),

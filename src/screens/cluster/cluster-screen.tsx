@@ -21,7 +21,7 @@ import { resolveIndex } from '../list-keys.js';
 import { RUNBOOKS_KEY } from '../screen-keys.js';
 import { levelLines, runbookHint } from '../finding-lines.js';
 import { useListKeys } from '../use-list-keys.js';
-import { freshness, latestValue, repairAge, threadsText } from './node-facts.js';
+import { freshness, isReplicaNode, latestValue, repairAge, threadsText } from './node-facts.js';
 import type { Column } from '../../ui/columns.js';
 import { cpuText, nodeColumns, nodeHaystack } from './node-columns.js';
 
@@ -61,7 +61,12 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   const selected = resolveIndex(selection, ids);
 
   const canStartRunbooks = onRunbook !== undefined;
-  const writerLines = cluster?.writer ? 1 : 0;
+  const matched = cluster ? (filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node')) : '';
+  const position = rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined;
+  // The title keeps the verdict and the worst lag; an Auto Scaling group's name that would be cut there gets a line of its own.
+  const fullTitle = cluster ? `Fleet › ${cluster.name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true)}` : '';
+  const asgLine = cluster?.asg !== undefined && Array.from(fullTitle).length > width - (position?.length ?? 0) - 1 ? `asg ${cluster.asg}` : undefined;
+  const writerLines = (cluster?.writer ? 1 : 0) + (asgLine !== undefined ? 1 : 0);
   const columns = useMemo(() => (cluster ? nodeColumns({ engine: cluster.engine, now, refreshSeconds, thresholds, widths: columnWidths(rows, now, refreshSeconds, thresholds) }) : []), [cluster, rows, now, refreshSeconds, thresholds]);
   const selectedNode = rows[selected];
   const selectedText = useMemo(
@@ -111,16 +116,16 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
     );
   }
 
-  const matched = filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node');
   return (
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine
         title={`Fleet › ${cluster.name}`}
-        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster)}`}
-        position={rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined}
+        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster, asgLine === undefined)}`}
+        position={position}
         width={width}
       />
       {cluster.writer ? <WriterLine text={writerText(cluster.writer)} width={width} /> : null}
+      {asgLine !== undefined ? <TextLines lines={[{ text: asgLine }]} width={width} /> : null}
       <TextLines lines={findingText} width={width} />
       <Table
         rows={rows}
@@ -139,8 +144,9 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
 
 /** Widest texts among the rows: the columns fit their content. */
 function columnWidths(rows: readonly NodeView[], now: number, refreshSeconds: number, thresholds: ScreenThresholds) {
-  const widths = { name: 0, fresh: 0, threads: 0 };
+  const widths = { name: 0, fresh: 0, threads: 0, lag: 0 };
   for (const n of rows) {
+    widths.lag = Math.max(widths.lag, formatLag(n.lagSeconds, isReplicaNode(n)).length);
     widths.name = Math.max(widths.name, (n.instance.name || n.instance.id).length);
     widths.fresh = Math.max(widths.fresh, freshness(n, now, refreshSeconds, thresholds).text.length);
     widths.threads = Math.max(widths.threads, threadsText(n).length);
@@ -174,9 +180,9 @@ function nodeDetailText(node: NodeView, now: number, refreshSeconds: number, thr
   return parts.join(' · ');
 }
 
-function clusterSummary(cluster: ClusterView): string {
+function clusterSummary(cluster: ClusterView, withAsg: boolean): string {
   const lag = cluster.engine === 'mysql' ? ` · worst lag ${formatLag(cluster.worstLagSeconds, true)}` : '';
-  return `${healthText(cluster.health.level)}${lag}${cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
+  return `${healthText(cluster.health.level)}${lag}${withAsg && cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
 }
 
 /** Where applications send their writes; red when that is no node. */

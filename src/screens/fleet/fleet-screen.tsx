@@ -1,7 +1,7 @@
 // Every cluster on one screen, worst first: the first thing an engineer sees
 // when paged.
 
-import { plural } from '../../ui/format.js';
+import { formatLag, plural } from '../../ui/format.js';
 import { Box } from 'ink';
 import { useMemo } from 'react';
 import type { ClusterView } from '../../domain/types.js';
@@ -84,7 +84,8 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const nodeCount = useMemo(() => clusters.reduce((n, c) => n + c.nodes.length, 0), [clusters]);
   // Keyed on the name width, not the clusters: the columns (and so every row) stay the same across refreshes.
   const nameWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, c.name.length), 0), [clusters]);
-  const columns = useMemo(() => fleetColumns(nameWidth), [nameWidth]);
+  const lagWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, formatLag(c.worstLagSeconds, false).length), 0), [clusters]);
+  const columns = useMemo(() => fleetColumns(nameWidth, lagWidth), [nameWidth, lagWidth]);
   const counted = filter
     ? `${rows.length} of ${plural(clusters.length, 'cluster')} match`
     : `${plural(clusters.length, 'cluster')} · ${plural(nodeCount, 'node')}`;
