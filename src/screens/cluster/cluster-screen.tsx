@@ -84,7 +84,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   );
   const rest = Math.max(2, avail - findingText.length);
   const tableMin = 1 + Math.max(1, Math.min(rows.length, MIN_TABLE_ROWS));
-  const detailText = capLines(selectedText, Math.max(1, rest - tableMin), (n) => `  … ${n} more lines: ⏎ opens the node, which shows it all`);
+  const detailText = capLines(selectedText, Math.max(2, rest - tableMin), (n) => `  … ${n} more lines: ⏎ opens the node, which shows it all`);
   const tableHeight = Math.max(2, rest - detailText.length);
   const othersRoom = rest - Math.min(tableHeight, tableNeed) - detailText.length;
   const othersText = useMemo(

@@ -56,7 +56,8 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
 
   // Height: the title, the findings that span clusters, the table, and the selected
   // cluster's reasons in full under it. The reasons use the rows a short list leaves
-  // empty; a long list gives them rows down to MIN_TABLE_ROWS of its own.
+  // empty; a long list gives them rows down to MIN_TABLE_ROWS of its own. Two lines at least,
+  // on the smallest terminal too: the first reason, and where to read the rest.
   const spanningText = useMemo(() => {
     const lines = spanningLines(spanning, width, canStartRunbooks);
     return capLines(lines, Math.max(2, Math.floor((height - 1) / 3)), (n) => `  … ${n} more lines of fleet-wide findings (nightshift ls lists them)`);
@@ -67,7 +68,7 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const detailText = useMemo(() => {
     if (!selectedCluster) return [];
     const lines = clusterDetail(selectedCluster, width, canStartRunbooks);
-    return capLines(lines, Math.max(1, room - tableMin), (n) => `  … ${n} more lines: ⏎ opens ${selectedCluster.name}, which lists them all`);
+    return capLines(lines, Math.max(2, room - tableMin), (n) => `  … ${n} more lines: ⏎ opens ${selectedCluster.name}, which lists them all`);
   }, [selectedCluster, width, canStartRunbooks, room, tableMin]);
   const tableHeight = Math.max(2, room - detailText.length);
 
