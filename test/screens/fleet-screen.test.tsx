@@ -247,6 +247,14 @@ describe('fleet screen at 80 columns: nothing an engineer needs is cut', () => {
     expect(frame.split('\n').length).toBeLessThanOrEqual(24);
   });
 
+  it('on a small terminal the selected cluster keeps its first reason and says where the rest is', async () => {
+    const app = await renderApp([longCluster(), ...generateFleet(10, 2)], { rows: 12 });
+    const frame = await app.waitForText('» db-long');
+    expect(frame).toContain('» db-long: ✗ CRIT no writable master');
+    expect(frame).toMatch(/… \d+ more lines: ⏎ opens db-long, which lists them all/);
+    expect(frame.split('\n').length).toBeLessThanOrEqual(12);
+  });
+
   it('a long list keeps at least five rows of its own and gives the selected cluster the rest', async () => {
     const many = Array.from({ length: 12 }, (_, i) => ({ kind: 'role-drift' as const, level: 'WARN' as const, message: `db-long-${i}: role tag says replica, the server says master (drift since the last switchover)`, nodes: [] }));
     const big = cluster('db-aaa', 'mysql', [mysqlNode('db-aaa', { id: 'i-a1', name: 'db-aaa-1', role: 'master' })], { findings: many });
