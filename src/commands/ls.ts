@@ -200,7 +200,7 @@ function nodeLine(n: NodeView): string {
     n.role.padEnd(9),
     n.instance.az.padEnd(11),
     n.instance.state.padEnd(8),
-    `lag ${lag}`.padEnd(10),
+    `lag ${lag}`.padEnd(11),
     n.health.reason + stale,
   ].join(' ');
 }
