@@ -14,6 +14,7 @@ import { CommandFailed, UsageError } from '../errors.js';
 import { jsonForTerminal } from '../domain/terminal-text.js';
 import { HEALTH_STYLE } from '../ui/status-glyphs.js';
 import { plural } from '../ui/format.js';
+import { lagOrUnknown, lagText } from '../domain/lag-text.js';
 
 export function register(program: Command, ctx: CommandContext): void {
   program
@@ -273,7 +274,7 @@ function lsText(target: Target, clusters: ClusterView[], spanning: readonly Flee
   for (const f of spanning) lines.push(`${HEALTH_STYLE[f.level].glyph} ${f.level.padEnd(7)} ${f.message}`);
   if (spanning.length > 0) lines.push('');
   for (const c of clusters) {
-    const lag = c.worstLagSeconds === null ? '' : `  worst lag ${c.worstLagSeconds} s`;
+    const lag = c.worstLagSeconds === null ? '' : `  worst lag ${lagOrUnknown(c.worstLagSeconds)}`;
     lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${plural(c.nodes.length, 'node')})${lag}`);
     if (c.writer) lines.push(`    ${writerText(c.writer).text}`);
     for (const f of c.findings) lines.push(`    ! ${f.message}${f.suggests !== undefined ? `  → nightshift run ${f.suggests} --cluster ${c.name}` : ''}`);
@@ -293,7 +294,7 @@ function isNotWaitedFor(n: NodeView): boolean {
 }
 
 function nodeLine(n: NodeView, answers: LsAnswers): string {
-  const lag = n.lagSeconds === null ? '-' : `${n.lagSeconds} s`;
+  const lag = n.lagSeconds === null ? '-' : lagText(n.lagSeconds);
   const silent = isAsked(n) && answers.unanswered.has(n.instance.id);
   const stale = silent
     ? isNotWaitedFor(n)
@@ -309,7 +310,7 @@ function nodeLine(n: NodeView, answers: LsAnswers): string {
     n.role.padEnd(9),
     n.instance.az.padEnd(11),
     n.instance.state.padEnd(8),
-    `lag ${lag}`.padEnd(10),
+    `lag ${lag}`.padEnd(11),
     n.health.reason + stale,
   ].join(' ');
 }

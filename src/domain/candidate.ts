@@ -19,6 +19,7 @@ import { compareNames } from './names.js';
 import { withoutProbeSkew } from './findings.js';
 import { formatGtidSet, gtidDifference, gtidUnion, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, transactionsBehind, type GtidSet } from './gtid.js';
 import type { ClusterView, MysqlFacts, NodeView } from './types.js';
+import { lagOrUnknown } from './lag-text.js';
 
 /** `prefer` first, `never` not at all (a node kept for backups, another region's DR copy). */
 export const PROMOTION_TAG = 'nightshift:promotion';
@@ -127,7 +128,7 @@ export function rankSwitchover(cluster: ClusterView, opts: SwitchoverOptions): R
       const sql = r.replica.sqlThread;
       if (io !== 'Yes' || sql !== 'Yes') row.excluded.push(`not replicating (IO thread ${io}, SQL thread ${sql})`);
       else if (n.lagSeconds === null) row.excluded.push('lag unknown');
-      else if (n.lagSeconds > opts.lagLimitSeconds) row.excluded.push(`lag ${n.lagSeconds} s over the ${opts.lagLimitSeconds} s limit`);
+      else if (n.lagSeconds > opts.lagLimitSeconds) row.excluded.push(`lag ${lagOrUnknown(n.lagSeconds)} over the ${opts.lagLimitSeconds} s limit`);
     }
     row.excluded.push(...binlogProblems(r));
     if (r.flavour !== m.flavour) row.excluded.push(`${flavourName(r.flavour)}, the master is ${flavourName(m.flavour)}`);

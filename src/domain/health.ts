@@ -2,6 +2,7 @@
 // passed in, including the fleet's notion of "now" (virtual on the sim).
 
 import type { EngineFacts, Health, HealthLevel, Instance, MysqlFacts, NodeMetrics, Role } from './types.js';
+import { lagText } from './lag-text.js';
 
 export interface Thresholds {
   lagWarnSeconds: number;
@@ -120,8 +121,8 @@ function mysqlHealth(m: MysqlFacts, t: Thresholds): Health[] {
     out.push({ level: 'CRIT', reason: `IO thread ${state}${err}` });
   }
   if (r.lagSeconds !== null) {
-    if (r.lagSeconds > t.lagCritSeconds) out.push({ level: 'CRIT', reason: `lag ${r.lagSeconds} s > ${t.lagCritSeconds} s` });
-    else if (r.lagSeconds > t.lagWarnSeconds) out.push({ level: 'WARN', reason: `lag ${r.lagSeconds} s > ${t.lagWarnSeconds} s` });
+    if (r.lagSeconds > t.lagCritSeconds) out.push({ level: 'CRIT', reason: `lag ${lagText(r.lagSeconds)} > ${lagText(t.lagCritSeconds)}` });
+    else if (r.lagSeconds > t.lagWarnSeconds) out.push({ level: 'WARN', reason: `lag ${lagText(r.lagSeconds)} > ${lagText(t.lagWarnSeconds)}` });
   } else if (r.sqlThread === 'Yes' && r.ioThread === 'Yes') {
     out.push({ level: 'UNKNOWN', reason: 'lag not reported' });
   }
@@ -142,7 +143,7 @@ function okReason(facts: EngineFacts | undefined): string {
   switch (facts.kind) {
     case 'mysql': {
       const r = facts.mysql.replica;
-      if (r) return `replicating, lag ${r.lagSeconds ?? '?'} s`;
+      if (r) return `replicating, lag ${r.lagSeconds === null ? '?' : lagText(r.lagSeconds)}`;
       return facts.mysql.readOnly ? 'read-only' : 'writable master';
     }
     case 'cassandra':

@@ -44,20 +44,41 @@ export function isLoading(info: Pick<RefreshInfo, 'refreshedAt' | 'error'>): boo
  * refreshed a slice at a time is always part way through a refresh, and its
  * oldest row is about one interval old: "data ≤ 5 s old", "▲ data ≤ 2 m old".
  */
-export function refreshText(info: RefreshInfo, now: number): { text: string; level: 'ok' | 'late' | 'failed' } {
+export function refreshText(info: RefreshInfo, now: number, isShort = false): { text: string; level: 'ok' | 'late' | 'failed' } {
   if (info.error) {
     const age = info.refreshedAt === null ? 'no data yet' : `data ${formatAge(info.refreshedAt, now)} old`;
     return { text: `✗ refresh failed · ${age}`, level: 'failed' };
   }
   if (info.refreshedAt === null) return { text: 'loading…', level: 'ok' };
   const { progress } = info;
-  if (progress && info.hasWholeFleet === false) return { text: `loading… ${progress.done}/${plural(progress.total, 'cluster')}`, level: 'ok' };
+  if (progress && info.hasWholeFleet === false) {
+    return { text: isShort ? `loading ${progress.done}/${progress.total}` : `loading… ${progress.done}/${plural(progress.total, 'cluster')}`, level: 'ok' };
+  }
   const ageMs = now - info.refreshedAt;
   const isLate = ageMs > info.staleAfterRefreshes * info.refreshSeconds * 1000;
   const age = formatAge(info.refreshedAt, now);
-  const base = `${isLate ? '▲ ' : ''}${info.isRolling ? `data ≤ ${age} old` : `refreshed ${age} ago`}`;
-  const refreshing = progress ? ` · refreshing… ${progress.done}/${progress.total}` : ' · refreshing…';
+  const base = `${isLate ? '▲ ' : ''}${info.isRolling ? `${isShort ? '' : 'data '}≤ ${age} old` : isShort ? `${age} ago` : `refreshed ${age} ago`}`;
+  const word = isShort ? '↻' : 'refreshing…';
+  const refreshing = progress ? ` · ${word} ${progress.done}/${progress.total}` : ` · ${word}`;
   return { text: info.isRefreshing ? `${base}${refreshing}` : base, level: isLate ? 'late' : 'ok' };
+}
+
+/**
+ * The target's words in `room` cells, shortening before cutting: the sim's
+ * seed and speed say which world this is (and how fast its clock runs), so
+ * "simulated fleet" becomes "sim" and then the scenario's name is cut; other
+ * targets are cut at the end as before.
+ */
+function targetWords(target: Target, isLoadingNow: boolean, room: number): { text: string; fits: boolean } {
+  const full = targetText(target, isLoadingNow);
+  if (Array.from(full).length <= room) return { text: full, fits: true };
+  if (target.kind !== 'sim') return { text: fit(full, room), fits: false };
+  const tail = ` · seed ${target.seed} · ×${target.speed}`;
+  const short = `sim · ${target.scenario}${tail}`;
+  if (Array.from(short).length <= room) return { text: short, fits: true };
+  const scenarioRoom = room - Array.from(`sim · ${tail}`).length;
+  if (scenarioRoom >= 4) return { text: `sim · ${fit(target.scenario, scenarioRoom, 'left', false)}${tail}`, fits: false };
+  return { text: fit(short, room), fits: false };
 }
 
 export interface HeaderProps extends RefreshInfo {
@@ -71,18 +92,25 @@ export interface HeaderProps extends RefreshInfo {
 export function Header({ target, now, width, isReadOnly = false, ...info }: HeaderProps) {
   const live = isLive(target);
   const badge = live ? ' LIVE ' : ' REHEARSAL ';
-  const refresh = refreshText(info, now);
   // Kept whole before the target, which is cut first: it is why every change will be refused.
   const readOnly = isReadOnly ? '· READ-ONLY ' : '';
   // " · " after the badge keeps the line readable as "LIVE · account · region" when NO_COLOR drops the inverse.
-  const leftWidth = Math.max(0, width - badge.length - readOnly.length - refresh.text.length - 4);
+  const roomFor = (text: string) => Math.max(0, width - badge.length - readOnly.length - Array.from(text).length - 4);
+  const loadingNow = isLoading(info);
+  // The long words first; then the target's shorter form, then (for the sim's seed and speed) the refresh's, before anything is cut.
+  let refresh = refreshText(info, now);
+  let words = targetWords(target, loadingNow, roomFor(refresh.text));
+  if (!words.fits && target.kind === 'sim') {
+    refresh = refreshText(info, now, true);
+    words = targetWords(target, loadingNow, roomFor(refresh.text));
+  }
   return (
     <Box flexDirection="column" width={width}>
       <Line
         segments={[
           { text: badge, isInverse: true, isBold: true, colour: live ? 'red' : 'cyan' },
           ...(isReadOnly ? [{ text: readOnly, isBold: true, colour: 'yellow' }] : []),
-          { text: `· ${fit(targetText(target, isLoading(info)), leftWidth)} `, isBold: live },
+          { text: `· ${fit(words.text, roomFor(refresh.text))} `, isBold: live },
           { text: refresh.text, colour: refresh.level === 'failed' ? 'red' : refresh.level === 'late' ? 'yellow' : undefined },
         ]}
         width={width}

@@ -29,9 +29,14 @@ const MARKER = '›';
 const MARKER_WIDTH = 2;
 const GAP = ' '.repeat(COLUMN_GAP);
 
+/** The columns as a table of this width places them (after its selection marker): what a cell has room for. */
+export function placeColumns<Row>(columns: readonly Column<Row>[], width: number): PlacedColumn<Row>[] {
+  return layoutColumns(columns, Math.max(0, width - MARKER_WIDTH));
+}
+
 function TableView<Row>({ rows, columns, rowKey, selectedIndex, height, width, emptyText }: TableProps<Row>) {
   const startRef = useRef(0);
-  const placed = useMemo(() => layoutColumns(columns, Math.max(0, width - MARKER_WIDTH)), [columns, width]);
+  const placed = useMemo(() => placeColumns(columns, width), [columns, width]);
   const header = useMemo(
     () => ' '.repeat(MARKER_WIDTH) + placed.map((p) => fit(p.column.header, p.width, p.column.align)).join(GAP).trimEnd(),
     [placed],

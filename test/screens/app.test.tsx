@@ -87,6 +87,22 @@ describe('header', () => {
     await app.waitForText('data ≤ 4 s old · refreshing… 120/479');
   });
 
+  it('keeps the simulated fleet\'s seed and speed on the top line at 80 columns while refreshing, shortening words first', async () => {
+    const target = { kind: 'sim' as const, scenario: 'replacement-unhealthy-after-rotate', seed: 123456, speed: 1000 };
+    const app = await renderApp(sampleFleet(), { target });
+    await app.waitForText('3 s ago');
+    app.fleet.getState().actions.setClusters(app.fleet.getState().clusters, NOW - 4_000, 10, true, { done: 120, total: 479 });
+    const head = firstLine(await app.waitForText('120/479'));
+    // Before, the target was cut after "simulated fleet · replacement-unhe…": which world, and how fast, was gone.
+    expect(head).toContain('seed 123456 · ×1000');
+    expect(head).toContain('REHEARSAL · sim · ');
+    expect(head).toMatch(/≤ 4 s old · ↻ 120\/479$/);
+    expect(Array.from(head).length).toBeLessThanOrEqual(80);
+    // A shorter scenario: "sim" alone makes the room, and the refresh keeps its words.
+    app.fleet.getState().actions.setTarget({ kind: 'sim', scenario: 'healthy', seed: 1, speed: 1 });
+    expect(firstLine(await app.waitForText('sim · healthy · seed 1 · ×1'))).toContain('data ≤ 4 s old · refreshing… 120/479');
+  });
+
   it('while the first refresh of a big fleet comes in, says how much of it is there', async () => {
     const store = createFleetStore({ target: SIM_TARGET, refreshSeconds: 5 });
     const app = await renderApp([], { props: { fleet: store } });

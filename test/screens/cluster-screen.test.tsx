@@ -338,3 +338,93 @@ describe('cluster screen on the simulated fleet (split-brain, az-outage), at 80x
     expect(web).toContain('✗ CRIT no cluster-wide finding; 1 node CRIT: web-03 EC2 status checks failing');
   });
 });
+
+describe('cluster screen at 80 columns: every node\'s health whole somewhere on screen', () => {
+  const words = (frame: string) => frame.split('\n').map((l) => l.trim()).join(' ').replace(/\s+/g, ' ');
+  const ioError =
+    "IO thread connecting: 2003 Error reconnecting to source 'repl@127.10.2.1:3306'. This was attempt 6/86400, with a delay of 60 seconds between attempts";
+
+  it('the selected node wraps in full under the table; the others whose HEALTH cell was cut follow whole', async () => {
+    const nodes = [
+      mysqlNode('db-c', { id: 'i-c1', name: 'db-c-1', role: 'master' }),
+      mysqlNode('db-c', { id: 'i-c2', name: 'db-c-2', level: 'CRIT', reason: ioError, ioThread: 'Connecting' }),
+      mysqlNode('db-c', { id: 'i-c3', name: 'db-c-3', reason: 'replicating, lag 0 s' }),
+      mysqlNode('db-c', { id: 'i-c4', name: 'db-c-4', level: 'CRIT', reason: 'SQL thread stopped: 1062 Duplicate entry', sqlThread: 'No', stale: true, probeError: 'db-c-4 (ops@127.0.0.14:22): not reachable: connect ETIMEDOUT after 5 s; failed 5 times in a row, next attempt in 4 s' }),
+    ];
+    const app = await openCluster('db-c', {}, [cluster('db-c', 'mysql', nodes)]);
+    let frame = app.lastFrame();
+    let text = words(frame);
+    // The table's HEALTH column cuts each of these; below it they read whole.
+    expect(line(frame, 'db-c-2')).toContain('…');
+    expect(text).toContain(`db-c-2 · ✗ CRIT ${ioError}`);
+    expect(text).toContain('db-c-3 · ✓ OK replicating, lag 0 s');
+    expect(text).toContain('db-c-4 · ✗ CRIT SQL thread stopped: 1062 Duplicate entry');
+    // db-c-1's "✓ OK writable master" fits its cell: not repeated.
+    expect(frame.split('\n').some((l) => l.startsWith('  db-c-1 · '))).toBe(false);
+    for (const l of frame.split('\n')) expect(Array.from(l).length).toBeLessThanOrEqual(80);
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+
+    // The selected node's » lines: every part, the probe error whole, wrapped under the marker.
+    await app.press(keys.down, keys.down, keys.down);
+    frame = await app.waitForText('» db-c-4');
+    text = words(frame);
+    expect(text).toContain('» db-c-4 · ✗ CRIT SQL thread stopped: 1062 Duplicate entry · ▲ stale');
+    expect(text).toContain('db-c-4 (ops@127.0.0.14:22): not reachable: connect ETIMEDOUT after 5 s; failed 5 times in a row, next attempt in 4 s');
+    expect(text).toContain('· i-c4');
+    const lines = frame.split('\n');
+    expect(lines[lines.findIndex((l) => l.startsWith('» db-c-4')) + 1]).toMatch(/^ {2}\S/);
+  });
+
+  it('an Auto Scaling group whose name the title would cut gets a line of its own', async () => {
+    const nodes = [mysqlNode('db-orders-eu', { id: 'i-g1', name: 'db-orders-eu-1', role: 'master' }), mysqlNode('db-orders-eu', { id: 'i-g2', name: 'db-orders-eu-2', lagSeconds: 1620, level: 'CRIT', reason: 'lag 27m 00s > 300 s' })];
+    const app = await openCluster('db-orders-eu', {}, [cluster('db-orders-eu', 'mysql', nodes, { asg: 'db-orders-eu-west-1-asg-20260101' })]);
+    const lines = app.lastFrame().split('\n');
+    expect(lines[1]).toContain('worst lag 27m 00s');
+    expect(lines[1]).not.toContain('asg');
+    expect(lines).toContain('asg db-orders-eu-west-1-asg-20260101');
+    expect(lines.length).toBeLessThanOrEqual(24);
+  });
+
+  it('a big cluster keeps its table; the node reasons that do not fit below are counted', async () => {
+    const nodes = Array.from({ length: 30 }, (_, i) =>
+      mysqlNode('db-big', { id: `i-b${i}`, name: `db-big-${i}`, ...(i === 0 ? { role: 'master' as const } : { level: 'CRIT' as const, reason: `lag ${400 + i} s > 300 s; SQL thread waiting for the IO thread` }) }),
+    );
+    const app = await openCluster('db-big', {}, [cluster('db-big', 'mysql', nodes)]);
+    const frame = app.lastFrame();
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+    // The table takes the screen; no row is given up for the others' reasons.
+    expect(frame.split('\n').filter((l) => /^[› ] db-big-\d+ /.test(l)).length).toBeGreaterThanOrEqual(14);
+    expect(frame).toContain('» db-big-0 · ✓ OK writable master');
+  });
+
+  it('a cluster CRIT only through its nodes wraps the node verdict instead of cutting it', async () => {
+    const nodes = [
+      mysqlNode('db-v', { id: 'i-v1', name: 'db-v-1', role: 'master' }),
+      mysqlNode('db-v', { id: 'i-v2', name: 'db-v-2', level: 'CRIT', reason: ioError, ioThread: 'Connecting' }),
+    ];
+    const app = await openCluster('db-v', {}, [cluster('db-v', 'mysql', nodes)]);
+    expect(words(app.lastFrame())).toContain(`✗ CRIT no cluster-wide finding; 1 node CRIT: db-v-2 ${ioError}`);
+  });
+});
+
+describe('node screen at 80 columns', () => {
+  it('wraps the health line and the findings about the node at spaces: each reads whole', async () => {
+    const reason =
+      "IO thread connecting: 2003 Error reconnecting to source 'repl@127.10.2.1:3306'. This was attempt 6/86400, with a delay of 60 seconds between attempts";
+    const finding = 'split brain: db-n-2 is writable beside db-n-1 (writer record); by hand: SET GLOBAL read_only=ON on db-n-2, compare its GTIDs with db-n-1';
+    const nodes = [
+      mysqlNode('db-n', { id: 'i-n1', name: 'db-n-1', role: 'master' }),
+      mysqlNode('db-n', { id: 'i-n2', name: 'db-n-2', level: 'CRIT', reason, ioThread: 'Connecting' }),
+    ];
+    const findings = [{ kind: 'two-writable-masters' as const, level: 'CRIT' as const, message: finding, nodes: ['i-n2'] }];
+    const app = await openCluster('db-n', {}, [cluster('db-n', 'mysql', nodes, { findings })]);
+    app.ui.getState().actions.push({ kind: 'node', cluster: 'db-n', id: 'i-n2' });
+    let frame = await app.waitForText('Fleet › db-n › db-n-2');
+    const words = (f: string) => f.split('\n').map((l) => l.trim()).join(' ').replace(/\s+/g, ' ');
+    expect(words(frame)).toContain(`health ✗ CRIT ${reason}`);
+    for (const l of frame.split('\n')) expect(Array.from(l).length).toBeLessThanOrEqual(80);
+    await app.press('G');
+    frame = await app.waitForText('Findings about this node');
+    expect(words(frame)).toContain(`✗ CRIT ${finding}`);
+  });
+});

@@ -1,17 +1,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSimBackends } from '../../src/backends/sim/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ClusterView } from '../../src/domain/types.js';
 import { pollerOptions } from '../../src/poller-options.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { Poller } from '../../src/store/poller.js';
-import { generateFleet, sampleFleet } from '../helpers/fleet-fixtures.js';
+import { cluster, generateFleet, mysqlNode, sampleFleet } from '../helpers/fleet-fixtures.js';
 import { keys } from '../helpers/keys.js';
 import { cleanupInk } from '../helpers/render.js';
 import { renderApp } from './render-app.js';
+import { openSimConsole } from './runbooks/sim-console.js';
 
 afterEach(cleanupInk);
 
@@ -204,5 +205,93 @@ describe('fleet screen', () => {
     app.fleet.getState().actions.setClusters([orders!, billing!, ...rest], Date.now(), 10);
     const frame = await app.waitForText('1/4');
     expect(selectedRow(frame)).toContain('db-orders');
+  });
+});
+
+/** The frame's words with the padding and line breaks gone: a message wrapped over lines reads whole again. */
+const words = (frame: string) => frame.split('\n').map((l) => l.trim()).join(' ').replace(/\s+/g, ' ');
+
+describe('fleet screen at 80 columns: nothing an engineer needs is cut', () => {
+  const ioError =
+    "IO thread connecting: 2003 Error reconnecting to source 'repl@127.10.2.1:3306'. This was attempt 6/86400, with a delay of 60 seconds between attempts";
+  const longCluster = () =>
+    cluster(
+      'db-long',
+      'mysql',
+      [
+        mysqlNode('db-long', { id: 'i-l1', name: 'db-long-1', role: 'master', level: 'CRIT', reason: 'EC2 status checks failing' }),
+        mysqlNode('db-long', { id: 'i-l2', name: 'db-long-2', level: 'CRIT', reason: ioError, ioThread: 'Connecting' }),
+      ],
+      {
+        findings: [
+          { kind: 'no-writable-master', level: 'CRIT', message: 'no writable master: db-long-1 does not answer, db-long-2 is read-only', nodes: ['i-l1'], suggests: 'failover' },
+          { kind: 'redundancy-below-target', level: 'WARN', message: 'redundancy below target: 1 of 2 replicas; rebuild one in eu-west-1c', nodes: [], suggests: 'rebuild' },
+        ],
+      },
+    );
+
+  it('the » lines under the table give the selected cluster every reason and finding whole, each with its level and runbook key', async () => {
+    const app = await renderApp([longCluster(), ...sampleFleet()], { props: { onRunbook: vi.fn() } });
+    const frame = await app.waitForText('» db-long');
+    const text = words(frame);
+    // One line of 80 would have cut all of these after the first few words.
+    expect(text).toContain('» db-long: ✗ CRIT no writable master: db-long-1 does not answer, db-long-2 is read-only R: failover');
+    expect(text).toContain(`✗ CRIT db-long-2: ${ioError}`);
+    expect(text).toContain('✗ CRIT db-long-1: EC2 status checks failing');
+    expect(text).toContain('▲ WARN redundancy below target: 1 of 2 replicas; rebuild one in eu-west-1c R: rebuild');
+    // Wrapped lines stay inside the width and are indented under their message.
+    const lines = frame.split('\n');
+    for (const l of lines) expect(Array.from(l).length).toBeLessThanOrEqual(80);
+    const at = lines.findIndex((l) => l.startsWith('  ✗ CRIT db-long-2: IO thread connecting'));
+    expect(lines[at + 1]).toMatch(/^ {9}\S/);
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
+  });
+
+  it('on a small terminal the selected cluster keeps its first reason and says where the rest is', async () => {
+    const app = await renderApp([longCluster(), ...generateFleet(10, 2)], { rows: 12 });
+    const frame = await app.waitForText('» db-long');
+    expect(frame).toContain('» db-long: ✗ CRIT no writable master');
+    expect(frame).toMatch(/… \d+ more lines: ⏎ opens db-long, which lists them all/);
+    expect(frame.split('\n').length).toBeLessThanOrEqual(12);
+  });
+
+  it('a long list keeps at least five rows of its own and gives the selected cluster the rest', async () => {
+    const many = Array.from({ length: 12 }, (_, i) => ({ kind: 'role-drift' as const, level: 'WARN' as const, message: `db-long-${i}: role tag says replica, the server says master (drift since the last switchover)`, nodes: [] }));
+    const big = cluster('db-aaa', 'mysql', [mysqlNode('db-aaa', { id: 'i-a1', name: 'db-aaa-1', role: 'master' })], { findings: many });
+    const app = await renderApp([big, ...generateFleet(40, 2)]);
+    const frame = await app.waitForText('» db-aaa');
+    const lines = frame.split('\n');
+    expect(lines.length).toBeLessThanOrEqual(24);
+    expect(lines.filter((l) => /^[› ] db-\d{4} |^› db-aaa /.test(l)).length).toBeGreaterThanOrEqual(5);
+    // What does not fit is counted, and said where to read it.
+    expect(frame).toMatch(/… \d+ more lines: ⏎ opens db-aaa, which lists them all/);
+    expect(words(frame)).toContain('▲ WARN db-long-0: role tag says replica, the server says master (drift since the last switchover)');
+  });
+
+  it('shows the findings that span clusters at the top, whole, in their level\'s glyph', async () => {
+    const app = await renderApp(sampleFleet());
+    await app.waitForText('db-billing');
+    app.fleet.getState().actions.setApiFindings([
+      {
+        kind: 'api-throttled',
+        level: 'WARN',
+        region: 'eu-west-1',
+        message: 'eu-west-1: EC2 API throttling (RequestLimitExceeded on 14 of the last 20 calls); the picture may be up to 2 refreshes old',
+        nodes: [],
+      },
+    ]);
+    const frame = await app.waitForText('▲ WARN eu-west-1');
+    const lines = frame.split('\n');
+    // Under the title, above the table's header.
+    expect(lines[2]).toMatch(/^▲ WARN eu-west-1: EC2 API throttling/);
+    expect(lines.findIndex((l) => l.startsWith('  CLUSTER'))).toBeGreaterThan(2);
+    expect(words(frame)).toContain('▲ WARN eu-west-1: EC2 API throttling (RequestLimitExceeded on 14 of the last 20 calls); the picture may be up to 2 refreshes old');
+  });
+
+  it('az-outage on the simulated fleet: the dark AZ is named at the top of the fleet screen', async () => {
+    const { app } = await openSimConsole({ scenario: 'az-outage', seed: 1, speed: 1 });
+    const frame = await app.waitForText('✗ CRIT us-east-1c:');
+    expect(words(frame)).toMatch(/✗ CRIT us-east-1c: 7 of 7 nodes unreachable or impaired \(7 failing EC2 status checks\)/);
+    expect(frame.split('\n').length).toBeLessThanOrEqual(24);
   });
 });

@@ -11,6 +11,7 @@ import { chooseFailover, rankSwitchover, type CandidateRow } from '../../domain/
 import { orderRepairNodes } from '../../domain/repair-choice.js';
 import type { CassandraPeer, ClusterView, EngineKind, NodeView } from '../../domain/types.js';
 import { formatSeconds } from '../../ui/format.js';
+import { lagText } from '../../domain/lag-text.js';
 import { repairRunbook } from './repair.js';
 import { failoverRunbook } from './failover.js';
 import { rebuildRunbook } from './rebuild.js';
@@ -234,7 +235,7 @@ export function candidateRows(cluster: ClusterView, opts: { lagLimitSeconds?: nu
 }
 
 function candidateOption(row: CandidateRow, isDefault: boolean): CandidateOption {
-  const lag = row.lagSeconds === null ? 'lag ?' : `lag ${formatSeconds(row.lagSeconds)}`;
+  const lag = row.lagSeconds === null ? 'lag ?' : `lag ${lagText(row.lagSeconds)}`;
   const rule = row.rule === 'none' ? '' : ` · ${row.rule}`;
   const option: CandidateOption = {
     value: `${NODE}${row.id}`,
@@ -332,7 +333,7 @@ const rebuildEntry: CatalogEntry = {
       .sort((a, b) => (a.lagSeconds ?? Infinity) - (b.lagSeconds ?? Infinity) || nodeName(a).localeCompare(nodeName(b)));
     const source: ChoiceOption[] = [
       { value: LEAST_LAG, label: 'least lagging healthy replica', detail: replicas[0] ? `now ${nodeName(replicas[0])}` : 'no replica answers' },
-      ...replicas.map((n) => ({ value: `${NODE}${nodeName(n)}`, label: nodeName(n), detail: `${n.instance.az} · ${n.lagSeconds === null ? 'lag ?' : `lag ${formatSeconds(n.lagSeconds)}`}` })),
+      ...replicas.map((n) => ({ value: `${NODE}${nodeName(n)}`, label: nodeName(n), detail: `${n.instance.az} · ${n.lagSeconds === null ? 'lag ?' : `lag ${lagText(n.lagSeconds)}`}` })),
     ];
     return [
       { key: 'source', label: 'backup from', kind: 'choice', options: source, default: LEAST_LAG },

@@ -25,6 +25,7 @@ import type { ClusterView, Instance, MysqlFacts, MysqlFlavour, NodeView, WriterR
 import { StepFailed } from '../engine/timing.js';
 import type { Check, RunContext, Step } from '../engine/types.js';
 import { waitFor } from '../engine/wait.js';
+import { lagOrUnknown } from '../../domain/lag-text.js';
 
 export const ROLE_TAG = 'nightshift:role';
 
@@ -257,7 +258,7 @@ export function repointStep(id: string, title: string, pick: (ctx: Ctx) => Membe
         return { ok: false, reason: `IO thread ${r.ioThread}, SQL thread ${r.sqlThread}${err ? ` (error ${err.code}: ${err.message})` : ''}` };
       }
       if (!f.readOnly) return { ok: false, reason: `${pick(ctx).instance.name} is writable: a replica must be read-only` };
-      return { ok: true, detail: `replicating from ${candidateOf(ctx).instance.name}, lag ${r.lagSeconds ?? '?'} s` };
+      return { ok: true, detail: `replicating from ${candidateOf(ctx).instance.name}, lag ${lagOrUnknown(r.lagSeconds)}` };
     },
   };
 }
@@ -398,7 +399,7 @@ export function verifyStep(limitMs: number, readers: (ctx: Ctx) => Member[]): Ma
       const missing = new Set(from.map((r) => r.instance.name));
       const lags = await Promise.all(from.map(async (r) => (await probe(ctx, r.instance, signal).catch(() => undefined))?.replica?.lagSeconds ?? 0));
       const worstLag = Math.max(0, ...lags);
-      if (worstLag > 0) ctx.output('stdout', `worst replica lag now ${worstLag} s: the heartbeat may take that long to arrive\n`);
+      if (worstLag > 0) ctx.output('stdout', `worst replica lag now ${lagOrUnknown(worstLag)}: the heartbeat may take that long to arrive\n`);
       await waitFor({
         clock: ctx.backends.clock,
         signal,

@@ -66,6 +66,7 @@ import {
   type MasterChangeState,
   type Member,
 } from './master-change.js';
+import { lagOrUnknown } from '../../domain/lag-text.js';
 
 export const CLUSTER_TAG = 'nightshift:cluster';
 /** Marks the temporary volumes and the snapshot of a rebuild: `<part>`. */
@@ -954,10 +955,10 @@ const catchUpStep: RebuildStep = {
         if (l !== null && l <= 1 && r.ioThread === 'Yes' && r.sqlThread === 'Yes') return { done: true, value: l };
         if (l === null) return { done: false, progress: { message: `lag unknown (IO ${r.ioThread}, SQL ${r.sqlThread})` } };
         first ??= l;
-        return { done: false, progress: fallingProgress(first, l, 0, `lag ${l} s`) };
+        return { done: false, progress: fallingProgress(first, l, 0, `lag ${lagOrUnknown(l)}`) };
       },
     });
-    ctx.output('stdout', `${targetOf(ctx).name}: caught up (lag ${lag} s)\n`);
+    ctx.output('stdout', `${targetOf(ctx).name}: caught up (lag ${lagOrUnknown(lag)})\n`);
   },
 };
 
@@ -1061,7 +1062,7 @@ async function picture(ctx: Ctx, signal: AbortSignal): Promise<Picture> {
         const err = f.replica?.lastSqlError ?? f.replica?.lastIoError;
         out.refusal = `${name} is not replicating (IO ${f.replica?.ioThread ?? '-'}, SQL ${f.replica?.sqlThread ?? '-'}${err ? `, error ${err.code}: ${oneLine(err.message)}` : ''}): a backup of it would start a new replica from a broken copy`;
       } else if ((lagOf(picked.node.facts) ?? Infinity) > ctx.params.sourceLagLimitSeconds) {
-        out.refusal = `${name} lags ${lagOf(picked.node.facts) ?? '?'} s (limit ${ctx.params.sourceLagLimitSeconds} s): the backup would start far behind; pick another --source or wait`;
+        out.refusal = `${name} lags ${lagOrUnknown(lagOf(picked.node.facts))} (limit ${ctx.params.sourceLagLimitSeconds} s): the backup would start far behind; pick another --source or wait`;
       } else if (!replicatesFrom(f, master.instance)) {
         out.refusal = `${name} replicates from ${f.replica.sourceHost}, not from the master ${master.instance.name}`;
       } else {
@@ -1098,7 +1099,7 @@ const checks: Check<RebuildParams, RebuildState>[] = [
       if (p.refusal) return { ok: false, reason: p.refusal };
       if (p.overridable) return { ok: false, reason: p.overridable };
       const f = mysqlOf(p.source!)!;
-      return { ok: true, detail: `${p.source!.instance.name}: replicating from ${p.master!.instance.name}, lag ${lagOf(p.source!.facts) ?? '?'} s; ${f.flavour} ${f.version}` };
+      return { ok: true, detail: `${p.source!.instance.name}: replicating from ${p.master!.instance.name}, lag ${lagOrUnknown(lagOf(p.source!.facts))}; ${f.flavour} ${f.version}` };
     },
   },
   {

@@ -18,6 +18,7 @@ import { waitFor, waitForSsh } from '../engine/wait.js';
 import { CLUSTER_TAG, COPY_PARAMS, copySteps, prepareSource, targetCheckStep, type RebuildParams, type RebuildState, type RebuildStep } from './rebuild.js';
 import { clusterView, credentialsCheck, isWritableMaster, mysqlOf, need, type MasterChangeState } from './master-change.js';
 import { ringProblems } from './ring.js';
+import { lagOrUnknown } from '../../domain/lag-text.js';
 
 export const rotateParams = z
   .object({
@@ -204,7 +205,7 @@ async function engineProblem(ctx: Ctx, engine: EngineKind, members: Instance[], 
       const f = mysqlOf(n);
       if (!f) bad.push(`${n.instance.name} does not answer MySQL (${oneLine(n.probeError ?? 'no answer')})`);
       else if (!f.replica || f.replica.ioThread !== 'Yes' || f.replica.sqlThread !== 'Yes') bad.push(`${n.instance.name} is not replicating (IO ${f.replica?.ioThread ?? '-'}, SQL ${f.replica?.sqlThread ?? '-'})`);
-      else if ((lagOf(n.facts) ?? Infinity) > ctx.params.lagLimitSeconds) bad.push(`${n.instance.name} lags ${lagOf(n.facts) ?? '?'} s (limit ${ctx.params.lagLimitSeconds} s)`);
+      else if ((lagOf(n.facts) ?? Infinity) > ctx.params.lagLimitSeconds) bad.push(`${n.instance.name} lags ${lagOrUnknown(lagOf(n.facts))} (limit ${ctx.params.lagLimitSeconds} s)`);
     }
     if (bad.length > 0) return bad.join('; ');
     const replicas = view.nodes.length - 1;

@@ -48,6 +48,7 @@ import {
   credentialsCheck,
   mysqlClusterCheck,
 } from './master-change.js';
+import { lagOrUnknown } from '../../domain/lag-text.js';
 
 export { ROLE_TAG } from './master-change.js';
 
@@ -220,7 +221,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
           if (!f.replica) problems.push(`${n.instance.name}: not a replica`);
           else if (!names(f.replica.sourceHost, master.instance)) problems.push(`${n.instance.name}: replicates from ${f.replica.sourceHost}:${f.replica.sourcePort}, not from ${master.instance.name}`);
           else if (f.replica.ioThread !== 'Yes' || f.replica.sqlThread !== 'Yes') problems.push(`${n.instance.name}: IO thread ${f.replica.ioThread}, SQL thread ${f.replica.sqlThread}`);
-          else if (n.lagSeconds === null || n.lagSeconds > ctx.params.lagLimitSeconds) problems.push(`${n.instance.name}: lag ${n.lagSeconds ?? '?'} s over the ${ctx.params.lagLimitSeconds} s limit`);
+          else if (n.lagSeconds === null || n.lagSeconds > ctx.params.lagLimitSeconds) problems.push(`${n.instance.name}: lag ${lagOrUnknown(n.lagSeconds)} over the ${ctx.params.lagLimitSeconds} s limit`);
         }
         if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
         return { ok: true, detail: `master ${master.instance.name}; ${view.nodes.length - 1} replicas replicating within ${ctx.params.lagLimitSeconds} s` };
@@ -236,7 +237,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         const skipped = r.ranked.filter((row) => row.excluded.length > 0).map((row) => `${row.name} (${row.excluded.join('; ')})`);
         return {
           ok: true,
-          detail: `${r.chosen.name} (${r.chosen.az}, lag ${r.chosen.lagSeconds ?? '?'} s${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})${skipped.length > 0 ? `; not eligible: ${skipped.join(', ')}` : ''}`,
+          detail: `${r.chosen.name} (${r.chosen.az}, lag ${lagOrUnknown(r.chosen.lagSeconds)}${ctx.params.candidate !== undefined ? ', chosen by the operator' : ''})${skipped.length > 0 ? `; not eligible: ${skipped.join(', ')}` : ''}`,
         };
       },
     },

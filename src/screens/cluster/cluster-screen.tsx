@@ -10,17 +10,19 @@ import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag, plural } from '../../ui/format.js';
 import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
 import { compareLevel } from '../../domain/health.js';
-import { DetailLine } from '../../ui/detail-line.js';
+import { capLines, detailLines, TextLines, type TextLine } from '../../ui/detail-line.js';
 import { Line } from '../../ui/line.js';
-import { Table } from '../../ui/table.js';
+import { placeColumns, Table } from '../../ui/table.js';
 import { TitleLine } from '../../ui/title-line.js';
 import { useNow } from '../../ui/use-now.js';
 import { useConsole, type ScreenThresholds } from '../console-context.js';
 import { matchesFilter } from '../filter-line.js';
 import { resolveIndex } from '../list-keys.js';
 import { RUNBOOKS_KEY } from '../screen-keys.js';
+import { levelLines, runbookHint } from '../finding-lines.js';
 import { useListKeys } from '../use-list-keys.js';
-import { freshness, latestValue, repairAge, threadsText } from './node-facts.js';
+import { freshness, isReplicaNode, latestValue, repairAge, threadsText } from './node-facts.js';
+import type { Column } from '../../ui/columns.js';
 import { cpuText, nodeColumns, nodeHaystack } from './node-columns.js';
 
 export interface ClusterScreenProps {
@@ -37,6 +39,8 @@ const rowKey = (n: NodeView) => n.instance.id;
  * instead of losing its end at 80 columns.
  */
 const MIN_FINDING_LINES = 4;
+/** Rows of the node table kept however long the selected node's detail runs. */
+const MIN_TABLE_ROWS = 3;
 
 export function ClusterScreen({ name, width, height, isActive }: ClusterScreenProps) {
   const selectThis = useMemo(() => selectCluster(name), [name]);
@@ -57,15 +61,36 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   const selected = resolveIndex(selection, ids);
 
   const canStartRunbooks = onRunbook !== undefined;
-  const writerLines = cluster?.writer ? 1 : 0;
-  // Rows the table needs (header, nodes) and one spare; what is left may go to findings.
-  const findingBudget = Math.max(MIN_FINDING_LINES, height - 2 - writerLines - (rows.length + 2));
+  const matched = cluster ? (filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node')) : '';
+  const position = rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined;
+  // The title keeps the verdict and the worst lag; an Auto Scaling group's name that would be cut there gets a line of its own.
+  const fullTitle = cluster ? `Fleet › ${cluster.name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true)}` : '';
+  const asgLine = cluster?.asg !== undefined && Array.from(fullTitle).length > width - (position?.length ?? 0) - 1 ? `asg ${cluster.asg}` : undefined;
+  const writerLines = (cluster?.writer ? 1 : 0) + (asgLine !== undefined ? 1 : 0);
+  const columns = useMemo(() => (cluster ? nodeColumns({ engine: cluster.engine, now, refreshSeconds, thresholds, widths: columnWidths(rows, now, refreshSeconds, thresholds) }) : []), [cluster, rows, now, refreshSeconds, thresholds]);
+  const selectedNode = rows[selected];
+  const selectedText = useMemo(
+    () => (selectedNode ? detailLines(nodeDetailText(selectedNode, now, refreshSeconds, thresholds), width, healthColour(selectedNode.health.level)) : []),
+    [selectedNode, now, refreshSeconds, thresholds, width],
+  );
+  // Height, top to bottom: title, writer, findings, the node table, the selected node in
+  // full, then (in rows the table leaves empty) every other node whose health the table cut.
+  const avail = height - 1 - writerLines;
+  const tableNeed = 1 + Math.max(1, rows.length);
+  const findingBudget = Math.max(MIN_FINDING_LINES, avail - tableNeed - selectedText.length);
   const findingText = useMemo(
     () => (cluster ? findingLayout(cluster, canStartRunbooks, width, findingBudget) : []),
     [cluster, canStartRunbooks, width, findingBudget],
   );
-  const findingLines = findingText.length;
-  const tableHeight = Math.max(2, height - 2 - findingLines - writerLines);
+  const rest = Math.max(2, avail - findingText.length);
+  const tableMin = 1 + Math.max(1, Math.min(rows.length, MIN_TABLE_ROWS));
+  const detailText = capLines(selectedText, Math.max(2, rest - tableMin), (n) => `  … ${n} more lines: ⏎ opens the node, which shows it all`);
+  const tableHeight = Math.max(2, rest - detailText.length);
+  const othersRoom = rest - Math.min(tableHeight, tableNeed) - detailText.length;
+  const othersText = useMemo(
+    () => (othersRoom > 0 ? cutHealthLines(rows, selected, columns, width, othersRoom) : []),
+    [rows, selected, columns, width, othersRoom],
+  );
 
   const extra = useMemo(
     () => (canStartRunbooks ? { [RUNBOOKS_KEY]: () => ui.getState().actions.push({ kind: 'runbooks', cluster: name }) } : undefined),
@@ -91,24 +116,17 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
     );
   }
 
-  const widths = { name: 0, fresh: 0, threads: 0 };
-  for (const n of rows) {
-    widths.name = Math.max(widths.name, (n.instance.name || n.instance.id).length);
-    widths.fresh = Math.max(widths.fresh, freshness(n, now, refreshSeconds, thresholds).text.length);
-    widths.threads = Math.max(widths.threads, threadsText(n).length);
-  }
-  const columns = nodeColumns({ engine: cluster.engine, now, refreshSeconds, thresholds, widths });
-  const matched = filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node');
   return (
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine
         title={`Fleet › ${cluster.name}`}
-        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster)}`}
-        position={rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined}
+        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster, asgLine === undefined)}`}
+        position={position}
         width={width}
       />
       {cluster.writer ? <WriterLine text={writerText(cluster.writer)} width={width} /> : null}
-      <Findings lines={findingText} width={width} />
+      {asgLine !== undefined ? <TextLines lines={[{ text: asgLine }]} width={width} /> : null}
+      <TextLines lines={findingText} width={width} />
       <Table
         rows={rows}
         columns={columns}
@@ -118,20 +136,40 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
         width={width}
         emptyText={cluster.nodes.length === 0 ? 'this cluster has no nodes' : `no node matches "${filter}" (esc clears the filter)`}
       />
-      {rows[selected] ? (
-        <DetailLine
-          text={nodeDetailText(rows[selected], now, refreshSeconds, thresholds)}
-          colour={healthColour(rows[selected].health.level)}
-          width={width}
-        />
-      ) : null}
+      <TextLines lines={detailText} width={width} />
+      <TextLines lines={othersText} width={width} />
     </Box>
   );
 }
 
+/** Widest texts among the rows: the columns fit their content. */
+function columnWidths(rows: readonly NodeView[], now: number, refreshSeconds: number, thresholds: ScreenThresholds) {
+  const widths = { name: 0, fresh: 0, threads: 0, lag: 0 };
+  for (const n of rows) {
+    widths.lag = Math.max(widths.lag, formatLag(n.lagSeconds, isReplicaNode(n)).length);
+    widths.name = Math.max(widths.name, (n.instance.name || n.instance.id).length);
+    widths.fresh = Math.max(widths.fresh, freshness(n, now, refreshSeconds, thresholds).text.length);
+    widths.threads = Math.max(widths.threads, threadsText(n).length);
+  }
+  return widths;
+}
+
+/**
+ * Every node but the selected one whose health the table's column cut
+ * ("✓ OK replicating, l…"), whole, one after another: each reason is on screen
+ * in full without moving the cursor to it. When they do not all fit, the last
+ * line says how many are left.
+ */
+function cutHealthLines(rows: readonly NodeView[], selected: number, columns: readonly Column<NodeView>[], width: number, max: number): TextLine[] {
+  const health = placeColumns(columns, width).find((p) => p.column.id === 'health');
+  const cut = rows.filter((n, i) => i !== selected && (!health || Array.from(health.column.text(n)).length > health.width));
+  const lines = cut.flatMap((n) => levelLines(n.health.level, n.health.reason, width, '', `  ${n.instance.name || n.instance.id} · `));
+  return capLines(lines, max, (n) => `  … ${n} more lines of node health: ↑↓ shows each node in full`);
+}
+
 /** The selected node in full: name, id, state, health and reason, staleness with the probe error, CPU, repair. */
 function nodeDetailText(node: NodeView, now: number, refreshSeconds: number, thresholds: ScreenThresholds): string {
-  // Most telling first: at 80 columns the end of the line is what gets cut.
+  // Most telling first: read in this order however it wraps.
   const parts = [node.instance.name || node.instance.id, healthText(node.health.level, node.health.reason)];
   const fresh = freshness(node, now, refreshSeconds, thresholds);
   if (fresh.isStale) parts.push(`${fresh.text}${node.probeError ? `: ${node.probeError}` : ''}`);
@@ -142,19 +180,14 @@ function nodeDetailText(node: NodeView, now: number, refreshSeconds: number, thr
   return parts.join(' · ');
 }
 
-function clusterSummary(cluster: ClusterView): string {
+function clusterSummary(cluster: ClusterView, withAsg: boolean): string {
   const lag = cluster.engine === 'mysql' ? ` · worst lag ${formatLag(cluster.worstLagSeconds, true)}` : '';
-  return `${healthText(cluster.health.level)}${lag}${cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
+  return `${healthText(cluster.health.level)}${lag}${withAsg && cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
 }
 
 /** Where applications send their writes; red when that is no node. */
 function WriterLine({ text, width }: { text: { text: string; bad: boolean }; width: number }) {
   return <Line segments={[{ text: fit(text.text, width, 'left', false), ...(text.bad ? { colour: healthColour('CRIT') } : {}) }]} width={width} />;
-}
-
-interface FindingLine {
-  text: string;
-  colour?: string;
 }
 
 /**
@@ -166,23 +199,23 @@ interface FindingLine {
  * finding, a cluster that is not OK says which of its nodes make it so,
  * never "no findings" under a CRIT title.
  */
-function findingLayout(cluster: ClusterView, canStartRunbooks: boolean, width: number, budget: number): FindingLine[] {
+function findingLayout(cluster: ClusterView, canStartRunbooks: boolean, width: number, budget: number): TextLine[] {
   const { findings } = cluster;
   if (findings.length === 0) {
     if (cluster.health.level === 'OK') return [{ text: '✓ no cluster findings' }];
-    return [{ text: `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} no cluster-wide finding; ${nodeVerdicts(cluster)}`, colour: healthColour(cluster.health.level) }];
+    return levelLines(cluster.health.level, `no cluster-wide finding; ${nodeVerdicts(cluster)}`, width).slice(0, budget);
   }
-  const out: FindingLine[] = [];
+  const out: TextLine[] = [];
   // The title says CRIT, the findings only WARN: the nodes that make it CRIT come first.
   const worst = findings.reduce((w, f) => (compareLevel(f.level, w) > 0 ? f.level : w), findings[0]!.level);
   if (compareLevel(cluster.health.level, worst) > 0) {
-    out.push({ text: `${HEALTH_STYLE[cluster.health.level].glyph} ${cluster.health.level} ${nodeVerdicts(cluster)}`, colour: healthColour(cluster.health.level) });
+    out.push(...levelLines(cluster.health.level, nodeVerdicts(cluster), width).slice(0, Math.max(1, budget - findings.length)));
   }
   for (let i = 0; i < findings.length; i++) {
     const f = findings[i]!;
     const colour = healthColour(f.level);
     const head = `${HEALTH_STYLE[f.level].glyph} ${f.level} `;
-    const key = runbookHint(f, canStartRunbooks);
+    const key = runbookHint(f.suggests, canStartRunbooks);
     const left = findings.length - i - 1;
     // A line kept for "… N more" whenever findings remain after this one.
     const room = budget - out.length - (left > 0 ? 1 : 0);
@@ -191,68 +224,16 @@ function findingLayout(cluster: ClusterView, canStartRunbooks: boolean, width: n
       break;
     }
     // Later findings need a line each before this one takes more than one.
-    const wrapped = wrapWords(f.message, key.trim(), Math.max(10, width - head.length));
+    const wrapped = levelLines(f.level, f.message, width, key);
     if (wrapped.length <= Math.max(1, room - left)) {
-      wrapped.forEach((l, j) => out.push({ text: `${j === 0 ? head : ' '.repeat(head.length)}${l}`, colour }));
+      out.push(...wrapped);
     } else {
-      const cut = Math.max(1, width - head.length - key.length);
-      out.push({ text: `${head}${fit(f.message, cut, 'left', false)}${key}`, colour });
+      const tail = key ? `  ${key}` : '';
+      const cut = Math.max(1, width - head.length - tail.length);
+      out.push({ text: `${head}${fit(f.message, cut, 'left', false)}${tail}`, colour });
     }
   }
   return out.map((l) => ({ ...l, text: fit(l.text, width, 'left', false) }));
-}
-
-/**
- * Words into lines of at most `width` characters; a word longer than a line
- * is split. `tail` (the runbook key) is never split: it ends the last line,
- * two spaces after the message, or takes a line of its own.
- */
-function wrapWords(text: string, tail: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ').filter((w) => w !== '')) {
-    let w = word;
-    while (Array.from(w).length > width) {
-      if (line !== '') {
-        lines.push(line);
-        line = '';
-      }
-      lines.push(Array.from(w).slice(0, width).join(''));
-      w = Array.from(w).slice(width).join('');
-    }
-    if (line === '') line = w;
-    else if (Array.from(`${line} ${w}`).length <= width) line = `${line} ${w}`;
-    else {
-      lines.push(line);
-      line = w;
-    }
-  }
-  if (tail !== '') {
-    if (line === '') line = tail;
-    else if (Array.from(`${line}  ${tail}`).length <= width) line = `${line}  ${tail}`;
-    else {
-      lines.push(line);
-      line = tail;
-    }
-  }
-  if (line !== '') lines.push(line);
-  return lines;
-}
-
-function Findings({ lines, width }: { lines: readonly FindingLine[]; width: number }) {
-  return (
-    <Box flexDirection="column">
-      {lines.map((l, i) => (
-        <Line key={i} segments={[{ text: l.text, ...(l.colour !== undefined ? { colour: l.colour } : {}) }]} width={width} />
-      ))}
-    </Box>
-  );
-}
-
-/** `  R: failover` after a finding that names its runbook; nothing otherwise. */
-function runbookHint(f: Finding, canStartRunbooks: boolean): string {
-  if (f.suggests === undefined) return '';
-  return canStartRunbooks ? `  ${RUNBOOKS_KEY}: ${f.suggests}` : `  run ${f.suggests}`;
 }
 
 /** The nodes that make the cluster's verdict when no finding does: "1 node CRIT: web-03 EC2 status checks failing". */

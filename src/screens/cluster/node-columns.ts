@@ -15,7 +15,7 @@ export interface NodeColumnContext {
   refreshSeconds: number;
   thresholds: ScreenThresholds;
   /** Widest texts among the rows: columns fit their content instead of reserving the worst case. */
-  widths: { name: number; fresh: number; threads: number };
+  widths: { name: number; fresh: number; threads: number; lag?: number };
 }
 
 const SPARK = 6;
@@ -69,7 +69,7 @@ export function nodeColumns(ctx: NodeColumnContext): Column<NodeView>[] {
   );
   if (engine === 'mysql') {
     cols.push(
-      { id: 'lag', header: 'LAG', width: 6, align: 'right', priority: 1, text: (n) => formatLag(n.lagSeconds, isReplicaNode(n)) },
+      { id: 'lag', header: 'LAG', width: Math.max(6, ctx.widths.lag ?? 0), align: 'right', priority: 1, text: (n) => formatLag(n.lagSeconds, isReplicaNode(n)) },
       { id: 'threads', header: 'IO/SQL', width: Math.max(6, ctx.widths.threads), priority: 1, text: threadsText },
     );
   }

@@ -19,8 +19,8 @@ export function findingsText(findings: readonly Finding[]): string {
   return `${HEALTH_STYLE[first.level].glyph}${findings.length} ${first.message}`;
 }
 
-/** The fleet columns; the name column is as wide as the longest name (within bounds), so reasons get the rest. */
-export function fleetColumns(nameWidth: number): Column<ClusterView>[] {
+/** The fleet columns; the name and lag columns are as wide as their longest text (within bounds), so reasons get the rest. */
+export function fleetColumns(nameWidth: number, lagWidth = 0): Column<ClusterView>[] {
   return [
     { id: 'name', header: 'CLUSTER', width: Math.min(28, Math.max(8, nameWidth)), priority: 1, text: (c) => c.name, isBold: (c) => c.health.level === 'CRIT' },
     { id: 'engine', header: 'ENGINE', width: 9, priority: 4, text: (c) => c.engine },
@@ -36,7 +36,7 @@ export function fleetColumns(nameWidth: number): Column<ClusterView>[] {
       colour: (c) => healthColour(c.health.level),
     },
     // null means no replica lag applies (domain: worstLagSeconds), so a dash, not "?".
-    { id: 'lag', header: 'LAG', width: 6, align: 'right', priority: 2, text: (c) => formatLag(c.worstLagSeconds, false) },
+    { id: 'lag', header: 'LAG', width: Math.max(6, lagWidth), align: 'right', priority: 2, text: (c) => formatLag(c.worstLagSeconds, false) },
     {
       id: 'findings',
       header: 'FINDINGS',

@@ -1,15 +1,14 @@
 // Every cluster on one screen, worst first: the first thing an engineer sees
 // when paged.
 
-import { plural } from '../../ui/format.js';
+import { formatLag, plural } from '../../ui/format.js';
 import { Box } from 'ink';
 import { useMemo } from 'react';
 import type { ClusterView } from '../../domain/types.js';
 import { useFleet, useUi } from '../../store/context.js';
-import { selectClusters } from '../../store/fleet.js';
+import { selectClusters, selectFleetFindings } from '../../store/fleet.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
-import { DetailLine } from '../../ui/detail-line.js';
-import { healthColour, healthText } from '../../ui/status-glyphs.js';
+import { capLines, TextLines } from '../../ui/detail-line.js';
 import { Table } from '../../ui/table.js';
 import { TitleLine } from '../../ui/title-line.js';
 import { matchesFilter } from '../filter-line.js';
@@ -19,6 +18,7 @@ import { useUiStore } from '../../store/context.js';
 import { useConsole } from '../console-context.js';
 import { RUNBOOKS_KEY } from '../screen-keys.js';
 import { clusterHaystack, fleetColumns } from './fleet-columns.js';
+import { clusterDetail, spanningLines } from './fleet-detail.js';
 
 export interface FleetScreenProps {
   width: number;
@@ -27,6 +27,8 @@ export interface FleetScreenProps {
 }
 
 const rowKey = (c: ClusterView) => c.name;
+/** Rows of the list kept on screen however long the selected cluster's reasons run. */
+const MIN_TABLE_ROWS = 5;
 
 export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const clusters = useFleet(selectClusters);
@@ -48,9 +50,27 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   }, [haystacks, clusters, filter]);
   const ids = useMemo(() => rows.map(rowKey), [rows]);
   const selected = resolveIndex(selection, ids);
-  const tableHeight = Math.max(2, height - 2);
   const canStartRunbooks = useConsole().onRunbook !== undefined;
   const current = ids[selected];
+  const spanning = useFleet(selectFleetFindings);
+
+  // Height: the title, the findings that span clusters, the table, and the selected
+  // cluster's reasons in full under it. The reasons use the rows a short list leaves
+  // empty; a long list gives them rows down to MIN_TABLE_ROWS of its own. Two lines at least,
+  // on the smallest terminal too: the first reason, and where to read the rest.
+  const spanningText = useMemo(() => {
+    const lines = spanningLines(spanning, width, canStartRunbooks);
+    return capLines(lines, Math.max(2, Math.floor((height - 1) / 3)), (n) => `  … ${n} more lines of fleet-wide findings (nightshift ls lists them)`);
+  }, [spanning, width, canStartRunbooks, height]);
+  const selectedCluster = rows[selected];
+  const room = Math.max(2, height - 1 - spanningText.length);
+  const tableMin = 1 + Math.max(1, Math.min(rows.length, MIN_TABLE_ROWS));
+  const detailText = useMemo(() => {
+    if (!selectedCluster) return [];
+    const lines = clusterDetail(selectedCluster, width, canStartRunbooks);
+    return capLines(lines, Math.max(2, room - tableMin), (n) => `  … ${n} more lines: ⏎ opens ${selectedCluster.name}, which lists them all`);
+  }, [selectedCluster, width, canStartRunbooks, room, tableMin]);
+  const tableHeight = Math.max(2, room - detailText.length);
 
   useListKeys({
     ids,
@@ -65,7 +85,8 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const nodeCount = useMemo(() => clusters.reduce((n, c) => n + c.nodes.length, 0), [clusters]);
   // Keyed on the name width, not the clusters: the columns (and so every row) stay the same across refreshes.
   const nameWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, c.name.length), 0), [clusters]);
-  const columns = useMemo(() => fleetColumns(nameWidth), [nameWidth]);
+  const lagWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, formatLag(c.worstLagSeconds, false).length), 0), [clusters]);
+  const columns = useMemo(() => fleetColumns(nameWidth, lagWidth), [nameWidth, lagWidth]);
   const counted = filter
     ? `${rows.length} of ${plural(clusters.length, 'cluster')} match`
     : `${plural(clusters.length, 'cluster')} · ${plural(nodeCount, 'node')}`;
@@ -77,6 +98,7 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
         position={rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined}
         width={width}
       />
+      <TextLines lines={spanningText} width={width} />
       <Table
         rows={rows}
         columns={columns}
@@ -86,15 +108,8 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
         width={width}
         emptyText={clusters.length === 0 ? 'no clusters discovered yet' : `no cluster matches "${filter}" (esc clears the filter)`}
       />
-      {rows[selected] ? (
-        <DetailLine text={clusterDetailText(rows[selected])} colour={healthColour(rows[selected].health.level)} width={width} />
-      ) : null}
+      <TextLines lines={detailText} width={width} />
     </Box>
   );
 }
 
-/** The selected cluster in full: every reason, not just the first. */
-function clusterDetailText(c: ClusterView): string {
-  const reasons = c.health.reasons.length > 0 ? c.health.reasons.join('; ') : 'no problems found';
-  return `${c.name}: ${healthText(c.health.level, reasons)}`;
-}

@@ -5,7 +5,8 @@
 import { replicationSource } from '../../domain/cluster-view.js';
 import { parseGtidSet, transactionsBehind } from '../../domain/gtid.js';
 import type { ClusterView, MetricPoint, NodeView, ThreadState, VolumeHealth, VolumeStatus } from '../../domain/types.js';
-import { formatAge, formatSeconds, wrap } from '../../ui/format.js';
+import { lagText } from '../../domain/lag-text.js';
+import { formatAge, formatSeconds, wrapUnder, wrapWords } from '../../ui/format.js';
 import { HEALTH_STYLE, healthColour, healthText } from '../../ui/status-glyphs.js';
 import { sparkline } from '../../ui/sparkline.js';
 import type { ScreenThresholds } from '../console-context.js';
@@ -42,7 +43,10 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   /** `id`: for a key shown more than once (one line per volume). */
   const field = (key: string, value: string | number | boolean | undefined | null, colour?: string, keyWidth = KEY_WIDTH, id = key) => {
     if (value === undefined || value === null || value === '') return;
-    const parts = wrap(String(value), Math.max(10, ctx.width - keyWidth - 4));
+    // A value that fits keeps its spacing (a sparkline's gaps); a longer one wraps at spaces so a
+    // reason reads whole again, and only a value with none (a GTID set) is split.
+    const room = Math.max(10, ctx.width - keyWidth - 4);
+    const parts = Array.from(String(value)).length <= room ? [String(value)] : wrapWords(String(value), room);
     parts.forEach((part, i) => {
       // A key longer than the column pushes its value right rather than running into it.
       const label = i > 0 ? ' '.repeat(keyWidth) : key.length >= keyWidth - 1 ? `${key}  ` : key.padEnd(keyWidth);
@@ -122,7 +126,7 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
       field('replica of', source && source !== address ? `${source} (${address})` : `${address}${source === address ? ' (no node of this cluster)' : ''}`);
       field('IO thread', r.ioThread, r.ioThread === 'Yes' ? undefined : 'red');
       field('SQL thread', r.sqlThread, r.sqlThread === 'Yes' ? undefined : 'red');
-      field('lag', r.lagSeconds === null ? `unknown (${unknownLagWhy(r.ioThread, r.sqlThread)})` : `${r.lagSeconds} s (${formatSeconds(r.lagSeconds)})`);
+      field('lag', r.lagSeconds === null ? `unknown (${unknownLagWhy(r.ioThread, r.sqlThread)})` : lagText(r.lagSeconds));
       const gap = gtidGap(node, cluster.nodes);
       if (gap) field('gtid gap', gap);
       field('using gtid', r.usingGtid ? 'yes' : 'no (binlog file and position)');
@@ -160,13 +164,11 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   const mine = cluster.findings.filter((f) => f.nodes.includes(i.id));
   if (mine.length > 0) {
     heading('Findings about this node');
-    mine.forEach((f, n) => {
-      // Wrapped under its own first word, never cut: the finding is what the engineer came here to read.
-      const head = `${HEALTH_STYLE[f.level].glyph} ${f.level} `;
-      wrap(f.message, Math.max(10, ctx.width - 2 - head.length)).forEach((part, k) =>
-        lines.push({ id: `finding:${n}:${k}`, text: `  ${k === 0 ? head : ' '.repeat(head.length)}${part}`, colour: healthColour(f.level), section }),
-      );
-    });
+    mine.forEach((f, n) =>
+      wrapUnder(f.message, ctx.width, `  ${HEALTH_STYLE[f.level].glyph} ${f.level} `).forEach((text, k) =>
+        lines.push({ id: `finding:${n}:${k}`, text, colour: healthColour(f.level), section }),
+      ),
+    );
   }
 
   const tags = Object.entries(i.tags).sort(([a], [b]) => a.localeCompare(b));

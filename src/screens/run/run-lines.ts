@@ -4,6 +4,7 @@
 import { formatDuration } from '../../actions/engine/timing.js';
 import type { RunView, StepView } from '../../store/runs.js';
 import type { KeyHint } from '../../ui/key-hints.js';
+import { wrapUnder } from '../../ui/format.js';
 import { STEP_GLYPH } from '../../ui/status-glyphs.js';
 
 export function isRunActive(run: RunView): boolean {
@@ -77,12 +78,42 @@ export function focusStep(run: RunView, chosen: number | undefined): number {
   return pending >= 0 ? pending : Math.max(0, run.steps.length - 1);
 }
 
-/** The last `height` output lines of a step, cut to the width. */
-export function outputWindow(step: StepView | undefined, height: number): string[] {
+/**
+ * The last `height` screen lines of a step's output at `width` (its gutter
+ * included): a line longer than the screen continues on the next rows, cut
+ * by characters so that a table's columns keep their spacing.
+ */
+export function outputWindow(step: StepView | undefined, height: number, width = Infinity): string[] {
   if (!step || height <= 0) return [];
   const lines = step.output.map((l) => (l.stream === 'stderr' ? `! ${l.text}` : l.text));
   const dropped = step.outputDropped > 0 ? [`… ${step.outputDropped} earlier lines (the journal keeps more: nightshift show)`] : [];
-  return [...dropped, ...lines].slice(-height);
+  const all = [...dropped, ...lines];
+  const room = Math.max(10, width - OUTPUT_GUTTER.length);
+  const out: string[] = [];
+  // From the end: only the lines that will show are split.
+  for (let i = all.length - 1; i >= 0 && out.length < height; i--) {
+    const chars = Array.from(all[i]!.replace(/\t/g, '  ').replace(/[\r\n]+/g, ' '));
+    const pieces: string[] = [];
+    for (let at = 0; at < chars.length || pieces.length === 0; at += room) pieces.push(`${OUTPUT_GUTTER}${chars.slice(at, at + room).join('')}`);
+    out.unshift(...pieces.slice(Math.max(0, pieces.length - (height - out.length))));
+  }
+  return out;
+}
+
+const OUTPUT_GUTTER = '│ ';
+
+/**
+ * The step in focus, whole, for the rows under the step list: its progress
+ * and ETA while it runs (the list's line cuts them at 80 columns), why it is
+ * unavailable, and every command it runs, each wrapped under its `$`.
+ */
+export function stepDetail(step: StepView, speed: number | undefined, width: number): string[] {
+  const lines: string[] = [];
+  const progress = step.status === 'running' ? progressText(step, speed) : '';
+  if (progress) lines.push(...wrapUnder(progress, width, `${STEP_GLYPH.running} `, 2));
+  if (step.unavailable) lines.push(...wrapUnder(step.unavailable, width, 'unavailable: ', 2));
+  for (const d of step.describe) lines.push(...wrapUnder(d, width, '$ ', 2));
+  return lines;
 }
 
 /** The key that opens the next runbook's form once a run is over. */

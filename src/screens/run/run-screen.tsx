@@ -15,10 +15,13 @@ import type { KeyHint } from '../../ui/key-hints.js';
 import { useConsole } from '../console-context.js';
 import { KeysPage } from '../help/help-overlay.js';
 import { useQuitGuard } from './quit-guard.js';
-import { fit, wrap } from '../../ui/format.js';
+import { fit, wrap, wrapUnder } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
 import { CHECK_GLYPH, checkGlyph } from '../../ui/status-glyphs.js';
-import { activeStep, focusStep, heldChoice, NEXT_KEY, nextRunbook, outputWindow, runHints, stepLine, type StepChoice } from './run-lines.js';
+import { activeStep, focusStep, heldChoice, NEXT_KEY, nextRunbook, outputWindow, runHints, stepDetail, stepLine, type StepChoice } from './run-lines.js';
+
+/** Output rows kept under the step's detail however many commands it lists. */
+const MIN_OUTPUT_ROWS = 3;
 
 export interface RunScreenProps {
   runId: string;
@@ -147,11 +150,23 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   // Why the run is blocked or how it ended, wrapped here so its height is known: a preflight
   // reason naming every down node of a ring runs to many lines, and must not push the screen over.
   const outcome = gate || isAbortAsked ? [] : [...left, ...outcomeLines(run, isRunning, width, Math.max(2, Math.floor(height / 4)))];
-  const promptLines = isAbortAsked ? abortDetails.length + 2 : gate ? promptHeight(gate.request) : outcome.length;
-  const describeRows = Math.min(step?.describe.length ?? 0, 3);
+  const promptLines = isAbortAsked ? abortDetails.length + 2 : gate ? promptHeight(gate.request, width) : outcome.length;
+  // The status word (CRITICAL, UNDOING) comes before the target: a second line rather than a cut.
+  const titleLines = wrapUnder(`${run.title || run.runbook} on ${run.cluster} · ${statusWord(run, isOffered)}${run.target ? ` · ${targetLine(run.target)}` : ''}`, width, '', 2).slice(0, 2);
+  const base = titleLines.length + 1 + promptLines + 1;
+  // The step in focus in full (progress, ETA, every command), wrapped; it leaves the step
+  // list a few rows and the output at least MIN_OUTPUT_ROWS.
+  // A confirmation on this step lists its commands itself: not twice.
+  const isAsked = gate !== undefined && gate.request.stepId === step?.id && (gate.request.kind === 'caution' || gate.request.kind === 'destructive');
+  const detailAll = step ? stepDetail(isAsked ? { ...step, describe: [] } : step, run.speed, width) : [];
+  const detailMax = Math.max(1, height - base - Math.min(run.steps.length, 3) - MIN_OUTPUT_ROWS);
+  const detail =
+    detailAll.length <= detailMax
+      ? detailAll
+      : [...detailAll.slice(0, detailMax - 1), fit(`  … ${detailAll.length - detailMax + 1} more lines (nightshift show ${run.id})`, width, 'left', false)];
   // Before the start the plan is what there is to read: the steps get the room the preflight lines leave.
   // Once running, a third of the screen, and the output of the step gets the rest.
-  const fixedRows = 1 + 1 + describeRows + promptLines + 1;
+  const fixedRows = base + detail.length;
   const planRoom = isPlanned || isOffered ? height - fixedRows - (run.preflight.length > 0 ? run.preflight.length + 1 : 0) : 0;
   const stepRows = Math.min(run.steps.length, Math.max(3, Math.floor(height / 3), planRoom));
   const first = Math.min(Math.max(0, focus - stepRows + 1), Math.max(0, run.steps.length - stepRows));
@@ -160,9 +175,11 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
 
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Text bold wrap="truncate">
-        {fit(`${run.title || run.runbook} on ${run.cluster} · ${statusWord(run, isOffered)}${run.target ? ` · ${targetLine(run.target)}` : ''}`, width, 'left', false)}
-      </Text>
+      {titleLines.map((l, i) => (
+        <Text key={`t${i}`} bold wrap="truncate">
+          {fit(l, width, 'left', false)}
+        </Text>
+      ))}
       {run.steps.slice(first, first + stepRows).map((s, i) => (
         <Text key={s.id} wrap="truncate" inverse={first + i === focus && chosen !== undefined} color={colorOf(s.status)}>
           {fit(`${first + i === focus ? '›' : ' '}${stepLine(s, first + i, run.speed)}`, width, 'left', false)}
@@ -171,17 +188,17 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       <Text dimColor wrap="truncate">
         {fit(step === undefined ? '─ no steps planned ' : `─ ${focus + 1}. ${step.title}${step.node ? ` · ${step.node.name}` : ''}${hidden > 0 ? ` ─ steps ${first + 1}-${first + stepRows} of ${run.steps.length}, ↑↓ for the rest` : ''} `, width, 'left', false)}
       </Text>
-      {(step?.describe ?? []).slice(0, describeRows).map((d, i) => (
+      {detail.map((d, i) => (
         <Text key={`d${i}`} wrap="truncate">
-          {fit(`$ ${d}`, width, 'left', false)}
+          {fit(d, width, 'left', false)}
         </Text>
       ))}
       <Box flexDirection="column" height={outputRows} overflowY="hidden">
         {isPlanned && (step === undefined || step.output.length === 0)
           ? preflightLines(run, outputRows, width)
-          : outputWindow(step, outputRows).map((l, i) => (
+          : outputWindow(step, outputRows, width).map((l, i) => (
               <Text key={`o${i}`} wrap="truncate" dimColor>
-                {fit(`│ ${l}`, width, 'left', false)}
+                {fit(l, width, 'left', false)}
               </Text>
             ))}
       </Box>
@@ -308,9 +325,11 @@ function colorOf(status: string): string | undefined {
 function preflightLines(run: RunView, rows: number, width: number) {
   const lines = [
     ...(run.preflight.length > 0 ? ['preflight:'] : []),
-    ...run.preflight.map((c) => `  ${checkGlyph(c.status)} ${c.title}: ${c.detail}`),
+    ...run.preflight.flatMap((c) => wrapUnder(`${c.title}: ${c.detail}`, width, `  ${checkGlyph(c.status)} `)),
   ];
-  return lines.slice(0, rows).map((l, i) => (
+  // Cut, it says so: a check that passed is still one to read before ⏎.
+  const shown = lines.length <= rows ? lines : [...lines.slice(0, Math.max(0, rows - 1)), `  … ${lines.length - rows + 1} more preflight lines (↑↓ to a step gives them fewer rows)`];
+  return shown.map((l, i) => (
     <Text key={`p${i}`} wrap="truncate">
       {fit(l, width, 'left', false)}
     </Text>
@@ -318,10 +337,22 @@ function preflightLines(run: RunView, rows: number, width: number) {
 }
 
 /** A gate's own lines: a critical section's single question lists every step it covers. */
-const GATE_DETAIL_LINES = 6;
+const GATE_DETAIL_LINES = 8;
 
-function promptHeight(req: GateRequestView): number {
-  return 2 + Math.min(req.details.length, GATE_DETAIL_LINES) + (req.expected ? 2 : 0) + (req.loginCommand ? 1 : 0);
+/** The gate's details wrapped to the width, at most GATE_DETAIL_LINES, the last saying how many more. */
+function gateDetailLines(req: GateRequestView, width: number): string[] {
+  const lines = req.details.flatMap((d) => wrapUnder(d, width, '  ', 4));
+  if (lines.length <= GATE_DETAIL_LINES) return lines;
+  return [...lines.slice(0, GATE_DETAIL_LINES - 1), `  … ${lines.length - GATE_DETAIL_LINES + 1} more lines`];
+}
+
+/** The shell command offered after a failure, whole: it is there to be typed. */
+function loginLines(req: GateRequestView, width: number): string[] {
+  return req.loginCommand ? wrapUnder(req.loginCommand, width, '  shell on the node: ', 4) : [];
+}
+
+function promptHeight(req: GateRequestView, width: number): number {
+  return 2 + gateDetailLines(req, width).length + (req.expected ? 2 : 0) + loginLines(req, width).length;
 }
 
 interface GatePromptProps {
@@ -333,9 +364,9 @@ interface GatePromptProps {
 
 /** The engine's question. Confirmations default to No; typed ones need the exact name. */
 function GatePrompt({ request, isActive, width, onAnswer }: GatePromptProps) {
-  const details = request.details.slice(0, GATE_DETAIL_LINES).map((d, i) => (
+  const details = gateDetailLines(request, width).map((d, i) => (
     <Text key={i} wrap="truncate">
-      {fit(`  ${d}`, width, 'left', false)}
+      {fit(d, width, 'left', false)}
     </Text>
   ));
   if (request.kind === 'checkpoint') {
@@ -353,7 +384,11 @@ function GatePrompt({ request, isActive, width, onAnswer }: GatePromptProps) {
       <Box flexDirection="column">
         <Text bold color="red" wrap="truncate">{`✗ ${request.title}`}</Text>
         {details}
-        {request.loginCommand ? <Text wrap="truncate">{fit(`  shell on the node: ${request.loginCommand}`, width, 'left', false)}</Text> : null}
+        {loginLines(request, width).map((l, i) => (
+          <Text key={`l${i}`} wrap="truncate">
+            {fit(l, width, 'left', false)}
+          </Text>
+        ))}
         <Text>{['r retry', ...(choices.includes('skip') ? ['s skip'] : []), ...(choices.includes('pause') ? ['p pause (resume later)'] : []), 'a abort'].join(' · ')}</Text>
       </Box>
     );

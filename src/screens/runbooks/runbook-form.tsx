@@ -11,6 +11,7 @@ import { selectCluster } from '../../store/fleet.js';
 import { EMPTY_FORM, screenKey, type FormData } from '../../store/ui.js';
 import { windowStart } from '../../ui/columns.js';
 import { fit, wrap } from '../../ui/format.js';
+import { capLines, detailLines, TextLines, type TextLine } from '../../ui/detail-line.js';
 import { Line, type Segment } from '../../ui/line.js';
 import { CHECK_GLYPH, CHOICE_GLYPH, OFFER_GLYPH, STEP_GLYPH } from '../../ui/status-glyphs.js';
 import { TitleLine } from '../../ui/title-line.js';
@@ -75,7 +76,11 @@ export function RunbookForm({ cluster: name, runbook, width, height, isActive }:
         .slice(0, 2)
         .map((l, i) => (i > 0 ? `  ${l}` : l))
     : [];
-  const rowsHeight = Math.max(1, height - 1 - offerLines.length - statusLines.length);
+  const labelWidth = Math.min(26, Math.max(0, ...rows.map((r) => (r.kind === 'option' ? r.option.label.length : 0))));
+  // The row under the cursor in full when its line cuts it (a long label, its detail, why it is not available).
+  const atCursor = rows[cursor];
+  const cursorDetail = atCursor ? capLines(cursorRowDetail(atCursor, labelWidth, width), 3, (n) => `  … ${n} more lines`) : [];
+  const rowsHeight = Math.max(1, height - 1 - offerLines.length - statusLines.length - cursorDetail.length);
   useFormKeys({ screen, fields, pageSize: Math.max(1, rowsHeight - 1), isActive, onSubmit: submit });
 
   const startRef = useRef(0);
@@ -95,7 +100,6 @@ export function RunbookForm({ cluster: name, runbook, width, height, isActive }:
 
   const start = windowStart(startRef.current, cursor, rowsHeight, rows.length);
   startRef.current = start;
-  const labelWidth = Math.min(26, Math.max(0, ...rows.map((r) => (r.kind === 'option' ? r.option.label.length : 0))));
   const values = formValues(fields, form);
   return (
     <Box flexDirection="column" width={width} height={height}>
@@ -103,11 +107,12 @@ export function RunbookForm({ cluster: name, runbook, width, height, isActive }:
       {offerLines.map((l, i) => (
         <Line key={`w${i}`} segments={[{ text: fit(l, width, 'left', false), colour: offer?.applies ? 'yellow' : undefined }]} width={width} />
       ))}
-      <Box flexDirection="column" height={rowsHeight} overflowY="hidden">
+      <Box flexDirection="column" height={Math.min(rowsHeight, Math.max(1, rows.length))} overflowY="hidden">
         {rows.slice(start, start + rowsHeight).map((row, i) => (
           <Line key={`${row.field}:${row.kind === 'option' ? row.option.value : row.kind}`} segments={rowSegments(row, start + i === cursor, values, labelWidth, width)} width={width} />
         ))}
       </Box>
+      <TextLines lines={cursorDetail} width={width} />
       {statusLines.map((l, i) => (
         <Line key={`s${i}`} segments={[{ text: l.text, colour: l.colour }]} width={width} />
       ))}
@@ -135,6 +140,16 @@ function rowSegments(row: FormRow, isCursor: boolean, values: Record<string, str
   }
   // The whole width inverse on the cursor row, as the tables do; the marker says it without colour.
   return [{ text: fit(`${marker}${text}`, width, 'left', isCursor), colour, isInverse: isCursor }];
+}
+
+/** The cursor's row whole, wrapped, when its line at this width would cut it; nothing when it fits. */
+function cursorRowDetail(row: FormRow, labelWidth: number, width: number): TextLine[] {
+  if (row.kind !== 'option') return [];
+  const { option } = row;
+  const line = `  ${optionText(option, false, labelWidth)}`;
+  if (Array.from(line).length <= width && Array.from(option.label).length <= labelWidth) return [];
+  const text = option.disabled !== undefined ? `${option.label}: not available: ${option.disabled}` : `${option.label}${option.detail ? `: ${option.detail}` : ''}`;
+  return detailLines(text, width, option.disabled !== undefined ? 'gray' : undefined);
 }
 
 function optionText(option: ChoiceOption, isChosen: boolean, labelWidth: number): string {

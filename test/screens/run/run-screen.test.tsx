@@ -180,6 +180,16 @@ describe('run screen gates (planted questions)', () => {
     for (const l of lines) expect(frame).toContain(l);
   });
 
+  it('a gate\'s long detail wraps at 80 columns instead of losing its end', async () => {
+    const detail = 'SET GLOBAL read_only=1 on db-a1 (127.10.1.1:3306), then FLUSH TABLES WITH READ LOCK for at most 30 s while the candidate db-a2 catches up';
+    const { runs, controller } = planted('caution', [detail]);
+    const app = await renderInk(<RunScreen runId="r1" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
+    const frame = await app.waitForText('[y/N]');
+    expect(frame.split('\n').map((l) => l.trim()).join(' ').replace(/\s+/g, ' ')).toContain(detail);
+    // The question lists the step's commands; the step's detail above it does not repeat them.
+    expect(frame.split('\n').filter((l) => l.includes('SET GLOBAL read_only=1'))).toHaveLength(1);
+  });
+
   it('a destructive gate refuses a wrong name and confirms only the exact one', async () => {
     const { runs, controller, answers } = planted('destructive');
     const app = await renderInk(<RunScreen runId="r1" runs={runs} controller={controller} width={100} height={24} isActive onBack={() => {}} />, { columns: 100, rows: 24 });
@@ -398,3 +408,42 @@ describe('run screen: help, q and esc', () => {
 function runsStatus(frame: string): string {
   return /· (\w+)/.exec(frame.split('\n')[0] ?? '')?.[1] ?? '';
 }
+
+describe('run screen at 80 columns: progress, ETA, commands and output wrap instead of being cut', () => {
+  const words = (frame: string) => frame.split('\n').map((l) => l.trim()).join(' ').replace(/\s+/g, ' ');
+
+  it('the running step\'s progress and ETA, its every command and its output read whole', async () => {
+    const runs = createRunsStore();
+    const apply = runs.getState().actions.apply;
+    const command = 'on ring-03 (i-0abc123, 127.10.5.3): nohup nodetool -h 127.0.0.1 repair -pr --full --dc us-east keyspace_orders table_events > /var/tmp/nightshift/repair.log 2>&1 &';
+    const check = 'poll the job: kill -0 $(cat /var/tmp/nightshift/repair.pid) && tail -n 5 /var/tmp/nightshift/repair.log';
+    const plan = [
+      { id: 'pick', title: 'pick the node to repair', kind: 'action' as const, danger: 'read' as const, mutates: false, describe: ['read the ring'] },
+      { id: 'repair', title: 'nodetool repair -pr', kind: 'action' as const, danger: 'caution' as const, mutates: true, describe: [command, check], node: { id: 'i-3', name: 'ring-03' } },
+    ];
+    apply(stamp('p1', 0, { type: 'run-started', runbook: 'repair', title: 'Cassandra repair', cluster: 'timeline-ring', who: 'a@b', host: 'b', pid: 1, target: { kind: 'sim', scenario: 'repair-overdue', seed: 1, speed: 60 }, params: {}, plan, preflight: [], startedAt: '2026-11-21T01:00:00Z', speed: 60, state: {} }));
+    apply(stamp('p1', 0, { type: 'step-started', stepId: 'pick', attempt: 1, describe: ['read the ring'] }));
+    apply(stamp('p1', 0, { type: 'step-finished', stepId: 'pick', status: 'ok', via: 'run', realMs: 1, virtualMs: 1 }));
+    apply(stamp('p1', 0, { type: 'step-started', stepId: 'repair', attempt: 1, describe: [command, check] }));
+    const message = 'repairing keyspace_orders.table_events: 212 of 256 token ranges streamed from ring-01 and ring-05';
+    apply(stamp('p1', 0, { type: 'step-progress', stepId: 'repair', percent: 83, message, etaMs: 3_600_000, etaRealMs: 60_000 }));
+    const output = '[2026-11-21 01:02:03,456] Repair session 5f1e2d3c-aaaa-bbbb-cccc-0123456789ab for range [(-9223372036854775808,-4611686018427387904]] finished';
+    apply(stamp('p1', 0, { type: 'step-output', stepId: 'repair', stream: 'stdout', text: output }));
+    const controller: RunController = { runId: 'p1', isStarted: true, start: () => {}, abort: () => {}, answer: () => {}, done: new Promise(() => {}) };
+    const app = await renderInk(<RunScreen runId="p1" runs={runs} controller={controller} width={80} height={24} isActive onBack={() => {}} />, { columns: 80, rows: 24 });
+    const frame = await app.waitForText('Repair session');
+    const text = words(frame);
+    // The step list's line has no room for these at 80 columns; the detail under it has.
+    expect(text).toContain(`◐ ${message} · 83 % · ETA 1m 00s (fleet 1h 00m)`);
+    expect(text).toContain(`$ ${command}`);
+    expect(text).toContain(`$ ${check}`);
+    // Output is split by characters (a table's spacing survives): joined without the gutter, every character is there.
+    const out = frame.split('\n').filter((l) => l.startsWith('│ ')).map((l) => l.slice(2)).join('');
+    expect(out.replace(/\s/g, '')).toContain(output.replace(/\s/g, ''));
+    // Only the step list's own line is cut, and what it cut is above.
+    expect(frame.split('\n').filter((l) => l.includes('…'))).toEqual([expect.stringMatching(/^›◐ 2\. nodetool repair -pr · ring-03 \[caution\]  repairing .*…$/)]);
+    const lines = frame.split('\n');
+    expect(lines.length).toBeLessThanOrEqual(24);
+    for (const l of lines) expect(Array.from(l).length).toBeLessThanOrEqual(80);
+  });
+});
