@@ -6,7 +6,8 @@
 // A text may wrap: the screen's lines are joined with their padding and box
 // drawing removed, and a line break may stand for the space the text had at
 // that point, or for nothing (a word split at the edge). A text cut with `…`
-// is cut, whatever else the screen shows.
+// is cut, whatever else the screen shows; so is one that ends in `…` as it
+// comes (a reason shortened where it was made).
 
 import ansiRegex from 'ansi-regex';
 
@@ -17,8 +18,12 @@ export interface MustBeWhole {
 }
 
 export interface CutText extends MustBeWhole {
-  /** `cut`: its start is shown, ended by `…`; `missing`: not even that. */
-  verdict: 'cut' | 'missing';
+  /**
+   * `cut`: its start is shown, ended by `…`; `missing`: not even that;
+   * `cut-before-screen`: shown as it is, but it ends in `…` itself (shortened
+   * where it was made, so no width shows the rest).
+   */
+  verdict: 'cut' | 'missing' | 'cut-before-screen';
   /** The longest start of the text the screen shows (joined as above), with what follows it when that is `…`. */
   shown: string;
 }
@@ -61,15 +66,18 @@ export function findCuts(frame: string, expected: readonly MustBeWhole[], opts: 
   const haystack = screenText(frame);
   const out: CutText[] = [];
   for (const item of expected) {
-    const tokens = tokenize(collapse(item.text), opts.anyNumbers ?? false);
-    if (tokens.length === 0 || matcher(tokens).test(haystack)) continue;
-    out.push({ ...item, ...longestStart(haystack, tokens) });
+    const text = collapse(item.text);
+    const tokens = tokenize(text, opts.anyNumbers ?? false);
+    if (tokens.length === 0) continue;
+    if (!matcher(tokens).test(haystack)) out.push({ ...item, ...longestStart(haystack, tokens) });
+    else if (text.endsWith(ELLIPSIS)) out.push({ ...item, verdict: 'cut-before-screen', shown: text });
   }
   return out;
 }
 
 /** One line per cut text, for a failure message or a bench report. */
 export function describeCut(c: CutText): string {
+  if (c.verdict === 'cut-before-screen') return `${c.what} cut before it reached the screen (it ends in …): "${c.text}"`;
   return `${c.what} ${c.verdict}: "${c.text}"${c.shown !== '' ? ` (shown: "${c.shown.replace(/\n/g, '⏎')}")` : ''}`;
 }
 

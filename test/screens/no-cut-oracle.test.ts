@@ -73,6 +73,16 @@ describe('cut check', () => {
     expect(findCuts('lag 112 s < 30 s', must(reason), { anyNumbers: true }).map((c) => c.verdict)).toEqual(['missing']);
   });
 
+  it('calls a text that ends in … itself cut before the screen, even when the screen shows all of it', () => {
+    const reason = "IO thread connecting: 2003 error reconnecting to master 'repl@127.10.1.1:3306' - retry-time: 60 maximum-re…";
+    const frame = `» orders-db-02 · ✗ CRIT IO thread connecting: 2003 error reconnecting to master\n  'repl@127.10.1.1:3306' - retry-time: 60 maximum-re… · i-1`;
+    const cuts = findCuts(frame, must(reason, 'orders-db-02 health reason'));
+    expect(cuts.map((c) => c.verdict)).toEqual(['cut-before-screen']);
+    expect(describeCut(cuts[0]!)).toBe(`orders-db-02 health reason cut before it reached the screen (it ends in …): "${reason}"`);
+    // A … inside a text is its own words ("(v1 ×2, …)"), not a cut.
+    expect(findCuts('on versions (v1 ×2, …), the group launches v3', must('on versions (v1 ×2, …), the group launches v3'))).toEqual([]);
+  });
+
   it('collapses runs of spaces in the expected text as on the screen', () => {
     expect(findCuts('a  b   c', must('a b\tc'))).toEqual([]);
   });
