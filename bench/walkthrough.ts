@@ -8,6 +8,7 @@
 //   npm run walkthrough                         every scenario, both passes
 //   npm run walkthrough -- split-brain az-outage  some of them
 //   npm run walkthrough -- --frames             also print every screen captured
+//   npm run walkthrough -- --columns 600        as wide as that: what is still not whole, no wrapping fixes
 //
 // What must be whole comes from `nightshift ls --json` on the same state
 // directory, read once before the console starts and once after the walk: the
@@ -25,7 +26,6 @@ import { describeCut, findCuts, type CutText, type MustBeWhole } from '../test/h
 import { clusterScreenTexts, fleetScreenTexts, walkFleetOfLs, walkTargets, type WalkCluster, type WalkFleet } from '../test/helpers/walk-texts.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const COLUMNS = 80;
 const ROWS = 24;
 /** Clusters opened per scenario, as in the Ink walk. */
 const CLUSTERS_PER_SCENARIO = 3;
@@ -37,7 +37,14 @@ const KEY_MS = 5_000;
 
 const args = process.argv.slice(2);
 const showFrames = args.includes('--frames');
-const named = args.filter((a) => !a.startsWith('--'));
+// Wider than 80 only to see what no width can fix (a text missing, or cut before the screen); the walk's verdict is at 80.
+const columnsAt = args.findIndex((a) => a === '--columns');
+const COLUMNS = columnsAt >= 0 ? Number(args[columnsAt + 1]) : 80;
+if (!Number.isInteger(COLUMNS) || COLUMNS < 20) {
+  console.error(`walkthrough: --columns takes a whole number of at least 20, got ${args[columnsAt + 1]}`);
+  process.exit(2);
+}
+const named = args.filter((a, i) => !a.startsWith('--') && !(columnsAt >= 0 && i === columnsAt + 1));
 const unknown = named.filter((n) => !SCENARIOS.some((s) => s.name === n));
 if (unknown.length > 0) {
   console.error(`walkthrough: unknown scenario ${unknown.join(', ')}; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
