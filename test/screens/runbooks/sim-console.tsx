@@ -54,5 +54,5 @@ export async function openSimConsole(opts: { scenario: string; seed: number; spe
     />,
     { columns: 80, rows: 24 },
   );
-  return { app, ui, runner, backends };
+  return { app, ui, runner, backends, fleet };
 }
