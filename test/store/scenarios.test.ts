@@ -2,6 +2,7 @@
 // domain rules, produces the finding it is named for. (Simulated fleet: a
 // product feature, not a mock.)
 
+import { lagText } from '../../src/domain/lag-text.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +58,7 @@ describe('scenarios as the console sees them', () => {
     const clusters = await fleetOf('lagging-replica');
     const lagging = clusters.flatMap((c) => c.nodes).filter((n) => (n.lagSeconds ?? 0) > 300);
     expect(lagging).toHaveLength(1);
-    expect(lagging[0]!.health).toEqual({ level: 'CRIT', reason: `lag ${lagging[0]!.lagSeconds} s > 300 s` });
+    expect(lagging[0]!.health).toEqual({ level: 'CRIT', reason: `lag ${lagText(lagging[0]!.lagSeconds!)} > 300 s` });
   });
 
   it('repair-overdue: the ring is flagged with the overdue nodes', async () => {
