@@ -11,19 +11,10 @@ import type { Instance } from '../../src/domain/types.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { Poller } from '../../src/store/poller.js';
 import { MemoryJobs } from '../helpers/jobs.js';
+import { instance } from '../helpers/node-views.js';
 
 function node(n: number): Instance {
-  return {
-    id: `i-0000000000000000${n}`,
-    name: `db-${n}`,
-    privateIp: `127.0.5.${n}`,
-    az: 'us-east-1a',
-    type: 't3.small',
-    state: 'running',
-    launchTime: '2026-11-01T00:00:00Z',
-    statusChecks: 'ok',
-    tags: {},
-  };
+  return instance({ id: `i-0000000000000000${n}`, name: `db-${n}`, privateIp: `127.0.5.${n}`, type: 't3.small' });
 }
 
 /** Never settles, unless the signal aborts it: a request to a host or an API that takes it and says nothing. */

@@ -11,19 +11,10 @@ import type { Instance, WriterRecordRef } from '../../src/domain/types.js';
 import { createFleetStore } from '../../src/store/fleet.js';
 import { Poller, type PollerOptions } from '../../src/store/poller.js';
 import { MemoryJobs } from '../helpers/jobs.js';
+import { instance as makeInstance } from '../helpers/node-views.js';
 
 function instance(n: number): Instance {
-  return {
-    id: `i-0000000000000000${n}`,
-    name: `db-${n}`,
-    privateIp: `127.0.5.${n}`,
-    az: 'us-east-1a',
-    type: 't3.small',
-    state: 'running',
-    launchTime: '2026-11-01T00:00:00Z',
-    statusChecks: 'ok',
-    tags: {},
-  };
+  return makeInstance({ id: `i-0000000000000000${n}`, name: `db-${n}`, privateIp: `127.0.5.${n}`, type: 't3.small' });
 }
 const db1 = instance(1);
 const db2 = instance(2);
