@@ -131,6 +131,13 @@ export const awsSchema = z
     profile: z.string().optional(),
     /** One or more regions in one view. */
     regions: z.array(z.string()).default([]),
+    /**
+     * The roles of the launch templates' instance profiles: the only roles
+     * `nightshift iam-policy` lets a launch pass to EC2 (iam:PassRole).
+     */
+    instanceRoles: z
+      .array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN, e.g. arn:aws:iam::123456789012:role/db-node'))
+      .default([]),
     /** Attempts per AWS call, the first included (SDK standard retry mode: throttling backs off before the next). */
     maxAttempts: z.number().int().positive().default(3),
     /** Extra CloudWatch metrics per instance, e.g. a replication-lag metric. */

@@ -60,6 +60,14 @@ export class AwsCompute implements Compute {
   ): Promise<Instance> {
     const doing = `launching from ${spec.launchTemplate} in ${spec.az}`;
     checkClientToken(spec.clientToken, doing);
+    // The IAM policy lets a launch create only what carries the cluster tag (on the instance and its volumes),
+    // and a node without it would be no one's: refused here, before EC2 refuses it less clearly.
+    const clusterTag = this.ctx.config.discovery.clusterTag;
+    if (!spec.tags[clusterTag]) {
+      throw new Error(
+        `${doing}: the launch's tags (${Object.keys(spec.tags).join(', ') || 'none'}) lack the cluster tag ${clusterTag} (discovery.clusterTag), which the new instance and its volumes must carry`,
+      );
+    }
     const r = this.ctx.router.forAz(spec.az);
     const subnet = spec.subnetId ?? (await this.subnetFor(r, spec, opts.signal));
     const template = spec.launchTemplate.startsWith('lt-')

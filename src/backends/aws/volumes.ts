@@ -3,6 +3,8 @@
 // What a run creates is tagged so a resume finds it again (find,
 // findSnapshots) instead of making a second one; a volume also takes the
 // run's client token, so a create whose answer was lost returns the same volume.
+// Every volume and snapshot made here is also tagged MANAGED_TAG, the tag the
+// IAM policy (iam-actions.ts) requires before it lets nightshift change one.
 
 import {
   AttachVolumeCommand,
@@ -21,6 +23,7 @@ import type { CallOptions, Snapshot, TagFilter, Volume, Volumes } from '../ports
 import { call, type AwsContext } from './context.js';
 import { checkClientToken, tagList, tagsOf } from './ec2-shapes.js';
 import { AwsError } from './errors.js';
+import { MANAGED_TAG, MANAGED_VALUE } from './iam-actions.js';
 import type { RegionClients } from './clients.js';
 import { pollUntil, retryThrottled } from './wait.js';
 
@@ -107,9 +110,8 @@ export class AwsVolumes implements Volumes {
               Size: spec.sizeGiB,
               VolumeType: 'gp3',
               ...(spec.snapshotId ? { SnapshotId: spec.snapshotId } : {}),
-              ...(spec.tags && Object.keys(spec.tags).length > 0
-                ? { TagSpecifications: [{ ResourceType: 'volume', Tags: tagList(spec.tags) }] }
-                : {}),
+              // Always tagged: the IAM policy lets nightshift create, attach, detach and delete only volumes marked its own.
+              TagSpecifications: [{ ResourceType: 'volume', Tags: tagList({ ...spec.tags, [MANAGED_TAG]: MANAGED_VALUE }) }],
               ...(spec.clientToken ? { ClientToken: spec.clientToken } : {}),
             }),
             { abortSignal: opts.signal },
@@ -184,7 +186,8 @@ export class AwsVolumes implements Volumes {
 
   async snapshot(volumeId: string, opts: CallOptions & { description?: string; tags?: Record<string, string> } = {}): Promise<Snapshot> {
     const r = this.ctx.router.forVolume(volumeId);
-    const tags = { ...opts.tags, [SOURCE_VOLUME_TAG]: volumeId };
+    // MANAGED_TAG: the IAM policy lets nightshift take and delete only snapshots marked its own.
+    const tags = { ...opts.tags, [SOURCE_VOLUME_TAG]: volumeId, [MANAGED_TAG]: MANAGED_VALUE };
     const doing = `snapshotting ${volumeId}`;
     // Throttled means not started; any other failure is not retried here (a second snapshot would cost a
     // second copy): the caller finds the first one by its tags before starting another.

@@ -128,6 +128,25 @@ describe('compute.launch', () => {
     );
   });
 
+  it('refuses a launch without the cluster tag, which the IAM policy requires on the instance and its volumes, before sending anything', async () => {
+    const { 'nightshift:cluster': _cluster, ...untagged } = REBUILD_TAGS;
+    await expect(b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1b', tags: untagged, subnetId: 'subnet-b' })).rejects.toThrow(
+      "launching from orders-db in us-east-1b: the launch's tags (nightshift:spare, nightshift:rebuild, Name) lack the cluster tag nightshift:cluster (discovery.clusterTag), which the new instance and its volumes must carry",
+    );
+    expect(account.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it('tags the instance and its volumes with the configured cluster tag', async () => {
+    b = await createAwsBackends(awsConfig({ discovery: { clusterTag: 'db-cluster' }, clusters: { orders: { subnets: ['subnet-b'] } } }), { shell: unreachableShell, clock });
+    account.ec2.on(RunInstancesCommand).resolves({ Instances: [launched('pending')] });
+    await expect(b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1b', tags: REBUILD_TAGS, subnetId: 'subnet-b' })).rejects.toThrow('lack the cluster tag db-cluster');
+    await b.compute!.launch({ launchTemplate: 'orders-db', az: 'us-east-1b', tags: { 'db-cluster': 'orders' }, subnetId: 'subnet-b' });
+    expect(account.ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input.TagSpecifications).toEqual([
+      { ResourceType: 'instance', Tags: [{ Key: 'db-cluster', Value: 'orders' }] },
+      { ResourceType: 'volume', Tags: [{ Key: 'db-cluster', Value: 'orders' }] },
+    ]);
+  });
+
   it('refuses a client token EC2 would refuse before sending anything', async () => {
     const spec = { launchTemplate: 'orders-db', az: 'us-east-1b', tags: REBUILD_TAGS, subnetId: 'subnet-b', clientToken: 'r'.repeat(65) };
     await expect(b.compute!.launch(spec)).rejects.toThrow(`launching from orders-db in us-east-1b: client token "${'r'.repeat(65)}" is not 1 to 64`);

@@ -20,7 +20,7 @@ import { Command } from 'commander';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsBackends, type AwsBackends } from '../../../src/backends/aws/index.js';
 import type { AwsInventory } from '../../../src/backends/aws/inventory.js';
-import { actionsFor, FEATURE_NAMES, FEATURES, PORT_ACTIONS, policyFor, type PortMethod } from '../../../src/backends/aws/iam-actions.js';
+import { actionsFor, FEATURE_NAMES, FEATURES, PORT_ACTIONS, policyFor, scopeOf, type PortMethod } from '../../../src/backends/aws/iam-actions.js';
 import { register } from '../../../src/commands/iam-policy.js';
 import { awsConfig, ec2Instance, FLEET, mockAwsAccount, unreachableShell, virtualClock, type MockedAccount } from '../../helpers/aws-fleet.js';
 import { FENCE_SG, mockNetwork } from './network-mock.js';
@@ -197,14 +197,70 @@ describe('the IAM action table', () => {
     expect(Object.keys(FEATURES)).toEqual(['view', 'repair', 'switchover', 'failover', 'rebuild', 'rotate']);
   });
 
-  it('scopes Route 53 to the configured zones and PassRole to EC2', () => {
-    const policy = policyFor(['failover', 'rebuild'], ['/hostedzone/Z0NIGHTSHIFT']);
+  it('scopes Route 53 to the configured zones and PassRole to the configured roles, passed to EC2', () => {
+    const role = 'arn:aws:iam::123456789012:role/orders-db-node';
+    const scope = scopeOf(awsConfig({ aws: { regions: ['us-east-1'], instanceRoles: [role] } }));
+    const { policy } = policyFor(['failover', 'rebuild'], scope);
     const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
-    expect(bySid.NightshiftRoute53Records?.Resource).toEqual(['arn:aws:route53:::hostedzone/Z0NIGHTSHIFT']);
-    expect(bySid.NightshiftRoute53Changes?.Resource).toBe('arn:aws:route53:::change/*');
-    expect(bySid.NightshiftPassRoleToEc2?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+    expect(bySid.NightshiftRecordsRead?.Resource).toEqual(['arn:aws:route53:::hostedzone/Z0NIGHTSHIFT']);
+    expect(bySid.NightshiftRecordsChange?.Resource).toEqual(['arn:aws:route53:::hostedzone/Z0NIGHTSHIFT']);
+    expect(bySid.NightshiftRecordChanges?.Resource).toBe('arn:aws:route53:::change/*');
+    expect(bySid.NightshiftPassInstanceRoles).toMatchObject({ Resource: [role], Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } });
     expect(bySid.NightshiftRead?.Action.every((a) => !a.startsWith('route53:'))).toBe(true);
-    expect(policyFor(['view'], []).Statement.flatMap((s) => s.Action).some((a) => a.startsWith('route53:'))).toBe(false);
+    expect(policyFor(['view'], scopeOf(awsConfig({ clusters: {} }))).policy.Statement.flatMap((s) => s.Action).some((a) => a.startsWith('route53:'))).toBe(false);
+  });
+
+  // The conditions ask for tags on what a create makes: the adapters must send them.
+  it('sends with every create the tags the policy requires of it', async () => {
+    const { policy } = policyFor(FEATURE_NAMES, scopeOf(awsConfig({ aws: { regions: ['us-east-1'], instanceRoles: ['arn:aws:iam::123456789012:role/x'] } })));
+    const creates: Array<[PortMethod, string]> = [['compute.launch', 'RunInstancesCommand'], ['volumes.create', 'CreateVolumeCommand'], ['volumes.snapshot', 'CreateSnapshotCommand']];
+    for (const [method, command] of creates) {
+      account.resetHistory();
+      await CALLS[method](b);
+      const sent = account.ec2.calls().map((c) => c.args[0] as { constructor: { name: string }; input: { TagSpecifications?: Array<{ ResourceType: string; Tags: Array<{ Key: string; Value: string }> }> } });
+      const call = sent.find((c) => c.constructor.name === command);
+      expect(call, `${method} sends ${command}`).toBeDefined();
+      const action = `ec2:${command.replace(/Command$/, '')}`;
+      const requiring = policy.Statement.filter((s) => s.Action.includes(action) && Object.values(s.Condition ?? {}).some((c) => Object.keys(c).some((k) => k.startsWith('aws:RequestTag/'))));
+      expect(requiring.length, `${action} has a statement requiring tags`).toBeGreaterThan(0);
+      for (const s of requiring) {
+        for (const arn of [s.Resource].flat()) {
+          const type = /:([a-z-]+)\/[^/]*$/.exec(arn)?.[1] ?? '';
+          const tags = Object.fromEntries((call!.input.TagSpecifications ?? []).filter((t) => t.ResourceType === type).flatMap((t) => t.Tags.map((x) => [x.Key, x.Value])));
+          for (const [op, block] of Object.entries(s.Condition ?? {})) {
+            for (const [key, want] of Object.entries(block)) {
+              const tag = key.replace(/^aws:RequestTag\//, '');
+              if (tag === key) continue;
+              expect(tags[tag], `${method}: the ${type} is sent without ${tag} (${s.Sid})`).toBeDefined();
+              if (op === 'StringEquals') expect([want].flat(), `${method}: ${type} ${tag}`).toContain(tags[tag]);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("changes only the records and types the policy's Route 53 conditions name, by its actions", async () => {
+    const { policy } = policyFor(FEATURE_NAMES, scopeOf(awsConfig()));
+    const cond = policy.Statement.find((s) => s.Sid === 'NightshiftRecordsChange')?.Condition?.['ForAllValues:StringEquals'];
+    expect(cond).toBeDefined();
+    // The default config gives orders a writer record, so its lock is a TXT record beside it.
+    const withZone = await createAwsBackends(awsConfig(), { shell: unreachableShell, clock: virtualClock() });
+    account.resetHistory();
+    await CALLS['dns.swapRecord'](withZone);
+    await CALLS['lock.acquire'](withZone);
+    await CALLS['lock.release'](withZone);
+    const changes = account.route53
+      .calls()
+      .map((c) => c.args[0] as { constructor: { name: string }; input: { ChangeBatch?: { Changes?: Array<{ Action: string; ResourceRecordSet: { Name: string; Type: string } }> } } })
+      .filter((c) => c.constructor.name === 'ChangeResourceRecordSetsCommand')
+      .flatMap((c) => c.input.ChangeBatch?.Changes ?? []);
+    expect(changes.map((c) => c.ResourceRecordSet.Type).sort()).toEqual(['A', 'A', 'TXT', 'TXT']);
+    for (const c of changes) {
+      expect(cond!['route53:ChangeResourceRecordSetsNormalizedRecordNames']).toContain(c.ResourceRecordSet.Name.toLowerCase().replace(/\.$/, ''));
+      expect(cond!['route53:ChangeResourceRecordSetsRecordTypes']).toContain(c.ResourceRecordSet.Type);
+      expect(cond!['route53:ChangeResourceRecordSetsActions']).toContain(c.Action);
+    }
   });
 });
 
@@ -230,22 +286,32 @@ describe('nightshift iam-policy', () => {
 
   it('prints the view policy by default, as JSON', async () => {
     const { out } = await run(['iam-policy']);
-    const policy = JSON.parse(out) as ReturnType<typeof policyFor>;
+    const policy = JSON.parse(out) as ReturnType<typeof policyFor>['policy'];
     expect(policy.Version).toBe('2012-10-17');
     expect(policy.Statement.flatMap((s) => s.Action)).not.toContain('ec2:CreateTags');
-    expect(policy).toEqual(policyFor(['view'], ['Z0NIGHTSHIFT']));
+    expect(policy).toEqual(policyFor(['view'], scopeOf(awsConfig())).policy);
   });
 
   it('adds runbook features, repeated or comma-separated', async () => {
     const { out } = await run(['iam-policy', '--feature', 'switchover,rotate']);
-    expect(JSON.parse(out)).toEqual(policyFor(['switchover', 'rotate'], ['Z0NIGHTSHIFT']));
+    expect(JSON.parse(out)).toEqual(policyFor(['switchover', 'rotate'], scopeOf(awsConfig())).policy);
   });
 
   it("lists rotate's process and launch template actions", async () => {
-    const policy = JSON.parse((await run(['iam-policy', '--feature', 'rotate'])).out) as ReturnType<typeof policyFor>;
+    const policy = JSON.parse((await run(['iam-policy', '--feature', 'rotate'])).out) as ReturnType<typeof policyFor>['policy'];
     const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s.Action]));
-    expect(bySid.NightshiftChange).toEqual(expect.arrayContaining(['autoscaling:SuspendProcesses', 'autoscaling:ResumeProcesses']));
+    expect(bySid.NightshiftClusterGroups).toEqual(expect.arrayContaining(['autoscaling:SuspendProcesses', 'autoscaling:ResumeProcesses']));
     expect(bySid.NightshiftRead).toContain('ec2:DescribeLaunchTemplates');
+  });
+
+  it('puts the account given in the ARNs, says on stderr what it left out, and refuses an account that is not 12 digits', async () => {
+    const { out, err } = await run(['iam-policy', '--feature', 'rebuild', '--account', '123456789012']);
+    const policy = JSON.parse(out) as ReturnType<typeof policyFor>['policy'];
+    expect(policy.Statement.find((s) => s.Sid === 'NightshiftClusterInstances')?.Resource).toEqual(['arn:aws:ec2:us-east-1:123456789012:instance/*']);
+    expect(err).toBe(
+      "note: aws.instanceRoles is not set, so iam:PassRole is left out: a launch template with an instance profile cannot launch; set aws.instanceRoles to the ARNs of its profile's roles (arn:aws:iam::ACCOUNT:role/NAME)\n",
+    );
+    await expect(run(['iam-policy', '--account', '1234'])).rejects.toThrow('--account 1234: an AWS account id is 12 digits');
   });
 
   it('refuses an unknown feature with the list of known ones', async () => {

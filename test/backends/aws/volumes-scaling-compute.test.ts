@@ -54,7 +54,8 @@ describe('AWS volumes', () => {
       Size: 120,
       VolumeType: 'gp3',
       SnapshotId: 'snap-1',
-      TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'nightshift:run', Value: 'r1' }] }],
+      // nightshift:managed always: the IAM policy lets nightshift change only the volumes that carry it.
+      TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'nightshift:run', Value: 'r1' }, { Key: 'nightshift:managed', Value: 'true' }] }],
     });
     expect(account.ec2.commandCalls(DescribeVolumesCommand)).toHaveLength(2);
   });
@@ -91,7 +92,7 @@ describe('AWS volumes', () => {
       volumeId: 'vol-1',
       state: 'pending',
       progressPercent: 0,
-      tags: { 'nightshift:rebuild': 'r1', 'nightshift:source-volume': 'vol-1' },
+      tags: { 'nightshift:rebuild': 'r1', 'nightshift:source-volume': 'vol-1', 'nightshift:managed': 'true' },
       startTime: '2026-03-01T01:00:00.000Z',
     });
     expect(account.ec2.commandCalls(CreateSnapshotCommand)[0]!.args[0].input).toEqual({
@@ -103,11 +104,21 @@ describe('AWS volumes', () => {
           Tags: [
             { Key: 'nightshift:rebuild', Value: 'r1' },
             { Key: 'nightshift:source-volume', Value: 'vol-1' },
+            { Key: 'nightshift:managed', Value: 'true' },
           ],
         },
       ],
     });
     expect(account.ec2.commandCalls(DescribeSnapshotsCommand)).toHaveLength(0);
+  });
+
+  it('marks a volume made without tags as its own all the same, as the IAM policy requires', async () => {
+    account.ec2.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-1' });
+    account.ec2.on(DescribeVolumesCommand).resolves({ Volumes: [vol('available')] });
+    await b.volumes!.create({ az: 'us-east-1a', sizeGiB: 1, tags: { 'nightshift:managed': 'no' } });
+    expect(account.ec2.commandCalls(CreateVolumeCommand)[0]!.args[0].input.TagSpecifications).toEqual([
+      { ResourceType: 'volume', Tags: [{ Key: 'nightshift:managed', Value: 'true' }] },
+    ]);
   });
 
   it('gives up on a wait after its bound, and stops at once when aborted', async () => {

@@ -95,6 +95,7 @@ describe('volumes.create', () => {
           Tags: [
             { Key: 'nightshift:rebuild', Value: 'r1' },
             { Key: 'nightshift:cluster', Value: 'orders' },
+            { Key: 'nightshift:managed', Value: 'true' },
           ],
         },
       ],
