@@ -28,7 +28,6 @@ import { createHeadlessGate } from '../../src/actions/engine/gate.js';
 import { readJournal } from '../../src/actions/engine/journal.js';
 import type { RunRecord } from '../../src/actions/engine/records.js';
 import { executeRun, prepareRun, type RunOutcome } from '../../src/actions/engine/runner.js';
-import { CLUSTER_TAG } from '../../src/actions/runbooks/rebuild.js';
 import { rotateRunbook } from '../../src/actions/runbooks/rotate.js';
 import { createInventoryBackends, realClock, StaticInventory } from '../../src/backends/inventory/index.js';
 import { ROTATION_SUSPENDS, type Backends, type CallOptions, type Compute, type Discovery, type Inventory, type Scaling } from '../../src/backends/ports.js';
@@ -182,6 +181,9 @@ class LabGroup implements Scaling {
  * `spare: true` (which stands for "not launched yet"), so it is a member until
  * a runbook tags it otherwise; one it terminated is terminated and no member.
  */
+/** The lab's config keeps discovery.clusterTag's default. */
+const LAB_CLUSTER_TAG = 'nightshift:cluster';
+
 function inGroup(inner: Inventory, group: LabGroup): Inventory {
   return {
     async discover(opts?: CallOptions): Promise<Discovery> {
@@ -191,7 +193,7 @@ function inGroup(inner: Inventory, group: LabGroup): Inventory {
         if (group.launched.has(i.id) && tags[SPARE_TAG] === 'true') delete tags[SPARE_TAG];
         return { ...i, tags, asg: GROUP, ...(group.gone.has(i.id) ? { state: 'terminated' as const } : {}) };
       });
-      const memberOf = (c: string, i: Instance) => i.tags[CLUSTER_TAG] === c && !(SPARE_TAG in i.tags) && i.state !== 'terminated';
+      const memberOf = (c: string, i: Instance) => i.tags[LAB_CLUSTER_TAG] === c && !(SPARE_TAG in i.tags) && i.state !== 'terminated';
       return {
         clusters: found.clusters.map((c) => ({ ...c, asg: GROUP, instanceIds: instances.filter((i) => memberOf(c.name, i)).map((i) => i.id) })),
         instances,

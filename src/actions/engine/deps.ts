@@ -15,6 +15,7 @@ export function engineDeps(config: Config, backends: Backends, gate: Gate, onEve
       thresholds: config.thresholds,
       secrets: config.secrets,
       clusters: config.clusters,
+      discovery: config.discovery,
       stateDir: config.stateDir,
     },
     gate,

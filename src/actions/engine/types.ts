@@ -28,7 +28,7 @@ export interface RunInfo {
 }
 
 /** The parts of the config a runbook may read. */
-export type RunConfig = Pick<Config, 'engines' | 'ssh' | 'thresholds' | 'secrets' | 'clusters'>;
+export type RunConfig = Pick<Config, 'engines' | 'ssh' | 'thresholds' | 'secrets' | 'clusters' | 'discovery'>;
 
 export interface RunContext<P, S> {
   backends: Backends;

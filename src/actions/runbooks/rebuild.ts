@@ -68,7 +68,8 @@ import {
 } from './master-change.js';
 import { lagOrUnknown } from '../../domain/lag-text.js';
 
-export const CLUSTER_TAG = 'nightshift:cluster';
+/** The tag discovery groups clusters by (`discovery.clusterTag`): a node tagged otherwise would never be found again. */
+export const clusterTag = (ctx: { config: { discovery: { clusterTag: string } } }): string => ctx.config.discovery.clusterTag;
 /** Marks the temporary volumes and the snapshot of a rebuild: `<part>`. */
 const PART_TAG = 'nightshift:rebuild-part';
 const CLUSTER_OF_SNAPSHOT_TAG = 'nightshift:rebuild-cluster';
@@ -313,7 +314,7 @@ const launchStep: RebuildStep = {
   describe: (ctx) => {
     const l = need(ctx.state.launch, 'the launch');
     return [
-      `Compute.launch(template ${l.launchTemplate}, ${l.az}, tags { Name: ${l.name}, ${CLUSTER_TAG}: ${ctx.run.cluster}, ${SPARE_TAG}: true, ${REBUILD_TAG}: ${ctx.run.id} }, token ${l.token})`,
+      `Compute.launch(template ${l.launchTemplate}, ${l.az}, tags { Name: ${l.name}, ${clusterTag(ctx)}: ${ctx.run.cluster}, ${SPARE_TAG}: true, ${REBUILD_TAG}: ${ctx.run.id} }, token ${l.token})`,
       'wait until it runs, passes its status checks and answers over SSH; it is no member of the cluster until the last step',
     ];
   },
@@ -324,7 +325,7 @@ const launchStep: RebuildStep = {
     const inst =
       found[0] ??
       (await compute.launch(
-        { launchTemplate: l.launchTemplate, az: l.az, clientToken: l.token, tags: { Name: l.name, [CLUSTER_TAG]: ctx.run.cluster, [SPARE_TAG]: 'true', [REBUILD_TAG]: ctx.run.id } },
+        { launchTemplate: l.launchTemplate, az: l.az, clientToken: l.token, tags: { Name: l.name, [clusterTag(ctx)]: ctx.run.cluster, [SPARE_TAG]: 'true', [REBUILD_TAG]: ctx.run.id } },
         { signal },
       ));
     ctx.state.target = inst;
@@ -969,12 +970,12 @@ const joinStep: RebuildStep = {
   mutates: true,
   node: (ctx) => ctx.state.target,
   describe: (ctx) => [
-    `Inventory.setTags(${ctx.state.target?.id ?? 'the new instance'}, { ${CLUSTER_TAG}: ${ctx.run.cluster}, ${ROLE_TAG}: replica })`,
+    `Inventory.setTags(${ctx.state.target?.id ?? 'the new instance'}, { ${clusterTag(ctx)}: ${ctx.run.cluster}, ${ROLE_TAG}: replica })`,
     `Inventory.deleteTags(${ctx.state.target?.id ?? 'the new instance'}, [${SPARE_TAG}, ${REBUILD_TAG}])`,
   ],
   async run(ctx, signal) {
     const t = targetOf(ctx);
-    await ctx.backends.inventory.setTags(t.id, { [CLUSTER_TAG]: ctx.run.cluster, [ROLE_TAG]: 'replica' }, { signal });
+    await ctx.backends.inventory.setTags(t.id, { [clusterTag(ctx)]: ctx.run.cluster, [ROLE_TAG]: 'replica' }, { signal });
     await ctx.backends.inventory.deleteTags(t.id, [SPARE_TAG, REBUILD_TAG], { signal });
   },
   async isDone(ctx, signal) {
@@ -1083,7 +1084,7 @@ async function pickTarget(ctx: Ctx, signal: AbortSignal): Promise<{ instance?: I
   if (!inst) return { reason: `--target ${pick}: no such host in this inventory (spares here: ${found.instances.filter((i) => i.tags[SPARE_TAG] !== undefined).map((i) => i.name).join(', ') || 'none'})` };
   const ref = found.clusters.find((c) => c.instanceIds.includes(inst.id));
   if (ref) return { reason: `--target ${pick} is a member of ${ref.name}: rebuilding it would destroy a working node; name a spare host, or leave out --target to launch one` };
-  const cluster = inst.tags[CLUSTER_TAG];
+  const cluster = inst.tags[clusterTag(ctx)];
   if (cluster !== undefined && cluster !== ctx.run.cluster) return { reason: `--target ${pick} is a spare of ${cluster}, not of ${ctx.run.cluster}` };
   return { instance: inst };
 }

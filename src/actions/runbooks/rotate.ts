@@ -15,7 +15,7 @@ import { SPARE_TAG, type EngineKind, type Instance, type ScalingGroup } from '..
 import { StepFailed } from '../engine/timing.js';
 import { defineRunbook, type Check, type RunContext, type Step, type StepContext } from '../engine/types.js';
 import { waitFor, waitForSsh } from '../engine/wait.js';
-import { CLUSTER_TAG, COPY_PARAMS, copySteps, prepareSource, targetCheckStep, type RebuildParams, type RebuildState, type RebuildStep } from './rebuild.js';
+import { clusterTag, COPY_PARAMS, copySteps, prepareSource, targetCheckStep, type RebuildParams, type RebuildState, type RebuildStep } from './rebuild.js';
 import { clusterView, credentialsCheck, isWritableMaster, mysqlOf, need, type MasterChangeState } from './master-change.js';
 import { ringProblems } from './ring.js';
 import { lagOrUnknown } from '../../domain/lag-text.js';
@@ -397,7 +397,7 @@ function replacementStep(i: number, name: string): RotateStep {
     node: (ctx) => outOf(ctx, i).replacement,
     describe: (ctx) => [
       `AutoScaling.DescribeAutoScalingGroups(${ctx.state.group}) every 10 s: a new instance, InService and Healthy`,
-      ...(ctx.state.engine === 'mysql' ? [`as soon as it appears: Inventory.setTags(it, { ${SPARE_TAG}: "${spareValue(ctx)}", ${CLUSTER_TAG}: ${ctx.run.cluster} }) — an empty server is no member until it is rebuilt`] : []),
+      ...(ctx.state.engine === 'mysql' ? [`as soon as it appears: Inventory.setTags(it, { ${SPARE_TAG}: "${spareValue(ctx)}", ${clusterTag(ctx)}: ${ctx.run.cluster} }) — an empty server is no member until it is rebuilt`] : []),
       'EC2 status checks ok; `true` over SSH',
       `at most ${ctx.params.replacementMinutes} min; then retry, pause or abort — the next instance is not touched`,
     ],
@@ -420,7 +420,7 @@ function replacementStep(i: number, name: string): RotateStep {
           if (ctx.state.engine === 'mysql') {
             for (const f of fresh) {
               if (f.instanceId === tagged) continue;
-              await ctx.backends.inventory.setTags(f.instanceId, { [SPARE_TAG]: spareValue(ctx), [CLUSTER_TAG]: ctx.run.cluster }, { signal: s });
+              await ctx.backends.inventory.setTags(f.instanceId, { [SPARE_TAG]: spareValue(ctx), [clusterTag(ctx)]: ctx.run.cluster }, { signal: s });
               tagged = f.instanceId;
             }
           }

@@ -208,3 +208,30 @@ describe('rebuild refusals and failures on the simulated fleet', () => {
     expect(listing.code).toBe(0);
   });
 });
+
+describe('rebuild with a cluster tag of the team\'s own (discovery.clusterTag)', () => {
+  it('launches the new node with that tag, so discovery finds it again, and never with nightshift:cluster', { timeout: 60_000 }, async () => {
+    const { backends: b, stateDir } = await world('lost-replica');
+    const cluster = CLUSTERS[0][0];
+    const sent: Record<string, string>[] = [];
+    b.compute!.launch = async (spec) => {
+      sent.push(spec.tags);
+      throw new Error('no capacity in this test');
+    };
+    const deps = makeDeps(b, createHeadlessGate({ yes: true, confirm: [cluster] }), stateDir);
+    deps.config = {
+      ...deps.config,
+      clusters: configSchema.parse({ clusters: launchTemplates(b) }).clusters,
+      discovery: configSchema.parse({ discovery: { clusterTag: 'team:cluster' } }).discovery,
+    };
+    const ac = new AbortController();
+    const prepared = await drive(b, prepareRun(rebuildRunbook, { cluster, via: 'stream' }, deps, ac.signal));
+    const launchLines = prepared.plan?.find((s) => s.id === 'launch')?.describe.join('\n') ?? '';
+    expect(launchLines).toContain(`team:cluster: ${cluster}`);
+    const outcome = await drive(b, executeRun(prepared, deps, ac.signal));
+    expect(outcome.status).toBe('failed');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!['team:cluster']).toBe(cluster);
+    expect(sent[0]!['nightshift:cluster']).toBeUndefined();
+  });
+});
