@@ -87,6 +87,9 @@ const BAD_CREDENTIALS = new Set([
   'IncompleteSignature',
 ]);
 const DENIED = new Set(['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException']);
+/** nightshift's policy allows a change only on what carries its tags: a denial may be a missing tag, not a missing grant. */
+const TAG_HINT = ", or, if it has nightshift's policy, check the resource carries the tag its conditions ask for (the cluster tag on an instance or group, nightshift:managed on a volume or snapshot)";
+const isRead = (action: string) => /^[a-z0-9-]+:(Describe|Get|List)/.test(action);
 /** Node's codes for a request that never reached the service. */
 const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
 
@@ -196,7 +199,7 @@ export function toAwsError(err: unknown, ctx: AwsCallContext): AwsError {
     const what = ctx.doing ? `${ctx.doing}: ` : '';
     return make(
       'denied',
-      `${what}not allowed to call ${ctx.action}${where(ctx)} (${name}): grant it to this role — \`nightshift iam-policy\` prints the policy nightshift needs`,
+      `${what}not allowed to call ${ctx.action}${where(ctx)} (${name}): grant it to this role${isRead(ctx.action) ? '' : TAG_HINT} — \`nightshift iam-policy\` prints the policy nightshift needs`,
     );
   }
   if (name === 'InvalidChangeBatch') {

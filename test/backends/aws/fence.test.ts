@@ -152,7 +152,7 @@ describe('Compute.stop (fence by stopping)', () => {
     const err = await compute.stop(MASTER).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'denied', action: 'ec2:StopInstances', code: 'UnauthorizedOperation' });
     expect((err as Error).message).toBe(
-      `stopping ${MASTER}: not allowed to call ec2:StopInstances in us-east-1 (UnauthorizedOperation): grant it to this role — \`nightshift iam-policy\` prints the policy nightshift needs`,
+      `stopping ${MASTER}: not allowed to call ec2:StopInstances in us-east-1 (UnauthorizedOperation): grant it to this role, or, if it has nightshift's policy, check the resource carries the tag its conditions ask for (the cluster tag on an instance or group, nightshift:managed on a volume or snapshot) — \`nightshift iam-policy\` prints the policy nightshift needs`,
     );
   });
 });
@@ -242,7 +242,7 @@ describe('Compute.isolate (fence by security group)', () => {
     await expect(compute.isolate(MASTER, FENCE_SG)).rejects.toMatchObject({
       kind: 'denied',
       action: 'ec2:ModifyNetworkInterfaceAttribute',
-      message: `isolating ${MASTER}: interface eni-00a into ${FENCE_SG} alone: not allowed to call ec2:ModifyNetworkInterfaceAttribute in us-east-1 (UnauthorizedOperation): grant it to this role — \`nightshift iam-policy\` prints the policy nightshift needs`,
+      message: `isolating ${MASTER}: interface eni-00a into ${FENCE_SG} alone: not allowed to call ec2:ModifyNetworkInterfaceAttribute in us-east-1 (UnauthorizedOperation): grant it to this role, or, if it has nightshift's policy, check the resource carries the tag its conditions ask for (the cluster tag on an instance or group, nightshift:managed on a volume or snapshot) — \`nightshift iam-policy\` prints the policy nightshift needs`,
     });
   });
 
