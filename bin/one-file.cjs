@@ -1,6 +1,6 @@
 // The entry of dist/nightshift.cjs, the console as one file for a machine
 // with nothing but node on it (a bastion): scripts/build.mjs bundles this
-// with dist/cli.cjs as a string and the AWS SDK and ssh2 as two more.
+// with dist/cli.cjs as text and the AWS SDK and ssh2 as two more.
 //
 // dist/cli.cjs runs as bin/nightshift.js runs it: through vm.Script with
 // V8's code cache (see code-cache.js), kept under $XDG_CACHE_HOME/nightshift
@@ -16,12 +16,16 @@
 
 const { isBuiltin } = require('node:module');
 const { Script } = require('node:vm');
+const { gunzipSync } = require('node:zlib');
 const { runBundle, userCachePath } = require('./code-cache.js');
 const { prepareEnvironment } = require('./environment.js');
-// Both made by scripts/build.mjs; each payload a function returning its
-// source, so that V8 reads the text of one only when it is called.
+// Both made by scripts/build.mjs; each a function returning its source,
+// gzipped, in base64 (see scripts/one-file.mjs).
 const cli = require('nightshift:cli');
 const payloads = require('nightshift:payloads');
+
+/** The text of a packed source: ASCII (the build escapes the rest), so latin1 gives V8 a one-byte string. */
+const unpack = (packed) => gunzipSync(Buffer.from(packed(), 'base64')).toString('latin1');
 
 /** Which payload holds a module the console requires by name, if any. */
 function payloadOf(id) {
@@ -37,7 +41,7 @@ function loadPayload(name) {
   let exports = loaded.get(name);
   if (exports) return exports;
   const module = { exports: {} };
-  const source = payloads[name]();
+  const source = unpack(payloads[name]);
   new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: `${__filename} (${name})` })
     .runInThisContext()(module.exports, builtinsOnly(name), module, __filename, __dirname);
   exports = module.exports;
@@ -71,7 +75,7 @@ function consoleRequire(id) {
 /** Runs the console (or a command) with `argv`, as bin/nightshift.js does. */
 async function run(argv) {
   prepareEnvironment();
-  const { main } = runBundle(cli(), {
+  const { main } = runBundle(unpack(cli), {
     file: __filename,
     filename: `${__filename} (cli.cjs)`,
     places: [userCachePath(__filename)],

@@ -41,6 +41,6 @@ writeFileSync('dist/cli.cjs', bundle);
 const payloads = await buildOneFile({ cliSource: bundle, outfile: 'dist/nightshift.cjs', logLevel: quiet ? 'error' : 'warning' });
 if (!quiet) {
   const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
-  console.log(`dist/nightshift.cjs ${mb(statSync('dist/nightshift.cjs').size)}: dist/cli.cjs ${mb(bundle.length)}, the AWS SDK ${mb(payloads.aws)}, ssh2 ${mb(payloads.ssh2)}`);
+  console.log(`dist/nightshift.cjs ${mb(statSync('dist/nightshift.cjs').size)}, gzipped inside it: dist/cli.cjs ${mb(bundle.length)}, the AWS SDK ${mb(payloads.aws)}, ssh2 ${mb(payloads.ssh2)}`);
 }
 if (!quiet) console.log(`built dist/ in ${Math.round(performance.now() - started)} ms`);
