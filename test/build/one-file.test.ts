@@ -86,6 +86,16 @@ describe('dist/nightshift.cjs copied alone', () => {
     writeFileSync(join(dir, 'cache'), '');
     expect(said(await startConsole(file, dir))).toEqual(['code cache none', 'code cache not written: its place is not writable']);
   });
+
+  it('draws in colour, and without under NO_COLOR', { timeout: 60_000 }, async () => {
+    const { dir, file } = copyAlone(tempDir);
+    // A foreground colour: the 16 colours, bright ones, 256 or true colour.
+    const COLOUR = /\u001B\[(?:3[0-7]|9[0-7]|38;)[0-9;]*m/;
+    expect(await startConsole(file, dir)).toMatch(COLOUR);
+    const plain = await startConsole(file, dir, { NO_COLOR: '1' });
+    expect(plain).toContain('REHEARSAL');
+    expect(plain).not.toMatch(COLOUR);
+  });
 });
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -95,12 +105,12 @@ const SETTLED = /code cache (written \([^)]*\)|not written[^\r\n]*|kept)/;
 const said = (out: string) => [...out.matchAll(/code cache [^\r\n\u001B]*/g)].map((m) => m[0]);
 
 /** Starts the console of the single file in a pseudo-terminal (script(1)), waits until it has started, quits it, and returns all it wrote. */
-function startConsole(file: string, dir: string): Promise<string> {
+function startConsole(file: string, dir: string, extraEnv: Record<string, string> = {}): Promise<string> {
   const command = `stty cols 80 rows 24; exec ${[process.execPath, file, '--sim'].map(quote).join(' ')}`;
   return new Promise<string>((resolveStart, reject) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       cwd: dir,
-      env: bareEnv(dir, { NIGHTSHIFT_DEBUG: '1', TERM: 'xterm-256color' }),
+      env: bareEnv(dir, { NIGHTSHIFT_DEBUG: '1', TERM: 'xterm-256color', ...extraEnv }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
