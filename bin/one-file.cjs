@@ -74,6 +74,12 @@ function consoleRequire(id) {
 
 /** Runs the console (or a command) with `argv`, as bin/nightshift.js does. */
 async function run(argv) {
+  // A bastion's own node may be older than the console's code (built for Node 20): say so, rather than fail on its syntax.
+  if (Number(process.versions.node.split('.')[0]) < 20) {
+    process.stderr.write(`nightshift: ${__filename} needs Node 20 or newer; ${process.execPath} is v${process.versions.node}. Run it with a newer node: /path/to/node ${__filename}\n`);
+    process.exitCode = 2;
+    return;
+  }
   prepareEnvironment();
   const { main } = runBundle(unpack(cli), {
     file: __filename,

@@ -40,6 +40,18 @@ describe('dist/nightshift.cjs copied alone', () => {
     expect([byItself.code, byItself.stdout.trim(), byItself.stderr]).toEqual([0, VERSION, '']);
   });
 
+  it('on a node older than 20 says which node it needs, and exits 2', async () => {
+    const { dir, file } = copyAlone(tempDir);
+    const older = join(dir, 'older-node.cjs');
+    writeFileSync(older, "Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '18.19.0' } });\n");
+    const ls = await run(process.execPath, ['-r', older, file, 'ls', '--sim'], { cwd: dir, env: bareEnv(dir) });
+    expect([ls.code, ls.stdout, ls.stderr]).toEqual([
+      2,
+      '',
+      `nightshift: ${file} needs Node 20 or newer; ${process.execPath} is v18.19.0. Run it with a newer node: /path/to/node ${file}\n`,
+    ]);
+  });
+
   it('lists the instances of an AWS account (EC2 faked over HTTP on loopback), with the SDK from inside the file', async () => {
     const aws = await fakeAws();
     try {
