@@ -36,6 +36,7 @@ const BENCHES: Bench[] = [
   { name: 'refresh', file: 'refresh.ts', what: 'refresh tick by phase, keys with the poller running, memory: default fleet and --nodes 5000' },
   { name: 'ui', file: 'ui.ts', what: 'render and key latency of the App on 5,000 fixture nodes' },
   { name: 'console-rss', file: 'console-rss.ts', what: 'resident memory and CPU of the real console on --nodes 5000' },
+  { name: 'startup-onefile', file: 'startup-onefile.ts', what: 'first frame on the simulated fleet: dist/nightshift.cjs from an empty folder vs the installed build (budget 1.5x)' },
   { name: 'startup-aws', file: 'startup-aws.ts', what: 'first frame with an AWS target (no network)' },
   { name: 'aws-calls', file: 'aws-calls.ts', what: 'AWS API calls for one 5,000-instance refresh (mocked clients)', fromSources: true },
   { name: 'journal', file: 'journal.ts', what: 'journal append + fsync per record' },

@@ -29,9 +29,22 @@ const HEADER = 64;
  * rejects it on every start with other flags).
  */
 export function loadBundle(file) {
-  const source = readFileSync(file);
+  return runBundle(readFileSync(file), { file, places: [`${file}.cache`, userCachePath(file)], require: createRequire(file) });
+}
+
+/** Where the cache for the bundle at `file` goes when not beside it: $XDG_CACHE_HOME/nightshift, named after the bundle's path. */
+export function userCachePath(file) {
   const xdgCache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  const places = [`${file}.cache`, join(xdgCache, 'nightshift', `${file.replace(/[^\w.]+/g, '-')}.cache`)];
+  return join(xdgCache, 'nightshift', `${file.replace(/[^\w.]+/g, '-')}.cache`);
+}
+
+/**
+ * Runs `source` (a CommonJS bundle, as a Buffer or a string) as the module
+ * `file`, with the code cache read from the first of `places` that has a good
+ * one, and written to the first that takes it; `require` is the module's.
+ * `filename` names the code in stack traces (default `file`).
+ */
+export function runBundle(source, { file, filename = file, places, require }) {
   // Without a cache file (the first start after a build) nothing is hashed: ~25M instructions.
   let key;
   const keyOf = () => (key ??= cacheKey(source));
@@ -41,21 +54,21 @@ export function loadBundle(file) {
     if (found) break;
   }
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source.toString('utf8')}\n})`, {
-    filename: file,
+    filename,
     cachedData: found?.data,
   });
   const state = !found ? 'none' : script.cachedDataRejected ? 'rejected by V8' : 'used';
   debug(`${state}${found ? ` (${found.path})` : ''}`);
 
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  script.runInThisContext()(module.exports, require, module, file, dirname(file));
   // The hook holds the source until it has run, and is dropped then: a console keeps no copy.
   module.exports.onConsoleStarted(() => {
     if (state === 'used') return debug('kept');
     const data = script.createCachedData();
     const bytes = Buffer.concat([keyOf(), sha256(data), data]);
     for (const path of places) if (writeAtomically(path, bytes)) return debug(`written (${path})`);
-    debug('not written: neither place is writable');
+    debug(places.length > 1 ? 'not written: neither place is writable' : 'not written: its place is not writable');
   });
   return module.exports;
 }

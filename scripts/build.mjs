@@ -5,10 +5,14 @@
 // external and are reached only by the dynamic imports in
 // src/backends/index.ts, so the simulated fleet never loads them (nor an
 // inventory or `ls` run the SDK).
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Then dist/nightshift.cjs: the same bundle with the AWS SDK and ssh2 inside
+// as well, one file to copy to a machine with only node (see one-file.mjs).
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { commonJsOptions } from './bundle.mjs';
 import { eagerModuleBodies } from './eager-bodies.mjs';
+import { buildOneFile } from './one-file.mjs';
 
 const quiet = process.argv.includes('--quiet');
 const started = performance.now();
@@ -34,4 +38,9 @@ if (eager.wrapped !== eager.found) console.warn(`build: ${eager.wrapped} of ${ea
 // Wrapping adds characters on the wrappers' own lines only: the source map still points at the right lines.
 bundle = eager.code;
 writeFileSync('dist/cli.cjs', bundle);
+const payloads = await buildOneFile({ cliSource: bundle, outfile: 'dist/nightshift.cjs', logLevel: quiet ? 'error' : 'warning' });
+if (!quiet) {
+  const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+  console.log(`dist/nightshift.cjs ${mb(statSync('dist/nightshift.cjs').size)}, gzipped inside it: dist/cli.cjs ${mb(bundle.length)}, the AWS SDK ${mb(payloads.aws)}, ssh2 ${mb(payloads.ssh2)}`);
+}
 if (!quiet) console.log(`built dist/ in ${Math.round(performance.now() - started)} ms`);

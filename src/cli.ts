@@ -3,7 +3,6 @@
 // 0 ok, 1 failure, 2 usage or configuration.
 
 import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { openBackends } from './backends/index.js';
 import { COMMANDS } from './commands/index.js';
 import type { CommandContext, Io } from './commands/types.js';
@@ -12,17 +11,13 @@ import { createRedactor } from './domain/redact.js';
 import { cleanForTerminal } from './domain/terminal-text.js';
 import { exitCodeOf, UsageError } from './errors.js';
 import { applyNoColour } from './ui/colour.js';
+// Bundled into dist/: the single file (dist/nightshift.cjs) travels without package.json.
+import pkg from '../package.json' with { type: 'json' };
 
 export { onConsoleStarted } from './started.js';
 
-const require = createRequire(import.meta.url);
-
 export function version(): string {
-  try {
-    return (require('../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
+  return pkg.version;
 }
 
 export function buildProgram(io: Io): Command {
