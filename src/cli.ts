@@ -46,7 +46,8 @@ export function buildProgram(io: Io): Command {
 
   const ctx: CommandContext = {
     io,
-    loadConfig: async () => loadConfig(program.opts<GlobalFlags>()),
+    // The state dir is made and tried here, so a place nightshift cannot write is exit 2 before anything runs.
+    loadConfig: async () => loadConfig(program.opts<GlobalFlags>(), { prepareStateDir: true }),
     openBackends: (config) => openBackends(config),
   };
   for (const register of COMMANDS) register(program, ctx);

@@ -10,6 +10,7 @@ import { executeRun, prepareRun, type RunOutcome } from '../actions/engine/runne
 import { RunAborted } from '../actions/engine/timing.js';
 import { createReporter, targetLine } from '../actions/headless/reporter.js';
 import { getRunbook, runbookNames } from '../actions/runbooks/index.js';
+import type { AnyRunbook } from '../actions/engine/types.js';
 import { READ_ONLY_STOP } from '../actions/console-runner.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import type { CommandContext, RegisterCommand } from './types.js';
@@ -68,6 +69,7 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
 export async function runCommand(ctx: CommandContext, runbookName: string, flags: RunFlags, signal?: AbortSignal): Promise<RunOutcome> {
   const runbook = getRunbook(runbookName);
   if (!runbook) throw new UsageError(`no runbook "${runbookName}"; there are: ${runbookNames().join(', ')}`);
+  checkOverrides(runbook, flags.override ?? []);
   const params = buildParams(flags);
   const targetSeconds = flags.targetMinutes !== undefined ? positive('--target-minutes', flags.targetMinutes) * 60 : undefined;
 
@@ -130,6 +132,35 @@ export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidat
   if (flags.pause === false) params.noPause = true;
   if (flags.allOverdue) params.allOverdue = true;
   return params;
+}
+
+/**
+ * The gate reads --override only for a failed check that allows it, so a
+ * mistyped one would be ignored and the run blocked with no word on why:
+ * exit 2 at once, with the checks the runbook has.
+ */
+export function checkOverrides(runbook: AnyRunbook, overrides: readonly string[]): void {
+  if (overrides.length === 0) return;
+  let checks: ReadonlyArray<{ id: string; overridable?: boolean }>;
+  try {
+    // Every runbook's list of checks is fixed (its checks read the context only when they run); one
+    // that builds its list from the context would throw here, and the gate alone still applies.
+    checks = runbook.preflight(undefined as never);
+  } catch {
+    return;
+  }
+  const allowed = checks.filter((c) => c.overridable === true).map((c) => c.id);
+  const canOverride =
+    allowed.length > 0
+      ? `the checks of ${runbook.name} that --override takes: ${allowed.join(', ')} (with --confirm CLUSTER)`
+      : `no check of ${runbook.name} can be overridden (its checks: ${checks.map((c) => c.id).join(', ')})`;
+  for (const id of overrides) {
+    if (allowed.includes(id)) continue;
+    const known = checks.some((c) => c.id === id);
+    throw new UsageError(
+      known ? `--override ${id}: the check "${id}" of ${runbook.name} cannot be overridden; ${canOverride}` : `--override ${id}: ${runbook.name} has no check "${id}"; ${canOverride}`,
+    );
+  }
 }
 
 function positive(flag: string, value: string): number {

@@ -5,6 +5,7 @@
 // every start of the CLI, the console's first frame included, would pay for it.
 
 import type { Command } from 'commander';
+import { seedFlag } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
@@ -44,8 +45,7 @@ export async function resetCommand(ctx: CommandContext, flags: { scenario?: stri
   if (!SCENARIOS.some((s) => s.name === scenario)) {
     throw new UsageError(`unknown scenario "${scenario}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   }
-  const seed = flags.seed === undefined ? config.sim.seed : Number(flags.seed);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, got "${flags.seed}"`);
+  const seed = flags.seed === undefined ? config.sim.seed : seedFlag('--seed', flags.seed);
   const removed = resetSimState(config.stateDir, scenario, seed);
   ctx.io.stdout.write(
     removed.length > 0

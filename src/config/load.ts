@@ -1,13 +1,15 @@
 // Config file + flags -> validated Config. A bad file gets one error naming
 // the file, the line and the key; a bad flag names the flag and the value.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type * as z from 'zod';
+import { SCENARIOS } from '../backends/sim/scenario-list.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { prepareReplicationCredentials } from './credentials.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, MAX_SIM_NODES, SEED_RANGE, type Config } from './schema.js';
+import { stateDirProblem } from './state-dir.js';
 import { lineOf, parseYamlSource, type YamlSource } from './yaml-source.js';
 
 /** The global flags that bear on configuration, as commander hands them over. */
@@ -31,6 +33,12 @@ export interface GlobalFlags {
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Make the state dir (0700 when new) and try writing in it, so a place
+   * nightshift cannot write stops the start with exit 2: the CLI asks for it;
+   * a test of the config alone leaves the disk as it is.
+   */
+  prepareStateDir?: boolean;
 }
 
 /**
@@ -45,33 +53,90 @@ export function findConfigFile(flags: GlobalFlags, opts: LoadOptions = {}): stri
   const explicit = flags.config ?? env.NIGHTSHIFT_CONFIG;
   if (explicit) {
     const path = resolve(cwd, explicit);
+    const via = flags.config ? '--config' : '$NIGHTSHIFT_CONFIG';
     if (!existsSync(path)) {
-      const via = flags.config ? '--config' : '$NIGHTSHIFT_CONFIG';
       throw new UsageError(`config file ${path} (from ${via}) does not exist`);
+    }
+    if (isDirectory(path)) {
+      const example = join(path, 'nightshift.yaml');
+      throw new UsageError(
+        `config file ${path} (from ${via}) is a directory, not a file; name the file in it, e.g. ${via === '--config' ? `--config ${example}` : `NIGHTSHIFT_CONFIG=${example}`}`,
+      );
     }
     return path;
   }
   const local = resolve(cwd, 'nightshift.yaml');
-  if (existsSync(local)) return local;
+  if (existsSync(local)) return notADirectory(local);
   if (flags.inventory !== undefined) {
     const beside = join(dirname(resolve(cwd, flags.inventory)), 'nightshift.yaml');
-    if (existsSync(beside)) return beside;
+    if (existsSync(beside)) return notADirectory(beside);
   }
   const xdg = join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'nightshift', 'config.yaml');
-  if (existsSync(xdg)) return xdg;
+  if (existsSync(xdg)) return notADirectory(xdg);
   return undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A file found by its usual name that is a directory is a mistake to say, not a config to skip. */
+function notADirectory(path: string): string {
+  if (isDirectory(path)) {
+    throw new UsageError(`${path} is a directory, not a config file; move it aside, or name the config with --config FILE`);
+  }
+  return path;
 }
 
 export function loadConfig(flags: GlobalFlags, opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = findConfigFile(flags, opts);
   const source = file
-    ? parseYamlSource(file, readFileSync(file, 'utf8'), 'the file must be a mapping of keys (for example `refreshSeconds: 5`)')
+    ? parseYamlSource(file, readConfigFile(file), 'the file must be a mapping of keys (for example `refreshSeconds: 5`)')
     : undefined;
   const parsed = validate(source);
+  checkScenario(parsed.sim.scenario, source);
   const config = applyFlags(parsed, flags, env, file);
+  if (opts.prepareStateDir) checkStateDir(config.stateDir, flags, source);
   prepareReplicationCredentials(config.clusters, source, env);
   return config;
+}
+
+function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The scenario of the file, checked with its line; a flag's is checked in applyFlags. */
+function checkScenario(scenario: string, source: YamlSource | undefined): void {
+  if (isScenarioName(scenario) || !source) return;
+  throw new ConfigError(source.file, lineOf(source, ['sim', 'scenario']), 'sim.scenario', unknownScenario(scenario));
+}
+
+function isScenarioName(name: string): boolean {
+  return SCENARIOS.some((s) => s.name === name);
+}
+
+function unknownScenario(name: string): string {
+  return `unknown scenario "${name}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')} (nightshift sim scenarios describes each)`;
+}
+
+function checkStateDir(dir: string, flags: GlobalFlags, source: YamlSource | undefined): void {
+  const problem = stateDirProblem(dir);
+  if (!problem) return;
+  const next = 'name a directory you can write with --state-dir DIR';
+  if (flags.stateDir !== undefined) throw new UsageError(`cannot use --state-dir ${flags.stateDir}: ${problem}; ${next}`);
+  if (source && typeof source.data.stateDir === 'string') {
+    throw new ConfigError(source.file, lineOf(source, ['stateDir']), 'stateDir', `cannot use ${dir}: ${problem}; change it, or ${next}`);
+  }
+  throw new UsageError(`cannot use the state directory ${dir} (from $XDG_STATE_HOME, else ~/.local/state): ${problem}; ${next}`);
 }
 
 function validate(source: YamlSource | undefined): z.output<typeof configSchema> {
@@ -82,7 +147,17 @@ function validate(source: YamlSource | undefined): z.output<typeof configSchema>
   if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
   const key = path.join('.') || undefined;
   const line = source ? lineOf(source, path) : undefined;
-  throw new ConfigError(source?.file ?? '(defaults)', line, key, describeIssue(issue));
+  throw new ConfigError(source?.file ?? '(defaults)', line, key, describeIssue(issue) + otherKeyLine(issue, path, source));
+}
+
+/** Where the other key of a pair (lagCritSeconds beside lagWarnSeconds) is, for a problem that needs both. */
+function otherKeyLine(issue: z.core.$ZodIssue, path: string[], source: YamlSource | undefined): string {
+  const other = issue.code === 'custom' ? (issue.params as { otherKey?: unknown } | undefined)?.otherKey : undefined;
+  if (typeof other !== 'string') return '';
+  const otherPath = [...path.slice(0, -1), other];
+  let at: unknown = source?.data;
+  for (const p of otherPath) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[p] : undefined;
+  return at === undefined || !source ? ` (${otherPath.join('.')} is its default)` : ` (${otherPath.join('.')} is on line ${lineOf(source, otherPath)})`;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -93,10 +168,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 function applyFlags(base: z.output<typeof configSchema>, flags: GlobalFlags, env: NodeJS.ProcessEnv, file?: string): Config {
   const config = structuredClone(base) as Config;
   if (file) config.source = file;
-  if (flags.scenario !== undefined) config.sim.scenario = flags.scenario;
-  if (flags.seed !== undefined) config.sim.seed = intFlag('--seed', flags.seed);
+  if (flags.scenario !== undefined) {
+    if (!isScenarioName(flags.scenario)) throw new UsageError(`--scenario ${flags.scenario}: ${unknownScenario(flags.scenario)}`);
+    config.sim.scenario = flags.scenario;
+  }
+  if (flags.seed !== undefined) config.sim.seed = seedFlag('--seed', flags.seed);
   if (flags.speed !== undefined) config.sim.speed = positiveFlag('--speed', flags.speed);
-  if (flags.nodes !== undefined) config.sim.nodes = intFlag('--nodes', flags.nodes, 1);
+  if (flags.nodes !== undefined) {
+    config.sim.nodes = intFlag('--nodes', flags.nodes, 1, MAX_SIM_NODES, ' (the largest simulated fleet nightshift generates; see the README)');
+  }
   if (flags.refresh !== undefined) config.refreshSeconds = positiveFlag('--refresh', flags.refresh);
   if (flags.readOnly) config.readOnly = true;
   if (flags.profile !== undefined) config.aws.profile = flags.profile;
@@ -133,11 +213,18 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'nightshift');
 }
 
-function intFlag(flag: string, value: string, min = Number.MIN_SAFE_INTEGER): number {
-  if (!/^-?\d+$/.test(value) || Number(value) < min) {
-    throw new UsageError(`${flag} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, not "${value}"`);
+function intFlag(flag: string, value: string, min: number, max: number, why = ''): number {
+  const n = Number(value);
+  // Checked on the text too: past 2^53 Number() rounds, and the value used would not be the one typed.
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}${why}, not "${value}"`);
   }
-  return Number(value);
+  return n;
+}
+
+/** A seed as `--seed` (or `sim reset --seed`) gives it. */
+export function seedFlag(flag: string, value: string): number {
+  return intFlag(flag, value, SEED_RANGE.min, SEED_RANGE.max);
 }
 
 function positiveFlag(flag: string, value: string): number {

@@ -224,14 +224,49 @@ export const thresholdsSchema = z
     /** Data older than this many refresh intervals is shown as stale. */
     staleAfterRefreshes: positive.default(3),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    // Above it, a lag would be critical before it ever warned, and the warning would never show.
+    if (t.lagWarnSeconds > t.lagCritSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lagWarnSeconds'],
+        params: { otherKey: 'lagCritSeconds' },
+        message: `${t.lagWarnSeconds} is above lagCritSeconds (${t.lagCritSeconds}): a lag would turn critical without a warning first; make lagWarnSeconds the smaller`,
+      });
+    }
+  });
+
+/**
+ * The largest simulated fleet (`--nodes`, `sim.nodes`): the generated world is
+ * held in memory and written whole on every change, so a mistyped zero too many
+ * would fill the machine's memory before the first frame. The README gives the
+ * memory per node this was chosen from.
+ */
+export const MAX_SIM_NODES = 50_000;
+
+/** Seeds are exact integers: beyond 2^53 two seeds would read as the same number. */
+export const SEED_RANGE = { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER } as const;
+
+/** A whole number within [min, max]; the message names the value and the range. */
+function inRange(min: number, max: number, why: string) {
+  return (n: number, ctx: z.RefinementCtx) => {
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `${n} is not a whole number from ${min} to ${max}${why}` });
+    }
+  };
+}
 
 export const simSchema = z
   .object({
+    /** Checked against the scenarios by name when the config is loaded (src/config/load.ts), with the line. */
     scenario: z.string().default('healthy'),
-    seed: z.number().int().default(1),
+    seed: z.number().superRefine(inRange(SEED_RANGE.min, SEED_RANGE.max, '')).default(1),
     speed: positive.default(1),
-    nodes: z.number().int().positive().optional(),
+    nodes: z
+      .number()
+      .superRefine(inRange(1, MAX_SIM_NODES, ' (the largest simulated fleet nightshift generates; see the README)'))
+      .optional(),
   })
   .strict();
 

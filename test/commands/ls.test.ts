@@ -286,7 +286,7 @@ describe('exit codes', () => {
     expect((await run(['ls', '--frobnicate'])).code).toBe(2);
     const bad = await run(['ls', '--seed', 'abc']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('nightshift: --seed takes a whole number, not "abc"\n');
+    expect(bad.stderr).toBe('nightshift: --seed takes a whole number from -9007199254740991 to 9007199254740991, not "abc"\n');
   });
 
   it('2 for a config file that does not validate, naming file, line and key', async () => {

@@ -82,7 +82,7 @@ describe('loadConfig', () => {
   it('refuses a missing --config file and bad flag values as usage errors', () => {
     const d = dir();
     expect(() => loadConfig({ config: join(d, 'nope.yaml') }, { env: env(d), cwd: d })).toThrow(UsageError);
-    expect(() => loadConfig({ seed: 'abc' }, { env: env(d), cwd: d })).toThrow('--seed takes a whole number, not "abc"');
+    expect(() => loadConfig({ seed: 'abc' }, { env: env(d), cwd: d })).toThrow('--seed takes a whole number from -9007199254740991 to 9007199254740991, not "abc"');
     expect(() => loadConfig({ speed: '-2' }, { env: env(d), cwd: d })).toThrow('--speed takes a positive number, not "-2"');
     expect(() => loadConfig({ refresh: '0' }, { env: env(d), cwd: d })).toThrow('--refresh');
   });

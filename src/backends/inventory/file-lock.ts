@@ -2,9 +2,12 @@
 // `<stateDir>/locks/<cluster>.lock` created with O_EXCL ('wx'), holding its
 // owner as JSON. It guards runs from this machine (the bastion everyone uses),
 // not from another machine with another state dir; the README says so.
+// The directory is 0700 whatever the umask: who holds which cluster is the
+// user's business.
 
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateDir } from '../private-files.js';
 import type { Lock, LockOwner, LockResult } from '../ports.js';
 
 export class FileLock implements Lock {
@@ -15,7 +18,7 @@ export class FileLock implements Lock {
   }
 
   async acquire(cluster: string, owner: LockOwner): Promise<LockResult> {
-    await mkdir(this.dir, { recursive: true });
+    makePrivateDir(this.dir);
     try {
       const handle = await open(this.path(cluster), 'wx', 0o600);
       try {

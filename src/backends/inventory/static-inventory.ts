@@ -1,15 +1,16 @@
 // Inventory from the static file. Tags set by runbooks (`last-repaired`,
 // role tags) are kept in a sidecar state file next to the journals, never
 // written into the engineer's inventory file: the file stays theirs, and
-// the overlay survives restarts.
+// the overlay survives restarts (and crashes: it is written as the journal is).
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { FENCE_TAG } from '../../config/fence.js';
 import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance } from '../../domain/types.js';
 import { MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG } from '../engines/clients.js';
 import type { Discovery, Inventory } from '../ports.js';
+import { makePrivateDir, writeFileDurably } from '../private-files.js';
 import { loadInventoryFile, type InventoryHost } from './inventory-file.js';
 
 export { MYSQL_CLIENT_TAG, NODETOOL_TAG, SERVICE_TAG };
@@ -123,11 +124,9 @@ export class StaticInventory implements Inventory {
       const entry = overlay[instanceId] ?? { set: {}, deleted: [] };
       change(entry);
       overlay[instanceId] = entry;
-      await mkdir(join(this.overlayFile, '..'), { recursive: true });
-      // Write-then-rename: a crash leaves the old state or the new one, never half a file.
-      const tmp = `${this.overlayFile}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(overlay, null, 2) + '\n', { mode: 0o600 });
-      await rename(tmp, this.overlayFile);
+      makePrivateDir(dirname(this.overlayFile));
+      // A tag a runbook set (a node's last repair) must survive a power cut as its journal record does.
+      writeFileDurably(this.overlayFile, JSON.stringify(overlay, null, 2) + '\n');
     });
     this.writing = run.catch(() => undefined);
     return run;

@@ -2,8 +2,9 @@
 // atomically (written aside, then hard-linked into place, which fails if the
 // file exists), so two processes rehearsing on the same world exclude each other.
 
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDir } from '../private-files.js';
 import type { CallOptions, Lock, LockOwner, LockResult } from '../ports.js';
 
 export class SimLockError extends Error {
@@ -17,7 +18,7 @@ export class SimLock implements Lock {
 
   async acquire(cluster: string, owner: LockOwner, opts?: CallOptions): Promise<LockResult> {
     opts?.signal?.throwIfAborted();
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(this.dir);
     const path = this.pathOf(cluster);
     const tmp = `${path}.${process.pid}.${++this.counter}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ runId: owner.runId, owner: owner.owner, startedAt: owner.startedAt })}\n`, { mode: 0o600 });

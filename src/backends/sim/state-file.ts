@@ -1,11 +1,13 @@
 // Where the simulated world lives between processes: one JSON file per
-// scenario and seed, written atomically (temp file + rename, mode 0600), with
+// scenario and seed, written as the journal is (temp file, fsync, rename,
+// fsync of the directory; mode 0600 in a 0700 directory), with
 // a short cross-process critical section around read-modify-write so a repair
 // finishing in one process and a tag written by another never lose each other.
 
-import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { makePrivateDir, writeFileDurably } from '../private-files.js';
 import type { WorldState } from './state.js';
 
 const SECTION_STALE_MS = 10_000;
@@ -103,10 +105,8 @@ export class StateFile {
   }
 
   write(state: WorldState): void {
-    mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.${++this.tmpCounter}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
-    renameSync(tmp, this.path);
+    makePrivateDir(dirname(this.path));
+    writeFileDurably(this.path, JSON.stringify(state));
     const n = (localWrites.get(this.path) ?? 0) + 1;
     localWrites.set(this.path, n);
     this.seenLocal = n;
@@ -116,7 +116,7 @@ export class StateFile {
   /** Runs `fn` holding the world's cross-process section lock; keep `fn` short and synchronous. */
   exclusive<T>(fn: () => T): T {
     const lock = `${this.path}.lock`;
-    mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
+    makePrivateDir(dirname(this.path));
     // The owner is in the file from its first instant (written aside, then
     // linked into place), so a waiter can always tell whose it is.
     const tmp = `${lock}.${process.pid}.${++this.tmpCounter}.tmp`;
