@@ -50,14 +50,17 @@ export function makePrivateDir(dir: string): void {
  * Replaces `path` with `data`, mode 0600: written aside, fsynced, renamed over
  * the old file, then the directory fsynced so the rename itself survives a
  * power cut. A crash at any point leaves the old content or the new.
+ * `sync: false` keeps the rename (a killed process still leaves one whole
+ * file) but not the fsyncs: for a write a power cut may lose at no cost.
  */
-export function writeFileDurably(path: string, data: string): void {
+export function writeFileDurably(path: string, data: string, opts: { sync?: boolean } = {}): void {
+  const sync = opts.sync ?? true;
   const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
   try {
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeFileSync(fd, data);
-      fsyncSync(fd);
+      if (sync) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -66,7 +69,7 @@ export function writeFileDurably(path: string, data: string): void {
     rmSync(tmp, { force: true });
     throw err;
   }
-  syncDir(dirname(path));
+  if (sync) syncDir(dirname(path));
 }
 
 function syncDir(dir: string): void {

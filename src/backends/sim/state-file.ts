@@ -67,6 +67,8 @@ const localWrites = new Map<string, number>();
 export class StateFile {
   private seenStamp: string | undefined;
   private seenLocal = 0;
+  /** Its directory made private once, not on every write. */
+  private dirReady = false;
   private statAt = -Infinity;
   private tmpCounter = 0;
 
@@ -104,9 +106,13 @@ export class StateFile {
     return this.stamp() !== this.seenStamp;
   }
 
-  write(state: WorldState): void {
-    makePrivateDir(dirname(this.path));
-    writeFileDurably(this.path, JSON.stringify(state));
+  /** `durable: false` for a write that only moves the clock: a power cut may lose it, the next reader derives the time anyway. */
+  write(state: WorldState, durable = true): void {
+    if (!this.dirReady) {
+      makePrivateDir(dirname(this.path));
+      this.dirReady = true;
+    }
+    writeFileDurably(this.path, JSON.stringify(state), { sync: durable });
     const n = (localWrites.get(this.path) ?? 0) + 1;
     localWrites.set(this.path, n);
     this.seenLocal = n;

@@ -168,8 +168,10 @@ export class SimWorld {
     this.clock.advance(ms);
     this.file.exclusive(() => {
       if (this.file.changed(true)) this.reload();
+      const before = this.version;
       this.settle(this.now());
-      this.save(this.now());
+      // Fsynced only when something happened: a fast-forward of the clock alone is cheap to lose.
+      this.save(this.now(), this.version !== before);
     });
   }
 
@@ -219,10 +221,10 @@ export class SimWorld {
     this.bump();
   }
 
-  private save(t: number): void {
+  private save(t: number, durable = true): void {
     if (!this.file.path) return;
     this.state.clock = { virtualMs: t, realMs: this.realNow() };
-    this.file.write(this.state);
+    this.file.write(this.state, durable);
   }
 
   /** After a change made outside mutate's callback (a job's schedule played out in settle): caches and indexes are stale. */
