@@ -53,8 +53,10 @@ export function buildProgram(io: Io): Command {
     io,
     loadConfig: async () => {
       const config = await loadConfig(program.opts<GlobalFlags>());
-      // Before any SDK client is made: the SDK checks the Node version when it makes its first.
-      if (config.target === 'aws') sdkNotice.awsTarget(process.env);
+      // Before any SDK client is made: the SDK checks the Node version when it makes its first. Only
+      // on the process's own stderr, where the SDK writes: a caller with streams of its own (a test)
+      // is left as it was.
+      if (config.target === 'aws' && io.stderr === process.stderr) sdkNotice.awsTarget(process.env);
       return config;
     },
     openBackends: (config) => openBackends(config),
