@@ -14,12 +14,26 @@
 //       ...                             ...
 //     }                               })
 //   });                           });
+//
+// A layout it does not recognise (an esbuild upgrade) fails the build
+// rather than leave some bodies lazy without a word (patch-check.mjs).
 
+import { createRequire } from 'node:module';
+import { patchError } from './patch-check.mjs';
+
+/** The esbuild whose printed layout this was written for. */
+export const ESBUILD_VERSION = '0.28.2';
+
+const WRAPPER = /^var (?:init|require)_[\w$]+ = __(?:esm|commonJS)\(\{$/gm;
 const OPENING = /^(var (?:init|require)_[\w$]+ = __(?:esm|commonJS)\(\{)\n {2}("[^"\n]*")\(([\w$, ]*)\) \{$/gm;
 
-/** The bundle with each module body wrapped for eager compilation, and how many were wrapped of how many found. */
-export function eagerModuleBodies(code) {
-  const found = code.match(/^var (?:init|require)_[\w$]+ = __(?:esm|commonJS)\(\{$/gm)?.length ?? 0;
+/**
+ * The bundle with each module body wrapped for eager compilation, and how
+ * many were wrapped of how many found. Throws when it finds no wrapper at all
+ * (a bundle with dynamic imports has some) or cannot wrap one it found.
+ */
+export function eagerModuleBodies(code, target = 'the bundle') {
+  const found = code.match(WRAPPER)?.length ?? 0;
   let wrapped = 0;
   let out = '';
   let last = 0;
@@ -31,5 +45,20 @@ export function eagerModuleBodies(code) {
     last = end + '\n  }\n});'.length;
     wrapped++;
   }
+  if (found === 0 || wrapped !== found) {
+    const why =
+      found === 0
+        ? `it looks for esbuild's module wrappers (${WRAPPER}), and found none`
+        : `it made ${wrapped} of the ${found} module bodies it found eager; each must open as ${OPENING} and end at a line "  }" followed by "});"`;
+    throw patchError('scripts/eager-bodies.mjs', target, why, `the output of esbuild ${ESBUILD_VERSION} (installed: esbuild ${installedEsbuild()})`);
+  }
   return { code: out + code.slice(last), wrapped, found };
+}
+
+function installedEsbuild() {
+  try {
+    return createRequire(import.meta.url)('esbuild').version;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -12,7 +12,12 @@
 // across frames, bounded the same way.
 //
 // Pure text transforms, so a test can check they still apply to the Ink that
-// is installed.
+// is installed. One that no longer applies fails the build (patch-check.mjs),
+// naming `file` when the caller gives it (the path the bundler loaded).
+
+import { lookFor } from './patch-check.mjs';
+
+const PATCH = 'scripts/ink-caches.mjs';
 
 export const MAX_ENTRIES = 20_000;
 
@@ -20,15 +25,15 @@ const MEASURE_SET = 'cache.set(text, dimensions);';
 const WRAP_DECLARE = 'const cache = {};';
 const WRAP_SET = 'cache[cacheKey] = wrappedText;';
 
-/** ink/build/measure-text.js with its Map bounded; undefined when the code is not what it was. */
-export function boundMeasureText(source) {
-  if (!source.includes(MEASURE_SET)) return undefined;
+/** ink/build/measure-text.js with its Map bounded; throws when the code is not what it was. */
+export function boundMeasureText(source, file = 'ink/build/measure-text.js') {
+  lookFor(PATCH, file, source, [MEASURE_SET]);
   return source.replace(MEASURE_SET, `if (cache.size >= ${MAX_ENTRIES}) cache.clear();\n    ${MEASURE_SET}`);
 }
 
-/** ink/build/wrap-text.js with its object cache bounded; undefined when the code is not what it was. */
-export function boundWrapText(source) {
-  if (!source.includes(WRAP_DECLARE) || !source.includes(WRAP_SET)) return undefined;
+/** ink/build/wrap-text.js with its object cache bounded; throws when the code is not what it was. */
+export function boundWrapText(source, file = 'ink/build/wrap-text.js') {
+  lookFor(PATCH, file, source, [WRAP_DECLARE, WRAP_SET]);
   return source
     .replace(WRAP_DECLARE, 'let cache = {};\nlet cacheEntries = 0;')
     .replace(WRAP_SET, `if (++cacheEntries > ${MAX_ENTRIES}) {\n        cache = {};\n        cacheEntries = 1;\n    }\n    ${WRAP_SET}`);
@@ -37,20 +42,21 @@ export function boundWrapText(source) {
 /** A frame writes a few hundred texts; a styled text is an array of objects, a few KB for a long one. */
 export const OUTPUT_MAX_ENTRIES = 2_000;
 const OUTPUT_CACHES = 'caches = new OutputCaches();';
+const OUTPUT_CLASS = 'export default class Output {';
 const OUTPUT_SETS = ['this.styledChars.set(line, cached);', 'this.widths.set(text, cached);', 'this.blockWidths.set(text, cached);'];
 
 /**
  * ink/build/output.js with one set of caches for every frame, each bounded;
- * undefined when the code is not what it was. Sharing is safe: the cached
+ * throws when the code is not what it was. Sharing is safe: the cached
  * styled characters are only read (placed in the frame's grid, then turned
  * into a string).
  */
-export function shareOutputCaches(source) {
-  if (!source.includes(OUTPUT_CACHES) || !OUTPUT_SETS.every((set) => source.includes(set))) return undefined;
+export function shareOutputCaches(source, file = 'ink/build/output.js') {
+  lookFor(PATCH, file, source, [OUTPUT_CACHES, ...OUTPUT_SETS, OUTPUT_CLASS]);
   let out = source.replace(OUTPUT_CACHES, 'caches = sharedOutputCaches;');
   for (const set of OUTPUT_SETS) {
     const map = set.slice(0, set.indexOf('.set('));
     out = out.replace(set, `if (${map}.size >= ${OUTPUT_MAX_ENTRIES}) ${map}.clear();\n            ${set}`);
   }
-  return out.replace('export default class Output {', 'const sharedOutputCaches = new OutputCaches();\nexport default class Output {');
+  return out.replace(OUTPUT_CLASS, `const sharedOutputCaches = new OutputCaches();\n${OUTPUT_CLASS}`);
 }

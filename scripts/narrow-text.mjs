@@ -12,7 +12,12 @@
 // ansi-tokenize and slice-ansi that shortcut, and makes their segmenters and
 // the emoji regex at first use; any other text goes the long way, as before.
 // Pure text transforms, so a test can check they still apply to what is
-// installed.
+// installed. One that no longer applies fails the build (patch-check.mjs),
+// naming `file` when the caller gives it (the path the bundler loaded).
+
+import { lookFor, patchError } from './patch-check.mjs';
+
+const PATCH = 'scripts/narrow-text.mjs';
 
 /**
  * Characters that are one column wide to both copies of string-width (8.x for
@@ -70,13 +75,17 @@ const SW8_EMOJI_TEST = 'rgiEmojiRegex.test(segment)';
  * unless ambiguous characters are asked to be wide; its segmenter, and 8.x's
  * \p{RGI_Emoji} regex, made at their first use (V8 builds the regex's set of
  * emoji sequences when it creates it, literal or `new RegExp`, which is how
- * esbuild writes it). Undefined when the code is not what it was.
+ * esbuild writes it). Throws when the code is not what it was.
  */
-export function patchStringWidth(source) {
-  if (!source.includes(SW_SEGMENTER) || !source.includes(SW_SEGMENT) || !source.includes(SW_SLOW_PATH)) return undefined;
+export function patchStringWidth(source, file = "string-width's index.js") {
+  const target = file;
+  lookFor(PATCH, target, source, [SW_SEGMENTER, SW_SEGMENT, SW_SLOW_PATH]);
   const hasEmojiRegex = source.includes(SW8_EMOJI);
   // 8.x makes its own emoji regex, 7.x calls emoji-regex's; a copy with the one but not the other has changed.
-  if (hasEmojiRegex !== source.includes(SW8_EMOJI_TEST)) return undefined;
+  if (hasEmojiRegex !== source.includes(SW8_EMOJI_TEST)) {
+    const [has, lacks] = hasEmojiRegex ? [SW8_EMOJI, SW8_EMOJI_TEST] : [SW8_EMOJI_TEST, SW8_EMOJI];
+    throw patchError(PATCH, target, `it found ${JSON.stringify(has)} without ${JSON.stringify(lacks)}`);
+  }
   const patched = source
     .replace(SW_SEGMENTER, `const narrowText = ${narrowTextRegex()};\nlet segmenter;`)
     .replace(SW_SEGMENT, '(segmenter ??= new Intl.Segmenter()).segment(string)')
@@ -92,10 +101,10 @@ const TOKENIZE_SEGMENT = 'segmenter.segment(str)';
  * @alcalzone/ansi-tokenize's tokenize(), which Ink runs on every line of
  * every frame, with a narrow text (ANSI escapes allowed: ESC is a grapheme of
  * its own) split one code unit per grapheme, which is what the segmenter
- * would say; undefined when the code is not what it was.
+ * would say; throws when the code is not what it was.
  */
-export function patchAnsiTokenize(source) {
-  if (!source.includes(TOKENIZE_SEGMENTER) || !source.includes(TOKENIZE_SEGMENT)) return undefined;
+export function patchAnsiTokenize(source, file = "@alcalzone/ansi-tokenize's build/tokenize.js") {
+  lookFor(PATCH, file, source, [TOKENIZE_SEGMENTER, TOKENIZE_SEGMENT]);
   const graphemes = `const narrowText = ${narrowTextRegex('\\u001B')};
 let segmenter;
 function graphemes(str) {
@@ -114,10 +123,10 @@ const SLICE_SEGMENTER = "const GRAPHEME_SEGMENTER = new Intl.Segmenter(undefined
 /**
  * slice-ansi (cli-truncate's, for Ink's truncated texts) with its segmenter
  * made at its first use, so that merely loading it does not load ICU's data;
- * undefined when the code is not what it was.
+ * throws when the code is not what it was.
  */
-export function patchSliceAnsi(source) {
-  if (!source.includes(SLICE_SEGMENTER)) return undefined;
+export function patchSliceAnsi(source, file = "slice-ansi's tokenize-ansi.js") {
+  lookFor(PATCH, file, source, [SLICE_SEGMENTER]);
   return source.replace(
     SLICE_SEGMENTER,
     `let graphemeSegmenter;

@@ -8,7 +8,10 @@
 // of a line that has no style to reset: the first frame's share drops to
 // ~4 ms, and Ink's output pass in bench/ui.ts from ~5 to ~2.8 ms a key
 // press. Pure text transforms, so a test can check they still apply to what
-// is installed.
+// is installed. One that no longer applies fails the build (patch-check.mjs),
+// naming `file` when the caller gives it (the path the bundler loaded).
+
+import { lookFor } from './patch-check.mjs';
 
 const BETWEEN = `        else {
             ret += ansiCodesToString(diffAnsiCodes(chars[i - 1].styles, char.styles));
@@ -19,11 +22,11 @@ const FUNCTION = 'export function styledCharsToString(chars) {';
 /**
  * @alcalzone/ansi-tokenize's styled-chars module with the diff skipped where
  * it is empty: between two characters of the same styles (the same codes in
- * the same order), and after a last character without styles. Undefined when
+ * the same order), and after a last character without styles. Throws when
  * the code is not what it was.
  */
-export function skipUnchangedStyles(source) {
-  if (!source.includes(BETWEEN) || !source.includes(AT_END) || !source.includes(FUNCTION)) return undefined;
+export function skipUnchangedStyles(source, file = "@alcalzone/ansi-tokenize's build/styledChars.js") {
+  lookFor('scripts/styled-chars.mjs', file, source, [BETWEEN, AT_END, FUNCTION]);
   const sameStyles = `// Added by nightshift's build (scripts/styled-chars.mjs): styles that diff to nothing.
 function sameStyles(a, b) {
     if (a.length !== b.length)

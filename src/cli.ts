@@ -46,8 +46,15 @@ export function buildProgram(io: Io): Command {
 
   const ctx: CommandContext = {
     io,
-    // The state dir is made and tried here, so a place nightshift cannot write is exit 2 before anything runs.
-    loadConfig: async () => loadConfig(program.opts<GlobalFlags>(), { prepareStateDir: true }),
+    loadConfig: async () => {
+      // The state dir is made and tried here, so a place nightshift cannot write is exit 2 before anything runs.
+      const config = await loadConfig(program.opts<GlobalFlags>(), { prepareStateDir: true });
+      // Before any SDK client is made: the SDK checks the Node version when it makes its first. Only
+      // on the process's own stderr, where the SDK writes: a caller with streams of its own (a test)
+      // is left as it was.
+      if (config.target === 'aws' && io.stderr === process.stderr) sdkNotice.awsTarget(process.env);
+      return config;
+    },
     openBackends: (config) => openBackends(config),
   };
   for (const register of COMMANDS) register(program, ctx);
@@ -74,9 +81,51 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   } catch (err) {
     code = handleError(err, io);
   }
+  // After the command, so after the console has given the terminal back and after the last line of `ls --json`.
+  sdkNotice.writeOnce(io);
   process.exitCode = code;
   return code;
 }
+
+/** The AWS SDK's releases after the first week of January 2027 need this Node (its NodeVersionSupportWarning). */
+export const SDK_NEEDS_NODE = 22;
+/** The SDK's documented switch for that warning. */
+const SDK_WARNING_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+
+/** Our one line for the SDK's Node version warning, for this Node; undefined when the SDK has nothing to say. */
+export function sdkNodeLine(version: string = process.version): string | undefined {
+  const major = Number(/^v(\d+)\./.exec(version)?.[1]);
+  if (!(major < SDK_NEEDS_NODE)) return undefined;
+  return `nightshift: the AWS SDK will need Node ${SDK_NEEDS_NODE} after January 2027; this is Node ${version.replace(/^v/, '')}\n`;
+}
+
+/**
+ * On Node 20 the SDK warns through process.emitWarning, nine lines on stderr
+ * the moment it makes its first client: over the console's screen (stderr is
+ * the same terminal), and in the middle of what a script reads from `ls`. We
+ * turn it off with its own switch and say the same in one line at exit: once
+ * a process, for an AWS target only, and not at all when the operator set
+ * the switch himself.
+ */
+const sdkNotice = {
+  ours: false,
+  due: false,
+  written: false,
+  awsTarget(env: NodeJS.ProcessEnv): void {
+    if (env[SDK_WARNING_SWITCH] === undefined) {
+      env[SDK_WARNING_SWITCH] = 'true';
+      this.ours = true;
+    }
+    this.due = this.ours;
+  },
+  writeOnce(io: Io): void {
+    const line = this.due && !this.written ? sdkNodeLine() : undefined;
+    this.due = false;
+    if (!line) return;
+    this.written = true;
+    io.stderr.write(line);
+  },
+};
 
 function handleError(err: unknown, io: Io): number {
   if (err instanceof CommanderError) {

@@ -4,6 +4,7 @@
 // A failure anywhere shows up as staleness on the rows it touches, never as
 // a blank screen or a crash.
 
+import { setMaxListeners } from 'node:events';
 import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
 import { buildClusterViews, shareFacts, type ProbeOutcome, type ViewInputs, type WriterLookup } from '../domain/cluster-view.js';
@@ -169,6 +170,10 @@ export class Poller {
     private readonly options: PollerOptions,
   ) {
     this.probes = new EngineProbes(backends.shell, options.engine);
+    // Every call of a refresh hangs a listener on this one signal while it is in flight (an SSH
+    // probe per node, an SDK request per AWS call): past ten Node prints a leak warning over the
+    // console's screen. Each goes when its call ends (test/store/poller-listeners.test.ts counts them).
+    setMaxListeners(0, this.controller.signal);
     this.patienceMs = Math.min(PATIENCE_MS, options.refreshSeconds * 400);
   }
 

@@ -20,10 +20,15 @@ describe("Ink's text caches", () => {
     expect(wrap).toContain('let cache = {};');
   });
 
-  it('says so, rather than guessing, when the code is not what it expects', () => {
-    expect(boundMeasureText('const cache = new LRU();')).toBeUndefined();
-    expect(boundWrapText('const cache = new LRU();')).toBeUndefined();
-    expect(shareOutputCaches('class Output { caches = new OutputCaches(); }')).toBeUndefined();
+  it('fails, naming itself, the file and what it looked for, when the code is not what it expects', () => {
+    expect(() => boundMeasureText('const cache = new LRU();')).toThrow(
+      'build: patch scripts/ink-caches.mjs does not apply to ink/build/measure-text.js: it looks for "cache.set(text, dimensions);", which is not there. It was written for Ink 6.8.0',
+    );
+    // Only what is missing is named: the declaration is there, the bounded set is not.
+    expect(() => boundWrapText('const cache = {};')).toThrow(/wrap-text\.js: it looks for "cache\[cacheKey\] = wrappedText;", which/);
+    expect(() => shareOutputCaches('class Output { caches = new OutputCaches(); }')).toThrow(
+      /ink-caches\.mjs does not apply to ink\/build\/output\.js: it looks for "this\.styledChars\.set\(line, cached\);" and /,
+    );
   });
 
   it('the output pass keeps one bounded set of caches for every frame', async () => {

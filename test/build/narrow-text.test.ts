@@ -55,10 +55,17 @@ describe('the narrow-text shortcut', () => {
     expect(patchSliceAnsi(readFileSync(sliceAnsiTokenizeFile, 'utf8'))).toContain('graphemeSegmenter ??=');
   });
 
-  it('says so, rather than guessing, when the code is not what it expects', () => {
-    expect(patchStringWidth('export default function stringWidth() {}')).toBeUndefined();
-    expect(patchAnsiTokenize('export function tokenize() {}')).toBeUndefined();
-    expect(patchSliceAnsi('export default function tokenizeAnsi() {}')).toBeUndefined();
+  it('fails, naming itself, the file and what it looked for, when the code is not what it expects', () => {
+    expect(() => patchStringWidth('export default function stringWidth() {}')).toThrow(
+      `build: patch scripts/narrow-text.mjs does not apply to string-width's index.js: it looks for "const segmenter = new Intl.Segmenter();" and `,
+    );
+    expect(() => patchAnsiTokenize('export function tokenize() {}')).toThrow(/narrow-text\.mjs does not apply to @alcalzone\/ansi-tokenize's build\/tokenize\.js: it looks for "const segmenter = new Intl\.Segmenter\(undefined/);
+    expect(() => patchSliceAnsi('export default function tokenizeAnsi() {}')).toThrow(/narrow-text\.mjs does not apply to slice-ansi's tokenize-ansi\.js: it looks for "const GRAPHEME_SEGMENTER = /);
+    // string-width 8 with its emoji regex made elsewhere than it expects: half a match is no match.
+    const sw8 = readFileSync(fromInk.resolve('string-width'), 'utf8');
+    expect(() => patchStringWidth(sw8.replace('rgiEmojiRegex.test(segment)', 'isEmoji(segment)'))).toThrow(
+      `string-width's index.js: it found "const rgiEmojiRegex = /^\\\\p{RGI_Emoji}$/v;" without "rgiEmojiRegex.test(segment)"`,
+    );
   });
 
   it('covers only characters that are one column and one grapheme each, as the libraries themselves say', async () => {

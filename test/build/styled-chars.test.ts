@@ -49,8 +49,11 @@ describe("the build's shortcut in ansi-tokenize's styledCharsToString", () => {
     expect(skipUnchangedStyles(readFileSync(styledCharsFile, 'utf8'))).toContain('else if (!sameStyles(chars[i - 1].styles, char.styles)) {');
   });
 
-  it('says so, rather than guessing, when the code is not what it expects', () => {
-    expect(skipUnchangedStyles('export function styledCharsToString(chars) { return ""; }')).toBeUndefined();
+  it('fails, naming itself, the file and what it looked for, when the code is not what it expects', () => {
+    const source = readFileSync(styledCharsFile, 'utf8');
+    expect(() => skipUnchangedStyles(source.replace('if (i === chars.length - 1) {', 'if (i + 1 === chars.length) {'))).toThrow(
+      `build: patch scripts/styled-chars.mjs does not apply to @alcalzone/ansi-tokenize's build/styledChars.js: it looks for "if (i === chars.length - 1) {", which is not there`,
+    );
   });
 
   it('writes every line as before: styled texts laid over a row of blanks, as Ink lays them', () => {

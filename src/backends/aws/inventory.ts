@@ -106,8 +106,19 @@ export class AwsInventory implements Inventory {
     this.volumeStatus.refreshIfDue(perRegion.filter((found) => found.instances.length > 0).map((found) => found.region));
     if (opts.withGroups) {
       // A one-shot command waits for the reads (bounded by their own stuck-read rule and the caller's signal).
-      const aborted = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
-      await Promise.race([Promise.all([this.groupsReading?.done, this.volumeStatus.settled()]), aborted]);
+      // The listener goes when the reads are done: the caller's signal may be a console's, which lives all night.
+      const signal = opts.signal;
+      let onAbort = () => {};
+      const aborted = new Promise<void>((resolve) => {
+        onAbort = () => resolve();
+        if (signal?.aborted) resolve();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        await Promise.race([Promise.all([this.groupsReading?.done, this.volumeStatus.settled()]), aborted]);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
     }
     for (const found of perRegion) {
       for (const inst of found.instances) {
