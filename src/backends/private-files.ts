@@ -72,7 +72,8 @@ export function writeFileDurably(path: string, data: string, opts: { sync?: bool
   if (sync) syncDir(dirname(path));
 }
 
-function syncDir(dir: string): void {
+/** Fsyncs a directory, so a new or renamed entry in it survives a power cut; best effort, as not every platform allows it. */
+export function syncDir(dir: string): void {
   // Not every platform can fsync a directory; the file's own fsync is the part that matters most.
   try {
     const fd = openSync(dir, 'r');

@@ -17,6 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { syncDir } from '../../backends/private-files.js';
 import type { RunEvent, RunRecord } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
 
@@ -124,20 +125,6 @@ export function serialize(record: RunRecord): string {
     return value;
   });
   return json.replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) + '\n';
-}
-
-function syncDir(dir: string): void {
-  // So the new file's directory entry survives a crash too; not every platform allows it.
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* best effort */
-  }
 }
 
 export interface JournalRead {
