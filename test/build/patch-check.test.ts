@@ -49,10 +49,11 @@ async function buildFails(dir: string): Promise<string | undefined> {
 
 describe("the build's patches", () => {
   it('were written for the Ink that package.json pins exactly, and that npm installed', () => {
-    const pkg = readJson('package.json') as { dependencies: Record<string, string> };
-    expect(pkg.dependencies.ink).toBe(INK_VERSION);
-    const lock = readJson('package-lock.json') as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
-    expect(lock.packages['']!.dependencies!.ink).toBe(INK_VERSION);
+    // Bundled, so a devDependency: the packed tarball installs nothing (see the README's npm pack).
+    const pkg = readJson('package.json') as { devDependencies: Record<string, string> };
+    expect(pkg.devDependencies.ink).toBe(INK_VERSION);
+    const lock = readJson('package-lock.json') as { packages: Record<string, { version?: string; devDependencies?: Record<string, string> }> };
+    expect(lock.packages['']!.devDependencies!.ink).toBe(INK_VERSION);
     expect(lock.packages['node_modules/ink']!.version).toBe(INK_VERSION);
     expect(readJson(join(dirname(require.resolve('ink')), '..', 'package.json')).version).toBe(INK_VERSION);
     expect((require('esbuild') as { version: string }).version).toBe(ESBUILD_VERSION);
