@@ -115,7 +115,8 @@ describe('the connect limit', () => {
 
   it('keeps half of it for hosts that did not fail, however many failed hosts retry', async () => {
     const [h1, h2, h3] = [await hungHost(), await hungHost(), await hungHost()];
-    const shell = shellWith({ connectTimeoutMs: 2_000, connectConcurrency: 2, backoffBaseMs: 1 });
+    // No backoff at all: with 1 ms, a retry asked within a millisecond of its host's failure was refused as in backoff, never connecting.
+    const shell = shellWith({ connectTimeoutMs: 2_000, connectConcurrency: 2, backoffBaseMs: 0 });
     await Promise.all([h1, h2].map((h, i) => failure(shell.exec(h!.instance(`failed-${i}`), 'true', { timeoutMs: 20_000 }))));
     const retries = [h1, h2].map((h, i) => failure(shell.exec(h!.instance(`failed-${i}`), 'true', { timeoutMs: 20_000 })));
     // A loopback accept, not a limit under test: a busy machine may take over a second to get to it.
