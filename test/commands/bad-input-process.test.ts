@@ -83,8 +83,16 @@ describe('bad input at the edges: exit 2 and one line (process)', () => {
     mkdirSync(ro);
     chmodSync(d, 0o755);
     chmodSync(ro, 0o555);
-    const r = nightshift(['ls', ...SIM, '--state-dir', ro], asRoot ? { uid: 65534, gid: 65534 } : {});
-    expectUsage(r, `cannot use --state-dir ${ro}: cannot write in it: permission denied (EACCES); name a directory you can write with --state-dir DIR`);
+    const as = asRoot ? { uid: 65534, gid: 65534 } : {};
+    expectUsage(
+      nightshift(['ls', ...SIM, '--state-dir', ro], as),
+      `cannot use --state-dir ${ro}: cannot write in it: permission denied (EACCES); name a directory you can write with --state-dir DIR`,
+    );
+    // A state dir still to be made, in a directory nightshift cannot write.
+    expectUsage(
+      nightshift(['ls', ...SIM, '--state-dir', join(ro, 'state')], as),
+      `cannot use --state-dir ${join(ro, 'state')}: cannot create ${join(ro, 'state')}: permission denied (EACCES); name a directory you can write with --state-dir DIR`,
+    );
   });
 
   it('--config naming a directory', () => {
