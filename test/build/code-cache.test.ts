@@ -3,17 +3,14 @@
 // real consoles (in a pseudo-terminal, through script(1)) on a copy of the
 // install in a temporary directory, and reads what the loader says it did on
 // stderr (NIGHTSHIFT_DEBUG) next to the files it left.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedDataVersionTag } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-/** What the loader says once the console has started: the last thing a test waits for. */
-const SETTLED = /code cache (written \([^)]*\)|not written|kept)/;
+import { said, startConsole as startConsoleOf } from './console-start.js';
 
 let install: string;
 let bundle: string;
@@ -36,26 +33,11 @@ afterEach(() => rmSync(install, { recursive: true, force: true }));
 /** Starts the console of the copied install, waits until it has started, quits it, and returns all it wrote. */
 function startConsole(options: { uid?: number } = {}): Promise<string> {
   const { CI: _ci, NODE_ENV: _nodeEnv, ...env } = process.env;
-  const command = `stty cols 80 rows 24; exec ${[process.execPath, join(install, 'bin', 'nightshift.js'), '--sim'].map(quote).join(' ')}`;
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: { ...env, NIGHTSHIFT_DEBUG: '1', NIGHTSHIFT_CONFIG: '', XDG_CACHE_HOME: xdgCache, XDG_STATE_HOME: state, HOME: install },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      uid: options.uid,
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (!out.includes('REHEARSAL') || !SETTLED.test(out)) return;
-      child.stdin.end('q');
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    });
-    child.on('exit', (code) => (SETTLED.test(out) ? resolve(out) : reject(new Error(`exited (${code}) before it had started:\n${out}`))));
+  return startConsoleOf(join(install, 'bin', 'nightshift.js'), {
+    env: { ...env, NIGHTSHIFT_DEBUG: '1', NIGHTSHIFT_CONFIG: '', XDG_CACHE_HOME: xdgCache, XDG_STATE_HOME: state, HOME: install },
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
   });
 }
-
-/** The loader's lines ("code cache used (...)"), without the frames around them. */
-const said = (out: string) => [...out.matchAll(/code cache [^\r\n\u001B]*/g)].map((m) => m[0]);
 
 describe('the code cache', { timeout: 60_000 }, () => {
   it('is written by the first console and used, not rewritten, by the next', async () => {

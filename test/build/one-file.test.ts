@@ -5,12 +5,12 @@
 // a package that `npm install -g` installs offline. A static inventory over
 // a real sshd is test/lab/one-file-lab.test.ts. A preloaded spy
 // (one-file-spy.cjs) tells what the file compiled and loaded.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { said, startConsole as startConsoleOf } from './console-start.js';
 import { bareEnv, copyAlone, run, SPY, spied, useTempDirs, VERSION } from './one-file-helpers.js';
 
 const tempDir = useTempDirs();
@@ -110,31 +110,9 @@ describe('dist/nightshift.cjs copied alone', () => {
   });
 });
 
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-/** What the loader says once the console has started: the last thing startConsole waits for. */
-const SETTLED = /code cache (written \([^)]*\)|not written[^\r\n]*|kept)/;
-/** The loader's lines ("code cache used (...)"), without the frames around them. */
-const said = (out: string) => [...out.matchAll(/code cache [^\r\n\u001B]*/g)].map((m) => m[0]);
-
-/** Starts the console of the single file in a pseudo-terminal (script(1)), waits until it has started, quits it, and returns all it wrote. */
+/** Starts the console of the single file, waits until it has started, quits it, and returns all it wrote. */
 function startConsole(file: string, dir: string, extraEnv: Record<string, string> = {}): Promise<string> {
-  const command = `stty cols 80 rows 24; exec ${[process.execPath, file, '--sim'].map(quote).join(' ')}`;
-  return new Promise<string>((resolveStart, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd: dir,
-      env: bareEnv(dir, { NIGHTSHIFT_DEBUG: '1', TERM: 'xterm-256color', ...extraEnv }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (!out.includes('REHEARSAL') || !SETTLED.test(out)) return;
-      child.stdin.end('q');
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (SETTLED.test(out) ? resolveStart(out) : reject(new Error(`exited (${code}) before it had started:\n${out}`))));
-  });
+  return startConsoleOf(file, { cwd: dir, env: bareEnv(dir, { NIGHTSHIFT_DEBUG: '1', TERM: 'xterm-256color', ...extraEnv }) });
 }
 
 // ------------------------------------------------------------------ AWS over HTTP on loopback
