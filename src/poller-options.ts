@@ -1,6 +1,8 @@
 // The poller's settings, from the config: shared by the console and `ls`.
 
+import { clusterSettings } from './config/cluster-settings.js';
 import type { Config } from './config/schema.js';
+import type { ScopedName } from './domain/scope.js';
 import type { PollerOptions } from './store/poller.js';
 import type { Backends } from './backends/ports.js';
 import type { WriterRecordRef } from './domain/types.js';
@@ -10,8 +12,8 @@ export const REPAIR_TAG = 'last-repaired';
 
 /** A target that names writer records and redundancy targets of its own (the simulated fleet's clusters). */
 export type WriterDnsSource = Backends & {
-  writerDns?: (cluster: string) => WriterRecordRef | undefined;
-  targetReplicas?: (cluster: string) => number | undefined;
+  writerDns?: (cluster: ScopedName) => WriterRecordRef | undefined;
+  targetReplicas?: (cluster: ScopedName) => number | undefined;
 };
 
 /** `backends`: the target, for the writer records it names itself; the config's clusters.C.writerDns wins. */
@@ -24,7 +26,7 @@ export function pollerOptions(config: Config, backends?: WriterDnsSource): Polle
     roleTag: config.discovery.roleTag,
     repairTag: REPAIR_TAG,
     engine: engineOptionsFromConfig(config),
-    targetReplicas: (cluster) => config.clusters[cluster]?.targetReplicas ?? ownTarget?.(cluster),
-    writerDns: (cluster) => config.clusters[cluster]?.writerDns ?? own?.(cluster),
+    targetReplicas: (cluster) => clusterSettings(config, cluster)?.targetReplicas ?? ownTarget?.(cluster),
+    writerDns: (cluster) => clusterSettings(config, cluster)?.writerDns ?? own?.(cluster),
   };
 }

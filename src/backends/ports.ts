@@ -3,6 +3,7 @@
 // runbooks run unchanged against any of them. Nothing here names an SDK type.
 
 import type { ApiThrottle } from '../domain/findings.js';
+import type { ScopedName } from '../domain/scope.js';
 import type { ClusterRef, Instance, NodeMetrics, ScalingGroup, Target } from '../domain/types.js';
 
 export interface CallOptions {
@@ -20,6 +21,27 @@ export interface Discovery {
    * there are none (a static inventory) or none were read yet.
    */
   groups?: ScalingGroup[];
+  /**
+   * How each account and region answered, where a target has several (AWS;
+   * the simulated fleet with --regions). A scope whose call failed or was
+   * throttled keeps its last good instances and clusters in the lists above,
+   * and is marked stale here alone: the others stay fresh.
+   */
+  scopes?: ScopeStatus[];
+}
+
+/** One account and region's discovery, as last tried. */
+export interface ScopeStatus {
+  region: string;
+  /** The account id, when known (STS); `profile` names it before then. */
+  account?: string;
+  profile?: string;
+  /** Epoch ms (the fleet's clock) of its last good answer; undefined when it never answered. */
+  at?: number;
+  /** Why its last try failed; undefined when it answered. */
+  error?: string;
+  /** Its calls were refused as throttled lately (the fleet finding says more). */
+  throttled?: boolean;
 }
 
 export interface Inventory {
@@ -375,15 +397,19 @@ export interface LockOwner {
 
 export type LockResult = { acquired: true } | { acquired: false; heldBy: LockOwner };
 
+/**
+ * One lock per cluster, and a cluster is account + region + name: `orders` in
+ * two regions has two locks (domain/scope.ts: lockKey names its file).
+ */
 export interface Lock {
   /** One mutating run per cluster at a time. Mutating. */
-  acquire(cluster: string, owner: LockOwner, opts?: CallOptions): Promise<LockResult>;
+  acquire(cluster: ScopedName, owner: LockOwner, opts?: CallOptions): Promise<LockResult>;
   /** Releases only if `runId` holds it. Mutating. */
-  release(cluster: string, runId: string, opts?: CallOptions): Promise<void>;
+  release(cluster: ScopedName, runId: string, opts?: CallOptions): Promise<void>;
   /** Who holds it, if anyone. */
-  holder(cluster: string, opts?: CallOptions): Promise<LockOwner | undefined>;
+  holder(cluster: ScopedName, opts?: CallOptions): Promise<LockOwner | undefined>;
   /** Breaks a (stale) lock held by `runId`; the caller has taken a typed confirmation. Mutating. */
-  breakLock(cluster: string, runId: string, opts?: CallOptions): Promise<void>;
+  breakLock(cluster: ScopedName, runId: string, opts?: CallOptions): Promise<void>;
 }
 
 // ---------------------------------------------------------------- Clock

@@ -30,7 +30,7 @@ export async function unlockCommand(ctx: CommandContext, cluster: string, flags:
   const config = await ctx.loadConfig();
   const backends = await ctx.openBackends(config);
   try {
-    const holder = await backends.lock.holder(cluster);
+    const holder = await backends.lock.holder({ name: cluster });
     if (!holder) {
       ctx.io.stdout.write(`cluster ${cluster} is not locked; nothing to do\n`);
       return;
@@ -44,7 +44,7 @@ export async function unlockCommand(ctx: CommandContext, cluster: string, flags:
     if (!typedMatches(flags.confirm, cluster)) {
       throw new UsageError(`cluster ${cluster} is locked by ${who}: ${assessed.detail}. To clear it: nightshift unlock ${cluster} --confirm ${cluster}`);
     }
-    await backends.lock.breakLock(cluster, holder.runId);
+    await backends.lock.breakLock({ name: cluster }, holder.runId);
     ctx.io.stdout.write(`cluster ${cluster}: lock of ${who} cleared (${assessed.detail})\n`);
   } finally {
     await backends.close();

@@ -82,27 +82,39 @@ export const fenceSchema = z
     }
   });
 
+/** What may differ between regions where cluster names repeat (`clusters.orders.regions.eu-west-1`). */
+const regionalFields = {
+  /** Writer DNS record for MySQL clusters: switchover/failover swap it. */
+  writerDns: z
+    .object({
+      zoneId: z.string().min(1),
+      name: z.string().min(1),
+      type: z.enum(['A', 'CNAME']).default('A'),
+    })
+    .strict()
+    .optional(),
+  /** Replicas the cluster should have; fewer is a finding. */
+  targetReplicas: z.number().int().nonnegative().optional(),
+  launchTemplate: z.string().optional(),
+  /** Subnets a new node may launch in (one per AZ); without them RunInstances places by AZ alone (default VPC only). */
+  subnets: z.array(z.string()).optional(),
+  replication: replicationSchema.optional(),
+  fence: fenceSchema.optional(),
+};
+
+export const regionOverrideSchema = z.object(regionalFields).strict();
+
 export const clusterOverrideSchema = z
   .object({
     engine: z.enum(['mysql', 'cassandra', 'generic']).optional(),
-    /** Writer DNS record for MySQL clusters: switchover/failover swap it. */
-    writerDns: z
-      .object({
-        zoneId: z.string().min(1),
-        name: z.string().min(1),
-        type: z.enum(['A', 'CNAME']).default('A'),
-      })
-      .strict()
-      .optional(),
-    /** Replicas the cluster should have; fewer is a finding. */
-    targetReplicas: z.number().int().nonnegative().optional(),
-    launchTemplate: z.string().optional(),
-    /** Subnets a new node may launch in (one per AZ); without them RunInstances places by AZ alone (default VPC only). */
-    subnets: z.array(z.string()).optional(),
-    replication: replicationSchema.optional(),
-    fence: fenceSchema.optional(),
+    ...regionalFields,
     /** Rebuild snapshots of this cluster kept after a rebuild ends (newest first); older ones are deleted. */
     keepSnapshots: z.number().int().nonnegative().default(1),
+    /**
+     * Per region, where the same cluster name lives in several: these keys
+     * win over the ones above for the cluster of that region.
+     */
+    regions: z.record(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'a region name, e.g. eu-west-1'), regionOverrideSchema).optional(),
   })
   .strict();
 
@@ -129,6 +141,8 @@ export const discoverySchema = z
 export const awsSchema = z
   .object({
     profile: z.string().optional(),
+    /** Several profiles (accounts) in one view; `profile` alone is one. `--profile` repeated sets this. */
+    profiles: z.array(z.string().min(1)).default([]),
     /** One or more regions in one view. */
     regions: z.array(z.string()).default([]),
     /**

@@ -1,6 +1,7 @@
 // Assembles what the screens and `ls` show from what the backends said.
 // Pure: the poller gathers the inputs, this decides what they mean.
 
+import type { ScopedName } from './scope.js';
 import { compareNames } from './names.js';
 import { clusterFindings, clusterHealth, driftFindings, sortClusters, withFindingVerdicts, worstLag } from './findings.js';
 import { lagOf, nodeHealth, roleOf, type NodeHealthInput, type Thresholds } from './health.js';
@@ -53,7 +54,7 @@ export interface ViewInputs {
   thresholds: Thresholds;
   roleTag: string;
   repairTag: string;
-  targetReplicas: (cluster: string) => number | undefined;
+  targetReplicas: (cluster: ScopedName) => number | undefined;
   /** The writer record of each cluster that has one configured, as last read. */
   writers?: ReadonlyMap<string, WriterLookup>;
   /** Auto Scaling groups by name, as discovery last read them (launch template drift). */
@@ -72,7 +73,7 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
     const writer = lookup ? resolveWriter(lookup, nodes) : undefined;
     const findings = clusterFindings(ref.engine, nodes, {
       roleTag: input.roleTag,
-      targetReplicas: input.targetReplicas(ref.name),
+      targetReplicas: input.targetReplicas(ref),
       thresholds: input.thresholds,
       ...(writer ? { writer } : {}),
       now: input.fleetNow,

@@ -46,6 +46,10 @@ export interface Instance {
   tags: Record<string, string>;
   /** ssh endpoint when it differs from privateIp:22 (static inventory, lab). */
   ssh?: SshEndpoint;
+  /** The region it runs in (AWS, the simulated fleet); absent on a static inventory. */
+  region?: string;
+  /** The AWS account it belongs to, set only when several accounts are in view (see domain/scope.ts). */
+  account?: string;
   /**
    * Its EBS volumes whose own status check is not ok (DescribeVolumeStatus;
    * the sim's volume model). Absent when every volume is ok, or where volumes
@@ -102,9 +106,16 @@ export interface ScalingGroup {
   suspended: string[];
 }
 
-/** A cluster as discovered: the name, its engine and its members' ids. */
+/**
+ * A cluster as discovered: the name, its engine and its members' ids. Its
+ * identity is account + region + name (clusterKey in domain/scope.ts): two
+ * regions' `orders` are two clusters.
+ */
 export interface ClusterRef {
   name: string;
+  region?: string;
+  /** Set only when several accounts are in view. */
+  account?: string;
   engine: EngineKind;
   instanceIds: string[];
   /** Where the cluster definition came from: tag, asg, security group, inventory. */
@@ -247,6 +258,9 @@ export interface Finding {
 
 export interface ClusterView {
   name: string;
+  /** As on its ClusterRef: identity is account + region + name (clusterKey). */
+  region?: string;
+  account?: string;
   engine: EngineKind;
   health: { level: HealthLevel; reasons: string[] };
   findings: Finding[];
@@ -285,7 +299,14 @@ export interface ClusterWriter {
 /** What the console is looking at; drawn in the header at all times. */
 export type Target =
   | { kind: 'sim'; scenario: string; seed: number; speed: number }
-  | { kind: 'aws'; account?: string; regions: string[]; profile?: string }
+  | {
+      kind: 'aws';
+      account?: string;
+      regions: string[];
+      profile?: string;
+      /** Several profiles (accounts) in one view: each with its account once known. Absent with one profile. */
+      accounts?: { profile: string; account?: string }[];
+    }
   | { kind: 'inventory'; file: string };
 
 export function isLive(target: Target): boolean {

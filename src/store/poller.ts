@@ -4,6 +4,7 @@
 // A failure anywhere shows up as staleness on the rows it touches, never as
 // a blank screen or a crash.
 
+import type { ScopedName } from '../domain/scope.js';
 import { setMaxListeners } from 'node:events';
 import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
@@ -20,9 +21,9 @@ export interface PollerOptions {
   roleTag: string;
   repairTag: string;
   engine: EngineOptions;
-  targetReplicas?: (cluster: string) => number | undefined;
+  targetReplicas?: (cluster: ScopedName) => number | undefined;
   /** Where each cluster's writer record is (clusters.C.writerDns; the sim's own); undefined = none configured. */
-  writerDns?: (cluster: string) => WriterRecordRef | undefined;
+  writerDns?: (cluster: ScopedName) => WriterRecordRef | undefined;
   /** Probes in flight at once; the SSH shell has its own limit as well. */
   probeConcurrency?: number;
   metricsMinutes?: number;
@@ -635,7 +636,7 @@ export class Poller {
    */
   private readWriter(cluster: ClusterRef): Promise<void> | undefined {
     const name = cluster.name;
-    const ref = this.options.writerDns?.(name);
+    const ref = this.options.writerDns?.(cluster);
     if (!ref) {
       this.writers.delete(name);
       return undefined;

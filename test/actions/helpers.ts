@@ -3,6 +3,7 @@
 // fleet minutes. These are test doubles, not the simulated fleet (which lives
 // in src/backends/sim and is exercised by the command tests).
 
+import { clusterKey, type ScopedName } from '../../src/domain/scope.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +122,8 @@ export class MemoryLock implements Lock {
   readonly held = new Map<string, LockOwner>();
   readonly log: string[] = [];
 
-  async acquire(cluster: string, owner: LockOwner): Promise<LockResult> {
+  async acquire(scoped: ScopedName, owner: LockOwner): Promise<LockResult> {
+    const cluster = clusterKey(scoped);
     const h = this.held.get(cluster);
     if (h) return { acquired: false, heldBy: h };
     this.held.set(cluster, owner);
@@ -129,16 +131,19 @@ export class MemoryLock implements Lock {
     return { acquired: true };
   }
 
-  async release(cluster: string, runId: string): Promise<void> {
+  async release(scoped: ScopedName, runId: string): Promise<void> {
+    const cluster = clusterKey(scoped);
     if (this.held.get(cluster)?.runId === runId) this.held.delete(cluster);
     this.log.push(`release ${cluster} ${runId}`);
   }
 
-  async holder(cluster: string): Promise<LockOwner | undefined> {
+  async holder(scoped: ScopedName): Promise<LockOwner | undefined> {
+    const cluster = clusterKey(scoped);
     return this.held.get(cluster);
   }
 
-  async breakLock(cluster: string, runId: string): Promise<void> {
+  async breakLock(scoped: ScopedName, runId: string): Promise<void> {
+    const cluster = clusterKey(scoped);
     if (this.held.get(cluster)?.runId === runId) this.held.delete(cluster);
     this.log.push(`break ${cluster} ${runId}`);
   }

@@ -81,7 +81,7 @@ describe('private directories under the state dir', () => {
     fs.writeFileSync(inventoryFile, 'hosts:\n  - { name: db-a1, cluster: orders, engine: mysql, host: 10.0.1.11 }\n', { mode: 0o644 });
     const config = { ...configSchema.parse({}), target: 'inventory' as const, inventory: inventoryFile, stateDir: join(state, 'nightshift') };
     const b = await createInventoryBackends(config, { shell: noShell });
-    expect(await b.lock.acquire('orders', owner)).toEqual({ acquired: true });
+    expect(await b.lock.acquire({ name: 'orders' }, owner)).toEqual({ acquired: true });
     await b.inventory.setTags('db-a1', { 'last-repaired': '2026-12-05T18:00:00Z' });
     const stateDir = join(state, 'nightshift');
     expect(mode(stateDir)).toBe(0o700);
@@ -97,7 +97,7 @@ describe('private directories under the state dir', () => {
     expect(mode(join(stateDir, 'sim'))).toBe(0o700);
     expect(mode(world.path)).toBe(0o600);
     const simLock = new SimLock(join(stateDir, 'sim', 'locks', 'healthy-7'));
-    expect(await simLock.acquire('orders', owner)).toEqual({ acquired: true });
+    expect(await simLock.acquire({ name: 'orders' }, owner)).toEqual({ acquired: true });
     expect(mode(join(stateDir, 'sim', 'locks'))).toBe(0o700);
     expect(mode(join(stateDir, 'sim', 'locks', 'healthy-7'))).toBe(0o700);
   });
@@ -105,7 +105,7 @@ describe('private directories under the state dir', () => {
   it('puts an existing loose locks/ back to 0700', async () => {
     fs.mkdirSync(join(state, 'locks'), { mode: 0o777 });
     expect(mode(join(state, 'locks'))).toBe(0o777);
-    expect(await new FileLock(join(state, 'locks')).acquire('orders', owner)).toEqual({ acquired: true });
+    expect(await new FileLock(join(state, 'locks')).acquire({ name: 'orders' }, owner)).toEqual({ acquired: true });
     expect(mode(join(state, 'locks'))).toBe(0o700);
   });
 

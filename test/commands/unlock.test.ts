@@ -1,6 +1,7 @@
 // `nightshift unlock`: the way out the engine names when a run could not
 // release its lock; never a way to break a lock a live run holds.
 
+import type { ScopedName } from '../../src/domain/scope.js';
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/commands/run.js';
 import { unlockCommand } from '../../src/commands/unlock.js';
@@ -11,7 +12,7 @@ import { commandEnv } from '../helpers/command-env.js';
 /** A lock whose release fails (AWS throttling every call) until told otherwise. */
 class StuckLock extends MemoryLock {
   isStuck = true;
-  override async release(cluster: string, runId: string): Promise<void> {
+  override async release(cluster: ScopedName, runId: string): Promise<void> {
     if (this.isStuck) throw new Error('AWS is throttling: Rate exceeded');
     return super.release(cluster, runId);
   }
@@ -42,7 +43,7 @@ describe('nightshift unlock', () => {
   it('never breaks the lock of a run that is still running on this host', async () => {
     const e = commandEnv();
     // This very process "holds" it: its journal says running, with our pid.
-    await e.lock.acquire('ring-a', { runId: 'run-live', owner: 'bob@bastion', startedAt: '2026-11-21T01:00:00Z' });
+    await e.lock.acquire({ name: 'ring-a' }, { runId: 'run-live', owner: 'bob@bastion', startedAt: '2026-11-21T01:00:00Z' });
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { hostname } = await import('node:os');
@@ -57,7 +58,7 @@ describe('nightshift unlock', () => {
     const e = commandEnv();
     await unlockCommand(e.ctx, 'ring-a', { confirm: 'ring-a' });
     expect(e.output()).toContain('is not locked');
-    await e.lock.acquire('ring-a', { runId: 'run-other', owner: 'x@y', startedAt: '2026-11-21T01:00:00Z' });
+    await e.lock.acquire({ name: 'ring-a' }, { runId: 'run-other', owner: 'x@y', startedAt: '2026-11-21T01:00:00Z' });
     await expect(unlockCommand(e.ctx, 'ring-a', { confirm: 'ring-a', run: 'run-mine' })).rejects.toThrow(/not by run run-mine/);
   });
 });

@@ -547,7 +547,7 @@ function checkJournal(outcome: RunOutcome): string[] {
 
 /** A paused run keeps the cluster (the runner's rule: it is half-way and will be resumed); every other end frees it. */
 async function checkLock(b: SimBackends, cluster: string, runId: string, status: RunStatus): Promise<string[]> {
-  const holder = await b.lock.holder(cluster);
+  const holder = await b.lock.holder({ name: cluster });
   if (status === 'paused') return holder?.runId === runId ? [] : [`paused, but the lock is ${holder ? `held by ${holder.runId}` : 'free'}: a paused run keeps it`];
   return holder ? [`ended ${status} with the lock of ${cluster} still held by ${holder.runId}`] : [];
 }
@@ -595,7 +595,7 @@ export function writableIn(b: SimBackends, cluster: string): string[] {
 
 /** The node names the cluster's writer record points at. */
 export async function writerTargets(b: SimBackends, cluster: string): Promise<string[]> {
-  const ref = b.writerDns(cluster);
+  const ref = b.writerDns({ name: cluster });
   if (!ref) return [];
   const rec = await b.dns!.getRecord(ref.zoneId, ref.name, ref.type);
   const members = membersOf(b, cluster);

@@ -547,7 +547,7 @@ async function resumeAndCheck(
   }
 
   const stateDir = stateDirOf(home);
-  const holder = await new SimLock(lockDirOf(stateDir, spec.scenario, spec.seed, null)).holder(cluster);
+  const holder = await new SimLock(lockDirOf(stateDir, spec.scenario, spec.seed, null)).holder({ name: cluster });
   if (holder) problems.push(`cluster ${cluster} is still locked by run ${holder.runId}`);
   const sectionLock = `${statePathOf(stateDir, spec.scenario, spec.seed, null)}.lock`;
   if (existsSync(sectionLock)) problems.push(`the world's section lock ${sectionLock} is left behind`);

@@ -81,11 +81,11 @@ describeLab('static inventory on the lab', () => {
   it('takes the cluster lock as a file, once', async () => {
     const backends = await open();
     const owner = { runId: 'run-1', owner: 'test@lab', startedAt: new Date().toISOString() };
-    expect(await backends.lock.acquire('lab', owner)).toEqual({ acquired: true });
-    expect(await backends.lock.acquire('lab', { ...owner, runId: 'run-2' })).toEqual({ acquired: false, heldBy: owner });
-    await backends.lock.release('lab', 'run-2');
-    expect(await backends.lock.holder('lab')).toEqual(owner);
-    await backends.lock.release('lab', 'run-1');
-    expect(await backends.lock.holder('lab')).toBeUndefined();
+    expect(await backends.lock.acquire({ name: 'lab' }, owner)).toEqual({ acquired: true });
+    expect(await backends.lock.acquire({ name: 'lab' }, { ...owner, runId: 'run-2' })).toEqual({ acquired: false, heldBy: owner });
+    await backends.lock.release({ name: 'lab' }, 'run-2');
+    expect(await backends.lock.holder({ name: 'lab' })).toEqual(owner);
+    await backends.lock.release({ name: 'lab' }, 'run-1');
+    expect(await backends.lock.holder({ name: 'lab' })).toBeUndefined();
   });
 });

@@ -103,7 +103,7 @@ const base: PollerOptions = {
 
 async function refreshed(b: Backends, ref: WriterRecordRef | null = refOf()) {
   const store = createFleetStore({ target: b.target, refreshSeconds: 5 });
-  const poller = new Poller(b, store, { ...base, writerDns: (c) => (c === 'orders' && ref ? ref : undefined) });
+  const poller = new Poller(b, store, { ...base, writerDns: (c) => (c.name === 'orders' && ref ? ref : undefined) });
   await poller.refreshNow();
   return { cluster: () => store.getState().clusters[0]!, poller };
 }

@@ -2,6 +2,7 @@
 // steps with timeouts and retries, compensation, and resume. It knows no
 // runbook and no backend: it drives Step objects over the ports.
 
+import { runCluster, scopeOfParams } from './cluster-params.js';
 import type { Backends } from '../../backends/ports.js';
 import { UsageError } from '../../errors.js';
 import type { Instance } from '../../domain/types.js';
@@ -121,6 +122,7 @@ export async function prepareRun(
       id: runId,
       runbook: runbook.name,
       cluster,
+      ...scopeOfParams(params),
       startedAt: new Date(clock.now()).toISOString(),
       startedAtMs: clock.now(),
       who: deps.who ?? currentUser(),
@@ -939,7 +941,7 @@ class Execution {
     const { lock } = this.deps.backends;
     const cluster = this.ctx.run.cluster;
     const owner = { runId: this.runId, owner: this.ctx.run.who, startedAt: new Date(this.startedReal).toISOString() };
-    let result = await lock.acquire(cluster, owner, { signal });
+    let result = await lock.acquire(runCluster(this.ctx.run), owner, { signal });
     if (!result.acquired && result.heldBy.runId === this.runId) {
       this.isLockHeld = true;
       this.emit({ type: 'lock', action: 'held', cluster, holder: result.heldBy, detail: 'still held by this run' });
@@ -983,9 +985,9 @@ class Execution {
         `cluster ${cluster} is locked by ${who}${reply.missing ? `; if that run is dead, break the lock with ${reply.missing}` : ''}`,
       );
     }
-    await lock.breakLock(cluster, holder.runId, { signal });
+    await lock.breakLock(runCluster(this.ctx.run), holder.runId, { signal });
     this.emit({ type: 'lock', action: 'broken', cluster, holder, detail: staleness.detail });
-    result = await lock.acquire(cluster, owner, { signal });
+    result = await lock.acquire(runCluster(this.ctx.run), owner, { signal });
     if (!result.acquired) {
       this.emit({ type: 'lock', action: 'refused', cluster, holder: result.heldBy });
       throw new RunEnd('refused', `cluster ${cluster} was locked again by run ${result.heldBy.runId} (${result.heldBy.owner})`);
@@ -1170,7 +1172,7 @@ class Execution {
     let last = '';
     for (let attempt = 1; attempt <= LOCK_RELEASE_ATTEMPTS; attempt++) {
       try {
-        await this.deps.backends.lock.release(cluster, this.runId);
+        await this.deps.backends.lock.release(runCluster(this.ctx.run), this.runId);
         this.isLockHeld = false;
         this.safeEmit({ type: 'lock', action: 'released', cluster });
         return undefined;

@@ -18,7 +18,10 @@ export type OptionalPort = 'dns' | 'volumes' | 'scaling' | 'compute';
 export interface RunInfo {
   id: string;
   runbook: string;
+  /** The cluster's name; with region and account (when the params name them) its identity (engine/cluster-params.ts: runCluster). */
   cluster: string;
+  region?: string;
+  account?: string;
   /** ISO-8601 on the fleet's clock (virtual on the simulated fleet). */
   startedAt: string;
   /** Epoch ms on the fleet's clock when the run started. */

@@ -7,6 +7,7 @@
 // every step forward is checked before it is taken. RUNBOOKS.md.
 
 import * as z from 'zod';
+import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import { describeOp, describeRepoint, promote, repoint, stopIoThread, stopIoThreadSql, waitForGtid } from '../../backends/engines/mysql-ops.js';
 import { fenceFor, type Fence } from '../../config/fence.js';
@@ -46,7 +47,7 @@ export const FENCED_TAG = 'nightshift:fenced';
 
 export const failoverParams = z
   .object({
-    cluster: z.string().min(1, 'needs --cluster NAME'),
+    ...CLUSTER_PARAMS,
     /** Promote this replica (name or instance id) instead of the most advanced one; refused if it lacks anything another has. */
     candidate: z.string().min(1).optional(),
     /** How long each replica may take to apply the relay log it already received. */

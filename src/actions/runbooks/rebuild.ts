@@ -12,6 +12,7 @@
 // RUNBOOKS.md.
 
 import * as z from 'zod';
+import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
 import {
   BACKUP_DEVICE,
   BACKUP_MOUNT,
@@ -88,7 +89,7 @@ export const COPY_PARAMS = {
 
 export const rebuildParams = z
   .object({
-    cluster: z.string().min(1, 'needs --cluster NAME'),
+    ...CLUSTER_PARAMS,
     /** The replica the backup is taken from (name or id); default: the healthiest, least lagging replica. */
     source: z.string().min(1).optional(),
     /** An existing spare host to rebuild (name or id); default: launch a new instance. */

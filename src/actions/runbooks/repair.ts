@@ -3,6 +3,7 @@
 // after it finished cleanly tag it `last-repaired=<ISO-8601 UTC>`. RUNBOOKS.md.
 
 import * as z from 'zod';
+import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
 import { nodetoolCommand, REPAIR_FINISHED, REPAIR_SUBCOMMAND } from '../../backends/engines/cassandra.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import type { Discovery } from '../../backends/ports.js';
@@ -17,7 +18,7 @@ export const REPAIR_TAG = 'last-repaired';
 
 export const repairParams = z
   .object({
-    cluster: z.string().min(1, 'needs --cluster NAME'),
+    ...CLUSTER_PARAMS,
     /** Repair this node (name or instance id) instead of the least recently repaired one. */
     node: z.string().min(1).optional(),
     /** Repair every overdue or never-repaired node, least recently repaired first, one at a time. */

@@ -5,6 +5,7 @@
 // replica's backup and caught up. RUNBOOKS.md, issue 14.
 
 import * as z from 'zod';
+import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
 import { nodetoolCommand } from '../../backends/engines/cassandra.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import { DATADIR_TAG } from '../../backends/inventory/static-inventory.js';
@@ -22,7 +23,7 @@ import { lagOrUnknown } from '../../domain/lag-text.js';
 
 export const rotateParams = z
   .object({
-    cluster: z.string().min(1, 'needs --cluster NAME'),
+    ...CLUSTER_PARAMS,
     /** `oldest`: every instance on an older launch template version, oldest launch first; or NODE,NODE… in that order. */
     order: z.string().min(1).default('oldest'),
     /** No operator checkpoint between instances. */

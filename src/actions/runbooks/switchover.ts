@@ -8,6 +8,7 @@
 // written on the new master must reach every replica. RUNBOOKS.md.
 
 import * as z from 'zod';
+import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
 import {
   describeOp,
   describeReadOnly,
@@ -54,7 +55,7 @@ export { ROLE_TAG } from './master-change.js';
 
 export const switchoverParams = z
   .object({
-    cluster: z.string().min(1, 'needs --cluster NAME'),
+    ...CLUSTER_PARAMS,
     /** Promote this replica (name or instance id) instead of the best ranked one. */
     candidate: z.string().min(1).optional(),
     /** The write outage's budget: past it the old master is made writable again. */

@@ -6,6 +6,8 @@
 // moment for a concurrent writer to show itself before claiming the lock.
 
 import { CreateTagsCommand, DeleteTagsCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { clusterSettings } from '../../config/cluster-settings.js';
+import { clusterLabel, sameCluster, type ScopedName } from '../../domain/scope.js';
 import type { CallOptions, Lock, LockOwner, LockResult } from '../ports.js';
 import { call, type AwsContext } from './context.js';
 import type { AwsDns } from './dns.js';
@@ -42,16 +44,16 @@ export class AwsLock implements Lock {
     private readonly inventory: AwsInventory,
   ) {}
 
-  acquire(cluster: string, owner: LockOwner, opts: CallOptions = {}): Promise<LockResult> {
+  acquire(cluster: ScopedName, owner: LockOwner, opts: CallOptions = {}): Promise<LockResult> {
     const zone = this.zoneOf(cluster);
     return zone ? this.acquireRecord(zone, owner, opts) : this.acquireLease(cluster, owner, opts);
   }
 
-  async release(cluster: string, runId: string, opts: CallOptions = {}): Promise<void> {
+  async release(cluster: ScopedName, runId: string, opts: CallOptions = {}): Promise<void> {
     await this.removeIfHeldBy(cluster, runId, opts);
   }
 
-  async holder(cluster: string, opts: CallOptions = {}): Promise<LockOwner | undefined> {
+  async holder(cluster: ScopedName, opts: CallOptions = {}): Promise<LockOwner | undefined> {
     const zone = this.zoneOf(cluster);
     if (zone) {
       const rec = await this.dns.getRecord(zone.zoneId, zone.name, 'TXT', opts);
@@ -62,13 +64,13 @@ export class AwsLock implements Lock {
     return first ? parseLockValue(first) : undefined;
   }
 
-  async breakLock(cluster: string, runId: string, opts: CallOptions = {}): Promise<void> {
+  async breakLock(cluster: ScopedName, runId: string, opts: CallOptions = {}): Promise<void> {
     const other = await this.removeIfHeldBy(cluster, runId, opts);
     if (other) {
       throw new AwsError(
         'LockHeldByOther',
         'conflict',
-        `the lock on ${cluster} is now held by run ${other.runId} (${other.owner}, since ${other.startedAt}), not ${runId}: nothing was broken`,
+        `the lock on ${clusterLabel(cluster)} is now held by run ${other.runId} (${other.owner}, since ${other.startedAt}), not ${runId}: nothing was broken`,
         'lock',
       );
     }
@@ -76,8 +78,8 @@ export class AwsLock implements Lock {
 
   // ------------------------------------------------------------ TXT record
 
-  private zoneOf(cluster: string): { zoneId: string; name: string } | undefined {
-    const w = this.ctx.config.clusters[cluster]?.writerDns;
+  private zoneOf(cluster: ScopedName): { zoneId: string; name: string } | undefined {
+    const w = clusterSettings(this.ctx.config, cluster)?.writerDns;
     return w ? { zoneId: w.zoneId, name: `_nightshift-lock.${w.name.replace(/\.$/, '')}` } : undefined;
   }
 
@@ -102,7 +104,7 @@ export class AwsLock implements Lock {
   }
 
   /** Deletes the lock if `runId` holds it; returns the other holder when someone else does. */
-  private async removeIfHeldBy(cluster: string, runId: string, opts: CallOptions): Promise<LockOwner | undefined> {
+  private async removeIfHeldBy(cluster: ScopedName, runId: string, opts: CallOptions): Promise<LockOwner | undefined> {
     const zone = this.zoneOf(cluster);
     if (zone) {
       const rec = await this.dns.getRecord(zone.zoneId, zone.name, 'TXT', opts);
@@ -129,7 +131,7 @@ export class AwsLock implements Lock {
 
   // ------------------------------------------------------------ tag lease
 
-  private async acquireLease(cluster: string, owner: LockOwner, opts: CallOptions): Promise<LockResult> {
+  private async acquireLease(cluster: ScopedName, owner: LockOwner, opts: CallOptions): Promise<LockResult> {
     const ids = await this.members(cluster, opts.signal);
     const before = await this.readLeases(ids, opts.signal);
     const other = [...before.values()].find((v) => parseLockValue(v).runId !== owner.runId);
@@ -139,7 +141,7 @@ export class AwsLock implements Lock {
     for (const [region, regionIds] of this.byRegion(ids)) {
       const r = this.ctx.router.region(region);
       for (const Resources of chunk(regionIds, 1000)) {
-        await call(this.ctx, { action: 'ec2:CreateTags', region, doing: `taking the lock on ${cluster}` }, () =>
+        await call(this.ctx, { action: 'ec2:CreateTags', region, doing: `taking the lock on ${clusterLabel(cluster)}` }, () =>
           r.ec2.send(new CreateTagsCommand({ Resources, Tags: [{ Key: LOCK_TAG, Value: value }] }), { abortSignal: opts.signal }),
         );
       }
@@ -155,11 +157,11 @@ export class AwsLock implements Lock {
     return { acquired: false, heldBy: winner ? parseLockValue(winner) : { runId: 'unknown', owner: 'unknown', startedAt: '' } };
   }
 
-  private async members(cluster: string, signal?: AbortSignal): Promise<string[]> {
+  private async members(cluster: ScopedName, signal?: AbortSignal): Promise<string[]> {
     const found = await this.inventory.discover({ signal });
-    const ids = found.clusters.find((c) => c.name === cluster)?.instanceIds ?? [];
+    const ids = found.clusters.find((c) => sameCluster(c, cluster))?.instanceIds ?? [];
     if (ids.length === 0) {
-      throw new AwsError('NoMembers', 'not-found', `cluster ${cluster} has no instances to hold its lock: check its tags, or give it clusters.${cluster}.writerDns`, 'lock');
+      throw new AwsError('NoMembers', 'not-found', `cluster ${clusterLabel(cluster)} has no instances to hold its lock: check its tags, or give it clusters.${cluster.name}.writerDns`, 'lock');
     }
     return ids;
   }

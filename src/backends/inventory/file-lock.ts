@@ -7,17 +7,18 @@
 
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { clusterLabel, lockKey, type ScopedName } from '../../domain/scope.js';
 import { makePrivateDir } from '../private-files.js';
 import type { Lock, LockOwner, LockResult } from '../ports.js';
 
 export class FileLock implements Lock {
   constructor(private readonly dir: string) {}
 
-  private path(cluster: string): string {
-    return join(this.dir, `${cluster.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+  private path(cluster: ScopedName): string {
+    return join(this.dir, `${lockKey(cluster).replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
   }
 
-  async acquire(cluster: string, owner: LockOwner): Promise<LockResult> {
+  async acquire(cluster: ScopedName, owner: LockOwner): Promise<LockResult> {
     makePrivateDir(this.dir);
     try {
       const handle = await open(this.path(cluster), 'wx', 0o600);
@@ -37,7 +38,7 @@ export class FileLock implements Lock {
     }
   }
 
-  async holder(cluster: string): Promise<LockOwner | undefined> {
+  async holder(cluster: ScopedName): Promise<LockOwner | undefined> {
     let text: string;
     try {
       text = await readFile(this.path(cluster), 'utf8');
@@ -57,12 +58,12 @@ export class FileLock implements Lock {
     return { runId: 'unreadable', owner: `unreadable lock file ${this.path(cluster)}`, startedAt: '' };
   }
 
-  async release(cluster: string, runId: string): Promise<void> {
+  async release(cluster: ScopedName, runId: string): Promise<void> {
     const held = await this.holder(cluster);
     if (held?.runId === runId) await unlink(this.path(cluster)).catch(() => undefined);
   }
 
-  async breakLock(cluster: string, runId: string): Promise<void> {
+  async breakLock(cluster: ScopedName, runId: string): Promise<void> {
     const held = await this.holder(cluster);
     if (!held) return;
     if (held.runId !== runId) {

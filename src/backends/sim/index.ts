@@ -3,6 +3,7 @@
 // It is a product feature (rehearsals), so the same poller, probes and
 // runbooks run against it unchanged.
 
+import type { ScopedName } from '../../domain/scope.js';
 import type { Backends } from '../ports.js';
 import { SimDns } from './dns.js';
 import { SimInventory, SimMetrics } from './inventory.js';
@@ -28,15 +29,15 @@ export { SimJobs } from './jobs.js';
 export type SimBackends = Backends & {
   world: SimWorld;
   /** Each MySQL cluster's writer record, as a live target's config names it (clusters.C.writerDns). */
-  writerDns: (cluster: string) => WriterRecordRef | undefined;
+  writerDns: (cluster: ScopedName) => WriterRecordRef | undefined;
   /**
    * The replication user a runbook repoints replicas with, as a live target's
    * config names it (clusters.C.replication). The sim's CHANGE MASTER takes any
    * password; this one is the sim's own, so no config is needed to rehearse.
    */
-  replicationCredentials: (cluster: string) => { user: string; password: string } | undefined;
+  replicationCredentials: (cluster: ScopedName) => { user: string; password: string } | undefined;
   /** Each MySQL cluster's redundancy target, as a live target's config names it (clusters.C.targetReplicas): the replicas it was generated with. */
-  targetReplicas: (cluster: string) => number | undefined;
+  targetReplicas: (cluster: ScopedName) => number | undefined;
 };
 
 /** The simulated fleet's replication user (its replicas are born with it). */
@@ -76,9 +77,9 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
     compute: new SimCompute(world),
     apiThrottles: () => inventory.throttles.recent(),
     world,
-    writerDns: (cluster) => writerDnsConfig(world.view(), cluster),
-    targetReplicas: (cluster) => generatedReplicas(world.view(), cluster),
-    replicationCredentials: (cluster) => (world.view().clusters[cluster]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
+    writerDns: (cluster) => writerDnsConfig(world.view(), cluster.name),
+    targetReplicas: (cluster) => generatedReplicas(world.view(), cluster.name),
+    replicationCredentials: (cluster) => (world.view().clusters[cluster.name]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
     async close() {
       await shell.close();
       world.close();

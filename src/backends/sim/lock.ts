@@ -4,6 +4,7 @@
 
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { clusterLabel, lockKey, type ScopedName } from '../../domain/scope.js';
 import { makePrivateDir } from '../private-files.js';
 import type { CallOptions, Lock, LockOwner, LockResult } from '../ports.js';
 
@@ -16,7 +17,7 @@ export class SimLock implements Lock {
 
   constructor(private readonly dir: string) {}
 
-  async acquire(cluster: string, owner: LockOwner, opts?: CallOptions): Promise<LockResult> {
+  async acquire(cluster: ScopedName, owner: LockOwner, opts?: CallOptions): Promise<LockResult> {
     opts?.signal?.throwIfAborted();
     makePrivateDir(this.dir);
     const path = this.pathOf(cluster);
@@ -32,7 +33,7 @@ export class SimLock implements Lock {
           const heldBy = this.read(path);
           if (heldBy) return { acquired: false, heldBy };
           // Released between our link and our read: try again, a few times.
-          if (attempt >= 3) throw new SimLockError(`the lock of ${cluster} (${path}) is unreadable; delete it if no run holds it`);
+          if (attempt >= 3) throw new SimLockError(`the lock of ${clusterLabel(cluster)} (${path}) is unreadable; delete it if no run holds it`);
         }
       }
     } finally {
@@ -44,7 +45,7 @@ export class SimLock implements Lock {
     }
   }
 
-  async release(cluster: string, runId: string, opts?: CallOptions): Promise<void> {
+  async release(cluster: ScopedName, runId: string, opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     const path = this.pathOf(cluster);
     if (this.read(path)?.runId !== runId) return;
@@ -55,18 +56,18 @@ export class SimLock implements Lock {
     }
   }
 
-  async holder(cluster: string, opts?: CallOptions): Promise<LockOwner | undefined> {
+  async holder(cluster: ScopedName, opts?: CallOptions): Promise<LockOwner | undefined> {
     opts?.signal?.throwIfAborted();
     return this.read(this.pathOf(cluster));
   }
 
-  async breakLock(cluster: string, runId: string, opts?: CallOptions): Promise<void> {
+  async breakLock(cluster: ScopedName, runId: string, opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     const path = this.pathOf(cluster);
     const held = this.read(path);
     if (!held) return;
     if (held.runId !== runId) {
-      throw new SimLockError(`the lock of ${cluster} is now held by run ${held.runId} (${held.owner}, since ${held.startedAt}), not ${runId}; not broken`);
+      throw new SimLockError(`the lock of ${clusterLabel(cluster)} is now held by run ${held.runId} (${held.owner}, since ${held.startedAt}), not ${runId}; not broken`);
     }
     try {
       unlinkSync(path);
@@ -75,8 +76,8 @@ export class SimLock implements Lock {
     }
   }
 
-  private pathOf(cluster: string): string {
-    return join(this.dir, `${encodeURIComponent(cluster)}.lock`);
+  private pathOf(cluster: ScopedName): string {
+    return join(this.dir, `${encodeURIComponent(lockKey(cluster))}.lock`);
   }
 
   private read(path: string): LockOwner | undefined {

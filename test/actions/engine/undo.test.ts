@@ -3,6 +3,7 @@
 // a lock that is never left behind by a "succeeded" run, and a damaged journal
 // that never makes resume act blind.
 
+import type { ScopedName } from '../../../src/domain/scope.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createHeadlessGate } from '../../../src/actions/engine/gate.js';
@@ -218,7 +219,7 @@ class FlakyLock extends MemoryLock {
   constructor(private failures: number) {
     super();
   }
-  override async release(cluster: string, runId: string): Promise<void> {
+  override async release(cluster: ScopedName, runId: string): Promise<void> {
     if (this.failures-- > 0) throw new Error('AWS is throttling: Rate exceeded');
     return super.release(cluster, runId);
   }

@@ -102,7 +102,7 @@ describe('on the simulated fleet', () => {
     const clusters = await fleet('healthy', async (b) => {
       const first = b.world.view();
       const name = Object.values(first.clusters).find((c) => c.engine === 'mysql')!.name;
-      const ref = b.writerDns(name)!;
+      const ref = b.writerDns({ name: name })!;
       const current = (await b.dns!.getRecord(ref.zoneId, ref.name, ref.type))!;
       const replica = Object.values(first.instances).find((i) => i.cluster === name && first.mysql[i.id]?.replica)!;
       moved = name;

@@ -75,7 +75,7 @@ describe.each([
     const view = foldRun(readJournal(outcome.journal!).records)!;
     expect(view.steps.map((s) => s.id)).toEqual(['fence', 'relay-logs', 'choose', 'promote', 'repoint', 'dns', 'tags', 'verify', 'redundancy']);
     expect(JSON.stringify(readJournal(outcome.journal!).records)).not.toContain('sim-repl-not-a-secret');
-    expect(await backends.lock.holder(cluster)).toBeUndefined();
+    expect(await backends.lock.holder({ name: cluster })).toBeUndefined();
   });
 });
 

@@ -55,7 +55,7 @@ export function sourceOf(b: SimBackends, cluster: string, name: string): string 
 }
 
 export async function writerValues(b: SimBackends, cluster: string): Promise<string[]> {
-  const ref = b.writerDns(cluster)!;
+  const ref = b.writerDns({ name: cluster })!;
   return (await b.dns!.getRecord(ref.zoneId, ref.name, ref.type))!.values;
 }
 

@@ -108,7 +108,7 @@ describe.each(CLUSTERS)('rebuild of %s (%s) on the simulated fleet, via %s', (cl
         : ['launch', 'target-check', 'stream', 'prepare', 'stop-target', 'datadir', 'move-back', 'start', 'replicate', 'catch-up', 'join', 'cleanup'],
     );
     expect(JSON.stringify(readJournal(outcome.journal!).records)).not.toContain('sim-repl-not-a-secret');
-    expect(await b.lock.holder(cluster)).toBeUndefined();
+    expect(await b.lock.holder({ name: cluster })).toBeUndefined();
   });
 });
 
@@ -121,7 +121,7 @@ describe('rebuild refusals and failures on the simulated fleet', () => {
     expect(left.volumes).toEqual([]);
     expect(left.launched).toEqual([]);
     for (const m of members(b, cluster)) if (m.mysql.replica) expect(m.mysql.replica.sql, `${m.name} SQL thread`).toBe(true);
-    expect(await b.lock.holder(cluster)).toBeUndefined();
+    expect(await b.lock.holder({ name: cluster })).toBeUndefined();
   }
 
   it('refuses the master as the source unless overridden, a member as the target, and a lagging source; nothing launched', { timeout: 60_000 }, async () => {

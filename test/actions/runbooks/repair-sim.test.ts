@@ -71,7 +71,7 @@ describe('repair on the simulated fleet', () => {
     // Virtual minutes on the fleet's clock, while the real clock stood still.
     expect(step.virtualMs).toBeGreaterThan(60_000);
     expect(step.output.some((l) => /Repair command #\d+ finished in/.test(l.text))).toBe(true);
-    expect(await backends.lock.holder(RING)).toBeUndefined();
+    expect(await backends.lock.holder({ name: RING })).toBeUndefined();
   });
 
   it('a repair that fails (injected fault) leaves every tag as it was and fails the run with the reason', async () => {
@@ -92,14 +92,14 @@ describe('repair on the simulated fleet', () => {
     const prepared = await prepareRun(repairRunbook, { cluster: RING }, first, ac.signal);
     // Virtual time stands still, so the first run parks in its repair holding the lock.
     const running = executeRun(prepared, first, ac.signal);
-    await vi.waitFor(async () => expect((await backends.lock.holder(RING))?.runId).toBe(prepared.runId));
+    await vi.waitFor(async () => expect((await backends.lock.holder({ name: RING }))?.runId).toBe(prepared.runId));
     const second = makeDeps(backends, createHeadlessGate({ yes: true }), stateDir, { who: 'bob@bastion-2', host: 'bastion-2' });
     const refused = await executeRun(await prepareRun(repairRunbook, { cluster: RING }, second, ac.signal), second, new AbortController().signal);
     expect(refused.status).toBe('refused');
     expect(refused.reason).toContain(`locked by run ${prepared.runId} (alice@bastion-1, started`);
     ac.abort();
     expect((await running).status).toBe('aborted');
-    expect(await backends.lock.holder(RING)).toBeUndefined();
+    expect(await backends.lock.holder({ name: RING })).toBeUndefined();
   });
 });
 

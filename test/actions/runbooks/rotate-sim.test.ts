@@ -164,13 +164,13 @@ describe('rotate on the simulated fleet (stale-asg)', () => {
     // One out, the rest untouched; the group keeps its processes suspended and the lock is held.
     expect(original.filter((id) => w.instances[id]!.state !== 'running')).toHaveLength(1);
     expect(w.asgs[g.name]!.suspended).toEqual(expect.arrayContaining([...ROTATION_SUSPENDS]));
-    expect((await b.lock.holder(g.cluster))?.runId).toBe(outcome!.runId);
+    expect((await b.lock.holder({ name: g.cluster }))?.runId).toBe(outcome!.runId);
 
     b.world.heal(g.name);
     const resumed = await drive(b, resumeRun(rotateRunbook, outcome!.runId, deps, new AbortController().signal));
     expect(resumed.status, resumed.reason).toBe('succeeded');
     expect(b.world.view().asgs[g.name]!.suspended).toEqual([]);
-    expect(await b.lock.holder(g.cluster)).toBeUndefined();
+    expect(await b.lock.holder({ name: g.cluster })).toBeUndefined();
   });
 
   describe('refusals, each before anything changes', () => {

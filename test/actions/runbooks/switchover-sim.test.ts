@@ -64,7 +64,7 @@ describe.each([
     expect(view.steps.every((s) => s.status === 'ok')).toBe(true);
     // The password reaches the servers on stdin only: never the journal.
     expect(JSON.stringify(readJournal(outcome.journal!).records)).not.toContain('sim-repl-not-a-secret');
-    expect(await backends.lock.holder(cluster)).toBeUndefined();
+    expect(await backends.lock.holder({ name: cluster })).toBeUndefined();
   });
 });
 
@@ -95,7 +95,7 @@ describe('switchover refusals and the way back', () => {
     expect(sourceOf(backends, cluster, m3!.name)).toBe(m1!.name);
     expect(members(backends, cluster).find((m) => m.name === m2!.name)!.mysql.readOnly).toBe(true);
     expect(await writerValues(backends, cluster)).toEqual([m1!.ip]);
-    expect(await backends.lock.holder(cluster)).toBeUndefined();
+    expect(await backends.lock.holder({ name: cluster })).toBeUndefined();
   });
 
   it('a promotion that ran but whose answer was lost is undone too: the candidate read-only and a replica again before the old master is writable', async () => {
@@ -177,7 +177,7 @@ describe('switchover refusals and the way back', () => {
   it('a writer record pointing elsewhere than the master is refused before anything changes', async () => {
     const { backends, stateDir } = await world();
     const [, , m3] = members(backends, cluster);
-    const ref = backends.writerDns(cluster)!;
+    const ref = backends.writerDns({ name: cluster })!;
     const rec = (await backends.dns!.getRecord(ref.zoneId, ref.name, ref.type))!;
     await onVirtualTime(backends, backends.dns!.swapRecord(rec, { ...rec, values: [m3!.ip] }));
     const was = before(backends);

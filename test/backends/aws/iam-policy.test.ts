@@ -124,20 +124,20 @@ const CALLS: Record<PortMethod, (b: AwsBackends) => Promise<unknown>> = {
     expect((await b.compute!.fenceState(FLEET[0]!.id, { securityGroupId: FENCE_SG })).state).toBe('fenced');
   },
   'lock.acquire': async (b) => {
-    await b.lock.acquire('orders', owner);
-    await b.lock.acquire('events', owner);
+    await b.lock.acquire({ name: 'orders' }, owner);
+    await b.lock.acquire({ name: 'events' }, owner);
   },
   'lock.release': async (b) => {
-    await b.lock.release('orders', 'r1');
-    await b.lock.release('events', 'r1');
+    await b.lock.release({ name: 'orders' }, 'r1');
+    await b.lock.release({ name: 'events' }, 'r1');
   },
   'lock.holder': async (b) => {
-    await b.lock.holder('orders');
-    await b.lock.holder('events');
+    await b.lock.holder({ name: 'orders' });
+    await b.lock.holder({ name: 'events' });
   },
   'lock.breakLock': async (b) => {
-    await b.lock.breakLock('orders', 'r1');
-    await b.lock.breakLock('events', 'r1');
+    await b.lock.breakLock({ name: 'orders' }, 'r1');
+    await b.lock.breakLock({ name: 'events' }, 'r1');
   },
 };
 

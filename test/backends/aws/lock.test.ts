@@ -19,29 +19,29 @@ beforeEach(async () => {
 
 describe('AWS lock as a Route 53 TXT record (cluster with a hosted zone)', () => {
   it('creates the record only if absent: a second acquire is refused naming the holder', async () => {
-    expect(await b.lock.acquire('orders', alice)).toEqual({ acquired: true });
+    expect(await b.lock.acquire({ name: 'orders' }, alice)).toEqual({ acquired: true });
     expect(account.records.get(LOCK_RECORD)?.values).toEqual(['"run-a1|alice@bastion|2026-03-01T01:00:00.000Z"']);
 
-    expect(await b.lock.acquire('orders', bob)).toEqual({ acquired: false, heldBy: alice });
-    expect(await b.lock.holder('orders')).toEqual(alice);
+    expect(await b.lock.acquire({ name: 'orders' }, bob)).toEqual({ acquired: false, heldBy: alice });
+    expect(await b.lock.holder({ name: 'orders' })).toEqual(alice);
     const changes = account.route53.commandCalls(ChangeResourceRecordSetsCommand);
     expect(changes.map((c) => c.args[0].input.ChangeBatch?.Changes?.map((x) => x.Action))).toEqual([['CREATE'], ['CREATE']]);
   });
 
   it('releases only for the run that holds it', async () => {
-    await b.lock.acquire('orders', alice);
-    await b.lock.release('orders', bob.runId);
-    expect(await b.lock.holder('orders')).toEqual(alice);
-    await b.lock.release('orders', alice.runId);
-    expect(await b.lock.holder('orders')).toBeUndefined();
-    expect(await b.lock.acquire('orders', bob)).toEqual({ acquired: true });
+    await b.lock.acquire({ name: 'orders' }, alice);
+    await b.lock.release({ name: 'orders' }, bob.runId);
+    expect(await b.lock.holder({ name: 'orders' })).toEqual(alice);
+    await b.lock.release({ name: 'orders' }, alice.runId);
+    expect(await b.lock.holder({ name: 'orders' })).toBeUndefined();
+    expect(await b.lock.acquire({ name: 'orders' }, bob)).toEqual({ acquired: true });
   });
 
   it('breaks a stale lock by run id, and refuses when another run holds it now', async () => {
-    await b.lock.acquire('orders', alice);
-    await expect(b.lock.breakLock('orders', 'run-zz')).rejects.toThrow(/held by run run-a1 \(alice@bastion.*nothing was broken/);
-    await b.lock.breakLock('orders', alice.runId);
-    expect(await b.lock.holder('orders')).toBeUndefined();
+    await b.lock.acquire({ name: 'orders' }, alice);
+    await expect(b.lock.breakLock({ name: 'orders' }, 'run-zz')).rejects.toThrow(/held by run run-a1 \(alice@bastion.*nothing was broken/);
+    await b.lock.breakLock({ name: 'orders' }, alice.runId);
+    expect(await b.lock.holder({ name: 'orders' })).toBeUndefined();
   });
 });
 
@@ -49,11 +49,11 @@ describe('AWS lock as a tag lease (cluster without a hosted zone)', () => {
   const members = FLEET.filter((n) => n.cluster === 'events').map((n) => n.id);
 
   it('tags every member, reads back, and refuses a second run naming the holder', async () => {
-    expect(await b.lock.acquire('events', alice)).toEqual({ acquired: true });
+    expect(await b.lock.acquire({ name: 'events' }, alice)).toEqual({ acquired: true });
     for (const id of members) expect(account.tags.get(id)?.[LOCK_TAG]).toBe('run-a1|alice@bastion|2026-03-01T01:00:00.000Z');
     expect(account.ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input.Resources).toEqual(members);
 
-    expect(await b.lock.acquire('events', bob)).toEqual({ acquired: false, heldBy: alice });
+    expect(await b.lock.acquire({ name: 'events' }, bob)).toEqual({ acquired: false, heldBy: alice });
     expect(account.ec2.commandCalls(CreateTagsCommand)).toHaveLength(1);
   });
 
@@ -65,7 +65,7 @@ describe('AWS lock as a tag lease (cluster without a hosted zone)', () => {
       return {};
     });
 
-    expect(await b.lock.acquire('events', alice)).toEqual({ acquired: false, heldBy: bob });
+    expect(await b.lock.acquire({ name: 'events' }, alice)).toEqual({ acquired: false, heldBy: bob });
     expect(account.ec2.commandCalls(DeleteTagsCommand).flatMap((c) => c.args[0].input.Tags)).toEqual([
       { Key: LOCK_TAG, Value: 'run-a1|alice@bastion|2026-03-01T01:00:00.000Z' },
       { Key: LOCK_TAG, Value: 'run-a1|alice@bastion|2026-03-01T01:00:00.000Z' },
@@ -74,8 +74,8 @@ describe('AWS lock as a tag lease (cluster without a hosted zone)', () => {
   });
 
   it('releases its own lease', async () => {
-    await b.lock.acquire('events', alice);
-    await b.lock.release('events', alice.runId);
-    expect(await b.lock.holder('events')).toBeUndefined();
+    await b.lock.acquire({ name: 'events' }, alice);
+    await b.lock.release({ name: 'events' }, alice.runId);
+    expect(await b.lock.holder({ name: 'events' })).toBeUndefined();
   });
 });

@@ -68,7 +68,7 @@ describe('--read-only on the AWS backend', () => {
     await live.inventory.discover();
     account.resetHistory();
     await live.inventory.setTags(FLEET[0]!.id, { a: 'b' });
-    await live.lock.acquire('orders', { runId: 'r', owner: 'me@here', startedAt: '2026-03-01T01:00:00Z' });
+    await live.lock.acquire({ name: 'orders' }, { runId: 'r', owner: 'me@here', startedAt: '2026-03-01T01:00:00Z' });
     expect(requestCount(account)).toBeGreaterThanOrEqual(2);
   });
 });

@@ -89,23 +89,23 @@ describe('file lock', () => {
   it('is exclusive, releases only for its run, and breaks only the named run', async () => {
     const lock = new FileLock(join(dir, 'locks'));
     const a = { runId: 'a', owner: 'ana@bastion', startedAt: '2026-11-21T01:00:00Z' };
-    const results = await Promise.all([lock.acquire('orders', a), lock.acquire('orders', { ...a, runId: 'b' })]);
+    const results = await Promise.all([lock.acquire({ name: 'orders' }, a), lock.acquire({ name: 'orders' }, { ...a, runId: 'b' })]);
     expect(results.filter((r) => r.acquired)).toHaveLength(1);
-    const holder = (await lock.holder('orders'))!;
-    await lock.release('orders', holder.runId === 'a' ? 'b' : 'a');
-    expect(await lock.holder('orders')).toEqual(holder);
-    await expect(lock.breakLock('orders', 'someone-else')).rejects.toThrow(/not broken/);
-    await lock.breakLock('orders', holder.runId);
-    expect(await lock.holder('orders')).toBeUndefined();
-    expect(await lock.acquire('orders', a)).toEqual({ acquired: true });
+    const holder = (await lock.holder({ name: 'orders' }))!;
+    await lock.release({ name: 'orders' }, holder.runId === 'a' ? 'b' : 'a');
+    expect(await lock.holder({ name: 'orders' })).toEqual(holder);
+    await expect(lock.breakLock({ name: 'orders' }, 'someone-else')).rejects.toThrow(/not broken/);
+    await lock.breakLock({ name: 'orders' }, holder.runId);
+    expect(await lock.holder({ name: 'orders' })).toBeUndefined();
+    expect(await lock.acquire({ name: 'orders' }, a)).toEqual({ acquired: true });
     // The owner is on disk as JSON, for whoever finds the lock at 1 AM.
     expect(JSON.parse(readFileSync(join(dir, 'locks', 'orders.lock'), 'utf8'))).toEqual(a);
   });
 
   it('treats an unreadable lock file as held', async () => {
     const lock = new FileLock(join(dir, 'locks'));
-    await lock.acquire('x', { runId: 'r', owner: 'o', startedAt: 's' });
+    await lock.acquire({ name: 'x' }, { runId: 'r', owner: 'o', startedAt: 's' });
     writeFileSync(join(dir, 'locks', 'x.lock'), '{torn');
-    expect(await lock.acquire('x', { runId: 'q', owner: 'o', startedAt: 's' })).toMatchObject({ acquired: false, heldBy: { runId: 'unreadable' } });
+    expect(await lock.acquire({ name: 'x' }, { runId: 'q', owner: 'o', startedAt: 's' })).toMatchObject({ acquired: false, heldBy: { runId: 'unreadable' } });
   });
 });

@@ -65,27 +65,27 @@ describe('simulated locks', () => {
     const stateDir = tempStateDir();
     const a = await openSim({ stateDir });
     const b = await openSim({ stateDir });
-    expect(await a.lock.acquire('orders-db', owner('run-1'))).toEqual({ acquired: true });
-    expect(await b.lock.acquire('orders-db', owner('run-2'))).toEqual({ acquired: false, heldBy: owner('run-1') });
-    expect(await b.lock.holder('orders-db')).toEqual(owner('run-1'));
-    await b.lock.release('orders-db', 'run-2');
-    expect(await a.lock.holder('orders-db')).toEqual(owner('run-1'));
-    await a.lock.release('orders-db', 'run-1');
-    expect(await b.lock.acquire('orders-db', owner('run-2'))).toEqual({ acquired: true });
+    expect(await a.lock.acquire({ name: 'orders-db' }, owner('run-1'))).toEqual({ acquired: true });
+    expect(await b.lock.acquire({ name: 'orders-db' }, owner('run-2'))).toEqual({ acquired: false, heldBy: owner('run-1') });
+    expect(await b.lock.holder({ name: 'orders-db' })).toEqual(owner('run-1'));
+    await b.lock.release({ name: 'orders-db' }, 'run-2');
+    expect(await a.lock.holder({ name: 'orders-db' })).toEqual(owner('run-1'));
+    await a.lock.release({ name: 'orders-db' }, 'run-1');
+    expect(await b.lock.acquire({ name: 'orders-db' }, owner('run-2'))).toEqual({ acquired: true });
   });
 
   it('breaks only the lock of the named run', async () => {
     const a = await openSim();
-    await a.lock.acquire('ring', owner('run-1'));
-    await expect(a.lock.breakLock('ring', 'run-9')).rejects.toThrow(/held by run run-1/);
-    await a.lock.breakLock('ring', 'run-1');
-    expect(await a.lock.holder('ring')).toBeUndefined();
+    await a.lock.acquire({ name: 'ring' }, owner('run-1'));
+    await expect(a.lock.breakLock({ name: 'ring' }, 'run-9')).rejects.toThrow(/held by run run-1/);
+    await a.lock.breakLock({ name: 'ring' }, 'run-1');
+    expect(await a.lock.holder({ name: 'ring' })).toBeUndefined();
   });
 
   it('gives exactly one winner when many acquire at once', async () => {
     const stateDir = tempStateDir();
     const sets = await Promise.all([0, 1, 2, 3].map(() => openSim({ stateDir })));
-    const results = await Promise.all(sets.map((s, i) => s.lock.acquire('web', owner(`run-${i}`))));
+    const results = await Promise.all(sets.map((s, i) => s.lock.acquire({ name: 'web' }, owner(`run-${i}`))));
     expect(results.filter((r) => r.acquired)).toHaveLength(1);
   });
 });

@@ -150,8 +150,8 @@ describe('the lost-replica scenario', () => {
     const was = before.members(name);
     expect(now).toHaveLength(was.length - 1);
     // The sim names its clusters' redundancy targets itself: the replicas they were generated with.
-    expect(b.targetReplicas(name)).toBe(was.length - 1);
-    expect(healthy.targetReplicas(name)).toBe(was.length - 1);
+    expect(b.targetReplicas({ name: name })).toBe(was.length - 1);
+    expect(healthy.targetReplicas({ name: name })).toBe(was.length - 1);
     // A launch template to launch the new replica from, on every member as EC2 tags it.
     const lt = b.world.view().clusters[name]!.launchTemplate;
     expect(lt).toMatch(/^lt-/);
@@ -168,8 +168,8 @@ describe('the lost-replica scenario', () => {
     b.world.advance(60_000);
     const r = await probeMysql(b, replica);
     expect(r.replica).toMatchObject({ sourceHost: master.privateIp, ioThread: 'Yes', sqlThread: 'Yes' });
-    expect(b.writerDns(name)).toBeDefined();
-    const rec = await b.dns!.getRecord(b.writerDns(name)!.zoneId, b.writerDns(name)!.name, 'A');
+    expect(b.writerDns({ name: name })).toBeDefined();
+    const rec = await b.dns!.getRecord(b.writerDns({ name: name })!.zoneId, b.writerDns({ name: name })!.name, 'A');
     expect(rec!.values).toEqual([master.privateIp]);
   });
 

@@ -48,6 +48,6 @@ describe('rotate from the console (stale-asg)', () => {
     expect((await runner.get(runId)!.done)?.status).toBe('paused');
     await app.waitForText('paused');
     expect(b.world.view().asgs[g.name]!.suspended).toEqual(expect.arrayContaining([...ROTATION_SUSPENDS]));
-    expect((await b.lock.holder(g.cluster))?.runId).toBe(runId);
+    expect((await b.lock.holder({ name: g.cluster }))?.runId).toBe(runId);
   });
 });
