@@ -1,6 +1,7 @@
 // The kill harness: runs a runbook headless in a child process on the
-// simulated fleet, SIGKILLs it right after journal record N for every N (the
-// journal's own fault injection, NIGHTSHIFT_TEST_KILL_AFTER_RECORD, so the
+// simulated fleet, SIGKILLs it right after journal record N for every N (of a
+// run of one step's progress records, the first and the last: killPointsOf;
+// the journal's own fault injection, NIGHTSHIFT_TEST_KILL_AFTER_RECORD, so the
 // point is exact, not a race against a file watcher), resumes it with
 // `nightshift resume RUN`, and checks that the run ends as an uninterrupted
 // one does: same status, same world facts, no effect of a mutating step twice,
@@ -143,8 +144,10 @@ export interface KillCase {
 
 export interface KillReport {
   reference: RunResult;
-  /** The first pass, one case per N from 1 on, in order. */
+  /** The first pass, one case per kill point in order (see killPointsOf), then on past the reference's last record while runs are still killed. */
   cases: KillCase[];
+  /** The uninterrupted run's kill points (killPointsOf). */
+  points: number[];
   /** The second pass: the k-th record of a type, for records of the reference the first pass did not kill after. */
   targeted: KillCase[];
   /** The third: every kill of the first two that left a critical section open, resumed after its deadline. */
@@ -251,6 +254,23 @@ function recordKeys(records: RunRecord[]): string[] {
 }
 
 const stepOf = (r: RunRecord) => ('stepId' in r && typeof r.stepId === 'string' ? r.stepId : undefined);
+
+/**
+ * The records (1-based) a case is killed right after: every one, except that
+ * of a run of one step's progress records only the first and the last count.
+ * Resume never reads progress (it is the screen's percentage and ETA), so two
+ * kills inside such a run leave journals that differ only in what the screen
+ * would show, and a job a little further on; the first and the last keep the
+ * kill at both ends of the work they report on. A long job's polls are most of
+ * a journal: this is what keeps the harness's processes to a few hundred.
+ */
+export function killPointsOf(records: RunRecord[]): number[] {
+  const isProgressOf = (r: RunRecord | undefined, step: string | undefined) => r?.type === 'step-progress' && stepOf(r) === step;
+  return records.flatMap((r, i) => {
+    const inside = r.type === 'step-progress' && isProgressOf(records[i - 1], stepOf(r)) && isProgressOf(records[i + 1], stepOf(r));
+    return inside ? [] : [i + 1];
+  });
+}
 
 /** Index of the record a kill point names in `records`, or -1. */
 function indexOfPoint(records: RunRecord[], at: KillPoint): number {
@@ -391,16 +411,19 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
 
     const cases: KillCase[] = [];
     const targeted: KillCase[] = [];
+    const points = killPointsOf(reference.records);
+    const allKeys = recordKeys(reference.records);
+    const pointKeys = points.map((n) => allKeys[n - 1]!);
     if (spec.only) {
       cases.push(...(await pool(spec.only)));
     } else if (spec.select) {
       cases.push(...(await pool(spec.select(reference.records))));
     } else {
       const total = reference.records.length;
-      cases.push(...(await pool(Array.from({ length: total }, (_, i) => ({ n: i + 1 })))));
+      cases.push(...(await pool(points.map((n) => ({ n })))));
       for (let n = total + 1; cases.at(-1)!.killed; n++) cases.push(await runCase({ n }));
       const killedAfter = new Set(cases.filter((c) => c.killed).map((c) => c.afterKey));
-      const missed = recordKeys(reference.records).filter((key) => !killedAfter.has(key));
+      const missed = pointKeys.filter((key) => !killedAfter.has(key));
       targeted.push(...(await pool(missed.map((key) => ({ n: Number(key.split('#')[1]), type: key.split('#')[0]! })))));
     }
     pastBudget.sort((a, b) => a.at.n - b.at.n || (a.at.type ?? '').localeCompare(b.at.type ?? ''));
@@ -412,7 +435,8 @@ export async function killEveryRecord(spec: KillSpec): Promise<KillReport> {
       targeted,
       pastBudget,
       // A targeted run that ended before reaching its record wrote fewer of that type (fewer polls): nothing there to kill after.
-      uncovered: spec.only || spec.select ? [] : recordKeys(reference.records).filter((key) => !covered.has(key) && !targeted.some((c) => !c.killed && `${c.at.type}#${c.at.n}` === key)),
+      points: spec.only || spec.select ? [] : points,
+      uncovered: spec.only || spec.select ? [] : pointKeys.filter((key) => !covered.has(key) && !targeted.some((c) => !c.killed && `${c.at.type}#${c.at.n}` === key)),
       problems: all.flatMap((c) => c.problems.map((p) => `killed after ${pointText(c.at)}${c.after ? ` (${c.after})` : ''}${c.pastBudget ? ', resumed past the section budget' : ''}: ${p}`)),
       realMs: performance.now() - t0,
       processes: spent.processes,
@@ -627,7 +651,9 @@ export function expectEveryKindKilled(report: KillReport): void {
 }
 
 export function expectEveryRecordKilled(report: KillReport): void {
-  expect(report.cases.map((c) => c.at.n)).toEqual(report.cases.map((_, i) => i + 1));
+  const total = report.reference.records.length;
+  const beyond = report.cases.slice(report.points.length).map((_, i) => total + i + 1);
+  expect(report.cases.map((c) => c.at.n)).toEqual([...report.points, ...beyond]);
   expect(report.cases.at(-1)!.killed).toBe(false);
   expect(report.uncovered).toEqual([]);
 }

@@ -6,8 +6,9 @@
 // There is no way back once the old master is fenced, so there is no undo:
 // every step forward is checked before it is taken. RUNBOOKS.md.
 
+import type { ScopedName } from '../../domain/scope.js';
 import * as z from 'zod';
-import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
+import { CLUSTER_PARAMS, runCluster } from '../engine/cluster-params.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import { describeOp, describeRepoint, promote, repoint, stopIoThread, stopIoThreadSql, waitForGtid } from '../../backends/engines/mysql-ops.js';
 import { fenceFor, type Fence } from '../../config/fence.js';
@@ -411,7 +412,7 @@ const redundancyStep: FailoverStep = {
   describe: (ctx) => [`count the replicas of ${ctx.run.cluster} against clusters.${ctx.run.cluster}.targetReplicas`],
   async run(ctx) {
     const have = ctx.state.others.length;
-    const own = (ctx.backends as { targetReplicas?: (cluster: string) => number | undefined }).targetReplicas?.(ctx.run.cluster);
+    const own = (ctx.backends as { targetReplicas?: (cluster: ScopedName) => number | undefined }).targetReplicas?.(runCluster(ctx.run));
     const want = ctx.config.clusters[ctx.run.cluster]?.targetReplicas ?? own ?? ctx.state.replicas.length;
     const line =
       have >= want

@@ -3,6 +3,8 @@
 // pointed at the new master, and the steps after the promotion (writer record,
 // role tags, a heartbeat seen on every replica). RUNBOOKS.md.
 
+import { runCluster } from '../engine/cluster-params.js';
+import type { ScopedName } from '../../domain/scope.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import { MysqlProber } from '../../backends/engines/mysql.js';
 import {
@@ -164,10 +166,10 @@ function hostFor(ctx: Ctx, node: Instance): string {
 }
 
 /** A target that knows its own replication user (the simulated fleet); the config's clusters.C.replication wins. */
-type OwnCredentials = { replicationCredentials?: (cluster: string) => ReplicationCredentials | undefined };
+type OwnCredentials = { replicationCredentials?: (cluster: ScopedName) => ReplicationCredentials | undefined };
 
 export function credentials(ctx: Ctx): ReplicationCredentials {
-  const own = ctx.config.clusters[ctx.run.cluster]?.replication === undefined ? (ctx.backends as OwnCredentials).replicationCredentials?.(ctx.run.cluster) : undefined;
+  const own = ctx.config.clusters[ctx.run.cluster]?.replication === undefined ? (ctx.backends as OwnCredentials).replicationCredentials?.(runCluster(ctx.run)) : undefined;
   return own ?? replicationCredentials(ctx.config, ctx.run.cluster);
 }
 
@@ -183,8 +185,8 @@ export function specTo(ctx: Ctx, source: Instance, replica: Member, opts: { wasM
 
 /** The writer record this cluster has, from the config or (the sim) the target itself. */
 export function writerRef(ctx: Ctx): WriterRecordRef | undefined {
-  const own = (ctx.backends as { writerDns?: (cluster: string) => WriterRecordRef | undefined }).writerDns;
-  return ctx.config.clusters[ctx.run.cluster]?.writerDns ?? own?.(ctx.run.cluster);
+  const own = (ctx.backends as { writerDns?: (cluster: ScopedName) => WriterRecordRef | undefined }).writerDns;
+  return ctx.config.clusters[ctx.run.cluster]?.writerDns ?? own?.(runCluster(ctx.run));
 }
 
 /** Where the record should point after the switch: the old master's value rewritten for the candidate. */
