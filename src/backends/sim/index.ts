@@ -3,7 +3,7 @@
 // It is a product feature (rehearsals), so the same poller, probes and
 // runbooks run against it unchanged.
 
-import type { ScopedName } from '../../domain/scope.js';
+import { clusterKey, type ScopedName } from '../../domain/scope.js';
 import type { Backends } from '../ports.js';
 import { SimDns } from './dns.js';
 import { SimInventory, SimMetrics } from './inventory.js';
@@ -14,7 +14,8 @@ import { isScenario, SCENARIOS } from './scenarios.js';
 import { SimShell } from './shell.js';
 import { lockDirOf } from './state-file.js';
 import { SimVolumes } from './volumes.js';
-import { generatedReplicas, writerDnsConfig } from './fleet.js';
+import { generatedReplicas, MAX_SIM_REGIONS, simRegions, writerDnsConfig } from './fleet.js';
+import { RegionView } from './region-view.js';
 import type { WriterRecordRef } from '../../domain/types.js';
 import { SimWorld, type SimWorldOptions } from './world.js';
 
@@ -22,7 +23,7 @@ export { SCENARIOS, isScenario, type ScenarioInfo } from './scenarios.js';
 export { resetSimState, statePathOf } from './state-file.js';
 export { SimWorld, type SimWorldOptions } from './world.js';
 export { SimShell, SimSshError, DEFAULT_COMMAND_TIMEOUT_MS } from './shell.js';
-export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS } from './fleet.js';
+export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS, SIM_REGIONS, MAX_SIM_REGIONS, simRegions } from './fleet.js';
 export type { Fault, StoredFault, RepairRecord, SimJob, JobStartRecord } from './state.js';
 export { SimJobs } from './jobs.js';
 
@@ -46,6 +47,16 @@ export const SIM_REPLICATION = { user: 'repl', password: 'sim-repl-not-a-secret'
 export interface SimBackendOptions extends SimWorldOptions {
   /** A command's limit when it names none; ssh's (ssh.commandTimeoutSeconds) by default. */
   commandTimeoutMs?: number;
+  /**
+   * The regions in view (`--region` on a fleet of several): discovery lists
+   * them alone and runs act in them alone. Absent or empty: every region.
+   */
+  view?: string[];
+}
+
+/** The regions a scenario opens with when not told: its own need, else one. */
+export function simRegionCount(scenario: string, regions: number | undefined): number {
+  return regions ?? SCENARIOS.find((s) => s.name === scenario)?.regions ?? 1;
 }
 
 export async function createSimBackends(opts: SimBackendOptions): Promise<SimBackends> {
@@ -57,29 +68,49 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
   if (opts.nodes !== undefined && (!Number.isInteger(opts.nodes) || opts.nodes < 1)) {
     throw new Error(`nodes must be a positive whole number, got ${opts.nodes}`);
   }
+  const regionCount = simRegionCount(opts.scenario, opts.regions);
+  if (!Number.isInteger(regionCount) || regionCount < 1 || regionCount > MAX_SIM_REGIONS) {
+    throw new Error(`regions must be a whole number from 1 to ${MAX_SIM_REGIONS}, got ${regionCount}`);
+  }
+  const needs = SCENARIOS.find((s) => s.name === opts.scenario)?.regions ?? 1;
+  if (regionCount < needs) throw new Error(`the scenario ${opts.scenario} needs ${needs} regions; open it with --regions ${needs} (or leave --regions out)`);
+  const modelled = simRegions(regionCount);
+  const view = opts.view ?? [];
+  for (const r of view) {
+    if (!modelled.includes(r)) {
+      throw new Error(
+        modelled.length > 0
+          ? `the simulated fleet has no region ${r}; its regions: ${modelled.join(', ')}`
+          : `the simulated fleet models one region, which --region cannot name; model several with --regions 2 (regions: ${simRegions(MAX_SIM_REGIONS).join(', ')})`,
+      );
+    }
+  }
+  const regions = new RegionView(view);
   const worldOpts: SimWorldOptions = { scenario: opts.scenario, seed: opts.seed, speed: opts.speed, stateDir: opts.stateDir };
   if (opts.nodes !== undefined) worldOpts.nodes = opts.nodes;
+  if (regionCount > 1) worldOpts.regions = regionCount;
   if (opts.realNow) worldOpts.realNow = opts.realNow;
   const world = SimWorld.open(worldOpts);
   const shell = new SimShell(world, opts.commandTimeoutMs !== undefined ? { commandTimeoutMs: opts.commandTimeoutMs } : {});
-  const inventory = new SimInventory(world);
+  const inventory = new SimInventory(world, regions);
   return {
-    target: { kind: 'sim', scenario: opts.scenario, seed: opts.seed, speed: opts.speed },
+    target: { kind: 'sim', scenario: opts.scenario, seed: opts.seed, speed: opts.speed, ...(modelled.length > 0 ? { regions: modelled.filter((r) => regions.has(r)) } : {}) },
     clock: world.clock,
     inventory,
     metrics: new SimMetrics(world),
     shell,
     jobs: new SimJobs(world, shell),
-    lock: new SimLock(lockDirOf(opts.stateDir, opts.scenario, opts.seed, opts.nodes ?? null)),
+    lock: new SimLock(lockDirOf(opts.stateDir, opts.scenario, opts.seed, opts.nodes ?? null, regionCount)),
     dns: new SimDns(world),
     volumes: new SimVolumes(world),
-    scaling: new SimScaling(world),
-    compute: new SimCompute(world),
+    scaling: new SimScaling(world, regions),
+    compute: new SimCompute(world, regions),
     apiThrottles: () => inventory.throttles.recent(),
     world,
-    writerDns: (cluster) => writerDnsConfig(world.view(), cluster.name),
-    targetReplicas: (cluster) => generatedReplicas(world.view(), cluster.name),
-    replicationCredentials: (cluster) => (world.view().clusters[cluster.name]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
+    // By the cluster's key: `orders-db` names no cluster of a world of several regions, `{orders-db, eu-west-1}` does.
+    writerDns: (cluster) => writerDnsConfig(world.view(), clusterKey(cluster)),
+    targetReplicas: (cluster) => generatedReplicas(world.view(), clusterKey(cluster)),
+    replicationCredentials: (cluster) => (world.view().clusters[clusterKey(cluster)]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
     async close() {
       await shell.close();
       world.close();
