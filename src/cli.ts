@@ -30,6 +30,7 @@ export function buildProgram(io: Io): Command {
     .option('--seed <n>', 'simulated fleet seed (same seed, same fleet)')
     .option('--speed <x>', 'simulated clock speed, e.g. 60 for a minute per second')
     .option('--nodes <n>', 'generate a simulated fleet of about N nodes')
+    .option('--regions <n>', 'spread the simulated fleet over N regions (1-4); --region then narrows the view to some')
     .option('--profile <name>', 'AWS profile (credentials from the SDK default chain)')
     .addOption(new Option('--region <region...>', 'AWS region(s); repeat or comma-separate for several'))
     .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')

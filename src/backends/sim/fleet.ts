@@ -5,6 +5,7 @@
 import { clusterKey, lockKey } from '../../domain/scope.js';
 import type { EngineKind, Instance, MysqlFlavour, WriterRecordRef } from '../../domain/types.js';
 import { hash32, keyOf, Prng } from './prng.js';
+import { simRegions } from './regions.js';
 import { naturalDelayAt, seqAt } from './replication.js';
 import { STATE_FORMAT, dnsKey, type LaunchTemplateState, type Segment, type WorldState } from './state.js';
 
@@ -13,19 +14,6 @@ export const SIM_EPOCH = Date.UTC(2026, 10, 20, 1, 0, 0);
 
 export const REGION = 'us-east-1';
 export const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'] as const;
-
-/**
- * The regions a simulated fleet of several regions spreads over, in this
- * order (`--regions N` takes the first N). A one-region world names none: its
- * instances and clusters carry no region, as before regions existed.
- */
-export const SIM_REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-west-2'] as const;
-export const MAX_SIM_REGIONS = SIM_REGIONS.length;
-
-/** The regions of a world of `count` regions; empty for one (a world without regions). */
-export function simRegions(count: number): string[] {
-  return count > 1 ? SIM_REGIONS.slice(0, count) : [];
-}
 
 /** A region's three AZs (`eu-west-1a/b/c`); the one-region world's without one. */
 export function azsOf(region: string | undefined): string[] {

@@ -11,11 +11,12 @@ import { SimJobs } from './jobs.js';
 import { SimLock } from './lock.js';
 import { SimCompute, SimScaling } from './scaling.js';
 import { isScenario, SCENARIOS } from './scenarios.js';
+import { simRegionCount } from './scenario-list.js';
 import { SimShell } from './shell.js';
 import { lockDirOf } from './state-file.js';
 import { SimVolumes } from './volumes.js';
-import { generatedReplicas, MAX_SIM_REGIONS, simRegions, writerDnsConfig } from './fleet.js';
-import { RegionView } from './region-view.js';
+import { generatedReplicas, writerDnsConfig } from './fleet.js';
+import { MAX_SIM_REGIONS, RegionView, simRegions } from './regions.js';
 import type { WriterRecordRef } from '../../domain/types.js';
 import { SimWorld, type SimWorldOptions } from './world.js';
 
@@ -23,7 +24,8 @@ export { SCENARIOS, isScenario, type ScenarioInfo } from './scenarios.js';
 export { resetSimState, statePathOf } from './state-file.js';
 export { SimWorld, type SimWorldOptions } from './world.js';
 export { SimShell, SimSshError, DEFAULT_COMMAND_TIMEOUT_MS } from './shell.js';
-export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS, SIM_REGIONS, MAX_SIM_REGIONS, simRegions } from './fleet.js';
+export { SIM_EPOCH, WRITER_ZONE_ID, WRITER_DOMAIN, TAGS as SIM_TAGS } from './fleet.js';
+export { SIM_REGIONS, MAX_SIM_REGIONS, simRegions } from './regions.js';
 export type { Fault, StoredFault, RepairRecord, SimJob, JobStartRecord } from './state.js';
 export { SimJobs } from './jobs.js';
 
@@ -54,10 +56,7 @@ export interface SimBackendOptions extends SimWorldOptions {
   view?: string[];
 }
 
-/** The regions a scenario opens with when not told: its own need, else one. */
-export function simRegionCount(scenario: string, regions: number | undefined): number {
-  return regions ?? SCENARIOS.find((s) => s.name === scenario)?.regions ?? 1;
-}
+export { simRegionCount } from './scenario-list.js';
 
 export async function createSimBackends(opts: SimBackendOptions): Promise<SimBackends> {
   if (!isScenario(opts.scenario)) {

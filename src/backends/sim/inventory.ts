@@ -10,7 +10,7 @@ import { callName, toAwsError } from '../aws/errors.js';
 import { describeGroup } from './asg.js';
 import { REGION, TAGS } from './fleet.js';
 import { keyOf, smoothNoise, unit3 } from './prng.js';
-import { RegionView } from './region-view.js';
+import { RegionView } from './regions.js';
 import type { WorldState } from './state.js';
 import { volumeHealthOf } from './volumes.js';
 import { toInstance, type SimWorld } from './world.js';

@@ -11,7 +11,7 @@ import { clusterKey } from '../../domain/scope.js';
 import { azsOf, regionOfAz, TAGS } from './fleet.js';
 import { hash32 } from './prng.js';
 import type { AsgState, WorldState } from './state.js';
-import { RegionView } from './region-view.js';
+import { RegionView } from './regions.js';
 import { SimEc2Error } from './volumes.js';
 import { toInstance, type SimWorld } from './world.js';
 

@@ -29,3 +29,8 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
 export function isScenario(name: string): boolean {
   return SCENARIOS.some((s) => s.name === name);
 }
+
+/** The regions a scenario opens with when not told (`--regions`): its own need, else one. */
+export function simRegionCount(scenario: string, regions: number | undefined): number {
+  return regions ?? SCENARIOS.find((s) => s.name === scenario)?.regions ?? 1;
+}
