@@ -733,7 +733,7 @@ export class SimWorld {
     const host = Math.min(254, Math.max(0, ...hosts) + 1);
     const engine: EngineKind = c?.engine ?? ((spec.tags[TAGS.engine] as EngineKind | undefined) ?? 'generic');
     const peer = w.order.map((i) => w.instances[i]!).find((i) => i.cluster === spec.cluster);
-    const name = spec.tags[TAGS.name] ?? `${spec.cluster}-${String(host).padStart(2, '0')}`;
+    const name = spec.tags[TAGS.name] ?? `${c?.name ?? spec.cluster}-${String(host).padStart(2, '0')}`;
     const inst: SimInstance = {
       id,
       name,

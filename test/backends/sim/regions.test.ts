@@ -232,6 +232,8 @@ describe('--region on the simulated fleet', () => {
     const launched = await b.compute!.launch({ launchTemplate: `${us.name}-lt`, az: `${EU}b`, tags: { 'nightshift:cluster': us.name } });
     expect(launched).toMatchObject({ region: EU, az: `${EU}b` });
     expect(launched.tags['nightshift:cluster']).toBe(us.name);
+    // Named as its cluster's members are, without the region (the key is the world's, not a Name).
+    expect(launched.name).toBe(`${us.name}-04`);
     const lt = b.world.view().launchTemplates[launched.tags['aws:ec2launchtemplate:id']!]!;
     expect(lt.region).toBe(EU);
   });
