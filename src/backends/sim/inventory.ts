@@ -171,17 +171,23 @@ export class SimInventory implements Inventory {
    * counts down the fault's calls; the last one counted clears it.
    */
   private throttle(region: string): void {
-    const throttled = this.world.mutate((w) => {
-      // A one-region world's faults name no region (SimWorld refuses one it does not model).
-      const i = w.faults.findIndex((f) => f.kind === 'api-throttled' && (f.region === undefined || f.region === region));
-      const fault = w.faults[i];
-      if (fault?.kind !== 'api-throttled') return false;
-      if (fault.calls !== undefined) {
-        fault.calls--;
-        if (fault.calls <= 0) w.faults.splice(i, 1);
-      }
-      return true;
-    });
+    // A one-region world's faults name no region (SimWorld refuses one it does not model).
+    const matches = (f: WorldState['faults'][number]) => f.kind === 'api-throttled' && (f.region === undefined || f.region === region);
+    const seen = this.world.view().faults.find(matches);
+    // Throttled until healed: nothing to count, so the world is not written (a 5,000-node world costs a whole discovery to write).
+    const throttled =
+      seen?.kind === 'api-throttled' && seen.calls === undefined
+        ? true
+        : this.world.mutate((w) => {
+            const i = w.faults.findIndex(matches);
+            const fault = w.faults[i];
+            if (fault?.kind !== 'api-throttled') return false;
+            if (fault.calls !== undefined) {
+              fault.calls--;
+              if (fault.calls <= 0) w.faults.splice(i, 1);
+            }
+            return true;
+          });
     if (!throttled) return;
     const action = 'ec2:DescribeInstances';
     this.throttles.record(region, callName(action));
