@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AwsError } from '../../../src/backends/aws/errors.js';
 import { generateFleet, planRegions } from '../../../src/backends/sim/fleet.js';
-import { createSimBackends, statePathOf, type SimBackends } from '../../../src/backends/sim/index.js';
+import { createSimBackends, resetSimState, statePathOf, type SimBackends } from '../../../src/backends/sim/index.js';
 import { clusterKey, lockKey } from '../../../src/domain/scope.js';
 import type { ClusterRef, Instance } from '../../../src/domain/types.js';
 import { openSim, pastConnectTimeout, probeMysql, tempStateDir } from './sim-helpers.js';
@@ -154,6 +154,32 @@ describe('a simulated fleet of two regions', () => {
     const again = await openSim({ regions: 2, stateDir });
     expect(again.world.faults()).toEqual(a.world.faults());
     expect((await again.inventory.discover()).clusters).toEqual((await a.inventory.discover()).clusters);
+  });
+});
+
+describe('a one-region world', () => {
+  it('is the world it was before regions: no region anywhere, no scopes, its file name unchanged', async () => {
+    const w = generateFleet('healthy', 5, null);
+    expect(generateFleet('healthy', 5, null, 1)).toEqual(w);
+    expect(JSON.stringify(w)).not.toMatch(/"regions?"/);
+    const stateDir = tempStateDir();
+    const b = await openSim({ seed: 5, stateDir });
+    const d = await b.inventory.discover();
+    expect(d.scopes).toBeUndefined();
+    expect(d.instances.every((i) => i.region === undefined)).toBe(true);
+    expect(d.clusters.every((c) => c.region === undefined)).toBe(true);
+    expect(b.target).toEqual({ kind: 'sim', scenario: 'healthy', seed: 5, speed: 1 });
+    expect(statePathOf(stateDir, 'healthy', 5, null)).toBe(join(stateDir, 'sim', 'healthy-5.json'));
+    expect(b.world.statePath).toBe(join(stateDir, 'sim', 'healthy-5.json'));
+  });
+
+  it('is reset by `sim reset` together with the worlds of several regions of its seed', async () => {
+    const stateDir = tempStateDir();
+    const two = await openSim({ regions: 2, stateDir });
+    const one = await openSim({ stateDir });
+    await two.close();
+    await one.close();
+    expect(resetSimState(stateDir, 'healthy', 1).sort()).toEqual([statePathOf(stateDir, 'healthy', 1, null), statePathOf(stateDir, 'healthy', 1, null, 2)].sort());
   });
 });
 
