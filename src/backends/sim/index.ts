@@ -43,6 +43,15 @@ export type SimBackends = Backends & {
   targetReplicas: (cluster: ScopedName) => number | undefined;
 };
 
+/**
+ * The world's key of a cluster. A bare name from a caller typed before
+ * clusters had a scope (ScopedName) is taken as it was: in a one-region world
+ * it is the key; in a world of several it names no cluster, and finds none.
+ */
+function keyOf(cluster: ScopedName | string): string {
+  return typeof cluster === 'string' ? cluster : clusterKey(cluster);
+}
+
 /** The simulated fleet's replication user (its replicas are born with it). */
 export const SIM_REPLICATION = { user: 'repl', password: 'sim-repl-not-a-secret' } as const;
 
@@ -107,9 +116,9 @@ export async function createSimBackends(opts: SimBackendOptions): Promise<SimBac
     apiThrottles: () => inventory.throttles.recent(),
     world,
     // By the cluster's key: `orders-db` names no cluster of a world of several regions, `{orders-db, eu-west-1}` does.
-    writerDns: (cluster) => writerDnsConfig(world.view(), clusterKey(cluster)),
-    targetReplicas: (cluster) => generatedReplicas(world.view(), clusterKey(cluster)),
-    replicationCredentials: (cluster) => (world.view().clusters[clusterKey(cluster)]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
+    writerDns: (cluster) => writerDnsConfig(world.view(), keyOf(cluster)),
+    targetReplicas: (cluster) => generatedReplicas(world.view(), keyOf(cluster)),
+    replicationCredentials: (cluster) => (world.view().clusters[keyOf(cluster)]?.engine === 'mysql' ? { ...SIM_REPLICATION } : undefined),
     async close() {
       await shell.close();
       world.close();

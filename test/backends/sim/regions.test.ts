@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AwsError } from '../../../src/backends/aws/errors.js';
 import { generateFleet, planRegions } from '../../../src/backends/sim/fleet.js';
 import { createSimBackends, resetSimState, statePathOf, type SimBackends } from '../../../src/backends/sim/index.js';
-import { clusterKey, lockKey } from '../../../src/domain/scope.js';
+import { clusterKey, lockKey, type ScopedName } from '../../../src/domain/scope.js';
 import type { ClusterRef, Instance } from '../../../src/domain/types.js';
 import { openSim, pastConnectTimeout, probeMysql, tempStateDir } from './sim-helpers.js';
 
@@ -101,6 +101,13 @@ describe('a simulated fleet of two regions', () => {
     expect(b.targetReplicas({ name: us.name })).toBeUndefined();
     expect(b.replicationCredentials({ name: eu.name, region: EU })).toBeDefined();
     expect(b.replicationCredentials({ name: eu.name })).toBeUndefined();
+    // A bare name from a caller typed before scopes (runbooks' master-change.ts) finds nothing here, and its cluster in a one-region world.
+    const bare = eu.name as unknown as ScopedName;
+    expect(b.replicationCredentials(bare)).toBeUndefined();
+    const one = await openSim();
+    const oneMysql = (await one.inventory.discover()).clusters.find((c) => c.engine === 'mysql')!;
+    expect(one.replicationCredentials(oneMysql.name as unknown as ScopedName)).toBeDefined();
+    expect(one.writerDns(oneMysql.name as unknown as ScopedName)).toEqual(one.writerDns({ name: oneMysql.name }));
 
     const owner = (runId: string) => ({ runId, owner: 'ops@bastion', startedAt: '2026-11-20T01:00:00Z' });
     expect(await b.lock.acquire({ name: us.name, region: US }, owner('run-us'))).toEqual({ acquired: true });
