@@ -32,7 +32,7 @@ export function buildProgram(io: Io): Command {
     .option('--nodes <n>', 'generate a simulated fleet of about N nodes')
     .option('--regions <n>', 'spread the simulated fleet over N regions (1-4); --region then narrows the view to some')
     .option('--profile <name>', 'AWS profile (credentials from the SDK default chain)')
-    .addOption(new Option('--region <region...>', 'AWS region(s); repeat or comma-separate for several'))
+    .addOption(new Option('--region <region...>', 'AWS region(s), or the simulated fleet\'s with --regions; repeat or comma-separate for several'))
     .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')
     .option('--refresh <seconds>', 'refresh interval (default 5)')
     .option('--read-only', 'refuse every change at the backend layer; a runbook stops at its plan')

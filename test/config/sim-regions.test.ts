@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { targetOf } from '../../src/backends/index.js';
 import { loadConfig, type GlobalFlags } from '../../src/config/load.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 
@@ -80,6 +81,12 @@ describe('--region beside the simulated fleet', () => {
       expect(c.target).toBe('sim');
       expect(c.sim.region).toEqual(['eu-west-1']);
     }
+  });
+
+  it('names the regions in view in the target, for the header before the fleet is open', () => {
+    expect(targetOf(load({ regions: '2', region: ['eu-west-1'] }).run())).toEqual({ kind: 'sim', scenario: 'healthy', seed: 1, speed: 1, regions: ['eu-west-1'] });
+    expect(targetOf(load({ scenario: 'regions-split' }).run())).toMatchObject({ regions: ['us-east-1', 'eu-west-1'] });
+    expect(targetOf(load({ sim: true }).run())).toEqual({ kind: 'sim', scenario: 'healthy', seed: 1, speed: 1 });
   });
 
   it('still means AWS with no simulated fleet chosen, or with --profile', () => {
