@@ -43,6 +43,7 @@ const BENCHES: Bench[] = [
   { name: 'ssh-probe', file: 'ssh-probe.ts', what: 'SSH probes on the lab', lab: true },
   { name: 'runbooks-lab', file: 'runbooks-lab.ts', what: 'switchover and failover on the lab against their budgets (10 s, 2 s, 10 s; medians of 5)', lab: true },
   { name: 'ls-outage', file: 'ls-outage.ts', what: 'ls on 5,000 simulated nodes, healthy vs az-outage (budget 3x)' },
+  { name: 'regions', file: 'regions.ts', what: 'discovery and one poller refresh: 1 region × 5,000 simulated nodes against 2 regions × 2,500, and a region throttled alone' },
   { name: 'rotate-sim', file: 'rotate-sim.ts', what: 'rotate of a 6-node Cassandra ring on the sim at x1000 against the sum of its waits (the floor)' },
   { name: 'rebuild-lab', file: 'rebuild-lab.ts', what: 'rebuild on the lab: ~800 MB raw tar over ssh against the stream + prepare (budget 1.5x), and the whole run rebuild --via stream', lab: true },
 ];

@@ -5,6 +5,8 @@ import type { Config } from '../config/schema.js';
 import type { Target } from '../domain/types.js';
 import type { Backends } from './ports.js';
 import { withReadOnly } from './read-only.js';
+import { simRegions } from './sim/regions.js';
+import { simRegionCount } from './sim/scenario-list.js';
 
 export interface BackendDeps {
   /** Asks for an encrypted key's passphrase (the TUI provides one; headless has none). */
@@ -25,6 +27,8 @@ async function openTarget(config: Config, deps: BackendDeps): Promise<Backends> 
         seed: config.sim.seed,
         speed: config.sim.speed,
         ...(config.sim.nodes !== undefined ? { nodes: config.sim.nodes } : {}),
+        ...(config.sim.regions !== undefined ? { regions: config.sim.regions } : {}),
+        ...(config.sim.region !== undefined ? { view: config.sim.region } : {}),
         stateDir: config.stateDir,
         // The same limit as over ssh, so a command too long for a channel fails in rehearsal too.
         commandTimeoutMs: config.ssh.commandTimeoutSeconds * 1000,
@@ -50,8 +54,11 @@ async function openTarget(config: Config, deps: BackendDeps): Promise<Backends> 
 /** What the header can say before the backends are open (the first frame). */
 export function targetOf(config: Config): Target {
   switch (config.target) {
-    case 'sim':
-      return { kind: 'sim', scenario: config.sim.scenario, seed: config.sim.seed, speed: config.sim.speed };
+    case 'sim': {
+      // The regions in view, as the simulated backends name them (when the fleet models several).
+      const regions = simRegions(simRegionCount(config.sim.scenario, config.sim.regions)).filter((r) => !config.sim.region || config.sim.region.includes(r));
+      return { kind: 'sim', scenario: config.sim.scenario, seed: config.sim.seed, speed: config.sim.speed, ...(regions.length > 0 ? { regions } : {}) };
+    }
     case 'aws':
       return { kind: 'aws', regions: config.aws.regions, ...(config.aws.profile ? { profile: config.aws.profile } : {}) };
     case 'inventory':

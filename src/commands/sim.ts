@@ -35,7 +35,8 @@ export async function listScenarios(ctx: CommandContext, flags: { json?: boolean
     return;
   }
   const width = Math.max(...SCENARIOS.map((s) => s.name.length));
-  for (const s of SCENARIOS) ctx.io.stdout.write(`${s.name.padEnd(width)}  ${s.description}\n`);
+  // A scenario of several regions says so: it opens a world of its own, not the one-region world of the seed.
+  for (const s of SCENARIOS) ctx.io.stdout.write(`${s.name.padEnd(width)}  ${s.description}${s.regions ? ` (--regions ${s.regions})` : ''}\n`);
 }
 
 export async function resetCommand(ctx: CommandContext, flags: { scenario?: string; seed?: string }): Promise<string[]> {

@@ -5,7 +5,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type * as z from 'zod';
-import { SCENARIOS } from '../backends/sim/scenario-list.js';
+import { MAX_SIM_REGIONS, simRegions, SIM_REGIONS } from '../backends/sim/regions.js';
+import { SCENARIOS, simRegionCount } from '../backends/sim/scenario-list.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { prepareReplicationCredentials } from './credentials.js';
 import { configSchema, MAX_SIM_NODES, SEED_RANGE, type Config } from './schema.js';
@@ -20,6 +21,7 @@ export interface GlobalFlags {
   seed?: string;
   speed?: string;
   nodes?: string;
+  regions?: string;
   profile?: string;
   region?: string[];
   inventory?: string;
@@ -101,6 +103,7 @@ export function loadConfig(flags: GlobalFlags, opts: LoadOptions = {}): Config {
   const parsed = validate(source);
   checkScenario(parsed.sim.scenario, source);
   const config = applyFlags(parsed, flags, env, file);
+  checkSimRegions(config, flags, source);
   if (opts.prepareStateDir) checkStateDir(config.stateDir, flags, source);
   prepareReplicationCredentials(config.clusters, source, env);
   return config;
@@ -118,6 +121,32 @@ function readConfigFile(file: string): string {
 function checkScenario(scenario: string, source: YamlSource | undefined): void {
   if (isScenarioName(scenario) || !source) return;
   throw new ConfigError(source.file, lineOf(source, ['sim', 'scenario']), 'sim.scenario', unknownScenario(scenario));
+}
+
+/**
+ * The simulated regions in view must be regions the simulated fleet models:
+ * `--region` names the flag, `sim.region` its line. The scenario may need
+ * more regions than one (regions-split), and `--regions` may not give it fewer.
+ */
+function checkSimRegions(config: Config, flags: GlobalFlags, source: YamlSource | undefined): void {
+  if (config.target !== 'sim') return;
+  const fromFile = flags.regions === undefined && source !== undefined && typeof source.data.sim === 'object' && source.data.sim !== null && 'regions' in source.data.sim;
+  const needs = SCENARIOS.find((s) => s.name === config.sim.scenario)?.regions ?? 1;
+  if (config.sim.regions !== undefined && config.sim.regions < needs) {
+    const problem = `the scenario ${config.sim.scenario} needs ${needs} regions, not ${config.sim.regions}`;
+    if (fromFile) throw new ConfigError(source!.file, lineOf(source!, ['sim', 'regions']), 'sim.regions', `${problem}; make it ${needs} or more`);
+    throw new UsageError(`--regions ${config.sim.regions}: ${problem}; give --regions ${needs} or leave it out`);
+  }
+  const view = config.sim.region ?? [];
+  const modelled = simRegions(simRegionCount(config.sim.scenario, config.sim.regions));
+  const unknown = view.find((r) => !modelled.includes(r));
+  if (unknown === undefined) return;
+  const problem =
+    modelled.length > 0
+      ? `the simulated fleet has no region ${unknown}; its regions: ${modelled.join(', ')}`
+      : `the simulated fleet models one region, which has no name; model several with --regions 2 to ${MAX_SIM_REGIONS} (${SIM_REGIONS.join(', ')})`;
+  if (flags.region && flags.region.length > 0) throw new UsageError(`--region ${unknown}: ${problem}`);
+  throw new ConfigError(source?.file ?? '(defaults)', source ? lineOf(source, ['sim', 'region']) : undefined, 'sim.region', problem);
 }
 
 function isScenarioName(name: string): boolean {
@@ -177,18 +206,23 @@ function applyFlags(base: z.output<typeof configSchema>, flags: GlobalFlags, env
   if (flags.nodes !== undefined) {
     config.sim.nodes = intFlag('--nodes', flags.nodes, 1, MAX_SIM_NODES, ' (the largest simulated fleet nightshift generates; see the README)');
   }
+  if (flags.regions !== undefined) config.sim.regions = intFlag('--regions', flags.regions, 1, MAX_SIM_REGIONS, ` (the simulated regions: ${SIM_REGIONS.join(', ')})`);
   if (flags.refresh !== undefined) config.refreshSeconds = positiveFlag('--refresh', flags.refresh);
   if (flags.readOnly) config.readOnly = true;
   if (flags.profile !== undefined) config.aws.profile = flags.profile;
-  if (flags.region && flags.region.length > 0) {
-    config.aws.regions = flags.region.flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
-  }
   if (flags.inventory !== undefined) config.inventory = flags.inventory;
 
-  const wantsSim = flags.sim || flags.scenario !== undefined || flags.nodes !== undefined;
-  const wantsAws = flags.profile !== undefined || (flags.region?.length ?? 0) > 0;
+  // --region is the regions in view: the simulated fleet's when a flag or the config chose it, else AWS's.
+  const simByFlag = flags.sim || flags.scenario !== undefined || flags.nodes !== undefined || flags.regions !== undefined;
+  const simByConfig = base.target === 'sim' || (base.target === undefined && base.sim.regions !== undefined);
+  const regions = (flags.region ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  const regionOfSim = regions.length > 0 && (simByFlag || (simByConfig && flags.profile === undefined && flags.inventory === undefined));
+  if (regionOfSim) config.sim.region = regions;
+  else if (regions.length > 0) config.aws.regions = regions;
+  const wantsSim = simByFlag || regionOfSim;
+  const wantsAws = flags.profile !== undefined || (regions.length > 0 && !regionOfSim);
   if ([wantsSim, wantsAws, flags.inventory !== undefined].filter(Boolean).length > 1) {
-    throw new UsageError('choose one target: --sim (or --scenario/--nodes), --profile/--region, or --inventory');
+    throw new UsageError('choose one target: --sim (or --scenario/--nodes/--regions, with --region for its regions), --profile/--region, or --inventory');
   }
   if (wantsSim) config.target = 'sim';
   else if (flags.inventory !== undefined) config.target = 'inventory';

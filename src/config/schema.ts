@@ -2,6 +2,7 @@
 // default, so an empty (or absent) file is a valid config for the simulated fleet.
 
 import * as z from 'zod';
+import { MAX_SIM_REGIONS, SIM_REGIONS } from '../backends/sim/regions.js';
 
 const positive = z.number().positive();
 
@@ -280,6 +281,16 @@ export const simSchema = z
     nodes: z
       .number()
       .superRefine(inRange(1, MAX_SIM_NODES, ' (the largest simulated fleet nightshift generates; see the README)'))
+      .optional(),
+    /** How many regions the fleet spreads over; absent is one (a world without regions), or what the scenario needs. */
+    regions: z
+      .number()
+      .superRefine(inRange(1, MAX_SIM_REGIONS, ` (the simulated regions: ${SIM_REGIONS.join(', ')})`))
+      .optional(),
+    /** The simulated regions in view (`--region` on the simulated fleet); checked against those it models in src/config/load.ts. */
+    region: z
+      .union([z.string(), z.array(z.string())])
+      .transform((r) => (typeof r === 'string' ? [r] : r))
       .optional(),
   })
   .strict();

@@ -298,7 +298,14 @@ export interface ClusterWriter {
 
 /** What the console is looking at; drawn in the header at all times. */
 export type Target =
-  | { kind: 'sim'; scenario: string; seed: number; speed: number }
+  | {
+      kind: 'sim';
+      scenario: string;
+      seed: number;
+      speed: number;
+      /** The simulated regions in view, when the fleet models several (`--regions`, narrowed by `--region`). */
+      regions?: string[];
+    }
   | {
       kind: 'aws';
       account?: string;

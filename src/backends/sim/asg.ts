@@ -92,7 +92,7 @@ export function describeGroup(world: SimWorld, w: WorldState, g: AsgState): Scal
 export function derivedGroupTags(w: WorldState, g: AsgState): Record<string, string> {
   const c = w.clusters[g.cluster];
   const engine = c?.engine ?? 'generic';
-  const tags: Record<string, string> = { [TAGS.cluster]: g.cluster, [TAGS.engine]: engine };
+  const tags: Record<string, string> = { [TAGS.cluster]: c?.name ?? g.cluster, [TAGS.engine]: engine };
   const sample = g.members.map((id) => w.instances[id]).find((i) => i !== undefined);
   const role = engine === 'mysql' ? 'replica' : sample?.tags[TAGS.role];
   if (role !== undefined) tags[TAGS.role] = role;

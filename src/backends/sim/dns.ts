@@ -2,6 +2,7 @@
 // record is not exactly what the caller last saw, then PENDING until INSYNC a
 // few virtual seconds later. Application writes follow the writer record.
 
+import { clusterKey } from '../../domain/scope.js';
 import type { CallOptions, Dns, DnsRecord } from '../ports.js';
 import { Prng, hash32 } from './prng.js';
 import { updateWriters } from './replication.js';
@@ -64,7 +65,7 @@ export class SimDns implements Dns {
       for (const c of Object.values(w.clusters)) {
         if (c.writerDns !== fromKey) continue;
         c.writerDns = toKey;
-        updateWriters(world.env, c.name, t);
+        updateWriters(world.env, clusterKey(c), t);
       }
       return { changeId: id, submittedAt: t, insyncAt: insync };
     });

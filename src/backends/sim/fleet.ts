@@ -2,16 +2,46 @@
 // always give the same instances, ids, addresses, tags and topology. Nothing
 // here reads the wall clock; times are offsets from a fixed virtual epoch.
 
+import { clusterKey, lockKey } from '../../domain/scope.js';
 import type { EngineKind, Instance, MysqlFlavour, WriterRecordRef } from '../../domain/types.js';
 import { hash32, keyOf, Prng } from './prng.js';
+import { simRegions } from './regions.js';
 import { naturalDelayAt, seqAt } from './replication.js';
-import { STATE_FORMAT, dnsKey, type Segment, type WorldState } from './state.js';
+import { STATE_FORMAT, dnsKey, type LaunchTemplateState, type Segment, type WorldState } from './state.js';
 
 /** Virtual time when every simulated world starts: a night shift, 1 AM UTC. */
 export const SIM_EPOCH = Date.UTC(2026, 10, 20, 1, 0, 0);
 
 export const REGION = 'us-east-1';
 export const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'] as const;
+
+/** A region's three AZs (`eu-west-1a/b/c`); the one-region world's without one. */
+export function azsOf(region: string | undefined): string[] {
+  return region === undefined ? [...AZS] : [`${region}a`, `${region}b`, `${region}c`];
+}
+
+/** The region an AZ is in: EC2 names AZs by their region and a letter. */
+export function regionOfAz(az: string): string {
+  return az.replace(/[a-z]$/, '');
+}
+
+/** A resource named per cluster (its group, its writer record) in a world of several regions names the region too: Route 53 is global, and the sim keys groups by name. */
+function scoped(name: string, region: string | undefined): string {
+  return region === undefined ? name : `${name}-${region}`;
+}
+
+export function asgNameOf(cluster: string, region: string | undefined): string {
+  return `${scoped(cluster, region)}-asg`;
+}
+
+export function writerNameOf(cluster: string, region: string | undefined): string {
+  return region === undefined ? `${cluster}.${WRITER_DOMAIN}` : `${cluster}.${region}.${WRITER_DOMAIN}`;
+}
+
+/** A cluster's name in words safe anywhere (a security group, a file): `eu-west-1--orders-db`, the bare name without a region. */
+export function clusterSlug(c: { name: string; region?: string | undefined }): string {
+  return lockKey(c);
+}
 export const WRITER_ZONE_ID = 'ZSIMNIGHTSHIFT1';
 export const WRITER_DOMAIN = 'writer.sim.internal';
 
@@ -89,6 +119,31 @@ export function planFleet(seed: number, nodes: number | null): ClusterPlan[] {
   return plan;
 }
 
+/**
+ * The plans of a world of `count` regions: the first region's is the fleet
+ * one region would have (of its share of `nodes`), the others are drawn from
+ * seeds of their own. The first MySQL cluster has the same name in every
+ * region, so a same-named cluster is always there to rehearse with.
+ */
+export function planRegions(seed: number, nodes: number | null, count: number): ClusterPlan[][] {
+  if (count <= 1) return [planFleet(seed, nodes)];
+  const plans: ClusterPlan[][] = [];
+  for (let r = 0; r < count; r++) {
+    const share = nodes === null ? null : Math.max(1, Math.floor(nodes / count) + (r < nodes % count ? 1 : 0));
+    const plan = planFleet(r === 0 ? seed : hash32(seed, 59, r), share);
+    if (r > 0) {
+      const want = plans[0]!.find((c) => c.kind === 'mysql')!.name;
+      const first = plan.find((c) => c.kind === 'mysql')!;
+      // Another cluster of this region already named so swaps names with it: names stay unique within a region.
+      const clash = plan.find((c) => c !== first && c.name === want);
+      if (clash) clash.name = first.name;
+      first.name = want;
+    }
+    plans.push(plan);
+  }
+  return plans;
+}
+
 function sizeOf(c: ClusterPlan): number {
   return c.kind === 'mysql' ? c.replicas + 1 : c.size;
 }
@@ -110,17 +165,25 @@ export function addressOf(net: [number, number], host: number): string {
   return `127.${net[0]}.${net[1]}.${host}`;
 }
 
-/** Cluster index (1-based) -> the two middle octets of its loopback /24. */
-export function netOf(index: number): [number, number] {
-  return [10 + (index >> 8), index & 255];
+/**
+ * Cluster index (1-based) -> the two middle octets of its loopback /24. Each
+ * region of a world of several has its own block of second octets (the
+ * first region's is the one-region world's), so no two regions share an address.
+ */
+export function netOf(index: number, regionIndex = 0): [number, number] {
+  return [10 + REGION_NET_BLOCK * regionIndex + (index >> 8), index & 255];
 }
 
-export function emptyWorld(scenario: string, seed: number, nodes: number | null): WorldState {
+/** Second octets per region: room for 15,000 clusters a region, and four regions below 255. */
+const REGION_NET_BLOCK = 60;
+
+export function emptyWorld(scenario: string, seed: number, nodes: number | null, regions: string[] = []): WorldState {
   return {
     format: STATE_FORMAT,
     scenario,
     seed,
     nodes,
+    ...(regions.length > 0 ? { regions } : {}),
     clock: { virtualMs: SIM_EPOCH, realMs: 0 },
     epochMs: SIM_EPOCH,
     counters: { instance: 0, volume: 0, snapshot: 0, change: 0, repair: 0, segment: 0 },
@@ -144,17 +207,27 @@ export function emptyWorld(scenario: string, seed: number, nodes: number | null)
   };
 }
 
-/** Builds the fleet of the plan; scenarios then bend it (see scenarios.ts). */
-export function generateFleet(scenario: string, seed: number, nodes: number | null): WorldState {
-  const w = emptyWorld(scenario, seed, nodes);
+/**
+ * Builds the fleet of the plan; scenarios then bend it (see scenarios.ts).
+ * With several regions, each region's clusters are built in turn from one
+ * stream of randomness, so ids never repeat across regions.
+ */
+export function generateFleet(scenario: string, seed: number, nodes: number | null, regionCount = 1): WorldState {
+  const regions = simRegions(regionCount);
+  const w = emptyWorld(scenario, seed, nodes, regions);
   const prng = new Prng(hash32(seed, 1));
   const azShift = prng.int(0, 2);
-  planFleet(seed, nodes).forEach((plan, i) => {
-    const index = i + 1;
-    const ctx: BuildContext = { w, prng, index, net: netOf(index), azShift };
-    if (plan.kind === 'mysql') buildMysql(ctx, plan);
-    else if (plan.kind === 'cassandra') buildRing(ctx, plan);
-    else buildGeneric(ctx, plan);
+  planRegions(seed, nodes, regionCount).forEach((plans, r) => {
+    const region = regions[r];
+    const azs = azsOf(region);
+    plans.forEach((plan, i) => {
+      const index = i + 1;
+      const key = clusterKey({ name: plan.name, region });
+      const ctx: BuildContext = { w, prng, index, net: netOf(index, r), azShift, key, region, azs };
+      if (plan.kind === 'mysql') buildMysql(ctx, plan);
+      else if (plan.kind === 'cassandra') buildRing(ctx, plan);
+      else buildGeneric(ctx, plan);
+    });
   });
   addMysqlLaunchTemplates(w);
   return w;
@@ -168,22 +241,24 @@ export function generateFleet(scenario: string, seed: number, nodes: number | nu
  * them when opened.
  */
 export function addMysqlLaunchTemplates(w: WorldState): void {
-  for (const c of Object.values(w.clusters)) {
+  for (const [key, c] of Object.entries(w.clusters)) {
     if (c.engine !== 'mysql' || c.launchTemplate) continue;
-    const prng = new Prng(hash32(w.seed, 47, keyOf(c.name)));
-    const lt = { id: `lt-${prng.hex(17)}`, name: `${c.name}-lt`, version: prng.int(2, 9), updatedAt: isoSeconds(w.epochMs - prng.int(40, 90) * DAY) };
+    // Drawn by the cluster's key: two regions' same-named clusters get templates of their own.
+    const prng = new Prng(hash32(w.seed, 47, keyOf(key)));
+    const lt: LaunchTemplateState = { id: `lt-${prng.hex(17)}`, name: `${c.name}-lt`, version: prng.int(2, 9), updatedAt: isoSeconds(w.epochMs - prng.int(40, 90) * DAY) };
+    if (c.region !== undefined) lt.region = c.region;
     w.launchTemplates[lt.id] = lt;
     c.launchTemplate = lt.id;
     for (const id of w.order) {
       const inst = w.instances[id]!;
-      if (inst.cluster !== c.name) continue;
+      if (inst.cluster !== key) continue;
       inst.tags[TAGS.ltId] ??= lt.id;
       inst.tags[TAGS.ltVersion] ??= String(lt.version);
     }
   }
 }
 
-/** The replicas a MySQL cluster was generated with: its redundancy target (a scenario may leave it short). */
+/** The replicas a MySQL cluster (by its key: clusterKey) was generated with: its redundancy target (a scenario may leave it short). */
 export function generatedReplicas(w: WorldState, cluster: string): number | undefined {
   if (w.clusters[cluster]?.engine !== 'mysql') return undefined;
   const born = w.order.filter((id) => w.instances[id]!.cluster === cluster && Date.parse(w.instances[id]!.launchTime) < w.epochMs).length;
@@ -196,6 +271,10 @@ interface BuildContext {
   index: number;
   net: [number, number];
   azShift: number;
+  /** The cluster's key in the world (clusterKey: the name, and the region in a world of several). */
+  key: string;
+  region: string | undefined;
+  azs: readonly string[];
 }
 
 function addInstance(
@@ -218,6 +297,7 @@ function addInstance(
     cluster: spec.cluster,
     engine: spec.engine,
   };
+  if (ctx.region !== undefined) inst.region = ctx.region;
   if (spec.asg) inst.asg = spec.asg;
   w.instances[id] = inst;
   w.order.push(id);
@@ -232,16 +312,16 @@ function buildMysql(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'mysql
   const { w, prng, index } = ctx;
   const { flavour, version } = plan.variant;
   const appRate = prng.int(4, 40);
-  w.clusters[plan.name] = { name: plan.name, engine: 'mysql', flavour, version, appRate, net: ctx.net };
+  w.clusters[ctx.key] = { name: plan.name, ...regionField(ctx), engine: 'mysql', flavour, version, appRate, net: ctx.net };
   const type = prng.pick(['r6i.xlarge', 'r6i.2xlarge', 'r7g.xlarge']);
   const eventBytes = prng.int(350, 1400);
   const ids: string[] = [];
   const masterAz = (index + ctx.azShift) % 3;
   for (let n = 0; n <= plan.replicas; n++) {
-    const az = AZS[(masterAz + n) % 3]!;
+    const az = ctx.azs[(masterAz + n) % 3]!;
     const role = n === 0 ? 'master' : 'replica';
     const inst = addInstance(ctx, {
-      cluster: plan.name,
+      cluster: ctx.key,
       engine: 'mysql',
       host: n + 1,
       az,
@@ -283,7 +363,7 @@ function buildMysql(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'mysql
   // History: a decommissioned master wrote the first part of the data set.
   const oldSeg = newSegment(w, {
     node: 'decommissioned',
-    cluster: plan.name,
+    cluster: ctx.key,
     uuid: prng.uuid(),
     serverId: index * 100 + 99,
     startSeq: 0,
@@ -294,7 +374,7 @@ function buildMysql(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'mysql
   oldSeg.endT = oldSeg.startT;
   const masterSeg = newSegment(w, {
     node: master,
-    cluster: plan.name,
+    cluster: ctx.key,
     uuid: masterNode.serverUuid,
     serverId: masterNode.serverId,
     startSeq: flavour === 'mariadb' ? oldSeg.bonus : 0,
@@ -304,9 +384,10 @@ function buildMysql(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'mysql
   });
   masterNode.ownSegments.push(masterSeg.id);
 
-  const dns = dnsKey(WRITER_ZONE_ID, `${plan.name}.${WRITER_DOMAIN}`, 'A');
-  w.dns[dns] = { zoneId: WRITER_ZONE_ID, name: `${plan.name}.${WRITER_DOMAIN}`, type: 'A', ttl: 60, values: [w.instances[master]!.privateIp] };
-  w.clusters[plan.name]!.writerDns = dns;
+  const writer = writerNameOf(plan.name, ctx.region);
+  const dns = dnsKey(WRITER_ZONE_ID, writer, 'A');
+  w.dns[dns] = { zoneId: WRITER_ZONE_ID, name: writer, type: 'A', ttl: 60, values: [w.instances[master]!.privateIp] };
+  w.clusters[ctx.key]!.writerDns = dns;
 
   for (const id of ids) {
     const node = w.mysql[id]!;
@@ -335,6 +416,7 @@ function buildMysql(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'mysql
  * configured (the poller then finds it missing).
  */
 export function writerDnsConfig(w: WorldState, cluster: string): WriterRecordRef | undefined {
+  // `cluster` is the key (clusterKey): the name, and the region in a world of several.
   const key = w.clusters[cluster]?.writerDns;
   if (!key) return undefined;
   const [zoneId, name, type] = key.split('|');
@@ -372,14 +454,14 @@ export function newSegment(
 
 function buildRing(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'cassandra' }>): void {
   const { w, prng } = ctx;
-  const asg = `${plan.name}-asg`;
+  const asg = asgNameOf(plan.name, ctx.region);
   const lt = addLaunchTemplate(ctx, plan.name);
-  w.clusters[plan.name] = { name: plan.name, engine: 'cassandra', appRate: 0, asg, launchTemplate: lt.id, net: ctx.net };
+  w.clusters[ctx.key] = { name: plan.name, ...regionField(ctx), engine: 'cassandra', appRate: 0, asg, launchTemplate: lt.id, net: ctx.net };
   const type = prng.pick(['i4i.xlarge', 'i4i.2xlarge', 'i3en.xlarge']);
   const ids: string[] = [];
   const ages = repairAges(prng, plan.size, plan.ageProfile);
   for (let n = 0; n < plan.size; n++) {
-    const az = AZS[(n + ctx.azShift) % 3]!;
+    const az = ctx.azs[(n + ctx.azShift) % 3]!;
     const tags: Record<string, string> = {
       [TAGS.name]: nodeName(plan.name, n + 1),
       [TAGS.cluster]: plan.name,
@@ -392,19 +474,19 @@ function buildRing(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'cassan
     };
     const age = ages[n];
     if (age !== undefined) tags[TAGS.lastRepaired] = isoSeconds(w.epochMs - age);
-    const inst = addInstance(ctx, { cluster: plan.name, engine: 'cassandra', host: n + 1, az, type, launchedDaysAgo: prng.int(8, 35), tags, asg });
+    const inst = addInstance(ctx, { cluster: ctx.key, engine: 'cassandra', host: n + 1, az, type, launchedDaysAgo: prng.int(8, 35), tags, asg });
     ids.push(inst.id);
     w.cassandra[inst.id] = {
-      ring: plan.name,
+      ring: ctx.key,
       hostId: prng.uuid(),
       tokens: 16,
       loadBytes: prng.int(80, 420) * 1_073_741_824 + prng.int(0, 1_000_000_000),
       repairCommands: 0,
     };
   }
-  w.rings[plan.name] = { datacenter: REGION, keyspaces: ['system_auth', 'system_distributed', 'system_traces', plan.name.replace(/-ring.*$/, '')], members: ids };
+  w.rings[ctx.key] = { datacenter: ctx.region ?? REGION, keyspaces: ['system_auth', 'system_distributed', 'system_traces', plan.name.replace(/-ring.*$/, '')], members: ids };
   const propagated = { [TAGS.cluster]: plan.name, [TAGS.engine]: 'cassandra', [TAGS.role]: 'cassandra', env: 'prod' };
-  addAsg(ctx, { name: asg, cluster: plan.name, ids, min: Math.max(1, plan.size - 2), max: plan.size + 2, lt: lt.id, tags: propagated });
+  addAsg(ctx, { name: asg, cluster: ctx.key, ids, min: Math.max(1, plan.size - 2), max: plan.size + 2, lt: lt.id, tags: propagated });
 }
 
 /** Ages in ms; undefined = no tag. The default ring has one untagged node and one overdue (> 10 days). */
@@ -427,17 +509,17 @@ function repairAges(prng: Prng, size: number, profile: 'default' | 'spread'): Ar
 
 function buildGeneric(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'generic' }>): void {
   const { w, prng } = ctx;
-  const asg = `${plan.name}-asg`;
+  const asg = asgNameOf(plan.name, ctx.region);
   const lt = addLaunchTemplate(ctx, plan.name);
-  w.clusters[plan.name] = { name: plan.name, engine: 'generic', appRate: 0, asg, launchTemplate: lt.id, net: ctx.net };
+  w.clusters[ctx.key] = { name: plan.name, ...regionField(ctx), engine: 'generic', appRate: 0, asg, launchTemplate: lt.id, net: ctx.net };
   const type = prng.pick(['c6i.large', 't3.large', 'm6i.large']);
   const ids: string[] = [];
   for (let n = 0; n < plan.size; n++) {
     const inst = addInstance(ctx, {
-      cluster: plan.name,
+      cluster: ctx.key,
       engine: 'generic',
       host: n + 1,
-      az: AZS[(n + ctx.azShift) % 3]!,
+      az: ctx.azs[(n + ctx.azShift) % 3]!,
       type,
       launchedDaysAgo: prng.int(1, 30),
       asg,
@@ -455,19 +537,24 @@ function buildGeneric(ctx: BuildContext, plan: Extract<ClusterPlan, { kind: 'gen
     ids.push(inst.id);
   }
   const propagated = { [TAGS.cluster]: plan.name, [TAGS.engine]: 'generic', [TAGS.role]: 'member', env: 'prod' };
-  addAsg(ctx, { name: asg, cluster: plan.name, ids, min: Math.max(1, plan.size - 2), max: plan.size * 2, lt: lt.id, tags: propagated });
+  addAsg(ctx, { name: asg, cluster: ctx.key, ids, min: Math.max(1, plan.size - 2), max: plan.size * 2, lt: lt.id, tags: propagated });
 }
 
 function addLaunchTemplate(ctx: BuildContext, cluster: string) {
   const { w, prng } = ctx;
-  const lt = {
+  const lt: LaunchTemplateState = {
     id: `lt-${prng.hex(17)}`,
     name: `${cluster}-lt`,
     version: prng.int(3, 12),
     updatedAt: isoSeconds(w.epochMs - prng.int(40, 90) * DAY),
   };
+  if (ctx.region !== undefined) lt.region = ctx.region;
   w.launchTemplates[lt.id] = lt;
   return lt;
+}
+
+function regionField(ctx: BuildContext): { region?: string } {
+  return ctx.region === undefined ? {} : { region: ctx.region };
 }
 
 /** A group of the generated fleet; `tags` are those it propagates to what it launches. */
@@ -483,7 +570,7 @@ function addAsg(ctx: BuildContext, spec: { name: string; cluster: string; ids: s
     lifecycle: Object.fromEntries(spec.ids.map((id) => [id, 'InService'])),
     isProtected: {},
     launchTemplate: spec.lt,
-    azs: [...AZS],
+    azs: [...ctx.azs],
     warmupMs: prng.int(3, 6) * MINUTE,
     suspended: [],
     tags: spec.tags,

@@ -3,14 +3,25 @@
 // are functions of (seed, node, virtual time), with the faults on top.
 
 import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type MetricPoint, type NodeMetrics } from '../../domain/types.js';
-import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery } from '../ports.js';
+import { clusterKey } from '../../domain/scope.js';
+import type { CallOptions, Discovery, Inventory, Metrics, MetricsQuery, ScalingGroup, ScopeStatus } from '../ports.js';
 import { ThrottleLog } from '../api-throttles.js';
 import { callName, toAwsError } from '../aws/errors.js';
 import { describeGroup } from './asg.js';
 import { REGION, TAGS } from './fleet.js';
 import { keyOf, smoothNoise, unit3 } from './prng.js';
+import { RegionView } from './regions.js';
+import type { WorldState } from './state.js';
 import { volumeHealthOf } from './volumes.js';
 import { toInstance, type SimWorld } from './world.js';
+
+/** The part of a one-region world, whose instances have no region. */
+const NO_REGION = '';
+
+/** An api-throttled fault refuses this region's calls (`region` undefined: a one-region world's). */
+function throttledIn(w: WorldState, region: string | undefined): boolean {
+  return w.faults.some((f) => f.kind === 'api-throttled' && (f.region === undefined || f.region === region));
+}
 
 export class SimNotFoundError extends Error {
   override name = 'InvalidInstanceID.NotFound';
@@ -22,24 +33,101 @@ export class SimThrottledError extends Error {
   readonly $metadata = { httpStatusCode: 503 };
 }
 
+/** One region's part of a discovery. */
+interface RegionPart {
+  instances: Instance[];
+  clusters: ClusterRef[];
+  groups: ScalingGroup[];
+}
+
 export class SimInventory implements Inventory {
   private cache: { version: number; discovery: Discovery } | undefined;
+  private regionCache: { version: number; parts: Map<string, RegionPart> } | undefined;
+  /** Each region's last good answer, and when (the fleet's clock): a refused region keeps showing it. */
+  private readonly lastGood = new Map<string, RegionPart & { at: number }>();
   /** Throttled discoveries (the api-throttled fault), for Backends.apiThrottles. */
   readonly throttles: ThrottleLog;
 
-  constructor(private readonly world: SimWorld) {
+  constructor(
+    private readonly world: SimWorld,
+    private readonly regions = new RegionView(),
+  ) {
     this.throttles = new ThrottleLog(world.clock);
   }
 
+  /**
+   * A one-region world answers as one call that is refused whole. A world of
+   * several regions answers region by region, as the AWS adapter asks each:
+   * a throttled region keeps its last good instances and clusters and is
+   * marked in `scopes`; the others stay fresh. Only when every region in
+   * view is refused does discovery fail.
+   */
   async discover(opts?: CallOptions): Promise<Discovery> {
     opts?.signal?.throwIfAborted();
-    let w = this.world.view();
-    if (w.faults.some((f) => f.kind === 'api-throttled')) {
-      this.throttle();
-      w = this.world.view();
+    const regions = this.world.regions.filter((r) => this.regions.has(r));
+    if (regions.length === 0) return this.discoverOne();
+    const refused = new Map<string, Error>();
+    for (const region of regions) {
+      if (!throttledIn(this.world.view(), region)) continue;
+      try {
+        this.throttle(region);
+      } catch (err) {
+        refused.set(region, err as Error);
+      }
     }
+    if (refused.size === regions.length) throw refused.get(regions[0]!)!;
+    const fresh = this.regionParts();
+    const at = this.world.now();
+    const parts: RegionPart[] = [];
+    const scopes: ScopeStatus[] = [];
+    for (const region of regions) {
+      const err = refused.get(region);
+      if (!err) {
+        const part = fresh.get(region) ?? { instances: [], clusters: [], groups: [] };
+        this.lastGood.set(region, { ...part, at });
+        parts.push(part);
+        scopes.push({ region, at });
+        continue;
+      }
+      const last = this.lastGood.get(region);
+      if (last) parts.push(last);
+      scopes.push({ region, ...(last ? { at: last.at } : {}), error: err.message, throttled: true });
+    }
+    return {
+      instances: parts.flatMap((p) => p.instances),
+      clusters: parts.flatMap((p) => p.clusters),
+      groups: parts.flatMap((p) => p.groups),
+      scopes,
+    };
+  }
+
+  private async discoverOne(): Promise<Discovery> {
+    if (throttledIn(this.world.view(), undefined)) this.throttle(REGION);
     if (this.cache?.version === this.world.stateVersion) return this.cache.discovery;
-    const instances: Instance[] = [];
+    const part = this.scan().get(NO_REGION)!;
+    const discovery: Discovery = { clusters: part.clusters, instances: part.instances, groups: part.groups };
+    this.cache = { version: this.world.stateVersion, discovery };
+    return discovery;
+  }
+
+  /** Every region's part as of now, made once per change of the world. */
+  private regionParts(): Map<string, RegionPart> {
+    if (this.regionCache?.version !== this.world.stateVersion) this.regionCache = { version: this.world.stateVersion, parts: this.scan() };
+    return this.regionCache.parts;
+  }
+
+  /** The world's instances, clusters and groups by region (NO_REGION in a one-region world). */
+  private scan(): Map<string, RegionPart> {
+    const w = this.world.view();
+    const parts = new Map<string, RegionPart>();
+    const partOf = (region: string | undefined): RegionPart => {
+      const key = region ?? NO_REGION;
+      let part = parts.get(key);
+      if (!part) parts.set(key, (part = { instances: [], clusters: [], groups: [] }));
+      return part;
+    };
+    partOf(undefined);
+    // By cluster key (clusterKey): two regions' `orders-db` are two clusters.
     const clusters = new Map<string, ClusterRef>();
     // Only faulted nodes have a volume to report: EC2 lists the volumes whose status is not ok.
     const troubled = new Set(w.faults.flatMap((f) => (f.kind === 'io-stuck' ? [f.node] : [])));
@@ -49,52 +137,61 @@ export class SimInventory implements Inventory {
       const inst = toInstance(raw);
       const volumes = troubled.has(id) ? volumeHealthOf(w, id) : undefined;
       if (volumes) inst.volumes = volumes;
-      instances.push(inst);
+      const part = partOf(inst.region);
+      part.instances.push(inst);
       const name = inst.tags[TAGS.cluster];
       if (!name) continue;
-      let ref = clusters.get(name);
+      const key = clusterKey({ name, region: inst.region });
+      let ref = clusters.get(key);
       if (!ref) {
         const engine = inst.tags[TAGS.engine];
         ref = {
           name,
+          ...(inst.region !== undefined ? { region: inst.region } : {}),
           engine: engine === 'mysql' || engine === 'cassandra' ? (engine as EngineKind) : 'generic',
           instanceIds: [],
           source: 'tag',
         };
         if (inst.asg) ref.asg = inst.asg;
-        clusters.set(name, ref);
+        clusters.set(key, ref);
+        part.clusters.push(ref);
       }
       // A spare (a rebuild's instance until it joins) carries the cluster tag but is no member yet.
       if (inst.tags[SPARE_TAG] === undefined) ref.instanceIds.push(inst.id);
       if (ref.asg && inst.asg !== ref.asg) delete ref.asg;
     }
     // The groups straight from the world: the AWS adapter reads them beside discovery, here they cost nothing more.
-    const groups = Object.values(w.asgs).map((g) => describeGroup(this.world, w, g));
-    const discovery: Discovery = { clusters: [...clusters.values()], instances, groups };
-    this.cache = { version: this.world.stateVersion, discovery };
-    return discovery;
+    for (const g of Object.values(w.asgs)) partOf(w.clusters[g.cluster]?.region).groups.push(describeGroup(this.world, w, g));
+    return parts;
   }
 
   /**
-   * Under the api-throttled fault: this discovery is refused as AWS refuses it
-   * (the same AwsError the adapter throws), and counts down the fault's calls;
-   * the last one counted clears it.
+   * Under the api-throttled fault: this discovery (of `region`'s instances) is
+   * refused as AWS refuses it (the same AwsError the adapter throws), and
+   * counts down the fault's calls; the last one counted clears it.
    */
-  private throttle(): void {
-    const throttled = this.world.mutate((w) => {
-      const i = w.faults.findIndex((f) => f.kind === 'api-throttled');
-      const fault = w.faults[i];
-      if (fault?.kind !== 'api-throttled') return false;
-      if (fault.calls !== undefined) {
-        fault.calls--;
-        if (fault.calls <= 0) w.faults.splice(i, 1);
-      }
-      return true;
-    });
+  private throttle(region: string): void {
+    // A one-region world's faults name no region (SimWorld refuses one it does not model).
+    const matches = (f: WorldState['faults'][number]) => f.kind === 'api-throttled' && (f.region === undefined || f.region === region);
+    const seen = this.world.view().faults.find(matches);
+    // Throttled until healed: nothing to count, so the world is not written (a 5,000-node world costs a whole discovery to write).
+    const throttled =
+      seen?.kind === 'api-throttled' && seen.calls === undefined
+        ? true
+        : this.world.mutate((w) => {
+            const i = w.faults.findIndex(matches);
+            const fault = w.faults[i];
+            if (fault?.kind !== 'api-throttled') return false;
+            if (fault.calls !== undefined) {
+              fault.calls--;
+              if (fault.calls <= 0) w.faults.splice(i, 1);
+            }
+            return true;
+          });
     if (!throttled) return;
     const action = 'ec2:DescribeInstances';
-    this.throttles.record(REGION, callName(action));
-    throw toAwsError(new SimThrottledError('Request limit exceeded.'), { action, region: REGION, doing: 'listing instances' });
+    this.throttles.record(region, callName(action));
+    throw toAwsError(new SimThrottledError('Request limit exceeded.'), { action, region, doing: 'listing instances' });
   }
 
   async setTags(instanceId: string, tags: Record<string, string>, opts?: CallOptions): Promise<void> {

@@ -7,20 +7,26 @@
 import type { Instance } from '../../domain/types.js';
 import type { CallOptions, Compute, FenceState, InterfaceGroups, IsolateResult, Scaling, ScalingGroup, TagFilter } from '../ports.js';
 import { describeGroup, fillGroup, processNames, resumed, terminateMember, watchHealth } from './asg.js';
-import { AZS, TAGS } from './fleet.js';
+import { clusterKey } from '../../domain/scope.js';
+import { azsOf, regionOfAz, TAGS } from './fleet.js';
 import { hash32 } from './prng.js';
 import type { AsgState, WorldState } from './state.js';
+import { RegionView } from './regions.js';
 import { SimEc2Error } from './volumes.js';
 import { toInstance, type SimWorld } from './world.js';
 
 export class SimScaling implements Scaling {
-  constructor(private readonly world: SimWorld) {}
+  constructor(
+    private readonly world: SimWorld,
+    private readonly regions = new RegionView(),
+  ) {}
 
   async getGroup(name: string, opts?: CallOptions): Promise<ScalingGroup | undefined> {
     opts?.signal?.throwIfAborted();
     const w = this.world.view();
     const g = w.asgs[name];
-    return g ? describeGroup(this.world, w, g) : undefined;
+    // A group of a region out of view is not found there, as Auto Scaling in one region knows nothing of another's.
+    return g && this.regions.has(w.clusters[g.cluster]?.region) ? describeGroup(this.world, w, g) : undefined;
   }
 
   async suspendProcesses(group: string, processes: readonly string[], opts?: CallOptions): Promise<void> {
@@ -93,11 +99,17 @@ function groupOf(w: WorldState, instanceId: string): AsgState {
 }
 
 export class SimCompute implements Compute {
-  constructor(private readonly world: SimWorld) {}
+  constructor(
+    private readonly world: SimWorld,
+    private readonly regions = new RegionView(),
+  ) {}
 
   async launch(spec: { launchTemplate: string; az: string; tags: Record<string, string>; subnetId?: string; clientToken?: string }, opts?: CallOptions): Promise<Instance> {
     opts?.signal?.throwIfAborted();
-    if (!(AZS as readonly string[]).includes(spec.az)) throw new SimEc2Error('InvalidParameterValue', `Invalid availability zone: [${spec.az}]`);
+    const modelled = this.world.regions.length > 0 ? this.world.regions : [undefined];
+    const azs = modelled.filter((r) => this.regions.has(r)).flatMap((r) => azsOf(r));
+    if (!azs.includes(spec.az)) throw new SimEc2Error('InvalidParameterValue', `Invalid availability zone: [${spec.az}]`);
+    const region = this.world.regions.length > 0 ? regionOfAz(spec.az) : undefined;
     if (spec.subnetId !== undefined && !/^subnet-[0-9a-z]+$/.test(spec.subnetId)) throw new SimEc2Error('InvalidSubnetID.NotFound', `The subnet ID '${spec.subnetId}' does not exist`);
     const world = this.world;
     return world.mutate((w, t) => {
@@ -109,12 +121,16 @@ export class SimCompute implements Compute {
         if (had.az !== spec.az) throw new SimEc2Error('IdempotentParameterMismatch', `The client token '${spec.clientToken}' was used before with different parameters (${known} in ${had.az}).`);
         return toInstance(had);
       }
-      const lt = Object.values(w.launchTemplates).find((l) => l.id === spec.launchTemplate || l.name === spec.launchTemplate);
-      const cluster = spec.tags[TAGS.cluster] ?? Object.values(w.clusters).find((c) => c.launchTemplate === lt?.id)?.name;
-      if (!cluster || !w.clusters[cluster]) {
+      // Names of launch templates are unique within a region: the AZ's region says which.
+      const lt = Object.values(w.launchTemplates).find((l) => l.id === spec.launchTemplate || (l.name === spec.launchTemplate && l.region === region));
+      const tagged = spec.tags[TAGS.cluster];
+      // The cluster tag names a cluster of the region it launches in (its key: clusterKey).
+      const cluster = tagged !== undefined ? clusterKey({ name: tagged, region }) : Object.entries(w.clusters).find(([, c]) => c.launchTemplate === lt?.id)?.[0];
+      const c = cluster === undefined ? undefined : w.clusters[cluster];
+      if (cluster === undefined || !c) {
         throw new SimEc2Error('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${spec.launchTemplate}, does not exist, and no ${TAGS.cluster} tag says where the instance belongs.`);
       }
-      const tags: Record<string, string> = { ...spec.tags, [TAGS.cluster]: cluster };
+      const tags: Record<string, string> = { ...spec.tags, [TAGS.cluster]: c.name };
       if (lt) {
         tags[TAGS.ltId] = lt.id;
         tags[TAGS.ltVersion] = String(lt.version);
@@ -130,7 +146,7 @@ export class SimCompute implements Compute {
     const w = this.world.view();
     return w.order
       .map((id) => w.instances[id]!)
-      .filter((i) => i.state !== 'terminated' && Object.entries(tags).every(([k, v]) => i.tags[k] === v))
+      .filter((i) => i.state !== 'terminated' && this.regions.has(i.region) && Object.entries(tags).every(([k, v]) => i.tags[k] === v))
       .map(toInstance);
   }
 
@@ -240,5 +256,6 @@ export class SimCompute implements Compute {
 
 /** The sim gives each instance one interface, named after it, in its cluster's group until a fence changes that. */
 function interfaceOf(inst: WorldState['instances'][string]): InterfaceGroups {
-  return { interfaceId: `eni-${inst.id.replace(/^i-/, '')}`, groups: inst.net ? [...inst.net.groups] : [`sg-${inst.cluster}-db`] };
+  // The cluster's key as lockKey spells it (`eu-west-1--orders-db`): a group id has no slash.
+  return { interfaceId: `eni-${inst.id.replace(/^i-/, '')}`, groups: inst.net ? [...inst.net.groups] : [`sg-${inst.cluster.split('/').join('--')}-db`] };
 }

@@ -5,6 +5,8 @@
 export interface ScenarioInfo {
   name: string;
   description: string;
+  /** The regions it needs (`--regions`), when more than one; it opens with that many unless told more. */
+  regions?: number;
 }
 
 export const SCENARIOS: readonly ScenarioInfo[] = [
@@ -16,9 +18,19 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
   { name: 'ebs-stuck', description: 'a replica of the third MySQL cluster: its data volume impaired, I/O wait pegged; its SQL thread makes no progress and lag grows' },
   { name: 'az-outage', description: 'every node in us-east-1c unreachable since 5 min ago; replicas elsewhere lose their master, the ring shows DN' },
   { name: 'lost-replica', description: 'the first MySQL cluster failed over 30 min ago: a replica was promoted, the old master terminated; one replica fewer than before, and its AZ has none (rehearse a rebuild)' },
+  {
+    name: 'regions-split',
+    description: 'two regions, each with its own `orders`-like MySQL cluster of the same name: the eu-west-1 one\'s master hung 7 min ago while the us-east-1 one is healthy',
+    regions: 2,
+  },
   { name: 'stale-asg', description: 'every Auto Scaling group (the ring, web, and two MySQL clusters of master + replicas) runs instances launched months ago from older launch template versions than it launches now: rehearse a rotate' },
 ];
 
 export function isScenario(name: string): boolean {
   return SCENARIOS.some((s) => s.name === name);
+}
+
+/** The regions a scenario opens with when not told (`--regions`): its own need, else one. */
+export function simRegionCount(scenario: string, regions: number | undefined): number {
+  return regions ?? SCENARIOS.find((s) => s.name === scenario)?.regions ?? 1;
 }

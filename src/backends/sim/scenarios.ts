@@ -3,7 +3,8 @@
 // before the epoch (so the trouble has a history: a master that died seven
 // minutes ago, a replica stuck for twelve).
 
-import { AZS, SIM_EPOCH, TAGS, isoSeconds } from './fleet.js';
+import { clusterKey } from '../../domain/scope.js';
+import { asgNameOf, azsOf, SIM_EPOCH, TAGS, isoSeconds } from './fleet.js';
 import type { Prng } from './prng.js';
 import { affected, materialize, updateWriters } from './replication.js';
 import { isScenario, SCENARIOS } from './scenario-list.js';
@@ -19,32 +20,36 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
     throw new Error(`unknown scenario "${name}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   }
   const w = world.view();
-  const mysqlClusters = Object.values(w.clusters).filter((c) => c.engine === 'mysql');
+  // By key (clusterKey), in the order generated: with several regions, the first region's clusters come first.
+  const mysqlClusters = Object.entries(w.clusters)
+    .filter(([, c]) => c.engine === 'mysql')
+    .map(([key, c]) => ({ ...c, key }));
   const members = (cluster: string) => world.membersOf(cluster);
-  const ring = Object.values(w.clusters).find((c) => c.engine === 'cassandra');
+  const ringState = Object.entries(w.clusters).find(([, c]) => c.engine === 'cassandra');
+  const ring = ringState && { key: ringState[0] };
   switch (name) {
     case 'healthy':
       return;
     case 'master-down': {
-      const master = members(mysqlClusters[0]!.name)[0]!;
+      const master = members(mysqlClusters[0]!.key)[0]!;
       world.applyFault({ kind: 'kill-node', node: master }, SIM_EPOCH - 7 * MINUTE);
       return;
     }
     case 'lagging-replica': {
-      const replica = members(mysqlClusters[1]!.name)[1]!;
+      const replica = members(mysqlClusters[1]!.key)[1]!;
       w.mysql[replica]!.lag = { kind: 'high', level: prng.int(900, 1800) };
       return;
     }
     case 'repair-overdue': {
       if (!ring) return;
       const ages = [21, 16, 13, 11, 5, 2].map((d) => d * DAY + prng.int(0, 20) * 60 * MINUTE);
-      members(ring.name).forEach((id, i) => {
+      members(ring.key).forEach((id, i) => {
         w.instances[id]!.tags[TAGS.lastRepaired] = isoSeconds(SIM_EPOCH - (ages[i % ages.length] ?? 3 * DAY));
       });
       return;
     }
     case 'split-brain': {
-      const cluster = mysqlClusters[3]!.name;
+      const cluster = mysqlClusters[3]!.key;
       const promoted = members(cluster)[1]!;
       const at = SIM_EPOCH - 20 * MINUTE;
       materialize(world.env, affected(world.env, cluster), at);
@@ -58,15 +63,24 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       return;
     }
     case 'ebs-stuck': {
-      const replica = members(mysqlClusters[2]!.name)[1]!;
+      const replica = members(mysqlClusters[2]!.key)[1]!;
       world.applyFault({ kind: 'io-stuck', node: replica }, SIM_EPOCH - 12 * MINUTE);
+      return;
+    }
+    case 'regions-split': {
+      // The first MySQL cluster's name repeats in every region (fleet.ts planRegions): down in the second region only.
+      const second = w.regions?.[1];
+      const first = mysqlClusters[0]!;
+      const twin = mysqlClusters.find((c) => c.name === first.name && c.region === second);
+      if (!twin) throw new Error('the regions-split scenario needs a simulated fleet of two regions or more (--regions 2)');
+      world.applyFault({ kind: 'kill-node', node: members(twin.key)[0]! }, SIM_EPOCH - 7 * MINUTE);
       return;
     }
     case 'az-outage':
       world.applyFault({ kind: 'az-outage', az: 'us-east-1c' }, SIM_EPOCH - 5 * MINUTE);
       return;
     case 'lost-replica': {
-      const cluster = mysqlClusters[0]!.name;
+      const cluster = mysqlClusters[0]!.key;
       const [old, ...replicas] = members(cluster) as [string, ...string[]];
       const at = SIM_EPOCH - 30 * MINUTE;
       materialize(world.env, affected(world.env, cluster), at);
@@ -103,7 +117,7 @@ export function applyScenario(name: string, world: SimWorld, prng: Prng): void {
       // One MySQL cluster of each flavour runs in a group too, so a rotation of replicas can be rehearsed on both.
       for (const flavour of ['mariadb', 'mysql'] as const) {
         const c = mysqlClusters.find((x) => x.flavour === flavour);
-        if (c) groupMysql(world, c.name, prng);
+        if (c) groupMysql(world, c.key, prng);
       }
       for (const g of Object.values(w.asgs)) {
         const lt = w.launchTemplates[g.launchTemplate]!;
@@ -131,7 +145,7 @@ function groupMysql(world: SimWorld, cluster: string, prng: Prng): void {
   const w = world.view();
   const c = w.clusters[cluster]!;
   const ids = world.membersOf(cluster);
-  const name = `${cluster}-asg`;
+  const name = asgNameOf(c.name, c.region);
   for (const id of ids) {
     const inst = w.instances[id]!;
     inst.asg = name;
@@ -139,7 +153,7 @@ function groupMysql(world: SimWorld, cluster: string, prng: Prng): void {
   }
   c.asg = name;
   const sample = w.instances[ids[0]!]!.tags;
-  const tags: Record<string, string> = { [TAGS.cluster]: cluster, [TAGS.engine]: 'mysql', [TAGS.role]: 'replica' };
+  const tags: Record<string, string> = { [TAGS.cluster]: c.name, [TAGS.engine]: 'mysql', [TAGS.role]: 'replica' };
   for (const k of ['env', 'team']) if (sample[k] !== undefined) tags[k] = sample[k];
   w.asgs[name] = {
     name,
@@ -151,7 +165,7 @@ function groupMysql(world: SimWorld, cluster: string, prng: Prng): void {
     lifecycle: Object.fromEntries(ids.map((id) => [id, 'InService'])),
     isProtected: {},
     launchTemplate: c.launchTemplate!,
-    azs: [...AZS],
+    azs: azsOf(c.region),
     warmupMs: prng.int(4, 8) * MINUTE,
     suspended: [],
     tags,

@@ -17,23 +17,29 @@ export function simDir(stateDir: string): string {
   return join(stateDir, 'sim');
 }
 
-export function worldName(scenario: string, seed: number, nodes: number | null): string {
-  return `${safe(scenario)}-${seed}${nodes === null ? '' : `-n${nodes}`}`;
+/** A world of several regions is another world than the one-region world of the same seed; a one-region world keeps the name it had before regions. */
+export function worldName(scenario: string, seed: number, nodes: number | null, regions = 1): string {
+  return `${safe(scenario)}-${seed}${nodes === null ? '' : `-n${nodes}`}${regions > 1 ? `-r${regions}` : ''}`;
 }
 
-export function statePathOf(stateDir: string, scenario: string, seed: number, nodes: number | null): string {
-  return join(simDir(stateDir), `${worldName(scenario, seed, nodes)}.json`);
+export function statePathOf(stateDir: string, scenario: string, seed: number, nodes: number | null, regions = 1): string {
+  return join(simDir(stateDir), `${worldName(scenario, seed, nodes, regions)}.json`);
 }
 
-export function lockDirOf(stateDir: string, scenario: string, seed: number, nodes: number | null): string {
-  return join(simDir(stateDir), 'locks', worldName(scenario, seed, nodes));
+export function lockDirOf(stateDir: string, scenario: string, seed: number, nodes: number | null, regions = 1): string {
+  return join(simDir(stateDir), 'locks', worldName(scenario, seed, nodes, regions));
 }
 
 function safe(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-/** Deletes the world of this scenario and seed (every --nodes variant) and its locks. */
+/** A --nodes or --regions variant of the world named `prefix`. */
+function variant(name: string, prefix: string): boolean {
+  return name.startsWith(`${prefix}-n`) || name.startsWith(`${prefix}-r`);
+}
+
+/** Deletes the world of this scenario and seed (every --nodes and --regions variant) and its locks. */
 export function resetSimState(stateDir: string, scenario: string, seed: number): string[] {
   const dir = simDir(stateDir);
   const prefix = `${safe(scenario)}-${seed}`;
@@ -45,7 +51,7 @@ export function resetSimState(stateDir: string, scenario: string, seed: number):
     return removed;
   }
   for (const name of names) {
-    if (name === `${prefix}.json` || (name.startsWith(`${prefix}-n`) && name.endsWith('.json'))) {
+    if (name === `${prefix}.json` || (variant(name, prefix) && name.endsWith('.json'))) {
       rmSync(join(dir, name), { force: true });
       removed.push(join(dir, name));
     }
@@ -53,7 +59,7 @@ export function resetSimState(stateDir: string, scenario: string, seed: number):
   const locks = join(dir, 'locks');
   try {
     for (const name of readdirSync(locks)) {
-      if (name === prefix || name.startsWith(`${prefix}-n`)) rmSync(join(locks, name), { recursive: true, force: true });
+      if (name === prefix || variant(name, prefix)) rmSync(join(locks, name), { recursive: true, force: true });
     }
   } catch {
     // no locks yet

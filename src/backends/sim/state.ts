@@ -107,8 +107,17 @@ export interface RingState {
   members: string[];
 }
 
+/**
+ * A cluster, stored under its key (clusterKey of name and region: the bare
+ * name in a one-region world, `eu-west-1/orders-db` in a world of several).
+ * Everything that names a cluster in the world (instances, segments, groups,
+ * rings, table writes) names it by that key; tags carry the name alone.
+ */
 export interface ClusterState {
+  /** As its instances' cluster tag says it. */
   name: string;
+  /** Set only in a world of several regions. */
+  region?: string;
   engine: EngineKind;
   flavour?: MysqlFlavour;
   version?: string;
@@ -124,7 +133,10 @@ export interface ClusterState {
 
 export interface LaunchTemplateState {
   id: string;
+  /** Unique within its region only, as EC2 has it. */
   name: string;
+  /** Set only in a world of several regions. */
+  region?: string;
   version: number;
   /** ISO-8601 */
   updatedAt: string;
@@ -351,9 +363,10 @@ export type Fault =
   /**
    * EC2 throttles the fleet's API: the next `calls` discoveries (every one
    * until healed when absent) fail with RequestLimitExceeded, as
-   * DescribeInstances does once the SDK's retries are spent.
+   * DescribeInstances does once the SDK's retries are spent. With `region`,
+   * only that region's calls are refused (EC2's limits are per region).
    */
-  | { kind: 'api-throttled'; calls?: number };
+  | { kind: 'api-throttled'; calls?: number; region?: string };
 
 export type StoredFault = Fault & { since: number };
 
@@ -394,6 +407,8 @@ export interface WorldState {
   scenario: string;
   seed: number;
   nodes: number | null;
+  /** The regions it spreads over, when several (`--regions N`); absent in a one-region world. */
+  regions?: string[];
   /** Virtual time at the last save, and the wall-clock time of that save. */
   clock: { virtualMs: number; realMs: number };
   epochMs: number;

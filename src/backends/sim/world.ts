@@ -29,6 +29,8 @@ export interface SimWorldOptions {
   seed: number;
   speed: number;
   nodes?: number;
+  /** How many regions the fleet spreads over (1 when absent: a world without regions). */
+  regions?: number;
   stateDir: string;
   /** Wall clock, injectable so tests control real elapsed time. */
   realNow?: () => number;
@@ -43,6 +45,8 @@ export class SimWorld {
   readonly scenario: string;
   readonly seed: number;
   readonly nodes: number | null;
+  /** The regions it models, when several; empty for a one-region world. */
+  readonly regions: readonly string[];
   readonly clock: VirtualClock;
   readonly statePath: string;
   readonly stateDir: string;
@@ -53,6 +57,8 @@ export class SimWorld {
   private indexVersion = -1;
   /** Address, Name or instance id -> instance id, in that order of precedence (see index()). */
   private byHost = new Map<string, string>();
+  /** Names (the Name tag) that live instances in two regions share, with their ids: a Name alone does not say which. */
+  private sharedNames = new Map<string, string[]>();
   private members = new Map<string, string[]>();
   private nodeFaults = new Map<string, Set<Fault['kind']>>();
   private azDown = new Set<string>();
@@ -62,6 +68,7 @@ export class SimWorld {
     this.scenario = opts.scenario;
     this.seed = opts.seed;
     this.nodes = opts.nodes ?? null;
+    this.regions = state.regions ?? [];
     this.stateDir = opts.stateDir;
     this.statePath = file.path;
     this.file = file;
@@ -80,7 +87,8 @@ export class SimWorld {
   /** Opens the world of (scenario, seed), creating it from the generator on first use. */
   static open(opts: SimWorldOptions): SimWorld {
     const nodes = opts.nodes ?? null;
-    const file = new StateFile(statePathOf(opts.stateDir, opts.scenario, opts.seed, nodes));
+    const regions = opts.regions ?? 1;
+    const file = new StateFile(statePathOf(opts.stateDir, opts.scenario, opts.seed, nodes, regions));
     const realNow = opts.realNow ?? Date.now;
     let state = upgrade(file.read());
     let created = false;
@@ -89,7 +97,7 @@ export class SimWorld {
         const existing = file.read();
         if (existing) return existing;
         created = true;
-        return SimWorld.generate(opts.scenario, opts.seed, nodes);
+        return SimWorld.generate(opts.scenario, opts.seed, nodes, regions);
       });
     }
     SimWorld.check(state, file.path, opts);
@@ -100,8 +108,8 @@ export class SimWorld {
     return world;
   }
 
-  private static generate(scenario: string, seed: number, nodes: number | null): WorldState {
-    const state = generateFleet(scenario, seed, nodes);
+  private static generate(scenario: string, seed: number, nodes: number | null, regions: number): WorldState {
+    const state = generateFleet(scenario, seed, nodes, regions);
     // Scenarios bend the generated fleet through the same operations faults use.
     const scratch = new SimWorld(
       { scenario, seed, speed: 1, stateDir: '', realNow: () => 0 },
@@ -115,8 +123,9 @@ export class SimWorld {
   }
 
   private static check(state: WorldState, path: string, opts: SimWorldOptions): void {
-    if (state.format !== STATE_FORMAT || state.scenario !== opts.scenario || state.seed !== opts.seed) {
-      throw new Error(`${path} holds a different simulated world (format ${state.format}, scenario ${state.scenario}, seed ${state.seed}); start afresh with: nightshift sim reset --scenario ${opts.scenario} --seed ${opts.seed}`);
+    const regions = state.regions?.length ?? 1;
+    if (state.format !== STATE_FORMAT || state.scenario !== opts.scenario || state.seed !== opts.seed || regions !== (opts.regions ?? 1)) {
+      throw new Error(`${path} holds a different simulated world (format ${state.format}, scenario ${state.scenario}, seed ${state.seed}, ${regions} region${regions === 1 ? '' : 's'}); start afresh with: nightshift sim reset --scenario ${opts.scenario} --seed ${opts.seed}`);
     }
   }
 
@@ -249,9 +258,26 @@ export class SimWorld {
     // which beats an id; terminated instances are still found by id, never by address or Name.
     // Instances are only added by launchInstance, which bumps the version.
     this.byHost = new Map();
+    this.sharedNames = new Map();
     for (const id in this.state.instances) this.byHost.set(id, id);
     const live = this.state.order.filter((id) => this.state.instances[id]!.state !== 'terminated');
     for (const id of live) this.byHost.set(this.state.instances[id]!.name, id);
+    if (this.regions.length > 0) {
+      // Two regions' `orders-db-01`: a host given by that Name is in neither (as a VPC's DNS resolves its own region's
+      // names only, and a fault must not land on the wrong one); the address or the id says which.
+      const byName = new Map<string, string[]>();
+      for (const id of live) {
+        const name = this.state.instances[id]!.name;
+        const ids = byName.get(name);
+        if (ids) ids.push(id);
+        else byName.set(name, [id]);
+      }
+      for (const [name, ids] of byName) {
+        if (ids.length < 2) continue;
+        this.sharedNames.set(name, ids);
+        this.byHost.delete(name);
+      }
+    }
     for (const id of live) {
       const inst = this.state.instances[id]!;
       this.byHost.set(inst.privateIp, id);
@@ -276,16 +302,22 @@ export class SimWorld {
     return this.byHost.get(host);
   }
 
+  /** The live members of a cluster, by its key (clusterKey: `eu-west-1/orders-db` in a world of several regions). */
   membersOf(cluster: string): string[] {
     this.index();
     return this.members.get(cluster) ?? [];
   }
 
-  /** Instance id from an id, a Name or an address; throws naming what was not found. */
+  /** Instance id from an id, a Name or an address; throws naming what was not found, or the instances a shared Name names. */
   resolve(ref: string): string {
     const id = this.nodeByHost(ref) ?? (this.state.instances[ref] ? ref : undefined);
-    if (!id) throw new Error(`no simulated instance "${ref}"`);
-    return id;
+    if (id) return id;
+    const shared = this.sharedNames.get(ref);
+    if (shared) {
+      const which = shared.map((i) => `${i} (${this.state.instances[i]!.privateIp}, ${this.state.instances[i]!.region ?? 'no region'})`).join(', ');
+      throw new Error(`the simulated instance name "${ref}" is in ${shared.length} regions: ${which}; name one by its id or address`);
+    }
+    throw new Error(`no simulated instance "${ref}"`);
   }
 
   hasFault(id: string, kind: Fault['kind']): boolean {
@@ -422,7 +454,7 @@ export class SimWorld {
     return Object.values(this.view().jobs).map((j) => structuredClone(j));
   }
 
-  /** The writer DNS record of a MySQL cluster, for configs and runbooks. */
+  /** The writer DNS record of a MySQL cluster (by its key: clusterKey), for configs and runbooks. */
   writerRecord(cluster: string): { zoneId: string; name: string; type: 'A' } | undefined {
     const key = this.view().clusters[cluster]?.writerDns;
     const rec = key ? this.state.dns[key] : undefined;
@@ -471,6 +503,10 @@ export class SimWorld {
       return;
     }
     if (fault.kind === 'api-throttled') {
+      if (fault.region !== undefined && !this.regions.includes(fault.region)) {
+        const modelled = this.regions.length > 0 ? `its regions: ${this.regions.join(', ')}` : 'it models one region, which has no name (open it with --regions 2 or more)';
+        throw new Error(`the simulated fleet has no region "${fault.region}"; ${modelled}`);
+      }
       w.faults.push({ ...fault, since: at });
       this.bump();
       return;
@@ -697,7 +733,7 @@ export class SimWorld {
     const host = Math.min(254, Math.max(0, ...hosts) + 1);
     const engine: EngineKind = c?.engine ?? ((spec.tags[TAGS.engine] as EngineKind | undefined) ?? 'generic');
     const peer = w.order.map((i) => w.instances[i]!).find((i) => i.cluster === spec.cluster);
-    const name = spec.tags[TAGS.name] ?? `${spec.cluster}-${String(host).padStart(2, '0')}`;
+    const name = spec.tags[TAGS.name] ?? `${c?.name ?? spec.cluster}-${String(host).padStart(2, '0')}`;
     const inst: SimInstance = {
       id,
       name,
@@ -711,6 +747,7 @@ export class SimWorld {
       cluster: spec.cluster,
       engine,
     };
+    if (c?.region !== undefined) inst.region = c.region;
     if (spec.asg) inst.asg = spec.asg;
     w.instances[id] = inst;
     w.order.push(id);
@@ -763,6 +800,7 @@ export function toInstance(i: SimInstance): Instance {
     tags: { ...i.tags },
   };
   if (i.asg) out.asg = i.asg;
+  if (i.region !== undefined) out.region = i.region;
   return out;
 }
 

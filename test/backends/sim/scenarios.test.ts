@@ -34,7 +34,7 @@ const mysqlOf = (p: Probed) => (p.facts?.kind === 'mysql' ? p.facts.mysql : unde
 describe('scenarios of the simulated fleet', () => {
   it('lists every scenario the design names', () => {
     expect(SCENARIOS.map((s) => s.name).sort()).toEqual(
-      ['az-outage', 'ebs-stuck', 'healthy', 'lagging-replica', 'lost-replica', 'master-down', 'repair-overdue', 'split-brain', 'stale-asg'].sort(),
+      ['az-outage', 'ebs-stuck', 'healthy', 'lagging-replica', 'lost-replica', 'master-down', 'regions-split', 'repair-overdue', 'split-brain', 'stale-asg'].sort(),
     );
   });
 

@@ -30,6 +30,8 @@ describe('nightshift sim', () => {
     await h.program.parseAsync(['node', 'nightshift', 'sim', 'scenarios']);
     expect(h.output()).toMatch(/^healthy +every node up/m);
     expect(h.output()).toMatch(/^split-brain +/m);
+    expect(h.output()).toMatch(/^regions-split +two regions, .* \(--regions 2\)$/m);
+    expect(h.output()).toMatch(/^healthy +.*[^)]$/m);
   });
 
   it('resets the configured world, or the one named by flags', async () => {

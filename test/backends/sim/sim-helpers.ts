@@ -25,7 +25,9 @@ export function tempStateDir(): string {
 }
 
 /** A simulated fleet whose real clock stands still: only world.advance() moves time. */
-export async function openSim(opts: { scenario?: string; seed?: number; nodes?: number; stateDir?: string; speed?: number } = {}): Promise<SimBackends> {
+export async function openSim(
+  opts: { scenario?: string; seed?: number; nodes?: number; stateDir?: string; speed?: number; regions?: number; view?: string[] } = {},
+): Promise<SimBackends> {
   const b = await createSimBackends({
     scenario: opts.scenario ?? 'healthy',
     seed: opts.seed ?? 1,
@@ -33,6 +35,8 @@ export async function openSim(opts: { scenario?: string; seed?: number; nodes?: 
     stateDir: opts.stateDir ?? tempStateDir(),
     realNow: () => 0,
     ...(opts.nodes !== undefined ? { nodes: opts.nodes } : {}),
+    ...(opts.regions !== undefined ? { regions: opts.regions } : {}),
+    ...(opts.view !== undefined ? { view: opts.view } : {}),
   });
   opened.push(b);
   return b;
