@@ -30,7 +30,7 @@ export function buildProgram(io: Io): Command {
     .option('--seed <n>', 'simulated fleet seed (same seed, same fleet)')
     .option('--speed <x>', 'simulated clock speed, e.g. 60 for a minute per second')
     .option('--nodes <n>', 'generate a simulated fleet of about N nodes')
-    .option('--profile <name>', 'AWS profile (credentials from the SDK default chain)')
+    .option('--profile <name>', 'AWS profile (credentials from the SDK default chain); repeat for several accounts in one view', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .addOption(new Option('--region <region...>', 'AWS region(s); repeat or comma-separate for several'))
     .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')
     .option('--refresh <seconds>', 'refresh interval (default 5)')
