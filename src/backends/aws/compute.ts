@@ -69,7 +69,7 @@ export class AwsCompute implements Compute {
         `${doing}: the launch's tags (${Object.keys(spec.tags).join(', ') || 'none'}) lack the cluster tag ${clusterTag} (discovery.clusterTag), which the new instance and its volumes must carry`,
       );
     }
-    const r = this.ctx.router.forAz(spec.az);
+    const r = this.ctx.router.forAz(spec.az, spec.tags[clusterTag]);
     const subnet = spec.subnetId ?? (await this.subnetFor(r, spec, opts.signal));
     const template = spec.launchTemplate.startsWith('lt-')
       ? { LaunchTemplateId: spec.launchTemplate }
@@ -115,8 +115,14 @@ export class AwsCompute implements Compute {
     if (!launched || !id) throw new AwsError('NoInstance', 'other', `RunInstances from ${spec.launchTemplate} answered without an instance`, 'ec2:RunInstances', res.$metadata.requestId, r.region);
     this.ctx.router.rememberInstance(id, r);
     // RunInstances' answer may leave the tags out; they were asked for with the launch, so they are the instance's.
-    const inst = toInstance({ ...launched, Tags: launched.Tags?.length ? launched.Tags : tagList(spec.tags) });
+    const inst = this.scoped(toInstance({ ...launched, Tags: launched.Tags?.length ? launched.Tags : tagList(spec.tags) }), r);
     return { ...inst, az: inst.az || spec.az, statusChecks: inst.state === 'running' ? 'initializing' : 'unknown' };
+  }
+
+  /** The instance with its region, and its account when several profiles are in view (as discovery gives them). */
+  private scoped(inst: Instance, r: RegionClients): Instance {
+    const account = this.ctx.router.accountOf(r);
+    return { ...inst, region: r.region, ...(account ? { account } : {}) };
   }
 
   async find(tags: TagFilter, opts: CallOptions = {}): Promise<Instance[]> {
@@ -146,7 +152,7 @@ export class AwsCompute implements Compute {
       );
       for (const i of found) {
         // As the inventory maps them: checks only for what runs and EC2 has checks for, else unknown.
-        const inst = toInstance(i, checks.get(i.InstanceId ?? '') ?? 'unknown');
+        const inst = this.scoped(toInstance(i, checks.get(i.InstanceId ?? '') ?? 'unknown'), r);
         this.ctx.router.rememberInstance(inst.id, r);
         out.push(inst);
       }
@@ -200,7 +206,7 @@ export class AwsCompute implements Compute {
           throw err;
         }
         report(`running, status checks ${checks}`);
-        if (checks === 'ok') return toInstance(i, 'ok');
+        if (checks === 'ok') return this.scoped(toInstance(i, 'ok'), r);
         if (checks === 'impaired') {
           impairedSince ??= this.ctx.clock.now();
           if (this.ctx.clock.now() - impairedSince >= IMPAIRED_GRACE_MS) {

@@ -318,6 +318,7 @@ export class AwsInventory implements Inventory {
       if (mapped.length > 0) devices.set(inst.id, new Map(mapped));
       return inst;
     });
+    for (const c of found.clusters) this.ctx.router.rememberCluster(c.name, r);
     return { scope: r, instances, clusters: found.clusters.map((c) => ({ ...c, ...where })), devices };
   }
 

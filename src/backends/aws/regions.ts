@@ -24,6 +24,8 @@ export class RegionRouter {
   /** Group name -> the scopes it was seen in (the same name may live in two accounts). */
   private readonly groups = new Map<string, Set<RegionClients>>();
   private readonly snapshots = new Map<string, RegionClients>();
+  /** Cluster name -> the scopes it was discovered in: which account a new node or volume of it belongs to. */
+  private readonly clusters = new Map<string, Set<RegionClients>>();
   /** Scope -> its account id, once STS has said (several profiles only). */
   private readonly accounts = new Map<string, string>();
 
@@ -95,10 +97,32 @@ export class RegionRouter {
     this.groups.set(name, seen);
   }
 
-  forAz(az: string): RegionClients {
+  rememberCluster(name: string, r: RegionClients): void {
+    const seen = this.clusters.get(name) ?? new Set();
+    seen.add(r);
+    this.clusters.set(name, seen);
+  }
+
+  /**
+   * The scope to create something in: the AZ's region, and where several
+   * profiles share that region, the one the cluster (its cluster tag) was
+   * discovered in.
+   */
+  forAz(az: string, cluster?: string): RegionClients {
     const name = regionOfAz(az);
-    if (name && this.all.some((r) => r.region === name)) return this.region(name);
-    return this.only(`availability zone ${az}`);
+    const here = this.all.filter((r) => r.region === name);
+    if (here.length === 1) return here[0]!;
+    if (here.length === 0) return this.only(`availability zone ${az}`);
+    const owners = here.filter((r) => cluster !== undefined && this.clusters.get(cluster)?.has(r));
+    if (owners.length === 1) return owners[0]!;
+    throw new AwsError(
+      'AmbiguousRegion',
+      'not-found',
+      `${az} is in view under several profiles (${here.map((r) => r.profile).join(', ')}) and ${
+        cluster === undefined ? 'nothing names the cluster' : owners.length === 0 ? `cluster ${cluster} was seen in none of them` : `cluster ${cluster} is in each`
+      }: cannot tell which account to create it in; refresh the fleet view, or open one profile's view (--profile)`,
+      'none',
+    );
   }
 
   forInstance(id: string): RegionClients {
@@ -107,6 +131,11 @@ export class RegionRouter {
 
   forVolume(id: string): RegionClients {
     return this.volumes.get(id) ?? this.only(`volume ${id}`);
+  }
+
+  /** The scope a snapshot was seen in, if it was. */
+  knownSnapshot(id: string): RegionClients | undefined {
+    return this.snapshots.get(id);
   }
 
   forSnapshot(id: string): RegionClients {

@@ -96,7 +96,10 @@ export class AwsVolumes implements Volumes {
     spec: { az: string; sizeGiB: number; snapshotId?: string; tags?: Record<string, string>; clientToken?: string },
     opts: CallOptions = {},
   ): Promise<Volume> {
-    const r = this.ctx.router.forAz(spec.az);
+    // From a snapshot: the snapshot's own account (a snapshot is restored where it lives).
+    const r =
+      (spec.snapshotId !== undefined ? this.ctx.router.knownSnapshot(spec.snapshotId) : undefined) ??
+      this.ctx.router.forAz(spec.az, spec.tags?.[this.ctx.config.discovery.clusterTag]);
     const doing = `creating a ${spec.sizeGiB} GiB volume in ${spec.az}${spec.snapshotId ? ` from ${spec.snapshotId}` : ''}`;
     checkClientToken(spec.clientToken, doing);
     let created;

@@ -11,8 +11,10 @@ import {
   DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeInstanceStatusCommand,
+  DescribeSubnetsCommand,
   DescribeVolumeStatusCommand,
   EC2Client,
+  RunInstancesCommand,
   type Instance as Ec2Instance,
 } from '@aws-sdk/client-ec2';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
@@ -48,9 +50,14 @@ function mysql(name: string, region: string, prefix: string, ipBlock: number): F
   }));
 }
 
+const mockEc2 = (c: EC2Client) => mockClient(c);
+const mockCloudWatch = (c: CloudWatchClient) => mockClient(c);
+const mockSts = (c: STSClient) => mockClient(c);
+const mockRoute53 = (c: Route53Client) => mockClient(c);
+
 interface FakeScope {
-  ec2: ReturnType<typeof mockClient<EC2Client>>;
-  cloudwatch: ReturnType<typeof mockClient<CloudWatchClient>>;
+  ec2: ReturnType<typeof mockEc2>;
+  cloudwatch: ReturnType<typeof mockCloudWatch>;
   tags: Map<string, Record<string, string>>;
   /** While set, DescribeInstances fails with it (a region down, or throttled). */
   failWith?: () => Error;
@@ -122,12 +129,16 @@ function profileClients(profile: string, regions: string[], account: string | ((
   return clients;
 }
 
-const stsMocks = new Map<AwsClients, ReturnType<typeof mockClient<STSClient>>>();
-const route53Mocks = new Map<AwsClients, ReturnType<typeof mockClient<Route53Client>>>();
+const stsMocks = new Map<AwsClients, ReturnType<typeof mockSts>>();
+const route53Mocks = new Map<AwsClients, ReturnType<typeof mockRoute53>>();
 
 beforeEach(() => {
   // Class-level mocks left by other files would answer for our instances; these tests mock each instance.
-  for (const c of [EC2Client, CloudWatchClient, AutoScalingClient, Route53Client, STSClient]) mockClient(c).restore();
+  mockClient(EC2Client).restore();
+  mockClient(CloudWatchClient).restore();
+  mockClient(AutoScalingClient).restore();
+  mockClient(Route53Client).restore();
+  mockClient(STSClient).restore();
 });
 
 const EAST = mysql('orders', 'us-east-1', 'e', 1);
@@ -271,7 +282,7 @@ describe('several regions', () => {
     const owner: LockOwner = { runId: 'run-1', owner: 'me@host', startedAt: '2026-03-01T01:00:00Z' };
 
     expect(await b.lock.acquire({ name: 'orders', region: 'eu-west-1' }, owner)).toEqual({ acquired: true });
-    const created = route53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input);
+    const created = route53.commandCalls(ChangeResourceRecordSetsCommand).map((call) => call.args[0].input);
     expect(created.map((i) => [i.HostedZoneId, i.ChangeBatch?.Changes?.[0]?.Action, i.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.Name])).toEqual([
       ['ZWEST', 'CREATE', '_nightshift-lock.orders-writer.eu.internal'],
     ]);
@@ -361,6 +372,36 @@ describe('several profiles (accounts)', () => {
   });
 });
 
+describe('creating in a view of several accounts', () => {
+  it('launches a node of `billing` in the account it was discovered in, in the subnet configured for its region', async () => {
+    const prod = profileClients('prod', ['us-east-1', 'eu-west-1'], '111111111111');
+    const stage = profileClients('stage', ['eu-west-1'], '222222222222');
+    fakeScope(prod.regional[0]!, EAST);
+    const prodWest = fakeScope(prod.regional[1]!, WEST);
+    const billing = mysql('billing', 'eu-west-1', 'b', 4);
+    const stageWest = fakeScope(stage.regional[0]!, billing);
+    const launched = { ...ec2Instance({ ...billing[0]!, id: 'i-0b00000000000000new' }), State: { Name: 'pending' as const, Code: 0 } };
+    stageWest.ec2.on(RunInstancesCommand).resolves({ Instances: [launched] });
+    stageWest.ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: 'subnet-0eu1b', AvailabilityZone: 'eu-west-1b' }] });
+    const config = awsConfig({
+      aws: { regions: ['us-east-1', 'eu-west-1'], profiles: ['prod', 'stage'] },
+      clusters: { billing: { subnets: ['subnet-0us1b'], regions: { 'eu-west-1': { subnets: ['subnet-0eu1b'] } } } },
+    });
+    const b = await createAwsBackends(config, { shell: unreachableShell, clients: [prod, stage], clock: virtualClock() });
+    await b.inventory.discover();
+
+    const inst = await b.compute!.launch({ launchTemplate: 'billing-db', az: 'eu-west-1b', tags: { 'nightshift:cluster': 'billing' } });
+    expect(inst).toMatchObject({ id: 'i-0b00000000000000new', region: 'eu-west-1', account: '222222222222' });
+    expect(stageWest.ec2.commandCalls(DescribeSubnetsCommand)[0]!.args[0].input.SubnetIds).toEqual(['subnet-0eu1b']);
+    expect(stageWest.ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input.SubnetId).toBe('subnet-0eu1b');
+    expect(prodWest.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    // `orders` lives in prod only here, but an unknown cluster in a region both profiles share cannot be placed.
+    await expect(b.compute!.launch({ launchTemplate: 'x', az: 'eu-west-1a', tags: { 'nightshift:cluster': 'nobody' } })).rejects.toThrow(
+      /eu-west-1a is in view under several profiles \(prod, stage\) and cluster nobody was seen in none of them/,
+    );
+  });
+});
+
 describe('per-region call budget', () => {
   it('two regions of 5,000 instances, 3 metrics each: at most 35 GetMetricData calls per region, side by side', async () => {
     const big = (region: string, prefix: string): FleetNode[] =>
@@ -414,7 +455,12 @@ describe('per-region call budget', () => {
     expect(metricCalls.east).toBeLessThanOrEqual(35);
     expect(metricCalls.west).toBeLessThanOrEqual(35);
     // Each region asked only about its own instances.
-    const asked = (s: FakeScope) => new Set(s.cloudwatch.commandCalls(GetMetricDataCommand).flatMap((c) => c.args[0].input.MetricDataQueries!.map((q) => q.MetricStat!.Metric!.Dimensions![0]!.Value)));
+    const asked = (s: FakeScope) =>
+      new Set(
+        s.cloudwatch
+          .commandCalls(GetMetricDataCommand)
+          .flatMap((call) => (call.args[0].input.MetricDataQueries ?? []).map((q) => q.MetricStat?.Metric?.Dimensions?.[0]?.Value ?? '')),
+      );
     expect([...asked(east)].every((id) => id!.startsWith('i-e'))).toBe(true);
     expect([...asked(west)].every((id) => id!.startsWith('i-w'))).toBe(true);
     expect(most).toBeGreaterThan(4); // more than one region's limit of 4 in flight: the two ran side by side
