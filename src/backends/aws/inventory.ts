@@ -289,7 +289,7 @@ export class AwsInventory implements Inventory {
 
   private async discoverScope(r: RegionClients, signal?: AbortSignal): Promise<ScopeFinding> {
     // Several accounts: a ref without its account could be mistaken for another account's, so none is listed before STS says.
-    const account = this.ctx.accounts && r.profile ? await this.ctx.accounts.ensure(r.profile) : undefined;
+    const account = this.ctx.accounts && r.profile ? await this.accountOf(r.profile) : undefined;
     const where = { region: r.region, ...(account ? { account } : {}) };
     const d = this.ctx.config.discovery;
     const [byTag, byAsg, bySg] = await Promise.all([
@@ -320,6 +320,24 @@ export class AwsInventory implements Inventory {
     });
     for (const c of found.clusters) this.ctx.router.rememberCluster(c.name, r);
     return { scope: r, instances, clusters: found.clusters.map((c) => ({ ...c, ...where })), devices };
+  }
+
+  /** The profile's account id; its failure says that the profile's clusters are left out until STS answers. */
+  private async accountOf(profile: string): Promise<string> {
+    try {
+      return await this.ctx.accounts!.ensure(profile);
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+      throw new AwsError(
+        err.code,
+        err.kind,
+        `profile ${profile}'s account is not known yet, so its clusters are not listed (asked again on the next refresh): ${err.sentence}`,
+        err.action,
+        err.requestId,
+        err.region,
+        { cause: err },
+      );
+    }
   }
 
   private tagClusters(instances: Ec2Instance[], region: string): ClusterRef[] {
