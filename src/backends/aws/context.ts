@@ -17,6 +17,8 @@ export interface AwsContext {
   profile?: string;
   /** The shared files searched when the profile is in neither (asked after a credentials failure only). */
   missingProfile?: (profile: string) => ReturnType<NonNullable<AwsCallContext['missingProfile']>>;
+  /** Each profile's clients, when several profiles are in view (absent with one): Route 53 goes to the zone's account. */
+  byProfile?: ReadonlyMap<string, AwsClients>;
   /** The account of each profile, when several profiles are in view (absent with one). */
   accounts?: ProfileAccounts;
   /** Where throttled calls are counted, per region (Backends.apiThrottles): every call passes through `call`. */

@@ -92,7 +92,7 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
 /**
  * Several profiles in one view: each its own credentials and clients for every
  * region; a scope is (profile, region), and every ref carries its account.
- * Route 53 (writer records, TXT locks) goes through the first profile's.
+ * Route 53 (writer records, TXT locks) goes to the account that holds the zone.
  */
 async function createMultiAccount(config: Config, profiles: string[], deps: AwsBackendDeps): Promise<AwsBackends> {
   const given = Array.isArray(deps.clients) ? deps.clients : [];
@@ -101,9 +101,10 @@ async function createMultiAccount(config: Config, profiles: string[], deps: AwsB
   const router = new RegionRouter(sets.flatMap((set, k) => set.regional.map((r) => ({ ...r, profile: profiles[k]! }))));
   const clock = deps.clock ?? realClock;
   const throttles = new ThrottleLog(clock);
-  const ctx: AwsContext = { clients: sets[0]!, router, config, clock, throttles, missingProfile };
+  const byProfile = new Map(profiles.map((p, k) => [p, sets[k]!]));
+  const ctx: AwsContext = { clients: sets[0]!, byProfile, router, config, clock, throttles, missingProfile };
   const target: AwsTarget = { kind: 'aws', regions: router.names, accounts: profiles.map((profile) => ({ profile })) };
-  ctx.accounts = new ProfileAccounts(ctx, new Map(profiles.map((p, k) => [p, sets[k]!])), (profile, account) => {
+  ctx.accounts = new ProfileAccounts(ctx, byProfile, (profile, account) => {
     const entry = target.accounts?.find((a) => a.profile === profile);
     if (entry) entry.account = account;
   });

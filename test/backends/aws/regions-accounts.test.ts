@@ -402,6 +402,45 @@ describe('creating in a view of several accounts', () => {
   });
 });
 
+describe('Route 53 with several accounts', () => {
+  it('sends a zone\'s reads and changes to the account that holds it, found once', async () => {
+    const prod = profileClients('prod', ['eu-west-1'], '111111111111');
+    const stage = profileClients('stage', ['eu-west-1'], '222222222222');
+    fakeScope(prod.regional[0]!, WEST);
+    const billing = mysql('billing', 'eu-west-1', 'b', 4);
+    fakeScope(stage.regional[0]!, billing);
+    const noSuchZone = () => Object.assign(new Error('No hosted zone found with ID: ZSTAGE'), { name: 'NoSuchHostedZone', $metadata: { httpStatusCode: 404 } });
+    route53Mocks.get(prod)!.on(ListResourceRecordSetsCommand).callsFake(() => { throw noSuchZone(); });
+    route53Mocks.get(prod)!.on(ChangeResourceRecordSetsCommand).callsFake(() => { throw noSuchZone(); });
+    const stage53 = route53Mocks.get(stage)!;
+    stage53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false });
+    stage53.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C9', Status: 'INSYNC', SubmittedAt: new Date() } });
+    const config = awsConfig({
+      aws: { regions: ['eu-west-1'], profiles: ['prod', 'stage'] },
+      clusters: { billing: { writerDns: { zoneId: 'ZSTAGE', name: 'billing-writer.internal', type: 'A' } } },
+    });
+    const b = await createAwsBackends(config, { shell: unreachableShell, clients: [prod, stage], clock: virtualClock() });
+    const owner: LockOwner = { runId: 'run-b', owner: 'me@host', startedAt: '2026-03-01T01:00:00Z' };
+
+    expect(await b.lock.acquire({ name: 'billing', region: 'eu-west-1', account: '222222222222' }, owner)).toEqual({ acquired: true });
+    expect(stage53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+    expect(route53Mocks.get(prod)!.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
+    expect(await b.lock.holder({ name: 'billing', region: 'eu-west-1', account: '222222222222' })).toBeUndefined();
+    // The zone was looked for in prod once; every later call went straight to stage.
+    expect(route53Mocks.get(prod)!.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(1);
+
+    const unknown = awsConfig({
+      aws: { regions: ['eu-west-1'], profiles: ['prod', 'stage'] },
+      clusters: { billing: { writerDns: { zoneId: 'ZGONE', name: 'billing-writer.internal', type: 'A' } } },
+    });
+    stage53.on(ListResourceRecordSetsCommand).callsFake(() => { throw noSuchZone(); });
+    const c = await createAwsBackends(unknown, { shell: unreachableShell, clients: [prod, stage], clock: virtualClock() });
+    await expect(c.dns!.getRecord('ZGONE', 'billing-writer.internal', 'A')).rejects.toThrow(
+      /hosted zone ZGONE is in none of the accounts in view \(prod: NoSuchHostedZone, stage: NoSuchHostedZone\)/,
+    );
+  });
+});
+
 describe('per-region call budget', () => {
   it('two regions of 5,000 instances, 3 metrics each: at most 35 GetMetricData calls per region, side by side', async () => {
     const big = (region: string, prefix: string): FleetNode[] =>
