@@ -47,32 +47,6 @@ export class RegionRouter {
     return this.profiles.length > 1;
   }
 
-  /** The one scope of a region; refused when the region is in view under several profiles (ask with `scope`). */
-  region(name: string): RegionClients {
-    const here = this.all.filter((r) => r.region === name);
-    if (here.length === 1) return here[0]!;
-    if (here.length === 0) {
-      throw new AwsError('UnknownRegion', 'not-found', `region ${name} is not one nightshift is looking at (${this.names.join(', ')}): add it to aws.regions`, 'none');
-    }
-    throw new AwsError(
-      'AmbiguousRegion',
-      'not-found',
-      `region ${name} is in view under several profiles (${here.map((r) => r.profile).join(', ')}): say which account (--account)`,
-      'none',
-    );
-  }
-
-  /** The scope of a cluster or instance found by discovery: its region, and its account when several profiles are in view. */
-  scope(where: { region?: string | undefined; account?: string | undefined }): RegionClients {
-    if (where.account !== undefined && where.region !== undefined) {
-      const found = this.all.find((r) => r.region === where.region && this.accountOf(r) === where.account);
-      if (found) return found;
-      throw new AwsError('UnknownRegion', 'not-found', `account ${where.account} in ${where.region} is not in view: add its profile (--profile)`, 'none');
-    }
-    if (where.region !== undefined) return this.region(where.region);
-    return this.only('a cluster without a region');
-  }
-
   setAccount(profile: string, account: string): void {
     this.accounts.set(profile, account);
   }
