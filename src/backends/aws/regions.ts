@@ -130,7 +130,7 @@ export class RegionRouter {
       throw new AwsError(
         'AmbiguousGroup',
         'not-found',
-        `group ${name} exists in ${[...seen].map((r) => scopeWords(r, true)).join(' and ')}: one name, several groups; act on it from one profile's view (--profile)`,
+        `group ${name} exists in ${[...seen].map((r) => scopeWords(r, this.severalProfiles)).join(' and ')}: one name, several groups, and a group is named by its name alone; act on it from a view of one of them (--region, --profile)`,
         'none',
       );
     }

@@ -372,6 +372,37 @@ describe('several profiles (accounts)', () => {
   });
 });
 
+describe('groups of the same name in two accounts', () => {
+  it('reads each account\'s group from its own profile, and refuses to change a group whose name is in both', async () => {
+    const prod = profileClients('prod', ['us-east-1'], '111111111111');
+    const stage = profileClients('stage', ['us-east-1'], '222222222222');
+    const other = mysql('orders', 'us-east-1', 'f', 3);
+    const inProd = fakeScope(prod.regional[0]!, EAST);
+    const inStage = fakeScope(stage.regional[0]!, other);
+    for (const s of [inProd, inStage]) for (const t of s.tags.values()) t['aws:autoscaling:groupName'] = 'orders-asg';
+    const asked = new Map<string, string[][]>();
+    for (const [profile, set] of [['prod', prod], ['stage', stage]] as const) {
+      const asg = mockClient(set.regional[0]!.autoscaling);
+      asg.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames?: string[] }) => {
+        asked.set(profile, [...(asked.get(profile) ?? []), input.AutoScalingGroupNames ?? []]);
+        return { AutoScalingGroups: [] };
+      });
+    }
+    const config = awsConfig({ aws: { regions: ['us-east-1'], profiles: ['prod', 'stage'] }, clusters: {} });
+    const b = await createAwsBackends(config, { shell: unreachableShell, clients: [prod, stage], clock: virtualClock() });
+
+    const found = await b.inventory.discover({ withGroups: true });
+    expect(found.clusters.map((c) => [c.account, c.asg])).toEqual([
+      ['111111111111', 'orders-asg'],
+      ['222222222222', 'orders-asg'],
+    ]);
+    expect(Object.fromEntries(asked)).toEqual({ prod: [['orders-asg']], stage: [['orders-asg']] });
+    await expect(b.scaling!.resumeProcesses('orders-asg', ['AZRebalance'])).rejects.toThrow(
+      /group orders-asg exists in us-east-1 \(profile prod\) and us-east-1 \(profile stage\)/,
+    );
+  });
+});
+
 describe('creating in a view of several accounts', () => {
   it('launches a node of `billing` in the account it was discovered in, in the subnet configured for its region', async () => {
     const prod = profileClients('prod', ['us-east-1', 'eu-west-1'], '111111111111');
