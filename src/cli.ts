@@ -31,7 +31,7 @@ export function buildProgram(io: Io): Command {
     .option('--speed <x>', 'simulated clock speed, e.g. 60 for a minute per second')
     .option('--nodes <n>', 'generate a simulated fleet of about N nodes')
     .option('--regions <n>', 'spread the simulated fleet over N regions (1-4); --region then narrows the view to some')
-    .option('--profile <name>', 'AWS profile (credentials from the SDK default chain)')
+    .option('--profile <name>', 'AWS profile (credentials from the SDK default chain); repeat for several accounts in one view', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .addOption(new Option('--region <region...>', 'AWS region(s), or the simulated fleet\'s with --regions; repeat or comma-separate for several'))
     .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')
     .option('--refresh <seconds>', 'refresh interval (default 5)')

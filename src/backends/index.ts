@@ -59,8 +59,13 @@ export function targetOf(config: Config): Target {
       const regions = simRegions(simRegionCount(config.sim.scenario, config.sim.regions)).filter((r) => !config.sim.region || config.sim.region.includes(r));
       return { kind: 'sim', scenario: config.sim.scenario, seed: config.sim.seed, speed: config.sim.speed, ...(regions.length > 0 ? { regions } : {}) };
     }
-    case 'aws':
-      return { kind: 'aws', regions: config.aws.regions, ...(config.aws.profile ? { profile: config.aws.profile } : {}) };
+    case 'aws': {
+      // As createAwsBackends reads them: aws.profiles (several accounts) over aws.profile.
+      const profiles = [...new Set(config.aws.profiles)];
+      if (profiles.length > 1) return { kind: 'aws', regions: config.aws.regions, accounts: profiles.map((profile) => ({ profile })) };
+      const profile = profiles[0] ?? config.aws.profile;
+      return { kind: 'aws', regions: config.aws.regions, ...(profile ? { profile } : {}) };
+    }
     case 'inventory':
       return { kind: 'inventory', file: config.inventory! };
   }

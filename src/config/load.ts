@@ -22,7 +22,8 @@ export interface GlobalFlags {
   speed?: string;
   nodes?: string;
   regions?: string;
-  profile?: string;
+  /** Repeated for several accounts in one view (commander collects them); one string is one profile. */
+  profile?: string | string[];
   region?: string[];
   inventory?: string;
   refresh?: string;
@@ -209,7 +210,17 @@ function applyFlags(base: z.output<typeof configSchema>, flags: GlobalFlags, env
   if (flags.regions !== undefined) config.sim.regions = intFlag('--regions', flags.regions, 1, MAX_SIM_REGIONS, ` (the simulated regions: ${SIM_REGIONS.join(', ')})`);
   if (flags.refresh !== undefined) config.refreshSeconds = positiveFlag('--refresh', flags.refresh);
   if (flags.readOnly) config.readOnly = true;
-  if (flags.profile !== undefined) config.aws.profile = flags.profile;
+  if (flags.profile !== undefined) {
+    // The flag wins over the config's profile(s): one is `aws.profile` as before, several are `aws.profiles`.
+    const profiles = [...new Set([flags.profile].flat())];
+    if (profiles.length === 1) {
+      config.aws.profile = profiles[0];
+      config.aws.profiles = [];
+    } else {
+      delete config.aws.profile;
+      config.aws.profiles = profiles;
+    }
+  }
   if (flags.inventory !== undefined) config.inventory = flags.inventory;
 
   // --region is the regions in view: the simulated fleet's when a flag or the config chose it, else AWS's.
@@ -228,14 +239,14 @@ function applyFlags(base: z.output<typeof configSchema>, flags: GlobalFlags, env
   else if (flags.inventory !== undefined) config.target = 'inventory';
   else if (wantsAws) config.target = 'aws';
   else if (!config.target) {
-    config.target = config.inventory ? 'inventory' : config.aws.regions.length > 0 || config.aws.profile ? 'aws' : 'sim';
+    config.target = config.inventory ? 'inventory' : config.aws.regions.length > 0 || config.aws.profile || config.aws.profiles.length > 0 ? 'aws' : 'sim';
   }
   if (config.target === 'aws' && config.aws.regions.length === 0) {
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     if (!region) throw new UsageError('an AWS target needs a region: --region, aws.regions in the config, or $AWS_REGION');
     config.aws.regions = [region];
   }
-  if (config.target === 'aws' && !config.aws.profile && env.AWS_PROFILE) config.aws.profile = env.AWS_PROFILE;
+  if (config.target === 'aws' && !config.aws.profile && config.aws.profiles.length === 0 && env.AWS_PROFILE) config.aws.profile = env.AWS_PROFILE;
   if (config.target === 'inventory' && !config.inventory) {
     throw new UsageError('target inventory needs a file: --inventory FILE or `inventory:` in the config');
   }

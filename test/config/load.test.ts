@@ -105,6 +105,23 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('takes --profile repeated as several accounts (aws.profiles), one --profile as before, and the flag over the config', () => {
+    const d = dir();
+    const opts = { env: { ...env(d), AWS_PROFILE: 'ambient' }, cwd: d };
+    const one = loadConfig({ profile: ['prod'], region: ['us-east-1'] }, opts);
+    expect(one.aws).toMatchObject({ profile: 'prod', profiles: [] });
+    const two = loadConfig({ profile: ['prod', 'stage', 'prod'], region: ['us-east-1'] }, opts);
+    expect(two.target).toBe('aws');
+    expect(two.aws.profiles).toEqual(['prod', 'stage']);
+    // Several profiles: AWS_PROFILE does not sneak in as a third.
+    expect(two.aws.profile).toBeUndefined();
+    const f = write(d, 'accounts.yaml', 'aws:\n  regions: [eu-west-1]\n  profiles: [prod, stage]\n');
+    expect(loadConfig({ config: f }, opts).aws).toMatchObject({ profiles: ['prod', 'stage'], regions: ['eu-west-1'] });
+    expect(loadConfig({ config: f }, opts).aws.profile).toBeUndefined();
+    expect(loadConfig({ config: f }, opts).target).toBe('aws');
+    expect(loadConfig({ config: f, profile: ['only'] }, opts).aws).toMatchObject({ profile: 'only', profiles: [] });
+  });
+
   it('applies sim flags', () => {
     const d = dir();
     const c = loadConfig({ scenario: 'split-brain', seed: '7', speed: '60', nodes: '5000' }, { env: env(d), cwd: d });

@@ -10,12 +10,21 @@ import pkg from '../../../package.json' with { type: 'json' };
 
 export interface RegionClients {
   region: string;
+  /**
+   * The profile whose credentials these clients use, when one was named. With
+   * several profiles a scope is (profile, region): the same region appears
+   * once per profile, each set with its own credentials.
+   */
+  profile?: string;
   ec2: EC2Client;
   cloudwatch: CloudWatchClient;
   autoscaling: AutoScalingClient;
 }
 
+/** One profile's clients (one account): several profiles are several of these. */
 export interface AwsClients {
+  /** The profile they were built for; undefined for the default chain. */
+  profile?: string;
   /** One set per region, in the configured order. */
   regional: RegionClients[];
   /** Route 53 is global. */
@@ -60,8 +69,10 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
   const [first] = opts.regions;
   if (!first) throw new Error('createAwsClients needs at least one region');
   return {
+    ...(opts.profile ? { profile: opts.profile } : {}),
     regional: opts.regions.map((region) => ({
       region,
+      ...(opts.profile ? { profile: opts.profile } : {}),
       ec2: new EC2Client(sharedConfig(opts, region)),
       cloudwatch: new CloudWatchClient(sharedConfig(opts, region)),
       autoscaling: new AutoScalingClient(sharedConfig(opts, region)),

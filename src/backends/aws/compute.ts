@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Instance, StatusChecks } from '../../domain/types.js';
 import type { CallOptions, Compute, FenceState, InterfaceGroups, IsolateResult, TagFilter } from '../ports.js';
+import { clusterSettings } from '../../config/cluster-settings.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
 import { checkClientToken, chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
@@ -68,7 +69,7 @@ export class AwsCompute implements Compute {
         `${doing}: the launch's tags (${Object.keys(spec.tags).join(', ') || 'none'}) lack the cluster tag ${clusterTag} (discovery.clusterTag), which the new instance and its volumes must carry`,
       );
     }
-    const r = this.ctx.router.forAz(spec.az);
+    const r = this.ctx.router.forAz(spec.az, spec.tags[clusterTag]);
     const subnet = spec.subnetId ?? (await this.subnetFor(r, spec, opts.signal));
     const template = spec.launchTemplate.startsWith('lt-')
       ? { LaunchTemplateId: spec.launchTemplate }
@@ -77,7 +78,7 @@ export class AwsCompute implements Compute {
     try {
       // Throttled means not launched; with a token, even a launch whose answer was lost is asked again safely.
       res = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
-        call(this.ctx, { action: 'ec2:RunInstances', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:RunInstances', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(
             new RunInstancesCommand({
               LaunchTemplate: { ...template, Version: '$Default' },
@@ -112,10 +113,16 @@ export class AwsCompute implements Compute {
     const launched = res.Instances?.[0];
     const id = launched?.InstanceId;
     if (!launched || !id) throw new AwsError('NoInstance', 'other', `RunInstances from ${spec.launchTemplate} answered without an instance`, 'ec2:RunInstances', res.$metadata.requestId, r.region);
-    this.ctx.router.rememberInstance(id, r.region);
+    this.ctx.router.rememberInstance(id, r);
     // RunInstances' answer may leave the tags out; they were asked for with the launch, so they are the instance's.
-    const inst = toInstance({ ...launched, Tags: launched.Tags?.length ? launched.Tags : tagList(spec.tags) });
+    const inst = this.scoped(toInstance({ ...launched, Tags: launched.Tags?.length ? launched.Tags : tagList(spec.tags) }), r);
     return { ...inst, az: inst.az || spec.az, statusChecks: inst.state === 'running' ? 'initializing' : 'unknown' };
+  }
+
+  /** The instance with its region, and its account when several profiles are in view (as discovery gives them). */
+  private scoped(inst: Instance, r: RegionClients): Instance {
+    const account = this.ctx.router.accountOf(r);
+    return { ...inst, region: r.region, ...(account ? { account } : {}) };
   }
 
   async find(tags: TagFilter, opts: CallOptions = {}): Promise<Instance[]> {
@@ -132,7 +139,7 @@ export class AwsCompute implements Compute {
       let NextToken: string | undefined;
       do {
         const page = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
-          call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing }, () =>
+          call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, profile: r.profile, doing }, () =>
             r.ec2.send(new DescribeInstancesCommand({ Filters, MaxResults: PAGE_SIZE, NextToken }), { abortSignal: opts.signal }),
           ),
         );
@@ -145,8 +152,8 @@ export class AwsCompute implements Compute {
       );
       for (const i of found) {
         // As the inventory maps them: checks only for what runs and EC2 has checks for, else unknown.
-        const inst = toInstance(i, checks.get(i.InstanceId ?? '') ?? 'unknown');
-        this.ctx.router.rememberInstance(inst.id, r.region);
+        const inst = this.scoped(toInstance(i, checks.get(i.InstanceId ?? '') ?? 'unknown'), r);
+        this.ctx.router.rememberInstance(inst.id, r);
         out.push(inst);
       }
     }
@@ -165,7 +172,7 @@ export class AwsCompute implements Compute {
       async () => {
         let i: Ec2Instance | undefined;
         try {
-          const res = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing: `reading ${instanceId}` }, () =>
+          const res = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, profile: r.profile, doing: `reading ${instanceId}` }, () =>
             r.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: opts.signal }),
           );
           i = res.Reservations?.[0]?.Instances?.find((x) => x.InstanceId === instanceId);
@@ -199,7 +206,7 @@ export class AwsCompute implements Compute {
           throw err;
         }
         report(`running, status checks ${checks}`);
-        if (checks === 'ok') return toInstance(i, 'ok');
+        if (checks === 'ok') return this.scoped(toInstance(i, 'ok'), r);
         if (checks === 'impaired') {
           impairedSince ??= this.ctx.clock.now();
           if (this.ctx.clock.now() - impairedSince >= IMPAIRED_GRACE_MS) {
@@ -226,7 +233,7 @@ export class AwsCompute implements Compute {
     try {
       // Terminating twice is harmless: EC2 answers with the state it is in.
       await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
-        call(this.ctx, { action: 'ec2:TerminateInstances', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:TerminateInstances', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: opts.signal }),
         ),
       );
@@ -243,7 +250,7 @@ export class AwsCompute implements Compute {
     for (const InstanceIds of chunk(ids, STATUS_IDS_PER_CALL)) {
       let NextToken: string | undefined;
       do {
-        const page = await call(this.ctx, { action: 'ec2:DescribeInstanceStatus', region: r.region, doing: 'reading status checks' }, () =>
+        const page = await call(this.ctx, { action: 'ec2:DescribeInstanceStatus', region: r.region, profile: r.profile, doing: 'reading status checks' }, () =>
           r.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds, NextToken }), { abortSignal: signal }),
         );
         for (const s of page.InstanceStatuses ?? []) if (s.InstanceId) out.set(s.InstanceId, toStatusChecks(s));
@@ -266,7 +273,7 @@ export class AwsCompute implements Compute {
     }
     const doing = `stopping ${instanceId}${opts.force ? ' (force)' : ''}`;
     await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
-      call(this.ctx, { action: 'ec2:StopInstances', region: r.region, doing }, () =>
+      call(this.ctx, { action: 'ec2:StopInstances', region: r.region, profile: r.profile, doing }, () =>
         r.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId], ...(opts.force ? { Force: true } : {}) }), { abortSignal: opts.signal }),
       ),
     );
@@ -299,7 +306,7 @@ export class AwsCompute implements Compute {
       if (isolatedIn(eni, securityGroupId)) continue;
       const doing = `isolating ${instanceId}: interface ${eni.interfaceId} into ${securityGroupId} alone`;
       await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
-        call(this.ctx, { action: 'ec2:ModifyNetworkInterfaceAttribute', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:ModifyNetworkInterfaceAttribute', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni.interfaceId, Groups: [securityGroupId] }), {
             abortSignal: opts.signal,
           }),
@@ -368,7 +375,7 @@ export class AwsCompute implements Compute {
     try {
       const doing = `reading the isolation group ${sg}`;
       res = await retryThrottled({ clock: this.ctx.clock, what: doing, ...(signal ? { signal } : {}) }, () =>
-        call(this.ctx, { action: 'ec2:DescribeSecurityGroups', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:DescribeSecurityGroups', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [sg] }), { abortSignal: signal }),
         ),
       );
@@ -410,7 +417,7 @@ export class AwsCompute implements Compute {
   private async describe(r: RegionClients, instanceId: string, signal?: AbortSignal): Promise<Ec2Instance | undefined> {
     try {
       const res = await retryThrottled({ clock: this.ctx.clock, what: `reading ${instanceId}`, ...(signal ? { signal } : {}) }, () =>
-        call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing: `reading ${instanceId}` }, () =>
+        call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, profile: r.profile, doing: `reading ${instanceId}` }, () =>
           r.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: signal }),
         ),
       );
@@ -428,9 +435,9 @@ export class AwsCompute implements Compute {
     signal?: AbortSignal,
   ): Promise<string | undefined> {
     const cluster = spec.tags[this.ctx.config.discovery.clusterTag];
-    const subnets = cluster ? this.ctx.config.clusters[cluster]?.subnets : undefined;
+    const subnets = cluster ? clusterSettings(this.ctx.config, { name: cluster, region: r.region })?.subnets : undefined;
     if (!subnets || subnets.length === 0) return undefined;
-    const res = await call(this.ctx, { action: 'ec2:DescribeSubnets', region: r.region, doing: `finding a subnet in ${spec.az}` }, () =>
+    const res = await call(this.ctx, { action: 'ec2:DescribeSubnets', region: r.region, profile: r.profile, doing: `finding a subnet in ${spec.az}` }, () =>
       r.ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnets }), { abortSignal: signal }),
     );
     const match = res.Subnets?.find((s) => s.AvailabilityZone === spec.az)?.SubnetId;
@@ -457,7 +464,7 @@ export class AwsCompute implements Compute {
   ): Promise<Ec2Instance> {
     return pollUntil({ clock: this.ctx.clock, intervalMs: POLL_MS, timeoutMs, signal, what }, async () => {
       try {
-        const res = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing: `reading ${instanceId}` }, () =>
+        const res = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, profile: r.profile, doing: `reading ${instanceId}` }, () =>
           r.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: signal }),
         );
         const i = res.Reservations?.[0]?.Instances?.[0];

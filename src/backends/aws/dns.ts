@@ -6,6 +6,7 @@ import {
   GetChangeCommand,
   ListResourceRecordSetsCommand,
   type ResourceRecordSet,
+  type Route53Client,
 } from '@aws-sdk/client-route-53';
 import type { CallOptions, Dns, DnsRecord } from '../ports.js';
 import { call, type AwsContext } from './context.js';
@@ -33,14 +34,62 @@ function toRecordSet(r: DnsRecord): ResourceRecordSet {
   return { Name: r.name, Type: r.type, TTL: r.ttl, ResourceRecords: r.values.map((Value) => ({ Value })) };
 }
 
+/** The Route 53 client that can see a zone, and the profile it speaks for. */
+interface ZoneClient {
+  route53: Route53Client;
+  profile?: string | undefined;
+}
+
 export class AwsDns implements Dns {
+  /** Several profiles: which profile's account holds each zone, found on first use. */
+  private readonly zones = new Map<string, Promise<ZoneClient>>();
+
   constructor(private readonly ctx: AwsContext) {}
+
+  /**
+   * The client for a zone. One profile: its own. Several: a hosted zone lives
+   * in one account, so each profile is asked in turn (one read of the zone)
+   * until one sees it, and that answer is kept.
+   */
+  private zoneClient(zoneId: string, signal?: AbortSignal): Promise<ZoneClient> {
+    const profiles = this.ctx.byProfile;
+    if (!profiles || profiles.size <= 1) return Promise.resolve({ route53: this.ctx.clients.route53, profile: this.ctx.profile });
+    const HostedZoneId = bareZoneId(zoneId);
+    const known = this.zones.get(HostedZoneId);
+    if (known) return known;
+    const found = (async () => {
+      const refused: string[] = [];
+      for (const [profile, clients] of profiles) {
+        try {
+          await call(this.ctx, { action: 'route53:ListResourceRecordSets', profile, doing: `finding which account holds zone ${HostedZoneId}` }, () =>
+            clients.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId, MaxItems: 1 }), { abortSignal: signal }),
+          );
+          return { route53: clients.route53, profile };
+        } catch (err) {
+          // Not this account's zone (or not readable from it): the next profile's may be.
+          if (err instanceof AwsError && (err.kind === 'not-found' || err.kind === 'denied')) refused.push(`${profile}: ${err.code}`);
+          else throw err;
+        }
+      }
+      throw new AwsError(
+        'NoSuchHostedZone',
+        'not-found',
+        `hosted zone ${HostedZoneId} is in none of the accounts in view (${refused.join(', ')}): check clusters.<name>.writerDns.zoneId, or add the profile of the account that holds it (--profile)`,
+        'route53:ListResourceRecordSets',
+      );
+    })();
+    this.zones.set(HostedZoneId, found);
+    // A failure is not remembered: the next step asks again.
+    found.catch(() => this.zones.delete(HostedZoneId));
+    return found;
+  }
 
   async getRecord(zoneId: string, name: string, type: DnsRecord['type'], opts: CallOptions = {}): Promise<DnsRecord | undefined> {
     const HostedZoneId = bareZoneId(zoneId);
+    const zone = await this.zoneClient(HostedZoneId, opts.signal);
     // The listing is sorted by name then type, so starting at (name, type) puts the record first if it exists.
-    const page = await call(this.ctx, { action: 'route53:ListResourceRecordSets', doing: `reading ${name} ${type}` }, () =>
-      this.ctx.clients.route53.send(
+    const page = await call(this.ctx, { action: 'route53:ListResourceRecordSets', profile: zone.profile, doing: `reading ${name} ${type}` }, () =>
+      zone.route53.send(
         new ListResourceRecordSetsCommand({ HostedZoneId, StartRecordName: name, StartRecordType: type, MaxItems: 1 }),
         { abortSignal: opts.signal },
       ),
@@ -86,7 +135,7 @@ export class AwsDns implements Dns {
       ),
     ).catch((err: unknown) => this.explainConflict(err, current, next, opts.signal));
     opts.onProgress?.(status);
-    if (status !== 'INSYNC') await this.waitInsync(changeId, started, opts);
+    if (status !== 'INSYNC') await this.waitInsync(await this.zoneClient(current.zoneId, opts.signal), changeId, started, opts);
     return { changeId, insyncAfterMs: this.ctx.clock.now() - started };
   }
 
@@ -123,8 +172,9 @@ export class AwsDns implements Dns {
     doing: string,
     signal?: AbortSignal,
   ): Promise<{ changeId: string; status: string }> {
-    const res = await call(this.ctx, { action: 'route53:ChangeResourceRecordSets', doing }, () =>
-      this.ctx.clients.route53.send(
+    const zone = await this.zoneClient(zoneId, signal);
+    const res = await call(this.ctx, { action: 'route53:ChangeResourceRecordSets', profile: zone.profile, doing }, () =>
+      zone.route53.send(
         new ChangeResourceRecordSetsCommand({
           HostedZoneId: bareZoneId(zoneId),
           ChangeBatch: { Comment: comment, Changes: changes },
@@ -135,7 +185,7 @@ export class AwsDns implements Dns {
     return { changeId: (res.ChangeInfo?.Id ?? '').replace(/^\/?change\//, ''), status: res.ChangeInfo?.Status ?? 'PENDING' };
   }
 
-  private async waitInsync(changeId: string, started: number, opts: CallOptions & { onProgress?: (status: string) => void }) {
+  private async waitInsync(zone: ZoneClient, changeId: string, started: number, opts: CallOptions & { onProgress?: (status: string) => void }) {
     await pollUntil(
       {
         clock: this.ctx.clock,
@@ -147,8 +197,8 @@ export class AwsDns implements Dns {
         what: `Route 53 change ${changeId} to be INSYNC`,
       },
       async () => {
-        const res = await call(this.ctx, { action: 'route53:GetChange', doing: `checking Route 53 change ${changeId}` }, () =>
-          this.ctx.clients.route53.send(new GetChangeCommand({ Id: changeId }), { abortSignal: opts.signal }),
+        const res = await call(this.ctx, { action: 'route53:GetChange', profile: zone.profile, doing: `checking Route 53 change ${changeId}` }, () =>
+          zone.route53.send(new GetChangeCommand({ Id: changeId }), { abortSignal: opts.signal }),
         );
         const status = res.ChangeInfo?.Status ?? 'PENDING';
         const seconds = Math.round((this.ctx.clock.now() - started) / 1000);

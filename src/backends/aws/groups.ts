@@ -46,7 +46,7 @@ export async function describeGroups(
   for (const batch of chunk([...new Set(names)], GROUPS_PER_CALL)) {
     let NextToken: string | undefined;
     do {
-      const page = await call(ctx, { action: 'autoscaling:DescribeAutoScalingGroups', region: r.region, doing }, () =>
+      const page = await call(ctx, { action: 'autoscaling:DescribeAutoScalingGroups', region: r.region, profile: r.profile, doing }, () =>
         r.autoscaling.send(
           new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: batch, MaxRecords: GROUPS_PER_CALL, NextToken }),
           { abortSignal: signal },
@@ -109,7 +109,7 @@ export async function readTemplates(
   for (const input of requests) {
     let NextToken: string | undefined;
     do {
-      const page = await call(ctx, { action: 'ec2:DescribeLaunchTemplates', region: r.region, doing }, () =>
+      const page = await call(ctx, { action: 'ec2:DescribeLaunchTemplates', region: r.region, profile: r.profile, doing }, () =>
         r.ec2.send(new DescribeLaunchTemplatesCommand({ ...input, NextToken }), { abortSignal: signal }),
       );
       for (const t of page.LaunchTemplates ?? []) {

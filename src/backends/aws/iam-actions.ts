@@ -213,23 +213,34 @@ export interface PolicyScope {
   instanceRoles: string[];
 }
 
+interface ClusterScopeConfig {
+  writerDns?: { zoneId: string; name: string; type: string } | undefined;
+  fence?: { securityGroup?: string | undefined } | undefined;
+}
+
 interface ScopeConfig {
   discovery: { clusterTag: string; asgClusters: Array<{ asg: string }>; securityGroupClusters: Array<{ name: string }> };
-  clusters: Record<string, { writerDns?: { zoneId: string; name: string; type: string } | undefined; fence?: { securityGroup?: string | undefined } | undefined }>;
+  clusters: Record<string, ClusterScopeConfig & { regions?: Record<string, ClusterScopeConfig> | undefined }>;
   aws: { regions: string[]; instanceRoles?: string[] | undefined };
 }
 
 const uniq = (xs: string[]) => [...new Set(xs)].sort();
 
 export function scopeOf(config: ScopeConfig, account = '*'): PolicyScope {
-  const clusters = Object.values(config.clusters);
+  // Each cluster's own settings and every region's (clusters.NAME.regions.REGION): a writer record or fence group
+  // given for one region only is still one nightshift changes.
+  const clusters = Object.values(config.clusters).flatMap((c) => [c, ...Object.values(c.regions ?? {})]);
   return {
     account,
     regions: uniq(config.aws.regions),
     clusterTag: config.discovery.clusterTag,
     asgGroups: uniq(config.discovery.asgClusters.map((a) => a.asg)),
     securityGroupClusters: uniq(config.discovery.securityGroupClusters.map((s) => s.name)),
-    records: clusters.flatMap((c) => (c.writerDns ? [{ zoneId: c.writerDns.zoneId, name: c.writerDns.name, type: c.writerDns.type }] : [])),
+    records: [
+      ...new Map(
+        clusters.flatMap((c) => (c.writerDns ? [{ zoneId: c.writerDns.zoneId, name: c.writerDns.name, type: c.writerDns.type }] : [])).map((r) => [`${r.zoneId}|${r.name}|${r.type}`, r]),
+      ).values(),
+    ],
     fenceGroups: uniq(clusters.flatMap((c) => (c.fence?.securityGroup ? [c.fence.securityGroup] : []))),
     instanceRoles: uniq(config.aws.instanceRoles ?? []),
   };

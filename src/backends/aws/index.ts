@@ -14,6 +14,7 @@ import { AwsDns } from './dns.js';
 import { AwsError } from './errors.js';
 import { AwsInventory } from './inventory.js';
 import { AwsLock } from './lock.js';
+import { ProfileAccounts } from './accounts.js';
 import { AwsMetrics } from './metrics.js';
 import { isProfileConfigured, sharedFiles, type SharedFiles } from './profiles.js';
 import { RegionRouter } from './regions.js';
@@ -40,13 +41,25 @@ export interface AwsBackends extends Backends {
 export interface AwsBackendDeps {
   shell: Shell;
   clock?: Clock;
-  /** Prebuilt clients (tests, a custom endpoint); whatever is missing is built from the config. */
-  clients?: Partial<AwsClients>;
+  /**
+   * Prebuilt clients (tests, a custom endpoint); whatever is missing is built
+   * from the config. Several profiles: one full set per profile, in the order
+   * of aws.profiles.
+   */
+  clients?: Partial<AwsClients> | AwsClients[];
+}
+
+/** The profiles in view: aws.profiles when given, else aws.profile (or the default chain, undefined). */
+export function profilesOf(config: Config): Array<string | undefined> {
+  const several = [...new Set(config.aws.profiles)];
+  return several.length > 0 ? several : [config.aws.profile];
 }
 
 export async function createAwsBackends(config: Config, deps: AwsBackendDeps): Promise<AwsBackends> {
-  const profile = config.aws.profile;
-  const clients = await buildClients(config, deps.clients);
+  const profiles = profilesOf(config);
+  if (profiles.length > 1) return createMultiAccount(config, profiles as string[], deps);
+  const profile = profiles[0];
+  const clients = await buildClients(config, profile, Array.isArray(deps.clients) ? deps.clients[0] : deps.clients);
   const router = new RegionRouter(clients.regional);
   const clock = deps.clock ?? realClock;
   const throttles = new ThrottleLog(clock);
@@ -57,11 +70,9 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
     clock,
     throttles,
     // Read on each credentials failure (a few small files), so a profile added meanwhile is seen.
-    ...(profile ? { profile, missingProfile: () => missingProfile(profile) } : {}),
+    ...(profile ? { profile, missingProfile } : {}),
   };
 
-  const inventory = new AwsInventory(ctx);
-  const dns = new AwsDns(ctx);
   const target: AwsTarget = { kind: 'aws', regions: router.names, ...(profile ? { profile } : {}) };
 
   // Asked now but not awaited: the first frame shows the regions and profile at
@@ -75,6 +86,52 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
     },
     () => undefined,
   );
+  return assemble(ctx, target, deps, [clients], () => account, () => account);
+}
+
+/**
+ * Several profiles in one view: each its own credentials and clients for every
+ * region; a scope is (profile, region), and every ref carries its account.
+ * Route 53 (writer records, TXT locks) goes to the account that holds the zone.
+ */
+async function createMultiAccount(config: Config, profiles: string[], deps: AwsBackendDeps): Promise<AwsBackends> {
+  const given = Array.isArray(deps.clients) ? deps.clients : [];
+  const sets: AwsClients[] = [];
+  for (const [k, profile] of profiles.entries()) sets.push(await buildClients(config, profile, given[k]));
+  const router = new RegionRouter(sets.flatMap((set, k) => set.regional.map((r) => ({ ...r, profile: profiles[k]! }))));
+  const clock = deps.clock ?? realClock;
+  const throttles = new ThrottleLog(clock);
+  const byProfile = new Map(profiles.map((p, k) => [p, sets[k]!]));
+  const ctx: AwsContext = { clients: sets[0]!, byProfile, router, config, clock, throttles, missingProfile };
+  const target: AwsTarget = { kind: 'aws', regions: router.names, accounts: profiles.map((profile) => ({ profile })) };
+  ctx.accounts = new ProfileAccounts(ctx, byProfile, (profile, account) => {
+    const entry = target.accounts?.find((a) => a.profile === profile);
+    if (entry) entry.account = account;
+  });
+  const accounts = ctx.accounts;
+  return assemble(
+    ctx,
+    target,
+    deps,
+    sets,
+    async () => {
+      await accounts.settled();
+      return accounts.get(profiles[0]!);
+    },
+    () => accounts.settled(),
+  );
+}
+
+function assemble(
+  ctx: AwsContext,
+  target: AwsTarget,
+  deps: AwsBackendDeps,
+  sets: AwsClients[],
+  accountId: () => Promise<string | undefined>,
+  targetSettled: () => Promise<unknown>,
+): AwsBackends {
+  const inventory = new AwsInventory(ctx);
+  const dns = new AwsDns(ctx);
   return {
     target,
     clock: ctx.clock,
@@ -87,11 +144,11 @@ export async function createAwsBackends(config: Config, deps: AwsBackendDeps): P
     volumes: new AwsVolumes(ctx),
     scaling: new AwsScaling(ctx),
     compute: new AwsCompute(ctx),
-    apiThrottles: () => throttles.recent(),
-    accountId: () => account,
-    targetSettled: () => account,
+    apiThrottles: () => ctx.throttles!.recent(),
+    accountId,
+    targetSettled,
     async close() {
-      destroyAwsClients(clients);
+      for (const set of sets) destroyAwsClients(set);
       await deps.shell.close();
     },
   };
@@ -103,12 +160,12 @@ function missingProfile(profile: string): SharedFiles | undefined {
   return isProfileConfigured(profile, files) === false ? files : undefined;
 }
 
-async function buildClients(config: Config, given: Partial<AwsClients> = {}): Promise<AwsClients> {
+async function buildClients(config: Config, profile: string | undefined, given: Partial<AwsClients> = {}): Promise<AwsClients> {
   if (given.regional && given.route53 && given.sts) return given as AwsClients;
   let regions = given.regional?.map((r) => r.region) ?? config.aws.regions;
   if (regions.length === 0) {
     // Nothing configured: whatever the default chain says (AWS_REGION, the profile's region).
-    const region = await defaultRegion(config.aws.profile);
+    const region = await defaultRegion(profile);
     if (!region) {
       throw new AwsError(
         'NoRegion',
@@ -121,7 +178,7 @@ async function buildClients(config: Config, given: Partial<AwsClients> = {}): Pr
   }
   const built = createAwsClients({
     regions,
-    ...(config.aws.profile ? { profile: config.aws.profile } : {}),
+    ...(profile ? { profile } : {}),
     maxAttempts: config.aws.maxAttempts,
   });
   return { ...built, ...given };

@@ -1,6 +1,5 @@
 // Discovery (clusters by tag, Auto Scaling Group or security group) and tags.
 
-import { compareNames } from '../../domain/names.js';
 import {
   CreateTagsCommand,
   DeleteTagsCommand,
@@ -9,10 +8,14 @@ import {
   type Filter,
   type Instance as Ec2Instance,
 } from '@aws-sdk/client-ec2';
+import { clusterSettings } from '../../config/cluster-settings.js';
+import { compareScoped } from '../../domain/scope.js';
 import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type StatusChecks } from '../../domain/types.js';
-import type { CallOptions, Discovery, Inventory, ScalingGroup } from '../ports.js';
+import type { CallOptions, Discovery, Inventory, ScalingGroup, ScopeStatus } from '../ports.js';
 import type { RegionClients } from './clients.js';
-import { call, type AwsContext } from './context.js';
+import { call, throttleKey, type AwsContext } from './context.js';
+import { AwsError } from './errors.js';
+import { scopeWords } from './regions.js';
 import { chunk, tagList, toInstance, toStatusChecks } from './ec2-shapes.js';
 import { describeGroups, LAUNCH_TEMPLATE_VERSION_TAG, readTemplates, toScalingGroup } from './groups.js';
 import { VolumeStatusReader } from './volume-status.js';
@@ -53,18 +56,28 @@ interface RegionFinding {
   clusters: ClusterRef[];
 }
 
-/** Group names wanted, by region. */
-type WantedGroups = Map<string, Set<string>>;
+/** One scope's answer: its instances and clusters (each carrying the scope), and each instance's devices by volume. */
+interface ScopeFinding {
+  scope: RegionClients;
+  instances: Instance[];
+  clusters: ClusterRef[];
+  devices: Map<string, Map<string, string>>;
+}
 
-/** One region's groups as last read well. */
+/** Group names wanted, by scope (group names repeat across accounts). */
+type WantedGroups = Map<RegionClients, Set<string>>;
+
+/** One scope's groups as last read well. */
 interface RegionGroups {
   at: number;
   groups: ScalingGroup[];
 }
 
 export class AwsInventory implements Inventory {
-  /** Per region, the groups as last read well: a region whose read fails keeps its last answer until it is too old. */
-  private readonly groupsRead = new Map<string, RegionGroups>();
+  /** Per scope, the groups as last read well: a scope whose read fails keeps its last answer until it is too old. */
+  private readonly groupsRead = new Map<RegionClients, RegionGroups>();
+  /** Per scope, its last good discovery and when: a scope that fails or is throttled shows these, marked stale. */
+  private readonly lastGood = new Map<RegionClients, { at: number; found: ScopeFinding }>();
   /** The read in flight; a newer one (`seq`) makes its answer void. */
   private groupsReading: { seq: number; done: Promise<void>; abort: AbortController } | undefined;
   private groupsSeq = 0;
@@ -86,24 +99,55 @@ export class AwsInventory implements Inventory {
     return this.groupsReading?.done ?? Promise.resolve();
   }
 
+  /**
+   * Every scope (a profile's region) side by side. A scope whose calls fail
+   * or are throttled keeps its last good instances and clusters, marked in
+   * `scopes` with the error; the others stay fresh. Rejects when every scope
+   * failed this round (a dead target, a throttled single region, a cancel), as
+   * one region always did: nothing in the answer would be fresh.
+   */
   async discover(opts: CallOptions & { withGroups?: boolean } = {}): Promise<Discovery> {
-    const perRegion = await Promise.all(this.ctx.router.all.map((r) => this.discoverRegion(r, opts.signal)));
-    const instances: Instance[] = [];
-    const clusters = new Map<string, ClusterRef>();
-    for (const found of perRegion) {
-      for (const inst of found.instances) instances.push(inst);
-      // A cluster may span regions (a Cassandra ring with a DC per region): one name, one cluster.
-      for (const c of found.clusters) {
-        const known = clusters.get(c.name);
-        if (known) known.instanceIds.push(...c.instanceIds);
-        else clusters.set(c.name, { ...c, instanceIds: [...c.instanceIds] });
+    const all = this.ctx.router.all;
+    const settled = await Promise.allSettled(all.map((r) => this.discoverScope(r, opts.signal)));
+    const now = this.ctx.clock.now();
+    const throttled = new Set(this.ctx.throttles?.recent().map((t) => t.region));
+    const perScope: ScopeFinding[] = [];
+    const fresh: RegionClients[] = [];
+    const scopes: ScopeStatus[] = [];
+    let failure: { reason: unknown } | undefined;
+    settled.forEach((s, k) => {
+      const r = all[k]!;
+      const account = this.ctx.router.accountOf(r);
+      const status: ScopeStatus = { region: r.region, ...(account ? { account } : {}), ...(r.profile ? { profile: r.profile } : {}) };
+      if (s.status === 'fulfilled') {
+        this.lastGood.set(r, { at: now, found: s.value });
+        perScope.push(s.value);
+        fresh.push(r);
+        status.at = now;
+      } else {
+        failure ??= { reason: s.reason };
+        const last = this.lastGood.get(r);
+        if (last) {
+          perScope.push(copyFinding(last.found));
+          status.at = last.at;
+        }
+        status.error = errorText(s.reason);
+        if (s.reason instanceof AwsError && s.reason.kind === 'throttled') status.throttled = true;
       }
-    }
-    const sorted = [...clusters.values()].sort((a, b) => compareNames(a.name, b.name));
-    const wanted = this.wantedGroups(sorted, instances);
+      if (throttled.has(throttleKey(this.ctx, r))) status.throttled = true;
+      scopes.push(status);
+    });
+    // Every scope failed (or the call was cancelled): no answer at all, as with one region, and the caller keeps
+    // what it last showed, marked stale with the reason. Only some failing is the partial answer above.
+    if (failure && (fresh.length === 0 || opts.signal?.aborted)) throw failure.reason;
+
+    const instances = perScope.flatMap((found) => found.instances);
+    // Each scope's clusters are its own: `orders` in two regions (or accounts) is two clusters, never one of both.
+    const sorted = perScope.flatMap((found) => found.clusters).sort(compareScoped);
+    const wanted = this.wantedGroups(perScope);
     // Started, never awaited: the groups and volume statuses of this round show on a later one.
     this.refreshGroupsIfDue(wanted, instances);
-    this.volumeStatus.refreshIfDue(perRegion.filter((found) => found.instances.length > 0).map((found) => found.region));
+    this.volumeStatus.refreshIfDue(perScope.filter((found) => found.instances.length > 0 && fresh.includes(found.scope)).map((found) => found.scope));
     if (opts.withGroups) {
       // A one-shot command waits for the reads (bounded by their own stuck-read rule and the caller's signal).
       // The listener goes when the reads are done: the caller's signal may be a console's, which lives all night.
@@ -120,9 +164,9 @@ export class AwsInventory implements Inventory {
         signal?.removeEventListener('abort', onAbort);
       }
     }
-    for (const found of perRegion) {
+    for (const found of perScope) {
       for (const inst of found.instances) {
-        const volumes = this.volumeStatus.forInstance(found.region, inst.id);
+        const volumes = this.volumeStatus.forInstance(found.scope, inst.id);
         if (!volumes) continue;
         const devices = found.devices.get(inst.id);
         inst.volumes = volumes.map((v) => {
@@ -132,7 +176,7 @@ export class AwsInventory implements Inventory {
       }
     }
     const groups = this.groupsFor(wanted);
-    return { instances, clusters: sorted, ...(groups ? { groups } : {}) };
+    return { instances, clusters: sorted, ...(groups ? { groups } : {}), scopes };
   }
 
   async setTags(instanceId: string, tags: Record<string, string>, opts: CallOptions = {}): Promise<void> {
@@ -140,7 +184,7 @@ export class AwsInventory implements Inventory {
     const doing = `tagging ${instanceId}`;
     // Tagging is idempotent, and a runbook tags right after a fence or a promotion: a busy API is waited out.
     await retryThrottled({ clock: this.ctx.clock, what: doing, ...(opts.signal ? { signal: opts.signal } : {}) }, () =>
-      call(this.ctx, { action: 'ec2:CreateTags', region: r.region, doing }, () =>
+      call(this.ctx, { action: 'ec2:CreateTags', region: r.region, profile: r.profile, doing }, () =>
         r.ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: tagList(tags) }), { abortSignal: opts.signal }),
       ),
     );
@@ -149,7 +193,7 @@ export class AwsInventory implements Inventory {
   async deleteTags(instanceId: string, keys: string[], opts: CallOptions = {}): Promise<void> {
     if (keys.length === 0) return;
     const r = this.ctx.router.forInstance(instanceId);
-    await call(this.ctx, { action: 'ec2:DeleteTags', region: r.region, doing: `removing tags from ${instanceId}` }, () =>
+    await call(this.ctx, { action: 'ec2:DeleteTags', region: r.region, profile: r.profile, doing: `removing tags from ${instanceId}` }, () =>
       r.ec2.send(new DeleteTagsCommand({ Resources: [instanceId], Tags: keys.map((Key) => ({ Key })) }), {
         abortSignal: opts.signal,
       }),
@@ -158,20 +202,15 @@ export class AwsInventory implements Inventory {
 
   // ------------------------------------------------------------ groups
 
-  /** The groups the clusters' members name (aws:autoscaling:groupName) and the clusters found by group, each in its region. */
-  private wantedGroups(clusters: ClusterRef[], instances: Instance[]): WantedGroups {
-    const members = new Set(clusters.flatMap((c) => c.instanceIds));
-    const names = new Set<string>();
-    for (const c of clusters) if (c.asg) names.add(c.asg);
-    for (const i of instances) if (i.asg && members.has(i.id)) names.add(i.asg);
+  /** The groups the clusters' members name (aws:autoscaling:groupName) and the clusters found by group, each in its scope. */
+  private wantedGroups(perScope: ScopeFinding[]): WantedGroups {
     const wanted: WantedGroups = new Map();
-    for (const name of names) {
-      // Learnt by discovery; a group seen in no region (several in view) is left out.
-      const r = this.ctx.router.forGroup(name);
-      if (!r) continue;
-      const set = wanted.get(r.region) ?? new Set<string>();
-      set.add(name);
-      wanted.set(r.region, set);
+    for (const found of perScope) {
+      const members = new Set(found.clusters.flatMap((c) => c.instanceIds));
+      const names = new Set<string>();
+      for (const c of found.clusters) if (c.asg) names.add(c.asg);
+      for (const i of found.instances) if (i.asg && members.has(i.id)) names.add(i.asg);
+      if (names.size > 0) wanted.set(found.scope, names);
     }
     return wanted;
   }
@@ -190,7 +229,7 @@ export class AwsInventory implements Inventory {
       ({ regions, problems }) => {
         if (seq !== this.groupsSeq) return;
         const at = this.ctx.clock.now();
-        for (const [region, groups] of regions) this.groupsRead.set(region, { at, groups });
+        for (const [scope, groups] of regions) this.groupsRead.set(scope, { at, groups });
         this.groupsProblem = problems.length > 0 ? problems.join('; ') : undefined;
       },
       (err: unknown) => {
@@ -211,8 +250,8 @@ export class AwsInventory implements Inventory {
     wanted: WantedGroups,
     memberTag: (instanceId: string) => string | undefined,
     signal: AbortSignal,
-  ): Promise<{ regions: Map<string, ScalingGroup[]>; problems: string[] }> {
-    const asked = [...wanted].map(([region, names]) => ({ r: this.ctx.router.region(region), names: [...names].sort() }));
+  ): Promise<{ regions: Map<RegionClients, ScalingGroup[]>; problems: string[] }> {
+    const asked = [...wanted].map(([r, names]) => ({ r, names: [...names].sort() }));
     const settled = await Promise.allSettled(
       asked.map(async ({ r, names }) => {
         const raw = await describeGroups(this.ctx, r, names, "reading the clusters' Auto Scaling groups", signal);
@@ -220,7 +259,7 @@ export class AwsInventory implements Inventory {
         return raw.map((g) => toScalingGroup(g, templates, memberTag));
       }),
     );
-    const regions = new Map<string, ScalingGroup[]>();
+    const regions = new Map<RegionClients, ScalingGroup[]>();
     const problems: string[] = [];
     settled.forEach((s, k) => {
       const { r, names } = asked[k]!;
@@ -228,8 +267,8 @@ export class AwsInventory implements Inventory {
         problems.push(`groups ${names.join(', ')} not read, so no launch template drift is shown for them: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}`);
         return;
       }
-      regions.set(r.region, s.value.map((read) => read.group));
-      for (const read of s.value) if (read.unresolved) problems.push(`${read.unresolved} in ${r.region}`);
+      regions.set(r, s.value.map((read) => read.group));
+      for (const read of s.value) if (read.unresolved) problems.push(`${read.unresolved} in ${scopeWords(r, this.ctx.router.severalProfiles)}`);
     });
     return { regions, problems };
   }
@@ -238,20 +277,20 @@ export class AwsInventory implements Inventory {
   private groupsFor(wanted: WantedGroups): ScalingGroup[] | undefined {
     const now = this.ctx.clock.now();
     let out: ScalingGroup[] | undefined;
-    for (const [region, names] of wanted) {
-      const read = this.groupsRead.get(region);
+    for (const [scope, names] of wanted) {
+      const read = this.groupsRead.get(scope);
       if (!read || now - read.at > GROUPS_MAX_AGE_MS) continue;
       out = [...(out ?? []), ...read.groups.filter((g) => names.has(g.name)).map((g) => structuredClone(g))];
     }
     return out;
   }
 
-  // ------------------------------------------------------------ one region
+  // ------------------------------------------------------------ one scope
 
-  private async discoverRegion(
-    r: RegionClients,
-    signal?: AbortSignal,
-  ): Promise<{ region: string; instances: Instance[]; clusters: ClusterRef[]; devices: Map<string, Map<string, string>> }> {
+  private async discoverScope(r: RegionClients, signal?: AbortSignal): Promise<ScopeFinding> {
+    // Several accounts: a ref without its account could be mistaken for another account's, so none is listed before STS says.
+    const account = this.ctx.accounts && r.profile ? await this.accountOf(r.profile) : undefined;
+    const where = { region: r.region, ...(account ? { account } : {}) };
     const d = this.ctx.config.discovery;
     const [byTag, byAsg, bySg] = await Promise.all([
       this.describeInstances(r, { filters: [{ Name: 'tag-key', Values: [d.clusterTag] }] }, signal),
@@ -261,7 +300,7 @@ export class AwsInventory implements Inventory {
 
     const all = new Map<string, Ec2Instance>();
     for (const i of byTag) if (i.InstanceId) all.set(i.InstanceId, i);
-    const found: RegionFinding = { instances: all, clusters: this.tagClusters(byTag) };
+    const found: RegionFinding = { instances: all, clusters: this.tagClusters(byTag, r.region) };
     for (const extra of [byAsg, bySg]) {
       if (!extra) continue;
       for (const [id, i] of extra.instances) all.set(id, i);
@@ -272,17 +311,36 @@ export class AwsInventory implements Inventory {
     // Where each volume is attached, by instance: a volume status names the volume, the instance names its device.
     const devices = new Map<string, Map<string, string>>();
     const instances = [...all.values()].map((i) => {
-      const inst = toInstance(i, statuses.get(i.InstanceId ?? '') ?? 'unknown');
-      this.ctx.router.rememberInstance(inst.id, r.region);
-      if (inst.asg) this.ctx.router.rememberGroup(inst.asg, r.region);
+      const inst: Instance = { ...toInstance(i, statuses.get(i.InstanceId ?? '') ?? 'unknown'), ...where };
+      this.ctx.router.rememberInstance(inst.id, r);
+      if (inst.asg) this.ctx.router.rememberGroup(inst.asg, r);
       const mapped = (i.BlockDeviceMappings ?? []).flatMap((b) => (b.Ebs?.VolumeId && b.DeviceName ? [[b.Ebs.VolumeId, b.DeviceName] as const] : []));
       if (mapped.length > 0) devices.set(inst.id, new Map(mapped));
       return inst;
     });
-    return { region: r.region, instances, clusters: found.clusters, devices };
+    for (const c of found.clusters) this.ctx.router.rememberCluster(c.name, r);
+    return { scope: r, instances, clusters: found.clusters.map((c) => ({ ...c, ...where })), devices };
   }
 
-  private tagClusters(instances: Ec2Instance[]): ClusterRef[] {
+  /** The profile's account id; its failure says that the profile's clusters are left out until STS answers. */
+  private async accountOf(profile: string): Promise<string> {
+    try {
+      return await this.ctx.accounts!.ensure(profile);
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+      throw new AwsError(
+        err.code,
+        err.kind,
+        `profile ${profile}'s account is not known yet, so its clusters are not listed (asked again on the next refresh): ${err.sentence}`,
+        err.action,
+        err.requestId,
+        err.region,
+        { cause: err },
+      );
+    }
+  }
+
+  private tagClusters(instances: Ec2Instance[], region: string): ClusterRef[] {
     const d = this.ctx.config.discovery;
     const byName = new Map<string, { ids: string[]; engineTags: string[]; asgs: Set<string | undefined> }>();
     for (const i of instances) {
@@ -301,7 +359,7 @@ export class AwsInventory implements Inventory {
       const [onlyAsg] = e.asgs;
       return {
         name,
-        engine: tagged ?? this.ctx.config.clusters[name]?.engine ?? 'generic',
+        engine: tagged ?? clusterSettings(this.ctx.config, { name, region })?.engine ?? 'generic',
         instanceIds: e.ids.sort(),
         source: 'tag' as const,
         ...(e.asgs.size === 1 && onlyAsg ? { asg: onlyAsg } : {}),
@@ -315,7 +373,7 @@ export class AwsInventory implements Inventory {
     // Auto Scaling refuses more names in one call than MaxRecords (100 at most): batched, not paged.
     for (const g of await describeGroups(this.ctx, r, wanted.map((w) => w.asg), 'reading Auto Scaling Groups', signal)) {
       if (!g.AutoScalingGroupName) continue;
-      this.ctx.router.rememberGroup(g.AutoScalingGroupName, r.region);
+      this.ctx.router.rememberGroup(g.AutoScalingGroupName, r);
       groups.set(g.AutoScalingGroupName, (g.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])));
     }
 
@@ -373,7 +431,7 @@ export class AwsInventory implements Inventory {
     for (const input of requests) {
       let NextToken: string | undefined;
       do {
-        const page = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, doing: 'listing instances' }, () =>
+        const page = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, profile: r.profile, doing: 'listing instances' }, () =>
           r.ec2.send(new DescribeInstancesCommand({ ...input, NextToken }), { abortSignal: signal }),
         );
         for (const res of page.Reservations ?? []) out.push(...(res.Instances ?? []));
@@ -396,7 +454,7 @@ export class AwsInventory implements Inventory {
     for (const input of requests) {
       let NextToken: string | undefined;
       do {
-        const page = await call(this.ctx, { action: 'ec2:DescribeInstanceStatus', region: r.region, doing: 'reading status checks' }, () =>
+        const page = await call(this.ctx, { action: 'ec2:DescribeInstanceStatus', region: r.region, profile: r.profile, doing: 'reading status checks' }, () =>
           r.ec2.send(new DescribeInstanceStatusCommand({ ...input, NextToken }), { abortSignal: signal }),
         );
         for (const s of page.InstanceStatuses ?? []) {
@@ -407,4 +465,18 @@ export class AwsInventory implements Inventory {
     }
     return out;
   }
+}
+
+/** A remembered finding to show again: copies, since callers may change what they are given. */
+function copyFinding(found: ScopeFinding): ScopeFinding {
+  return {
+    scope: found.scope,
+    instances: found.instances.map((i) => ({ ...i })),
+    clusters: found.clusters.map((c) => ({ ...c, instanceIds: [...c.instanceIds] })),
+    devices: found.devices,
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -7,8 +7,9 @@
 
 import { CreateTagsCommand, DeleteTagsCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { clusterSettings } from '../../config/cluster-settings.js';
-import { clusterLabel, sameCluster, type ScopedName } from '../../domain/scope.js';
+import { clusterLabel, resolveCluster, type ScopedName } from '../../domain/scope.js';
 import type { CallOptions, Lock, LockOwner, LockResult } from '../ports.js';
+import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
 import type { AwsDns } from './dns.js';
 import { chunk } from './ec2-shapes.js';
@@ -138,10 +139,9 @@ export class AwsLock implements Lock {
     if (other) return { acquired: false, heldBy: parseLockValue(other) };
 
     const value = formatLockValue(owner);
-    for (const [region, regionIds] of this.byRegion(ids)) {
-      const r = this.ctx.router.region(region);
+    for (const [r, regionIds] of this.byRegion(ids)) {
       for (const Resources of chunk(regionIds, 1000)) {
-        await call(this.ctx, { action: 'ec2:CreateTags', region, doing: `taking the lock on ${clusterLabel(cluster)}` }, () =>
+        await call(this.ctx, { action: 'ec2:CreateTags', region: r.region, profile: r.profile, doing: `taking the lock on ${clusterLabel(cluster)}` }, () =>
           r.ec2.send(new CreateTagsCommand({ Resources, Tags: [{ Key: LOCK_TAG, Value: value }] }), { abortSignal: opts.signal }),
         );
       }
@@ -157,20 +157,36 @@ export class AwsLock implements Lock {
     return { acquired: false, heldBy: winner ? parseLockValue(winner) : { runId: 'unknown', owner: 'unknown', startedAt: '' } };
   }
 
+  /**
+   * The members of the one cluster the query names: `{name}` alone still finds
+   * a unique cluster; a name in several regions (or accounts) is refused with
+   * the candidates, so a lease never spans two clusters.
+   */
   private async members(cluster: ScopedName, signal?: AbortSignal): Promise<string[]> {
     const found = await this.inventory.discover({ signal });
-    const ids = found.clusters.find((c) => sameCluster(c, cluster))?.instanceIds ?? [];
+    const resolved = resolveCluster(found.clusters, cluster);
+    if (!resolved.ok) {
+      const ambiguous = resolved.candidates.length > 1 && resolved.candidates.every((c) => c.name === cluster.name);
+      throw new AwsError(
+        ambiguous ? 'AmbiguousCluster' : 'NoMembers',
+        'not-found',
+        `cannot lock ${clusterLabel(cluster)}: ${resolved.reason}`,
+        'lock',
+      );
+    }
+    const ids = resolved.cluster.instanceIds;
     if (ids.length === 0) {
       throw new AwsError('NoMembers', 'not-found', `cluster ${clusterLabel(cluster)} has no instances to hold its lock: check its tags, or give it clusters.${cluster.name}.writerDns`, 'lock');
     }
     return ids;
   }
 
-  private byRegion(ids: string[]): Map<string, string[]> {
-    const out = new Map<string, string[]>();
+  /** The ids by the scope (a profile's region) that serves them. */
+  private byRegion(ids: string[]): Map<RegionClients, string[]> {
+    const out = new Map<RegionClients, string[]>();
     for (const id of ids) {
-      const region = this.ctx.router.forInstance(id).region;
-      out.set(region, [...(out.get(region) ?? []), id]);
+      const r = this.ctx.router.forInstance(id);
+      out.set(r, [...(out.get(r) ?? []), id]);
     }
     return out;
   }
@@ -178,12 +194,11 @@ export class AwsLock implements Lock {
   /** instance id -> lease tag value, for the members that carry one. */
   private async readLeases(ids: string[], signal?: AbortSignal): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (const [region, regionIds] of this.byRegion(ids)) {
-      const r = this.ctx.router.region(region);
+    for (const [r, regionIds] of this.byRegion(ids)) {
       for (const InstanceIds of chunk(regionIds, 200)) {
         let NextToken: string | undefined;
         do {
-          const page = await call(this.ctx, { action: 'ec2:DescribeInstances', region, doing: 'reading the lock tags' }, () =>
+          const page = await call(this.ctx, { action: 'ec2:DescribeInstances', region: r.region, profile: r.profile, doing: 'reading the lock tags' }, () =>
             r.ec2.send(new DescribeInstancesCommand({ InstanceIds, NextToken }), { abortSignal: signal }),
           );
           for (const i of (page.Reservations ?? []).flatMap((res) => res.Instances ?? [])) {
@@ -200,7 +215,7 @@ export class AwsLock implements Lock {
   private async deleteLeases(entries: Array<[string, string]>, signal?: AbortSignal): Promise<void> {
     for (const [id, value] of entries) {
       const r = this.ctx.router.forInstance(id);
-      await call(this.ctx, { action: 'ec2:DeleteTags', region: r.region, doing: `releasing the lock tag on ${id}` }, () =>
+      await call(this.ctx, { action: 'ec2:DeleteTags', region: r.region, profile: r.profile, doing: `releasing the lock tag on ${id}` }, () =>
         r.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: LOCK_TAG, Value: value }] }), { abortSignal: signal }),
       );
     }

@@ -4,6 +4,7 @@
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { MetricPoint, NodeMetrics } from '../../domain/types.js';
 import type { CallOptions, Metrics, MetricsQuery } from '../ports.js';
+import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
 import { chunk } from './ec2-shapes.js';
 
@@ -29,10 +30,11 @@ export class AwsMetrics implements Metrics {
     const end = Math.floor(this.ctx.clock.now() / 60_000) * 60_000;
     const window = { StartTime: new Date(end - query.minutes * 60_000), EndTime: new Date(end) };
 
-    const byRegion = new Map<string, Series[]>();
+    // By scope (a profile's region): each has its own endpoint, credentials and rate limit, so they run side by side.
+    const byRegion = new Map<RegionClients, Series[]>();
     let n = 0;
     for (const instanceId of query.instanceIds) {
-      const region = this.ctx.router.forInstance(instanceId).region;
+      const region = this.ctx.router.forInstance(instanceId);
       const list = byRegion.get(region) ?? [];
       for (const s of this.seriesFor(instanceId)) {
         const id = `q${n++}`;
@@ -84,17 +86,16 @@ export class AwsMetrics implements Metrics {
   }
 
   private async fetchBatch(
-    region: string,
+    r: RegionClients,
     batch: Series[],
     window: { StartTime: Date; EndTime: Date },
     points: Map<string, MetricPoint[]>,
     signal?: AbortSignal,
   ): Promise<void> {
-    const { cloudwatch } = this.ctx.router.region(region);
     let NextToken: string | undefined;
     do {
-      const page = await call(this.ctx, { action: 'cloudwatch:GetMetricData', region, doing: 'reading CloudWatch metrics' }, () =>
-        cloudwatch.send(
+      const page = await call(this.ctx, { action: 'cloudwatch:GetMetricData', region: r.region, profile: r.profile, doing: 'reading CloudWatch metrics' }, () =>
+        r.cloudwatch.send(
           new GetMetricDataCommand({
             MetricDataQueries: batch.map((s) => s.query),
             ...window,

@@ -1,6 +1,9 @@
-// Which region's clients serve a given instance, volume or group. With one
-// region that is trivial; with several, the router learns from discovery
-// (and from what nightshift creates) rather than guessing from names alone.
+// Which clients serve a given instance, volume or group. A scope is one
+// profile (account) in one region; with one scope that is trivial; with
+// several, the router learns from discovery (and from what nightshift
+// creates) rather than guessing from names alone. Instance, volume and
+// snapshot ids are unique across accounts; group names are not, so groups are
+// remembered per scope.
 
 import type { RegionClients } from './clients.js';
 import { AwsError } from './errors.js';
@@ -10,65 +13,127 @@ export function regionOfAz(az: string): string | undefined {
   return /^([a-z]{2}(?:-[a-z]+)+-\d+)/.exec(az)?.[1];
 }
 
+/** A scope in words for a sentence: `us-east-1`, or `us-east-1 (profile prod)` when several profiles are in view. */
+export function scopeWords(r: Pick<RegionClients, 'region' | 'profile'>, severalProfiles: boolean): string {
+  return severalProfiles && r.profile ? `${r.region} (profile ${r.profile})` : r.region;
+}
+
 export class RegionRouter {
-  private readonly byName = new Map<string, RegionClients>();
-  private readonly instances = new Map<string, string>();
-  private readonly volumes = new Map<string, string>();
-  private readonly groups = new Map<string, string>();
-  private readonly snapshots = new Map<string, string>();
+  private readonly instances = new Map<string, RegionClients>();
+  private readonly volumes = new Map<string, RegionClients>();
+  /** Group name -> the scopes it was seen in (the same name may live in two accounts). */
+  private readonly groups = new Map<string, Set<RegionClients>>();
+  private readonly snapshots = new Map<string, RegionClients>();
+  /** Cluster name -> the scopes it was discovered in: which account a new node or volume of it belongs to. */
+  private readonly clusters = new Map<string, Set<RegionClients>>();
+  /** Scope -> its account id, once STS has said (several profiles only). */
+  private readonly accounts = new Map<string, string>();
 
-  constructor(readonly all: RegionClients[]) {
-    for (const r of all) this.byName.set(r.region, r);
-  }
+  /** Every scope: each profile's regions, profiles in the configured order. */
+  constructor(readonly all: RegionClients[]) {}
 
+  /** The regions in view, each once, in the configured order. */
   get names(): string[] {
-    return this.all.map((r) => r.region);
+    return [...new Set(this.all.map((r) => r.region))];
   }
 
-  region(name: string): RegionClients {
-    const r = this.byName.get(name);
-    if (!r) throw new AwsError('UnknownRegion', 'not-found', `region ${name} is not one nightshift is looking at (${this.names.join(', ')}): add it to aws.regions`, 'none');
-    return r;
+  /** The profiles in view, each once (empty for the default chain alone). */
+  get profiles(): string[] {
+    return [...new Set(this.all.flatMap((r) => (r.profile ? [r.profile] : [])))];
   }
 
-  rememberInstance(id: string, region: string): void {
-    this.instances.set(id, region);
-  }
-  rememberVolume(id: string, region: string): void {
-    this.volumes.set(id, region);
-  }
-  rememberSnapshot(id: string, region: string): void {
-    this.snapshots.set(id, region);
-  }
-  rememberGroup(name: string, region: string): void {
-    this.groups.set(name, region);
+  /** More than one profile: scopes are told apart by account as well as region. */
+  get severalProfiles(): boolean {
+    return this.profiles.length > 1;
   }
 
-  forAz(az: string): RegionClients {
+  setAccount(profile: string, account: string): void {
+    this.accounts.set(profile, account);
+  }
+
+  /** The account id of a scope, when several profiles are in view and STS has answered. */
+  accountOf(r: RegionClients): string | undefined {
+    return r.profile ? this.accounts.get(r.profile) : undefined;
+  }
+
+  rememberInstance(id: string, r: RegionClients): void {
+    this.instances.set(id, r);
+  }
+  rememberVolume(id: string, r: RegionClients): void {
+    this.volumes.set(id, r);
+  }
+  rememberSnapshot(id: string, r: RegionClients): void {
+    this.snapshots.set(id, r);
+  }
+  rememberGroup(name: string, r: RegionClients): void {
+    const seen = this.groups.get(name) ?? new Set();
+    seen.add(r);
+    this.groups.set(name, seen);
+  }
+
+  rememberCluster(name: string, r: RegionClients): void {
+    const seen = this.clusters.get(name) ?? new Set();
+    seen.add(r);
+    this.clusters.set(name, seen);
+  }
+
+  /**
+   * The scope to create something in: the AZ's region, and where several
+   * profiles share that region, the one the cluster (its cluster tag) was
+   * discovered in.
+   */
+  forAz(az: string, cluster?: string): RegionClients {
     const name = regionOfAz(az);
-    if (name && this.byName.has(name)) return this.region(name);
-    return this.only(`availability zone ${az}`);
+    const here = this.all.filter((r) => r.region === name);
+    if (here.length === 1) return here[0]!;
+    if (here.length === 0) return this.only(`availability zone ${az}`);
+    const owners = here.filter((r) => cluster !== undefined && this.clusters.get(cluster)?.has(r));
+    if (owners.length === 1) return owners[0]!;
+    throw new AwsError(
+      'AmbiguousRegion',
+      'not-found',
+      `${az} is in view under several profiles (${here.map((r) => r.profile).join(', ')}) and ${
+        cluster === undefined ? 'nothing names the cluster' : owners.length === 0 ? `cluster ${cluster} was seen in none of them` : `cluster ${cluster} is in each`
+      }: cannot tell which account to create it in; refresh the fleet view, or open one profile's view (--profile)`,
+      'none',
+    );
   }
 
   forInstance(id: string): RegionClients {
-    const name = this.instances.get(id);
-    return name ? this.region(name) : this.only(`instance ${id}`);
+    return this.instances.get(id) ?? this.only(`instance ${id}`);
   }
 
   forVolume(id: string): RegionClients {
-    const name = this.volumes.get(id);
-    return name ? this.region(name) : this.only(`volume ${id}`);
+    return this.volumes.get(id) ?? this.only(`volume ${id}`);
+  }
+
+  /** The scope a snapshot was seen in, if it was. */
+  knownSnapshot(id: string): RegionClients | undefined {
+    return this.snapshots.get(id);
   }
 
   forSnapshot(id: string): RegionClients {
-    const name = this.snapshots.get(id);
-    return name ? this.region(name) : this.only(`snapshot ${id}`);
+    return this.snapshots.get(id) ?? this.only(`snapshot ${id}`);
   }
 
-  /** Undefined when several regions are in view and the group has not been seen yet. */
-  forGroup(name: string): RegionClients | undefined {
-    const region = this.groups.get(name);
-    if (region) return this.region(region);
+  /**
+   * The scope a group lives in: `within` when it was seen there; else the one
+   * scope it was seen in. Undefined when several scopes are in view and the
+   * group has not been seen yet; refused when the name was seen in several
+   * scopes and none was said.
+   */
+  forGroup(name: string, within?: RegionClients): RegionClients | undefined {
+    const seen = this.groups.get(name);
+    if (within) return seen?.has(within) || this.all.length === 1 ? within : undefined;
+    if (seen && seen.size === 1) return [...seen][0];
+    if (seen && seen.size > 1) {
+      throw new AwsError(
+        'AmbiguousGroup',
+        'not-found',
+        `group ${name} exists in ${[...seen].map((r) => scopeWords(r, this.severalProfiles)).join(' and ')}: one name, several groups, and a group is named by its name alone; act on it from a view of one of them (--region, --profile)`,
+        'none',
+      );
+    }
     return this.all.length === 1 ? this.all[0] : undefined;
   }
 

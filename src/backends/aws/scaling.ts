@@ -44,7 +44,7 @@ export class AwsScaling implements Scaling {
 
   async terminateInGroup(instanceId: string, opts: CallOptions = {}): Promise<void> {
     const r = this.ctx.router.forInstance(instanceId);
-    await call(this.ctx, { action: 'autoscaling:TerminateInstanceInAutoScalingGroup', region: r.region, doing: `terminating ${instanceId} in its group` }, () =>
+    await call(this.ctx, { action: 'autoscaling:TerminateInstanceInAutoScalingGroup', region: r.region, profile: r.profile, doing: `terminating ${instanceId} in its group` }, () =>
       r.autoscaling.send(
         // false: the group launches a replacement instead of shrinking.
         new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }),
@@ -103,7 +103,7 @@ export class AwsScaling implements Scaling {
     const doing = `${how === 'suspend' ? 'suspending' : 'resuming'} ${list.join(', ')} of group ${group}`;
     const input = { AutoScalingGroupName: group, ScalingProcesses: list };
     await retryThrottled({ clock: this.ctx.clock, what: doing, ...(signal ? { signal } : {}) }, () =>
-      call(this.ctx, { action, region: r.region, doing }, () =>
+      call(this.ctx, { action, region: r.region, profile: r.profile, doing }, () =>
         r.autoscaling.send(how === 'suspend' ? new SuspendProcessesCommand(input) : new ResumeProcessesCommand(input), { abortSignal: signal }),
       ).catch((err: unknown) => {
         throw contentionAsThrottling(err, doing) ?? err;
@@ -133,7 +133,7 @@ export class AwsScaling implements Scaling {
     for (const r of known ? [known] : this.ctx.router.all) {
       const [g] = await describeGroups(this.ctx, r, [name], `reading group ${name}`, signal);
       if (g) {
-        this.ctx.router.rememberGroup(name, r.region);
+        this.ctx.router.rememberGroup(name, r);
         return { r, g };
       }
     }

@@ -7,6 +7,7 @@ import { DescribeVolumeStatusCommand, type VolumeStatusItem } from '@aws-sdk/cli
 import type { VolumeHealth, VolumeStatus } from '../../domain/types.js';
 import type { RegionClients } from './clients.js';
 import { call, type AwsContext } from './context.js';
+import { scopeWords } from './regions.js';
 
 /**
  * The statuses read. EC2 filters them server-side, so a fleet of any size
@@ -35,7 +36,8 @@ interface RegionVolumes {
 }
 
 export class VolumeStatusReader {
-  private readonly read = new Map<string, RegionVolumes>();
+  /** By scope (a profile's region): the same region under two profiles is two accounts' volumes. */
+  private readonly read = new Map<RegionClients, RegionVolumes>();
   /** The read in flight; a newer one (`seq`) makes its answer void. */
   private reading: { seq: number; done: Promise<void>; abort: AbortController } | undefined;
   private seq = 0;
@@ -50,8 +52,8 @@ export class VolumeStatusReader {
     return this.reading?.done ?? Promise.resolve();
   }
 
-  /** Starts a read of these regions when one is due; never awaited by discovery (its answer shows on a later one). */
-  refreshIfDue(regions: readonly string[]): void {
+  /** Starts a read of these scopes when one is due; never awaited by discovery (its answer shows on a later one). */
+  refreshIfDue(regions: readonly RegionClients[]): void {
     if (regions.length === 0) return;
     const now = this.ctx.clock.now();
     if (this.attemptAt !== undefined && now - this.attemptAt < REFRESH_MS) return;
@@ -60,15 +62,15 @@ export class VolumeStatusReader {
     const seq = ++this.seq;
     const abort = new AbortController();
     this.attemptAt = now;
-    const asked = [...regions].sort();
-    const done = Promise.allSettled(asked.map((region) => describeVolumeStatus(this.ctx, this.ctx.router.region(region), abort.signal)))
+    const asked = [...regions];
+    const done = Promise.allSettled(asked.map((r) => describeVolumeStatus(this.ctx, r, abort.signal)))
       .then((settled) => {
         if (seq !== this.seq) return;
         const at = this.ctx.clock.now();
         const problems: string[] = [];
         settled.forEach((s, k) => {
           if (s.status === 'fulfilled') this.read.set(asked[k]!, { at, byInstance: s.value });
-          else problems.push(`EBS volume status not read in ${asked[k]!}, so no impaired volume is shown there: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}`);
+          else problems.push(`EBS volume status not read in ${scopeWords(asked[k]!, this.ctx.router.severalProfiles)}, so no impaired volume is shown there: ${s.reason instanceof Error ? s.reason.message : String(s.reason)}`);
         });
         this.problem = problems.length > 0 ? problems.join('; ') : undefined;
       })
@@ -79,8 +81,8 @@ export class VolumeStatusReader {
   }
 
   /** The instance's volumes that are not ok, as last read in its region (copies); undefined when none, or the read is too old. */
-  forInstance(region: string, instanceId: string): VolumeHealth[] | undefined {
-    const r = this.read.get(region);
+  forInstance(scope: RegionClients, instanceId: string): VolumeHealth[] | undefined {
+    const r = this.read.get(scope);
     if (!r || this.ctx.clock.now() - r.at > MAX_AGE_MS) return undefined;
     return r.byInstance.get(instanceId)?.map((v) => ({ ...v }));
   }
@@ -91,7 +93,7 @@ export async function describeVolumeStatus(ctx: AwsContext, r: RegionClients, si
   const out = new Map<string, VolumeHealth[]>();
   let NextToken: string | undefined;
   do {
-    const page = await call(ctx, { action: 'ec2:DescribeVolumeStatus', region: r.region, doing: 'reading EBS volume status checks' }, () =>
+    const page = await call(ctx, { action: 'ec2:DescribeVolumeStatus', region: r.region, profile: r.profile, doing: 'reading EBS volume status checks' }, () =>
       r.ec2.send(
         new DescribeVolumeStatusCommand({ Filters: [{ Name: 'volume-status.status', Values: [...NOT_OK] }], MaxResults: PAGE_SIZE, NextToken }),
         { abortSignal: signal },

@@ -96,14 +96,17 @@ export class AwsVolumes implements Volumes {
     spec: { az: string; sizeGiB: number; snapshotId?: string; tags?: Record<string, string>; clientToken?: string },
     opts: CallOptions = {},
   ): Promise<Volume> {
-    const r = this.ctx.router.forAz(spec.az);
+    // From a snapshot: the snapshot's own account (a snapshot is restored where it lives).
+    const r =
+      (spec.snapshotId !== undefined ? this.ctx.router.knownSnapshot(spec.snapshotId) : undefined) ??
+      this.ctx.router.forAz(spec.az, spec.tags?.[this.ctx.config.discovery.clusterTag]);
     const doing = `creating a ${spec.sizeGiB} GiB volume in ${spec.az}${spec.snapshotId ? ` from ${spec.snapshotId}` : ''}`;
     checkClientToken(spec.clientToken, doing);
     let created;
     try {
       // A throttled call was not carried out, so asking again is safe with or without a token.
       created = await this.retry(doing, opts.signal, () =>
-        call(this.ctx, { action: 'ec2:CreateVolume', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:CreateVolume', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(
             new CreateVolumeCommand({
               AvailabilityZone: spec.az,
@@ -133,7 +136,7 @@ export class AwsVolumes implements Volumes {
       throw err;
     }
     const id = created.VolumeId ?? '';
-    this.ctx.router.rememberVolume(id, r.region);
+    this.ctx.router.rememberVolume(id, r);
     // A retry with the token may find the volume already attached by the attempt that made it: that is done too.
     return this.waitFor(r, id, 'available', `volume ${id} to become available`, opts.signal, () => true, ['in-use']);
   }
@@ -150,7 +153,7 @@ export class AwsVolumes implements Volumes {
       let NextToken: string | undefined;
       do {
         const page = await this.retry(doing, opts.signal, () =>
-          call(this.ctx, { action: 'ec2:DescribeVolumes', region: r.region, doing }, () =>
+          call(this.ctx, { action: 'ec2:DescribeVolumes', region: r.region, profile: r.profile, doing }, () =>
             r.ec2.send(new DescribeVolumesCommand({ Filters, MaxResults: VOLUME_PAGE, NextToken }), { abortSignal: opts.signal }),
           ),
         );
@@ -158,7 +161,7 @@ export class AwsVolumes implements Volumes {
           const vol = toVolume(v);
           // The filter already says so; a volume that turned to deleting between pages is still left out.
           if (vol.state === 'deleting' || vol.state === 'deleted') continue;
-          this.ctx.router.rememberVolume(vol.id, r.region);
+          this.ctx.router.rememberVolume(vol.id, r);
           out.push(vol);
         }
         NextToken = page.NextToken;
@@ -169,8 +172,8 @@ export class AwsVolumes implements Volumes {
 
   async attach(volumeId: string, instanceId: string, device: string, opts: CallOptions = {}): Promise<void> {
     const r = this.ctx.router.forInstance(instanceId);
-    this.ctx.router.rememberVolume(volumeId, r.region);
-    await call(this.ctx, { action: 'ec2:AttachVolume', region: r.region, doing: `attaching ${volumeId} to ${instanceId} as ${device}` }, () =>
+    this.ctx.router.rememberVolume(volumeId, r);
+    await call(this.ctx, { action: 'ec2:AttachVolume', region: r.region, profile: r.profile, doing: `attaching ${volumeId} to ${instanceId} as ${device}` }, () =>
       r.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: device }), { abortSignal: opts.signal }),
     );
     await this.waitFor(r, volumeId, 'in-use', `volume ${volumeId} to attach to ${instanceId}`, opts.signal, (v) => v.attachedTo?.instanceId === instanceId);
@@ -178,7 +181,7 @@ export class AwsVolumes implements Volumes {
 
   async detach(volumeId: string, opts: CallOptions = {}): Promise<void> {
     const r = this.ctx.router.forVolume(volumeId);
-    await call(this.ctx, { action: 'ec2:DetachVolume', region: r.region, doing: `detaching ${volumeId}` }, () =>
+    await call(this.ctx, { action: 'ec2:DetachVolume', region: r.region, profile: r.profile, doing: `detaching ${volumeId}` }, () =>
       r.ec2.send(new DetachVolumeCommand({ VolumeId: volumeId }), { abortSignal: opts.signal }),
     );
     await this.waitFor(r, volumeId, 'available', `volume ${volumeId} to detach`, opts.signal);
@@ -192,7 +195,7 @@ export class AwsVolumes implements Volumes {
     // Throttled means not started; any other failure is not retried here (a second snapshot would cost a
     // second copy): the caller finds the first one by its tags before starting another.
     const created = await this.retry(doing, opts.signal, () =>
-      call(this.ctx, { action: 'ec2:CreateSnapshot', region: r.region, doing }, () =>
+      call(this.ctx, { action: 'ec2:CreateSnapshot', region: r.region, profile: r.profile, doing }, () =>
         r.ec2.send(
           new CreateSnapshotCommand({
             VolumeId: volumeId,
@@ -207,7 +210,7 @@ export class AwsVolumes implements Volumes {
     if (!snap.id) {
       throw new AwsError('NoSnapshot', 'other', `CreateSnapshot of ${volumeId} answered without a snapshot id: look for a snapshot tagged ${SOURCE_VOLUME_TAG}=${volumeId} before retrying`, 'ec2:CreateSnapshot', created.$metadata?.requestId, r.region);
     }
-    this.ctx.router.rememberSnapshot(snap.id, r.region);
+    this.ctx.router.rememberSnapshot(snap.id, r);
     // The answer says pending (or, for a tiny volume, already completed): never more done than that.
     return snap.state === 'completed' ? snap : { ...snap, state: snap.state === 'error' ? 'error' : 'pending' };
   }
@@ -261,7 +264,7 @@ export class AwsVolumes implements Volumes {
       do {
         // OwnerIds self: without it EC2 also searches every public and shared snapshot, slowly.
         const page = await this.retry(doing, opts.signal, () =>
-          call(this.ctx, { action: 'ec2:DescribeSnapshots', region: r.region, doing }, () =>
+          call(this.ctx, { action: 'ec2:DescribeSnapshots', region: r.region, profile: r.profile, doing }, () =>
             r.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters, MaxResults: SNAPSHOT_PAGE, NextToken }), {
               abortSignal: opts.signal,
             }),
@@ -269,7 +272,7 @@ export class AwsVolumes implements Volumes {
         );
         for (const s of page.Snapshots ?? []) {
           const snap = toSnapshot(s);
-          this.ctx.router.rememberSnapshot(snap.id, r.region);
+          this.ctx.router.rememberSnapshot(snap.id, r);
           out.push(snap);
         }
         NextToken = page.NextToken;
@@ -283,7 +286,7 @@ export class AwsVolumes implements Volumes {
     const doing = `deleting snapshot ${snapshotId}`;
     try {
       await this.retry(doing, opts.signal, () =>
-        call(this.ctx, { action: 'ec2:DeleteSnapshot', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:DeleteSnapshot', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), { abortSignal: opts.signal }),
         ),
       );
@@ -310,7 +313,7 @@ export class AwsVolumes implements Volumes {
     const doing = `deleting volume ${volumeId}`;
     try {
       await this.retry(doing, opts.signal, () =>
-        call(this.ctx, { action: 'ec2:DeleteVolume', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:DeleteVolume', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId }), { abortSignal: opts.signal }),
         ),
       );
@@ -342,7 +345,7 @@ export class AwsVolumes implements Volumes {
 
   private async describe(r: RegionClients, volumeId: string, signal?: AbortSignal): Promise<Volume | undefined> {
     try {
-      const res = await call(this.ctx, { action: 'ec2:DescribeVolumes', region: r.region, doing: `reading volume ${volumeId}` }, () =>
+      const res = await call(this.ctx, { action: 'ec2:DescribeVolumes', region: r.region, profile: r.profile, doing: `reading volume ${volumeId}` }, () =>
         r.ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }), { abortSignal: signal }),
       );
       const v = res.Volumes?.[0];
@@ -362,7 +365,7 @@ export class AwsVolumes implements Volumes {
     const doing = `reading snapshot ${snapshotId}`;
     try {
       const res = await this.retry(doing, signal, () =>
-        call(this.ctx, { action: 'ec2:DescribeSnapshots', region: r.region, doing }, () =>
+        call(this.ctx, { action: 'ec2:DescribeSnapshots', region: r.region, profile: r.profile, doing }, () =>
           r.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }), { abortSignal: signal }),
         ),
       );

@@ -315,6 +315,29 @@ describe('the policy scope', () => {
     expect(policyFor(['view'], fullScope()).policy.Statement.flatMap((s) => s.Action)).not.toContain('route53:ChangeResourceRecordSets');
   });
 
+  it('scopes by the writer records and fence groups given per region too (clusters.NAME.regions.REGION)', () => {
+    const scope = scopeOf(
+      awsConfig({
+        aws: { regions: ['us-east-1', 'eu-west-1'] },
+        clusters: {
+          orders: {
+            writerDns: { zoneId: 'ZEAST', name: 'orders-writer.us.internal', type: 'A' },
+            regions: {
+              'eu-west-1': { writerDns: { zoneId: 'ZWEST', name: 'orders-writer.eu.internal', type: 'CNAME' }, fence: { method: 'isolate', securityGroup: 'sg-0e0e0e0e0e0e0e0e0' } },
+              'us-east-1': { writerDns: { zoneId: 'ZEAST', name: 'orders-writer.us.internal', type: 'A' } },
+            },
+          },
+        },
+      }),
+      '123456789012',
+    );
+    expect(scope.records).toEqual([
+      { zoneId: 'ZEAST', name: 'orders-writer.us.internal', type: 'A' },
+      { zoneId: 'ZWEST', name: 'orders-writer.eu.internal', type: 'CNAME' },
+    ]);
+    expect(scope.fenceGroups).toEqual(['sg-0e0e0e0e0e0e0e0e0']);
+  });
+
   it('leaves out, and says so, what the config gives it nothing to scope by', () => {
     const bare = scopeOf(awsConfig({ clusters: {}, aws: {} }));
     const { policy, notes } = policyFor(FEATURE_NAMES, bare);

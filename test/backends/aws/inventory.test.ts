@@ -126,7 +126,7 @@ describe('AWS inventory', () => {
     const found = await b.inventory.discover();
 
     expect(found.clusters).toEqual([
-      { name: 'ring', engine: 'cassandra', instanceIds: asgNodes.map((n) => n.id).sort(), source: 'asg', asg: 'ring-asg' },
+      { name: 'ring', engine: 'cassandra', instanceIds: asgNodes.map((n) => n.id).sort(), source: 'asg', asg: 'ring-asg', region: 'us-east-1' },
     ]);
     const byId = account.ec2.commandCalls(DescribeInstancesCommand).filter((c) => c.args[0].input.InstanceIds);
     expect(byId).toHaveLength(1);
@@ -161,7 +161,7 @@ describe('AWS inventory', () => {
     const config = awsConfig({ discovery: { securityGroupClusters: [{ name: 'legacy', securityGroup: 'sg-0db', engine: 'mysql' }] } });
     const b = await createAwsBackends(config, { shell: unreachableShell });
     const found = await b.inventory.discover();
-    expect(found.clusters).toEqual([{ name: 'legacy', engine: 'mysql', instanceIds: [FLEET[0]!.id], source: 'security-group' }]);
+    expect(found.clusters).toEqual([{ name: 'legacy', engine: 'mysql', instanceIds: [FLEET[0]!.id], source: 'security-group', region: 'us-east-1' }]);
   });
 
   describe('a spare (nightshift:spare, any value) is listed but no member', () => {
@@ -234,11 +234,11 @@ describe('AWS inventory', () => {
       const found = await b.inventory.discover();
 
       expect(found.instances.map((i) => i.id).sort()).toEqual([FLEET[0]!.id, FLEET[1]!.id].sort());
-      expect(found.clusters).toEqual([{ name: 'legacy', engine: 'mysql', instanceIds: [FLEET[0]!.id], source: 'security-group' }]);
+      expect(found.clusters).toEqual([{ name: 'legacy', engine: 'mysql', instanceIds: [FLEET[0]!.id], source: 'security-group', region: 'us-east-1' }]);
     });
   });
 
-  it('merges one cluster seen in two regions, each region asked with its own client', async () => {
+  it('keeps a cluster seen in two regions as one cluster per region (a ring with a DC in each is a row per region), each region asked with its own client', async () => {
     const west = { ...FLEET[3]!, id: 'i-0w00000000000000w', az: 'us-west-2a', ip: '127.0.3.1' };
     const clients = createAwsClients({ regions: ['us-east-1', 'us-west-2'], credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' } });
     // One mock per client instance (mocking an instance lifts the class-level mock, so both are mocked here).
@@ -255,9 +255,14 @@ describe('AWS inventory', () => {
     const found = await b.inventory.discover();
 
     expect(b.target).toMatchObject({ kind: 'aws', regions: ['us-east-1', 'us-west-2'] });
-    const events = found.clusters.find((c) => c.name === 'events');
-    expect(events?.instanceIds).toHaveLength(4);
-    expect(events?.instanceIds).toContain(west.id);
+    expect(found.clusters.map((c) => [c.name, c.region, c.instanceIds.length])).toEqual([
+      ['events', 'us-east-1', 3],
+      ['events', 'us-west-2', 1],
+      ['orders', 'us-east-1', 3],
+    ]);
+    expect(found.clusters.find((c) => c.region === 'us-west-2')?.instanceIds).toEqual([west.id]);
+    expect(found.instances.find((i) => i.id === west.id)?.region).toBe('us-west-2');
+    expect(found.instances.filter((i) => i.region === 'us-east-1')).toHaveLength(FLEET.length);
     // Tags for the western node go to the western client, not the eastern one.
     await b.inventory.setTags(west.id, { 'last-repaired': '2026-03-01T01:00:00Z' });
     expect(westEc2.commandCalls(CreateTagsCommand)).toHaveLength(1);
