@@ -35,7 +35,8 @@ import { loadConfig } from '../src/config/load.js';
 import { FLAVOUR_SQL, mysqlCommand, probeSql } from '../src/backends/engines/mysql.js';
 import type { Instance } from '../src/domain/types.js';
 import { pollerOptions } from '../src/poller-options.js';
-import { createFleetStore } from '../src/store/fleet.js';
+import { createFleetStore, selectCluster } from '../src/store/fleet.js';
+import { clusterKey } from '../src/domain/scope.js';
 import { Poller, type RefreshTiming } from '../src/store/poller.js';
 import { createUiStore, currentScreen, screenKey } from '../src/store/ui.js';
 import { Keyboard, Terminal, f1, mb, pct, sleep } from './terminal.js';
@@ -196,7 +197,7 @@ async function bench(nodes: number | undefined): Promise<void> {
       const screen = currentScreen(state);
       const count =
         screen.kind === 'cluster'
-          ? (fleet.getState().clusters.find((c) => c.name === screen.name)?.nodes.length ?? 0)
+          ? (selectCluster(screen.key)(fleet.getState())?.nodes.length ?? 0)
           : fleet.getState().clusters.length;
       const index = state.selection[screenKey(screen)]?.index ?? 0;
       if (index >= count - 1) dir = 'k';
@@ -223,7 +224,7 @@ async function bench(nodes: number | undefined): Promise<void> {
   const fleetKeys = await pressKeys(KEYS);
 
   const biggest = [...fleet.getState().clusters].sort((a, b) => b.nodes.length - a.nodes.length)[0]!;
-  ui.getState().actions.push({ kind: 'cluster', name: biggest.name });
+  ui.getState().actions.push({ kind: 'cluster', key: clusterKey(biggest) });
   await sleep(100);
   const clusterKeys = await pressKeys(KEYS);
   poller.stop();

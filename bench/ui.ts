@@ -84,7 +84,7 @@ async function bench(mode: 'render' | 'terminal') {
   };
   const fleetKeys = await press(500, 200);
 
-  ui.getState().actions.push({ kind: 'cluster', name: 'db-0000' });
+  ui.getState().actions.push({ kind: 'cluster', key: 'db-0000' });
   await sleep(50);
   // A 50-node cluster: swap one in so the cluster screen has 50 rows.
   const big = generateFleet(1, 50)[0]!;

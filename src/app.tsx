@@ -4,7 +4,8 @@
 
 import { Box, Text, useInput } from 'ink';
 import { useMemo, useRef, useState, type ReactNode } from 'react';
-import type { FleetStore } from './store/fleet.js';
+import { findCluster, selectIsScopeShown, type FleetStore } from './store/fleet.js';
+import { shownName } from './ui/cluster-name.js';
 import type { RunsStore } from './store/runs.js';
 import type { PromptsStore } from './store/prompts.js';
 import { PassphrasePrompt } from './screens/passphrase/passphrase-prompt.js';
@@ -160,6 +161,7 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts, isReadOnly }: Cons
   const filter = useUi(selectFilter);
   const hasError = useFleet((s) => s.error !== null);
   const hints = useScreenHints(screen);
+  const title = useScreenTitle(screen);
   // Ctrl-C quits from anywhere (Ink's own exitOnCtrlC is off), unless a screen's guard takes it: a live run asks first.
   const quitGuard = useRef<QuitGuard | undefined>(undefined);
   const quitGuards = useMemo<QuitGuards>(() => ({ set: (guard) => void (quitGuard.current = guard) }), []);
@@ -187,14 +189,14 @@ function Console({ renderRunScreen, roleTag, onQuit, prompts, isReadOnly }: Cons
       />
     );
   } else if (isHelpOpen) {
-    body = <HelpOverlay title={screenTitle(screen)} hints={hints} width={columns} height={bodyHeight} isActive />;
+    body = <HelpOverlay title={title} hints={hints} width={columns} height={bodyHeight} isActive />;
   } else {
     switch (screen.kind) {
       case 'fleet':
         body = <FleetScreen width={columns} height={bodyHeight} isActive={isBodyActive} />;
         break;
       case 'cluster':
-        body = <ClusterScreen name={screen.name} width={columns} height={bodyHeight} isActive={isBodyActive} />;
+        body = <ClusterScreen clusterKey={screen.key} width={columns} height={bodyHeight} isActive={isBodyActive} />;
         break;
       case 'node':
         body = (
@@ -252,18 +254,32 @@ function useScreenHints(screen: ScreenRef) {
   return useMemo(() => hintsFor(screen, { canStartRunbooks }), [screen, canStartRunbooks]);
 }
 
-function screenTitle(screen: ScreenRef): string {
+/**
+ * The screen's title for the help overlay, a cluster named as the screens name
+ * it (`orders · eu-west-1` when several regions are in view). A string from the
+ * store: the console redraws when it changes, not on every refresh.
+ */
+function useScreenTitle(screen: ScreenRef): string {
+  return useFleet((s) =>
+    screenTitle(screen, (key) => {
+      const c = findCluster(s.clusters, key);
+      return c ? shownName(c, selectIsScopeShown(s)) : key;
+    }),
+  );
+}
+
+function screenTitle(screen: ScreenRef, labelOf: (key: string) => string): string {
   switch (screen.kind) {
     case 'fleet':
       return 'fleet';
     case 'cluster':
-      return `cluster ${screen.name}`;
+      return `cluster ${labelOf(screen.key)}`;
     case 'node':
-      return `node ${screen.id} of ${screen.cluster}`;
+      return `node ${screen.id} of ${labelOf(screen.cluster)}`;
     case 'runbooks':
-      return `runbooks for ${screen.cluster}`;
+      return `runbooks for ${labelOf(screen.cluster)}`;
     case 'runbook-form':
-      return `${screen.runbook} on ${screen.cluster}`;
+      return `${screen.runbook} on ${labelOf(screen.cluster)}`;
     case 'run':
       return `run ${screen.runId}`;
   }
@@ -279,6 +295,7 @@ function HeaderContainer({ width, isReadOnly }: { width: number; isReadOnly: boo
     hasWholeFleet: s.hasWholeFleet,
     error: s.error,
     refreshSeconds: s.refreshSeconds,
+    scopes: s.scopes,
   }));
   const { thresholds } = useConsoleCallbacks();
   const now = useNow();

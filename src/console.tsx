@@ -10,6 +10,7 @@ import { openBackends, targetOf } from './backends/index.js';
 import type { Backends } from './backends/ports.js';
 import type { Config } from './config/schema.js';
 import type { Io } from './commands/types.js';
+import type { ScopedName } from './domain/scope.js';
 import { sameTarget } from './domain/target.js';
 import { pollerOptions } from './poller-options.js';
 import { RunScreen } from './screens/run/run-screen.js';
@@ -118,11 +119,12 @@ export async function runConsole(config: Config, io: Io): Promise<void> {
  * shows it.
  */
 export function planRunbooks(getRunner: () => ConsoleRunner | undefined, ui: UiStore) {
-  return async (runbook: string, cluster: string, params: Record<string, unknown>): Promise<void> => {
+  return async (runbook: string, cluster: ScopedName, params: Record<string, unknown>): Promise<void> => {
     const runner = getRunner();
     if (!runner) throw new Error('the backends are still opening (see the header); try again in a moment');
     const asked = screenKey(currentScreen(ui.getState()));
-    const controller = await runner.plan(runbook, { ...params, cluster });
+    // The row chosen names its region and account: the runner never has to guess which `orders` was meant.
+    const controller = await runner.plan(runbook, { ...params, ...scopedParams(cluster) });
     if (screenKey(currentScreen(ui.getState())) !== asked) {
       controller.abort('the operator left the form before the plan was ready');
       return;
@@ -149,6 +151,15 @@ async function offerResume(runner: ConsoleRunner, config: Config, backends: Back
   if (!newest) return;
   const controller = await runner.resume(newest.runId, { start: false });
   ui.getState().actions.push({ kind: 'run', runId: controller.runId });
+}
+
+/** The run params that name one cluster: `cluster`, with `region` and `account` where it has them (CLUSTER_PARAMS). */
+export function scopedParams(cluster: ScopedName): { cluster: string; region?: string; account?: string } {
+  return {
+    cluster: cluster.name,
+    ...(cluster.region !== undefined ? { region: cluster.region } : {}),
+    ...(cluster.account !== undefined ? { account: cluster.account } : {}),
+  };
 }
 
 function messageOf(err: unknown): string {

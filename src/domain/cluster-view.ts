@@ -1,7 +1,7 @@
 // Assembles what the screens and `ls` show from what the backends said.
 // Pure: the poller gathers the inputs, this decides what they mean.
 
-import type { ScopedName } from './scope.js';
+import { clusterKey, type ScopedName } from './scope.js';
 import { compareNames } from './names.js';
 import { clusterFindings, clusterHealth, driftFindings, sortClusters, withFindingVerdicts, worstLag } from './findings.js';
 import { lagOf, nodeHealth, roleOf, type NodeHealthInput, type Thresholds } from './health.js';
@@ -55,9 +55,9 @@ export interface ViewInputs {
   roleTag: string;
   repairTag: string;
   targetReplicas: (cluster: ScopedName) => number | undefined;
-  /** The writer record of each cluster that has one configured, as last read. */
+  /** The writer record of each cluster that has one configured, as last read, by clusterKey. */
   writers?: ReadonlyMap<string, WriterLookup>;
-  /** Auto Scaling groups by name, as discovery last read them (launch template drift). */
+  /** Auto Scaling groups by name in their scope (a cluster key's shape: region/name), as discovery last read them (launch template drift). */
   groups?: ReadonlyMap<string, ScalingGroup>;
 }
 
@@ -69,7 +69,7 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       if (instance) nodes.push(buildNode(ref, instance, input));
     }
     nodes.sort((a, b) => roleOrder(a) - roleOrder(b) || compareNames(a.instance.name, b.instance.name));
-    const lookup = input.writers?.get(ref.name);
+    const lookup = input.writers?.get(clusterKey(ref));
     const writer = lookup ? resolveWriter(lookup, nodes) : undefined;
     const findings = clusterFindings(ref.engine, nodes, {
       roleTag: input.roleTag,
@@ -78,10 +78,14 @@ export function buildClusterViews(input: ViewInputs): ClusterView[] {
       ...(writer ? { writer } : {}),
       now: input.fleetNow,
     });
-    const group = ref.asg ? input.groups?.get(ref.asg) : undefined;
+    // Its own region's group of that name; a group whose scope is not known (no members) by its name alone.
+    const group = ref.asg ? (input.groups?.get(clusterKey({ ...ref, name: ref.asg })) ?? input.groups?.get(ref.asg)) : undefined;
     if (group) findings.push(...driftFindings(group));
     const view: ClusterView = {
       name: ref.name,
+      // Its identity with the name: two regions' `orders` are two views, never one of both's nodes.
+      ...(ref.region !== undefined ? { region: ref.region } : {}),
+      ...(ref.account !== undefined ? { account: ref.account } : {}),
       engine: ref.engine,
       // From the nodes' own verdicts: the findings are listed once, not again as their nodes' reasons.
       health: clusterHealth(nodes, findings),

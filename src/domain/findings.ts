@@ -3,6 +3,7 @@
 // shown on its row but never used to claim, say, two writable masters.
 
 import { compareNames } from './names.js';
+import { compareScoped } from './scope.js';
 import { errantTransactions, formatGtidSet, isEmptyGtidSet, mariadbBinlogStateErrant, parseGtidSet, type GtidSet } from './gtid.js';
 import { compareLevel, worse, type Thresholds } from './health.js';
 import type { ClusterView, ClusterWriter, EngineKind, Finding, Health, HealthLevel, MetricPoint, NodeView, ScalingGroup, VolumeHealth } from './types.js';
@@ -423,7 +424,8 @@ export function worstLag(nodes: NodeView[]): number | null {
 
 /** Worst first, then by name: the order every screen and `ls` shows. */
 export function sortClusters(clusters: ClusterView[]): ClusterView[] {
-  return [...clusters].sort((a, b) => compareLevel(b.health.level, a.health.level) || compareNames(a.name, b.name));
+  // Across every region and account at once: the worst cluster anywhere is the first row.
+  return [...clusters].sort((a, b) => compareLevel(b.health.level, a.health.level) || compareScoped(a, b));
 }
 
 
@@ -468,6 +470,8 @@ export interface FleetFinding {
   message: string;
   /** The AZ, for `az-impaired`. */
   az?: string;
+  /** The account the AZ is in, where several are in view (an AZ's name means another zone in each). */
+  account?: string;
   /** The region, for `api-throttled`. */
   region?: string;
   /** Instance ids concerned. */
@@ -485,14 +489,17 @@ export interface FleetFinding {
  * several clusters counts once.
  */
 export function fleetFindings(clusters: readonly ClusterView[]): FleetFinding[] {
-  const byAz = new Map<string, { total: number; down: string[]; causes: Map<string, number> }>();
+  const byAz = new Map<string, { az: string; account?: string; total: number; down: string[]; causes: Map<string, number> }>();
   const seen = new Set<string>();
   for (const c of clusters) {
     for (const n of c.nodes) {
       if (seen.has(n.instance.id)) continue;
       seen.add(n.instance.id);
-      let az = byAz.get(n.instance.az);
-      if (!az) byAz.set(n.instance.az, (az = { total: 0, down: [], causes: new Map() }));
+      // An AZ's name means a different zone in each account (AWS maps them per account): one per account.
+      const account = n.instance.account ?? c.account;
+      const where = account === undefined ? n.instance.az : `${n.instance.az} ${account}`;
+      let az = byAz.get(where);
+      if (!az) byAz.set(where, (az = { az: n.instance.az, ...(account !== undefined ? { account } : {}), total: 0, down: [], causes: new Map() }));
       az.total++;
       const cause = darkCause(n);
       if (cause === undefined) continue;
@@ -501,14 +508,15 @@ export function fleetFindings(clusters: readonly ClusterView[]): FleetFinding[] 
     }
   }
   const out: FleetFinding[] = [];
-  for (const [az, { total, down, causes }] of [...byAz].sort((a, b) => compareNames(a[0], b[0]))) {
+  for (const [, { az, account, total, down, causes }] of [...byAz].sort((a, b) => compareNames(a[0], b[0]))) {
     if (down.length < 2 || down.length * 2 <= total) continue;
     const why = [...causes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([cause, count]) => `${count} ${cause}`);
     out.push({
       kind: 'az-impaired',
       level: 'CRIT',
-      message: `${az}: ${down.length} of ${total} nodes unreachable or impaired (${why.join(', ')})`,
+      message: `${account === undefined ? az : `${az} (account ${account})`}: ${down.length} of ${total} nodes unreachable or impaired (${why.join(', ')})`,
       az,
+      ...(account !== undefined ? { account } : {}),
       nodes: down,
     });
   }

@@ -3,6 +3,7 @@
 // screens never reach a backend themselves.
 
 import { createContext, useContext } from 'react';
+import type { ScopedName } from '../domain/scope.js';
 
 export interface ScreenThresholds {
   /** Cassandra gc_grace_seconds: an older repair is overdue. */
@@ -20,7 +21,7 @@ export interface ConsoleCallbacks {
    * Plans a runbook with the form's parameters and shows the plan. Settles once
    * the plan is on screen; rejects with why it could not be made (the form shows it).
    */
-  onRunbook?: (runbook: string, cluster: string, params: Record<string, unknown>) => Promise<void> | void;
+  onRunbook?: (runbook: string, cluster: ScopedName, params: Record<string, unknown>) => Promise<void> | void;
   /** Runbooks the console can start (names in the catalog); the runbooks key appears only when onRunbook is set. */
   availableRunbooks: readonly string[];
   thresholds: ScreenThresholds;

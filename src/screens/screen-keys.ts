@@ -35,7 +35,8 @@ export function hintsFor(screen: ScreenRef, { canStartRunbooks = false }: HintOp
         MOVE,
         { keys: '⏎', label: 'open the cluster', footerLabel: 'open', isFooter: true },
         ...runbooks('the selected cluster'),
-        FILTER,
+        // The filter matches the region too: typing `eu-west` keeps that region's rows.
+        { ...FILTER, label: 'filter by name, region, engine, health or AZ: /eu-west keeps that region (⏎ keeps it, esc clears)' },
         { keys: 'esc', label: 'clear the filter' },
         PAGE,
         ENDS,

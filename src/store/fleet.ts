@@ -4,7 +4,17 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { cleanForTerminal } from '../domain/terminal-text.js';
 import { fleetFindings, type FleetFinding } from '../domain/findings.js';
+import { clusterKey, regionsOf } from '../domain/scope.js';
+import type { ScopeStatus } from '../backends/ports.js';
 import type { ClusterView, Target } from '../domain/types.js';
+
+/**
+ * One account and region as the screens show it: ScopeStatus with `at` in
+ * real time (epoch ms, as refreshedAt), so the header ages it against the
+ * same clock as the rest; on the simulated fleet the fleet's clock may run
+ * faster than real time.
+ */
+export type ScopeView = ScopeStatus;
 
 export interface FleetState {
   target: Target;
@@ -27,6 +37,12 @@ export interface FleetState {
   refreshSeconds: number;
   /** What the backends say of themselves and spans clusters (a region's API throttling), set by the poller. */
   apiFindings: FleetFinding[];
+  /**
+   * Each account and region's discovery as last tried, where the target has
+   * several (Discovery.scopes); empty where it has none. A scope marked here
+   * is stale alone: its rows keep their last views, the others are fresh.
+   */
+  scopes: ScopeView[];
   actions: {
     /** `progress`: part of a whole refresh, which goes on (the store stays refreshing). */
     setClusters(
@@ -40,6 +56,7 @@ export interface FleetState {
     setError(error: string | null): void;
     setTarget(target: Target): void;
     setApiFindings(findings: FleetFinding[]): void;
+    setScopes(scopes: ScopeView[]): void;
   };
 }
 
@@ -58,6 +75,7 @@ export function createFleetStore(init: { target: Target; refreshSeconds: number 
     error: null,
     refreshSeconds: init.refreshSeconds,
     apiFindings: [],
+    scopes: [],
     actions: {
       setClusters: (clusters, refreshedAt, refreshMs, isRolling = false, progress) =>
         set((s) => ({
@@ -75,6 +93,9 @@ export function createFleetStore(init: { target: Target; refreshSeconds: number 
       setError: (error) => set({ error: error === null ? null : cleanForTerminal(error), isRefreshing: false, progress: null }),
       setTarget: (target) => set({ target }),
       setApiFindings: (apiFindings) => set({ apiFindings }),
+      // Errors quote AWS (and so anyone who wrote what it quotes): shown, not obeyed.
+      setScopes: (scopes) =>
+        set({ scopes: scopes.map((sc) => (sc.error === undefined ? sc : { ...sc, error: cleanForTerminal(sc.error, { multiline: false }) })) }),
     },
   }));
 }
@@ -91,4 +112,32 @@ export function selectFleetFindings(s: FleetState): FleetFinding[] {
 }
 export const selectClusters = (s: FleetState) => s.clusters;
 export const selectTarget = (s: FleetState) => s.target;
-export const selectCluster = (name: string) => (s: FleetState) => s.clusters.find((c) => c.name === name);
+
+/** The clusters by key, made once per published list: a cluster screen looks its cluster up on every store update. */
+const byKey = new WeakMap<readonly ClusterView[], Map<string, ClusterView>>();
+/** The cluster with this key (clusterKey: account/region/name; the bare name where there is no scope). */
+export const selectCluster = (key: string) => (s: FleetState) => findCluster(s.clusters, key);
+
+/** The cluster with this key among `clusters`. */
+export function findCluster(clusters: readonly ClusterView[], key: string): ClusterView | undefined {
+  let map = byKey.get(clusters);
+  if (!map) byKey.set(clusters, (map = new Map(clusters.map((c) => [clusterKey(c), c]))));
+  return map.get(key);
+}
+
+const scopeShownMemo = new WeakMap<readonly ClusterView[], boolean>();
+/**
+ * Whether the screens name each cluster's region (and account): when more
+ * than one region or account is in view. With one, they look as they did
+ * before regions, though an AWS cluster carries its region all the same.
+ */
+export const selectIsScopeShown = (s: FleetState): boolean => {
+  let shown = scopeShownMemo.get(s.clusters);
+  if (shown === undefined) {
+    const accounts = new Set(s.clusters.map((c) => c.account).filter((a) => a !== undefined));
+    shown = regionsOf(s.clusters).length > 1 || accounts.size > 1;
+    scopeShownMemo.set(s.clusters, shown);
+  }
+  return shown;
+};
+export const selectScopes = (s: FleetState) => s.scopes;

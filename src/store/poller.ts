@@ -4,7 +4,7 @@
 // A failure anywhere shows up as staleness on the rows it touches, never as
 // a blank screen or a crash.
 
-import type { ScopedName } from '../domain/scope.js';
+import { clusterKey, type ScopedName } from '../domain/scope.js';
 import { setMaxListeners } from 'node:events';
 import type { Backends, Discovery } from '../backends/ports.js';
 import { EngineProbes, type EngineOptions } from '../backends/engines/index.js';
@@ -96,10 +96,12 @@ interface Round {
   /** performance.now() when it began. */
   startedAt: number;
   clusters: ClusterRef[];
-  names: Set<string>;
+  /** The clusters' keys (clusterKey): every map here and in the Poller is by key, never by name alone. */
+  keys: Set<string>;
   instances: Map<string, Instance>;
-  /** The clusters' Auto Scaling groups by name, when the target has them. */
+  /** The clusters' Auto Scaling groups by scoped name (groupKey), when the target has them. */
   groups: Map<string, ScalingGroup>;
+  /** Each cluster's running nodes, by key. */
   running: Map<string, Instance[]>;
   runningIds: Set<string>;
   slices: ClusterRef[][];
@@ -354,7 +356,7 @@ export class Poller {
       this.round = {
         startedAt,
         clusters: [],
-        names: new Set(),
+        keys: new Set(),
         instances: new Map(),
         groups: new Map(),
         running: new Map(),
@@ -367,12 +369,14 @@ export class Poller {
       return undefined;
     }
     if (!signal.aborted) this.publishApiFindings();
+    if (!signal.aborted) this.publishScopes(discovery.scopes);
     const instances = new Map(discovery.instances.map((i) => [i.id, i]));
     // Each running node once, in its first cluster (see probe).
     const running = new Map<string, Instance[]>();
     const queued = new Set<string>();
     let count = 0;
     for (const c of discovery.clusters) {
+      const key = clusterKey(c);
       const nodes: Instance[] = [];
       for (const id of c.instanceIds) {
         const instance = instances.get(id);
@@ -380,28 +384,28 @@ export class Poller {
         queued.add(id);
         nodes.push(instance);
       }
-      running.set(c.name, nodes);
+      running.set(key, nodes);
       count += nodes.length;
     }
     // A node stopped since is not probed: its view says so, rather than showing its last probe as fresh.
     for (const id of [...this.lastProbes.keys()]) if (!queued.has(id)) this.lastProbes.delete(id);
-    const names = new Set(discovery.clusters.map((c) => c.name));
-    for (const name of [...this.views.keys()]) {
-      if (!names.has(name)) {
-        this.views.delete(name);
-        this.probedAt.delete(name);
-        this.rings.delete(name);
-        this.writers.delete(name);
+    const keys = new Set(discovery.clusters.map(clusterKey));
+    for (const key of [...this.views.keys()]) {
+      if (!keys.has(key)) {
+        this.views.delete(key);
+        this.probedAt.delete(key);
+        this.rings.delete(key);
+        this.writers.delete(key);
       }
     }
     const ticks = Math.max(1, Math.min(Math.ceil(count / NODES_PER_TICK), Math.floor((this.options.refreshSeconds * 1000) / MIN_TICK_MS)));
-    const slices = ticks > 1 ? partition(discovery.clusters, (c) => running.get(c.name)!.length, ticks) : [discovery.clusters];
+    const slices = ticks > 1 ? partition(discovery.clusters, (c) => running.get(clusterKey(c))!.length, ticks) : [discovery.clusters];
     this.round = {
       startedAt,
       clusters: discovery.clusters,
-      names,
+      keys,
       instances,
-      groups: new Map((discovery.groups ?? []).map((g) => [g.name, g])),
+      groups: new Map((discovery.groups ?? []).map((g) => [groupKey(g, instances), g])),
       running,
       runningIds: queued,
       slices,
@@ -427,6 +431,26 @@ export class Poller {
   }
 
   /**
+   * Each account and region's discovery, into the store, with its last good
+   * answer's time moved to real time (the header ages it against the wall
+   * clock, like refreshedAt; the simulated fleet's clock may run faster).
+   * A target without scopes leaves the store's list empty.
+   */
+  private publishScopes(scopes: Discovery['scopes']): void {
+    const { actions, scopes: shown } = this.store.getState();
+    if (!scopes) {
+      if (shown.length > 0) actions.setScopes([]);
+      return;
+    }
+    const wallNow = (this.options.now ?? Date.now)();
+    const fleetNow = this.backends.clock.now();
+    const speed = this.backends.clock.speed > 0 ? this.backends.clock.speed : 1;
+    actions.setScopes(
+      scopes.map((sc) => (sc.at === undefined ? { ...sc } : { ...sc, at: Math.round(wallNow - Math.max(0, fleetNow - sc.at) / speed) })),
+    );
+  }
+
+  /**
    * Builds the views of `clusters` from the nodes' last answers and publishes
    * them with the rest of the fleet's. Undefined when stopped on the way.
    */
@@ -443,15 +467,16 @@ export class Poller {
     if (signal.aborted) return undefined;
     // A slice of a round that a newer discovery has replaced: what it saw of clusters gone since is not shown.
     const current = this.round;
-    const clusters = current && current !== round ? slice.filter((c) => current.names.has(c.name)) : slice;
+    const clusters = current && current !== round ? slice.filter((c) => current.keys.has(clusterKey(c))) : slice;
     const t2 = performance.now();
     const at = now();
     const previous = new Map<string, NodeView>();
     const waiting = new Map<string, number>();
     let probed = 0;
     for (const c of clusters) {
-      for (const n of this.views.get(c.name)?.nodes ?? []) previous.set(n.instance.id, n);
-      for (const n of round.running.get(c.name)!) {
+      const key = clusterKey(c);
+      for (const n of this.views.get(key)?.nodes ?? []) previous.set(n.instance.id, n);
+      for (const n of round.running.get(key)!) {
         probed++;
         const pending = this.inFlight.get(n.id);
         if (!pending) continue;
@@ -486,10 +511,10 @@ export class Poller {
         if (signal.aborted) return undefined;
         sliceStart = performance.now();
       }
-      for (const view of buildClusterViews({ ...inputs, clusters: clusters.slice(i, i + BUILD_CHUNK) })) this.views.set(view.name, view);
+      for (const view of buildClusterViews({ ...inputs, clusters: clusters.slice(i, i + BUILD_CHUNK) })) this.views.set(clusterKey(view), view);
     }
     const publishedAt = now();
-    for (const c of clusters) this.probedAt.set(c.name, publishedAt);
+    for (const c of clusters) this.probedAt.set(clusterKey(c), publishedAt);
     const sorted = sortClusters([...this.views.values()]);
     const t3 = performance.now();
     let oldest = publishedAt;
@@ -537,8 +562,9 @@ export class Poller {
       for (const cluster of slice) {
         const read = this.readWriter(cluster);
         if (read) reads.push(this.patiently(read, cut));
-        for (const n of this.views.get(cluster.name)?.nodes ?? []) previous.set(n.instance.id, n.facts);
-        for (const node of round.running.get(cluster.name)!) {
+        const key = clusterKey(cluster);
+        for (const n of this.views.get(key)?.nodes ?? []) previous.set(n.instance.id, n.facts);
+        for (const node of round.running.get(key)!) {
           // EC2 already says it is failing: its row shows that at once, and its probe goes to the side pool.
           if (node.statusChecks === 'impaired') suspects.push({ node, cluster, slice: i });
           else {
@@ -635,7 +661,8 @@ export class Poller {
    * wait for (none configured, no Dns on this target, a read still on its way).
    */
   private readWriter(cluster: ClusterRef): Promise<void> | undefined {
-    const name = cluster.name;
+    // By key: `orders` in two regions has two writer records (per-region settings), read apart.
+    const name = clusterKey(cluster);
     const ref = this.options.writerDns?.(cluster);
     if (!ref) {
       this.writers.delete(name);
@@ -681,7 +708,7 @@ export class Poller {
       done: this.probes.probe(node, cluster.engine, signal).then(
         // Shared with what is already held, right away: a copy of unchanged data then dies young.
         // What a node says (a ring's racks, a replication error) and errors that quote it, cleaned for the screens.
-        (facts) => record({ facts: shareFacts(cleanDeep(facts, { memo: this.cleaned }), previous, cluster.name, this.rings), at: now() }),
+        (facts) => record({ facts: shareFacts(cleanDeep(facts, { memo: this.cleaned }), previous, clusterKey(cluster), this.rings), at: now() }),
         (err: unknown) => record({ error: cleanForTerminal(messageOf(err)), at: now() }),
       ),
     };
@@ -740,6 +767,17 @@ function cleanDiscovery(found: Discovery): Discovery {
   }));
   const cleaned = instances || clusters ? { ...found, instances: instances ?? found.instances, clusters: clusters ?? found.clusters } : found;
   return groups ? { ...cleaned, groups } : cleaned;
+}
+
+/**
+ * A group's name with its members' region and account: Auto Scaling names
+ * repeat across regions (`asg-orders` in each), and a cluster finds its own
+ * group by its asg name in its own scope (cluster-view.ts). A group with no
+ * members has no scope to tell, and keeps its bare name.
+ */
+export function groupKey(group: ScalingGroup, instances: ReadonlyMap<string, Instance>): string {
+  const member = group.members.map((m) => instances.get(m.instanceId)).find((i) => i !== undefined);
+  return clusterKey({ name: group.name, ...(member?.region !== undefined ? { region: member.region } : {}), ...(member?.account !== undefined ? { account: member.account } : {}) });
 }
 
 /** A launch template version as a number's digits, or '?' for anything else. */

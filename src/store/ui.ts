@@ -4,13 +4,20 @@
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 
+/**
+ * A screen on the stack. A cluster is named by its key (clusterKey in
+ * domain/scope.ts: `account/region/name`, the bare name where there is no
+ * scope), never its name alone: `orders` in two regions is two clusters, and
+ * each opens its own screen.
+ */
 export type ScreenRef =
   | { kind: 'fleet' }
-  | { kind: 'cluster'; name: string }
+  | { kind: 'cluster'; key: string }
+  /** `cluster`: the cluster's key. */
   | { kind: 'node'; cluster: string; id: string }
-  /** The runbooks for a cluster's engine, each with whether it applies now. */
+  /** The runbooks for a cluster's engine, each with whether it applies now. `cluster`: its key. */
   | { kind: 'runbooks'; cluster: string }
-  /** One runbook's parameters for a cluster; submitting plans the run. */
+  /** One runbook's parameters for a cluster (by key); submitting plans the run. */
   | { kind: 'runbook-form'; cluster: string; runbook: string }
   | { kind: 'run'; runId: string };
 
@@ -66,7 +73,7 @@ export function screenKey(screen: ScreenRef): string {
     case 'fleet':
       return 'fleet';
     case 'cluster':
-      return `cluster:${screen.name}`;
+      return `cluster:${screen.key}`;
     case 'node':
       return `node:${screen.cluster}:${screen.id}`;
     case 'runbooks':

@@ -8,8 +8,10 @@ import { targetText } from '../domain/target.js';
 import { Box, Text } from 'ink';
 import type { Target } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
+import type { ScopeStatus } from '../backends/ports.js';
 import { fit, formatAge, plural } from './format.js';
 import { Line } from './line.js';
+import { hasSeveralAccounts, scopeFreshness, scopesText } from './scopes.js';
 
 /**
  * The words after the badge: "simulated fleet · healthy · seed 1 · ×1",
@@ -81,15 +83,57 @@ function targetWords(target: Target, isLoadingNow: boolean, room: number): { tex
   return { text: fit(short, room), fits: false };
 }
 
+/**
+ * The target's words with each account and region's own freshness in place of
+ * the list of regions: "123456789012 · us-east-1 3 s · eu-west-1 stale 2 m ·
+ * prod". Undefined when there is one scope and it is fresh (the header reads as
+ * it did before regions), or when nothing of it fits.
+ */
+function scopedWords(target: Target, scopes: readonly ScopeStatus[], isLoadingNow: boolean, now: number, staleAfterMs: number, room: number): string | undefined {
+  const several = hasSeveralAccounts(scopes);
+  const fresh = scopes.map((sc) => scopeFreshness(sc, now, staleAfterMs, several));
+  if (fresh.length < 2 && !fresh.some((f) => f.isStale)) return undefined;
+  const width = (t: string) => Array.from(t).length;
+  const join = (parts: Array<string | undefined>) => parts.filter((p) => p !== undefined && p !== '').join(' · ');
+  let head: string | undefined;
+  let tail: string | undefined;
+  if (target.kind === 'aws') {
+    const accounts = target.accounts ?? [];
+    head = accounts.length > 1 || several ? `${Math.max(accounts.length, new Set(scopes.map((sc) => sc.account ?? sc.profile)).size)} accounts` : (target.account ?? (isLoadingNow ? 'account …' : 'account ?'));
+    tail = accounts.length > 1 ? undefined : target.profile;
+  } else if (target.kind === 'sim') {
+    head = `sim · ${target.scenario}`;
+    tail = `seed ${target.seed} · ×${target.speed}`;
+  } else {
+    head = targetText(target, isLoadingNow);
+  }
+  // The scopes before the words around them: the profile goes first, then the account.
+  for (const [h, t] of [[head, tail], [head, undefined], [undefined, undefined]] as const) {
+    const rest = width(join([h, t])) + (h !== undefined || t !== undefined ? 3 : 0);
+    const text = scopesText(fresh, room - rest);
+    if (text !== undefined) return join([h, text, t]);
+  }
+  return undefined;
+}
+
+/** AWS over several profiles before their scopes are known: "prod,staging · us-east-1,eu-west-1". */
+function accountsWords(target: Target): string | undefined {
+  if (target.kind !== 'aws' || (target.accounts?.length ?? 0) < 2) return undefined;
+  const regions = target.regions.length > 0 ? target.regions.join(',') : 'region ?';
+  return `${target.accounts!.map((a) => a.profile).join(',')} · ${regions}`;
+}
+
 export interface HeaderProps extends RefreshInfo {
   target: Target;
+  /** Each account and region's discovery (FleetState.scopes); each is named with its own freshness when there are several. */
+  scopes?: readonly ScopeStatus[];
   now: number;
   width: number;
   /** --read-only: every change is refused at the backend layer. */
   isReadOnly?: boolean;
 }
 
-export function Header({ target, now, width, isReadOnly = false, ...info }: HeaderProps) {
+export function Header({ target, scopes = [], now, width, isReadOnly = false, ...info }: HeaderProps) {
   const live = isLive(target);
   const badge = live ? ' LIVE ' : ' REHEARSAL ';
   // Kept whole before the target, which is cut first: it is why every change will be refused.
@@ -99,7 +143,14 @@ export function Header({ target, now, width, isReadOnly = false, ...info }: Head
   const loadingNow = isLoading(info);
   // The long words first; then the target's shorter form, then (for the sim's seed and speed) the refresh's, before anything is cut.
   let refresh = refreshText(info, now);
-  let words = targetWords(target, loadingNow, roomFor(refresh.text));
+  const staleAfterMs = info.staleAfterRefreshes * info.refreshSeconds * 1000;
+  let scoped = scopedWords(target, scopes, loadingNow, now, staleAfterMs, roomFor(refresh.text));
+  if (scoped === undefined && scopes.length > 1) {
+    refresh = refreshText(info, now, true);
+    scoped = scopedWords(target, scopes, loadingNow, now, staleAfterMs, roomFor(refresh.text));
+  }
+  const several = accountsWords(target);
+  let words = scoped !== undefined ? { text: scoped, fits: true } : several !== undefined ? { text: several, fits: true } : targetWords(target, loadingNow, roomFor(refresh.text));
   if (!words.fits && target.kind === 'sim') {
     refresh = refreshText(info, now, true);
     words = targetWords(target, loadingNow, roomFor(refresh.text));

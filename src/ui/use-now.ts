@@ -52,3 +52,17 @@ export function useNow(): number {
   // Read at render time, so a render caused by a store update is not a tick behind.
   return useClock()();
 }
+
+/**
+ * A value of the wall clock, re-read on every tick, that re-renders only when
+ * it changes: "which regions are stale" moves a few times an hour, and a
+ * screen of 500 rows should not redraw every second to learn it has not.
+ * `read` must return a primitive (compared with ===).
+ */
+export function useClockValue<T extends string | number | boolean>(read: (now: number) => T): T {
+  const shared = useContext(TickerContext);
+  const [own] = useState(createTicker);
+  const ticker = shared ?? own;
+  const clock = useClock();
+  return useSyncExternalStore(ticker.subscribe, () => read(clock()));
+}

@@ -13,7 +13,7 @@ const line = (frame: string, name: string) => frame.split('\n').find((l) => l.st
 async function openCluster(name: string, opts: Parameters<typeof renderApp>[1] = {}, clusters = sampleFleet()) {
   const app = await renderApp(clusters, opts);
   await app.waitForText(' cluster');
-  app.ui.getState().actions.push({ kind: 'cluster', name });
+  app.ui.getState().actions.push({ kind: 'cluster', key: name });
   await app.waitForText(`Fleet › ${name}`);
   return app;
 }
@@ -168,7 +168,7 @@ describe('cluster screen', () => {
     const without = await openCluster('cass-events');
     expect(without.lastFrame()).not.toContain('R runbooks');
     await without.press('R');
-    expect(without.ui.getState().stack.at(-1)).toEqual({ kind: 'cluster', name: 'cass-events' });
+    expect(without.ui.getState().stack.at(-1)).toEqual({ kind: 'cluster', key: 'cass-events' });
   });
 
   it('opens a node with enter and goes back with esc; q still quits from there', async () => {
@@ -181,7 +181,7 @@ describe('cluster screen', () => {
     expect(frame).toContain('2/3');
     await app.press(keys.escape);
     await app.waitForText('Fleet · 4 clusters');
-    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
+    app.ui.getState().actions.push({ kind: 'cluster', key: 'db-orders' });
     await app.waitForText('Fleet › db-orders');
     await app.press('q');
     expect(app.onQuit).toHaveBeenCalledTimes(1);
@@ -238,7 +238,7 @@ describe('node screen', () => {
   it('shows every fact: instance, engine facts with the GTID set and binlog, and all tags', async () => {
     const app = await renderApp(sampleFleet(), { rows: 80 });
     await app.waitForText(' cluster');
-    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
+    app.ui.getState().actions.push({ kind: 'cluster', key: 'db-orders' });
     app.ui.getState().actions.push({ kind: 'node', cluster: 'db-orders', id: 'i-0a000000000000002' });
     const frame = await app.waitForText('Tags (');
     for (const text of ['private ip', '127.', 'r6g.large', 'read_only', 'binlog.000042:19334112', '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4512', 'replica of', '127.0.0.10:3306', 'IO thread', 'nightshift:cluster', 'db-orders'])
@@ -260,7 +260,7 @@ describe('node screen', () => {
   it('scrolls at 80x24 and filters lines (a tag by name)', async () => {
     const app = await renderApp(sampleFleet());
     await app.waitForText(' cluster');
-    app.ui.getState().actions.push({ kind: 'cluster', name: 'cass-events' });
+    app.ui.getState().actions.push({ kind: 'cluster', key: 'cass-events' });
     app.ui.getState().actions.push({ kind: 'node', cluster: 'cass-events', id: 'i-0c000000000000002' });
     let frame = await app.waitForText('Health');
     expect(frame.split('\n').length).toBeLessThanOrEqual(24);
@@ -285,7 +285,7 @@ describe('freshness edge cases', () => {
     ]);
     const app = await renderApp([dead]);
     await app.waitForText(' cluster');
-    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-dead' });
+    app.ui.getState().actions.push({ kind: 'cluster', key: 'db-dead' });
     const frame = await app.waitForText('Fleet › db-dead');
     const row = line(frame, 'db-dead-2');
     expect(row).toContain('▲ no data');
@@ -298,7 +298,7 @@ describe('narrow terminal', () => {
   it('at 60 columns still shows every row\'s freshness and health', async () => {
     const app = await renderApp(sampleFleet(), { columns: 60, rows: 20 });
     await app.waitForText(' cluster');
-    app.ui.getState().actions.push({ kind: 'cluster', name: 'db-orders' });
+    app.ui.getState().actions.push({ kind: 'cluster', key: 'db-orders' });
     const frame = await app.waitForText('Fleet › db-orders');
     expect(line(frame, 'db-orders-3')).toContain('▲ stale 42 s');
     expect(line(frame, 'db-orders-2')).toContain('✗ CRIT');
@@ -310,7 +310,7 @@ describe('cluster screen on the simulated fleet (split-brain, az-outage), at 80x
   it('split-brain: both masters CRIT on their rows; the finding marks the writer record\'s master and says what to do by hand, whole', async () => {
     const { app, ui } = await openSimConsole({ scenario: 'split-brain', seed: 1, speed: 1 });
     await app.waitForText(' cluster');
-    ui.getState().actions.push({ kind: 'cluster', name: 'users-db' });
+    ui.getState().actions.push({ kind: 'cluster', key: 'users-db' });
     const frame = await app.waitForText('Fleet › users-db');
     // The finding wraps: its words, joined again, say it all.
     const text = frame.split('\n').map((l) => l.trim()).join(' ');
@@ -326,13 +326,13 @@ describe('cluster screen on the simulated fleet (split-brain, az-outage), at 80x
   it('az-outage: the master gone names failover with its key; a cluster CRIT only through its nodes says which', async () => {
     const { app, ui } = await openSimConsole({ scenario: 'az-outage', seed: 1, speed: 1 });
     await app.waitForText(' cluster');
-    ui.getState().actions.push({ kind: 'cluster', name: 'search-db' });
+    ui.getState().actions.push({ kind: 'cluster', key: 'search-db' });
     const search = await app.waitForText('Fleet › search-db');
     expect(search.split('\n')).toContain('✗ CRIT no writable master  R: failover');
     cleanupInk();
     const again = await openSimConsole({ scenario: 'az-outage', seed: 1, speed: 1 });
     await again.app.waitForText(' cluster');
-    again.ui.getState().actions.push({ kind: 'cluster', name: 'web' });
+    again.ui.getState().actions.push({ kind: 'cluster', key: 'web' });
     const web = await again.app.waitForText('Fleet › web');
     expect(web).not.toContain('no cluster findings');
     expect(web).toContain('✗ CRIT no cluster-wide finding; 1 node CRIT: web-03 EC2 status checks failing');

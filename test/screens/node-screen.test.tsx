@@ -41,7 +41,7 @@ describe('node screen of an impaired EBS volume at 80x24', () => {
     const volume = node.instance.volumes![0]!;
     const app = await renderApp(clusters, { columns: 80, rows: 24 });
     await app.waitForText(' cluster');
-    app.ui.getState().actions.push({ kind: 'cluster', name: c.name });
+    app.ui.getState().actions.push({ kind: 'cluster', key: c.name });
     app.ui.getState().actions.push({ kind: 'node', cluster: c.name, id: node.instance.id });
 
     let frame = await app.waitForText('EBS volume');

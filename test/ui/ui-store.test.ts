@@ -6,7 +6,7 @@ describe('ui store', () => {
   it('pushes and pops screens, never below the fleet', () => {
     const ui = createUiStore();
     const { actions } = ui.getState();
-    actions.push({ kind: 'cluster', name: 'db-orders' });
+    actions.push({ kind: 'cluster', key: 'db-orders' });
     actions.push({ kind: 'node', cluster: 'db-orders', id: 'i-1' });
     expect(selectScreen(ui.getState())).toEqual({ kind: 'node', cluster: 'db-orders', id: 'i-1' });
     actions.pop();
@@ -20,14 +20,14 @@ describe('ui store', () => {
     const { actions } = ui.getState();
     actions.setFilter('db');
     actions.select(3, 'db-c');
-    actions.push({ kind: 'cluster', name: 'db-c' });
+    actions.push({ kind: 'cluster', key: 'db-c' });
     expect(selectSelection(ui.getState())).toBeUndefined();
     expect(selectFilter(ui.getState())).toBe('');
     actions.select(2, 'i-2');
     actions.pop();
     expect(selectSelection(ui.getState())).toEqual({ index: 3, id: 'db-c' });
     expect(selectFilter(ui.getState())).toBe('db');
-    actions.push({ kind: 'cluster', name: 'db-c' });
+    actions.push({ kind: 'cluster', key: 'db-c' });
     expect(selectSelection(ui.getState())).toBeUndefined();
   });
 
@@ -49,7 +49,7 @@ describe('ui store', () => {
     const { actions } = ui.getState();
     actions.toggleHelp();
     expect(ui.getState().isHelpOpen).toBe(true);
-    actions.push({ kind: 'cluster', name: 'a' });
+    actions.push({ kind: 'cluster', key: 'a' });
     expect(ui.getState().isHelpOpen).toBe(false);
   });
 

@@ -5,7 +5,8 @@ import { useMemo } from 'react';
 import { writerText } from '../../domain/cluster-view.js';
 import type { ClusterView, Finding, NodeView } from '../../domain/types.js';
 import { useFleet, useUi, useUiStore } from '../../store/context.js';
-import { selectCluster } from '../../store/fleet.js';
+import { selectCluster, selectIsScopeShown } from '../../store/fleet.js';
+import { shownName } from '../../ui/cluster-name.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag, plural } from '../../ui/format.js';
 import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
@@ -26,7 +27,8 @@ import type { Column } from '../../ui/columns.js';
 import { cpuText, nodeColumns, nodeHaystack } from './node-columns.js';
 
 export interface ClusterScreenProps {
-  name: string;
+  /** clusterKey: `orders` in two regions is two clusters, each with its own screen. */
+  clusterKey: string;
   width: number;
   height: number;
   isActive: boolean;
@@ -42,9 +44,12 @@ const MIN_FINDING_LINES = 4;
 /** Rows of the node table kept however long the selected node's detail runs. */
 const MIN_TABLE_ROWS = 3;
 
-export function ClusterScreen({ name, width, height, isActive }: ClusterScreenProps) {
-  const selectThis = useMemo(() => selectCluster(name), [name]);
+export function ClusterScreen({ clusterKey: key, width, height, isActive }: ClusterScreenProps) {
+  const selectThis = useMemo(() => selectCluster(key), [key]);
   const cluster = useFleet(selectThis);
+  const isScopeShown = useFleet(selectIsScopeShown);
+  // `orders · eu-west-1` when several regions are in view; the key until the cluster is known.
+  const name = cluster ? shownName(cluster, isScopeShown) : key;
   const refreshSeconds = useFleet((s) => s.refreshSeconds);
   const filter = useUi(selectFilter);
   const selection = useUi(selectSelection);
@@ -64,7 +69,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   const matched = cluster ? (filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node')) : '';
   const position = rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined;
   // The title keeps the verdict and the worst lag; an Auto Scaling group's name that would be cut there gets a line of its own.
-  const fullTitle = cluster ? `Fleet › ${cluster.name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true)}` : '';
+  const fullTitle = cluster ? `Fleet › ${name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true)}` : '';
   const asgLine = cluster?.asg !== undefined && Array.from(fullTitle).length > width - (position?.length ?? 0) - 1 ? `asg ${cluster.asg}` : undefined;
   const writerLines = (cluster?.writer ? 1 : 0) + (asgLine !== undefined ? 1 : 0);
   const columns = useMemo(() => (cluster ? nodeColumns({ engine: cluster.engine, now, refreshSeconds, thresholds, widths: columnWidths(rows, now, refreshSeconds, thresholds) }) : []), [cluster, rows, now, refreshSeconds, thresholds]);
@@ -93,15 +98,15 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   );
 
   const extra = useMemo(
-    () => (canStartRunbooks ? { [RUNBOOKS_KEY]: () => ui.getState().actions.push({ kind: 'runbooks', cluster: name }) } : undefined),
-    [canStartRunbooks, ui, name],
+    () => (canStartRunbooks ? { [RUNBOOKS_KEY]: () => ui.getState().actions.push({ kind: 'runbooks', cluster: key }) } : undefined),
+    [canStartRunbooks, ui, key],
   );
 
   useListKeys({
     ids,
     pageSize: tableHeight - 2,
     isActive,
-    onOpen: (id) => ui.getState().actions.push({ kind: 'node', cluster: name, id }),
+    onOpen: (id) => ui.getState().actions.push({ kind: 'node', cluster: key, id }),
     extra,
   });
 
@@ -119,7 +124,7 @@ export function ClusterScreen({ name, width, height, isActive }: ClusterScreenPr
   return (
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine
-        title={`Fleet › ${cluster.name}`}
+        title={`Fleet › ${name}`}
         detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster, asgLine === undefined)}`}
         position={position}
         width={width}

@@ -17,7 +17,15 @@ import { useListKeys } from '../use-list-keys.js';
 import { useUiStore } from '../../store/context.js';
 import { useConsole } from '../console-context.js';
 import { RUNBOOKS_KEY } from '../screen-keys.js';
-import { clusterHaystack, fleetColumns } from './fleet-columns.js';
+import { clusterHaystack, fleetColumns, STALE_MARK, type ScopeCells } from './fleet-columns.js';
+import { clusterKey } from '../../domain/scope.js';
+import type { ScopeStatus } from '../../backends/ports.js';
+import { selectIsScopeShown, selectScopes } from '../../store/fleet.js';
+import { shownName } from '../../ui/cluster-name.js';
+import type { TextLine } from '../../ui/detail-line.js';
+import { accountName, hasSeveralAccounts, isScopeStale, scopeOf } from '../../ui/scopes.js';
+import { useClockValue } from '../../ui/use-now.js';
+import { levelLines } from '../finding-lines.js';
 import { clusterDetail, spanningLines } from './fleet-detail.js';
 
 export interface FleetScreenProps {
@@ -26,7 +34,8 @@ export interface FleetScreenProps {
   isActive: boolean;
 }
 
-const rowKey = (c: ClusterView) => c.name;
+// By key: `orders` in two regions is two rows.
+const rowKey = (c: ClusterView) => clusterKey(c);
 /** Rows of the list kept on screen however long the selected cluster's reasons run. */
 const MIN_TABLE_ROWS = 5;
 
@@ -53,30 +62,37 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const canStartRunbooks = useConsole().onRunbook !== undefined;
   const current = ids[selected];
   const spanning = useFleet(selectFleetFindings);
+  const isScopeShown = useFleet(selectIsScopeShown);
+  const scopes = useFleet(selectScopes);
+  const { thresholds } = useConsole();
+  const refreshSeconds = useFleet((s) => s.refreshSeconds);
+  const staleAfterMs = thresholds.staleAfterRefreshes * refreshSeconds * 1000;
+  // Which scopes are stale, as one string: the rows redraw when that changes, not every second.
+  const staleIds = useClockValue((now) => scopes.filter((sc) => isScopeStale(sc, now, staleAfterMs)).map(scopeId).join(' '));
 
   // Height: the title, the findings that span clusters, the table, and the selected
   // cluster's reasons in full under it. The reasons use the rows a short list leaves
   // empty; a long list gives them rows down to MIN_TABLE_ROWS of its own. Two lines at least,
   // on the smallest terminal too: the first reason, and where to read the rest.
   const spanningText = useMemo(() => {
-    const lines = spanningLines(spanning, width, canStartRunbooks);
+    const lines = [...scopeErrorLines(scopes, width), ...spanningLines(spanning, width, canStartRunbooks)];
     return capLines(lines, Math.max(2, Math.floor((height - 1) / 3)), (n) => `  … ${n} more lines of fleet-wide findings (nightshift ls lists them)`);
-  }, [spanning, width, canStartRunbooks, height]);
+  }, [scopes, spanning, width, canStartRunbooks, height]);
   const selectedCluster = rows[selected];
   const room = Math.max(2, height - 1 - spanningText.length);
   const tableMin = 1 + Math.max(1, Math.min(rows.length, MIN_TABLE_ROWS));
   const detailText = useMemo(() => {
     if (!selectedCluster) return [];
     const lines = clusterDetail(selectedCluster, width, canStartRunbooks);
-    return capLines(lines, Math.max(2, room - tableMin), (n) => `  … ${n} more lines: ⏎ opens ${selectedCluster.name}, which lists them all`);
-  }, [selectedCluster, width, canStartRunbooks, room, tableMin]);
+    return capLines(lines, Math.max(2, room - tableMin), (n) => `  … ${n} more lines: ⏎ opens ${shownName(selectedCluster, isScopeShown)}, which lists them all`);
+  }, [selectedCluster, isScopeShown, width, canStartRunbooks, room, tableMin]);
   const tableHeight = Math.max(2, room - detailText.length);
 
   useListKeys({
     ids,
     pageSize: tableHeight - 2,
     isActive,
-    onOpen: (name) => ui.getState().actions.push({ kind: 'cluster', name }),
+    onOpen: (key) => ui.getState().actions.push({ kind: 'cluster', key }),
     ...(canStartRunbooks && current !== undefined
       ? { extra: { [RUNBOOKS_KEY]: () => ui.getState().actions.push({ kind: 'runbooks', cluster: current }) } }
       : {}),
@@ -86,7 +102,8 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   // Keyed on the name width, not the clusters: the columns (and so every row) stay the same across refreshes.
   const nameWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, c.name.length), 0), [clusters]);
   const lagWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, formatLag(c.worstLagSeconds, false).length), 0), [clusters]);
-  const columns = useMemo(() => fleetColumns(nameWidth, lagWidth), [nameWidth, lagWidth]);
+  const scopeCells = useScopeCells(clusters, scopes, isScopeShown, staleIds);
+  const columns = useMemo(() => fleetColumns(nameWidth, lagWidth, scopeCells), [nameWidth, lagWidth, scopeCells]);
   const counted = filter
     ? `${rows.length} of ${plural(clusters.length, 'cluster')} match`
     : `${plural(clusters.length, 'cluster')} · ${plural(nodeCount, 'node')}`;
@@ -113,3 +130,51 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   );
 }
 
+
+/** A scope as one word: `account/region`. */
+function scopeId(scope: Pick<ScopeStatus, 'region' | 'account' | 'profile'>): string {
+  return `${scope.account ?? scope.profile ?? ''}/${scope.region}`;
+}
+
+/**
+ * The REGION (and ACCOUNT) cells when several regions or accounts are in view;
+ * undefined otherwise, and the table is as it was before regions. Made again
+ * only when the clusters' scopes or the set of stale scopes change, so the
+ * columns (and every row) stay the same objects across refreshes.
+ */
+function useScopeCells(clusters: readonly ClusterView[], scopes: readonly ScopeStatus[], isScopeShown: boolean, staleIds: string): ScopeCells | undefined {
+  const regionWidth = useMemo(() => clusters.reduce((w, c) => Math.max(w, (c.region ?? '').length), 0), [clusters]);
+  const hasAccounts = useMemo(() => new Set(clusters.map((c) => c.account).filter((a) => a !== undefined)).size > 1, [clusters]);
+  const several = hasAccounts || hasSeveralAccounts(scopes);
+  return useMemo(() => {
+    if (!isScopeShown) return undefined;
+    const stale = new Set(staleIds.split(' ').filter(Boolean));
+    const isStale = (c: ClusterView) => {
+      const sc = scopeOf(c, scopes);
+      return sc !== undefined && stale.has(scopeId(sc));
+    };
+    // The profile names an account as its engineer knows it; the id until a scope says which profile it is.
+    const accountOf = (c: ClusterView) => {
+      const sc = scopeOf(c, scopes);
+      return (sc ? accountName(sc) : undefined) ?? c.account ?? '';
+    };
+    return {
+      region: (c) => `${c.region ?? ''}${isStale(c) ? STALE_MARK : ''}`,
+      regionWidth: regionWidth + (stale.size > 0 ? STALE_MARK.length : 0),
+      ...(several ? { account: accountOf, accountWidth: clusters.reduce((w, c) => Math.max(w, Array.from(accountOf(c)).length), 0) } : {}),
+    };
+    // Not on `clusters` itself: the cells read each row as it is drawn, and only the widths depend on the list.
+  }, [isScopeShown, staleIds, scopes, regionWidth, several, several ? clusters : undefined]);
+}
+
+/** A line per account and region whose discovery failed: where, why (AWS's words, cleaned), and that its rows are its last good picture. */
+function scopeErrorLines(scopes: readonly ScopeStatus[], width: number): TextLine[] {
+  const several = hasSeveralAccounts(scopes);
+  return scopes
+    .filter((sc) => sc.error !== undefined)
+    .flatMap((sc) => {
+      const who = several || sc.account !== undefined ? ` (${[sc.profile, sc.account].filter(Boolean).join(', ')})` : '';
+      const kept = sc.at === undefined ? 'no rows from it yet' : 'its rows are from its last good answer';
+      return levelLines('WARN', `${sc.region}${who === ' ()' ? '' : who}: discovery failed: ${sc.error}; ${kept}`, width);
+    });
+}

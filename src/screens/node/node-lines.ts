@@ -76,6 +76,8 @@ export function nodeLines(node: NodeView, cluster: ClusterView, ctx: NodeLinesCo
   field('name', i.name);
   field('private ip', i.privateIp);
   field('az', i.az);
+  field('region', i.region);
+  field('account', i.account);
   field('type', i.type);
   field('state', i.state, i.state === 'running' ? undefined : 'red');
   const launched = Date.parse(i.launchTime);

@@ -3,7 +3,8 @@
 import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import { useFleet, useUi } from '../../store/context.js';
-import { selectCluster } from '../../store/fleet.js';
+import { selectCluster, selectIsScopeShown } from '../../store/fleet.js';
+import { shownName } from '../../ui/cluster-name.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit } from '../../ui/format.js';
 import { Line } from '../../ui/line.js';
@@ -25,8 +26,8 @@ export interface NodeScreenProps {
   roleTag?: string;
 }
 
-export function NodeScreen({ cluster: clusterName, id, width, height, isActive, roleTag = 'nightshift:role' }: NodeScreenProps) {
-  const selectThis = useMemo(() => selectCluster(clusterName), [clusterName]);
+export function NodeScreen({ cluster: key, id, width, height, isActive, roleTag = 'nightshift:role' }: NodeScreenProps) {
+  const selectThis = useMemo(() => selectCluster(key), [key]);
   const cluster = useFleet(selectThis);
   const refreshSeconds = useFleet((s) => s.refreshSeconds);
   const filter = useUi(selectFilter);
@@ -48,6 +49,8 @@ export function NodeScreen({ cluster: clusterName, id, width, height, isActive, 
 
   useListKeys({ ids, pageSize: visible - 1, maxIndex: maxTop, isActive });
 
+  const isScopeShown = useFleet(selectIsScopeShown);
+  const clusterName = cluster ? shownName(cluster, isScopeShown) : key;
   const title = `Fleet › ${clusterName} › ${node?.instance.name || id}`;
   if (!node) {
     return (

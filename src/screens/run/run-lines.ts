@@ -1,11 +1,27 @@
 // The run screen's words, pure: one line per step, the progress and ETA, the
 // window of output that fits, and the keys that apply right now.
 
+import { scopeOfParams } from '../../actions/engine/cluster-params.js';
 import { formatDuration } from '../../actions/engine/timing.js';
+import { clusterLabel, type ScopedName } from '../../domain/scope.js';
 import type { RunView, StepView } from '../../store/runs.js';
 import type { KeyHint } from '../../ui/key-hints.js';
 import { wrapUnder } from '../../ui/format.js';
 import { STEP_GLYPH } from '../../ui/status-glyphs.js';
+
+/**
+ * The cluster a run works on, whole: its name with the region and account
+ * its params name (a run view that carries them itself wins). The run
+ * screen names it `orders · eu-west-1`, and the form it offers next is that
+ * cluster's, not another region's `orders`.
+ */
+export function runScope(run: RunView): ScopedName {
+  const own = run as RunView & { region?: string; account?: string };
+  const scope = scopeOfParams(run.params);
+  const region = own.region ?? scope.region;
+  const account = own.account ?? scope.account;
+  return { name: run.cluster, ...(region !== undefined ? { region } : {}), ...(account !== undefined ? { account } : {}) };
+}
 
 export function isRunActive(run: RunView): boolean {
   return run.status === 'running';
@@ -129,7 +145,7 @@ export function nextRunbook(run: RunView): { runbook: string; why: string } | un
   const have = facts['replicas'];
   const want = facts['targetReplicas'];
   if (typeof have !== 'number' || typeof want !== 'number' || have >= want) return undefined;
-  return { runbook: 'rebuild', why: `${run.cluster} has ${have} replica${have === 1 ? '' : 's'} of ${want}` };
+  return { runbook: 'rebuild', why: `${clusterLabel(runScope(run))} has ${have} replica${have === 1 ? '' : 's'} of ${want}` };
 }
 
 export function runHints(run: RunView, opts: { isPlanned: boolean; isOffered?: boolean; hasGate: boolean }): KeyHint[] {

@@ -18,7 +18,8 @@ import { useQuitGuard } from './quit-guard.js';
 import { fit, wrap, wrapUnder } from '../../ui/format.js';
 import { STOP, useKeys } from '../../ui/keys.js';
 import { CHECK_GLYPH, checkGlyph } from '../../ui/status-glyphs.js';
-import { activeStep, focusStep, heldChoice, NEXT_KEY, nextRunbook, outputWindow, runHints, stepDetail, stepLine, type StepChoice } from './run-lines.js';
+import { activeStep, focusStep, heldChoice, NEXT_KEY, nextRunbook, outputWindow, runHints, runScope, stepDetail, stepLine, type StepChoice } from './run-lines.js';
+import { clusterKey, clusterLabel } from '../../domain/scope.js';
 
 /** Output rows kept under the step's detail however many commands it lists. */
 const MIN_OUTPUT_ROWS = 3;
@@ -33,7 +34,7 @@ export interface RunScreenProps {
   isActive: boolean;
   /** Leave the screen (offered when the run is not running). */
   onBack(): void;
-  /** Open the form of the runbook a finished run calls for (a failover that left too few replicas: rebuild). */
+  /** Open the form of the runbook a finished run calls for (a failover that left too few replicas: rebuild). `cluster`: its key (clusterKey). */
   onNext?(cluster: string, runbook: string): void;
   /** Quit nightshift (q once the run is not running); the console's onQuit when not given. */
   onQuit?(): void;
@@ -122,7 +123,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
       }
       const next = onNext && !isRunning && !isPlanned ? nextRunbook(run) : undefined;
       if (next && input === NEXT_KEY) {
-        onNext!(run.cluster, next.runbook);
+        onNext!(clusterKey(runScope(run)), next.runbook);
         return STOP;
       }
       if (key.escape && !isRunning) {
@@ -138,7 +139,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   if (!run) return <Text>{`run ${runId}: nothing known yet`}</Text>;
 
   const hints = runHints(run, { isPlanned, isOffered, hasGate: gate !== undefined || isAbortAsked }).filter((h) => onNext !== undefined || h.keys !== NEXT_KEY);
-  if (isHelpOpen) return <RunHelp title={`run ${run.id}: ${run.title || run.runbook} on ${run.cluster}`} hints={runHelpHints(hints, isRunning)} width={width} height={height} />;
+  if (isHelpOpen) return <RunHelp title={`run ${run.id}: ${run.title || run.runbook} on ${clusterLabel(runScope(run))}`} hints={runHelpHints(hints, isRunning)} width={width} height={height} />;
 
   const jobs = isAbortAsked || (!isRunning && !isPlanned) ? (controller.remoteJobs?.() ?? []) : [];
   // The question keeps the step list, the step's line and its own answer line on screen.
@@ -152,7 +153,7 @@ export function RunScreen({ runId, runs, controller, width, height, isActive, on
   const outcome = gate || isAbortAsked ? [] : [...left, ...outcomeLines(run, isRunning, width, Math.max(2, Math.floor(height / 4)))];
   const promptLines = isAbortAsked ? abortDetails.length + 2 : gate ? promptHeight(gate.request, width) : outcome.length;
   // The status word (CRITICAL, UNDOING) comes before the target: a second line rather than a cut.
-  const titleLines = wrapUnder(`${run.title || run.runbook} on ${run.cluster} · ${statusWord(run, isOffered)}${run.target ? ` · ${targetLine(run.target)}` : ''}`, width, '', 2).slice(0, 2);
+  const titleLines = wrapUnder(`${run.title || run.runbook} on ${clusterLabel(runScope(run))} · ${statusWord(run, isOffered)}${run.target ? ` · ${targetLine(run.target)}` : ''}`, width, '', 2).slice(0, 2);
   const base = titleLines.length + 1 + promptLines + 1;
   // The step in focus in full (progress, ETA, every command), wrapped; it leaves the step
   // list a few rows and the output at least MIN_OUTPUT_ROWS.
@@ -253,7 +254,7 @@ function abortLines(run: RunView, jobs: RemoteJob[], width: number): string[] {
     ...jobs
       .filter((j) => j.state === 'open')
       .flatMap((j) => [`On the node: ${j.what} (job ${j.job}) is cancelled; if the cancel fails it keeps running.`, ...(j.check ? [`  check with: ${j.check}`] : [])]),
-    `The lock on ${run.cluster} is released. y aborts (this screen then shows how it ended) · n returns to the run.`,
+    `The lock on ${clusterLabel(runScope(run))} is released. y aborts (this screen then shows how it ended) · n returns to the run.`,
   ];
   return lines.flatMap((l) => wrap(l, Math.max(10, width)));
 }

@@ -7,7 +7,9 @@ import { Box, Text } from 'ink';
 import { useCallback, useMemo, useRef } from 'react';
 import { catalogEntry, type ChoiceOption, type Field } from '../../actions/runbooks/catalog.js';
 import { useClock, useFleet, useUi, useUiStore } from '../../store/context.js';
-import { selectCluster } from '../../store/fleet.js';
+import { selectCluster, selectIsScopeShown } from '../../store/fleet.js';
+import { shownName } from '../../ui/cluster-name.js';
+import type { ScopedName } from '../../domain/scope.js';
 import { EMPTY_FORM, screenKey, type FormData } from '../../store/ui.js';
 import { windowStart } from '../../ui/columns.js';
 import { fit, wrap } from '../../ui/format.js';
@@ -20,6 +22,7 @@ import { cursorRow, formRows, formValues, type FormRow } from './form-state.js';
 import { useFormKeys } from './use-form-keys.js';
 
 export interface RunbookFormProps {
+  /** The cluster's key (clusterKey). */
   cluster: string;
   runbook: string;
   width: number;
@@ -29,13 +32,15 @@ export interface RunbookFormProps {
 
 const NO_FIELDS: Field[] = [];
 
-export function RunbookForm({ cluster: name, runbook, width, height, isActive }: RunbookFormProps) {
-  const selectThis = useMemo(() => selectCluster(name), [name]);
+export function RunbookForm({ cluster: key, runbook, width, height, isActive }: RunbookFormProps) {
+  const selectThis = useMemo(() => selectCluster(key), [key]);
   const cluster = useFleet(selectThis);
+  const isScopeShown = useFleet(selectIsScopeShown);
+  const name = cluster ? shownName(cluster, isScopeShown) : key;
   const ui = useUiStore();
   const clock = useClock();
   const { thresholds, onRunbook } = useConsole();
-  const screen = screenKey({ kind: 'runbook-form', cluster: name, runbook });
+  const screen = screenKey({ kind: 'runbook-form', cluster: key, runbook });
   const form = useUi((s) => s.forms[screen] ?? EMPTY_FORM);
   const entry = catalogEntry(runbook);
 
@@ -61,7 +66,8 @@ export function RunbookForm({ cluster: name, runbook, width, height, isActive }:
     const params = entry.toParams(cluster.name, formValues(fields, now));
     set((f) => ({ values: f.values, ...(f.focus !== undefined ? { focus: f.focus } : {}), status: 'planning' }));
     Promise.resolve()
-      .then(() => onRunbook(runbook, cluster.name, params))
+      // The cluster whole (name, region, account): the run params name the one chosen, never a guess by name.
+      .then(() => onRunbook(runbook, scopedName(cluster), params))
       .then(
         // The run screen is on top now; back from it, the form is ready for another go.
         () => set((f) => (f.status === 'planning' ? { ...f, status: 'editing' } : f)),
@@ -118,6 +124,11 @@ export function RunbookForm({ cluster: name, runbook, width, height, isActive }:
       ))}
     </Box>
   );
+}
+
+/** Name, region and account of a cluster: which one the run is for, and nothing else of its view. */
+function scopedName(c: ScopedName): ScopedName {
+  return { name: c.name, ...(c.region !== undefined ? { region: c.region } : {}), ...(c.account !== undefined ? { account: c.account } : {}) };
 }
 
 function rowSegments(row: FormRow, isCursor: boolean, values: Record<string, string | boolean>, labelWidth: number, width: number): Segment[] {

@@ -6,7 +6,8 @@ import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import { catalogFor, noRunbookText, type CatalogEntry, type Offer } from '../../actions/runbooks/catalog.js';
 import { useClock, useFleet, useUi, useUiStore } from '../../store/context.js';
-import { selectCluster } from '../../store/fleet.js';
+import { selectCluster, selectIsScopeShown } from '../../store/fleet.js';
+import { shownName } from '../../ui/cluster-name.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import type { Column } from '../../ui/columns.js';
 import { fit, wrap } from '../../ui/format.js';
@@ -19,6 +20,7 @@ import { resolveIndex } from '../list-keys.js';
 import { useListKeys } from '../use-list-keys.js';
 
 export interface RunbookListProps {
+  /** The cluster's key (clusterKey). */
   cluster: string;
   width: number;
   height: number;
@@ -44,9 +46,12 @@ const COLUMNS: Column<Row>[] = [
 
 const rowKey = (r: Row) => r.entry.name;
 
-export function RunbookList({ cluster: name, width, height, isActive }: RunbookListProps) {
-  const selectThis = useMemo(() => selectCluster(name), [name]);
+export function RunbookList({ cluster: key, width, height, isActive }: RunbookListProps) {
+  const selectThis = useMemo(() => selectCluster(key), [key]);
   const cluster = useFleet(selectThis);
+  const isScopeShown = useFleet(selectIsScopeShown);
+  // The region in the title when several are in view: the runbook works on this one `orders`, not the other.
+  const name = cluster ? shownName(cluster, isScopeShown) : key;
   const filter = useUi(selectFilter);
   const selection = useUi(selectSelection);
   const ui = useUiStore();
@@ -70,7 +75,7 @@ export function RunbookList({ cluster: name, width, height, isActive }: RunbookL
     ids,
     pageSize: tableHeight - 1,
     isActive,
-    onOpen: (runbook) => ui.getState().actions.push({ kind: 'runbook-form', cluster: name, runbook }),
+    onOpen: (runbook) => ui.getState().actions.push({ kind: 'runbook-form', cluster: key, runbook }),
   });
 
   if (!cluster) {

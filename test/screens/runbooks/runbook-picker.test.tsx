@@ -18,7 +18,7 @@ async function openCluster(name: string, opts: Parameters<typeof renderApp>[1] =
   const app = await renderApp(clusters, opts);
   // "1 cluster" or "4 clusters": the fleet header is drawn.
   await app.waitForText(' cluster');
-  app.ui.getState().actions.push({ kind: 'cluster', name });
+  app.ui.getState().actions.push({ kind: 'cluster', key: name });
   await app.waitForText(`Fleet › ${name}`);
   return app;
 }
@@ -75,7 +75,7 @@ describe('the runbook picker', () => {
     await app.waitForText('least recently repaired');
     await app.press(keys.enter);
     await vi.waitFor(() => expect(onRunbook).toHaveBeenCalledTimes(1));
-    expect(onRunbook).toHaveBeenLastCalledWith('repair', 'cass-events', { cluster: 'cass-events' });
+    expect(onRunbook).toHaveBeenLastCalledWith('repair', { name: 'cass-events' }, { cluster: 'cass-events' });
 
     // The answer follows the cursor: least recently repaired → all overdue → cass-events-3 → cass-events-2.
     await app.press('j', 'j', keys.down);
@@ -83,13 +83,13 @@ describe('the runbook picker', () => {
     expect(row(frame, 'least recently repaired')).toMatch(/^ {2}○ /);
     await app.press(keys.enter);
     await vi.waitFor(() => expect(onRunbook).toHaveBeenCalledTimes(2));
-    expect(onRunbook).toHaveBeenLastCalledWith('repair', 'cass-events', { cluster: 'cass-events', node: 'cass-events-2' });
+    expect(onRunbook).toHaveBeenLastCalledWith('repair', { name: 'cass-events' }, { cluster: 'cass-events', node: 'cass-events-2' });
 
     await app.press('k', 'k');
     await app.waitForText('› ● all overdue');
     await app.press(keys.enter);
     await vi.waitFor(() => expect(onRunbook).toHaveBeenCalledTimes(3));
-    expect(onRunbook).toHaveBeenLastCalledWith('repair', 'cass-events', { cluster: 'cass-events', allOverdue: true });
+    expect(onRunbook).toHaveBeenLastCalledWith('repair', { name: 'cass-events' }, { cluster: 'cass-events', allOverdue: true });
   });
 
   it('on a generic cluster the key says there is no runbook for it yet, rather than doing nothing', async () => {
@@ -155,7 +155,7 @@ describe('the runbook picker', () => {
     expect(row(frame, 'least lagging healthy')).toMatch(/● least lagging healthy/);
     await app.press(keys.enter);
     await vi.waitFor(() => expect(onRunbook).toHaveBeenCalled());
-    expect(onRunbook).toHaveBeenLastCalledWith('rebuild', 'db-orders', { cluster: 'db-orders', via: 'stream' });
+    expect(onRunbook).toHaveBeenLastCalledWith('rebuild', { name: 'db-orders' }, { cluster: 'db-orders', via: 'stream' });
   });
 
   it('on a ring whose instances run an older launch template, rotate applies; its form hands the instance chosen to onRunbook', async () => {
@@ -176,7 +176,7 @@ describe('the runbook picker', () => {
     await app.waitForText(`› ● only ${second}`);
     await app.press(keys.enter);
     await vi.waitFor(() => expect(onRunbook).toHaveBeenCalled());
-    expect(onRunbook).toHaveBeenLastCalledWith('rotate', 'cass-events', { cluster: 'cass-events', order: second });
+    expect(onRunbook).toHaveBeenLastCalledWith('rotate', { name: 'cass-events' }, { cluster: 'cass-events', order: second });
   });
 
   it('R on the fleet screen opens the runbooks of the selected cluster', async () => {
