@@ -36,7 +36,7 @@ export function hintsFor(screen: ScreenRef, { canStartRunbooks = false }: HintOp
         { keys: '⏎', label: 'open the cluster', footerLabel: 'open', isFooter: true },
         ...runbooks('the selected cluster'),
         // The filter matches the region too: typing `eu-west` keeps that region's rows.
-        { ...FILTER, label: 'filter by name, region, engine, health or AZ: /eu-west keeps that region (⏎ keeps it, esc clears)' },
+        { ...FILTER, label: 'filter (⏎ keeps it, esc clears); by region too: /eu-west' },
         { keys: 'esc', label: 'clear the filter' },
         PAGE,
         ENDS,

@@ -11,7 +11,7 @@ import { isLive } from '../domain/types.js';
 import type { ScopeStatus } from '../backends/ports.js';
 import { fit, formatAge, plural } from './format.js';
 import { Line } from './line.js';
-import { hasSeveralAccounts, scopeFreshness, scopesText } from './scopes.js';
+import { hasSeveralAccounts, scopeFreshness, scopesTexts } from './scopes.js';
 
 /**
  * The words after the badge: "simulated fleet · healthy · seed 1 · ×1",
@@ -86,10 +86,18 @@ function targetWords(target: Target, isLoadingNow: boolean, room: number): { tex
 /**
  * The target's words with each account and region's own freshness in place of
  * the list of regions: "123456789012 · us-east-1 3 s · eu-west-1 stale 2 m ·
- * prod". Undefined when there is one scope and it is fresh (the header reads as
- * it did before regions), or when nothing of it fits.
+ * prod". `detail`: 0 when every scope is named, more when fewer are (see
+ * scopesTexts). Undefined when there is one scope and it is fresh (the header
+ * reads as it did before regions), or when nothing of it fits.
  */
-function scopedWords(target: Target, scopes: readonly ScopeStatus[], isLoadingNow: boolean, now: number, staleAfterMs: number, room: number): string | undefined {
+function scopedWords(
+  target: Target,
+  scopes: readonly ScopeStatus[],
+  isLoadingNow: boolean,
+  now: number,
+  staleAfterMs: number,
+  room: number,
+): { text: string; detail: number } | undefined {
   const several = hasSeveralAccounts(scopes);
   const fresh = scopes.map((sc) => scopeFreshness(sc, now, staleAfterMs, several));
   if (fresh.length < 2 && !fresh.some((f) => f.isStale)) return undefined;
@@ -107,11 +115,13 @@ function scopedWords(target: Target, scopes: readonly ScopeStatus[], isLoadingNo
   } else {
     head = targetText(target, isLoadingNow);
   }
-  // The scopes before the words around them: the profile goes first, then the account.
-  for (const [h, t] of [[head, tail], [head, undefined], [undefined, undefined]] as const) {
-    const rest = width(join([h, t])) + (h !== undefined || t !== undefined ? 3 : 0);
-    const text = scopesText(fresh, room - rest);
-    if (text !== undefined) return join([h, text, t]);
+  // Each scope named before the words around them: the profile goes first, then the account.
+  const texts = scopesTexts(fresh);
+  for (let detail = 0; detail < texts.length; detail++) {
+    for (const [h, t] of [[head, tail], [head, undefined], [undefined, undefined]] as const) {
+      const text = join([h, texts[detail], t]);
+      if (width(text) <= room) return { text, detail };
+    }
   }
   return undefined;
 }
@@ -145,12 +155,17 @@ export function Header({ target, scopes = [], now, width, isReadOnly = false, ..
   let refresh = refreshText(info, now);
   const staleAfterMs = info.staleAfterRefreshes * info.refreshSeconds * 1000;
   let scoped = scopedWords(target, scopes, loadingNow, now, staleAfterMs, roomFor(refresh.text));
-  if (scoped === undefined && scopes.length > 1) {
-    refresh = refreshText(info, now, true);
-    scoped = scopedWords(target, scopes, loadingNow, now, staleAfterMs, roomFor(refresh.text));
+  if (scoped === undefined || scoped.detail > 0) {
+    // The refresh's short form ("3 s ago") before a region goes unnamed.
+    const short = refreshText(info, now, true);
+    const more = scopedWords(target, scopes, loadingNow, now, staleAfterMs, roomFor(short.text));
+    if (more !== undefined && (scoped === undefined || more.detail < scoped.detail)) {
+      refresh = short;
+      scoped = more;
+    }
   }
   const several = accountsWords(target);
-  let words = scoped !== undefined ? { text: scoped, fits: true } : several !== undefined ? { text: several, fits: true } : targetWords(target, loadingNow, roomFor(refresh.text));
+  let words = scoped !== undefined ? { text: scoped.text, fits: true } : several !== undefined ? { text: several, fits: true } : targetWords(target, loadingNow, roomFor(refresh.text));
   if (!words.fits && target.kind === 'sim') {
     refresh = refreshText(info, now, true);
     words = targetWords(target, loadingNow, roomFor(refresh.text));

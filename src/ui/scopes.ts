@@ -48,18 +48,15 @@ export function scopeOf(cluster: ClusterScope, scopes: readonly ScopeStatus[]): 
 }
 
 /**
- * The scopes in `room` cells, most said first: every one with its age; else
- * the stale ones with a count of the fresh rest (`eu-west-1 stale 2 m · +3
- * fresh`); else counts alone. Undefined when even the counts do not fit.
+ * The scopes in words, most said first: every one with its age; then the
+ * stale ones with a count of the fresh rest (`eu-west-1 stale 2 m · +3
+ * fresh`); then counts alone. The header takes the first that fits.
  */
-export function scopesText(fresh: readonly ScopeFreshness[], room: number): string | undefined {
-  const width = (t: string) => Array.from(t).length;
+export function scopesTexts(fresh: readonly ScopeFreshness[]): string[] {
   const all = fresh.map((f) => f.text).join(' · ');
-  if (width(all) <= room) return all;
   const stale = fresh.filter((f) => f.isStale);
   const rest = fresh.length - stale.length;
   const staleFirst = [...stale.map((f) => f.text), ...(rest > 0 ? [`+${rest} fresh`] : [])].join(' · ');
-  if (stale.length > 0 && width(staleFirst) <= room) return staleFirst;
   const counts = stale.length > 0 ? `${stale.length} of ${fresh.length} regions stale` : `${fresh.length} regions fresh`;
-  return width(counts) <= room ? counts : undefined;
+  return stale.length > 0 ? [all, staleFirst, counts] : [all, counts];
 }

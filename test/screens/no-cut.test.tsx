@@ -14,6 +14,9 @@ import { keys } from '../helpers/keys.js';
 import type { Rendered } from '../helpers/render.js';
 import { clusterScreenTexts, fleetScreenTexts, walkFleetOfStore, walkTargets, type WalkCluster } from '../helpers/walk-texts.js';
 import { openSimConsole } from './runbooks/sim-console.js';
+import { renderApp } from './render-app.js';
+import { twoRegionFleet, twoRegionScopes, TWO_REGION_TARGET, WEST } from '../helpers/region-fixtures.js';
+import type { ClusterView } from '../../src/domain/types.js';
 
 /** Clusters opened per scenario: the worst few say whether the screens hold up; more only costs time. */
 const CLUSTERS_PER_SCENARIO = 3;
@@ -52,6 +55,49 @@ describe('no reason or finding is cut at 80x24', () => {
     expect(await walkScenario('split-brain', 600)).toEqual([]);
   });
 });
+
+describe('no reason or finding is cut at 80x24 over two regions', () => {
+  it('a REGION column, one region stale with its error line: the fleet screen and every troubled cluster show them whole', async () => {
+    expect(await walkTwoRegions()).toEqual([]);
+  });
+});
+
+/**
+ * Two regions with an `orders` in each: rows are walked by position, since
+ * names repeat. One long finding in eu-west-1, and eu-west-1's discovery
+ * failing: its error line must be whole beside the findings.
+ */
+async function walkTwoRegions(): Promise<string[]> {
+  const fleet = twoRegionFleet().map((c): ClusterView => {
+    if (c.name !== 'billing') return c;
+    const message = 'two writable masters: billing-1, billing-2 (billing-1 holds the writer record); fence billing-2 before anything writes to it, then rebuild it from billing-1';
+    return { ...c, health: { level: 'CRIT', reasons: [message, ...c.health.reasons] }, findings: [{ kind: 'two-writable-masters', level: 'CRIT', message, nodes: c.nodes.map((n) => n.instance.id), suggests: 'failover' }] };
+  });
+  const app = await renderApp(fleet, { target: TWO_REGION_TARGET });
+  app.fleet.getState().actions.setScopes(twoRegionScopes());
+  const state = app.fleet.getState();
+  const walk = walkFleetOfStore(selectClusters(state), selectFleetFindings(state));
+  const scopeError = { what: 'eu-west-1 discovery error', text: `${WEST} (prod-oncall, 123456789012): discovery failed: ${twoRegionScopes()[1]!.error!.replace(/\.$/, '')}; its rows are from its last good answer` };
+  const cuts: string[] = [];
+  const check = (screen: string, frame: string, texts: MustBeWhole[]) => {
+    for (const c of findCuts(frame, texts)) cuts.push(`two regions · ${screen}: ${describeCut(c)}`);
+  };
+  const onFleet = (f: string) => f.includes('Fleet ·') && f.includes('REGION');
+  await frameWhere(app, 'the fleet screen', onFleet);
+  for (const [i, cluster] of walk.clusters.entries()) {
+    const row = (f: string) => f.split('\n').filter((l) => /^[› ] \S/.test(l) && !l.includes('CLUSTER'))[i] ?? '';
+    await app.press('g', ...Array.from({ length: i }, () => 'j'));
+    const frame = await frameWhere(app, `row ${i + 1} under the cursor`, (f) => onFleet(f) && row(f).startsWith('›'));
+    check(`fleet screen (row ${i + 1}, ${cluster.name})`, frame, [...fleetScreenTexts(walk, cluster), scopeError]);
+    if (cluster.level === 'OK') continue;
+    await app.press(keys.enter);
+    await walkCluster(app, cluster, check);
+    await app.press(keys.escape);
+    await frameWhere(app, 'the fleet screen again', onFleet);
+  }
+  expect(walk.clusters.filter((c) => c.level !== 'OK').length, 'troubled clusters were opened').toBeGreaterThanOrEqual(2);
+  return cuts;
+}
 
 /** Walks one scenario's console at `columns` x 24 with real keys; each text not shown whole, as "scenario · screen: what cut: text". */
 async function walkScenario(scenario: string, columns: number): Promise<string[]> {

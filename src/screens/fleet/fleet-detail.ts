@@ -37,10 +37,10 @@ function reasonsOf(c: ClusterView): Reason[] {
  * reason on lines of its own ("  ▲ WARN redundancy below target…  R: rebuild"),
  * every one wrapped whole.
  */
-export function clusterDetail(c: ClusterView, width: number, canStartRunbooks: boolean): TextLine[] {
+export function clusterDetail(c: ClusterView, width: number, canStartRunbooks: boolean, name = c.name): TextLine[] {
   const reasons = reasonsOf(c);
   const [first, ...rest] = reasons.length > 0 ? reasons : [{ level: c.health.level, text: 'no problems found' }];
-  const head = `» ${c.name}: ${HEALTH_STYLE[c.health.level].glyph} ${c.health.level} `;
+  const head = `» ${name}: ${HEALTH_STYLE[c.health.level].glyph} ${c.health.level} `;
   const lines: TextLine[] = wrapUnder(first!.text, width, head, 4, runbookHint(first!.suggests, canStartRunbooks)).map((text) => ({
     text,
     colour: healthColour(c.health.level),

@@ -83,7 +83,7 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   const tableMin = 1 + Math.max(1, Math.min(rows.length, MIN_TABLE_ROWS));
   const detailText = useMemo(() => {
     if (!selectedCluster) return [];
-    const lines = clusterDetail(selectedCluster, width, canStartRunbooks);
+    const lines = clusterDetail(selectedCluster, width, canStartRunbooks, shownName(selectedCluster, isScopeShown));
     return capLines(lines, Math.max(2, room - tableMin), (n) => `  … ${n} more lines: ⏎ opens ${shownName(selectedCluster, isScopeShown)}, which lists them all`);
   }, [selectedCluster, isScopeShown, width, canStartRunbooks, room, tableMin]);
   const tableHeight = Math.max(2, room - detailText.length);
@@ -175,6 +175,6 @@ function scopeErrorLines(scopes: readonly ScopeStatus[], width: number): TextLin
     .flatMap((sc) => {
       const who = several || sc.account !== undefined ? ` (${[sc.profile, sc.account].filter(Boolean).join(', ')})` : '';
       const kept = sc.at === undefined ? 'no rows from it yet' : 'its rows are from its last good answer';
-      return levelLines('WARN', `${sc.region}${who === ' ()' ? '' : who}: discovery failed: ${sc.error}; ${kept}`, width);
+      return levelLines('WARN', `${sc.region}${who === ' ()' ? '' : who}: discovery failed: ${sc.error!.replace(/\.$/, '')}; ${kept}`, width);
     });
 }
