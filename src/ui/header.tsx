@@ -10,7 +10,7 @@ import type { Target } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import type { ScopeStatus } from '../backends/ports.js';
 import { fit, formatAge, plural } from './format.js';
-import { Line } from './line.js';
+import { Line, type Segment } from './line.js';
 import { hasSeveralAccounts, scopeFreshness, scopesTexts } from './scopes.js';
 
 /**
@@ -133,6 +133,12 @@ function accountsWords(target: Target): string | undefined {
   return `${target.accounts!.map((a) => a.profile).join(',')} · ${regions}`;
 }
 
+/** The target's words; with scopes shown, a stale region's words (and a count of stale ones) in yellow, as a late refresh is. */
+function wordSegments(text: string, isBold: boolean, isScoped: boolean): Segment[] {
+  if (!isScoped) return [{ text, isBold }];
+  return text.split(/( · )/).map((part) => ({ text: part, isBold, ...(/ stale\b/.test(part) ? { colour: 'yellow' } : {}) }));
+}
+
 export interface HeaderProps extends RefreshInfo {
   target: Target;
   /** Each account and region's discovery (FleetState.scopes); each is named with its own freshness when there are several. */
@@ -176,7 +182,7 @@ export function Header({ target, scopes = [], now, width, isReadOnly = false, ..
         segments={[
           { text: badge, isInverse: true, isBold: true, colour: live ? 'red' : 'cyan' },
           ...(isReadOnly ? [{ text: readOnly, isBold: true, colour: 'yellow' }] : []),
-          { text: `· ${fit(words.text, roomFor(refresh.text))} `, isBold: live },
+          ...wordSegments(`· ${fit(words.text, roomFor(refresh.text))} `, live, scoped !== undefined),
           { text: refresh.text, colour: refresh.level === 'failed' ? 'red' : refresh.level === 'late' ? 'yellow' : undefined },
         ]}
         width={width}

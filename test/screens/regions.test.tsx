@@ -50,6 +50,18 @@ describe('the fleet screen over two regions', () => {
     expect(cluster).not.toContain('billing · eu-west-1');
   });
 
+  it('one region, fresh: the header is the same line as with no scopes at all', async () => {
+    const one = twoRegionFleet().filter((c) => c.region === WEST);
+    const before = lines(await (await renderApp(one, { target: AWS_TARGET })).waitForText('billing'))[0];
+    const app = await renderApp(one, { target: AWS_TARGET });
+    app.fleet.getState().actions.setScopes([{ region: WEST, account: '123456789012', profile: 'prod-oncall', at: NOW - 1_000 }]);
+    await vi.waitFor(() => expect(app.fleet.getState().scopes).toHaveLength(1));
+    expect(lines(await app.waitForText('billing'))[0]).toBe(before);
+    // The same region stale: said, though it is the only one.
+    app.fleet.getState().actions.setScopes([{ region: WEST, account: '123456789012', profile: 'prod-oncall', at: NOW - 60_000, error: 'Throttling' }]);
+    expect(lines(await app.waitForText('eu-west-1 stale 1 m'))[0]).toContain('123456789012');
+  });
+
   it('⏎ on each `orders` row opens that region\'s cluster: its own title and nodes', async () => {
     const app = await renderApp(twoRegionFleet(), { target: TWO_REGION_TARGET });
     await app.waitForText('REGION');
