@@ -96,8 +96,8 @@ function scopedWords(
   isLoadingNow: boolean,
   now: number,
   staleAfterMs: number,
-  room: number,
-): { text: string; detail: number } | undefined {
+  rooms: readonly number[],
+): { text: string; room: number } | undefined {
   const several = hasSeveralAccounts(scopes);
   const fresh = scopes.map((sc) => scopeFreshness(sc, now, staleAfterMs, several));
   if (fresh.length < 2 && !fresh.some((f) => f.isStale)) return undefined;
@@ -115,12 +115,14 @@ function scopedWords(
   } else {
     head = targetText(target, isLoadingNow);
   }
-  // Each scope named before the words around them: the profile goes first, then the account.
+  // Each scope named before the words around them: the profile (the sim's seed) goes first, then
+  // the account; and before either, the refresh's long form (`rooms`: the room beside each form).
   const texts = scopesTexts(fresh);
-  for (let detail = 0; detail < texts.length; detail++) {
+  for (const scopesPart of texts) {
     for (const [h, t] of [[head, tail], [head, undefined], [undefined, undefined]] as const) {
-      const text = join([h, texts[detail], t]);
-      if (width(text) <= room) return { text, detail };
+      const text = join([h, scopesPart, t]);
+      const room = rooms.findIndex((r) => width(text) <= r);
+      if (room >= 0) return { text, room };
     }
   }
   return undefined;
@@ -160,16 +162,9 @@ export function Header({ target, scopes = [], now, width, isReadOnly = false, ..
   // The long words first; then the target's shorter form, then (for the sim's seed and speed) the refresh's, before anything is cut.
   let refresh = refreshText(info, now);
   const staleAfterMs = info.staleAfterRefreshes * info.refreshSeconds * 1000;
-  let scoped = scopedWords(target, scopes, loadingNow, now, staleAfterMs, roomFor(refresh.text));
-  if (scoped === undefined || scoped.detail > 0) {
-    // The refresh's short form ("3 s ago") before a region goes unnamed.
-    const short = refreshText(info, now, true);
-    const more = scopedWords(target, scopes, loadingNow, now, staleAfterMs, roomFor(short.text));
-    if (more !== undefined && (scoped === undefined || more.detail < scoped.detail)) {
-      refresh = short;
-      scoped = more;
-    }
-  }
+  const shortRefresh = refreshText(info, now, true);
+  const scoped = scopedWords(target, scopes, loadingNow, now, staleAfterMs, [roomFor(refresh.text), roomFor(shortRefresh.text)]);
+  if (scoped?.room === 1) refresh = shortRefresh;
   const several = accountsWords(target);
   let words = scoped !== undefined ? { text: scoped.text, fits: true } : several !== undefined ? { text: several, fits: true } : targetWords(target, loadingNow, roomFor(refresh.text));
   if (!words.fits && target.kind === 'sim') {
