@@ -86,9 +86,9 @@ function targetWords(target: Target, isLoadingNow: boolean, room: number): { tex
 /**
  * The target's words with each account and region's own freshness in place of
  * the list of regions: "123456789012 · us-east-1 3 s · eu-west-1 stale 2 m ·
- * prod". `detail`: 0 when every scope is named, more when fewer are (see
- * scopesTexts). Undefined when there is one scope and it is fresh (the header
- * reads as it did before regions), or when nothing of it fits.
+ * prod". `room`: which of `rooms` it fits (the room beside the refresh's long
+ * form, then its short one). Undefined when there is one scope and it is fresh
+ * (the header reads as it did before regions), or when nothing of it fits.
  */
 function scopedWords(
   target: Target,
@@ -106,9 +106,10 @@ function scopedWords(
   let head: string | undefined;
   let tail: string | undefined;
   if (target.kind === 'aws') {
-    const accounts = target.accounts ?? [];
-    head = accounts.length > 1 || several ? `${Math.max(accounts.length, new Set(scopes.map((sc) => sc.account ?? sc.profile)).size)} accounts` : (target.account ?? (isLoadingNow ? 'account …' : 'account ?'));
-    tail = accounts.length > 1 ? undefined : target.profile;
+    // Several accounts: each scope names its own (by profile), so the head only counts them.
+    const accounts = Math.max(target.accounts?.length ?? 0, new Set(scopes.map((sc) => sc.account ?? sc.profile)).size);
+    head = accounts > 1 ? `${accounts} accounts` : (target.account ?? (isLoadingNow ? 'account …' : 'account ?'));
+    tail = accounts > 1 ? undefined : target.profile;
   } else if (target.kind === 'sim') {
     head = `sim · ${target.scenario}`;
     tail = `seed ${target.seed} · ×${target.speed}`;

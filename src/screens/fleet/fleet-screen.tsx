@@ -130,7 +130,6 @@ export function FleetScreen({ width, height, isActive }: FleetScreenProps) {
   );
 }
 
-
 /** A scope as one word: `account/region`. */
 function scopeId(scope: Pick<ScopeStatus, 'region' | 'account' | 'profile'>): string {
   return `${scope.account ?? scope.profile ?? ''}/${scope.region}`;
@@ -173,8 +172,9 @@ function scopeErrorLines(scopes: readonly ScopeStatus[], width: number): TextLin
   return scopes
     .filter((sc) => sc.error !== undefined)
     .flatMap((sc) => {
-      const who = several || sc.account !== undefined ? ` (${[sc.profile, sc.account].filter(Boolean).join(', ')})` : '';
+      const who = [sc.profile, sc.account].filter(Boolean);
+      const where = who.length > 0 && (several || sc.account !== undefined) ? `${sc.region} (${who.join(', ')})` : sc.region;
       const kept = sc.at === undefined ? 'no rows from it yet' : 'its rows are from its last good answer';
-      return levelLines('WARN', `${sc.region}${who === ' ()' ? '' : who}: discovery failed: ${sc.error!.replace(/\.$/, '')}; ${kept}`, width);
+      return levelLines('WARN', `${where}: discovery failed: ${sc.error!.replace(/\.$/, '')}; ${kept}`, width);
     });
 }
