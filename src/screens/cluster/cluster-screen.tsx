@@ -5,7 +5,8 @@ import { useMemo } from 'react';
 import { writerText } from '../../domain/cluster-view.js';
 import type { ClusterView, Finding, NodeView } from '../../domain/types.js';
 import { useFleet, useUi, useUiStore } from '../../store/context.js';
-import { selectCluster, selectIsScopeShown } from '../../store/fleet.js';
+import { selectCluster, selectIsScopeShown, selectScopes } from '../../store/fleet.js';
+import { isScopeStale, scopeOf } from '../../ui/scopes.js';
 import { shownName } from '../../ui/cluster-name.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
 import { fit, formatLag, plural } from '../../ui/format.js';
@@ -15,7 +16,7 @@ import { capLines, detailLines, TextLines, type TextLine } from '../../ui/detail
 import { Line } from '../../ui/line.js';
 import { placeColumns, Table } from '../../ui/table.js';
 import { TitleLine } from '../../ui/title-line.js';
-import { useNow } from '../../ui/use-now.js';
+import { useClockValue, useNow } from '../../ui/use-now.js';
 import { useConsole, type ScreenThresholds } from '../console-context.js';
 import { matchesFilter } from '../filter-line.js';
 import { resolveIndex } from '../list-keys.js';
@@ -55,6 +56,14 @@ export function ClusterScreen({ clusterKey: key, width, height, isActive }: Clus
   const selection = useUi(selectSelection);
   const ui = useUiStore();
   const { thresholds, onRunbook } = useConsole();
+  // Its region's discovery stale (failed, throttled, late): the members listed are as last seen there.
+  const scopes = useFleet(selectScopes);
+  const staleAfterMs = thresholds.staleAfterRefreshes * refreshSeconds * 1000;
+  const isRegionStale = useClockValue((at) => {
+    const scope = cluster ? scopeOf(cluster, scopes) : undefined;
+    return scope !== undefined && isScopeStale(scope, at, staleAfterMs);
+  });
+  const staleWords = isRegionStale && cluster?.region !== undefined ? `▲ ${cluster.region} stale` : undefined;
   const now = useNow();
 
   const nodes = cluster?.nodes;
@@ -69,7 +78,7 @@ export function ClusterScreen({ clusterKey: key, width, height, isActive }: Clus
   const matched = cluster ? (filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node')) : '';
   const position = rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined;
   // The title keeps the verdict and the worst lag; an Auto Scaling group's name that would be cut there gets a line of its own.
-  const fullTitle = cluster ? `Fleet › ${name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true)}` : '';
+  const fullTitle = cluster ? `Fleet › ${name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true, staleWords)}` : '';
   const asgLine = cluster?.asg !== undefined && Array.from(fullTitle).length > width - (position?.length ?? 0) - 1 ? `asg ${cluster.asg}` : undefined;
   const writerLines = (cluster?.writer ? 1 : 0) + (asgLine !== undefined ? 1 : 0);
   const columns = useMemo(() => (cluster ? nodeColumns({ engine: cluster.engine, now, refreshSeconds, thresholds, widths: columnWidths(rows, now, refreshSeconds, thresholds) }) : []), [cluster, rows, now, refreshSeconds, thresholds]);
@@ -125,7 +134,7 @@ export function ClusterScreen({ clusterKey: key, width, height, isActive }: Clus
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine
         title={`Fleet › ${name}`}
-        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster, asgLine === undefined)}`}
+        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster, asgLine === undefined, staleWords)}`}
         position={position}
         width={width}
       />
@@ -185,9 +194,9 @@ function nodeDetailText(node: NodeView, now: number, refreshSeconds: number, thr
   return parts.join(' · ');
 }
 
-function clusterSummary(cluster: ClusterView, withAsg: boolean): string {
+function clusterSummary(cluster: ClusterView, withAsg: boolean, staleWords?: string): string {
   const lag = cluster.engine === 'mysql' ? ` · worst lag ${formatLag(cluster.worstLagSeconds, true)}` : '';
-  return `${healthText(cluster.health.level)}${lag}${withAsg && cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
+  return `${healthText(cluster.health.level)}${staleWords !== undefined ? ` · ${staleWords}` : ''}${lag}${withAsg && cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
 }
 
 /** Where applications send their writes; red when that is no node. */
