@@ -9,7 +9,7 @@ import { selectCluster, selectIsScopeShown, selectScopes } from '../../store/fle
 import { isScopeStale, scopeOf } from '../../ui/scopes.js';
 import { shownName } from '../../ui/cluster-name.js';
 import { selectFilter, selectSelection } from '../../store/ui.js';
-import { fit, formatLag, plural } from '../../ui/format.js';
+import { fit, formatLag, plural, wrapUnder } from '../../ui/format.js';
 import { healthColour, healthText, HEALTH_STYLE } from '../../ui/status-glyphs.js';
 import { compareLevel } from '../../domain/health.js';
 import { capLines, detailLines, TextLines, type TextLine } from '../../ui/detail-line.js';
@@ -63,7 +63,10 @@ export function ClusterScreen({ clusterKey: key, width, height, isActive }: Clus
     const scope = cluster ? scopeOf(cluster, scopes) : undefined;
     return scope !== undefined && isScopeStale(scope, at, staleAfterMs);
   });
-  const staleWords = isRegionStale && cluster?.region !== undefined ? `▲ ${cluster.region} stale` : undefined;
+  const staleLine =
+    isRegionStale && cluster?.region !== undefined
+      ? `${cluster.region} is stale: its discovery failed or is late, so these members are as last seen there`
+      : undefined;
   const now = useNow();
 
   const nodes = cluster?.nodes;
@@ -78,9 +81,10 @@ export function ClusterScreen({ clusterKey: key, width, height, isActive }: Clus
   const matched = cluster ? (filter ? `${rows.length} of ${plural(cluster.nodes.length, 'node')} match` : plural(cluster.nodes.length, 'node')) : '';
   const position = rows.length > 0 ? `${selected + 1}/${rows.length}` : undefined;
   // The title keeps the verdict and the worst lag; an Auto Scaling group's name that would be cut there gets a line of its own.
-  const fullTitle = cluster ? `Fleet › ${name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true, staleWords)}` : '';
+  const fullTitle = cluster ? `Fleet › ${name} · ${cluster.engine} · ${matched} · ${clusterSummary(cluster, true)}` : '';
   const asgLine = cluster?.asg !== undefined && Array.from(fullTitle).length > width - (position?.length ?? 0) - 1 ? `asg ${cluster.asg}` : undefined;
-  const writerLines = (cluster?.writer ? 1 : 0) + (asgLine !== undefined ? 1 : 0);
+  const staleText = useMemo(() => (staleLine !== undefined ? wrapUnder(staleLine, width, '▲ ').map((text) => ({ text, colour: 'yellow' })) : []), [staleLine, width]);
+  const writerLines = (cluster?.writer ? 1 : 0) + (asgLine !== undefined ? 1 : 0) + staleText.length;
   const columns = useMemo(() => (cluster ? nodeColumns({ engine: cluster.engine, now, refreshSeconds, thresholds, widths: columnWidths(rows, now, refreshSeconds, thresholds) }) : []), [cluster, rows, now, refreshSeconds, thresholds]);
   const selectedNode = rows[selected];
   const selectedText = useMemo(
@@ -134,12 +138,13 @@ export function ClusterScreen({ clusterKey: key, width, height, isActive }: Clus
     <Box flexDirection="column" width={width} height={height}>
       <TitleLine
         title={`Fleet › ${name}`}
-        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster, asgLine === undefined, staleWords)}`}
+        detail={`${cluster.engine} · ${matched} · ${clusterSummary(cluster, asgLine === undefined)}`}
         position={position}
         width={width}
       />
       {cluster.writer ? <WriterLine text={writerText(cluster.writer)} width={width} /> : null}
       {asgLine !== undefined ? <TextLines lines={[{ text: asgLine }]} width={width} /> : null}
+      <TextLines lines={staleText} width={width} />
       <TextLines lines={findingText} width={width} />
       <Table
         rows={rows}
@@ -194,9 +199,9 @@ function nodeDetailText(node: NodeView, now: number, refreshSeconds: number, thr
   return parts.join(' · ');
 }
 
-function clusterSummary(cluster: ClusterView, withAsg: boolean, staleWords?: string): string {
+function clusterSummary(cluster: ClusterView, withAsg: boolean): string {
   const lag = cluster.engine === 'mysql' ? ` · worst lag ${formatLag(cluster.worstLagSeconds, true)}` : '';
-  return `${healthText(cluster.health.level)}${staleWords !== undefined ? ` · ${staleWords}` : ''}${lag}${withAsg && cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
+  return `${healthText(cluster.health.level)}${lag}${withAsg && cluster.asg ? ` · asg ${cluster.asg}` : ''}`;
 }
 
 /** Where applications send their writes; red when that is no node. */
