@@ -100,7 +100,9 @@ function scopedWords(
 ): { text: string; room: number } | undefined {
   const several = hasSeveralAccounts(scopes);
   const fresh = scopes.map((sc) => scopeFreshness(sc, now, staleAfterMs, several));
-  if (fresh.length < 2 && !fresh.some((f) => f.isStale)) return undefined;
+  // The simulated fleet has scopes only when it models several regions: narrowed to one (--region), it names it,
+  // where AWS's own words already do.
+  if (fresh.length === 0 || (fresh.length < 2 && !fresh.some((f) => f.isStale) && target.kind !== 'sim')) return undefined;
   const width = (t: string) => Array.from(t).length;
   const join = (parts: Array<string | undefined>) => parts.filter((p) => p !== undefined && p !== '').join(' · ');
   let head: string | undefined;

@@ -62,6 +62,13 @@ describe('the fleet screen over two regions', () => {
     expect(lines(await app.waitForText('eu-west-1 stale 1 m'))[0]).toContain('123456789012');
   });
 
+  it('the simulated fleet narrowed to one of its regions names it in the header', async () => {
+    const one = twoRegionFleet().filter((c) => c.region === WEST);
+    const app = await renderApp(one, { target: { kind: 'sim', scenario: 'regions-split', seed: 1, speed: 1 } });
+    app.fleet.getState().actions.setScopes([{ region: WEST, at: NOW - 1_000 }]);
+    expect(lines(await app.waitForText('eu-west-1 1 s'))[0]).toContain('regions-split');
+  });
+
   it('⏎ on each `orders` row opens that region\'s cluster: its own title and nodes', async () => {
     const app = await renderApp(twoRegionFleet(), { target: TWO_REGION_TARGET });
     await app.waitForText('REGION');
