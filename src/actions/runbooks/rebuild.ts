@@ -13,6 +13,9 @@
 
 import * as z from 'zod';
 import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
+import { runCluster } from '../engine/cluster-params.js';
+import { clusterSettings } from '../../config/cluster-settings.js';
+import { runLabel, runMembers, settingsKey } from './cluster-of.js';
 import {
   BACKUP_DEVICE,
   BACKUP_MOUNT,
@@ -55,7 +58,6 @@ import {
   credentialsCheck,
   discover,
   isWritableMaster,
-  membersOf,
   mysqlClusterCheck,
   mysqlOf,
   need,
@@ -278,13 +280,13 @@ function chooseSource(ctx: Ctx, nodes: NodeView[], master: NodeView | undefined)
   if (ctx.params.source !== undefined) {
     const pick = ctx.params.source;
     const node = nodes.find((n) => n.instance.name === pick || n.instance.id === pick);
-    if (!node) return { reason: `--source ${pick} is not a member of ${ctx.run.cluster} (${nodes.map((n) => n.instance.name).join(', ')})` };
+    if (!node) return { reason: `--source ${pick} is not a member of ${runLabel(ctx.run)} (${nodes.map((n) => n.instance.name).join(', ')})` };
     return { node };
   }
   const healthy = nodes
     .filter((n) => n !== master && mysqlOf(n)?.replica?.ioThread === 'Yes' && mysqlOf(n)?.replica?.sqlThread === 'Yes')
     .sort((a, b) => (lagOf(a.facts) ?? Infinity) - (lagOf(b.facts) ?? Infinity) || a.instance.name.localeCompare(b.instance.name));
-  return healthy[0] ? { node: healthy[0] } : { reason: `no replica of ${ctx.run.cluster} replicates with both threads running: no healthy source for a backup` };
+  return healthy[0] ? { node: healthy[0] } : { reason: `no replica of ${runLabel(ctx.run)} replicates with both threads running: no healthy source for a backup` };
 }
 
 /**
@@ -300,7 +302,7 @@ function spreadAz(members: Instance[], all: Instance[]): string | undefined {
 }
 
 function launchTemplateOf(ctx: Ctx, members: Instance[]): string | undefined {
-  return ctx.config.clusters[ctx.run.cluster]?.launchTemplate ?? members.map((m) => m.tags[LAUNCH_TEMPLATE_TAG]).find((t) => t !== undefined);
+  return clusterSettings(ctx.config, runCluster(ctx.run))?.launchTemplate ?? members.map((m) => m.tags[LAUNCH_TEMPLATE_TAG]).find((t) => t !== undefined);
 }
 
 // ---------------------------------------------------------------- steps: the target
@@ -980,14 +982,14 @@ const joinStep: RebuildStep = {
     await ctx.backends.inventory.deleteTags(t.id, [SPARE_TAG, REBUILD_TAG], { signal });
   },
   async isDone(ctx, signal) {
-    return membersOf(await ctx.backends.inventory.discover({ signal }), ctx.run.cluster).some((m) => m.id === targetOf(ctx).id);
+    return runMembers(await ctx.backends.inventory.discover({ signal }), ctx.run).some((m) => m.id === targetOf(ctx).id);
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {
-    const members = membersOf(await ctx.backends.inventory.discover({ signal }), ctx.run.cluster);
+    const members = runMembers(await ctx.backends.inventory.discover({ signal }), ctx.run);
     return members.some((m) => m.id === targetOf(ctx).id)
-      ? { ok: true, detail: `${ctx.run.cluster}: ${members.length} members, ${targetOf(ctx).name} among them` }
-      : { ok: false, reason: `${targetOf(ctx).name} is not listed as a member of ${ctx.run.cluster} yet` };
+      ? { ok: true, detail: `${runLabel(ctx.run)}: ${members.length} members, ${targetOf(ctx).name} among them` }
+      : { ok: false, reason: `${targetOf(ctx).name} is not listed as a member of ${runLabel(ctx.run)} yet` };
   },
 };
 
@@ -1000,7 +1002,7 @@ const cleanupStep: RebuildStep = {
     ctx.state.via === 'ebs'
       ? [
           `${ctx.state.target?.name ?? 'the new instance'}: ${cmd.umount(P(ctx), RESTORE_MOUNT)}; Volumes.detach + remove(the restore volume); Volumes.remove(the backup volume)`,
-          `keep the newest ${ctx.config.clusters[ctx.run.cluster]?.keepSnapshots ?? 1} rebuild snapshot(s) of ${ctx.run.cluster}; Volumes.removeSnapshot(the older ones)`,
+          `keep the newest ${clusterSettings(ctx.config, runCluster(ctx.run))?.keepSnapshots ?? 1} rebuild snapshot(s) of ${runLabel(ctx.run)}; Volumes.removeSnapshot(the older ones)`,
         ]
       : [`${ctx.state.target?.name ?? 'the new instance'}: ${cmd.rmrf(P(ctx), copyDir(ctx), ctx.state.tok)}`],
   async run(ctx, signal) {
@@ -1010,7 +1012,7 @@ const cleanupStep: RebuildStep = {
         if (id) ctx.output('stdout', `${id} (${part}) removed\n`);
       }
       const volumes = need(ctx.backends.volumes, 'the volumes API');
-      const keep = ctx.config.clusters[ctx.run.cluster]?.keepSnapshots ?? 1;
+      const keep = clusterSettings(ctx.config, runCluster(ctx.run))?.keepSnapshots ?? 1;
       const snaps = (await volumes.findSnapshots({ [CLUSTER_OF_SNAPSHOT_TAG]: ctx.run.cluster }, { signal }))
         .filter((s) => s.state === 'completed')
         .sort((a, b) => (b.startTime ?? '').localeCompare(a.startTime ?? '') || (b.id === ctx.state.snapshot ? 1 : 0) - (a.id === ctx.state.snapshot ? 1 : 0));
@@ -1050,7 +1052,7 @@ async function picture(ctx: Ctx, signal: AbortSignal): Promise<Picture> {
   const master = view.nodes.find((n) => !n.stale && mysqlOf(n) !== undefined && isWritableMaster(mysqlOf(n)!));
   const out: Picture = { view };
   if (master) out.master = master;
-  if (!master) out.refusal = `${ctx.run.cluster} has no writable master answering: a new replica needs one to replicate from (run failover first)`;
+  if (!master) out.refusal = `${runLabel(ctx.run)} has no writable master answering: a new replica needs one to replicate from (run failover first)`;
   else {
     const picked = chooseSource(ctx, view.nodes, master);
     if (!picked.node) out.refusal = picked.reason!;
@@ -1086,7 +1088,7 @@ async function pickTarget(ctx: Ctx, signal: AbortSignal): Promise<{ instance?: I
   const ref = found.clusters.find((c) => c.instanceIds.includes(inst.id));
   if (ref) return { reason: `--target ${pick} is a member of ${ref.name}: rebuilding it would destroy a working node; name a spare host, or leave out --target to launch one` };
   const cluster = inst.tags[clusterTag(ctx)];
-  if (cluster !== undefined && cluster !== ctx.run.cluster) return { reason: `--target ${pick} is a spare of ${cluster}, not of ${ctx.run.cluster}` };
+  if (cluster !== undefined && cluster !== ctx.run.cluster) return { reason: `--target ${pick} is a spare of ${cluster}, not of ${runLabel(ctx.run)}` };
   return { instance: inst };
 }
 
@@ -1121,11 +1123,11 @@ const checks: Check<RebuildParams, RebuildState>[] = [
     async run(ctx, signal) {
       if (ctx.params.target === undefined) {
         const found = await discover(asMc(ctx), signal);
-        const members = membersOf(found, ctx.run.cluster);
+        const members = runMembers(found, ctx.run);
         const lt = launchTemplateOf(ctx, members);
-        if (!lt) return { ok: false, reason: `no launch template for ${ctx.run.cluster}: set clusters.${ctx.run.cluster}.launchTemplate, or name a spare host with --target` };
+        if (!lt) return { ok: false, reason: `no launch template for ${runLabel(ctx.run)}: set ${settingsKey(ctx.run)}.launchTemplate, or name a spare host with --target` };
         const az = spreadAz(members, found.instances);
-        return az ? { ok: true, detail: `a new instance from ${lt} in ${az} (the AZ with the fewest members)` } : { ok: false, reason: `no AZ known for ${ctx.run.cluster}'s members` };
+        return az ? { ok: true, detail: `a new instance from ${lt} in ${az} (the AZ with the fewest members)` } : { ok: false, reason: `no AZ known for ${runLabel(ctx.run)}'s members` };
       }
       const t = await pickTarget(ctx, signal);
       if (!t.instance) return { ok: false, reason: t.reason! };
@@ -1235,10 +1237,10 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
       ctx.state.targetHasData = !listing.absent && listing.entries.length > 0;
     } else {
       const found = await discover(asMc(ctx), signal);
-      const members = membersOf(found, ctx.run.cluster);
+      const members = runMembers(found, ctx.run);
       const az = spreadAz(members, found.instances);
       const lt = launchTemplateOf(ctx, members);
-      if (!az || !lt) throw new StepFailed(`cannot launch into ${ctx.run.cluster}: ${!lt ? 'no launch template' : 'no AZ known'}`);
+      if (!az || !lt) throw new StepFailed(`cannot launch into ${runLabel(ctx.run)}: ${!lt ? 'no launch template' : 'no AZ known'}`);
       ctx.state.launch = { launchTemplate: lt, az, name: `${ctx.run.cluster}-rebuild-${ctx.state.tok.slice(-6)}`, token: `nightshift-${ctx.state.tok}` };
       ctx.state.targetDatadir = stripSlash(dd.dir);
       // A fresh instance's datadir holds the empty server its image made: moved aside like any other.
