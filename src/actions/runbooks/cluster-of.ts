@@ -6,7 +6,7 @@
 import type { Discovery } from '../../backends/ports.js';
 import { clusterLabel, resolveCluster } from '../../domain/scope.js';
 import type { ClusterRef, Instance } from '../../domain/types.js';
-import { runCluster } from '../engine/cluster-params.js';
+import { runCluster, scopeFlags } from '../engine/cluster-params.js';
 import type { RunInfo } from '../engine/types.js';
 
 type RunScope = Pick<RunInfo, 'cluster' | 'region' | 'account'>;
@@ -48,7 +48,7 @@ export function runLabel(run: RunScope): string {
 
 /** The flags that name the run's cluster on a command line: `--cluster orders --region eu-west-1`. */
 export function clusterFlags(run: RunScope): string {
-  return [`--cluster ${run.cluster}`, run.region && `--region ${run.region}`, run.account && `--account ${run.account}`].filter(Boolean).join(' ');
+  return [`--cluster ${run.cluster}`, scopeFlags(run)].filter(Boolean).join(' ');
 }
 
 /** Where the run's cluster settings are set in the config: `clusters.orders`, or `clusters.orders.regions.eu-west-1` for a regional cluster. */
