@@ -204,6 +204,12 @@ async function scopeParams(runbook: AnyRunbook, name: string, params: unknown, d
   throw new UsageError(`${runbook.name}: ${r.reason}; name one:\n${pick}`);
 }
 
+/** What the typed name stands for where the run's cluster has a region: ` (the cluster orders · eu-west-1)`; '' where the name is all there is. */
+function typedNote(run: RunContext<unknown, Json>['run']): string {
+  const label = clusterLabel(runCluster(run));
+  return label === run.cluster ? '' : ` (the cluster ${label})`;
+}
+
 async function runChecks(
   prepared: PreparedRun,
   deps: EngineDeps,
@@ -246,7 +252,7 @@ async function runChecks(
         kind: 'override',
         stepId: check.id,
         title: `preflight check failed: ${check.title}`,
-        question: `Override this check and run anyway? Type ${expected} to override.`,
+        question: `Override this check and run anyway? Type ${expected}${typedNote(ctx.run)} to override.`,
         details: [outcome.reason],
         expected,
       };
@@ -908,7 +914,7 @@ class Execution {
       title: step.title,
       question:
         danger === 'destructive'
-          ? `This step is destructive. Type ${expected} to run it.`
+          ? `This step is destructive. Type ${expected}${expected === this.ctx.run.cluster ? typedNote(this.ctx.run) : ''} to run it.`
           : `Run this step${node ? ` on ${node.name}` : ''}? [y/N]`,
       details: describe,
       ...(expected ? { expected } : {}),
