@@ -1010,7 +1010,7 @@ class Execution {
           {
             kind: 'break-lock',
             title: `cluster ${label} is locked`,
-            question: `Break the lock held by ${who}? Type ${cluster} to break it.`,
+            question: `Break the lock held by ${who}? Type ${cluster}${typedNote(this.ctx.run)} to break it.`,
             details: [staleness.detail],
             expected: cluster,
           },
