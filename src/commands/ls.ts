@@ -267,7 +267,7 @@ function unansweredOf(clusters: readonly ClusterView[], answers: LsAnswers): Nod
   return out;
 }
 
-function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[], answers: LsAnswers): string {
+export function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[], answers: LsAnswers): string {
   const lines: string[] = [targetLine(target), ''];
   const silent = unansweredOf(clusters, answers);
   if (silent.length > 0) {
