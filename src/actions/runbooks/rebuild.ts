@@ -76,6 +76,17 @@ export const clusterTag = (ctx: { config: { discovery: { clusterTag: string } } 
 /** Marks the temporary volumes and the snapshot of a rebuild: `<part>`. */
 const PART_TAG = 'nightshift:rebuild-part';
 const CLUSTER_OF_SNAPSHOT_TAG = 'nightshift:rebuild-cluster';
+/**
+ * The region of the cluster a rebuild snapshot was taken of, where the run has
+ * one: the newest-N pruning keeps to its own region's snapshots, so a second
+ * region's `orders` never loses its backups to this one's.
+ */
+const REGION_OF_SNAPSHOT_TAG = 'nightshift:rebuild-region';
+
+/** The tags that say whose rebuild snapshot it is: the cluster, and its region where the run names one. */
+function snapshotOwner(ctx: Ctx): Record<string, string> {
+  return { [CLUSTER_OF_SNAPSHOT_TAG]: ctx.run.cluster, ...(ctx.run.region !== undefined ? { [REGION_OF_SNAPSHOT_TAG]: ctx.run.region } : {}) };
+}
 const LAUNCH_TEMPLATE_TAG = 'aws:ec2launchtemplate:id';
 const DEFAULT_DATADIR = '/var/lib/mysql/';
 
@@ -555,7 +566,7 @@ async function endLeftovers(ctx: Ctx, signal: AbortSignal, say: (line: string) =
 // ---------------------------------------------------------------- steps: the EBS path
 
 function volumeTags(ctx: Ctx, part: string): Record<string, string> {
-  return { Name: `${ctx.run.cluster}-rebuild-${part}`, [REBUILD_TAG]: ctx.run.id, [PART_TAG]: part, [CLUSTER_OF_SNAPSHOT_TAG]: ctx.run.cluster };
+  return { Name: `${ctx.run.cluster}-rebuild-${part}`, [REBUILD_TAG]: ctx.run.id, [PART_TAG]: part, ...snapshotOwner(ctx) };
 }
 
 /** Finds this run's volume of a part again (a resume), or undefined. */
@@ -756,7 +767,7 @@ const snapshotStep: RebuildStep = {
   danger: 'caution',
   mutates: true,
   needs: ['volumes'],
-  describe: (ctx) => [`Volumes.snapshot(the backup volume, tags ${REBUILD_TAG}=${ctx.run.id} ${CLUSTER_OF_SNAPSHOT_TAG}=${ctx.run.cluster}); wait until it completes (progress in percent)`],
+  describe: (ctx) => [`Volumes.snapshot(the backup volume, tags ${REBUILD_TAG}=${ctx.run.id} ${Object.entries(snapshotOwner(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}); wait until it completes (progress in percent)`],
   async run(ctx, signal) {
     const volumes = need(ctx.backends.volumes, 'the volumes API');
     const v = need(await ourVolume(ctx, 'backup', signal), 'the backup volume');
@@ -1013,7 +1024,7 @@ const cleanupStep: RebuildStep = {
       }
       const volumes = need(ctx.backends.volumes, 'the volumes API');
       const keep = clusterSettings(ctx.config, runCluster(ctx.run))?.keepSnapshots ?? 1;
-      const snaps = (await volumes.findSnapshots({ [CLUSTER_OF_SNAPSHOT_TAG]: ctx.run.cluster }, { signal }))
+      const snaps = (await volumes.findSnapshots(snapshotOwner(ctx), { signal }))
         .filter((s) => s.state === 'completed')
         .sort((a, b) => (b.startTime ?? '').localeCompare(a.startTime ?? '') || (b.id === ctx.state.snapshot ? 1 : 0) - (a.id === ctx.state.snapshot ? 1 : 0));
       for (const s of snaps.slice(keep)) {
