@@ -1,6 +1,8 @@
 // `nightshift ls [--json]`: the same data as the screens, headless.
 
 import { Option, type Command } from 'commander';
+import { scopeFlags } from '../actions/engine/cluster-params.js';
+import { clusterLabel, regionsOf } from '../domain/scope.js';
 import { targetLine } from '../domain/target.js';
 import { replicationSource, writerText } from '../domain/cluster-view.js';
 import { fleetFindings, type FleetFinding } from '../domain/findings.js';
@@ -109,7 +111,7 @@ function failOn(flag: 'warn' | 'crit', clusters: readonly ClusterView[]): void {
   const level: HealthLevel = flag === 'warn' ? 'WARN' : 'CRIT';
   const over = clusters.filter((c) => compareLevel(c.health.level, level) >= 0);
   if (over.length === 0) return;
-  const named = over.map((c) => `${c.name} ${c.health.level}`).join(', ');
+  const named = over.map((c) => `${clusterLabel({ name: c.name, ...scopeOf(c) })} ${c.health.level}`).join(', ');
   throw new FleetUnwell(`${over.length} cluster${over.length === 1 ? '' : 's'} at or above ${level} (--fail-on ${flag}): ${named}`);
 }
 
@@ -134,6 +136,10 @@ export interface LsJson {
   findings: Array<LsFinding & { az?: string; region?: string }>;
   clusters: Array<{
     name: string;
+    /** Where it lives (AWS; the simulated fleet with several regions): with the account and name, its identity. */
+    region?: string;
+    /** Set only when several accounts are in view. */
+    account?: string;
     engine: string;
     health: { level: string; reasons: string[] };
     findings: LsFinding[];
@@ -200,6 +206,7 @@ export function lsJson(
     findings: spanning.map((f) => ({ ...lsFinding(f), ...(f.az !== undefined ? { az: f.az } : {}), ...(f.region !== undefined ? { region: f.region } : {}) })),
     clusters: clusters.map((c) => ({
       name: c.name,
+      ...scopeOf(c),
       engine: c.engine,
       health: c.health,
       findings: c.findings.map(lsFinding),
@@ -260,7 +267,7 @@ function unansweredOf(clusters: readonly ClusterView[], answers: LsAnswers): Nod
   return out;
 }
 
-function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[], answers: LsAnswers): string {
+export function lsText(target: Target, clusters: ClusterView[], spanning: readonly FleetFinding[], answers: LsAnswers): string {
   const lines: string[] = [targetLine(target), ''];
   const silent = unansweredOf(clusters, answers);
   if (silent.length > 0) {
@@ -273,14 +280,29 @@ function lsText(target: Target, clusters: ClusterView[], spanning: readonly Flee
   }
   for (const f of spanning) lines.push(`${HEALTH_STYLE[f.level].glyph} ${f.level.padEnd(7)} ${f.message}`);
   if (spanning.length > 0) lines.push('');
-  for (const c of clusters) {
+  // Each cluster names its region where more than one is in view: two `orders` are then told apart, and the run line picks the right one.
+  const scopes = clusters.map(scopeOf);
+  const isScoped = regionsOf(scopes).length > 1 || (target.kind === 'aws' && target.regions.length > 1) || scopes.some((x) => x.account !== undefined);
+  clusters.forEach((c, i) => {
+    const scope = isScoped ? scopes[i]! : {};
     const lag = c.worstLagSeconds === null ? '' : `  worst lag ${lagOrUnknown(c.worstLagSeconds)}`;
-    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${c.name}  (${c.engine}, ${plural(c.nodes.length, 'node')})${lag}`);
+    lines.push(`${HEALTH_STYLE[c.health.level].glyph} ${c.health.level.padEnd(7)} ${clusterLabel({ name: c.name, ...scope })}  (${c.engine}, ${plural(c.nodes.length, 'node')})${lag}`);
     if (c.writer) lines.push(`    ${writerText(c.writer).text}`);
-    for (const f of c.findings) lines.push(`    ! ${f.message}${f.suggests !== undefined ? `  → nightshift run ${f.suggests} --cluster ${c.name}` : ''}`);
+    const flags = [`--cluster ${c.name}`, scopeFlags(scope)].filter(Boolean).join(' ');
+    for (const f of c.findings) lines.push(`    ! ${f.message}${f.suggests !== undefined ? `  → nightshift run ${f.suggests} ${flags}` : ''}`);
     for (const n of c.nodes) lines.push(`    ${nodeLine(n, answers)}`);
-  }
+  });
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A cluster's region and account: the view's own, else its members' (every
+ * member of a discovered cluster is in the cluster's region and account).
+ */
+function scopeOf(c: ClusterView): { region?: string; account?: string } {
+  const region = c.region ?? c.nodes.find((n) => n.instance.region !== undefined)?.instance.region;
+  const account = c.account ?? c.nodes.find((n) => n.instance.account !== undefined)?.instance.account;
+  return { ...(region !== undefined ? { region } : {}), ...(account !== undefined ? { account } : {}) };
 }
 
 /** A node the poller probes: running, and of an engine that has a probe. */

@@ -16,6 +16,8 @@ import { getRunbook } from '../actions/runbooks/index.js';
 import type { RunView } from '../actions/engine/run-view.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { interruptible } from './run.js';
+import { runCluster } from '../actions/engine/cluster-params.js';
+import { clusterLabel } from '../domain/scope.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
 export interface ResumeFlags {
@@ -59,7 +61,7 @@ export async function resumeCommand(
       return undefined;
     }
     if (resumable.length > 1) {
-      const list = resumable.map((r) => `  ${r.runId}  ${r.runbook} ${r.cluster}  ${r.why}${r.atStep ? ` at "${r.atStep}"` : ''}`).join('\n');
+      const list = resumable.map((r) => `  ${r.runId}  ${r.runbook} ${clusterLabel(runCluster(r))}  ${r.why}${r.atStep ? ` at "${r.atStep}"` : ''}`).join('\n');
       throw new UsageError(`${resumable.length} runs can be resumed; name one:\n${list}`);
     }
     runId = resumable[0]!.runId;

@@ -17,6 +17,8 @@ import type { CommandContext, RegisterCommand } from './types.js';
 
 export interface RunFlags {
   cluster?: string;
+  /** Where clusters of that name are in several accounts: which one (the global --region picks the region). */
+  account?: string;
   node?: string;
   candidate?: string;
   source?: string;
@@ -43,7 +45,8 @@ export const register: RegisterCommand = (program: Command, ctx: CommandContext)
     .command('run')
     .description('run a runbook headless: preflight, plan, gates by flag, journal; exit 0 only on success')
     .argument('<runbook>', `the runbook: ${runbookNames().join(', ')}`)
-    .option('--cluster <name>', 'the cluster to act on')
+    .option('--cluster <name>', 'the cluster to act on (where the name is in several regions, the global --region picks one)')
+    .option('--account <id>', 'where clusters of that name are in several accounts in one region: which one')
     .option('--node <name>', 'repair: this node instead of the least recently repaired one')
     .option('--candidate <name>', 'switchover, failover: promote this replica instead of the one the runbook would choose')
     .option('--source <name>', 'rebuild: take the backup from this replica instead of the least lagging healthy one')
@@ -112,7 +115,7 @@ export async function runCommand(ctx: CommandContext, runbookName: string, flags
   }
 }
 
-export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidate' | 'allOverdue' | 'param' | 'source' | 'target' | 'via' | 'order' | 'pause'>): Record<string, unknown> {
+export function buildParams(flags: Pick<RunFlags, 'cluster' | 'account' | 'node' | 'candidate' | 'allOverdue' | 'param' | 'source' | 'target' | 'via' | 'order' | 'pause'>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const p of flags.param ?? []) {
     const eq = p.indexOf('=');
@@ -122,6 +125,7 @@ export function buildParams(flags: Pick<RunFlags, 'cluster' | 'node' | 'candidat
     params[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
   }
   if (flags.cluster !== undefined) params.cluster = flags.cluster;
+  if (flags.account !== undefined) params.account = flags.account;
   if (flags.node !== undefined) params.node = flags.node;
   if (flags.candidate !== undefined) params.candidate = flags.candidate;
   if (flags.source !== undefined) params.source = flags.source;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { listRuns, type LoadedRun } from '../actions/engine/history.js';
 import { formatDuration } from '../actions/engine/timing.js';
 import { cleanDeep, jsonForTerminal } from '../domain/terminal-text.js';
+import { scopeText } from '../domain/scope.js';
 import { fit } from '../ui/format.js';
 import type { CommandContext, RegisterCommand } from './types.js';
 
@@ -11,6 +12,9 @@ export interface RunSummary {
   id: string;
   runbook: string;
   cluster: string;
+  /** The cluster's region and account, where the run named them. */
+  region?: string;
+  account?: string;
   /** 'interrupted' for a run whose session died; 'running' only while its process lives. */
   status: string;
   startedAt: string | null;
@@ -41,6 +45,8 @@ export function summarize(run: LoadedRun): RunSummary {
     id: v.id,
     runbook: v.runbook,
     cluster: v.cluster,
+    ...(v.region !== undefined ? { region: v.region } : {}),
+    ...(v.account !== undefined ? { account: v.account } : {}),
     status,
     startedAt: v.startedAtReal ?? null,
     who: v.who ?? null,
@@ -66,11 +72,16 @@ export async function runsCommand(ctx: CommandContext, flags: { json?: boolean; 
   // A reason may quote a node's output: cleaned for the terminal (the JSON above is escaped instead).
   const shown = runs.map((r) => cleanDeep(r));
   const idWidth = Math.max(...shown.map((r) => r.id.length), 3);
-  const header = `${fit('RUN', idWidth)}  ${fit('RUNBOOK', 10)}  ${fit('CLUSTER', 16)}  ${fit('STATUS', 11)}  ${fit('STARTED', 20)}  DURATION`;
-  const lines = shown.map((r) => {
+  // A region column only where a listed run has one: a single-region history reads as before.
+  const scopes = shown.map((r) => scopeText(r));
+  const scopeWidth = Math.max(...scopes.map((x) => x.length));
+  const scopeHead = shown.some((r) => r.account) ? 'ACCOUNT REGION' : 'REGION';
+  const scopeCol = (x: string) => (scopeWidth > 0 ? `${fit(x, Math.max(scopeWidth, scopeHead.length))}  ` : '');
+  const header = `${fit('RUN', idWidth)}  ${fit('RUNBOOK', 10)}  ${fit('CLUSTER', 16)}  ${scopeCol(scopeHead)}${fit('STATUS', 11)}  ${fit('STARTED', 20)}  DURATION`;
+  const lines = shown.map((r, i) => {
     const took = r.realMs === null ? '?' : r.virtualMs !== null && Math.abs(r.virtualMs - r.realMs) > 1000 ? `${formatDuration(r.realMs)} (fleet ${formatDuration(r.virtualMs)})` : formatDuration(r.realMs);
     const started = r.startedAt ? r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '?';
-    return `${fit(r.id, idWidth)}  ${fit(r.runbook, 10)}  ${fit(r.cluster, 16)}  ${fit(r.status, 11)}  ${fit(started, 20)}  ${took}`;
+    return `${fit(r.id, idWidth)}  ${fit(r.runbook, 10)}  ${fit(r.cluster, 16)}  ${scopeCol(scopes[i]!)}${fit(r.status, 11)}  ${fit(started, 20)}  ${took}`;
   });
   ctx.io.stdout.write([header, ...lines].join('\n') + '\n');
   return runs;

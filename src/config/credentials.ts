@@ -9,6 +9,8 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MIN_SECRET, registerSecret } from '../domain/redact.js';
 import { ConfigError } from '../errors.js';
+import { clusterLabel, type ScopedName } from '../domain/scope.js';
+import { clusterSettings } from './cluster-settings.js';
 import type { Config } from './schema.js';
 import { lineOf, type YamlSource } from './yaml-source.js';
 
@@ -23,12 +25,18 @@ type Replication = NonNullable<Config['clusters'][string]['replication']>;
 interface Origin {
   file: string;
   line?: number;
+  /** The config key of the block: `clusters.orders.replication`, or `clusters.orders.regions.eu-west-1.replication`. */
+  key?: string;
 }
 
 const origins = new WeakMap<object, Origin>();
 const configFiles = new WeakMap<object, string>();
 
-const keyOf = (cluster: string, field?: string) => `clusters.${cluster}.replication${field ? `.${field}` : ''}`;
+/** The block's config key (regional where the region's own block is the one read). */
+const keyOf = (r: Replication | undefined, cluster: ScopedName, field?: string) =>
+  `${(r && origins.get(r)?.key) ?? `clusters.${cluster.name}.replication`}${field ? `.${field}` : ''}`;
+
+const scoped = (cluster: string | ScopedName): ScopedName => (typeof cluster === 'string' ? { name: cluster } : cluster);
 
 /**
  * At load: password files become absolute (relative to the config file), are
@@ -43,12 +51,16 @@ export function prepareReplicationCredentials(
 ): void {
   const file = source?.file;
   if (file) configFiles.set(clusters, file);
-  for (const [cluster, c] of Object.entries(clusters)) {
-    const r = c.replication;
+  // The cluster's own block and each region's: a region's passwords are as secret, and its files as relative to the config.
+  const blocks = Object.entries(clusters).flatMap(([name, c]) => [
+    { cluster: { name }, path: ['clusters', name], r: c.replication },
+    ...Object.entries(c.regions ?? {}).map(([region, o]) => ({ cluster: { name, region }, path: ['clusters', name, 'regions', region], r: o.replication })),
+  ]);
+  for (const { cluster, path, r } of blocks) {
     if (!r) continue;
     const field = r.passwordFile !== undefined ? 'passwordFile' : 'passwordEnv';
-    const line = source ? lineOf(source, ['clusters', cluster, 'replication', field]) : undefined;
-    origins.set(r, { file: file ?? '(config)', ...(line !== undefined ? { line } : {}) });
+    const line = source ? lineOf(source, [...path, 'replication', field]) : undefined;
+    origins.set(r, { file: file ?? '(config)', ...(line !== undefined ? { line } : {}), key: `${path.join('.')}.replication` });
     if (r.passwordFile !== undefined) {
       r.passwordFile = absolutePath(r.passwordFile, file);
       registerSecret(readPasswordFile(cluster, r));
@@ -66,17 +78,18 @@ export function prepareReplicationCredentials(
  */
 export function replicationCredentials(
   config: Pick<Config, 'clusters'>,
-  cluster: string,
+  which: string | ScopedName,
   env: NodeJS.ProcessEnv = process.env,
 ): ReplicationCredentials {
-  const r = config.clusters[cluster]?.replication;
+  const cluster = scoped(which);
+  const r = clusterSettings(config, cluster)?.replication;
   if (!r) {
     const file = configFiles.get(config.clusters) ?? '(config)';
     throw new ConfigError(
       file,
       undefined,
-      keyOf(cluster),
-      `cluster ${cluster} has no replication credentials: add \`clusters.${cluster}.replication: { user: repl, passwordFile: repl.password }\` (a 0600 file) or \`passwordEnv: VAR\``,
+      keyOf(undefined, cluster),
+      `cluster ${clusterLabel(cluster)} has no replication credentials: add \`clusters.${cluster.name}.replication: { user: repl, passwordFile: repl.password }\` (a 0600 file) or \`passwordEnv: VAR\`${cluster.region ? ` (or under clusters.${cluster.name}.regions.${cluster.region} for that region alone)` : ''}`,
     );
   }
   let password: string;
@@ -90,8 +103,8 @@ export function replicationCredentials(
       throw new ConfigError(
         o.file,
         o.line,
-        keyOf(cluster, 'passwordEnv'),
-        `the environment variable ${name} is not set: the replication password for cluster ${cluster} is read from it (export ${name}=... before the run, or use passwordFile)`,
+        keyOf(r, cluster, 'passwordEnv'),
+        `the environment variable ${name} is not set: the replication password for cluster ${clusterLabel(cluster)} is read from it (export ${name}=... before the run, or use passwordFile)`,
       );
     }
     password = checkLength(cluster, r, 'passwordEnv', value, `$${name}`);
@@ -110,9 +123,9 @@ function absolutePath(path: string, configFile: string | undefined): string {
   return resolve(configFile ? dirname(configFile) : process.cwd(), path);
 }
 
-function readPasswordFile(cluster: string, r: Replication): string {
+function readPasswordFile(cluster: ScopedName, r: Replication): string {
   const o = originOf(r);
-  const key = keyOf(cluster, 'passwordFile');
+  const key = keyOf(r, cluster, 'passwordFile');
   const path = absolutePath(r.passwordFile!, o.file === '(config)' ? undefined : o.file);
   const fail = (problem: string) => new ConfigError(o.file, o.line, key, problem);
   let mode: number;
@@ -141,13 +154,13 @@ function readPasswordFile(cluster: string, r: Replication): string {
   return checkLength(cluster, r, 'passwordFile', password, `the password file ${path}`);
 }
 
-function checkLength(cluster: string, r: Replication, field: string, password: string, where: string): string {
+function checkLength(cluster: ScopedName, r: Replication, field: string, password: string, where: string): string {
   if (password.length >= MIN_SECRET) return password;
   const o = originOf(r);
   throw new ConfigError(
     o.file,
     o.line,
-    keyOf(cluster, field),
+    keyOf(r, cluster, field),
     password === ''
       ? `${where} is empty`
       : `${where} holds a password shorter than ${MIN_SECRET} characters, too short to be told apart from other text and redacted`,

@@ -4,6 +4,8 @@
 // they fenced it by hand).
 
 import type { Instance, Target } from '../domain/types.js';
+import type { ScopedName } from '../domain/scope.js';
+import { clusterSettings } from './cluster-settings.js';
 import type { Config } from './schema.js';
 
 /** Tag carrying a static inventory host's own `fence:` command. */
@@ -27,12 +29,13 @@ export type Fence =
  */
 export function fenceFor(
   config: Pick<Config, 'clusters'>,
-  cluster: string,
+  which: string | ScopedName,
   node: Instance,
   target: Pick<Target, 'kind'> | Target['kind'],
 ): Fence {
   const kind = typeof target === 'string' ? target : target.kind;
-  const configured = config.clusters[cluster]?.fence;
+  const cluster: ScopedName = typeof which === 'string' ? { name: which } : which;
+  const configured = clusterSettings(config, cluster)?.fence;
   const who = node.name === node.id ? node.name : `${node.id} (${node.name})`;
   if (kind === 'sim') {
     return { kind: 'stop', instanceId: node.id, plan: `stop instance ${who} (simulated fleet), then tag nightshift:fenced` };
@@ -60,6 +63,6 @@ export function fenceFor(
       plan: `on ${node.name} (${where}): ${command}`,
     };
   }
-  const reason = `no fence command for ${node.name}: set \`fence:\` on its host in the inventory, or clusters.${cluster}.fence.command in the config`;
+  const reason = `no fence command for ${node.name}: set \`fence:\` on its host in the inventory, or clusters.${cluster.name}${cluster.region ? `.regions.${cluster.region}` : ''}.fence.command in the config`;
   return { kind: 'none', reason, plan: `${reason}; until then the operator fences ${node.name} by hand and types its name to confirm` };
 }

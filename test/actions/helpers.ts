@@ -151,6 +151,8 @@ export class MemoryLock implements Lock {
 
 export interface RingOptions {
   cluster?: string;
+  /** The region the ring is in: on its ClusterRef and its instances, and in its instance ids (so two regions' rings never share one). */
+  region?: string;
   /** last-repaired tag per node (index), undefined = no tag. */
   tags?: Array<string | undefined>;
   /** Node indexes that nodetool status reports DN. */
@@ -163,6 +165,7 @@ export interface RingOptions {
 /** A three-node Cassandra ring behind Inventory and Shell. */
 export class TestRing {
   readonly cluster: string;
+  readonly region: string | undefined;
   readonly instances: Instance[];
   readonly tagWrites: Array<{ id: string; tags: Record<string, string> }> = [];
   readonly commands: Array<{ node: string; command: string }> = [];
@@ -180,14 +183,16 @@ export class TestRing {
     opts: RingOptions = {},
   ) {
     this.cluster = opts.cluster ?? 'ring-a';
+    this.region = opts.region;
     this.down = new Set(opts.down ?? []);
     this.sessions = opts.sessions ?? 4;
     this.sessionMs = opts.sessionMs ?? 60_000;
     this.instances = [0, 1, 2].map((i) => ({
-      id: `i-00${i + 1}`,
+      id: opts.region ? `i-${opts.region}-00${i + 1}` : `i-00${i + 1}`,
       name: `cass-${i + 1}`,
       privateIp: `10.0.0.${i + 1}`,
-      az: 'eu-west-1a',
+      az: `${opts.region ?? 'eu-west-1'}a`,
+      ...(opts.region ? { region: opts.region } : {}),
       type: 'm5.large',
       state: 'running',
       launchTime: '2026-10-01T00:00:00Z',
@@ -203,7 +208,7 @@ export class TestRing {
   inventory(): Inventory {
     return {
       discover: async (): Promise<Discovery> => ({
-        clusters: [{ name: this.cluster, engine: 'cassandra', instanceIds: this.instances.map((i) => i.id), source: 'tag' }],
+        clusters: [{ name: this.cluster, ...(this.region ? { region: this.region } : {}), engine: 'cassandra', instanceIds: this.instances.map((i) => i.id), source: 'tag' }],
         instances: structuredClone(this.instances),
       }),
       setTags: async (id, tags) => {
@@ -266,6 +271,30 @@ export class TestRing {
   tagOf(i: number): string | undefined {
     return this.instances[i]!.tags['last-repaired'];
   }
+}
+
+/** Several rings (each in its region) as one target: one discovery of them all, tags and commands sent to the ring that owns the instance. */
+export function ringsInView(rings: TestRing[]): { inventory: Inventory; shell: Shell } {
+  const owner = (id: string): TestRing => {
+    const r = rings.find((x) => x.instances.some((i) => i.id === id));
+    if (!r) throw new Error(`no instance ${id}`);
+    return r;
+  };
+  return {
+    inventory: {
+      discover: async () => {
+        const all = await Promise.all(rings.map((r) => r.inventory().discover()));
+        return { clusters: all.flatMap((d) => d.clusters), instances: all.flatMap((d) => d.instances) };
+      },
+      setTags: (id, tags, opts) => owner(id).inventory().setTags(id, tags, opts),
+      deleteTags: (id, keys, opts) => owner(id).inventory().deleteTags(id, keys, opts),
+    },
+    shell: {
+      exec: (node, command, opts) => owner(node.id).shell().exec(node, command, opts),
+      loginCommand: (node) => `ssh -J bastion ec2-user@${node.privateIp}`,
+      close: async () => {},
+    },
+  };
 }
 
 export function makeBackends(clock: TestClock, parts: Partial<Backends> = {}): Backends {

@@ -32,3 +32,8 @@ export function scopeOfParams(params: unknown): { region?: string; account?: str
     ...(typeof p.account === 'string' ? { account: p.account } : {}),
   };
 }
+
+/** The flags that name a cluster's scope on a command line: `--region eu-west-1 --account 123456789012`; '' when it has none. */
+export function scopeFlags(c: { region?: string | undefined; account?: string | undefined }): string {
+  return [c.region && `--region ${c.region}`, c.account && `--account ${c.account}`].filter(Boolean).join(' ');
+}

@@ -69,6 +69,9 @@ export interface ResumableRun {
   runId: string;
   runbook: string;
   cluster: string;
+  /** The cluster's region and account, where the run named them. */
+  region?: string;
+  account?: string;
   who?: string;
   startedAt?: string;
   /** interrupted: started and never finished (the session died); paused: the operator paused it. */
@@ -89,6 +92,8 @@ export function listResumableRuns(stateDir: string, opts: HistoryOptions = {}): 
         runId: view.id,
         runbook: view.runbook,
         cluster: view.cluster,
+        ...(view.region !== undefined ? { region: view.region } : {}),
+        ...(view.account !== undefined ? { account: view.account } : {}),
         ...(view.who ? { who: view.who } : {}),
         ...(view.startedAtReal ? { startedAt: view.startedAtReal } : {}),
         why: view.status === 'paused' ? ('paused' as const) : ('interrupted' as const),

@@ -89,6 +89,9 @@ export type RunEvent =
       type: 'lock';
       action: 'acquired' | 'held' | 'refused' | 'released' | 'broken' | 'release-failed';
       cluster: string;
+      /** The cluster's region and account, where the run names them (absent in journals from before regions). */
+      region?: string;
+      account?: string;
       holder?: { runId: string; owner: string; startedAt: string };
       detail?: string;
     }
@@ -138,7 +141,7 @@ export type RunEvent =
   | { type: 'gate-pending'; gateId: string; request: GateRequestView }
   | { type: 'gate-cleared'; gateId: string }
   /** Not journaled: before run-started, the dry-run / TUI plan. */
-  | { type: 'planned'; runbook: string; title: string; cluster: string; plan: PlanStep[]; preflight: CheckResult[]; blocked?: string };
+  | { type: 'planned'; runbook: string; title: string; cluster: string; region?: string; account?: string; plan: PlanStep[]; preflight: CheckResult[]; blocked?: string };
 
 export type RunRecord = Stamp & RunEvent;
 

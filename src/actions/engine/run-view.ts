@@ -4,6 +4,7 @@
 // replayed one look the same. It belongs to the engine: the store only holds
 // what it folds.
 
+import { scopeOfParams } from './cluster-params.js';
 import type { CheckResult, GateRequestView, PlanStep, RunRecord, RunStatus, StepStatus } from './records.js';
 import type { Json, Progress } from './types.js';
 import type { Target } from '../../domain/types.js';
@@ -55,6 +56,9 @@ export interface RunView {
   runbook: string;
   title: string;
   cluster: string;
+  /** The cluster's region and account, where the run's params name them (journals from before regions have none). */
+  region?: string;
+  account?: string;
   status: RunViewStatus;
   who?: string;
   host?: string;
@@ -140,6 +144,8 @@ export function reduceRun(prev: RunView | undefined, r: RunRecord): RunView {
         runbook: r.runbook,
         title: r.title,
         cluster: r.cluster,
+        ...(r.region !== undefined ? { region: r.region } : {}),
+        ...(r.account !== undefined ? { account: r.account } : {}),
         status: 'planned',
         steps: r.plan.map(stepFromPlan),
         preflight: r.preflight,
@@ -151,6 +157,7 @@ export function reduceRun(prev: RunView | undefined, r: RunRecord): RunView {
         runbook: r.runbook,
         title: r.title,
         cluster: r.cluster,
+        ...scopeOfParams(r.params),
         status: 'running',
         who: r.who,
         host: r.host,

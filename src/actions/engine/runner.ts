@@ -2,9 +2,10 @@
 // steps with timeouts and retries, compensation, and resume. It knows no
 // runbook and no backend: it drives Step objects over the ports.
 
-import { runCluster, scopeOfParams } from './cluster-params.js';
+import { runCluster, scopeFlags, scopeOfParams } from './cluster-params.js';
 import type { Backends } from '../../backends/ports.js';
 import { UsageError } from '../../errors.js';
+import { clusterLabel, pickFlags, resolveCluster } from '../../domain/scope.js';
 import type { Instance } from '../../domain/types.js';
 import { reduceRun, type RunView } from './run-view.js';
 import { typedMatches, type ConfirmRequest, type FailureChoice, type Gate } from './gate.js';
@@ -113,6 +114,7 @@ export async function prepareRun(
   const now = deps.now ?? Date.now;
   const runId = newRunId(runbook.name, new Date(now()));
   const cluster = runbook.cluster(params);
+  await scopeParams(runbook, cluster, params, deps, signal);
   const ctx: RunContext<unknown, Json> = {
     backends: deps.backends,
     config: deps.config,
@@ -165,11 +167,47 @@ export async function prepareRun(
     runbook: runbook.name,
     title: runbook.title,
     cluster,
+    ...scopeOfParams(params),
     plan: prepared.plan,
     preflight: prepared.preflight,
     ...(prepared.blocked ? { blocked: prepared.blocked } : {}),
   });
   return prepared;
+}
+
+/**
+ * `--cluster orders` against what this process sees: the one cluster so named
+ * gives its region and account to the params, so the journal records them and
+ * a resume in a wider view finds the same cluster. Several so named (or none in
+ * the region asked for) are refused with the flags that pick each; no cluster
+ * of that name at all, or a discovery that fails, is left to the preflight,
+ * which says so as before regions.
+ */
+async function scopeParams(runbook: AnyRunbook, name: string, params: unknown, deps: EngineDeps, signal: AbortSignal): Promise<void> {
+  if (typeof params !== 'object' || params === null) return;
+  let found;
+  try {
+    found = await deps.backends.inventory.discover({ signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return;
+  }
+  const r = resolveCluster(found.clusters, { name, ...scopeOfParams(params) });
+  if (r.ok) {
+    const p = params as { region?: string; account?: string };
+    if (r.cluster.region !== undefined) p.region = r.cluster.region;
+    if (r.cluster.account !== undefined) p.account = r.cluster.account;
+    return;
+  }
+  if (r.candidates.length === 0) return;
+  const pick = r.candidates.map((c) => `  nightshift run ${runbook.name} --cluster ${c.name} ${pickFlags(c, r.candidates)}`.trimEnd()).join('\n');
+  throw new UsageError(`${runbook.name}: ${r.reason}; name one:\n${pick}`);
+}
+
+/** What the typed name stands for where the run's cluster has a region: ` (the cluster orders · eu-west-1)`; '' where the name is all there is. */
+function typedNote(run: RunContext<unknown, Json>['run']): string {
+  const label = clusterLabel(runCluster(run));
+  return label === run.cluster ? '' : ` (the cluster ${label})`;
 }
 
 async function runChecks(
@@ -214,7 +252,7 @@ async function runChecks(
         kind: 'override',
         stepId: check.id,
         title: `preflight check failed: ${check.title}`,
-        question: `Override this check and run anyway? Type ${expected} to override.`,
+        question: `Override this check and run anyway? Type ${expected}${typedNote(ctx.run)} to override.`,
         details: [outcome.reason],
         expected,
       };
@@ -351,6 +389,7 @@ export async function resumeRun(
       id: runId,
       runbook: rb.name,
       cluster: view.cluster,
+      ...scopeOfParams(params),
       startedAt: view.startedAt ?? new Date(view.startedVt).toISOString(),
       startedAtMs: view.startedVt,
       who: view.who ?? 'unknown',
@@ -415,6 +454,12 @@ class Execution {
 
   private get clock() {
     return this.deps.backends.clock;
+  }
+
+  /** The run's region and account, on the records that name its cluster (the lock's). */
+  private get scope(): { region?: string; account?: string } {
+    const { region, account } = this.ctx.run;
+    return { ...(region !== undefined ? { region } : {}), ...(account !== undefined ? { account } : {}) };
   }
 
   private get runId() {
@@ -869,7 +914,7 @@ class Execution {
       title: step.title,
       question:
         danger === 'destructive'
-          ? `This step is destructive. Type ${expected} to run it.`
+          ? `This step is destructive. Type ${expected}${expected === this.ctx.run.cluster ? typedNote(this.ctx.run) : ''} to run it.`
           : `Run this step${node ? ` on ${node.name}` : ''}? [y/N]`,
       details: describe,
       ...(expected ? { expected } : {}),
@@ -939,31 +984,33 @@ class Execution {
 
   private async takeLock(signal: AbortSignal): Promise<void> {
     const { lock } = this.deps.backends;
+    // The name is what is typed; the label (with its region) is what is read.
     const cluster = this.ctx.run.cluster;
+    const label = clusterLabel(runCluster(this.ctx.run));
     const owner = { runId: this.runId, owner: this.ctx.run.who, startedAt: new Date(this.startedReal).toISOString() };
     let result = await lock.acquire(runCluster(this.ctx.run), owner, { signal });
     if (!result.acquired && result.heldBy.runId === this.runId) {
       this.isLockHeld = true;
-      this.emit({ type: 'lock', action: 'held', cluster, holder: result.heldBy, detail: 'still held by this run' });
+      this.emit({ type: 'lock', ...this.scope, action: 'held', cluster, holder: result.heldBy, detail: 'still held by this run' });
       return;
     }
     if (result.acquired) {
       this.isLockHeld = true;
-      this.emit({ type: 'lock', action: 'acquired', cluster, holder: owner });
+      this.emit({ type: 'lock', ...this.scope, action: 'acquired', cluster, holder: owner });
       return;
     }
     const holder = result.heldBy;
     const who = `run ${holder.runId} (${holder.owner}, started ${holder.startedAt})`;
     const staleness = this.assessHolder(holder.runId);
-    this.emit({ type: 'lock', action: 'refused', cluster, holder, detail: staleness.detail });
-    if (staleness.isLive) throw new RunEnd('refused', `cluster ${cluster} is locked by ${who}: ${staleness.detail}`);
+    this.emit({ type: 'lock', ...this.scope, action: 'refused', cluster, holder, detail: staleness.detail });
+    if (staleness.isLive) throw new RunEnd('refused', `cluster ${label} is locked by ${who}: ${staleness.detail}`);
     const reply = await this.ask(
       () =>
         this.deps.gate.confirm(
           {
             kind: 'break-lock',
-            title: `cluster ${cluster} is locked`,
-            question: `Break the lock held by ${who}? Type ${cluster} to break it.`,
+            title: `cluster ${label} is locked`,
+            question: `Break the lock held by ${who}? Type ${cluster}${typedNote(this.ctx.run)} to break it.`,
             details: [staleness.detail],
             expected: cluster,
           },
@@ -982,18 +1029,18 @@ class Execution {
     if (!approved) {
       throw new RunEnd(
         'refused',
-        `cluster ${cluster} is locked by ${who}${reply.missing ? `; if that run is dead, break the lock with ${reply.missing}` : ''}`,
+        `cluster ${label} is locked by ${who}${reply.missing ? `; if that run is dead, break the lock with ${reply.missing}` : ''}`,
       );
     }
     await lock.breakLock(runCluster(this.ctx.run), holder.runId, { signal });
-    this.emit({ type: 'lock', action: 'broken', cluster, holder, detail: staleness.detail });
+    this.emit({ type: 'lock', ...this.scope, action: 'broken', cluster, holder, detail: staleness.detail });
     result = await lock.acquire(runCluster(this.ctx.run), owner, { signal });
     if (!result.acquired) {
-      this.emit({ type: 'lock', action: 'refused', cluster, holder: result.heldBy });
-      throw new RunEnd('refused', `cluster ${cluster} was locked again by run ${result.heldBy.runId} (${result.heldBy.owner})`);
+      this.emit({ type: 'lock', ...this.scope, action: 'refused', cluster, holder: result.heldBy });
+      throw new RunEnd('refused', `cluster ${label} was locked again by run ${result.heldBy.runId} (${result.heldBy.owner})`);
     }
     this.isLockHeld = true;
-    this.emit({ type: 'lock', action: 'acquired', cluster, holder: owner });
+    this.emit({ type: 'lock', ...this.scope, action: 'acquired', cluster, holder: owner });
   }
 
   private assessHolder(runId: string) {
@@ -1149,7 +1196,8 @@ class Execution {
       const failure = await this.releaseLock();
       if (failure) {
         const cluster = this.ctx.run.cluster;
-        const held = `the lock on cluster ${cluster} is still held by this run (release failed ${LOCK_RELEASE_ATTEMPTS} times: ${failure}); clear it with: nightshift unlock ${cluster} --confirm ${cluster}`;
+        const scope = scopeFlags(this.ctx.run);
+        const held = `the lock on cluster ${clusterLabel(runCluster(this.ctx.run))} is still held by this run (release failed ${LOCK_RELEASE_ATTEMPTS} times: ${failure}); clear it with: nightshift unlock ${cluster}${scope ? ` ${scope}` : ''} --confirm ${cluster}`;
         end =
           end.status === 'succeeded'
             ? { status: 'succeeded-lock-held', reason: `every step succeeded, but ${held}` }
@@ -1174,11 +1222,11 @@ class Execution {
       try {
         await this.deps.backends.lock.release(runCluster(this.ctx.run), this.runId);
         this.isLockHeld = false;
-        this.safeEmit({ type: 'lock', action: 'released', cluster });
+        this.safeEmit({ type: 'lock', ...this.scope, action: 'released', cluster });
         return undefined;
       } catch (err) {
         last = errorMessage(err);
-        this.safeEmit({ type: 'lock', action: 'release-failed', cluster, detail: `attempt ${attempt} of ${LOCK_RELEASE_ATTEMPTS}: ${last}` });
+        this.safeEmit({ type: 'lock', ...this.scope, action: 'release-failed', cluster, detail: `attempt ${attempt} of ${LOCK_RELEASE_ATTEMPTS}: ${last}` });
         if (attempt < LOCK_RELEASE_ATTEMPTS) await this.clock.sleep(delay);
         delay *= 2;
       }

@@ -3,6 +3,8 @@
 // Records are cleaned for the terminal here, where they become lines: a
 // node's output must not drive the terminal that reads them.
 
+import { clusterLabel } from '../../domain/scope.js';
+import { scopeOfParams } from '../engine/cluster-params.js';
 import { targetLine } from '../../domain/target.js';
 import type { PlanStep, CheckResult, RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
@@ -72,7 +74,7 @@ export function createReporter(out: NodeJS.WritableStream, opts: { json?: boolea
   const human = (r: RunRecord): void => {
     switch (r.type) {
       case 'planned':
-        write(`${r.title} on ${r.cluster}`);
+        write(`${r.title} on ${clusterLabel({ name: r.cluster, ...scopeOfParams(r) })}`);
         for (const l of planLines(r.plan, r.preflight)) write(l);
         if (r.blocked) write(`BLOCKED: ${r.blocked}`);
         return;
@@ -90,7 +92,7 @@ export function createReporter(out: NodeJS.WritableStream, opts: { json?: boolea
         return;
       case 'lock':
         write(
-          `  lock ${r.cluster}: ${r.action}${r.holder ? ` · run ${r.holder.runId} (${r.holder.owner}, since ${r.holder.startedAt})` : ''}${r.detail ? ` · ${r.detail}` : ''}`,
+          `  lock ${clusterLabel({ name: r.cluster, ...scopeOfParams(r) })}: ${r.action}${r.holder ? ` · run ${r.holder.runId} (${r.holder.owner}, since ${r.holder.startedAt})` : ''}${r.detail ? ` · ${r.detail}` : ''}`,
         );
         return;
       case 'step-started':

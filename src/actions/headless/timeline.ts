@@ -2,6 +2,8 @@
 // who said yes to what, each step's attempts with real and fleet durations,
 // interruptions and resumes, and the total against the target recovery time.
 
+import { clusterLabel } from '../../domain/scope.js';
+import { runCluster } from '../engine/cluster-params.js';
 import type { RunRecord } from '../engine/records.js';
 import { formatDuration } from '../engine/timing.js';
 import type { RunView } from '../engine/run-view.js';
@@ -193,7 +195,7 @@ export function timelineMarkdown(t: Timeline): string {
   const v = t.view;
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const out: string[] = [];
-  out.push(`# ${v.title || v.runbook} on ${v.cluster}: run ${v.id}`, '');
+  out.push(`# ${v.title || v.runbook} on ${clusterLabel(runCluster(v))}: run ${v.id}`, '');
   out.push(`- **Status:** ${statusWord(v, t.isLive)}${v.reason ? ` — ${v.reason}` : ''}`);
   if (v.target) out.push(`- **Target:** ${targetLine(v.target)}`);
   out.push(`- **Started:** ${time(v.startedAtReal)} by ${v.who ?? '?'} on ${v.host ?? '?'}${v.speed && v.speed !== 1 ? ` (fleet clock ${time(v.startedAt)})` : ''}`);
@@ -230,7 +232,7 @@ export function timelineMarkdown(t: Timeline): string {
 export function timelineText(t: Timeline): string {
   const v = t.view;
   const out: string[] = [];
-  out.push(`run ${v.id} · ${v.title || v.runbook} on ${v.cluster} · ${statusWord(v, t.isLive)}`);
+  out.push(`run ${v.id} · ${v.title || v.runbook} on ${clusterLabel(runCluster(v))} · ${statusWord(v, t.isLive)}`);
   if (v.reason) out.push(`  ${v.reason}`);
   if (v.target) out.push(`  ${targetLine(v.target)}`);
   out.push(`  started ${time(v.startedAtReal)} by ${v.who ?? '?'} · took ${dur(t.totalRealMs, t.totalVirtualMs, v.speed)}`);

@@ -6,9 +6,11 @@
 // There is no way back once the old master is fenced, so there is no undo:
 // every step forward is checked before it is taken. RUNBOOKS.md.
 
-import type { ScopedName } from '../../domain/scope.js';
 import * as z from 'zod';
 import { CLUSTER_PARAMS, runCluster } from '../engine/cluster-params.js';
+import { clusterSettings } from '../../config/cluster-settings.js';
+import type { ScopedName } from '../../domain/scope.js';
+import { clusterFlags, runLabel, settingsKey } from './cluster-of.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import { describeOp, describeRepoint, promote, repoint, stopIoThread, stopIoThreadSql, waitForGtid } from '../../backends/engines/mysql-ops.js';
 import { fenceFor, type Fence } from '../../config/fence.js';
@@ -108,11 +110,11 @@ async function verdict(ctx: Ctx, signal: AbortSignal): Promise<Verdict> {
       view,
       replicas: [],
       silent: [],
-      refusal: `${writable.map((n) => n.instance.name).join(', ')} answer${writable.length === 1 ? 's' : ''} and ${writable.length === 1 ? 'is' : 'are'} writable: ${ctx.run.cluster} has a live master, there is nothing to fail over (a planned change is \`switchover\`)`,
+      refusal: `${writable.map((n) => n.instance.name).join(', ')} answer${writable.length === 1 ? 's' : ''} and ${writable.length === 1 ? 'is' : 'are'} writable: ${runLabel(ctx.run)} has a live master, there is nothing to fail over (a planned change is \`switchover\`)`,
     };
   }
   const replicas = answering.filter((n) => mysqlOf(n)!.replica !== undefined);
-  if (replicas.length === 0) return { view, replicas, silent: [], refusal: `no replica of ${ctx.run.cluster} answers: nothing to promote` };
+  if (replicas.length === 0) return { view, replicas, silent: [], refusal: `no replica of ${runLabel(ctx.run)} answers: nothing to promote` };
   // The master: the member most replicas name as their source.
   const votes = new Map<NodeView, number>();
   for (const r of replicas) {
@@ -122,7 +124,7 @@ async function verdict(ctx: Ctx, signal: AbortSignal): Promise<Verdict> {
   const master = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
   if (!master) {
     const sources = [...new Set(replicas.map((r) => `${mysqlOf(r)!.replica!.sourceHost}:${mysqlOf(r)!.replica!.sourcePort}`))];
-    return { view, replicas, silent: [], refusal: `the replicas replicate from ${sources.join(', ')}, not from a member of ${ctx.run.cluster}: nightshift cannot tell which master died` };
+    return { view, replicas, silent: [], refusal: `the replicas replicate from ${sources.join(', ')}, not from a member of ${runLabel(ctx.run)}: nightshift cannot tell which master died` };
   }
   if (!master.stale && mysqlOf(master)) {
     const f = mysqlOf(master)!;
@@ -172,7 +174,7 @@ async function sshAnswers(ctx: Ctx, master: NodeView, signal: AbortSignal): Prom
 }
 
 function fencePlan(ctx: Ctx, master: NodeView, sshOk: boolean): FenceStep {
-  const f: Fence = fenceFor(ctx.config, ctx.run.cluster, master.instance, ctx.backends.target);
+  const f: Fence = fenceFor(ctx.config, runCluster(ctx.run), master.instance, ctx.backends.target);
   switch (f.kind) {
     case 'stop':
       if (!ctx.backends.compute) return byHand(master, `no compute API on this target (${ctx.backends.unavailable?.compute ?? 'unavailable'})`);
@@ -409,15 +411,16 @@ const redundancyStep: FailoverStep = {
   title: 'redundancy left',
   danger: 'read',
   mutates: false,
-  describe: (ctx) => [`count the replicas of ${ctx.run.cluster} against clusters.${ctx.run.cluster}.targetReplicas`],
+  describe: (ctx) => [`count the replicas of ${runLabel(ctx.run)} against ${settingsKey(ctx.run)}.targetReplicas`],
   async run(ctx) {
     const have = ctx.state.others.length;
-    const own = (ctx.backends as { targetReplicas?: (cluster: ScopedName) => number | undefined }).targetReplicas?.(runCluster(ctx.run));
-    const want = ctx.config.clusters[ctx.run.cluster]?.targetReplicas ?? own ?? ctx.state.replicas.length;
+    const cluster = runCluster(ctx.run);
+    const own = (ctx.backends as { targetReplicas?: (cluster: ScopedName) => number | undefined }).targetReplicas?.(cluster);
+    const want = clusterSettings(ctx.config, cluster)?.targetReplicas ?? own ?? ctx.state.replicas.length;
     const line =
       have >= want
-        ? `${ctx.run.cluster} has ${have} replica${have === 1 ? '' : 's'} (target ${want})`
-        : `${ctx.run.cluster} has ${have} replica${have === 1 ? '' : 's'}, ${want - have} fewer than its target of ${want}: build ${want - have === 1 ? 'one' : 'them'} back: nightshift run rebuild --cluster ${ctx.run.cluster} (or the runbook picker) — ${masterOf(ctx).instance.name} stays fenced (tag ${FENCED_TAG}=${ctx.run.id})`;
+        ? `${runLabel(ctx.run)} has ${have} replica${have === 1 ? '' : 's'} (target ${want})`
+        : `${runLabel(ctx.run)} has ${have} replica${have === 1 ? '' : 's'}, ${want - have} fewer than its target of ${want}: build ${want - have === 1 ? 'one' : 'them'} back: nightshift run rebuild ${clusterFlags(ctx.run)} (or the runbook picker) — ${masterOf(ctx).instance.name} stays fenced (tag ${FENCED_TAG}=${ctx.run.id})`;
     ctx.fact({ replicas: have, targetReplicas: want });
     ctx.output('stdout', `${line}\n`);
   },

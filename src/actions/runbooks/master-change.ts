@@ -3,8 +3,6 @@
 // pointed at the new master, and the steps after the promotion (writer record,
 // role tags, a heartbeat seen on every replica). RUNBOOKS.md.
 
-import { runCluster } from '../engine/cluster-params.js';
-import type { ScopedName } from '../../domain/scope.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import { MysqlProber } from '../../backends/engines/mysql.js';
 import {
@@ -21,6 +19,10 @@ import {
   type RepointSpec,
 } from '../../backends/engines/mysql-ops.js';
 import type { Discovery, DnsRecord } from '../../backends/ports.js';
+import { clusterSettings } from '../../config/cluster-settings.js';
+import type { ScopedName } from '../../domain/scope.js';
+import { runCluster } from '../engine/cluster-params.js';
+import { clusterOfRun, refMembers, runLabel, runMembers } from './cluster-of.js';
 import { replicationCredentials, type ReplicationCredentials } from '../../config/credentials.js';
 import { lagOf, roleOf } from '../../domain/health.js';
 import type { ClusterView, Instance, MysqlFacts, MysqlFlavour, NodeView, WriterRecordRef } from '../../domain/types.js';
@@ -67,12 +69,6 @@ export async function discover(ctx: Ctx, signal: AbortSignal): Promise<Discovery
   return found;
 }
 
-export function membersOf(found: Discovery, cluster: string): Instance[] {
-  const ref = found.clusters.find((c) => c.name === cluster);
-  if (!ref) return [];
-  const byId = new Map(found.instances.map((i) => [i.id, i]));
-  return ref.instanceIds.map((id) => byId.get(id)).filter((i): i is Instance => i !== undefined);
-}
 
 function prober(ctx: Ctx): MysqlProber {
   let p = ctx.scratch.get('prober') as MysqlProber | undefined;
@@ -93,7 +89,7 @@ export async function probe(ctx: Ctx, node: Instance, signal: AbortSignal): Prom
 export async function clusterView(ctx: Ctx, signal: AbortSignal): Promise<ClusterView> {
   const cached = ctx.scratch.get(VIEW) as ClusterView | undefined;
   if (cached) return cached;
-  const members = membersOf(await discover(ctx, signal), ctx.run.cluster);
+  const members = runMembers(await discover(ctx, signal), ctx.run);
   const now = ctx.backends.clock.now();
   const probes = await Promise.allSettled(members.map((m) => probe(ctx, m, signal)));
   const nodes = members.map((instance, i): NodeView => {
@@ -112,7 +108,7 @@ export async function clusterView(ctx: Ctx, signal: AbortSignal): Promise<Cluste
     if (p.status === 'rejected') node.probeError = (p.reason as Error).message;
     return node;
   });
-  const view: ClusterView = { name: ctx.run.cluster, engine: 'mysql', health: { level: 'OK', reasons: [] }, findings: [], nodes, worstLagSeconds: null };
+  const view: ClusterView = { ...runCluster(ctx.run), engine: 'mysql', health: { level: 'OK', reasons: [] }, findings: [], nodes, worstLagSeconds: null };
   ctx.scratch.set(VIEW, view);
   return view;
 }
@@ -122,11 +118,13 @@ export async function fleetViews(ctx: Ctx, signal: AbortSignal): Promise<Cluster
   const found = await discover(ctx, signal);
   return found.clusters.map((c) => ({
     name: c.name,
+    ...(c.region !== undefined ? { region: c.region } : {}),
+    ...(c.account !== undefined ? { account: c.account } : {}),
     engine: c.engine,
     health: { level: 'OK' as const, reasons: [] },
     findings: [],
     worstLagSeconds: null,
-    nodes: membersOf(found, c.name).map((instance): NodeView => ({ instance, role: 'unknown', engine: c.engine, health: { level: 'OK', reason: '' }, lagSeconds: null, updatedAt: 0, stale: true })),
+    nodes: refMembers(found, c).map((instance): NodeView => ({ instance, role: 'unknown', engine: c.engine, health: { level: 'OK', reason: '' }, lagSeconds: null, updatedAt: 0, stale: true })),
   }));
 }
 
@@ -169,8 +167,9 @@ function hostFor(ctx: Ctx, node: Instance): string {
 type OwnCredentials = { replicationCredentials?: (cluster: ScopedName) => ReplicationCredentials | undefined };
 
 export function credentials(ctx: Ctx): ReplicationCredentials {
-  const own = ctx.config.clusters[ctx.run.cluster]?.replication === undefined ? (ctx.backends as OwnCredentials).replicationCredentials?.(runCluster(ctx.run)) : undefined;
-  return own ?? replicationCredentials(ctx.config, ctx.run.cluster);
+  const cluster = runCluster(ctx.run);
+  const own = clusterSettings(ctx.config, cluster)?.replication === undefined ? (ctx.backends as OwnCredentials).replicationCredentials?.(cluster) : undefined;
+  return own ?? replicationCredentials(ctx.config, cluster);
 }
 
 export function specTo(ctx: Ctx, source: Instance, replica: Member, opts: { wasMaster?: boolean } = {}): RepointSpec {
@@ -186,7 +185,8 @@ export function specTo(ctx: Ctx, source: Instance, replica: Member, opts: { wasM
 /** The writer record this cluster has, from the config or (the sim) the target itself. */
 export function writerRef(ctx: Ctx): WriterRecordRef | undefined {
   const own = (ctx.backends as { writerDns?: (cluster: ScopedName) => WriterRecordRef | undefined }).writerDns;
-  return ctx.config.clusters[ctx.run.cluster]?.writerDns ?? own?.(runCluster(ctx.run));
+  const cluster = runCluster(ctx.run);
+  return clusterSettings(ctx.config, cluster)?.writerDns ?? own?.(cluster);
 }
 
 /** Where the record should point after the switch: the old master's value rewritten for the candidate. */
@@ -435,10 +435,11 @@ export const mysqlClusterCheck: Check<unknown, MasterChangeState> = {
   title: 'the cluster is a MySQL cluster',
   async run(ctx, signal) {
     const found = await discover(ctx, signal);
-    const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-    if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${found.clusters.map((c) => c.name).join(', ') || '(none)'}` };
-    if (ref.engine !== 'mysql') return { ok: false, reason: `${ctx.run.cluster} is a ${ref.engine} cluster, not MySQL` };
-    return { ok: true, detail: `${ctx.run.cluster}: MySQL, ${ref.instanceIds.length} nodes` };
+    const of = clusterOfRun(found, ctx.run);
+    if (!of.ok) return { ok: false, reason: of.reason };
+    const ref = of.ref;
+    if (ref.engine !== 'mysql') return { ok: false, reason: `${runLabel(ctx.run)} is a ${ref.engine} cluster, not MySQL` };
+    return { ok: true, detail: `${runLabel(ctx.run)}: MySQL, ${ref.instanceIds.length} nodes` };
   },
 };
 

@@ -13,6 +13,9 @@
 
 import * as z from 'zod';
 import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
+import { runCluster } from '../engine/cluster-params.js';
+import { clusterSettings } from '../../config/cluster-settings.js';
+import { runLabel, runMembers, settingsKey } from './cluster-of.js';
 import {
   BACKUP_DEVICE,
   BACKUP_MOUNT,
@@ -55,7 +58,6 @@ import {
   credentialsCheck,
   discover,
   isWritableMaster,
-  membersOf,
   mysqlClusterCheck,
   mysqlOf,
   need,
@@ -74,6 +76,17 @@ export const clusterTag = (ctx: { config: { discovery: { clusterTag: string } } 
 /** Marks the temporary volumes and the snapshot of a rebuild: `<part>`. */
 const PART_TAG = 'nightshift:rebuild-part';
 const CLUSTER_OF_SNAPSHOT_TAG = 'nightshift:rebuild-cluster';
+/**
+ * The region of the cluster a rebuild snapshot was taken of, where the run has
+ * one: the newest-N pruning keeps to its own region's snapshots, so a second
+ * region's `orders` never loses its backups to this one's.
+ */
+const REGION_OF_SNAPSHOT_TAG = 'nightshift:rebuild-region';
+
+/** The tags that say whose rebuild snapshot it is: the cluster, and its region where the run names one. */
+function snapshotOwner(ctx: Ctx): Record<string, string> {
+  return { [CLUSTER_OF_SNAPSHOT_TAG]: ctx.run.cluster, ...(ctx.run.region !== undefined ? { [REGION_OF_SNAPSHOT_TAG]: ctx.run.region } : {}) };
+}
 const LAUNCH_TEMPLATE_TAG = 'aws:ec2launchtemplate:id';
 const DEFAULT_DATADIR = '/var/lib/mysql/';
 
@@ -278,13 +291,13 @@ function chooseSource(ctx: Ctx, nodes: NodeView[], master: NodeView | undefined)
   if (ctx.params.source !== undefined) {
     const pick = ctx.params.source;
     const node = nodes.find((n) => n.instance.name === pick || n.instance.id === pick);
-    if (!node) return { reason: `--source ${pick} is not a member of ${ctx.run.cluster} (${nodes.map((n) => n.instance.name).join(', ')})` };
+    if (!node) return { reason: `--source ${pick} is not a member of ${runLabel(ctx.run)} (${nodes.map((n) => n.instance.name).join(', ')})` };
     return { node };
   }
   const healthy = nodes
     .filter((n) => n !== master && mysqlOf(n)?.replica?.ioThread === 'Yes' && mysqlOf(n)?.replica?.sqlThread === 'Yes')
     .sort((a, b) => (lagOf(a.facts) ?? Infinity) - (lagOf(b.facts) ?? Infinity) || a.instance.name.localeCompare(b.instance.name));
-  return healthy[0] ? { node: healthy[0] } : { reason: `no replica of ${ctx.run.cluster} replicates with both threads running: no healthy source for a backup` };
+  return healthy[0] ? { node: healthy[0] } : { reason: `no replica of ${runLabel(ctx.run)} replicates with both threads running: no healthy source for a backup` };
 }
 
 /**
@@ -300,7 +313,7 @@ function spreadAz(members: Instance[], all: Instance[]): string | undefined {
 }
 
 function launchTemplateOf(ctx: Ctx, members: Instance[]): string | undefined {
-  return ctx.config.clusters[ctx.run.cluster]?.launchTemplate ?? members.map((m) => m.tags[LAUNCH_TEMPLATE_TAG]).find((t) => t !== undefined);
+  return clusterSettings(ctx.config, runCluster(ctx.run))?.launchTemplate ?? members.map((m) => m.tags[LAUNCH_TEMPLATE_TAG]).find((t) => t !== undefined);
 }
 
 // ---------------------------------------------------------------- steps: the target
@@ -553,7 +566,7 @@ async function endLeftovers(ctx: Ctx, signal: AbortSignal, say: (line: string) =
 // ---------------------------------------------------------------- steps: the EBS path
 
 function volumeTags(ctx: Ctx, part: string): Record<string, string> {
-  return { Name: `${ctx.run.cluster}-rebuild-${part}`, [REBUILD_TAG]: ctx.run.id, [PART_TAG]: part, [CLUSTER_OF_SNAPSHOT_TAG]: ctx.run.cluster };
+  return { Name: `${ctx.run.cluster}-rebuild-${part}`, [REBUILD_TAG]: ctx.run.id, [PART_TAG]: part, ...snapshotOwner(ctx) };
 }
 
 /** Finds this run's volume of a part again (a resume), or undefined. */
@@ -754,7 +767,7 @@ const snapshotStep: RebuildStep = {
   danger: 'caution',
   mutates: true,
   needs: ['volumes'],
-  describe: (ctx) => [`Volumes.snapshot(the backup volume, tags ${REBUILD_TAG}=${ctx.run.id} ${CLUSTER_OF_SNAPSHOT_TAG}=${ctx.run.cluster}); wait until it completes (progress in percent)`],
+  describe: (ctx) => [`Volumes.snapshot(the backup volume, tags ${REBUILD_TAG}=${ctx.run.id} ${Object.entries(snapshotOwner(ctx)).map(([k, v]) => `${k}=${v}`).join(' ')}); wait until it completes (progress in percent)`],
   async run(ctx, signal) {
     const volumes = need(ctx.backends.volumes, 'the volumes API');
     const v = need(await ourVolume(ctx, 'backup', signal), 'the backup volume');
@@ -980,14 +993,14 @@ const joinStep: RebuildStep = {
     await ctx.backends.inventory.deleteTags(t.id, [SPARE_TAG, REBUILD_TAG], { signal });
   },
   async isDone(ctx, signal) {
-    return membersOf(await ctx.backends.inventory.discover({ signal }), ctx.run.cluster).some((m) => m.id === targetOf(ctx).id);
+    return runMembers(await ctx.backends.inventory.discover({ signal }), ctx.run).some((m) => m.id === targetOf(ctx).id);
   },
   verifyWithinMs: 60_000,
   async verify(ctx, signal) {
-    const members = membersOf(await ctx.backends.inventory.discover({ signal }), ctx.run.cluster);
+    const members = runMembers(await ctx.backends.inventory.discover({ signal }), ctx.run);
     return members.some((m) => m.id === targetOf(ctx).id)
-      ? { ok: true, detail: `${ctx.run.cluster}: ${members.length} members, ${targetOf(ctx).name} among them` }
-      : { ok: false, reason: `${targetOf(ctx).name} is not listed as a member of ${ctx.run.cluster} yet` };
+      ? { ok: true, detail: `${runLabel(ctx.run)}: ${members.length} members, ${targetOf(ctx).name} among them` }
+      : { ok: false, reason: `${targetOf(ctx).name} is not listed as a member of ${runLabel(ctx.run)} yet` };
   },
 };
 
@@ -1000,7 +1013,7 @@ const cleanupStep: RebuildStep = {
     ctx.state.via === 'ebs'
       ? [
           `${ctx.state.target?.name ?? 'the new instance'}: ${cmd.umount(P(ctx), RESTORE_MOUNT)}; Volumes.detach + remove(the restore volume); Volumes.remove(the backup volume)`,
-          `keep the newest ${ctx.config.clusters[ctx.run.cluster]?.keepSnapshots ?? 1} rebuild snapshot(s) of ${ctx.run.cluster}; Volumes.removeSnapshot(the older ones)`,
+          `keep the newest ${clusterSettings(ctx.config, runCluster(ctx.run))?.keepSnapshots ?? 1} rebuild snapshot(s) of ${runLabel(ctx.run)}; Volumes.removeSnapshot(the older ones)`,
         ]
       : [`${ctx.state.target?.name ?? 'the new instance'}: ${cmd.rmrf(P(ctx), copyDir(ctx), ctx.state.tok)}`],
   async run(ctx, signal) {
@@ -1010,8 +1023,8 @@ const cleanupStep: RebuildStep = {
         if (id) ctx.output('stdout', `${id} (${part}) removed\n`);
       }
       const volumes = need(ctx.backends.volumes, 'the volumes API');
-      const keep = ctx.config.clusters[ctx.run.cluster]?.keepSnapshots ?? 1;
-      const snaps = (await volumes.findSnapshots({ [CLUSTER_OF_SNAPSHOT_TAG]: ctx.run.cluster }, { signal }))
+      const keep = clusterSettings(ctx.config, runCluster(ctx.run))?.keepSnapshots ?? 1;
+      const snaps = (await volumes.findSnapshots(snapshotOwner(ctx), { signal }))
         .filter((s) => s.state === 'completed')
         .sort((a, b) => (b.startTime ?? '').localeCompare(a.startTime ?? '') || (b.id === ctx.state.snapshot ? 1 : 0) - (a.id === ctx.state.snapshot ? 1 : 0));
       for (const s of snaps.slice(keep)) {
@@ -1050,7 +1063,7 @@ async function picture(ctx: Ctx, signal: AbortSignal): Promise<Picture> {
   const master = view.nodes.find((n) => !n.stale && mysqlOf(n) !== undefined && isWritableMaster(mysqlOf(n)!));
   const out: Picture = { view };
   if (master) out.master = master;
-  if (!master) out.refusal = `${ctx.run.cluster} has no writable master answering: a new replica needs one to replicate from (run failover first)`;
+  if (!master) out.refusal = `${runLabel(ctx.run)} has no writable master answering: a new replica needs one to replicate from (run failover first)`;
   else {
     const picked = chooseSource(ctx, view.nodes, master);
     if (!picked.node) out.refusal = picked.reason!;
@@ -1086,7 +1099,7 @@ async function pickTarget(ctx: Ctx, signal: AbortSignal): Promise<{ instance?: I
   const ref = found.clusters.find((c) => c.instanceIds.includes(inst.id));
   if (ref) return { reason: `--target ${pick} is a member of ${ref.name}: rebuilding it would destroy a working node; name a spare host, or leave out --target to launch one` };
   const cluster = inst.tags[clusterTag(ctx)];
-  if (cluster !== undefined && cluster !== ctx.run.cluster) return { reason: `--target ${pick} is a spare of ${cluster}, not of ${ctx.run.cluster}` };
+  if (cluster !== undefined && cluster !== ctx.run.cluster) return { reason: `--target ${pick} is a spare of ${cluster}, not of ${runLabel(ctx.run)}` };
   return { instance: inst };
 }
 
@@ -1121,11 +1134,11 @@ const checks: Check<RebuildParams, RebuildState>[] = [
     async run(ctx, signal) {
       if (ctx.params.target === undefined) {
         const found = await discover(asMc(ctx), signal);
-        const members = membersOf(found, ctx.run.cluster);
+        const members = runMembers(found, ctx.run);
         const lt = launchTemplateOf(ctx, members);
-        if (!lt) return { ok: false, reason: `no launch template for ${ctx.run.cluster}: set clusters.${ctx.run.cluster}.launchTemplate, or name a spare host with --target` };
+        if (!lt) return { ok: false, reason: `no launch template for ${runLabel(ctx.run)}: set ${settingsKey(ctx.run)}.launchTemplate, or name a spare host with --target` };
         const az = spreadAz(members, found.instances);
-        return az ? { ok: true, detail: `a new instance from ${lt} in ${az} (the AZ with the fewest members)` } : { ok: false, reason: `no AZ known for ${ctx.run.cluster}'s members` };
+        return az ? { ok: true, detail: `a new instance from ${lt} in ${az} (the AZ with the fewest members)` } : { ok: false, reason: `no AZ known for ${runLabel(ctx.run)}'s members` };
       }
       const t = await pickTarget(ctx, signal);
       if (!t.instance) return { ok: false, reason: t.reason! };
@@ -1235,10 +1248,10 @@ export const rebuildRunbook = defineRunbook<RebuildParams, RebuildState>({
       ctx.state.targetHasData = !listing.absent && listing.entries.length > 0;
     } else {
       const found = await discover(asMc(ctx), signal);
-      const members = membersOf(found, ctx.run.cluster);
+      const members = runMembers(found, ctx.run);
       const az = spreadAz(members, found.instances);
       const lt = launchTemplateOf(ctx, members);
-      if (!az || !lt) throw new StepFailed(`cannot launch into ${ctx.run.cluster}: ${!lt ? 'no launch template' : 'no AZ known'}`);
+      if (!az || !lt) throw new StepFailed(`cannot launch into ${runLabel(ctx.run)}: ${!lt ? 'no launch template' : 'no AZ known'}`);
       ctx.state.launch = { launchTemplate: lt, az, name: `${ctx.run.cluster}-rebuild-${ctx.state.tok.slice(-6)}`, token: `nightshift-${ctx.state.tok}` };
       ctx.state.targetDatadir = stripSlash(dd.dir);
       // A fresh instance's datadir holds the empty server its image made: moved aside like any other.

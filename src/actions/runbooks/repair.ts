@@ -12,6 +12,7 @@ import type { Instance } from '../../domain/types.js';
 import { defineRunbook, type RunContext, type Step } from '../engine/types.js';
 import { jobOutcome, runRemoteJob } from '../engine/remote-job.js';
 import { StepFailed } from '../engine/timing.js';
+import { clusterOfRun, runLabel, runMembers } from './cluster-of.js';
 import { ringProblems } from './ring.js';
 
 export const REPAIR_TAG = 'last-repaired';
@@ -62,20 +63,13 @@ async function discover(ctx: Ctx, signal: AbortSignal, fresh = false): Promise<D
   return found;
 }
 
-function membersOf(found: Discovery, cluster: string): Instance[] {
-  const ref = found.clusters.find((c) => c.name === cluster);
-  if (!ref) return [];
-  const byId = new Map(found.instances.map((i) => [i.id, i]));
-  return ref.instanceIds.map((id) => byId.get(id)).filter((i): i is Instance => i !== undefined);
-}
-
 /** The nodes this run repairs, in order: the operator's, the least recently repaired, or every overdue one. */
 function choose(ctx: Ctx, members: Instance[]): Chosen[] {
   const { node, allOverdue } = ctx.params;
   const byId = new Map(members.map((m) => [m.id, m]));
   if (node) {
     const forced = members.find((m) => m.name === node || m.id === node);
-    if (!forced) throw new StepFailed(`no node "${node}" in cluster ${ctx.run.cluster}: members are ${members.map((m) => m.name).join(', ')}`);
+    if (!forced) throw new StepFailed(`no node "${node}" in cluster ${runLabel(ctx.run)}: members are ${members.map((m) => m.name).join(', ')}`);
     return [{ instance: forced, reason: 'chosen by the operator' }];
   }
   const candidates = members.map((m) => ({ id: m.id, name: m.name, ...(m.tags[REPAIR_TAG] !== undefined ? { lastRepaired: m.tags[REPAIR_TAG] } : {}) }));
@@ -85,8 +79,8 @@ function choose(ctx: Ctx, members: Instance[]): Chosen[] {
   if (order.length === 0) {
     throw new StepFailed(
       allOverdue
-        ? `no node of ${ctx.run.cluster} is overdue: every one was repaired within gc_grace_seconds (${ctx.config.thresholds.gcGraceSeconds} s)`
-        : `cluster ${ctx.run.cluster} has no members to repair`,
+        ? `no node of ${runLabel(ctx.run)} is overdue: every one was repaired within gc_grace_seconds (${ctx.config.thresholds.gcGraceSeconds} s)`
+        : `cluster ${runLabel(ctx.run)} has no members to repair`,
     );
   }
   return order.map((c) => ({ instance: byId.get(c.id)!, reason: c.reason }));
@@ -108,13 +102,13 @@ const pick = (allOverdue: boolean): RepairStep => ({
   danger: 'read',
   mutates: false,
   describe: (ctx) => [
-    `Inventory.discover() → the ${REPAIR_TAG} tag of every node of ${ctx.run.cluster}`,
+    `Inventory.discover() → the ${REPAIR_TAG} tag of every node of ${runLabel(ctx.run)}`,
     ctx.params.allOverdue
       ? `every node never repaired or repaired more than gc_grace_seconds ago, oldest first → ${ctx.state.nodes.map((n) => n.instance.name).join(', ') || '?'}`
       : `choose: a node without the tag first, else the oldest tag → ${ctx.state.nodes[0] ? `${ctx.state.nodes[0].instance.name} (${ctx.state.nodes[0].reason})` : '?'}`,
   ],
   async run(ctx, signal) {
-    const members = membersOf(await discover(ctx, signal, true), ctx.run.cluster);
+    const members = runMembers(await discover(ctx, signal, true), ctx.run);
     const now = choose(ctx, members);
     const planned = ctx.state.nodes.map((n) => n.instance.name).join(', ');
     const found = now.map((n) => n.instance.name).join(', ');
@@ -276,22 +270,20 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
       title: 'the cluster is a Cassandra ring',
       async run(ctx, signal) {
         const found = await discover(ctx, signal);
-        const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-        if (!ref) {
-          const names = found.clusters.map((c) => c.name).join(', ') || '(none)';
-          return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${names}` };
-        }
-        if (ref.engine !== 'cassandra') return { ok: false, reason: `${ctx.run.cluster} is a ${ref.engine} cluster, not Cassandra` };
-        const members = membersOf(found, ctx.run.cluster);
-        if (members.length === 0) return { ok: false, reason: `${ctx.run.cluster} has no member instances` };
-        return { ok: true, detail: `${ctx.run.cluster}: Cassandra, ${members.length} nodes` };
+        const of = clusterOfRun(found, ctx.run);
+        if (!of.ok) return { ok: false, reason: of.reason };
+        const ref = of.ref;
+        if (ref.engine !== 'cassandra') return { ok: false, reason: `${runLabel(ctx.run)} is a ${ref.engine} cluster, not Cassandra` };
+        const members = runMembers(found, ctx.run);
+        if (members.length === 0) return { ok: false, reason: `${runLabel(ctx.run)} has no member instances` };
+        return { ok: true, detail: `${runLabel(ctx.run)}: Cassandra, ${members.length} nodes` };
       },
     },
     {
       id: 'all-up',
       title: 'every node UN in nodetool status',
       async run(ctx, signal) {
-        const members = membersOf(await discover(ctx, signal), ctx.run.cluster);
+        const members = runMembers(await discover(ctx, signal), ctx.run);
         const notRunning = members.filter((m) => m.state !== 'running');
         if (notRunning.length > 0) {
           return { ok: false, reason: notRunning.map((m) => `${m.name} is ${m.state}`).join('; ') };
@@ -306,7 +298,7 @@ export const repairRunbook = defineRunbook<RepairParams, RepairState>({
     },
   ],
   async prepare(ctx, signal) {
-    ctx.state.nodes = choose(ctx, membersOf(await discover(ctx, signal), ctx.run.cluster));
+    ctx.state.nodes = choose(ctx, runMembers(await discover(ctx, signal), ctx.run));
   },
   plan: (ctx) => {
     const timeoutMs = (ctx.params.timeoutMinutes ?? ctx.config.engines.repairTimeoutMinutes) * 60_000;

@@ -6,13 +6,14 @@
 
 import * as z from 'zod';
 import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
+import { clusterFlags, clusterOfRun, findRunCluster, refMembers, runLabel, runMembers } from './cluster-of.js';
 import { nodetoolCommand } from '../../backends/engines/cassandra.js';
 import { clientsOf } from '../../backends/engines/clients.js';
 import { DATADIR_TAG } from '../../backends/inventory/static-inventory.js';
 import { ROTATION_SUSPENDS, type Discovery, type Scaling } from '../../backends/ports.js';
 import { lagOf } from '../../domain/health.js';
 import { cleanForTerminal } from '../../domain/terminal-text.js';
-import { SPARE_TAG, type EngineKind, type Instance, type ScalingGroup } from '../../domain/types.js';
+import { SPARE_TAG, type ClusterRef, type EngineKind, type Instance, type ScalingGroup } from '../../domain/types.js';
 import { StepFailed } from '../engine/timing.js';
 import { defineRunbook, type Check, type RunContext, type Step, type StepContext } from '../engine/types.js';
 import { waitFor, waitForSsh } from '../engine/wait.js';
@@ -89,17 +90,10 @@ async function discover(ctx: Ctx, signal: AbortSignal, fresh = false): Promise<D
   return found;
 }
 
-function membersOf(found: Discovery, cluster: string): Instance[] {
-  const ref = found.clusters.find((c) => c.name === cluster);
-  const byId = new Map(found.instances.map((i) => [i.id, i]));
-  return (ref?.instanceIds ?? []).map((id) => byId.get(id)).filter((i): i is Instance => i !== undefined);
-}
-
 /** The cluster's group: the one its discovery names, else the one all its members carry. */
-function groupName(found: Discovery, cluster: string): string | undefined {
-  const ref = found.clusters.find((c) => c.name === cluster);
-  if (ref?.asg) return ref.asg;
-  const groups = new Set(membersOf(found, cluster).map((m) => m.asg));
+function groupName(found: Discovery, ref: ClusterRef): string | undefined {
+  if (ref.asg) return ref.asg;
+  const groups = new Set(refMembers(found, ref).map((m) => m.asg));
   const [only] = groups;
   return groups.size === 1 ? only : undefined;
 }
@@ -135,11 +129,11 @@ interface Choice {
 /** The instances to rotate, in order. MySQL: never the master. */
 async function choose(ctx: Ctx, signal: AbortSignal): Promise<Choice> {
   const found = await discover(ctx, signal);
-  const members = membersOf(found, ctx.run.cluster);
+  const members = runMembers(found, ctx.run);
   const g = ctx.scratch.get('group') as ScalingGroup;
   const versions = new Map(g.members.map((m) => [m.instanceId, m.launchTemplateVersion]));
   const now = Number(g.launchTemplate?.version);
-  const ref = found.clusters.find((c) => c.name === ctx.run.cluster)!;
+  const ref = need(findRunCluster(found, ctx.run), `cluster ${runLabel(ctx.run)}`);
   const master = ref.engine === 'mysql' ? await mysqlMaster(ctx, signal) : undefined;
   const asOut = (m: Instance): Outgoing => ({ id: m.id, name: m.name, privateIp: m.privateIp, launchTime: m.launchTime, ...(versions.get(m.id) ? { version: versions.get(m.id)! } : {}) });
   const inGroup = members.filter((m) => versions.has(m.id));
@@ -160,7 +154,7 @@ async function choose(ctx: Ctx, signal: AbortSignal): Promise<Choice> {
     picked = [];
     for (const word of ctx.params.order.split(',').map((s) => s.trim()).filter(Boolean)) {
       const m = members.find((x) => x.name === word || x.id === word);
-      if (!m) return { nodes: [], refusal: `--order ${word}: no such member of ${ctx.run.cluster} (members: ${members.map((x) => x.name).join(', ')})` };
+      if (!m) return { nodes: [], refusal: `--order ${word}: no such member of ${runLabel(ctx.run)} (members: ${members.map((x) => x.name).join(', ')})` };
       if (!versions.has(m.id)) return { nodes: [], refusal: `--order ${word}: ${m.name} is not an instance of ${g.name}` };
       if (picked.includes(m)) return { nodes: [], refusal: `--order names ${m.name} twice` };
       if (master && m.id === master.id) return { nodes: [], refusal: masterAdvice(ctx, m.name) };
@@ -172,7 +166,7 @@ async function choose(ctx: Ctx, signal: AbortSignal): Promise<Choice> {
 }
 
 function masterAdvice(ctx: Ctx, name: string): string {
-  return `${name} is the master of ${ctx.run.cluster}: a master is never terminated by a rotation; rotate the replicas first, switch over to one of them (nightshift run switchover --cluster ${ctx.run.cluster}), then rotate ${name}`;
+  return `${name} is the master of ${runLabel(ctx.run)}: a master is never terminated by a rotation; rotate the replicas first, switch over to one of them (nightshift run switchover ${clusterFlags(ctx.run)}), then rotate ${name}`;
 }
 
 async function mysqlMaster(ctx: Ctx, signal: AbortSignal): Promise<Instance | undefined> {
@@ -199,7 +193,7 @@ async function engineProblem(ctx: Ctx, engine: EngineKind, members: Instance[], 
   if (engine === 'mysql') {
     const view = await mysqlPicture(ctx, signal);
     const master = view.nodes.find((n) => mysqlOf(n) && isWritableMaster(mysqlOf(n)!));
-    if (!master) return `${ctx.run.cluster} has no writable master answering (run failover first)`;
+    if (!master) return `${runLabel(ctx.run)} has no writable master answering (run failover first)`;
     const bad: string[] = [];
     for (const n of view.nodes) {
       if (n === master) continue;
@@ -210,7 +204,7 @@ async function engineProblem(ctx: Ctx, engine: EngineKind, members: Instance[], 
     }
     if (bad.length > 0) return bad.join('; ');
     const replicas = view.nodes.length - 1;
-    if (replicas < 2) return `${ctx.run.cluster} has ${replicas} replica: a replacement is rebuilt from a backup of another replica, and there would be none left to take it from; rebuild a second replica first (nightshift run rebuild --cluster ${ctx.run.cluster})`;
+    if (replicas < 2) return `${runLabel(ctx.run)} has ${replicas} replica: a replacement is rebuilt from a backup of another replica, and there would be none left to take it from; rebuild a second replica first (nightshift run rebuild ${clusterFlags(ctx.run)})`;
   }
   return undefined;
 }
@@ -453,7 +447,7 @@ function ringStep(i: number, name: string): RotateStep {
     danger: 'read',
     mutates: false,
     describe: (ctx) => [
-      `on every member of ${ctx.run.cluster}: ${nodetoolCommand('nodetool', 'status')} every 30 s, until every peer is UN and the replacement is among them`,
+      `on every member of ${runLabel(ctx.run)}: ${nodetoolCommand('nodetool', 'status')} every 30 s, until every peer is UN and the replacement is among them`,
       `at most ${ctx.params.joinMinutes} min; then retry, pause or abort — the next instance is not touched`,
     ],
     pauseOnFailure: 'the replacement may still be streaming its data; resume waits again, and nothing more is terminated meanwhile',
@@ -467,7 +461,7 @@ function ringStep(i: number, name: string): RotateStep {
         intervalMs: 30_000,
         onProgress: (p) => ctx.progress(p),
         check: async (s) => {
-          const members = membersOf(await discover(ctx, s, true), ctx.run.cluster).filter((m) => m.state === 'running');
+          const members = runMembers(await discover(ctx, s, true), ctx.run).filter((m) => m.state === 'running');
           const gone = ctx.state.nodes.filter((n) => n.privateIp !== undefined).map((n) => ({ name: n.name, privateIp: n.privateIp! }));
           const seen = await ringProblems(ctx, members, s, [repl], gone);
           return seen.length === 0 ? { done: true, value: members.length } : { done: false, progress: { message: oneLine(seen.join('; ')) } };
@@ -579,13 +573,13 @@ const checks: Check<RotateParams, RotateState>[] = [
     title: 'the cluster is an Auto Scaling group with room for one out',
     async run(ctx, signal) {
       const found = await discover(ctx, signal);
-      const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-      if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}; clusters here: ${found.clusters.map((c) => c.name).join(', ') || '(none)'}` };
-      const name = groupName(found, ctx.run.cluster);
-      if (!name) return { ok: false, reason: `${ctx.run.cluster} is not backed by one Auto Scaling group (its members carry no aws:autoscaling:groupName, or several): rotate replaces instances through their group` };
+      const of = clusterOfRun(found, ctx.run);
+      if (!of.ok) return { ok: false, reason: of.reason };
+      const name = groupName(found, of.ref);
+      if (!name) return { ok: false, reason: `${runLabel(ctx.run)} is not backed by one Auto Scaling group (its members carry no aws:autoscaling:groupName, or several): rotate replaces instances through their group` };
       if (!ctx.backends.scaling) return { ok: false, reason: `this target has no Auto Scaling API (${ctx.backends.unavailable?.scaling ?? 'unavailable'})` };
       const g = await ctx.backends.scaling.getGroup(name, { signal });
-      if (!g) return { ok: false, reason: `Auto Scaling group ${name} (of ${ctx.run.cluster}) was not found` };
+      if (!g) return { ok: false, reason: `Auto Scaling group ${name} (of ${runLabel(ctx.run)}) was not found` };
       ctx.scratch.set('group', g);
       const blocked = ['Launch', 'Terminate'].filter((p) => g.suspended.includes(p));
       if (blocked.length > 0) return { ok: false, reason: `${name} has ${blocked.join(' and ')} suspended: a terminated instance would not be replaced; resume ${blocked.length > 1 ? 'them' : 'it'} first (aws autoscaling resume-processes --auto-scaling-group-name ${name} --scaling-processes ${blocked.join(' ')})` };
@@ -599,9 +593,10 @@ const checks: Check<RotateParams, RotateState>[] = [
     title: 'every member healthy for its engine',
     async run(ctx, signal) {
       const found = await discover(ctx, signal);
-      const ref = found.clusters.find((c) => c.name === ctx.run.cluster);
-      if (!ref) return { ok: false, reason: `no cluster named ${ctx.run.cluster}` };
-      const members = membersOf(found, ctx.run.cluster);
+      const of = clusterOfRun(found, ctx.run);
+      if (!of.ok) return { ok: false, reason: of.reason };
+      const ref = of.ref;
+      const members = runMembers(found, ctx.run);
       const problem = await engineProblem(ctx, ref.engine, members, signal);
       if (problem) return { ok: false, reason: problem };
       return { ok: true, detail: `${members.length} members: ${ref.engine === 'cassandra' ? 'every peer UN in every view' : ref.engine === 'mysql' ? `replicating, lag ≤ ${ctx.params.lagLimitSeconds} s` : 'running, status checks ok'}` };
@@ -623,7 +618,7 @@ const checks: Check<RotateParams, RotateState>[] = [
     title: 'what a replacement needs to be healthy',
     async run(ctx, signal) {
       const found = await discover(ctx, signal);
-      const engine = found.clusters.find((c) => c.name === ctx.run.cluster)?.engine;
+      const engine = findRunCluster(found, ctx.run)?.engine;
       if (engine === 'cassandra') return { ok: true, detail: 'Cassandra: it joins the ring as its image bootstraps it; waited for until UN in every view, no other peer down' };
       if (engine !== 'mysql') return { ok: true, detail: 'generic: InService, status checks ok, SSH answers' };
       const via = ctx.params.via ?? (ctx.backends.volumes ? 'ebs' : 'stream');
@@ -645,7 +640,7 @@ export const rotateRunbook = defineRunbook<RotateParams, RotateState>({
   preflight: () => checks,
   async prepare(ctx, signal) {
     const found = await discover(ctx, signal);
-    const ref = need(found.clusters.find((c) => c.name === ctx.run.cluster), `cluster ${ctx.run.cluster}`);
+    const ref = need(findRunCluster(found, ctx.run), `cluster ${runLabel(ctx.run)}`);
     const g = need(ctx.scratch.get('group') as ScalingGroup | undefined, 'the group');
     const c = (ctx.scratch.get('choice') as Choice | undefined) ?? (await choose(ctx, signal));
     if (c.refusal) throw new StepFailed(c.refusal);

@@ -9,6 +9,7 @@
 
 import * as z from 'zod';
 import { CLUSTER_PARAMS } from '../engine/cluster-params.js';
+import { runLabel, settingsKey } from './cluster-of.js';
 import {
   describeOp,
   describeReadOnly,
@@ -208,7 +209,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         const view = await clusterView(ctx, signal);
         const masters = view.nodes.filter((n) => !n.stale && mysqlOf(n) !== undefined && isWritableMaster(mysqlOf(n)!));
         if (masters.length !== 1) {
-          return { ok: false, reason: masters.length === 0 ? `${ctx.run.cluster} has no writable master that answers: a switchover needs a live master (if it is dead, run failover)` : `${masters.length} writable masters (${masters.map((n) => n.instance.name).join(', ')}): settle which one is the master first` };
+          return { ok: false, reason: masters.length === 0 ? `${runLabel(ctx.run)} has no writable master that answers: a switchover needs a live master (if it is dead, run failover)` : `${masters.length} writable masters (${masters.map((n) => n.instance.name).join(', ')}): settle which one is the master first` };
         }
         const master = masters[0]!;
         const problems: string[] = [];
@@ -251,7 +252,7 @@ export const switchoverRunbook = defineRunbook<SwitchoverParams, SwitchoverState
         if (!ctx.backends.dns) return { ok: true, detail: `${ref.name}: no DNS API on this target (${ctx.backends.unavailable?.dns ?? 'unavailable'}); the record is left alone` };
         const view = await clusterView(ctx, signal);
         const rec = await ctx.backends.dns.getRecord(ref.zoneId, ref.name, ref.type, { signal });
-        if (!rec) return { ok: false, reason: `no ${ref.type} record ${ref.name} in ${ref.zoneId}: fix clusters.${ctx.run.cluster}.writerDns or create it` };
+        if (!rec) return { ok: false, reason: `no ${ref.type} record ${ref.name} in ${ref.zoneId}: fix ${settingsKey(ctx.run)}.writerDns or create it` };
         const w = resolveWriter({ ref, values: rec.values }, view.nodes);
         const master = view.nodes.find((n) => !n.stale && mysqlOf(n) && isWritableMaster(mysqlOf(n)!));
         if (!master || w.node !== master.instance.name) return { ok: false, reason: `${ref.name} → ${rec.values.join(', ')} (${w.node ?? 'no node'}), not the master ${master?.instance.name ?? '?'}: settle where writes go first` };
