@@ -2,7 +2,7 @@
 // is headless. Errors end as one clear line on stderr and an exit code:
 // 0 ok, 1 failure, 2 usage or configuration.
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { openBackends } from './backends/index.js';
 import { COMMANDS } from './commands/index.js';
 import type { CommandContext, Io } from './commands/types.js';
@@ -32,7 +32,9 @@ export function buildProgram(io: Io): Command {
     .option('--nodes <n>', 'generate a simulated fleet of about N nodes')
     .option('--regions <n>', 'spread the simulated fleet over N regions (1-4); --region then narrows the view to some')
     .option('--profile <name>', 'AWS profile (credentials from the SDK default chain); repeat for several accounts in one view', (v: string, prev?: string[]) => [...(prev ?? []), v])
-    .addOption(new Option('--region <region...>', 'AWS region(s), or the simulated fleet\'s with --regions; repeat or comma-separate for several'))
+    // One value a flag, repeated or comma-separated: a variadic option would take the command after it
+    // (`--region us-east-1 ls`) as one more region.
+    .option('--region <region>', 'AWS region(s), or the simulated fleet\'s with --regions; repeat or comma-separate for several', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--inventory <file>', 'static inventory file of hosts with ssh endpoints (no cloud API)')
     .option('--refresh <seconds>', 'refresh interval (default 5)')
     .option('--read-only', 'refuse every change at the backend layer; a runbook stops at its plan')

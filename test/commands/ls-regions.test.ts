@@ -3,14 +3,16 @@
 // region where more than one is in view, and a finding's run line picks it.
 
 import { describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
 import { lsJson, lsText } from '../../src/commands/ls.js';
+import { cli, workspace } from './cli-helpers.js';
 import type { ClusterView, Instance, NodeView, Target } from '../../src/domain/types.js';
 
 function node(id: string, region?: string, account?: string): NodeView {
   const instance: Instance = {
     id,
     name: `db-${id}`,
-    privateIp: '10.0.0.1',
+    privateIp: '127.0.0.1',
     az: `${region ?? 'eu-west-1'}a`,
     type: 'm5.large',
     state: 'running',
@@ -66,5 +68,19 @@ describe('ls with regions', () => {
     expect(text).toContain(' orders  (generic, 1 node)');
     expect(text).not.toContain('·  eu-west-1');
     expect(text).not.toContain('orders · eu-west-1');
+  });
+});
+
+describe('--region before the command', () => {
+  it('takes one value a flag: `--region eu-west-1 ls` is ls narrowed to eu-west-1, not a region named ls (the variadic flag took the command)', async () => {
+    const { dir, flags } = workspace();
+    const one = await cli([...flags, '--scenario', 'regions-split', '--seed', '7', '--region', 'eu-west-1', 'ls', '--json']);
+    expect(one.stderr).toBe('');
+    expect(one.code).not.toBe(2);
+    const regions = (JSON.parse(one.stdout) as { clusters: { region?: string }[] }).clusters.map((c) => c.region);
+    expect(new Set(regions)).toEqual(new Set(['eu-west-1']));
+    const both = await cli([...flags, '--scenario', 'regions-split', '--seed', '7', '--region', 'eu-west-1', '--region', 'us-east-1', 'ls', '--json']);
+    expect(new Set((JSON.parse(both.stdout) as { clusters: { region?: string }[] }).clusters.map((c) => c.region))).toEqual(new Set(['eu-west-1', 'us-east-1']));
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -17,7 +17,7 @@ import { createRedactor } from '../../../src/domain/redact.js';
 import type { Instance } from '../../../src/domain/types.js';
 
 function inst(id: string, region: string): Instance {
-  return { id, name: `db-${id.slice(-1)}`, privateIp: '10.0.0.1', az: `${region}a`, type: 'm5.large', state: 'running', launchTime: '2026-10-01T00:00:00Z', statusChecks: 'ok', tags: {}, region };
+  return { id, name: `db-${id.slice(-1)}`, privateIp: '127.0.0.1', az: `${region}a`, type: 'm5.large', state: 'running', launchTime: '2026-10-01T00:00:00Z', statusChecks: 'ok', tags: {}, region };
 }
 
 const found: Discovery = {
