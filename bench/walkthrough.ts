@@ -25,6 +25,7 @@ import { SCENARIOS } from '../src/backends/sim/scenarios.js';
 import { describeCut, findCuts, type CutText, type MustBeWhole } from '../test/helpers/cut-check.js';
 import { clusterScreenTexts, fleetScreenTexts, walkFleetOfLs, walkTargets, type WalkCluster, type WalkFleet } from '../test/helpers/walk-texts.js';
 import { clusterKey, regionsOf, type ScopedName } from '../src/domain/scope.js';
+import { fleetRows, isRefreshed, nodeRows, type ShownRows } from './walk-rows.js';
 import { shownName } from '../src/ui/cluster-name.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -134,55 +135,6 @@ async function paneWhere(session: string, what: string, ok: (frame: string) => b
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-}
-
-/** The first word of the row under the cursor (`›`): a node's name. */
-function selectedName(frame: string): string | undefined {
-  const row = frame.split('\n').find((l) => l.startsWith('›'));
-  return row?.slice(1).trim().split(/\s+/)[0];
-}
-
-/** The rows of a list as the pane shows them: the first word of each line that is one of `names`. */
-function rowNames(frame: string, names: readonly string[]): string[] {
-  return frame
-    .split('\n')
-    .map((l) => l.replace(/^›/, '').trim().split(/\s+/)[0] ?? '')
-    .filter((w) => names.includes(w));
-}
-
-/** The rows of a list as the pane shows them, each by its key, in order; and the key of the one under the cursor. */
-interface ShownRows {
-  keys: string[];
-  selected: string | undefined;
-}
-
-/** A cluster screen's node rows: a node's name is its key (names do not repeat inside a cluster). */
-const nodeRows = (names: readonly string[]) => (frame: string): ShownRows => ({ keys: rowNames(frame, names), selected: selectedName(frame) });
-
-/**
- * The fleet table's rows as drawn, each by its cluster's key: the name, and
- * the region under the REGION column when there is one (two regions may each
- * have an `orders-db`, so the name alone picks the wrong row). The table runs
- * from its header line to the first blank or `»` line. The sim has no
- * accounts, so an ACCOUNT column (which names profiles, not the ids in the
- * key) is not read.
- */
-function fleetRows(frame: string): ShownRows {
-  const lines = frame.split('\n');
-  const head = lines.findIndex((l) => l.startsWith('  CLUSTER '));
-  if (head < 0) return { keys: [], selected: undefined };
-  const regionAt = lines[head]!.indexOf(' REGION ') + 1;
-  const keys: string[] = [];
-  let selected: string | undefined;
-  for (const line of lines.slice(head + 1)) {
-    if (!/^[› ] \S/.test(line)) break;
-    const name = line.slice(2).split(' ')[0]!;
-    const region = regionAt > 0 ? line.slice(regionAt).split(' ')[0] : undefined;
-    const key = clusterKey({ name, ...(region ? { region } : {}) });
-    keys.push(key);
-    if (line.startsWith('›')) selected = key;
-  }
-  return { keys, selected };
 }
 
 /**
@@ -334,15 +286,6 @@ async function walk(scenario: string, pass: 'NO_COLOR=1' | 'colour'): Promise<{ 
   }
   const cuts = truths.length === 0 ? [] : captures.flatMap((c) => closest(c, truths).map((cut) => `${c.screen}: ${describeCut(cut)}`));
   return { captures, problems, cuts };
-}
-
-/**
- * The header's refresh words once the first refresh is in: `refreshed 4 s ago`,
- * or the short `4 s ago` beside each region's freshness, `data ≤ 5 s old` on a
- * big fleet (src/ui/header.tsx refreshText); not `loading…` nor a failed refresh.
- */
-function isRefreshed(header: string): boolean {
-  return !/loading|refresh failed/.test(header) && /\b(ago|old)\b/.test(header);
 }
 
 /** The cluster screen with each node in turn under the cursor; its title names it as the fleet does (`Fleet › orders-db · eu-west-1`). */
