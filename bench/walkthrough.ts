@@ -24,6 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from '../src/backends/sim/scenarios.js';
 import { describeCut, findCuts, type CutText, type MustBeWhole } from '../test/helpers/cut-check.js';
 import { clusterScreenTexts, fleetScreenTexts, walkFleetOfLs, walkTargets, type WalkCluster, type WalkFleet } from '../test/helpers/walk-texts.js';
+import { clusterKey, regionsOf, type ScopedName } from '../src/domain/scope.js';
+import { fleetRows, isRefreshed, nodeRows, type ShownRows } from './walk-rows.js';
+import { shownName } from '../src/ui/cluster-name.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = 24;
@@ -134,37 +137,29 @@ async function paneWhere(session: string, what: string, ok: (frame: string) => b
   }
 }
 
-/** The first word of the row under the cursor (`›`): a cluster's or a node's name. */
-function selectedName(frame: string): string | undefined {
-  const row = frame.split('\n').find((l) => l.startsWith('›'));
-  return row?.slice(1).trim().split(/\s+/)[0];
-}
-
-/** The rows of a list as the pane shows them: the first word of each line that is one of `names`. */
-function rowNames(frame: string, names: readonly string[]): string[] {
-  return frame
-    .split('\n')
-    .map((l) => l.replace(/^›/, '').trim().split(/\s+/)[0] ?? '')
-    .filter((w) => names.includes(w));
-}
-
 /**
- * Moves the cursor with j/k until the row named `name` is under it, counting
+ * Moves the cursor with j/k until the row keyed `key` is under it, counting
  * rows as the pane shows them (a refresh may have reordered the list since
  * `ls` read it); a row scrolled out of sight is sought in `ls`'s order.
  */
-async function selectRow(session: string, names: readonly string[], name: string, onScreen: (f: string) => boolean): Promise<string> {
-  if (!names.includes(name)) throw new Error(`${name} is not a row of this screen`);
+async function selectRow(
+  session: string,
+  order: readonly string[],
+  key: string,
+  onScreen: (f: string) => boolean,
+  rowsOf: (f: string) => ShownRows,
+): Promise<string> {
+  if (!order.includes(key)) throw new Error(`${key} is not a row of this screen`);
   for (let attempt = 0; ; attempt++) {
     const frame = await paneWhere(session, 'the screen', onScreen);
-    const current = selectedName(frame) ?? '';
-    if (current === name) return frame;
-    if (attempt === names.length + 3) throw new Error(`${name} never came under the cursor; the pane shows:\n${frame}`);
-    const shown = rowNames(frame, names);
-    const [from, to] = shown.includes(name) && shown.includes(current) ? [shown.indexOf(current), shown.indexOf(name)] : [names.indexOf(current), names.indexOf(name)];
+    const { keys: shown, selected } = rowsOf(frame);
+    const current = selected ?? '';
+    if (current === key) return frame;
+    if (attempt === order.length + 3) throw new Error(`${key} never came under the cursor; the pane shows:\n${frame}`);
+    const [from, to] = shown.includes(key) && shown.includes(current) ? [shown.indexOf(current), shown.indexOf(key)] : [order.indexOf(current), order.indexOf(key)];
     const steps = Math.max(1, Math.abs(to - from));
     tmux('send-keys', '-t', session, ...Array<string>(steps).fill(to > from ? 'j' : 'k'));
-    await paneWhere(session, `${name} under the cursor`, (f) => onScreen(f) && selectedName(f) !== current).catch(() => undefined);
+    await paneWhere(session, `${key} under the cursor`, (f) => onScreen(f) && rowsOf(f).selected !== selected).catch(() => undefined);
   }
 }
 
@@ -184,12 +179,23 @@ function hasColour(frameWithCodes: string): boolean {
 interface Capture {
   screen: string;
   frame: string;
-  texts: (truth: WalkFleet) => MustBeWhole[];
+  texts: (truth: Truth) => MustBeWhole[];
+}
+
+/** A cluster as `ls --json` has it, known by its key: two regions may each have one of the same name. */
+interface TruthCluster extends WalkCluster {
+  key: string;
+  /** As the screens name it: `orders-db · eu-west-1` with several regions in view, else the bare name. */
+  label: string;
+}
+
+interface Truth extends WalkFleet {
+  clusters: TruthCluster[];
 }
 
 const cmd = consoleCommand();
 
-function lsJson(scenario: string, stateDir: string): WalkFleet {
+function lsJson(scenario: string, stateDir: string): Truth {
   const [bin, ...pre] = cmd.argv;
   const out = interruptible(() =>
     execFileSync(bin!, [...pre, '--sim', '--scenario', scenario, '--seed', '1', '--state-dir', stateDir, 'ls', '--json'], {
@@ -198,7 +204,25 @@ function lsJson(scenario: string, stateDir: string): WalkFleet {
       env: { ...tmuxEnv, NODE_ENV: 'production' },
     }),
   );
-  return walkFleetOfLs(out);
+  const fleet = walkFleetOfLs(out);
+  // walkFleetOfLs keeps ls's order, so the scopes line up with its clusters.
+  const scopes = (JSON.parse(out) as { clusters: Array<Partial<ScopedName>> }).clusters.map((c) => ({
+    ...(c.region !== undefined ? { region: c.region } : {}),
+    ...(c.account !== undefined ? { account: c.account } : {}),
+  }));
+  // The screens name the region (and account) only when more than one is in view (src/store/fleet.ts selectIsScopeShown).
+  const isScopeShown = regionsOf(scopes).length > 1 || new Set(scopes.map((sc) => sc.account).filter((a) => a !== undefined)).size > 1;
+  const clusters = fleet.clusters.map((c, i) => {
+    const scoped = { ...scopes[i], name: c.name };
+    return { ...c, key: clusterKey(scoped), label: shownName(scoped, isScopeShown) };
+  });
+  const twice = clusters.find((c, i) => clusters.findIndex((o) => o.key === c.key) !== i);
+  if (twice) {
+    throw new Error(
+      `ls --json lists more than one cluster as ${twice.key}, with no region or account to tell them apart; the walk could not say which row is which (src/commands/ls.ts must give each cluster its region)`,
+    );
+  }
+  return { ...fleet, clusters };
 }
 
 async function walk(scenario: string, pass: 'NO_COLOR=1' | 'colour'): Promise<{ captures: Capture[]; problems: string[]; cuts: string[] }> {
@@ -206,7 +230,7 @@ async function walk(scenario: string, pass: 'NO_COLOR=1' | 'colour'): Promise<{ 
   const session = `${scenario}-${pass === 'colour' ? 'colour' : 'nocolor'}`;
   const captures: Capture[] = [];
   const problems: string[] = [];
-  const truths: WalkFleet[] = [];
+  const truths: Truth[] = [];
   try {
     const before = lsJson(scenario, stateDir);
     truths.push(before);
@@ -220,9 +244,12 @@ async function walk(scenario: string, pass: 'NO_COLOR=1' | 'colour'): Promise<{ 
       ';', 'set-option', '-w', '-t', session, 'remain-on-exit', 'on',
     );
     const count = before.clusters.length;
-    const onFleet = (f: string) => new RegExp(`Fleet · ${count} clusters?\\b`).test(f) && / refreshed /.test(f.split('\n')[0] ?? '');
-    const names = before.clusters.map((c) => c.name);
-    const firstFrame = await paneWhere(session, `the first whole picture (${count} clusters, refreshed)`, onFleet, FIRST_PICTURE_MS);
+    const order = before.clusters.map((c) => c.key);
+    // The whole picture: every cluster counted, the first refresh done, and each row drawn one ls knows by its key
+    // (a REGION column missing, or a name cut, and no row is).
+    const onFleet = (f: string) =>
+      new RegExp(`Fleet · ${count} clusters?\\b`).test(f) && isRefreshed(f.split('\n')[0] ?? '') && fleetRows(f).keys.every((k) => order.includes(k));
+    const firstFrame = await paneWhere(session, `the first whole picture (${count} clusters, refreshed, rows by ${before.clusters.some((c) => c.label !== c.name) ? 'region and name' : 'name'})`, (f) => onFleet(f) && fleetRows(f).keys.length > 0, FIRST_PICTURE_MS);
     const coloured = hasColour(capture(session, true));
     if (pass === 'NO_COLOR=1' && coloured) problems.push('NO_COLOR=1, yet the console sent colour codes');
     if (pass === 'colour' && !coloured) problems.push('the colour pass drew no colour: it would prove nothing NO_COLOR=1 does not');
@@ -230,16 +257,18 @@ async function walk(scenario: string, pass: 'NO_COLOR=1' | 'colour'): Promise<{ 
     const first = before.clusters[0];
     if (!first) throw new Error('ls --json listed no cluster');
     captures.push({
-      screen: `fleet screen (${first.name} selected)`,
-      frame: selectedName(firstFrame) === first.name ? firstFrame : await selectRow(session, names, first.name, onFleet),
-      texts: (t) => fleetTexts(t, first.name),
+      screen: `fleet screen (${first.label} selected)`,
+      frame: fleetRows(firstFrame).selected === first.key ? firstFrame : await selectRow(session, order, first.key, onFleet, fleetRows),
+      texts: (t) => fleetTexts(t, first.key),
     });
-    for (const cluster of walkTargets(before, CLUSTERS_PER_SCENARIO)) {
+    // walkTargets picks among ls's clusters; these are the same ones, with their keys.
+    const targets = walkTargets(before, CLUSTERS_PER_SCENARIO);
+    for (const cluster of before.clusters.filter((c) => targets.includes(c))) {
       if (cluster !== first) {
         captures.push({
-          screen: `fleet screen (${cluster.name} selected)`,
-          frame: await selectRow(session, names, cluster.name, onFleet),
-          texts: (t) => fleetTexts(t, cluster.name),
+          screen: `fleet screen (${cluster.label} selected)`,
+          frame: await selectRow(session, order, cluster.key, onFleet, fleetRows),
+          texts: (t) => fleetTexts(t, cluster.key),
         });
       }
       tmux('send-keys', '-t', session, 'Enter');
@@ -259,18 +288,18 @@ async function walk(scenario: string, pass: 'NO_COLOR=1' | 'colour'): Promise<{ 
   return { captures, problems, cuts };
 }
 
-/** The cluster screen with each node in turn under the cursor. */
-async function walkCluster(session: string, cluster: WalkCluster): Promise<Capture[]> {
-  const onCluster = (f: string) => f.includes(`Fleet › ${cluster.name} `);
-  await paneWhere(session, `the cluster screen of ${cluster.name}`, onCluster);
+/** The cluster screen with each node in turn under the cursor; its title names it as the fleet does (`Fleet › orders-db · eu-west-1`). */
+async function walkCluster(session: string, cluster: TruthCluster): Promise<Capture[]> {
+  const onCluster = (f: string) => f.includes(`Fleet › ${cluster.label} `);
+  await paneWhere(session, `the cluster screen of ${cluster.label}`, onCluster);
   const nodeNames = cluster.nodes.map((n) => n.name);
   const out: Capture[] = [];
   for (const node of cluster.nodes) {
     out.push({
-      screen: `cluster screen ${cluster.name} (${node.name} selected)`,
-      frame: await selectRow(session, nodeNames, node.name, onCluster),
+      screen: `cluster screen ${cluster.label} (${node.name} selected)`,
+      frame: await selectRow(session, nodeNames, node.name, onCluster, nodeRows(nodeNames)),
       texts: (t) => {
-        const c = t.clusters.find((x) => x.name === cluster.name);
+        const c = t.clusters.find((x) => x.key === cluster.key);
         const n = c?.nodes.find((x) => x.name === node.name);
         return c && n ? clusterScreenTexts(c, n) : [];
       },
@@ -279,13 +308,13 @@ async function walkCluster(session: string, cluster: WalkCluster): Promise<Captu
   return out;
 }
 
-function fleetTexts(truth: WalkFleet, name: string): MustBeWhole[] {
-  const c = truth.clusters.find((x) => x.name === name);
+function fleetTexts(truth: Truth, key: string): MustBeWhole[] {
+  const c = truth.clusters.find((x) => x.key === key);
   return c ? fleetScreenTexts(truth, c) : [];
 }
 
 /** The cuts of a capture against the snapshot it agrees with best: the screen was drawn between the two. */
-function closest(c: Capture, truths: readonly WalkFleet[]): CutText[] {
+function closest(c: Capture, truths: readonly Truth[]): CutText[] {
   const each = truths.map((t) => findCuts(c.frame, c.texts(t), { anyNumbers: true }));
   return each.reduce((best, cuts) => (cuts.length < best.length ? cuts : best));
 }
