@@ -171,14 +171,7 @@ export function mockAwsAccount(nodes: FleetNode[] = FLEET): MockedAccount {
     }
     return {};
   });
-  ec2.on(DeleteTagsCommand).callsFake((input: { Resources: string[]; Tags: Array<{ Key: string; Value?: string }> }) => {
-    for (const id of input.Resources) {
-      const t = tags.get(id) ?? {};
-      // As EC2 does: with a value, delete only on a match.
-      for (const tag of input.Tags) if (tag.Value === undefined || t[tag.Key] === tag.Value) delete t[tag.Key];
-    }
-    return {};
-  });
+  ec2.on(DeleteTagsCommand).callsFake(deleteTagsIn(tags));
 
   cloudwatch.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: Array<{ Id: string }>; EndTime: Date }) => {
     const end = new Date(input.EndTime).getTime();
@@ -256,4 +249,15 @@ function tagsOfNode(n: FleetNode): Record<string, string> {
 /** Every SDK request the mocks received, all services together. */
 export function requestCount(account: MockedAccount): number {
   return [account.ec2, account.cloudwatch, account.autoscaling, account.route53, account.sts].reduce((n, m) => n + m.calls().length, 0);
+}
+
+/** DeleteTags as EC2 answers it, on a map of instance id → tags: a tag given with a value is deleted only on a match. */
+export function deleteTagsIn(tags: Map<string, Record<string, string>>) {
+  return (input: { Resources: string[]; Tags: Array<{ Key: string; Value?: string }> }) => {
+    for (const id of input.Resources) {
+      const t = tags.get(id) ?? {};
+      for (const tag of input.Tags) if (tag.Value === undefined || t[tag.Key] === tag.Value) delete t[tag.Key];
+    }
+    return {};
+  };
 }

@@ -4,15 +4,13 @@
 // and each region's discovery freshness reaches the store.
 
 import { describe, expect, it } from 'vitest';
-import { formatBatch, MARKER_COLUMN } from '../../src/backends/engines/mysql-batch.js';
-import { DEFAULT_ENGINE_OPTIONS } from '../../src/backends/engines/index.js';
-import type { Backends, Discovery, Dns, DnsRecord, ExecResult, ScopeStatus, Shell } from '../../src/backends/ports.js';
-import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
+import type { Backends, Discovery, Dns, DnsRecord, ScopeStatus, Shell } from '../../src/backends/ports.js';
 import { clusterKey, type ScopedName } from '../../src/domain/scope.js';
 import type { ClusterRef, Instance, ScalingGroup, WriterRecordRef } from '../../src/domain/types.js';
 import { createFleetStore, selectCluster } from '../../src/store/fleet.js';
-import { groupKey, Poller, type PollerOptions } from '../../src/store/poller.js';
+import { groupKey, Poller } from '../../src/store/poller.js';
 import { MemoryJobs } from '../helpers/jobs.js';
+import { mariadbShell, POLLER_DEFAULTS } from '../helpers/poller-fixtures.js';
 import { instance as makeInstance } from '../helpers/node-views.js';
 
 const FLEET_NOW = Date.parse('2026-11-21T00:00:00Z');
@@ -25,35 +23,8 @@ const east = [node('us-east-1', 1, 6), node('us-east-1', 2, 6)];
 const west = [node('eu-west-1', 1, 7), node('eu-west-1', 2, 7)];
 const masters = new Set([east[0]!.id, west[0]!.id]);
 
-const section = (name: string) => formatBatch([MARKER_COLUMN], [[name]]);
-
 /** Each region's master writable (read_only 0), each replica replicating from its own region's master, as `mysql --batch` answers. */
-function shell(): Shell {
-  return {
-    async exec(i: Instance, command: string): Promise<ExecResult> {
-      if (command.includes('@@version AS version')) {
-        return { code: 0, signal: null, stderr: '', stdout: section('version') + formatBatch(['version'], [['10.11.6-MariaDB-log']]) };
-      }
-      const isMaster = masters.has(i.id);
-      const source = (i.region === 'us-east-1' ? east : west)[0]!;
-      let stdout =
-        section('vars') +
-        formatBatch(['server_id', 'read_only', 'log_bin', 'log_replica_updates', 'gtid_executed'], [[isMaster ? '1' : '2', isMaster ? '0' : '1', '1', '1', '0-1-42']]) +
-        section('binlog') +
-        formatBatch(['File', 'Position', 'Binlog_Do_DB', 'Binlog_Ignore_DB'], [['mysql-bin.000003', '1234', '', '']]) +
-        section('replica');
-      if (!isMaster) {
-        stdout += formatBatch(
-          ['Master_Host', 'Master_Port', 'Slave_IO_Running', 'Slave_SQL_Running', 'Seconds_Behind_Master', 'Last_IO_Errno', 'Last_IO_Error', 'Last_SQL_Errno', 'Last_SQL_Error', 'Using_Gtid', 'Gtid_IO_Pos'],
-          [[source.privateIp, '3306', 'Yes', 'Yes', '0', '0', '', '0', '', 'Slave_Pos', '0-1-42']],
-        );
-      }
-      return { code: 0, signal: null, stdout, stderr: '' };
-    },
-    loginCommand: () => 'ssh db',
-    close: async () => {},
-  };
-}
+const shell = (): Shell => mariadbShell((i) => (masters.has(i.id) ? undefined : (i.region === 'us-east-1' ? east : west)[0]!));
 
 /** Answers each region's writer record with that region's master. */
 class RegionalDns implements Dns {
@@ -100,13 +71,7 @@ function backends(discovery: () => Discovery, dns: Dns, speed = 1): Backends {
   };
 }
 
-const base: PollerOptions = {
-  refreshSeconds: 5,
-  thresholds: DEFAULT_THRESHOLDS,
-  roleTag: 'nightshift:role',
-  repairTag: 'last-repaired',
-  engine: DEFAULT_ENGINE_OPTIONS,
-};
+const base = POLLER_DEFAULTS;
 
 describe('Poller: the same cluster name in two regions', () => {
   it('is two clusters, each with its own nodes and writer record, and no two-writable-masters finding', async () => {

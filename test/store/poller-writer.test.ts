@@ -3,14 +3,12 @@
 // writes go to a read-only node or to no node at all.
 
 import { describe, expect, it } from 'vitest';
-import { formatBatch, MARKER_COLUMN } from '../../src/backends/engines/mysql-batch.js';
-import type { Backends, Dns, DnsRecord, ExecResult, Shell } from '../../src/backends/ports.js';
-import { DEFAULT_ENGINE_OPTIONS } from '../../src/backends/engines/index.js';
-import { DEFAULT_THRESHOLDS } from '../../src/domain/health.js';
+import type { Backends, Dns, DnsRecord, Shell } from '../../src/backends/ports.js';
 import type { Instance, WriterRecordRef } from '../../src/domain/types.js';
 import { createFleetStore } from '../../src/store/fleet.js';
-import { Poller, type PollerOptions } from '../../src/store/poller.js';
+import { Poller } from '../../src/store/poller.js';
 import { MemoryJobs } from '../helpers/jobs.js';
+import { mariadbShell, POLLER_DEFAULTS } from '../helpers/poller-fixtures.js';
 import { instance as makeInstance } from '../helpers/node-views.js';
 
 function instance(n: number): Instance {
@@ -19,34 +17,8 @@ function instance(n: number): Instance {
 const db1 = instance(1);
 const db2 = instance(2);
 
-const section = (name: string) => formatBatch([MARKER_COLUMN], [[name]]);
-
 /** db-1 a writable MariaDB master, db-2 its read-only replica, as `mysql --batch` answers. */
-function shell(): Shell {
-  return {
-    async exec(node: Instance, command: string): Promise<ExecResult> {
-      if (command.includes('@@version AS version')) {
-        return { code: 0, signal: null, stderr: '', stdout: section('version') + formatBatch(['version'], [['10.11.6-MariaDB-log']]) };
-      }
-      const isMaster = node.id === db1.id;
-      let stdout =
-        section('vars') +
-        formatBatch(['server_id', 'read_only', 'log_bin', 'log_replica_updates', 'gtid_executed'], [[isMaster ? '1' : '2', isMaster ? '0' : '1', '1', '1', '0-1-42']]) +
-        section('binlog') +
-        formatBatch(['File', 'Position', 'Binlog_Do_DB', 'Binlog_Ignore_DB'], [['mysql-bin.000003', '1234', '', '']]) +
-        section('replica');
-      if (!isMaster) {
-        stdout += formatBatch(
-          ['Master_Host', 'Master_Port', 'Slave_IO_Running', 'Slave_SQL_Running', 'Seconds_Behind_Master', 'Last_IO_Errno', 'Last_IO_Error', 'Last_SQL_Errno', 'Last_SQL_Error', 'Using_Gtid', 'Gtid_IO_Pos'],
-          [[db1.privateIp, '3306', 'Yes', 'Yes', '0', '0', '', '0', '', 'Slave_Pos', '0-1-42']],
-        );
-      }
-      return { code: 0, signal: null, stdout, stderr: '' };
-    },
-    loginCommand: () => 'ssh db',
-    close: async () => {},
-  };
-}
+const shell = (): Shell => mariadbShell((node) => (node.id === db1.id ? undefined : db1));
 
 class FakeDns implements Dns {
   reads = 0;
@@ -93,13 +65,7 @@ function refOf(type: WriterRecordRef['type'] = 'A'): WriterRecordRef {
   return { zoneId: 'Z1', name: 'orders.db.internal', type };
 }
 
-const base: PollerOptions = {
-  refreshSeconds: 5,
-  thresholds: DEFAULT_THRESHOLDS,
-  roleTag: 'nightshift:role',
-  repairTag: 'last-repaired',
-  engine: DEFAULT_ENGINE_OPTIONS,
-};
+const base = POLLER_DEFAULTS;
 
 async function refreshed(b: Backends, ref: WriterRecordRef | null = refOf()) {
   const store = createFleetStore({ target: b.target, refreshSeconds: 5 });

@@ -25,7 +25,7 @@ import { createAwsBackends, createAwsClients, type AwsClients } from '../../../s
 import type { RegionClients } from '../../../src/backends/aws/clients.js';
 import { LOCK_TAG } from '../../../src/backends/aws/lock.js';
 import type { LockOwner } from '../../../src/backends/ports.js';
-import { awsConfig, ec2Instance, unreachableShell, virtualClock, type FleetNode } from '../../helpers/aws-fleet.js';
+import { awsConfig, deleteTagsIn, ec2Instance, unreachableShell, virtualClock, type FleetNode } from '../../helpers/aws-fleet.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIDNIGHTSHIFTTEST', secretAccessKey: 'not-a-secret' };
 
@@ -105,13 +105,7 @@ function fakeScope(r: RegionClients, nodes: FleetNode[]): FakeScope {
     }
     return {};
   });
-  ec2.on(DeleteTagsCommand).callsFake((input: { Resources: string[]; Tags: Array<{ Key: string; Value?: string }> }) => {
-    for (const id of input.Resources) {
-      const t = tags.get(id) ?? {};
-      for (const tag of input.Tags) if (tag.Value === undefined || t[tag.Key] === tag.Value) delete t[tag.Key];
-    }
-    return {};
-  });
+  ec2.on(DeleteTagsCommand).callsFake(deleteTagsIn(tags));
   cloudwatch.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: Array<{ Id: string }>; EndTime: Date }) => ({
     MetricDataResults: input.MetricDataQueries.map((q) => ({ Id: q.Id, Timestamps: [new Date(input.EndTime)], Values: [r.region === 'us-east-1' ? 10 : 90] })),
   }));
