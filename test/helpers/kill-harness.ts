@@ -55,11 +55,20 @@ const DEFAULT_PARALLEL = Math.min(8, 2 * availableParallelism());
 /**
  * NIGHTSHIFT_KILL_POINTS=boundary: the harnesses that kill after every record
  * kill at boundaryPoints instead (every kind of record in every step, as the
- * rebuild and rotate harnesses always do). CI sets it for its second and third
- * Node versions, which three full passes would not fit beside the lab in its
- * 20 minutes; the first Node runs every record.
+ * rebuild and rotate harnesses always do), on one cluster each (killClusters).
+ * CI sets it for its second and third Node versions, which three full passes
+ * would not fit beside the lab in its 20 minutes; the first Node runs them whole.
  */
 const BOUNDARY_ONLY = process.env.NIGHTSHIFT_KILL_POINTS === 'boundary';
+
+/**
+ * The clusters a harness runs on: all of them, or with
+ * NIGHTSHIFT_KILL_POINTS=boundary the first (the flavours differ in the
+ * simulated servers, which no Node version changes).
+ */
+export function killClusters<T>(all: T[]): T[] {
+  return BOUNDARY_ONLY ? all.slice(0, 1) : all;
+}
 
 export interface SimTarget {
   scenario: string;
@@ -287,6 +296,11 @@ function indexOfPoint(records: RunRecord[], at: KillPoint): number {
   if (!at.type) return at.n - 1;
   let k = 0;
   return records.findIndex((r) => r.type === at.type && (at.stepId === undefined || stepOf(r) === at.stepId) && ++k === at.n);
+}
+
+/** Which record of the uninterrupted run (1-based) a kill point names: N itself, or the k-th record of its type (and step). */
+export function positionInReference(report: KillReport, at: KillPoint): number {
+  return indexOfPoint(report.reference.records, at) + 1;
 }
 
 function pointText(at: KillPoint): string {

@@ -11,7 +11,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { WorldState } from '../../../src/backends/sim/state.js';
-import { expectEveryRecordKilled, killEveryRecord, type KillReport } from '../../helpers/kill-harness.js';
+import { expectEveryRecordKilled, killClusters, killEveryRecord, type KillReport } from '../../helpers/kill-harness.js';
 import { acceptsWrites, clusterFacts, dnsChanges, summary } from './topology-facts.js';
 
 // As in switchover-kill.test.ts: fleet-time waits at a hundredth of their length,
@@ -46,10 +46,12 @@ function failoverFacts(cluster: string, master: string) {
 }
 
 
-describe.each([
-  ['catalog-db', 'MariaDB 11.4'],
-  ['payments-db', 'MySQL 8.4'],
-])('failover of %s (%s), its master hung, killed after every journal record and resumed', (cluster) => {
+describe.each(
+  killClusters([
+    ['catalog-db', 'MariaDB 11.4'],
+    ['payments-db', 'MySQL 8.4'],
+  ]),
+)('failover of %s (%s), its master hung, killed after every journal record and resumed', (cluster) => {
   const master = `${cluster}-01`;
 
   it('ends with the old master fenced and the new topology; never two writable, the fenced master never back; journal whole; lock free', { timeout: 240_000 }, async () => {
